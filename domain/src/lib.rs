@@ -1,0 +1,16 @@
+//! Leadline's business rules as plain, deterministic functions.
+//!
+//! Architecture invariant: this crate does no IO. It depends on no async runtime, database,
+//! HTTP or Redis crate (CI checks `cargo tree -p leadline-domain`). The current time, random
+//! values and new ids come in as arguments, so every rule can be tested with a table.
+
+pub mod analysis;
+pub mod channel;
+pub mod error;
+pub mod ids;
+pub mod lead;
+pub mod money;
+pub mod phone;
+pub mod tenant;
+
+pub use error::DomainError;

@@ -1,0 +1,80 @@
+//! Phone numbers, always stored in E.164 (`+14155550123`). Parsing and validation use
+//! libphonenumber's metadata through the `phonenumber` crate.
+
+use serde::{Deserialize, Serialize};
+
+use crate::DomainError;
+
+/// A valid phone number in E.164 form.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    /// Parses `input` (international `+…` form, or national form when `default_region` — an
+    /// ISO-3166 alpha-2 code such as `"US"` — is given) and checks it is a valid number.
+    pub fn parse(input: &str, default_region: Option<&str>) -> Result<Self, DomainError> {
+        let invalid = |reason: &str| DomainError::InvalidPhone { input: input.to_owned(), reason: reason.to_owned() };
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err(invalid("empty"));
+        }
+        if trimmed.len() > 32 {
+            return Err(invalid("too long"));
+        }
+        let region = match default_region {
+            Some(code) => Some(
+                code.trim()
+                    .to_ascii_uppercase()
+                    .parse::<phonenumber::country::Id>()
+                    .map_err(|_| invalid("unknown default region"))?,
+            ),
+            None => None,
+        };
+        if region.is_none() && !trimmed.starts_with('+') {
+            return Err(invalid("use the international form starting with + and the country code"));
+        }
+        let parsed = phonenumber::parse(region, trimmed).map_err(|e| invalid(&e.to_string()))?;
+        if !phonenumber::is_valid(&parsed) {
+            return Err(invalid("not a valid number for its country"));
+        }
+        Ok(Self(parsed.format().mode(phonenumber::Mode::E164).to_string()))
+    }
+
+    /// The E.164 string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for PhoneNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_normalised_to_e164() {
+        let cases = [
+            ("+1 415 555 2671", None, "+14155552671"),
+            ("(415) 555-2671", Some("US"), "+14155552671"),
+            ("+52 55 1234 5678", None, "+525512345678"),
+            ("+44 20 7946 0958", None, "+442079460958"),
+        ];
+        for (input, region, want) in cases {
+            assert_eq!(PhoneNumber::parse(input, region).map(|p| p.0), Ok(want.to_owned()), "{input}");
+        }
+    }
+
+    #[test]
+    fn bad_numbers_are_refused() {
+        for input in ["", "hello", "+1 555", "4155552671", "+999 1234 5678", "+1 415 555 2671 ext 99999999999999999999"] {
+            assert!(PhoneNumber::parse(input, None).is_err(), "{input} should be refused");
+        }
+        assert!(PhoneNumber::parse("4155552671", Some("ZZ")).is_err());
+    }
+}
