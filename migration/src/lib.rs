@@ -1,1 +1,33 @@
+//! Leadline's database migrations. One source runs on SQLite (the embedded default) and
+//! PostgreSQL: only portable column types, every foreign key declared inline at table creation
+//! (SQLite cannot add one later), and the partial unique index written in the SQL both accept.
+//!
+//! File names follow `mYYYYMMDD_HHMMSS_verb_noun.rs`; a migration, once landed, is never edited —
+//! add a new one (see CONTRIBUTING.md).
 
+pub use sea_orm_migration::prelude::*;
+
+mod columns;
+mod m20261123_000001_create_tenancy;
+mod m20261123_000002_create_catalog_and_channels;
+mod m20261123_000003_create_leads_and_conversations;
+mod m20261123_000004_create_jobs;
+mod m20261123_000005_create_live_selling;
+mod m20261123_000006_create_voice_and_dealership;
+
+/// The ordered list of migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_create_tenancy::Migration),
+            Box::new(m20261123_000002_create_catalog_and_channels::Migration),
+            Box::new(m20261123_000003_create_leads_and_conversations::Migration),
+            Box::new(m20261123_000004_create_jobs::Migration),
+            Box::new(m20261123_000005_create_live_selling::Migration),
+            Box::new(m20261123_000006_create_voice_and_dealership::Migration),
+        ]
+    }
+}

@@ -1,0 +1,32 @@
+//! `tenants`: A customer organisation. Every other row carries its `tenant_id`.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// One row.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "tenants")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub plan: String,
+    pub subscription_status: String,
+    pub stripe_customer_id: Option<String>,
+    pub agent_running: bool,
+    pub ai_lead_percentage: i32,
+    pub agent_name: Option<String>,
+    pub human_operator_number: Option<String>,
+    pub default_phone_region: Option<String>,
+    pub elevenlabs_agent_id: Option<String>,
+    pub livekit_agent_name: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+/// Relations are expressed as explicit joins in the stores.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
