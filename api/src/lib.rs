@@ -1,1 +1,16 @@
+//! Leadline's server: everything that does IO on our side (ARCHITECTURE.md §1).
+//!
+//! Entry points: [`cli::main`] (the `leadline` binary) and [`app::Application`], which builds the
+//! whole server from a [`config::Config`] and serves it.
 
+pub mod app;
+pub mod auth;
+pub mod bus;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod state;
+pub mod store;
+pub mod telemetry;

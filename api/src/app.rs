@@ -1,0 +1,116 @@
+//! Building and running the server: connect, migrate, choose the bus, bind, serve until shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::auth::TokenKeys;
+use crate::bus::EventBus;
+use crate::config::Config;
+use crate::graphql::{build_schema, SchemaLimits};
+use crate::http::{router, HttpState};
+use crate::state::AppState;
+use crate::store::Store;
+
+/// A built server, bound to its port, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects to the database (migrating it), starts the event bus and binds the address
+    /// (port 0 picks a free port; see [`Application::local_addr`]).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let store = Store::connect(&config).await.with_context(|| {
+            format!(
+                "connecting to {}",
+                crate::config::redact_url(&config.database_url)
+            )
+        })?;
+        store.migrate().await.context("running migrations")?;
+        let secret = store
+            .jwt_secret(config.jwt_secret.as_deref())
+            .await
+            .context("loading the JWT secret")?;
+        let tokens = TokenKeys::new(secret.as_bytes(), config.jwt_ttl);
+        let bus = match &config.redis_url {
+            Some(url) => EventBus::redis(url, &config.redis_prefix)
+                .context("starting the Redis event bus")?,
+            None => EventBus::in_process(),
+        };
+        let limits = SchemaLimits {
+            max_depth: config.max_depth,
+            max_complexity: config.max_complexity,
+            introspection: config.introspection,
+        };
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .with_context(|| format!("binding {}", config.addr))?;
+        let state = AppState {
+            store,
+            bus,
+            tokens,
+            config: Arc::new(config),
+        };
+        let schema = build_schema(Some(state.clone()), limits);
+        let router = router(HttpState {
+            app: state.clone(),
+            schema,
+            metrics: crate::telemetry::metrics_handle(),
+        });
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// The shared state (for workers started beside the server).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,400 @@
+//! Who is calling: password hashing, member tokens (JWT HS256, algorithm pinned on decode), API
+//! keys (`ll_<id>_<secret>`, only the SHA-256 of the secret stored) and the resolved `Principal`.
+
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use leadline_domain::tenant::{ApiKeyScope, Permissions, Role};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::store::Store;
+
+/// The authenticated caller of one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Principal {
+    /// No credentials were sent.
+    Anonymous,
+    /// A signed-in member of a tenant; the role is read from the database on every request, so a
+    /// removed or demoted member loses access at once, whatever the token says.
+    Member {
+        user_id: Uuid,
+        tenant_id: Uuid,
+        role: Role,
+    },
+    /// An API key of a tenant.
+    ApiKey {
+        key_id: Uuid,
+        tenant_id: Uuid,
+        scopes: Vec<ApiKeyScope>,
+    },
+}
+
+/// The kind of access an operation needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+    Administer,
+}
+
+/// Who did something, for the audit log and score events.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Actor {
+    pub user_id: Option<Uuid>,
+    pub api_key_id: Option<Uuid>,
+}
+
+impl Principal {
+    /// What the principal may do.
+    pub fn permissions(&self) -> Permissions {
+        match self {
+            Principal::Anonymous => Permissions::default(),
+            Principal::Member { role, .. } => role.permissions(),
+            Principal::ApiKey { scopes, .. } => Permissions::for_api_key(scopes),
+        }
+    }
+
+    /// Checks `access` and returns the caller's tenant: the only tenant any store call may use.
+    pub fn require(&self, access: Access) -> ApiResult<Uuid> {
+        let tenant_id = match self {
+            Principal::Anonymous => {
+                return Err(ApiError::Unauthenticated(
+                    "sign in or send an API key".into(),
+                ))
+            }
+            Principal::Member { tenant_id, .. } | Principal::ApiKey { tenant_id, .. } => *tenant_id,
+        };
+        let permissions = self.permissions();
+        let allowed = match access {
+            Access::Read => permissions.read,
+            Access::Write => permissions.write,
+            Access::Administer => permissions.administer,
+        };
+        if allowed {
+            Ok(tenant_id)
+        } else {
+            Err(ApiError::Forbidden(match (self, access) {
+                (Principal::ApiKey { .. }, Access::Administer) => {
+                    "API keys cannot manage members, keys or channel secrets".into()
+                }
+                (Principal::ApiKey { .. }, _) => "this API key's scopes do not allow that".into(),
+                (_, Access::Administer) => "only owners and admins can do that".into(),
+                _ => "your role does not allow changes".into(),
+            }))
+        }
+    }
+
+    /// The member's user id and role, for operations only people can do.
+    pub fn member(&self) -> ApiResult<(Uuid, Uuid, Role)> {
+        match self {
+            Principal::Member {
+                user_id,
+                tenant_id,
+                role,
+            } => Ok((*user_id, *tenant_id, *role)),
+            Principal::ApiKey { .. } => Err(ApiError::Forbidden(
+                "this operation needs a signed-in member, not an API key".into(),
+            )),
+            Principal::Anonymous => Err(ApiError::Unauthenticated("sign in first".into())),
+        }
+    }
+
+    /// The actor recorded in audit entries.
+    pub fn actor(&self) -> Actor {
+        match self {
+            Principal::Member { user_id, .. } => Actor {
+                user_id: Some(*user_id),
+                api_key_id: None,
+            },
+            Principal::ApiKey { key_id, .. } => Actor {
+                user_id: None,
+                api_key_id: Some(*key_id),
+            },
+            Principal::Anonymous => Actor::default(),
+        }
+    }
+}
+
+/// The claims of a member token.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: Uuid,
+    /// The tenant the token is for.
+    pub tid: Uuid,
+    /// The role when the token was issued (informational; the database decides).
+    pub role: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// Issues and verifies member tokens.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    ttl: chrono::Duration,
+}
+
+impl TokenKeys {
+    /// Keys from a secret of at least 32 bytes.
+    pub fn new(secret: &[u8], ttl: std::time::Duration) -> Self {
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            ttl: chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(12)),
+        }
+    }
+
+    /// A token for `user_id` in `tenant_id`.
+    pub fn issue(
+        &self,
+        user_id: Uuid,
+        tenant_id: Uuid,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> ApiResult<String> {
+        let claims = Claims {
+            sub: user_id,
+            tid: tenant_id,
+            role: role.as_str().to_owned(),
+            iat: now.timestamp(),
+            exp: (now + self.ttl).timestamp(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| ApiError::Internal(e.into()))
+    }
+
+    /// Verifies signature and expiry. Only HS256 is accepted, so a token that names `none` or
+    /// an asymmetric algorithm is refused before any key is used.
+    pub fn verify(&self, token: &str) -> ApiResult<Claims> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|error| match error.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                    ApiError::Unauthenticated("the token has expired; log in again".into())
+                }
+                _ => ApiError::Unauthenticated("the token is not valid".into()),
+            })
+    }
+}
+
+/// Random bytes, base64url without padding.
+pub fn random_secret(bytes: usize) -> String {
+    let mut buffer = vec![0_u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buffer);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buffer)
+}
+
+/// Hex SHA-256, for high-entropy secrets (API keys, invite codes) where a slow hash buys nothing.
+pub fn sha256_hex(value: &str) -> String {
+    Sha256::digest(value.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Constant-time equality of two strings.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+/// Hashes a password with Argon2id (the crate's defaults follow OWASP's minimums). Runs on the
+/// blocking pool: one hash takes tens of milliseconds and must not stall the async workers.
+pub async fn hash_password(password: String) -> ApiResult<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("argon2: {e}")))
+}
+
+/// Checks a password against a stored hash; `None` (no such user) still does the work of one
+/// verification so response time does not reveal which e-mails exist.
+pub async fn verify_password(password: String, stored: Option<String>) -> bool {
+    // A valid Argon2id hash of a random string, used only to spend the same time.
+    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$8Hq5mXhJ1p0m4mZr3b9o5rW7Q8n8gVq8m0m1Jm8nC2Y";
+    let found = stored.is_some();
+    tokio::task::spawn_blocking(move || {
+        let stored = stored.unwrap_or_else(|| DUMMY.to_owned());
+        match PasswordHash::new(&stored) {
+            Ok(hash) => Argon2::default()
+                .verify_password(password.as_bytes(), &hash)
+                .is_ok(),
+            Err(_) => false,
+        }
+    })
+    .await
+    .unwrap_or(false)
+        && found
+}
+
+/// A new API key: the full credential (shown once) and what is stored.
+pub struct NewApiKey {
+    pub id: Uuid,
+    pub credential: String,
+    pub prefix: String,
+    pub secret_hash: String,
+}
+
+/// Makes a key `ll_<32 hex id>_<43 chars secret>`.
+pub fn new_api_key(id: Uuid) -> NewApiKey {
+    let secret = random_secret(32);
+    let credential = format!("ll_{}_{}", id.simple(), secret);
+    NewApiKey {
+        id,
+        prefix: credential[..11].to_owned(),
+        secret_hash: sha256_hex(&secret),
+        credential,
+    }
+}
+
+/// Splits a credential into key id and secret, if it has the API-key shape.
+pub fn parse_api_key(credential: &str) -> Option<(Uuid, &str)> {
+    let rest = credential.strip_prefix("ll_")?;
+    let (id, secret) = rest.split_once('_')?;
+    Some((Uuid::parse_str(id).ok()?, secret))
+}
+
+/// Resolves a bearer credential (JWT or API key) to a principal. Any credential that is present
+/// but wrong is an error — never silently anonymous.
+pub async fn authenticate(
+    store: &Store,
+    keys: &TokenKeys,
+    bearer: Option<&str>,
+) -> ApiResult<Principal> {
+    let Some(credential) = bearer.map(str::trim).filter(|c| !c.is_empty()) else {
+        return Ok(Principal::Anonymous);
+    };
+    if let Some((key_id, secret)) = parse_api_key(credential) {
+        let key = store
+            .api_key_for_auth(key_id)
+            .await?
+            .ok_or_else(|| ApiError::Unauthenticated("unknown API key".into()))?;
+        if key.revoked_at.is_some() {
+            return Err(ApiError::Unauthenticated("this API key was revoked".into()));
+        }
+        if !constant_time_eq(&sha256_hex(secret), &key.secret_hash) {
+            return Err(ApiError::Unauthenticated("unknown API key".into()));
+        }
+        store.touch_api_key(&key).await;
+        let scopes = key
+            .scopes
+            .split(',')
+            .filter_map(|s| ApiKeyScope::parse(s).ok())
+            .collect();
+        return Ok(Principal::ApiKey {
+            key_id,
+            tenant_id: key.tenant_id,
+            scopes,
+        });
+    }
+    let claims = keys.verify(credential)?;
+    let membership = store
+        .membership(claims.tid, claims.sub)
+        .await?
+        .ok_or_else(|| {
+            ApiError::Unauthenticated("this account is no longer a member of the tenant".into())
+        })?;
+    let role = Role::parse(&membership.role).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(Principal::Member {
+        user_id: claims.sub,
+        tenant_id: claims.tid,
+        role,
+    })
+}
+
+/// Extracts the credential from an `Authorization: Bearer …` header value.
+pub fn bearer(header: Option<&str>) -> Option<&str> {
+    let value = header?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_and_reject_tampering() -> ApiResult<()> {
+        let keys = TokenKeys::new(&[7; 32], std::time::Duration::from_secs(3600));
+        let (user, tenant) = (Uuid::now_v7(), Uuid::now_v7());
+        let token = keys.issue(user, tenant, Role::Agent, Utc::now())?;
+        let claims = keys.verify(&token)?;
+        assert_eq!(
+            (claims.sub, claims.tid, claims.role.as_str()),
+            (user, tenant, "AGENT")
+        );
+
+        let other = TokenKeys::new(&[8; 32], std::time::Duration::from_secs(3600));
+        assert!(matches!(
+            other.verify(&token),
+            Err(ApiError::Unauthenticated(_))
+        ));
+
+        let expired = keys.issue(
+            user,
+            tenant,
+            Role::Agent,
+            Utc::now() - chrono::Duration::days(2),
+        )?;
+        assert!(
+            matches!(keys.verify(&expired), Err(ApiError::Unauthenticated(m)) if m.contains("expired"))
+        );
+
+        // alg=none with the same claims must be refused.
+        let parts: Vec<&str> = token.split('.').collect();
+        let none_header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(r#"{"alg":"none","typ":"JWT"}"#);
+        assert!(keys
+            .verify(&format!("{none_header}.{}.", parts[1]))
+            .is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn api_keys_parse_back_to_their_id() {
+        let id = Uuid::now_v7();
+        let key = new_api_key(id);
+        let (parsed, secret) = parse_api_key(&key.credential).unwrap_or((Uuid::nil(), ""));
+        assert_eq!(parsed, id);
+        assert_eq!(sha256_hex(secret), key.secret_hash);
+        assert!(parse_api_key("ll_nothex_secret").is_none());
+        assert!(parse_api_key("eyJhbGciOi").is_none());
+    }
+
+    #[test]
+    fn bearer_header_parsing() {
+        assert_eq!(bearer(Some("Bearer abc")), Some("abc"));
+        assert_eq!(bearer(Some("bearer  abc ")), Some("abc"));
+        assert_eq!(bearer(Some("Basic abc")), None);
+        assert_eq!(bearer(None), None);
+    }
+
+    #[tokio::test]
+    async fn passwords_verify_only_with_the_right_password() -> ApiResult<()> {
+        let hash = hash_password("correct horse".into()).await?;
+        assert!(verify_password("correct horse".into(), Some(hash.clone())).await);
+        assert!(!verify_password("wrong horse".into(), Some(hash)).await);
+        assert!(!verify_password("anything".into(), None).await);
+        Ok(())
+    }
+}

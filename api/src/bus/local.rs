@@ -1,0 +1,138 @@
+//! The local fan-out hub: one broadcast channel per tenant with live subscribers. Used directly
+//! by the in-process bus and as the fan-out stage behind the Redis subscriber.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use futures::Stream;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use super::{BusError, Delivery, Event};
+
+/// Events buffered per tenant before a slow subscriber starts missing them.
+const CHANNEL_CAPACITY: usize = 1024;
+
+/// Per-tenant broadcast channels.
+#[derive(Default)]
+pub struct LocalHub {
+    topics: Mutex<HashMap<Uuid, broadcast::Sender<Delivery>>>,
+}
+
+impl LocalHub {
+    pub(crate) fn deliver(&self, tenant_id: Uuid, delivery: Delivery) {
+        let mut topics = self
+            .topics
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(sender) = topics.get(&tenant_id) {
+            if sender.send(delivery).is_err() {
+                // Nobody listens any more: drop the channel so idle tenants cost nothing.
+                topics.remove(&tenant_id);
+            } else {
+                metrics::counter!("leadline_bus_events_delivered_total").increment(1);
+            }
+        }
+    }
+
+    /// Tells every subscriber of every tenant that the shared connection dropped.
+    pub(crate) fn disconnect_all(&self) {
+        let mut topics = self
+            .topics
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for sender in topics.values() {
+            let _ = sender.send(Delivery::Disconnected);
+        }
+        topics.clear();
+    }
+
+    pub(crate) fn subscribe(
+        &self,
+        tenant_id: Uuid,
+        connected: bool,
+    ) -> impl Stream<Item = Result<Arc<Event>, BusError>> + Send + 'static {
+        let receiver = {
+            let mut topics = self
+                .topics
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            topics
+                .entry(tenant_id)
+                .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
+                .subscribe()
+        };
+        // State: the receiver while live, and whether a disconnect must be reported first (a
+        // subscription made while the shared bus is down is told at once).
+        let initial = (connected.then_some(receiver), !connected);
+        futures::stream::unfold(initial, |(receiver, report_disconnect)| async move {
+            if report_disconnect {
+                return Some((Err(BusError::Disconnected), (None, false)));
+            }
+            let mut receiver = receiver?;
+            match receiver.recv().await {
+                Ok(Delivery::Event(event)) => Some((Ok(event), (Some(receiver), false))),
+                Ok(Delivery::Disconnected) | Err(broadcast::error::RecvError::Closed) => {
+                    Some((Err(BusError::Disconnected), (None, false)))
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    Some((Err(BusError::Lagged(missed)), (Some(receiver), false)))
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+
+    fn event() -> Arc<Event> {
+        Arc::new(Event::LeadScoreChanged(super::super::LeadScoreChanged {
+            lead_id: Uuid::nil(),
+            score: 60,
+            previous_score: 50,
+            temperature: "WARM".into(),
+            signal: "interested".into(),
+            reason: "test".into(),
+            at: chrono::Utc::now(),
+        }))
+    }
+
+    #[tokio::test]
+    async fn events_reach_only_their_tenant() {
+        let hub = LocalHub::default();
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut sub_a = Box::pin(hub.subscribe(a, true));
+        let mut sub_b = Box::pin(hub.subscribe(b, true));
+        hub.deliver(a, Delivery::Event(event()));
+        assert!(matches!(sub_a.next().await, Some(Ok(_))));
+        let nothing =
+            tokio::time::timeout(std::time::Duration::from_millis(50), sub_b.next()).await;
+        assert!(nothing.is_err(), "tenant B must not see tenant A's event");
+    }
+
+    #[tokio::test]
+    async fn disconnect_is_reported_then_the_stream_ends() {
+        let hub = LocalHub::default();
+        let mut sub = Box::pin(hub.subscribe(Uuid::now_v7(), true));
+        hub.disconnect_all();
+        assert_eq!(
+            sub.next().await.map(|r| r.err()),
+            Some(Some(BusError::Disconnected))
+        );
+        assert!(sub.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn subscribing_while_disconnected_reports_at_once() {
+        let hub = LocalHub::default();
+        let mut sub = Box::pin(hub.subscribe(Uuid::now_v7(), false));
+        assert_eq!(
+            sub.next().await.map(|r| r.err()),
+            Some(Some(BusError::Disconnected))
+        );
+        assert!(sub.next().await.is_none());
+    }
+}

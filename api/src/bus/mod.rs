@@ -1,0 +1,136 @@
+//! The event bus: tenant-scoped events for subscriptions and workers.
+//!
+//! Two backends behind one type (ARCHITECTURE.md §2): in-process (a tokio broadcast channel per
+//! tenant) and Redis pub/sub. With Redis every process holds exactly ONE pub/sub connection,
+//! pattern-subscribed to all tenant channels, and fans messages out locally through the same
+//! per-tenant hub the in-process backend uses — so a thousand GraphQL subscribers cost one Redis
+//! connection, not a thousand.
+//!
+//! Failure behaviour: publishing never blocks or fails the caller (a mutation succeeds even when
+//! Redis is down; the loss is logged and counted). When the Redis subscription drops, every local
+//! subscriber receives `BusError::Disconnected` and its stream ends — never silence — while the
+//! bus reconnects by itself with backoff.
+
+mod local;
+mod redis_backend;
+
+use std::sync::Arc;
+
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use local::LocalHub;
+
+/// Something that happened in a tenant, as subscribers see it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Event {
+    /// A lead's score moved.
+    LeadScoreChanged(LeadScoreChanged),
+    /// A lead's fields changed (or it was created).
+    LeadUpdated { lead: leadline_entity::leads::Model },
+}
+
+/// Payload of [`Event::LeadScoreChanged`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeadScoreChanged {
+    pub lead_id: Uuid,
+    pub score: i32,
+    pub previous_score: i32,
+    pub temperature: String,
+    pub signal: String,
+    pub reason: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// An event with the tenant it belongs to (the wire form on Redis).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Envelope {
+    pub tenant_id: Uuid,
+    pub event: Event,
+}
+
+/// Why a subscription stream ended or skipped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BusError {
+    /// The connection to the shared bus dropped; subscribe again once it is back.
+    #[error("the event bus connection was lost; resubscribe")]
+    Disconnected,
+    /// This subscriber was too slow and missed events.
+    #[error("the subscriber fell behind and missed {0} events")]
+    Lagged(u64),
+}
+
+/// What the local hub delivers to each subscriber.
+#[derive(Debug, Clone)]
+pub(crate) enum Delivery {
+    Event(Arc<Event>),
+    Disconnected,
+}
+
+/// The bus handle: cheap to clone, shared by the whole process.
+#[derive(Clone)]
+pub struct EventBus {
+    hub: Arc<LocalHub>,
+    redis: Option<Arc<redis_backend::RedisBus>>,
+}
+
+impl EventBus {
+    /// The in-process bus of the embedded default.
+    pub fn in_process() -> Self {
+        Self {
+            hub: Arc::new(LocalHub::default()),
+            redis: None,
+        }
+    }
+
+    /// The Redis bus. Starts its publisher and its single subscriber connection in the
+    /// background; fails only if the URL is malformed (an unreachable Redis is retried).
+    pub fn redis(url: &str, prefix: &str) -> anyhow::Result<Self> {
+        let hub = Arc::new(LocalHub::default());
+        let redis = redis_backend::RedisBus::start(url, prefix, hub.clone())?;
+        Ok(Self {
+            hub,
+            redis: Some(Arc::new(redis)),
+        })
+    }
+
+    /// Publishes `event` to `tenant`'s subscribers on every replica. Never blocks.
+    pub fn publish(&self, tenant_id: Uuid, event: Event) {
+        metrics::counter!("leadline_bus_events_published_total").increment(1);
+        match &self.redis {
+            Some(redis) => redis.publish(Envelope { tenant_id, event }),
+            None => self
+                .hub
+                .deliver(tenant_id, Delivery::Event(Arc::new(event))),
+        }
+    }
+
+    /// Subscribes to `tenant`'s events. The stream ends after yielding `BusError::Disconnected`.
+    pub fn subscribe(
+        &self,
+        tenant_id: Uuid,
+    ) -> impl Stream<Item = Result<Arc<Event>, BusError>> + Send + 'static {
+        let connected = self.redis.as_ref().is_none_or(|r| r.is_subscribed());
+        self.hub.subscribe(tenant_id, connected)
+    }
+
+    /// Whether the shared backend (Redis) answers; always true in process.
+    pub async fn is_healthy(&self) -> bool {
+        match &self.redis {
+            Some(redis) => redis.ping().await,
+            None => true,
+        }
+    }
+
+    /// Which backend this is, for logs.
+    pub fn backend_name(&self) -> &'static str {
+        if self.redis.is_some() {
+            "redis"
+        } else {
+            "in-process"
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! The `leadline` command line: `serve` (default), `migrate`, `schema`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::{shutdown_signal, Application};
+use crate::config::Config;
+
+/// Leadline: the headless GraphQL platform for AI-assisted sales conversations.
+#[derive(Parser)]
+#[command(name = "leadline", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default). Configuration comes from the environment; with none, it
+    /// uses the SQLite file leadline.db and the in-process event bus on 127.0.0.1:8080.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL) to stdout.
+    Schema,
+}
+
+/// Runs the command line; the process exit code says whether it worked.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Schema) = cli.command {
+        print!("{}", crate::graphql::sdl());
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("leadline: configuration error: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init_logging(config.log_json, &config.log_filter);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("leadline: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(config).await,
+            Command::Migrate => migrate(config).await,
+            Command::Schema => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("leadline: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    tracing::info!(config = ?config, "starting");
+    let app = Application::build(config).await?;
+    let addr = app.local_addr()?;
+    // Tests and scripts read this line to find the port when LEADLINE_ADDR ends in :0.
+    println!("leadline listening on http://{addr}");
+    println!("GraphiQL: http://{addr}/graphql");
+    tracing::info!(%addr, bus = app.state().bus.backend_name(), "serving");
+    app.run_until(shutdown_signal()).await
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    let store = crate::store::Store::connect(&config).await?;
+    store.migrate().await?;
+    println!(
+        "migrations applied to {}",
+        crate::config::redact_url(&config.database_url)
+    );
+    Ok(())
+}

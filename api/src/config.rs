@@ -1,0 +1,195 @@
+//! The one typed configuration, read once at start from the environment and validated there.
+//! Nothing else in the program reads environment variables.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+/// Everything the server needs to start.
+#[derive(Clone)]
+pub struct Config {
+    /// `DATABASE_URL`; default: the SQLite file `leadline.db` in the working directory.
+    pub database_url: String,
+    /// `REDIS_URL`; unset means the in-process event bus and counters.
+    pub redis_url: Option<String>,
+    /// Prefix for every Redis key and channel (`LEADLINE_REDIS_PREFIX`, default `leadline`), so
+    /// several deployments or test runs can share one Redis.
+    pub redis_prefix: String,
+    /// `LEADLINE_ADDR`, default 127.0.0.1:8080. Port 0 picks a free port (printed at start).
+    pub addr: SocketAddr,
+    /// `JWT_SECRET`; unset means a random secret generated once and kept in the database, so
+    /// tokens survive restarts and every replica agrees without configuration.
+    pub jwt_secret: Option<String>,
+    /// Lifetime of a member token (`JWT_TTL_SECONDS`, default 12 h).
+    pub jwt_ttl: Duration,
+    /// `CRON_SECRET` for the seed-compatible cron shim.
+    pub cron_secret: Option<String>,
+    /// `LEADLINE_INTROSPECTION` (default on: this is a developer platform).
+    pub introspection: bool,
+    /// Largest accepted request body (`LEADLINE_MAX_BODY_BYTES`, default 1 MiB).
+    pub max_body_bytes: usize,
+    /// GraphQL depth limit (`LEADLINE_MAX_DEPTH`, default 12).
+    pub max_depth: usize,
+    /// GraphQL complexity limit (`LEADLINE_MAX_COMPLEXITY`, default 2000).
+    pub max_complexity: usize,
+    /// PostgreSQL pool size (`DATABASE_MAX_CONNECTIONS`, default 16).
+    pub database_max_connections: u32,
+    /// Log filter in `RUST_LOG` syntax (default `info,sqlx=warn,sea_orm=warn`).
+    pub log_filter: String,
+    /// Structured JSON logs (`LEADLINE_LOG_FORMAT=json`) instead of human-readable lines.
+    pub log_json: bool,
+}
+
+impl std::fmt::Debug for Config {
+    // Hand-written so secrets never reach a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database", &redact_url(&self.database_url))
+            .field("redis", &self.redis_url.as_deref().map(redact_url))
+            .field("addr", &self.addr)
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<set>"))
+            .field("introspection", &self.introspection)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hides the password of a `scheme://user:password@host/…` URL.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Config {
+    /// Reads the environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads configuration through `lookup` (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let get = |key: &str| {
+            lookup(key)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let database_url =
+            get("DATABASE_URL").unwrap_or_else(|| "sqlite://leadline.db?mode=rwc".to_owned());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            bail!("DATABASE_URL must start with sqlite:, postgres:// or postgresql://");
+        }
+        let redis_url = get("REDIS_URL");
+        if let Some(url) = &redis_url {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                bail!("REDIS_URL must start with redis:// or rediss://");
+            }
+        }
+        let addr = get("LEADLINE_ADDR")
+            .unwrap_or_else(|| "127.0.0.1:8080".to_owned())
+            .parse()
+            .context("LEADLINE_ADDR must be host:port, e.g. 127.0.0.1:8080")?;
+        let jwt_secret = get("JWT_SECRET");
+        if let Some(secret) = &jwt_secret {
+            if secret.len() < 32 {
+                bail!("JWT_SECRET must be at least 32 bytes (HS256 keys shorter than the hash are weak)");
+            }
+        }
+        let number = |key: &str, default: u64| -> anyhow::Result<u64> {
+            match get(key) {
+                Some(v) => v
+                    .parse()
+                    .with_context(|| format!("{key} must be a whole number")),
+                None => Ok(default),
+            }
+        };
+        let flag = |key: &str, default: bool| -> anyhow::Result<bool> {
+            match get(key).as_deref().map(str::to_ascii_lowercase).as_deref() {
+                None => Ok(default),
+                Some("1" | "true" | "yes" | "on") => Ok(true),
+                Some("0" | "false" | "no" | "off") => Ok(false),
+                Some(_) => bail!("{key} must be true or false"),
+            }
+        };
+        Ok(Self {
+            database_url,
+            redis_url,
+            redis_prefix: get("LEADLINE_REDIS_PREFIX").unwrap_or_else(|| "leadline".to_owned()),
+            addr,
+            jwt_secret,
+            jwt_ttl: Duration::from_secs(number("JWT_TTL_SECONDS", 12 * 3600)?.max(60)),
+            cron_secret: get("CRON_SECRET"),
+            introspection: flag("LEADLINE_INTROSPECTION", true)?,
+            max_body_bytes: usize::try_from(number("LEADLINE_MAX_BODY_BYTES", 1024 * 1024)?)?,
+            max_depth: usize::try_from(number("LEADLINE_MAX_DEPTH", 12)?)?,
+            max_complexity: usize::try_from(number("LEADLINE_MAX_COMPLEXITY", 2000)?)?,
+            database_max_connections: u32::try_from(
+                number("DATABASE_MAX_CONNECTIONS", 16)?.clamp(1, 1000),
+            )?,
+            log_filter: get("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn".to_owned()),
+            log_json: get("LEADLINE_LOG_FORMAT").as_deref() == Some("json"),
+        })
+    }
+
+    /// Whether the database is PostgreSQL (row locks, SKIP LOCKED) rather than SQLite.
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_backend() -> anyhow::Result<()> {
+        let c = config(&[])?;
+        assert!(c.database_url.starts_with("sqlite:"));
+        assert!(c.redis_url.is_none());
+        assert_eq!(c.addr.to_string(), "127.0.0.1:8080");
+        assert!(c.introspection);
+        Ok(())
+    }
+
+    #[test]
+    fn bad_values_are_refused_at_start() {
+        assert!(config(&[("DATABASE_URL", "mysql://x")]).is_err());
+        assert!(config(&[("REDIS_URL", "http://x")]).is_err());
+        assert!(config(&[("LEADLINE_ADDR", "nope")]).is_err());
+        assert!(config(&[("JWT_SECRET", "short")]).is_err());
+        assert!(config(&[("LEADLINE_INTROSPECTION", "maybe")]).is_err());
+        assert!(config(&[("LEADLINE_MAX_BODY_BYTES", "-1")]).is_err());
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
+    }
+}

@@ -1,0 +1,160 @@
+//! `ApiError`: the one error of the API with stable codes. Each variant documents its GraphQL
+//! `extensions.code` and HTTP status. Internal causes are logged with the request id and never
+//! shown to the client.
+
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use leadline_domain::DomainError;
+
+/// An error a client can act on, or an internal one it cannot.
+///
+/// Deliberately not `Display` (and so not built with `thiserror` like the other crates' errors):
+/// async-graphql converts every `Display` type into a bare error message, which would drop the
+/// code. Without it, `?` in a resolver goes through the `From` impl below and keeps the code.
+#[derive(Debug)]
+pub enum ApiError {
+    /// UNAUTHENTICATED / 401: no credentials, or bad, expired or forged ones.
+    Unauthenticated(String),
+    /// FORBIDDEN / 403: authenticated, but the role or scope does not allow it.
+    Forbidden(String),
+    /// NOT_FOUND / 404: no such object in the caller's tenant (another tenant's object included).
+    NotFound(&'static str),
+    /// BAD_USER_INPUT / 400: a value was refused; `field` names the input field.
+    BadUserInput { field: String, message: String },
+    /// CONFLICT / 409: the change clashes with existing state (a taken slug, a duplicate).
+    Conflict(String),
+    /// RATE_LIMITED / 429.
+    RateLimited { retry_after_secs: u64 },
+    /// UNAVAILABLE / 503: a backend is down; the caller should retry.
+    Unavailable(String),
+    /// INTERNAL / 500: a bug or an unexpected failure. The text is logged, never shown.
+    Internal(anyhow::Error),
+}
+
+impl ApiError {
+    /// A BAD_USER_INPUT naming `field`.
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadUserInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A domain refusal attributed to the input `field`.
+    pub fn invalid(field: &str, error: DomainError) -> Self {
+        Self::bad_input(field, error.to_string())
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
+            ApiError::Forbidden(_) => "FORBIDDEN",
+            ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::BadUserInput { .. } => "BAD_USER_INPUT",
+            ApiError::Conflict(_) => "CONFLICT",
+            ApiError::RateLimited { .. } => "RATE_LIMITED",
+            ApiError::Unavailable(_) => "UNAVAILABLE",
+            ApiError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// The HTTP status for REST shims and transport-level failures.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::BadUserInput { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// What the client may see: internal details are replaced, and logged here once.
+    pub fn public_message(&self) -> String {
+        match self {
+            ApiError::Unauthenticated(m)
+            | ApiError::Forbidden(m)
+            | ApiError::Conflict(m)
+            | ApiError::Unavailable(m) => m.clone(),
+            ApiError::NotFound(what) => format!("{what} not found"),
+            ApiError::BadUserInput { field, message } => format!("{field}: {message}"),
+            ApiError::RateLimited { retry_after_secs } => {
+                format!("rate limited; retry in {retry_after_secs} s")
+            }
+            ApiError::Internal(cause) => {
+                tracing::error!(error = ?cause, "internal error");
+                "internal error; the request id in the logs has the details".to_owned()
+            }
+        }
+    }
+
+    /// The GraphQL error object `{message, extensions: {code, field?}}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut extensions = serde_json::json!({ "code": self.code() });
+        if let ApiError::BadUserInput { field, .. } = self {
+            extensions["field"] = serde_json::Value::String(field.clone());
+        }
+        if let ApiError::RateLimited { retry_after_secs } = self {
+            extensions["retryAfterSeconds"] = serde_json::Value::from(*retry_after_secs);
+        }
+        serde_json::json!({ "message": self.public_message(), "extensions": extensions })
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        // Connection-level failures are the database being away, which a client can retry.
+        match &error {
+            sea_orm::DbErr::Conn(_) | sea_orm::DbErr::ConnectionAcquire(_) => {
+                tracing::warn!(error = %error, "database unavailable");
+                ApiError::Unavailable("the database is unavailable; retry shortly".to_owned())
+            }
+            _ => ApiError::Internal(error.into()),
+        }
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(error: anyhow::Error) -> Self {
+        ApiError::Internal(error)
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(error: ApiError) -> Self {
+        let mut gql = async_graphql::Error::new(error.public_message());
+        let mut extensions = async_graphql::ErrorExtensionValues::default();
+        extensions.set("code", error.code());
+        if let ApiError::BadUserInput { field, .. } = &error {
+            extensions.set("field", field.clone());
+        }
+        if let ApiError::RateLimited { retry_after_secs } = &error {
+            extensions.set("retryAfterSeconds", *retry_after_secs);
+        }
+        gql.extensions = Some(extensions);
+        gql
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = serde_json::json!({ "errors": [self.to_json()] });
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+/// Whether a database error is a unique-constraint violation (a duplicate).
+pub fn is_unique_violation(error: &sea_orm::DbErr) -> bool {
+    matches!(
+        error.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
+/// Result alias for the API.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,554 @@
+//! Leads: listing with filters, CRUD, the idempotent CRM upsert, score adjustments with their
+//! history, and the live `leadScoreChanged` / `leadUpdated` subscriptions.
+
+use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription, ID};
+use chrono::{DateTime, Utc};
+use futures::{Stream, StreamExt};
+use leadline_domain::phone::PhoneNumber;
+use leadline_domain::tenant::Email;
+use uuid::Uuid;
+
+use super::types::{Channel, Lead, LeadScoreEvent, LeadStatus, Temperature};
+use super::{
+    clean_text, connection, parse_id, principal, required_text, state, tenant_for, AccessGuard,
+    IdConnection,
+};
+use crate::auth::Access;
+use crate::bus::{Event, LeadScoreChanged};
+use crate::error::ApiError;
+use crate::store::{LeadChanges, LeadFilter, NewLead, PageRequest, ScoreAdjustment};
+
+/// Filter for `leads`; the parts combine with AND.
+#[derive(InputObject, Default)]
+pub struct LeadFilterInput {
+    /// Pipeline status.
+    pub status: Option<LeadStatus>,
+    /// Temperature.
+    pub temperature: Option<Temperature>,
+    /// Score at least this (0–100).
+    pub min_score: Option<i32>,
+    /// Leads reachable on (or that came from) this channel.
+    pub channel: Option<Channel>,
+    /// Case-insensitive text in name, e-mail, phone or company.
+    pub search: Option<String>,
+}
+
+/// Input of `createLead`.
+#[derive(InputObject)]
+pub struct CreateLeadInput {
+    /// Name (1–200 characters).
+    pub name: String,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Phone number; stored in E.164. National formats need the tenant's default region.
+    pub phone: Option<String>,
+    /// Company.
+    pub company: Option<String>,
+    /// Pipeline status (default NEW).
+    pub status: Option<LeadStatus>,
+    /// Free-form notes (at most 10,000 characters).
+    pub notes: Option<String>,
+    /// The channel the lead came from.
+    pub source_channel: Option<Channel>,
+}
+
+/// Input of `updateLead`: omitted fields stay; an empty string clears an optional field.
+#[derive(InputObject)]
+pub struct UpdateLeadInput {
+    /// The lead id.
+    pub id: ID,
+    /// Name.
+    pub name: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Company.
+    pub company: Option<String>,
+    /// Status.
+    pub status: Option<LeadStatus>,
+    /// Notes.
+    pub notes: Option<String>,
+}
+
+/// Input of `deleteLead`.
+#[derive(InputObject)]
+pub struct DeleteLeadInput {
+    /// The lead id.
+    pub id: ID,
+}
+
+/// Input of `upsertLeadByExternalRef`: the lead `system` knows as `externalRef`.
+#[derive(InputObject)]
+pub struct UpsertLeadByExternalRefInput {
+    /// The calling system, e.g. "hubspot" (1–40 characters).
+    pub system: String,
+    /// The system's id for the lead (1–200 characters).
+    pub external_ref: String,
+    /// Name.
+    pub name: String,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Company.
+    pub company: Option<String>,
+    /// Status.
+    pub status: Option<LeadStatus>,
+    /// Notes.
+    pub notes: Option<String>,
+}
+
+/// Input of `adjustLeadScore`.
+#[derive(InputObject)]
+pub struct AdjustLeadScoreInput {
+    /// The lead id.
+    pub lead_id: ID,
+    /// Change, −100…100; the score is clamped to 0–100.
+    pub delta: i32,
+    /// The signal behind it, e.g. "interested", "manual" (1–64 characters).
+    pub signal: String,
+    /// Why, in words (1–500 characters).
+    pub reason: String,
+}
+
+/// Result of lead mutations.
+#[derive(SimpleObject)]
+pub struct LeadPayload {
+    /// The lead.
+    pub lead: Lead,
+}
+
+/// Result of `upsertLeadByExternalRef`.
+#[derive(SimpleObject)]
+pub struct UpsertLeadPayload {
+    /// The lead.
+    pub lead: Lead,
+    /// True when this call created it.
+    pub created: bool,
+}
+
+/// Result of `deleteLead`.
+#[derive(SimpleObject)]
+pub struct DeleteLeadPayload {
+    /// The id that was deleted.
+    pub deleted_id: ID,
+}
+
+/// Result of `adjustLeadScore`.
+#[derive(SimpleObject)]
+pub struct AdjustLeadScorePayload {
+    /// The lead with its new score and temperature.
+    pub lead: Lead,
+    /// The recorded change.
+    pub event: LeadScoreEvent,
+}
+
+/// A lead's score moved (subscription payload).
+#[derive(SimpleObject, Clone)]
+pub struct LeadScoreChange {
+    /// The lead.
+    pub lead_id: ID,
+    /// New score.
+    pub score: i32,
+    /// Score before.
+    pub previous_score: i32,
+    /// New temperature.
+    pub temperature: Temperature,
+    /// Signal behind the change.
+    pub signal: String,
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+struct LeadFields {
+    name: Option<String>,
+    email: Option<Option<String>>,
+    phone: Option<Option<String>>,
+    company: Option<Option<String>>,
+    notes: Option<Option<String>>,
+}
+
+/// Validates the shared lead fields; `phone_region` reads national-format numbers.
+fn lead_fields(
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    company: Option<String>,
+    notes: Option<String>,
+    phone_region: Option<&str>,
+) -> Result<LeadFields, ApiError> {
+    let email = match email {
+        None => None,
+        Some(e) if e.trim().is_empty() => Some(None),
+        Some(e) => Some(Some(
+            Email::parse(&e)
+                .map_err(|err| ApiError::invalid("email", err))?
+                .as_str()
+                .to_owned(),
+        )),
+    };
+    let phone = match phone {
+        None => None,
+        Some(p) if p.trim().is_empty() => Some(None),
+        Some(p) => Some(Some(
+            PhoneNumber::parse(&p, phone_region)
+                .map_err(|err| ApiError::invalid("phone", err))?
+                .as_str()
+                .to_owned(),
+        )),
+    };
+    Ok(LeadFields {
+        name: name.map(|n| required_text(n, "name", 200)).transpose()?,
+        email,
+        phone,
+        company: company
+            .map(|c| clean_text(Some(c), "company", 200))
+            .transpose()?,
+        notes: notes
+            .map(|n| clean_text(Some(n), "notes", 10_000))
+            .transpose()?,
+    })
+}
+
+async fn phone_region(ctx: &Context<'_>, tenant_id: Uuid) -> async_graphql::Result<Option<String>> {
+    Ok(state(ctx)
+        .store
+        .tenant(tenant_id)
+        .await?
+        .default_phone_region)
+}
+
+fn publish_lead(ctx: &Context<'_>, lead: &leadline_entity::leads::Model) {
+    state(ctx)
+        .bus
+        .publish(lead.tenant_id, Event::LeadUpdated { lead: lead.clone() });
+}
+
+#[derive(Default)]
+pub struct LeadQuery;
+
+#[Object]
+impl LeadQuery {
+    /// Leads, newest first, filtered.
+    #[graphql(guard = "AccessGuard(Access::Read)")]
+    async fn leads(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<LeadFilterInput>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<IdConnection<Lead>> {
+        let tenant_id = tenant_for(ctx, Access::Read)?;
+        let request = PageRequest::parse(first, after.as_deref())?;
+        let filter = filter.unwrap_or_default();
+        if let Some(min) = filter.min_score {
+            if !(0..=100).contains(&min) {
+                return Err(
+                    ApiError::bad_input("filter.minScore", "must be between 0 and 100").into(),
+                );
+            }
+        }
+        let filter = LeadFilter {
+            status: filter.status.map(Into::into),
+            temperature: filter.temperature.map(Into::into),
+            min_score: filter.min_score,
+            channel: filter.channel.map(Into::into),
+            search: clean_text(filter.search, "filter.search", 200)?,
+        };
+        let page = state(ctx).store.leads(tenant_id, filter, request).await?;
+        connection(page, request, |l| l.id, Lead)
+    }
+
+    /// One lead; another tenant's lead is NOT_FOUND.
+    #[graphql(guard = "AccessGuard(Access::Read)")]
+    async fn lead(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Lead> {
+        let tenant_id = tenant_for(ctx, Access::Read)?;
+        Ok(Lead(
+            state(ctx)
+                .store
+                .lead(tenant_id, parse_id(&id, "id")?)
+                .await?,
+        ))
+    }
+}
+
+#[derive(Default)]
+pub struct LeadMutation;
+
+#[Object]
+impl LeadMutation {
+    /// Creates a lead at score 50 (WARM).
+    #[graphql(guard = "AccessGuard(Access::Write)")]
+    async fn create_lead(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateLeadInput,
+    ) -> async_graphql::Result<LeadPayload> {
+        let tenant_id = tenant_for(ctx, Access::Write)?;
+        let region = phone_region(ctx, tenant_id).await?;
+        let fields = lead_fields(
+            Some(input.name),
+            input.email,
+            input.phone,
+            input.company,
+            input.notes,
+            region.as_deref(),
+        )?;
+        let new_lead = NewLead {
+            name: fields.name.unwrap_or_default(),
+            email: fields.email.flatten(),
+            phone: fields.phone.flatten(),
+            company: fields.company.flatten(),
+            status: input
+                .status
+                .map(Into::into)
+                .unwrap_or(leadline_domain::lead::LeadStatus::New),
+            notes: fields.notes.flatten(),
+            source_channel: input.source_channel.map(Into::into),
+        };
+        let lead = state(ctx).store.create_lead(tenant_id, new_lead).await?;
+        publish_lead(ctx, &lead);
+        Ok(LeadPayload { lead: Lead(lead) })
+    }
+
+    /// Changes a lead.
+    #[graphql(guard = "AccessGuard(Access::Write)")]
+    async fn update_lead(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateLeadInput,
+    ) -> async_graphql::Result<LeadPayload> {
+        let tenant_id = tenant_for(ctx, Access::Write)?;
+        let id = parse_id(&input.id, "id")?;
+        let region = phone_region(ctx, tenant_id).await?;
+        let fields = lead_fields(
+            input.name,
+            input.email,
+            input.phone,
+            input.company,
+            input.notes,
+            region.as_deref(),
+        )?;
+        let changes = LeadChanges {
+            name: fields.name,
+            email: fields.email,
+            phone: fields.phone,
+            company: fields.company,
+            status: input.status.map(Into::into),
+            notes: fields.notes,
+        };
+        let lead = state(ctx).store.update_lead(tenant_id, id, changes).await?;
+        publish_lead(ctx, &lead);
+        Ok(LeadPayload { lead: Lead(lead) })
+    }
+
+    /// Deletes a lead and everything hanging off it.
+    #[graphql(guard = "AccessGuard(Access::Write)")]
+    async fn delete_lead(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteLeadInput,
+    ) -> async_graphql::Result<DeleteLeadPayload> {
+        let tenant_id = tenant_for(ctx, Access::Write)?;
+        state(ctx)
+            .store
+            .delete_lead(tenant_id, parse_id(&input.id, "id")?)
+            .await?;
+        Ok(DeleteLeadPayload {
+            deleted_id: input.id,
+        })
+    }
+
+    /// For third-party CRMs: the lead `system` knows as `externalRef` is created the first time
+    /// and updated after that. Calling it twice gives one lead.
+    #[graphql(guard = "AccessGuard(Access::Write)")]
+    async fn upsert_lead_by_external_ref(
+        &self,
+        ctx: &Context<'_>,
+        input: UpsertLeadByExternalRefInput,
+    ) -> async_graphql::Result<UpsertLeadPayload> {
+        let tenant_id = tenant_for(ctx, Access::Write)?;
+        let system = required_text(input.system, "system", 40)?.to_lowercase();
+        let reference = required_text(input.external_ref, "externalRef", 200)?;
+        let region = phone_region(ctx, tenant_id).await?;
+        let fields = lead_fields(
+            Some(input.name),
+            input.email,
+            input.phone,
+            input.company,
+            input.notes,
+            region.as_deref(),
+        )?;
+        let status = input.status.map(Into::into);
+        let new_lead = NewLead {
+            name: fields.name.clone().unwrap_or_default(),
+            email: fields.email.clone().flatten(),
+            phone: fields.phone.clone().flatten(),
+            company: fields.company.clone().flatten(),
+            status: status.unwrap_or(leadline_domain::lead::LeadStatus::New),
+            notes: fields.notes.clone().flatten(),
+            source_channel: None,
+        };
+        let changes = LeadChanges {
+            name: fields.name,
+            email: fields.email,
+            phone: fields.phone,
+            company: fields.company,
+            status,
+            notes: fields.notes,
+        };
+        let (lead, created) = state(ctx)
+            .store
+            .upsert_lead_by_external_ref(tenant_id, &system, &reference, new_lead, changes)
+            .await?;
+        publish_lead(ctx, &lead);
+        Ok(UpsertLeadPayload {
+            lead: Lead(lead),
+            created,
+        })
+    }
+
+    /// Moves a lead's score and records why; subscribers of `leadScoreChanged` see it at once.
+    #[graphql(guard = "AccessGuard(Access::Write)")]
+    async fn adjust_lead_score(
+        &self,
+        ctx: &Context<'_>,
+        input: AdjustLeadScoreInput,
+    ) -> async_graphql::Result<AdjustLeadScorePayload> {
+        let tenant_id = tenant_for(ctx, Access::Write)?;
+        let lead_id = parse_id(&input.lead_id, "leadId")?;
+        let signal = required_text(input.signal, "signal", 64)?;
+        let reason = required_text(input.reason, "reason", 500)?;
+        let adjustment = ScoreAdjustment {
+            delta: input.delta,
+            signal,
+            reason,
+            source_message_id: None,
+        };
+        let (lead, event) = state(ctx)
+            .store
+            .adjust_lead_score(tenant_id, principal(ctx).actor(), lead_id, adjustment)
+            .await?;
+        let bus = &state(ctx).bus;
+        bus.publish(
+            tenant_id,
+            Event::LeadScoreChanged(LeadScoreChanged {
+                lead_id,
+                score: event.score_after,
+                previous_score: event.score_before,
+                temperature: event.temperature_after.clone(),
+                signal: event.signal.clone(),
+                reason: event.reason.clone(),
+                at: event.created_at,
+            }),
+        );
+        publish_lead(ctx, &lead);
+        Ok(AdjustLeadScorePayload {
+            lead: Lead(lead),
+            event: event.into(),
+        })
+    }
+}
+
+/// Counts live subscriptions for `/metrics`; decrements when the stream is dropped.
+struct SubscriptionGauge;
+
+impl SubscriptionGauge {
+    fn start() -> Self {
+        metrics::gauge!("leadline_graphql_subscriptions").increment(1.0);
+        SubscriptionGauge
+    }
+}
+
+impl Drop for SubscriptionGauge {
+    fn drop(&mut self) {
+        metrics::gauge!("leadline_graphql_subscriptions").decrement(1.0);
+    }
+}
+
+/// The tenant's bus events mapped by `select`; a lost bus connection becomes one UNAVAILABLE
+/// error, after which the stream completes.
+pub(crate) fn tenant_events<T: Send + 'static>(
+    ctx: &Context<'_>,
+    tenant_id: Uuid,
+    select: impl Fn(&Event) -> Option<T> + Send + 'static,
+) -> impl Stream<Item = async_graphql::Result<T>> + Send + 'static {
+    let gauge = SubscriptionGauge::start();
+    state(ctx).bus.subscribe(tenant_id).filter_map(move |item| {
+        let _counted = &gauge;
+        let mapped = match item {
+            Ok(event) => select(&event).map(Ok),
+            Err(error) => Some(Err(ApiError::Unavailable(error.to_string()).into())),
+        };
+        futures::future::ready(mapped)
+    })
+}
+
+#[derive(Default)]
+pub struct LeadSubscription;
+
+#[Subscription]
+impl LeadSubscription {
+    /// Score changes of the tenant's leads (or of one lead).
+    async fn lead_score_changed(
+        &self,
+        ctx: &Context<'_>,
+        lead_id: Option<ID>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<LeadScoreChange>>> {
+        let tenant_id = tenant_for(ctx, Access::Read)?;
+        let wanted = match lead_id {
+            Some(id) => Some(
+                state(ctx)
+                    .store
+                    .lead(tenant_id, parse_id(&id, "leadId")?)
+                    .await?
+                    .id,
+            ),
+            None => None,
+        };
+        Ok(tenant_events(ctx, tenant_id, move |event| match event {
+            Event::LeadScoreChanged(change) if wanted.is_none_or(|id| id == change.lead_id) => {
+                Some(LeadScoreChange {
+                    lead_id: ID(change.lead_id.to_string()),
+                    score: change.score,
+                    previous_score: change.previous_score,
+                    temperature: leadline_domain::lead::Temperature::parse(&change.temperature)
+                        .map(Into::into)
+                        .unwrap_or(Temperature::Warm),
+                    signal: change.signal.clone(),
+                    reason: change.reason.clone(),
+                    at: change.at,
+                })
+            }
+            _ => None,
+        }))
+    }
+
+    /// Lead creations and changes (or of one lead).
+    async fn lead_updated(
+        &self,
+        ctx: &Context<'_>,
+        lead_id: Option<ID>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Lead>>> {
+        let tenant_id = tenant_for(ctx, Access::Read)?;
+        let wanted = match lead_id {
+            Some(id) => Some(
+                state(ctx)
+                    .store
+                    .lead(tenant_id, parse_id(&id, "leadId")?)
+                    .await?
+                    .id,
+            ),
+            None => None,
+        };
+        Ok(tenant_events(ctx, tenant_id, move |event| match event {
+            Event::LeadUpdated { lead } if wanted.is_none_or(|id| id == lead.id) => {
+                Some(Lead(lead.clone()))
+            }
+            _ => None,
+        }))
+    }
+}

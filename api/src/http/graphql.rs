@@ -1,0 +1,155 @@
+//! GraphQL over HTTP and WebSocket. The POST handler reads the body itself so every transport
+//! failure — wrong content type, oversized or malformed body, bad credentials — gets a JSON error
+//! with a 4xx status instead of a framework default.
+
+use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
+use async_graphql::{BatchRequest, Data};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::body::Body;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use http::{header, HeaderMap, StatusCode};
+
+use super::HttpState;
+use crate::auth::{authenticate, bearer};
+use crate::error::ApiError;
+
+/// Most operations accepted in one batched request.
+const MAX_BATCH: usize = 10;
+
+/// GraphiQL, wired to the subscription endpoint.
+pub async fn graphiql() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .title("Leadline GraphiQL")
+            .finish(),
+    )
+}
+
+fn transport_error(status: StatusCode, error: ApiError) -> Response {
+    (
+        status,
+        Json(serde_json::json!({ "errors": [error.to_json()] })),
+    )
+        .into_response()
+}
+
+/// `POST /graphql`.
+pub async fn graphql_post(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("application/json")
+    {
+        return transport_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::bad_input("content-type", "send the request as application/json"),
+        );
+    }
+    let limit = state.app.config.max_body_bytes;
+    let too_large = || {
+        transport_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::bad_input(
+                "body",
+                format!("the request body is larger than {limit} bytes"),
+            ),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return too_large();
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return too_large();
+    };
+    let request: BatchRequest = match serde_json::from_slice(&bytes) {
+        Ok(request) => request,
+        Err(error) => {
+            return transport_error(
+                StatusCode::BAD_REQUEST,
+                ApiError::bad_input("body", format!("not a GraphQL request in JSON: {error}")),
+            );
+        }
+    };
+    if let BatchRequest::Batch(items) = &request {
+        if items.len() > MAX_BATCH || items.is_empty() {
+            return transport_error(
+                StatusCode::BAD_REQUEST,
+                ApiError::bad_input(
+                    "body",
+                    format!("send 1 to {MAX_BATCH} operations per batch"),
+                ),
+            );
+        }
+    }
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if authorization.is_some() && bearer(authorization).is_none() {
+        return ApiError::Unauthenticated("use Authorization: Bearer <token or API key>".into())
+            .into_response();
+    }
+    let principal =
+        match authenticate(&state.app.store, &state.app.tokens, bearer(authorization)).await {
+            Ok(principal) => principal,
+            Err(error) => return error.into_response(),
+        };
+    let response = state.schema.execute_batch(request.data(principal)).await;
+    Json(response).into_response()
+}
+
+/// `GET /graphql/ws`: graphql-transport-ws (and the legacy graphql-ws). The token comes in the
+/// `connection_init` payload as `{"token": "…"}` or `{"Authorization": "Bearer …"}`; a missing
+/// or bad token closes the socket with 4403.
+pub async fn graphql_ws(
+    State(state): State<HttpState>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let schema = state.schema.clone();
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let token = payload
+                        .get("token")
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned)
+                        .or_else(|| {
+                            ["Authorization", "authorization"]
+                                .iter()
+                                .find_map(|key| payload.get(*key).and_then(|v| v.as_str()))
+                                .and_then(|value| bearer(Some(value)).map(str::to_owned))
+                        });
+                    let Some(token) = token else {
+                        return Err(async_graphql::Error::new(
+                            "connection_init must carry a token",
+                        ));
+                    };
+                    let principal = authenticate(&state.app.store, &state.app.tokens, Some(&token))
+                        .await
+                        .map_err(|e| async_graphql::Error::new(e.public_message()))?;
+                    let mut data = Data::default();
+                    data.insert(principal);
+                    Ok(data)
+                })
+                .serve()
+        })
+        .into_response()
+}

@@ -1,0 +1,38 @@
+//! Liveness, readiness and Prometheus metrics.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use http::StatusCode;
+use serde_json::json;
+
+use super::HttpState;
+
+/// The process is up.
+pub async fn healthz() -> Response {
+    Json(json!({"status": "ok"})).into_response()
+}
+
+/// Every configured backend answers: 200, else 503 naming what is down.
+pub async fn readyz(State(state): State<HttpState>) -> Response {
+    let (database, bus) = tokio::join!(state.app.store.ping(), state.app.bus.is_healthy());
+    let body = json!({
+        "status": if database && bus { "ready" } else { "unavailable" },
+        "database": if database { "up" } else { "down" },
+        "eventBus": { "backend": state.app.bus.backend_name(), "status": if bus { "up" } else { "down" } },
+    });
+    let status = if database && bus {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+/// Prometheus text format.
+pub async fn metrics(State(state): State<HttpState>) -> Response {
+    match &state.metrics {
+        Some(handle) => ([(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response(),
+        None => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"errors": [{"message": "metrics are not enabled in this process", "extensions": {"code": "UNAVAILABLE"}}]}))).into_response(),
+    }
+}

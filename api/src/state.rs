@@ -1,0 +1,17 @@
+//! The state every request handler shares: built once at start by `app::Application::build`.
+
+use std::sync::Arc;
+
+use crate::auth::TokenKeys;
+use crate::bus::EventBus;
+use crate::config::Config;
+use crate::store::Store;
+
+/// Cheap to clone; everything inside is shared.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub bus: EventBus,
+    pub tokens: TokenKeys,
+    pub config: Arc<Config>,
+}

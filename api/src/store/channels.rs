@@ -1,0 +1,200 @@
+//! Channel connections: one per tenant and channel. Secrets and tokens are stored for the
+//! webhook verifiers and senders but never leave through the API; audit rows name which secret
+//! changed, never its value.
+
+use leadline_domain::channel::Channel;
+use leadline_entity::channel_connections;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    TransactionTrait,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::audit::{record, AuditEntry};
+use super::{now, paginate, Page, PageRequest, Store};
+use crate::auth::Actor;
+use crate::error::{is_unique_violation, ApiError, ApiResult};
+
+/// Partial change of a connection. `None` keeps a value; an empty secret string clears it.
+#[derive(Debug, Default)]
+pub struct ChannelConnectionChanges {
+    pub external_account_id: Option<String>,
+    pub verify_token: Option<String>,
+    pub app_secret: Option<String>,
+    pub client_secret: Option<String>,
+    pub access_token: Option<String>,
+    pub ai_enabled: Option<bool>,
+    pub status: Option<String>,
+    pub legacy_signature: Option<bool>,
+}
+
+fn secret(value: String) -> Option<String> {
+    (!value.is_empty()).then_some(value)
+}
+
+impl Store {
+    /// Creates or updates the tenant's connection for `channel`. Returns the row and whether it
+    /// was created.
+    pub async fn upsert_channel_connection(
+        &self,
+        tenant_id: Uuid,
+        actor: Actor,
+        channel: Channel,
+        changes: ChannelConnectionChanges,
+    ) -> ApiResult<(channel_connections::Model, bool)> {
+        let tx = self.db.begin().await?;
+        let at = now();
+        let existing = channel_connections::Entity::find()
+            .filter(channel_connections::Column::TenantId.eq(tenant_id))
+            .filter(channel_connections::Column::Channel.eq(channel.as_str()))
+            .one(&tx)
+            .await?;
+        let created = existing.is_none();
+        let mut row = match existing {
+            Some(model) => model.into_active_model(),
+            None => channel_connections::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                tenant_id: Set(tenant_id),
+                channel: Set(channel.as_str().to_owned()),
+                status: Set("CONNECTED".into()),
+                ai_enabled: Set(true),
+                external_account_id: Set(None),
+                verify_token: Set(None),
+                app_secret: Set(None),
+                client_secret: Set(None),
+                access_token: Set(None),
+                legacy_signature: Set(false),
+                settings: Set(json!({})),
+                created_at: Set(at),
+                updated_at: Set(at),
+            },
+        };
+        let mut changed: Vec<&str> = Vec::new();
+        if let Some(v) = changes.external_account_id {
+            row.external_account_id = Set(secret(v));
+            changed.push("externalAccountId");
+        }
+        if let Some(v) = changes.verify_token {
+            row.verify_token = Set(secret(v));
+            changed.push("verifyToken");
+        }
+        if let Some(v) = changes.app_secret {
+            row.app_secret = Set(secret(v));
+            changed.push("appSecret");
+        }
+        if let Some(v) = changes.client_secret {
+            row.client_secret = Set(secret(v));
+            changed.push("clientSecret");
+        }
+        if let Some(v) = changes.access_token {
+            row.access_token = Set(secret(v));
+            changed.push("accessToken");
+        }
+        if let Some(v) = changes.ai_enabled {
+            row.ai_enabled = Set(v);
+            changed.push("aiEnabled");
+        }
+        if let Some(v) = changes.status {
+            row.status = Set(v);
+            changed.push("status");
+        }
+        if let Some(v) = changes.legacy_signature {
+            row.legacy_signature = Set(v);
+            changed.push("legacySignature");
+        }
+        row.updated_at = Set(at);
+        let saved = if created {
+            row.insert(&tx).await
+        } else {
+            row.update(&tx).await
+        };
+        let saved = saved.map_err(|e| {
+            if is_unique_violation(&e) {
+                ApiError::Conflict(
+                    "a connection for this channel was created concurrently; retry".into(),
+                )
+            } else {
+                e.into()
+            }
+        })?;
+        record(
+            &tx,
+            tenant_id,
+            actor,
+            AuditEntry {
+                action: if created {
+                    "channel_connection.created"
+                } else {
+                    "channel_connection.updated"
+                },
+                target_type: "channel_connection",
+                target_id: Some(saved.id.to_string()),
+                details: json!({"channel": channel.as_str(), "changed": changed}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((saved, created))
+    }
+
+    /// The tenant's connections, optionally of one channel.
+    pub async fn channel_connections(
+        &self,
+        tenant_id: Uuid,
+        channel: Option<Channel>,
+        page: PageRequest,
+    ) -> ApiResult<Page<channel_connections::Model>> {
+        let mut select = channel_connections::Entity::find()
+            .filter(channel_connections::Column::TenantId.eq(tenant_id));
+        if let Some(channel) = channel {
+            select = select.filter(channel_connections::Column::Channel.eq(channel.as_str()));
+        }
+        paginate(&self.db, select, channel_connections::Column::Id, page).await
+    }
+
+    /// One connection of the tenant.
+    pub async fn channel_connection(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+    ) -> ApiResult<channel_connections::Model> {
+        channel_connections::Entity::find_by_id(id)
+            .filter(channel_connections::Column::TenantId.eq(tenant_id))
+            .one(&self.db)
+            .await?
+            .ok_or(ApiError::NotFound("channel connection"))
+    }
+
+    /// Deletes a connection.
+    pub async fn delete_channel_connection(
+        &self,
+        tenant_id: Uuid,
+        actor: Actor,
+        id: Uuid,
+    ) -> ApiResult<()> {
+        let tx = self.db.begin().await?;
+        let existing = channel_connections::Entity::find_by_id(id)
+            .filter(channel_connections::Column::TenantId.eq(tenant_id))
+            .one(&tx)
+            .await?
+            .ok_or(ApiError::NotFound("channel connection"))?;
+        channel_connections::Entity::delete_by_id(id)
+            .exec(&tx)
+            .await?;
+        record(
+            &tx,
+            tenant_id,
+            actor,
+            AuditEntry {
+                action: "channel_connection.deleted",
+                target_type: "channel_connection",
+                target_id: Some(id.to_string()),
+                details: json!({"channel": existing.channel}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,354 @@
+//! Leads, their identities and score history. Score changes lock the lead row (PostgreSQL) or
+//! run under SQLite's single writer, so concurrent adjustments never lose an update, and every
+//! change writes a `lead_score_events` row in the same transaction.
+
+use leadline_domain::channel::Channel;
+use leadline_domain::lead::{apply_inbox_delta, LeadStatus, Temperature, INITIAL_SCORE};
+use leadline_entity::{lead_identities, lead_score_events, leads};
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, TransactionTrait,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::products::contains_ci;
+use super::{now, paginate, Page, PageRequest, Store};
+use crate::auth::Actor;
+use crate::error::{is_unique_violation, ApiError, ApiResult};
+
+/// The identity channel name for references from third-party CRMs.
+pub const EXTERNAL_IDENTITY: &str = "EXTERNAL";
+
+/// A validated new lead.
+#[derive(Debug, Clone)]
+pub struct NewLead {
+    pub name: String,
+    pub email: Option<String>,
+    /// E.164.
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub status: LeadStatus,
+    pub notes: Option<String>,
+    pub source_channel: Option<Channel>,
+}
+
+/// A partial change; `Some(None)` clears an optional field.
+#[derive(Debug, Default, Clone)]
+pub struct LeadChanges {
+    pub name: Option<String>,
+    pub email: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub company: Option<Option<String>>,
+    pub status: Option<LeadStatus>,
+    pub notes: Option<Option<String>>,
+}
+
+/// Filter for lead listings; all parts combine with AND.
+#[derive(Debug, Default)]
+pub struct LeadFilter {
+    pub status: Option<LeadStatus>,
+    pub temperature: Option<Temperature>,
+    pub min_score: Option<i32>,
+    /// Leads reachable on this channel (having an identity there) or that came from it.
+    pub channel: Option<Channel>,
+    /// Case-insensitive match on name, e-mail, phone or company.
+    pub search: Option<String>,
+}
+
+/// A score change request.
+#[derive(Debug, Clone)]
+pub struct ScoreAdjustment {
+    pub delta: i32,
+    pub signal: String,
+    pub reason: String,
+    pub source_message_id: Option<Uuid>,
+}
+
+fn new_lead_row(tenant_id: Uuid, lead: NewLead) -> leads::ActiveModel {
+    let at = now();
+    leads::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant_id),
+        name: Set(lead.name),
+        email: Set(lead.email),
+        phone: Set(lead.phone),
+        company: Set(lead.company),
+        status: Set(lead.status.as_str().to_owned()),
+        score: Set(INITIAL_SCORE),
+        temperature: Set(Temperature::for_inbox_score(INITIAL_SCORE)
+            .as_str()
+            .to_owned()),
+        source_channel: Set(lead.source_channel.map(|c| c.as_str().to_owned())),
+        notes: Set(lead.notes),
+        handler: Set("AI".into()),
+        assigned_user_id: Set(None),
+        metadata: Set(json!({})),
+        last_contacted_at: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+}
+
+fn apply_changes(row: &mut leads::ActiveModel, changes: LeadChanges) {
+    if let Some(v) = changes.name {
+        row.name = Set(v);
+    }
+    if let Some(v) = changes.email {
+        row.email = Set(v);
+    }
+    if let Some(v) = changes.phone {
+        row.phone = Set(v);
+    }
+    if let Some(v) = changes.company {
+        row.company = Set(v);
+    }
+    if let Some(v) = changes.status {
+        row.status = Set(v.as_str().to_owned());
+    }
+    if let Some(v) = changes.notes {
+        row.notes = Set(v);
+    }
+    row.updated_at = Set(now());
+}
+
+async fn lead_in<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> ApiResult<leads::Model> {
+    leads::Entity::find_by_id(id)
+        .filter(leads::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("lead"))
+}
+
+impl Store {
+    /// Creates a lead at score 50 (WARM).
+    pub async fn create_lead(&self, tenant_id: Uuid, lead: NewLead) -> ApiResult<leads::Model> {
+        Ok(new_lead_row(tenant_id, lead).insert(&self.db).await?)
+    }
+
+    /// One lead of the tenant.
+    pub async fn lead(&self, tenant_id: Uuid, id: Uuid) -> ApiResult<leads::Model> {
+        lead_in(&self.db, tenant_id, id).await
+    }
+
+    /// A page of leads, newest first.
+    pub async fn leads(
+        &self,
+        tenant_id: Uuid,
+        filter: LeadFilter,
+        page: PageRequest,
+    ) -> ApiResult<Page<leads::Model>> {
+        let mut select = leads::Entity::find().filter(leads::Column::TenantId.eq(tenant_id));
+        if let Some(status) = filter.status {
+            select = select.filter(leads::Column::Status.eq(status.as_str()));
+        }
+        if let Some(temperature) = filter.temperature {
+            select = select.filter(leads::Column::Temperature.eq(temperature.as_str()));
+        }
+        if let Some(min_score) = filter.min_score {
+            select = select.filter(leads::Column::Score.gte(min_score));
+        }
+        if let Some(channel) = filter.channel {
+            let with_identity = Query::select()
+                .column(lead_identities::Column::LeadId)
+                .from(lead_identities::Entity)
+                .and_where(lead_identities::Column::TenantId.eq(tenant_id))
+                .and_where(lead_identities::Column::Channel.eq(channel.as_str()))
+                .to_owned();
+            select = select.filter(
+                Condition::any()
+                    .add(leads::Column::SourceChannel.eq(channel.as_str()))
+                    .add(leads::Column::Id.in_subquery(with_identity)),
+            );
+        }
+        if let Some(term) = filter
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            select = select.filter(
+                Condition::any()
+                    .add(contains_ci((leads::Entity, leads::Column::Name), term))
+                    .add(contains_ci((leads::Entity, leads::Column::Email), term))
+                    .add(contains_ci((leads::Entity, leads::Column::Phone), term))
+                    .add(contains_ci((leads::Entity, leads::Column::Company), term)),
+            );
+        }
+        paginate(&self.db, select, leads::Column::Id, page).await
+    }
+
+    /// Applies a partial change.
+    pub async fn update_lead(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+        changes: LeadChanges,
+    ) -> ApiResult<leads::Model> {
+        let tx = self.db.begin().await?;
+        let mut row = lead_in(&tx, tenant_id, id).await?.into_active_model();
+        apply_changes(&mut row, changes);
+        let lead = row.update(&tx).await?;
+        tx.commit().await?;
+        Ok(lead)
+    }
+
+    /// Deletes a lead with its identities, score history and conversations.
+    pub async fn delete_lead(&self, tenant_id: Uuid, id: Uuid) -> ApiResult<()> {
+        let result = leads::Entity::delete_many()
+            .filter(leads::Column::Id.eq(id))
+            .filter(leads::Column::TenantId.eq(tenant_id))
+            .exec(&self.db)
+            .await?;
+        if result.rows_affected == 0 {
+            return Err(ApiError::NotFound("lead"));
+        }
+        Ok(())
+    }
+
+    /// The lead known to `system` as `reference`: updated if it exists, created otherwise.
+    /// Idempotent and safe under concurrency: the identity's unique key decides the race, and the
+    /// loser retries as an update. Returns the lead and whether it was created.
+    pub async fn upsert_lead_by_external_ref(
+        &self,
+        tenant_id: Uuid,
+        system: &str,
+        reference: &str,
+        lead: NewLead,
+        changes: LeadChanges,
+    ) -> ApiResult<(leads::Model, bool)> {
+        let external_id = format!("{system}:{reference}");
+        for _ in 0..2 {
+            let tx = self.db.begin().await?;
+            match self
+                .try_upsert_external(&tx, tenant_id, &external_id, lead.clone(), changes.clone())
+                .await
+            {
+                Ok(outcome) => match tx.commit().await {
+                    Ok(()) => return Ok(outcome),
+                    Err(error) if is_unique_violation(&error) => continue,
+                    Err(error) => return Err(error.into()),
+                },
+                Err(ApiError::Conflict(_)) => continue,
+                Err(error) => return Err(error),
+            }
+        }
+        Err(ApiError::Conflict(
+            "the lead was changed concurrently; retry".into(),
+        ))
+    }
+
+    async fn try_upsert_external(
+        &self,
+        tx: &DatabaseTransaction,
+        tenant_id: Uuid,
+        external_id: &str,
+        lead: NewLead,
+        changes: LeadChanges,
+    ) -> ApiResult<(leads::Model, bool)> {
+        let identity = lead_identities::Entity::find()
+            .filter(lead_identities::Column::TenantId.eq(tenant_id))
+            .filter(lead_identities::Column::Channel.eq(EXTERNAL_IDENTITY))
+            .filter(lead_identities::Column::ExternalId.eq(external_id))
+            .one(tx)
+            .await?;
+        if let Some(identity) = identity {
+            let mut row = lead_in(tx, tenant_id, identity.lead_id)
+                .await?
+                .into_active_model();
+            apply_changes(&mut row, changes);
+            return Ok((row.update(tx).await?, false));
+        }
+        let display_name = lead.name.clone();
+        let created = new_lead_row(tenant_id, lead).insert(tx).await?;
+        lead_identities::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(tenant_id),
+            lead_id: Set(created.id),
+            channel: Set(EXTERNAL_IDENTITY.into()),
+            external_id: Set(external_id.to_owned()),
+            display_name: Set(Some(display_name)),
+            created_at: Set(now()),
+        }
+        .insert(tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                ApiError::Conflict("identity taken concurrently".into())
+            } else {
+                e.into()
+            }
+        })?;
+        Ok((created, true))
+    }
+
+    /// Moves a lead's score by `delta` (inbox model, clamped) and records why.
+    pub async fn adjust_lead_score(
+        &self,
+        tenant_id: Uuid,
+        actor: Actor,
+        lead_id: Uuid,
+        adjustment: ScoreAdjustment,
+    ) -> ApiResult<(leads::Model, lead_score_events::Model)> {
+        let tx = self.db.begin().await?;
+        let mut query =
+            leads::Entity::find_by_id(lead_id).filter(leads::Column::TenantId.eq(tenant_id));
+        if self.is_postgres() {
+            query = query.lock_exclusive();
+        }
+        let lead = query.one(&tx).await?.ok_or(ApiError::NotFound("lead"))?;
+        let change = apply_inbox_delta(lead.score, adjustment.delta)
+            .map_err(|e| ApiError::invalid("delta", e))?;
+        let at = now();
+        let mut row = lead.into_active_model();
+        row.score = Set(change.score);
+        row.temperature = Set(change.temperature.as_str().to_owned());
+        row.updated_at = Set(at);
+        let lead = row.update(&tx).await?;
+        let event = lead_score_events::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(tenant_id),
+            lead_id: Set(lead_id),
+            delta: Set(adjustment.delta),
+            signal: Set(adjustment.signal),
+            reason: Set(adjustment.reason),
+            score_before: Set(change.previous),
+            score_after: Set(change.score),
+            temperature_after: Set(change.temperature.as_str().to_owned()),
+            source_message_id: Set(adjustment.source_message_id),
+            actor_user_id: Set(actor.user_id),
+            created_at: Set(at),
+        }
+        .insert(&tx)
+        .await?;
+        tx.commit().await?;
+        Ok((lead, event))
+    }
+
+    /// A lead's score events, newest first.
+    pub async fn score_history(
+        &self,
+        tenant_id: Uuid,
+        lead_id: Uuid,
+        page: PageRequest,
+    ) -> ApiResult<Page<lead_score_events::Model>> {
+        let select = lead_score_events::Entity::find()
+            .filter(lead_score_events::Column::TenantId.eq(tenant_id))
+            .filter(lead_score_events::Column::LeadId.eq(lead_id));
+        paginate(&self.db, select, lead_score_events::Column::Id, page).await
+    }
+
+    /// How the lead is known on each channel.
+    pub async fn lead_identities(
+        &self,
+        tenant_id: Uuid,
+        lead_id: Uuid,
+    ) -> ApiResult<Vec<lead_identities::Model>> {
+        Ok(lead_identities::Entity::find()
+            .filter(lead_identities::Column::TenantId.eq(tenant_id))
+            .filter(lead_identities::Column::LeadId.eq(lead_id))
+            .all(&self.db)
+            .await?)
+    }
+}

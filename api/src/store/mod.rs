@@ -1,0 +1,216 @@
+//! Repositories over sea-orm. Architecture invariant: every function that reads or writes tenant
+//! data takes the caller's `tenant_id` and filters by it, so another tenant's row is simply
+//! "not found". GraphQL code never builds queries itself.
+
+mod ai_context;
+mod api_keys;
+mod audit;
+mod channels;
+mod leads;
+mod members;
+mod products;
+mod tenants;
+
+use std::time::Duration;
+
+use base64::Engine;
+use sea_orm::{ColumnTrait, Statement};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::error::{ApiError, ApiResult};
+
+pub use ai_context::AiContextChanges;
+pub use audit::AuditEntry;
+pub use channels::ChannelConnectionChanges;
+pub use leads::{LeadChanges, LeadFilter, NewLead, ScoreAdjustment};
+pub use members::Invitation;
+pub use products::{ProductChanges, ProductFilter};
+pub use tenants::TenantSettingsChanges;
+
+/// The database handle plus the few facts about the backend the queries depend on.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Connects (creating the SQLite file if needed). Does not migrate.
+    pub async fn connect(config: &Config) -> anyhow::Result<Self> {
+        let mut options = ConnectOptions::new(config.database_url.clone());
+        options
+            .sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5));
+        if config.is_postgres() {
+            options
+                .max_connections(config.database_max_connections)
+                .min_connections(1);
+        } else {
+            // SQLite admits one writer at a time; one pooled connection turns would-be
+            // SQLITE_BUSY lock upgrades into an orderly queue. WAL keeps readers cheap.
+            options.max_connections(1).map_sqlx_sqlite_opts(|sqlite| {
+                sqlite
+                    .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true)
+                    .create_if_missing(true)
+            });
+        }
+        let db = Database::connect(options).await?;
+        Ok(Self { db })
+    }
+
+    /// Wraps an existing connection.
+    pub fn from_connection(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        use leadline_migration::MigratorTrait;
+        leadline_migration::Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// The connection, for services that compose their own transactions.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Whether this is PostgreSQL (row locks are available).
+    pub fn is_postgres(&self) -> bool {
+        self.db.get_database_backend() == DbBackend::Postgres
+    }
+
+    /// `SELECT 1`, for readiness.
+    pub async fn ping(&self) -> bool {
+        let statement = Statement::from_string(self.db.get_database_backend(), "SELECT 1");
+        matches!(
+            tokio::time::timeout(Duration::from_secs(2), self.db.execute(statement)).await,
+            Ok(Ok(_))
+        )
+    }
+}
+
+/// Largest page a client may ask for.
+pub const MAX_PAGE_SIZE: u64 = 100;
+/// Page size when the client does not say.
+pub const DEFAULT_PAGE_SIZE: u64 = 20;
+
+/// A validated `first`/`after` pair. Pages run newest first: ids are UUID v7, so id order is
+/// creation order and a cursor is just the last id seen.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub first: u64,
+    pub after: Option<Uuid>,
+}
+
+impl PageRequest {
+    /// Validates client input: `first` in 1..=100, `after` a cursor this API issued.
+    pub fn parse(first: Option<i32>, after: Option<&str>) -> ApiResult<Self> {
+        let first = match first {
+            None => DEFAULT_PAGE_SIZE,
+            Some(n) if n >= 1 && (n as u64) <= MAX_PAGE_SIZE => n as u64,
+            Some(n) => {
+                return Err(ApiError::bad_input(
+                    "first",
+                    format!("must be between 1 and {MAX_PAGE_SIZE}, got {n}"),
+                ))
+            }
+        };
+        let after = after.map(decode_cursor).transpose()?;
+        Ok(Self { first, after })
+    }
+}
+
+/// One page of rows.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_next_page: bool,
+    pub total_count: u64,
+}
+
+/// An opaque cursor for a row id.
+pub fn encode_cursor(id: Uuid) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes())
+}
+
+/// Reads a cursor back; anything else is BAD_USER_INPUT on `after`.
+pub fn decode_cursor(cursor: &str) -> ApiResult<Uuid> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| Uuid::from_slice(&bytes).ok())
+        .ok_or_else(|| ApiError::bad_input("after", "not a cursor returned by this API"))
+}
+
+/// Runs `select` as one newest-first page keyed on `id_column`, with the total count of rows
+/// matching the filter (ignoring the cursor).
+pub async fn paginate<E, C>(
+    db: &C,
+    select: Select<E>,
+    id_column: E::Column,
+    page: PageRequest,
+) -> ApiResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+    C: ConnectionTrait,
+{
+    let total_count = select.clone().count(db).await?;
+    let mut query = select;
+    if let Some(after) = page.after {
+        query = query.filter(id_column.lt(after));
+    }
+    let mut items = query
+        .order_by_desc(id_column)
+        .limit(page.first + 1)
+        .all(db)
+        .await?;
+    let has_next_page = items.len() as u64 > page.first;
+    items.truncate(page.first as usize);
+    Ok(Page {
+        items,
+        has_next_page,
+        total_count,
+    })
+}
+
+/// The current time, truncated to microseconds so values read back from either backend compare
+/// equal to what was written.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    let now = chrono::Utc::now();
+    chrono::DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let id = Uuid::now_v7();
+        assert_eq!(decode_cursor(&encode_cursor(id)).ok(), Some(id));
+        assert!(
+            matches!(decode_cursor("!!"), Err(ApiError::BadUserInput { field, .. }) if field == "after")
+        );
+    }
+
+    #[test]
+    fn page_size_is_bounded() {
+        assert_eq!(
+            PageRequest::parse(None, None).map(|p| p.first).ok(),
+            Some(DEFAULT_PAGE_SIZE)
+        );
+        assert!(PageRequest::parse(Some(0), None).is_err());
+        assert!(PageRequest::parse(Some(101), None).is_err());
+        assert!(PageRequest::parse(Some(-5), None).is_err());
+    }
+}

@@ -1,0 +1,239 @@
+//! Tenants: sign-up (tenant + owner in one transaction), settings, and the instance secret.
+
+use leadline_domain::tenant::{Email, Role, TenantSlug};
+use leadline_entity::{ai_contexts, instance_settings, memberships, tenants, users};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    TransactionTrait,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::audit::{record, AuditEntry};
+use super::{now, Store};
+use crate::auth::Actor;
+use crate::error::{is_unique_violation, ApiError, ApiResult};
+
+/// Partial update of tenant settings; `None` leaves a field as it is, `Some(None)` clears it.
+#[derive(Debug, Default)]
+pub struct TenantSettingsChanges {
+    pub name: Option<String>,
+    pub agent_running: Option<bool>,
+    pub ai_lead_percentage: Option<i32>,
+    pub agent_name: Option<Option<String>>,
+    pub human_operator_number: Option<Option<String>>,
+    pub default_phone_region: Option<Option<String>>,
+}
+
+impl Store {
+    /// Creates a tenant, its owner and default AI context in one transaction.
+    pub async fn create_tenant_with_owner(
+        &self,
+        slug: &TenantSlug,
+        name: &str,
+        email: &Email,
+        password_hash: String,
+    ) -> ApiResult<(tenants::Model, users::Model)> {
+        let tx = self.db.begin().await?;
+        let at = now();
+        if tenants::Entity::find()
+            .filter(tenants::Column::Slug.eq(slug.as_str()))
+            .one(&tx)
+            .await?
+            .is_some()
+        {
+            return Err(ApiError::Conflict(format!(
+                "the tenant slug {:?} is taken",
+                slug.as_str()
+            )));
+        }
+        if users::Entity::find()
+            .filter(users::Column::Email.eq(email.as_str()))
+            .one(&tx)
+            .await?
+            .is_some()
+        {
+            return Err(ApiError::Conflict(
+                "an account with this e-mail exists; log in instead".into(),
+            ));
+        }
+        let tenant = tenants::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            slug: Set(slug.as_str().to_owned()),
+            name: Set(name.to_owned()),
+            plan: Set("FREE".into()),
+            subscription_status: Set("NONE".into()),
+            stripe_customer_id: Set(None),
+            agent_running: Set(false),
+            ai_lead_percentage: Set(100),
+            agent_name: Set(None),
+            human_operator_number: Set(None),
+            default_phone_region: Set(None),
+            elevenlabs_agent_id: Set(None),
+            livekit_agent_name: Set(None),
+            created_at: Set(at),
+            updated_at: Set(at),
+        }
+        .insert(&tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                ApiError::Conflict("the tenant slug is taken".into())
+            } else {
+                e.into()
+            }
+        })?;
+        let user = users::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            email: Set(email.as_str().to_owned()),
+            name: Set(None),
+            password_hash: Set(Some(password_hash)),
+            created_at: Set(at),
+            updated_at: Set(at),
+        }
+        .insert(&tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                ApiError::Conflict("an account with this e-mail exists".into())
+            } else {
+                e.into()
+            }
+        })?;
+        memberships::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(tenant.id),
+            user_id: Set(user.id),
+            role: Set(Role::Owner.as_str().into()),
+            created_at: Set(at),
+            updated_at: Set(at),
+        }
+        .insert(&tx)
+        .await?;
+        ai_contexts::Entity::insert(super::ai_context::default_row(tenant.id))
+            .exec_without_returning(&tx)
+            .await?;
+        record(
+            &tx,
+            tenant.id,
+            Actor {
+                user_id: Some(user.id),
+                api_key_id: None,
+            },
+            AuditEntry {
+                action: "tenant.created",
+                target_type: "tenant",
+                target_id: Some(tenant.id.to_string()),
+                details: json!({"slug": slug.as_str()}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((tenant, user))
+    }
+
+    /// The caller's tenant.
+    pub async fn tenant(&self, tenant_id: Uuid) -> ApiResult<tenants::Model> {
+        tenants::Entity::find_by_id(tenant_id)
+            .one(&self.db)
+            .await?
+            .ok_or(ApiError::NotFound("tenant"))
+    }
+
+    /// A tenant by its slug (webhook routing, login).
+    pub async fn tenant_by_slug(&self, slug: &str) -> ApiResult<Option<tenants::Model>> {
+        Ok(tenants::Entity::find()
+            .filter(tenants::Column::Slug.eq(slug))
+            .one(&self.db)
+            .await?)
+    }
+
+    /// Applies a partial settings change and audits it.
+    pub async fn update_tenant_settings(
+        &self,
+        tenant_id: Uuid,
+        actor: Actor,
+        changes: TenantSettingsChanges,
+    ) -> ApiResult<tenants::Model> {
+        let tx = self.db.begin().await?;
+        let current = tenants::Entity::find_by_id(tenant_id)
+            .one(&tx)
+            .await?
+            .ok_or(ApiError::NotFound("tenant"))?;
+        let mut changed = serde_json::Map::new();
+        let mut row = current.into_active_model();
+        if let Some(v) = changes.name {
+            changed.insert("name".into(), json!(v));
+            row.name = Set(v);
+        }
+        if let Some(v) = changes.agent_running {
+            changed.insert("agentRunning".into(), json!(v));
+            row.agent_running = Set(v);
+        }
+        if let Some(v) = changes.ai_lead_percentage {
+            changed.insert("aiLeadPercentage".into(), json!(v));
+            row.ai_lead_percentage = Set(v);
+        }
+        if let Some(v) = changes.agent_name {
+            changed.insert("agentName".into(), json!(v));
+            row.agent_name = Set(v);
+        }
+        if let Some(v) = changes.human_operator_number {
+            changed.insert("humanOperatorNumber".into(), json!(v));
+            row.human_operator_number = Set(v);
+        }
+        if let Some(v) = changes.default_phone_region {
+            changed.insert("defaultPhoneRegion".into(), json!(v));
+            row.default_phone_region = Set(v);
+        }
+        row.updated_at = Set(now());
+        let updated = row.update(&tx).await?;
+        record(
+            &tx,
+            tenant_id,
+            actor,
+            AuditEntry {
+                action: "tenant.settings_updated",
+                target_type: "tenant",
+                target_id: Some(tenant_id.to_string()),
+                details: changed.into(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// The JWT signing secret: the configured one, else one generated on first start and kept
+    /// in the database (first writer wins, so concurrent replicas agree).
+    pub async fn jwt_secret(&self, configured: Option<&str>) -> anyhow::Result<String> {
+        if let Some(secret) = configured {
+            return Ok(secret.to_owned());
+        }
+        const KEY: &str = "jwt_secret";
+        if let Some(row) = instance_settings::Entity::find_by_id(KEY)
+            .one(&self.db)
+            .await?
+        {
+            return Ok(row.value);
+        }
+        let generated = crate::auth::random_secret(48);
+        let insert = instance_settings::Entity::insert(instance_settings::ActiveModel {
+            key: Set(KEY.into()),
+            value: Set(generated),
+            updated_at: Set(now()),
+        })
+        .exec_without_returning(&self.db)
+        .await;
+        if let Err(error) = insert {
+            if !is_unique_violation(&error) {
+                return Err(error.into());
+            }
+        }
+        let row = instance_settings::Entity::find_by_id(KEY)
+            .one(&self.db)
+            .await?;
+        row.map(|r| r.value)
+            .ok_or_else(|| anyhow::anyhow!("the JWT secret could not be stored"))
+    }
+}
