@@ -55,7 +55,10 @@ impl Channel {
         Channel::ALL
             .into_iter()
             .find(|c| c.as_str() == wanted)
-            .ok_or_else(|| DomainError::UnknownVariant { kind: "channel", value: value.to_owned() })
+            .ok_or_else(|| DomainError::UnknownVariant {
+                kind: "channel",
+                value: value.to_owned(),
+            })
     }
 }
 

@@ -24,7 +24,10 @@ pub enum DomainError {
     InvalidPassword(String),
     /// A value outside its allowed set or range.
     #[error("{field}: {message}")]
-    OutOfRange { field: &'static str, message: String },
+    OutOfRange {
+        field: &'static str,
+        message: String,
+    },
     /// An enum value that is not known.
     #[error("unknown {kind} {value:?}")]
     UnknownVariant { kind: &'static str, value: String },

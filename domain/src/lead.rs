@@ -52,7 +52,10 @@ impl LeadStatus {
         LeadStatus::ALL
             .into_iter()
             .find(|s| s.as_str() == value)
-            .ok_or_else(|| DomainError::UnknownVariant { kind: "lead status", value: value.to_owned() })
+            .ok_or_else(|| DomainError::UnknownVariant {
+                kind: "lead status",
+                value: value.to_owned(),
+            })
     }
 }
 
@@ -68,8 +71,12 @@ pub enum Temperature {
 
 impl Temperature {
     /// Every temperature, coldest first.
-    pub const ALL: [Temperature; 4] =
-        [Temperature::Cold, Temperature::Warm, Temperature::Hot, Temperature::VeryHot];
+    pub const ALL: [Temperature; 4] = [
+        Temperature::Cold,
+        Temperature::Warm,
+        Temperature::Hot,
+        Temperature::VeryHot,
+    ];
 
     /// The stable stored name.
     pub fn as_str(self) -> &'static str {
@@ -86,7 +93,10 @@ impl Temperature {
         Temperature::ALL
             .into_iter()
             .find(|t| t.as_str() == value)
-            .ok_or_else(|| DomainError::UnknownVariant { kind: "temperature", value: value.to_owned() })
+            .ok_or_else(|| DomainError::UnknownVariant {
+                kind: "temperature",
+                value: value.to_owned(),
+            })
     }
 
     /// Inbox bands: ≥70 HOT, ≥40 WARM, else COLD.
@@ -144,7 +154,11 @@ pub fn apply_inbox_delta(previous: i32, delta: i32) -> Result<ScoreChange, Domai
         });
     }
     let score = previous.saturating_add(delta).clamp(MIN_SCORE, MAX_SCORE);
-    Ok(ScoreChange { previous, score, temperature: Temperature::for_inbox_score(score) })
+    Ok(ScoreChange {
+        previous,
+        score,
+        temperature: Temperature::for_inbox_score(score),
+    })
 }
 
 #[cfg(test)]
@@ -153,17 +167,42 @@ mod tests {
 
     #[test]
     fn inbox_bands_follow_the_seed_thresholds() {
-        let table = [(0, "COLD"), (39, "COLD"), (40, "WARM"), (50, "WARM"), (69, "WARM"), (70, "HOT"), (100, "HOT")];
+        let table = [
+            (0, "COLD"),
+            (39, "COLD"),
+            (40, "WARM"),
+            (50, "WARM"),
+            (69, "WARM"),
+            (70, "HOT"),
+            (100, "HOT"),
+        ];
         for (score, want) in table {
-            assert_eq!(Temperature::for_inbox_score(score).as_str(), want, "score {score}");
+            assert_eq!(
+                Temperature::for_inbox_score(score).as_str(),
+                want,
+                "score {score}"
+            );
         }
     }
 
     #[test]
     fn live_bands_follow_the_seed_thresholds() {
-        let table = [(0, "COLD"), (25, "COLD"), (26, "WARM"), (50, "WARM"), (51, "HOT"), (75, "HOT"), (76, "VERY_HOT"), (100, "VERY_HOT")];
+        let table = [
+            (0, "COLD"),
+            (25, "COLD"),
+            (26, "WARM"),
+            (50, "WARM"),
+            (51, "HOT"),
+            (75, "HOT"),
+            (76, "VERY_HOT"),
+            (100, "VERY_HOT"),
+        ];
         for (score, want) in table {
-            assert_eq!(Temperature::for_live_score(score).as_str(), want, "score {score}");
+            assert_eq!(
+                Temperature::for_live_score(score).as_str(),
+                want,
+                "score {score}"
+            );
         }
     }
 
@@ -172,17 +211,26 @@ mod tests {
         assert_eq!(apply_inbox_delta(50, 20).map(|c| c.score), Ok(70));
         assert_eq!(apply_inbox_delta(95, 20).map(|c| c.score), Ok(100));
         assert_eq!(apply_inbox_delta(10, -50).map(|c| c.score), Ok(0));
-        assert_eq!(apply_inbox_delta(50, 20).map(|c| c.temperature), Ok(Temperature::Hot));
+        assert_eq!(
+            apply_inbox_delta(50, 20).map(|c| c.temperature),
+            Ok(Temperature::Hot)
+        );
         assert!(apply_inbox_delta(50, 101).is_err());
         assert!(apply_inbox_delta(50, i32::MIN).is_err());
     }
 
     #[test]
     fn signal_deltas_match_the_inbox_seed() {
-        let sum: i32 = [Signal::Interested, Signal::Urgent, Signal::BudgetMentioned, Signal::DecisionMaker, Signal::Comparing]
-            .into_iter()
-            .map(inbox_signal_delta)
-            .sum();
+        let sum: i32 = [
+            Signal::Interested,
+            Signal::Urgent,
+            Signal::BudgetMentioned,
+            Signal::DecisionMaker,
+            Signal::Comparing,
+        ]
+        .into_iter()
+        .map(inbox_signal_delta)
+        .sum();
         assert_eq!(sum, 65);
         assert_eq!(inbox_signal_delta(Signal::NotInterested), -20);
         assert_eq!(inbox_signal_delta(Signal::Spam), -50);

@@ -29,7 +29,10 @@ impl Money {
         if iso_currency::Currency::from_code(&code).is_none() {
             return Err(DomainError::InvalidCurrency(currency_code.to_owned()));
         }
-        Ok(Self { amount_micros, currency: code })
+        Ok(Self {
+            amount_micros,
+            currency: code,
+        })
     }
 
     /// The amount in micros.
@@ -60,7 +63,13 @@ impl Money {
         if digits == 0 {
             format!("{} {}", rounded, self.currency)
         } else {
-            format!("{}.{:0width$} {}", rounded / unit, rounded % unit, self.currency, width = digits as usize)
+            format!(
+                "{}.{:0width$} {}",
+                rounded / unit,
+                rounded % unit,
+                self.currency,
+                width = digits as usize
+            )
         }
     }
 }
@@ -71,10 +80,22 @@ mod tests {
 
     #[test]
     fn known_codes_parse_and_unknown_codes_do_not() {
-        assert_eq!(Money::parse(19_990_000, "usd").map(|m| m.currency_code().to_owned()), Ok("USD".into()));
-        assert!(matches!(Money::parse(1, "XYZ"), Err(DomainError::InvalidCurrency(_))));
-        assert!(matches!(Money::parse(-1, "USD"), Err(DomainError::InvalidAmount(_))));
-        assert!(matches!(Money::parse(MAX_AMOUNT_MICROS + 1, "USD"), Err(DomainError::InvalidAmount(_))));
+        assert_eq!(
+            Money::parse(19_990_000, "usd").map(|m| m.currency_code().to_owned()),
+            Ok("USD".into())
+        );
+        assert!(matches!(
+            Money::parse(1, "XYZ"),
+            Err(DomainError::InvalidCurrency(_))
+        ));
+        assert!(matches!(
+            Money::parse(-1, "USD"),
+            Err(DomainError::InvalidAmount(_))
+        ));
+        assert!(matches!(
+            Money::parse(MAX_AMOUNT_MICROS + 1, "USD"),
+            Err(DomainError::InvalidAmount(_))
+        ));
     }
 
     #[test]

@@ -14,7 +14,10 @@ impl PhoneNumber {
     /// Parses `input` (international `+…` form, or national form when `default_region` — an
     /// ISO-3166 alpha-2 code such as `"US"` — is given) and checks it is a valid number.
     pub fn parse(input: &str, default_region: Option<&str>) -> Result<Self, DomainError> {
-        let invalid = |reason: &str| DomainError::InvalidPhone { input: input.to_owned(), reason: reason.to_owned() };
+        let invalid = |reason: &str| DomainError::InvalidPhone {
+            input: input.to_owned(),
+            reason: reason.to_owned(),
+        };
         let trimmed = input.trim();
         if trimmed.is_empty() {
             return Err(invalid("empty"));
@@ -32,13 +35,17 @@ impl PhoneNumber {
             None => None,
         };
         if region.is_none() && !trimmed.starts_with('+') {
-            return Err(invalid("use the international form starting with + and the country code"));
+            return Err(invalid(
+                "use the international form starting with + and the country code",
+            ));
         }
         let parsed = phonenumber::parse(region, trimmed).map_err(|e| invalid(&e.to_string()))?;
         if !phonenumber::is_valid(&parsed) {
             return Err(invalid("not a valid number for its country"));
         }
-        Ok(Self(parsed.format().mode(phonenumber::Mode::E164).to_string()))
+        Ok(Self(
+            parsed.format().mode(phonenumber::Mode::E164).to_string(),
+        ))
     }
 
     /// The E.164 string.
@@ -66,14 +73,28 @@ mod tests {
             ("+44 20 7946 0958", None, "+442079460958"),
         ];
         for (input, region, want) in cases {
-            assert_eq!(PhoneNumber::parse(input, region).map(|p| p.0), Ok(want.to_owned()), "{input}");
+            assert_eq!(
+                PhoneNumber::parse(input, region).map(|p| p.0),
+                Ok(want.to_owned()),
+                "{input}"
+            );
         }
     }
 
     #[test]
     fn bad_numbers_are_refused() {
-        for input in ["", "hello", "+1 555", "4155552671", "+999 1234 5678", "+1 415 555 2671 ext 99999999999999999999"] {
-            assert!(PhoneNumber::parse(input, None).is_err(), "{input} should be refused");
+        for input in [
+            "",
+            "hello",
+            "+1 555",
+            "4155552671",
+            "+999 1234 5678",
+            "+1 415 555 2671 ext 99999999999999999999",
+        ] {
+            assert!(
+                PhoneNumber::parse(input, None).is_err(),
+                "{input} should be refused"
+            );
         }
         assert!(PhoneNumber::parse("4155552671", Some("ZZ")).is_err());
     }

@@ -14,7 +14,9 @@ impl TenantSlug {
     /// 3–40 characters of `a-z`, `0-9` and `-`, not starting or ending with `-`.
     pub fn parse(input: &str) -> Result<Self, DomainError> {
         let slug = input.trim();
-        let ok_chars = slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let ok_chars = slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         let ok_len = (3..=40).contains(&slug.len());
         let ok_edges = !slug.starts_with('-') && !slug.ends_with('-');
         if ok_chars && ok_len && ok_edges {
@@ -73,10 +75,14 @@ pub const MAX_PASSWORD_BYTES: usize = 256;
 /// Checks a new password against the policy.
 pub fn check_password_policy(password: &str) -> Result<(), DomainError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(DomainError::InvalidPassword(format!("use at least {MIN_PASSWORD_CHARS} characters")));
+        return Err(DomainError::InvalidPassword(format!(
+            "use at least {MIN_PASSWORD_CHARS} characters"
+        )));
     }
     if password.len() > MAX_PASSWORD_BYTES {
-        return Err(DomainError::InvalidPassword(format!("use at most {MAX_PASSWORD_BYTES} bytes")));
+        return Err(DomainError::InvalidPassword(format!(
+            "use at most {MAX_PASSWORD_BYTES} bytes"
+        )));
     }
     Ok(())
 }
@@ -110,15 +116,30 @@ impl Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == value)
-            .ok_or_else(|| DomainError::UnknownVariant { kind: "role", value: value.to_owned() })
+            .ok_or_else(|| DomainError::UnknownVariant {
+                kind: "role",
+                value: value.to_owned(),
+            })
     }
 
     /// What the role may do.
     pub fn permissions(self) -> Permissions {
         match self {
-            Role::Owner | Role::Admin => Permissions { read: true, write: true, administer: true },
-            Role::Agent => Permissions { read: true, write: true, administer: false },
-            Role::Viewer => Permissions { read: true, write: false, administer: false },
+            Role::Owner | Role::Admin => Permissions {
+                read: true,
+                write: true,
+                administer: true,
+            },
+            Role::Agent => Permissions {
+                read: true,
+                write: true,
+                administer: false,
+            },
+            Role::Viewer => Permissions {
+                read: true,
+                write: false,
+                administer: false,
+            },
         }
     }
 
@@ -155,7 +176,10 @@ impl ApiKeyScope {
         match value {
             "READ" => Ok(ApiKeyScope::Read),
             "WRITE" => Ok(ApiKeyScope::Write),
-            other => Err(DomainError::UnknownVariant { kind: "API key scope", value: other.to_owned() }),
+            other => Err(DomainError::UnknownVariant {
+                kind: "API key scope",
+                value: other.to_owned(),
+            }),
         }
     }
 }
@@ -187,7 +211,10 @@ pub fn check_ai_lead_percentage(value: i32) -> Result<i32, DomainError> {
     if matches!(value, 0 | 25 | 50 | 75 | 100) {
         Ok(value)
     } else {
-        Err(DomainError::OutOfRange { field: "aiLeadPercentage", message: format!("must be 0, 25, 50, 75 or 100, got {value}") })
+        Err(DomainError::OutOfRange {
+            field: "aiLeadPercentage",
+            message: format!("must be 0, 25, 50, 75 or 100, got {value}"),
+        })
     }
 }
 
@@ -200,15 +227,36 @@ mod tests {
         for good in ["acme", "acme-motors", "a1b", "x".repeat(40).as_str()] {
             assert!(TenantSlug::parse(good).is_ok(), "{good}");
         }
-        for bad in ["", "ab", "Acme", "-acme", "acme-", "ac me", "acmé", "x".repeat(41).as_str()] {
+        for bad in [
+            "",
+            "ab",
+            "Acme",
+            "-acme",
+            "acme-",
+            "ac me",
+            "acmé",
+            "x".repeat(41).as_str(),
+        ] {
             assert!(TenantSlug::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(Email::parse(" Ana@Example.COM ").map(|e| e.0), Ok("ana@example.com".into()));
-        for bad in ["", "ana", "ana@", "@x.com", "ana@x", "a b@x.com", "a@b@c.com", "ana@.com"] {
+        assert_eq!(
+            Email::parse(" Ana@Example.COM ").map(|e| e.0),
+            Ok("ana@example.com".into())
+        );
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@x.com",
+            "ana@x",
+            "a b@x.com",
+            "a@b@c.com",
+            "ana@.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }

@@ -10,7 +10,11 @@ pub fn n(name: &str) -> Alias {
 
 /// `id uuid primary key` (values are UUID v7, made by the application).
 pub fn id() -> ColumnDef {
-    ColumnDef::new(n("id")).uuid().not_null().primary_key().to_owned()
+    ColumnDef::new(n("id"))
+        .uuid()
+        .not_null()
+        .primary_key()
+        .to_owned()
 }
 
 /// A required uuid column.
@@ -30,7 +34,11 @@ pub fn string(name: &str) -> ColumnDef {
 
 /// A required short text column with a default.
 pub fn string_default(name: &str, default: &str) -> ColumnDef {
-    ColumnDef::new(n(name)).string().not_null().default(default).to_owned()
+    ColumnDef::new(n(name))
+        .string()
+        .not_null()
+        .default(default)
+        .to_owned()
 }
 
 /// An optional short text column.
@@ -50,7 +58,11 @@ pub fn text_null(name: &str) -> ColumnDef {
 
 /// A required integer with a default.
 pub fn integer(name: &str, default: i32) -> ColumnDef {
-    ColumnDef::new(n(name)).integer().not_null().default(default).to_owned()
+    ColumnDef::new(n(name))
+        .integer()
+        .not_null()
+        .default(default)
+        .to_owned()
 }
 
 /// An optional integer.
@@ -60,7 +72,11 @@ pub fn integer_null(name: &str) -> ColumnDef {
 
 /// A required 64-bit integer (money in micros, token counts).
 pub fn big_integer(name: &str, default: i64) -> ColumnDef {
-    ColumnDef::new(n(name)).big_integer().not_null().default(default).to_owned()
+    ColumnDef::new(n(name))
+        .big_integer()
+        .not_null()
+        .default(default)
+        .to_owned()
 }
 
 /// An optional 64-bit integer.
@@ -75,12 +91,20 @@ pub fn double_null(name: &str) -> ColumnDef {
 
 /// A required float with a default.
 pub fn double(name: &str, default: f64) -> ColumnDef {
-    ColumnDef::new(n(name)).double().not_null().default(default).to_owned()
+    ColumnDef::new(n(name))
+        .double()
+        .not_null()
+        .default(default)
+        .to_owned()
 }
 
 /// A required boolean with a default.
 pub fn boolean(name: &str, default: bool) -> ColumnDef {
-    ColumnDef::new(n(name)).boolean().not_null().default(default).to_owned()
+    ColumnDef::new(n(name))
+        .boolean()
+        .not_null()
+        .default(default)
+        .to_owned()
 }
 
 /// A required JSON document (jsonb on PostgreSQL, text on SQLite).
@@ -95,12 +119,18 @@ pub fn json_null(name: &str) -> ColumnDef {
 
 /// A required timestamp with time zone.
 pub fn timestamp(name: &str) -> ColumnDef {
-    ColumnDef::new(n(name)).timestamp_with_time_zone().not_null().to_owned()
+    ColumnDef::new(n(name))
+        .timestamp_with_time_zone()
+        .not_null()
+        .to_owned()
 }
 
 /// An optional timestamp with time zone.
 pub fn timestamp_null(name: &str) -> ColumnDef {
-    ColumnDef::new(n(name)).timestamp_with_time_zone().null().to_owned()
+    ColumnDef::new(n(name))
+        .timestamp_with_time_zone()
+        .null()
+        .to_owned()
 }
 
 /// An optional calendar date.
@@ -109,7 +139,12 @@ pub fn date(name: &str) -> ColumnDef {
 }
 
 /// A foreign key from `table.column` to `target.id`.
-pub fn fk(table: &str, column: &str, target: &str, on_delete: ForeignKeyAction) -> ForeignKeyCreateStatement {
+pub fn fk(
+    table: &str,
+    column: &str,
+    target: &str,
+    on_delete: ForeignKeyAction,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(format!("fk_{table}_{column}"))
         .from(n(table), n(column))
@@ -137,7 +172,11 @@ pub fn index(table: &str, name: &str, columns: &[&str], unique: bool) -> IndexCr
 }
 
 /// Creates a table and its indexes.
-pub async fn create(manager: &SchemaManager<'_>, table: TableCreateStatement, indexes: Vec<IndexCreateStatement>) -> Result<(), DbErr> {
+pub async fn create(
+    manager: &SchemaManager<'_>,
+    table: TableCreateStatement,
+    indexes: Vec<IndexCreateStatement>,
+) -> Result<(), DbErr> {
     manager.create_table(table).await?;
     for statement in indexes {
         manager.create_index(statement).await?;
@@ -148,7 +187,9 @@ pub async fn create(manager: &SchemaManager<'_>, table: TableCreateStatement, in
 /// Drops tables in the given order (children first).
 pub async fn drop_all(manager: &SchemaManager<'_>, tables: &[&str]) -> Result<(), DbErr> {
     for table in tables {
-        manager.drop_table(Table::drop().table(n(table)).if_exists().to_owned()).await?;
+        manager
+            .drop_table(Table::drop().table(n(table)).if_exists().to_owned())
+            .await?;
     }
     Ok(())
 }

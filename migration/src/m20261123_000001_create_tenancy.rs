@@ -85,10 +85,20 @@ impl MigrationTrait for Migration {
                 .col(timestamp("created_at"))
                 .col(timestamp("updated_at"))
                 .foreign_key(&mut tenant_fk("memberships"))
-                .foreign_key(&mut fk("memberships", "user_id", "users", ForeignKeyAction::Cascade))
+                .foreign_key(&mut fk(
+                    "memberships",
+                    "user_id",
+                    "users",
+                    ForeignKeyAction::Cascade,
+                ))
                 .to_owned(),
             vec![
-                index("memberships", "ux_memberships_tenant_user", &["tenant_id", "user_id"], true),
+                index(
+                    "memberships",
+                    "ux_memberships_tenant_user",
+                    &["tenant_id", "user_id"],
+                    true,
+                ),
                 index("memberships", "ix_memberships_user", &["user_id"], false),
             ],
         )
@@ -110,9 +120,19 @@ impl MigrationTrait for Migration {
                 .col(timestamp_null("accepted_at"))
                 .col(timestamp("created_at"))
                 .foreign_key(&mut tenant_fk("invites"))
-                .foreign_key(&mut fk("invites", "user_id", "users", ForeignKeyAction::Cascade))
+                .foreign_key(&mut fk(
+                    "invites",
+                    "user_id",
+                    "users",
+                    ForeignKeyAction::Cascade,
+                ))
                 .to_owned(),
-            vec![index("invites", "ux_invites_code_hash", &["code_hash"], true)],
+            vec![index(
+                "invites",
+                "ux_invites_code_hash",
+                &["code_hash"],
+                true,
+            )],
         )
         .await?;
 
@@ -136,7 +156,12 @@ impl MigrationTrait for Migration {
                 .col(timestamp("created_at"))
                 .foreign_key(&mut tenant_fk("api_keys"))
                 .to_owned(),
-            vec![index("api_keys", "ix_api_keys_tenant", &["tenant_id"], false)],
+            vec![index(
+                "api_keys",
+                "ix_api_keys_tenant",
+                &["tenant_id"],
+                false,
+            )],
         )
         .await?;
 
@@ -156,12 +181,29 @@ impl MigrationTrait for Migration {
                 .col(timestamp("created_at"))
                 .foreign_key(&mut tenant_fk("audit_log"))
                 .to_owned(),
-            vec![index("audit_log", "ix_audit_log_tenant_created", &["tenant_id", "created_at"], false)],
+            vec![index(
+                "audit_log",
+                "ix_audit_log_tenant_created",
+                &["tenant_id", "created_at"],
+                false,
+            )],
         )
         .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        drop_all(manager, &["audit_log", "api_keys", "invites", "memberships", "users", "tenants", "instance_settings"]).await
+        drop_all(
+            manager,
+            &[
+                "audit_log",
+                "api_keys",
+                "invites",
+                "memberships",
+                "users",
+                "tenants",
+                "instance_settings",
+            ],
+        )
+        .await
     }
 }

@@ -39,8 +39,18 @@ impl MigrationTrait for Migration {
                 .foreign_key(&mut tenant_fk("channel_connections"))
                 .to_owned(),
             vec![
-                index("channel_connections", "ux_channel_connections_tenant_channel", &["tenant_id", "channel"], true),
-                index("channel_connections", "ix_channel_connections_account", &["channel", "external_account_id"], false),
+                index(
+                    "channel_connections",
+                    "ux_channel_connections_tenant_channel",
+                    &["tenant_id", "channel"],
+                    true,
+                ),
+                index(
+                    "channel_connections",
+                    "ix_channel_connections_account",
+                    &["channel", "external_account_id"],
+                    false,
+                ),
             ],
         )
         .await?;
@@ -66,7 +76,12 @@ impl MigrationTrait for Migration {
                 .col(timestamp("updated_at"))
                 .foreign_key(&mut tenant_fk("ai_contexts"))
                 .to_owned(),
-            vec![index("ai_contexts", "ux_ai_contexts_tenant", &["tenant_id"], true)],
+            vec![index(
+                "ai_contexts",
+                "ux_ai_contexts_tenant",
+                &["tenant_id"],
+                true,
+            )],
         )
         .await?;
 
@@ -88,7 +103,12 @@ impl MigrationTrait for Migration {
                 .col(timestamp("updated_at"))
                 .foreign_key(&mut tenant_fk("products"))
                 .to_owned(),
-            vec![index("products", "ix_products_tenant", &["tenant_id"], false)],
+            vec![index(
+                "products",
+                "ix_products_tenant",
+                &["tenant_id"],
+                false,
+            )],
         )
         .await?;
 
@@ -108,12 +128,21 @@ impl MigrationTrait for Migration {
                 .col(big_integer("cost_micros", 0))
                 .foreign_key(&mut tenant_fk("ai_usage"))
                 .to_owned(),
-            vec![index("ai_usage", "ux_ai_usage_tenant_day_model", &["tenant_id", "day", "provider", "model"], true)],
+            vec![index(
+                "ai_usage",
+                "ux_ai_usage_tenant_day_model",
+                &["tenant_id", "day", "provider", "model"],
+                true,
+            )],
         )
         .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        drop_all(manager, &["ai_usage", "products", "ai_contexts", "channel_connections"]).await
+        drop_all(
+            manager,
+            &["ai_usage", "products", "ai_contexts", "channel_connections"],
+        )
+        .await
     }
 }

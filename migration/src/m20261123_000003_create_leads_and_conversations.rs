@@ -40,12 +40,32 @@ impl MigrationTrait for Migration {
                 .col(timestamp("created_at"))
                 .col(timestamp("updated_at"))
                 .foreign_key(&mut tenant_fk("leads"))
-                .foreign_key(&mut fk("leads", "assigned_user_id", "users", ForeignKeyAction::SetNull))
+                .foreign_key(&mut fk(
+                    "leads",
+                    "assigned_user_id",
+                    "users",
+                    ForeignKeyAction::SetNull,
+                ))
                 .to_owned(),
             vec![
-                index("leads", "ix_leads_tenant_status", &["tenant_id", "status"], false),
-                index("leads", "ix_leads_tenant_score", &["tenant_id", "score"], false),
-                index("leads", "ix_leads_tenant_phone", &["tenant_id", "phone"], false),
+                index(
+                    "leads",
+                    "ix_leads_tenant_status",
+                    &["tenant_id", "status"],
+                    false,
+                ),
+                index(
+                    "leads",
+                    "ix_leads_tenant_score",
+                    &["tenant_id", "score"],
+                    false,
+                ),
+                index(
+                    "leads",
+                    "ix_leads_tenant_phone",
+                    &["tenant_id", "phone"],
+                    false,
+                ),
             ],
         )
         .await?;
@@ -64,11 +84,26 @@ impl MigrationTrait for Migration {
                 .col(string_null("display_name"))
                 .col(timestamp("created_at"))
                 .foreign_key(&mut tenant_fk("lead_identities"))
-                .foreign_key(&mut fk("lead_identities", "lead_id", "leads", ForeignKeyAction::Cascade))
+                .foreign_key(&mut fk(
+                    "lead_identities",
+                    "lead_id",
+                    "leads",
+                    ForeignKeyAction::Cascade,
+                ))
                 .to_owned(),
             vec![
-                index("lead_identities", "ux_lead_identities_tenant_channel_external", &["tenant_id", "channel", "external_id"], true),
-                index("lead_identities", "ix_lead_identities_lead", &["lead_id"], false),
+                index(
+                    "lead_identities",
+                    "ux_lead_identities_tenant_channel_external",
+                    &["tenant_id", "channel", "external_id"],
+                    true,
+                ),
+                index(
+                    "lead_identities",
+                    "ix_lead_identities_lead",
+                    &["lead_id"],
+                    false,
+                ),
             ],
         )
         .await?;
@@ -92,12 +127,32 @@ impl MigrationTrait for Migration {
                 .col(timestamp("created_at"))
                 .col(timestamp("updated_at"))
                 .foreign_key(&mut tenant_fk("conversations"))
-                .foreign_key(&mut fk("conversations", "lead_id", "leads", ForeignKeyAction::Cascade))
-                .foreign_key(&mut fk("conversations", "assignee_user_id", "users", ForeignKeyAction::SetNull))
+                .foreign_key(&mut fk(
+                    "conversations",
+                    "lead_id",
+                    "leads",
+                    ForeignKeyAction::Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "conversations",
+                    "assignee_user_id",
+                    "users",
+                    ForeignKeyAction::SetNull,
+                ))
                 .to_owned(),
             vec![
-                index("conversations", "ix_conversations_tenant_status", &["tenant_id", "status"], false),
-                index("conversations", "ix_conversations_lead_channel", &["lead_id", "channel"], false),
+                index(
+                    "conversations",
+                    "ix_conversations_tenant_status",
+                    &["tenant_id", "status"],
+                    false,
+                ),
+                index(
+                    "conversations",
+                    "ix_conversations_lead_channel",
+                    &["lead_id", "channel"],
+                    false,
+                ),
             ],
         )
         .await?;
@@ -132,13 +187,33 @@ impl MigrationTrait for Migration {
                 .col(timestamp("created_at"))
                 .col(timestamp("updated_at"))
                 .foreign_key(&mut tenant_fk("messages"))
-                .foreign_key(&mut fk("messages", "conversation_id", "conversations", ForeignKeyAction::Cascade))
+                .foreign_key(&mut fk(
+                    "messages",
+                    "conversation_id",
+                    "conversations",
+                    ForeignKeyAction::Cascade,
+                ))
                 .to_owned(),
             vec![
                 // Dedup of platform redeliveries; NULLs (our own outbound before send) are distinct.
-                index("messages", "ux_messages_platform_id", &["tenant_id", "channel", "platform_message_id"], true),
-                index("messages", "ux_messages_client_id", &["conversation_id", "client_message_id"], true),
-                index("messages", "ix_messages_conversation_created", &["conversation_id", "created_at"], false),
+                index(
+                    "messages",
+                    "ux_messages_platform_id",
+                    &["tenant_id", "channel", "platform_message_id"],
+                    true,
+                ),
+                index(
+                    "messages",
+                    "ux_messages_client_id",
+                    &["conversation_id", "client_message_id"],
+                    true,
+                ),
+                index(
+                    "messages",
+                    "ix_messages_conversation_created",
+                    &["conversation_id", "created_at"],
+                    false,
+                ),
             ],
         )
         .await?;
@@ -161,10 +236,25 @@ impl MigrationTrait for Migration {
                 .col(uuid_null("actor_user_id"))
                 .col(timestamp("created_at"))
                 .foreign_key(&mut tenant_fk("lead_score_events"))
-                .foreign_key(&mut fk("lead_score_events", "lead_id", "leads", ForeignKeyAction::Cascade))
-                .foreign_key(&mut fk("lead_score_events", "source_message_id", "messages", ForeignKeyAction::SetNull))
+                .foreign_key(&mut fk(
+                    "lead_score_events",
+                    "lead_id",
+                    "leads",
+                    ForeignKeyAction::Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "lead_score_events",
+                    "source_message_id",
+                    "messages",
+                    ForeignKeyAction::SetNull,
+                ))
                 .to_owned(),
-            vec![index("lead_score_events", "ix_lead_score_events_lead", &["lead_id", "created_at"], false)],
+            vec![index(
+                "lead_score_events",
+                "ix_lead_score_events_lead",
+                &["lead_id", "created_at"],
+                false,
+            )],
         )
         .await?;
 
@@ -186,11 +276,26 @@ impl MigrationTrait for Migration {
                 .col(timestamp("created_at"))
                 .col(timestamp("updated_at"))
                 .foreign_key(&mut tenant_fk("tickets"))
-                .foreign_key(&mut fk("tickets", "lead_id", "leads", ForeignKeyAction::SetNull))
-                .foreign_key(&mut fk("tickets", "conversation_id", "conversations", ForeignKeyAction::SetNull))
+                .foreign_key(&mut fk(
+                    "tickets",
+                    "lead_id",
+                    "leads",
+                    ForeignKeyAction::SetNull,
+                ))
+                .foreign_key(&mut fk(
+                    "tickets",
+                    "conversation_id",
+                    "conversations",
+                    ForeignKeyAction::SetNull,
+                ))
                 .to_owned(),
             vec![
-                index("tickets", "ix_tickets_tenant_status", &["tenant_id", "status"], false),
+                index(
+                    "tickets",
+                    "ix_tickets_tenant_status",
+                    &["tenant_id", "status"],
+                    false,
+                ),
                 index("tickets", "ix_tickets_lead", &["lead_id"], false),
             ],
         )
@@ -198,6 +303,17 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        drop_all(manager, &["tickets", "lead_score_events", "messages", "conversations", "lead_identities", "leads"]).await
+        drop_all(
+            manager,
+            &[
+                "tickets",
+                "lead_score_events",
+                "messages",
+                "conversations",
+                "lead_identities",
+                "leads",
+            ],
+        )
+        .await
     }
 }

@@ -41,9 +41,24 @@ impl MigrationTrait for Migration {
                 .foreign_key(&mut tenant_fk("jobs"))
                 .to_owned(),
             vec![
-                index("jobs", "ux_jobs_tenant_idempotency", &["tenant_id", "idempotency_key"], true),
-                index("jobs", "ix_jobs_claim", &["status", "scheduled_for", "priority"], false),
-                index("jobs", "ix_jobs_tenant_status", &["tenant_id", "status"], false),
+                index(
+                    "jobs",
+                    "ux_jobs_tenant_idempotency",
+                    &["tenant_id", "idempotency_key"],
+                    true,
+                ),
+                index(
+                    "jobs",
+                    "ix_jobs_claim",
+                    &["status", "scheduled_for", "priority"],
+                    false,
+                ),
+                index(
+                    "jobs",
+                    "ix_jobs_tenant_status",
+                    &["tenant_id", "status"],
+                    false,
+                ),
             ],
         )
         .await

@@ -43,7 +43,12 @@ impl MigrationTrait for Migration {
                 .col(timestamp("updated_at"))
                 .foreign_key(&mut tenant_fk("live_sessions"))
                 .to_owned(),
-            vec![index("live_sessions", "ix_live_sessions_tenant_status", &["tenant_id", "status"], false)],
+            vec![index(
+                "live_sessions",
+                "ix_live_sessions_tenant_status",
+                &["tenant_id", "status"],
+                false,
+            )],
         )
         .await?;
 
@@ -69,12 +74,32 @@ impl MigrationTrait for Migration {
                 .col(string_null("skip_reason"))
                 .col(timestamp("created_at"))
                 .foreign_key(&mut tenant_fk("live_interactions"))
-                .foreign_key(&mut fk("live_interactions", "session_id", "live_sessions", ForeignKeyAction::Cascade))
-                .foreign_key(&mut fk("live_interactions", "lead_id", "leads", ForeignKeyAction::SetNull))
+                .foreign_key(&mut fk(
+                    "live_interactions",
+                    "session_id",
+                    "live_sessions",
+                    ForeignKeyAction::Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "live_interactions",
+                    "lead_id",
+                    "leads",
+                    ForeignKeyAction::SetNull,
+                ))
                 .to_owned(),
             vec![
-                index("live_interactions", "ux_live_interactions_session_message", &["session_id", "platform_message_id"], true),
-                index("live_interactions", "ix_live_interactions_session_created", &["session_id", "created_at"], false),
+                index(
+                    "live_interactions",
+                    "ux_live_interactions_session_message",
+                    &["session_id", "platform_message_id"],
+                    true,
+                ),
+                index(
+                    "live_interactions",
+                    "ix_live_interactions_session_created",
+                    &["session_id", "created_at"],
+                    false,
+                ),
             ],
         )
         .await

@@ -34,9 +34,19 @@ impl MigrationTrait for Migration {
                 .col(timestamp("created_at"))
                 .col(timestamp("updated_at"))
                 .foreign_key(&mut tenant_fk("invoices"))
-                .foreign_key(&mut fk("invoices", "lead_id", "leads", ForeignKeyAction::SetNull))
+                .foreign_key(&mut fk(
+                    "invoices",
+                    "lead_id",
+                    "leads",
+                    ForeignKeyAction::SetNull,
+                ))
                 .to_owned(),
-            vec![index("invoices", "ux_invoices_tenant_number", &["tenant_id", "invoice_number"], true)],
+            vec![index(
+                "invoices",
+                "ux_invoices_tenant_number",
+                &["tenant_id", "invoice_number"],
+                true,
+            )],
         )
         .await?;
 
@@ -70,12 +80,32 @@ impl MigrationTrait for Migration {
                 .col(timestamp("created_at"))
                 .col(timestamp("updated_at"))
                 .foreign_key(&mut tenant_fk("calls"))
-                .foreign_key(&mut fk("calls", "lead_id", "leads", ForeignKeyAction::SetNull))
-                .foreign_key(&mut fk("calls", "invoice_id", "invoices", ForeignKeyAction::SetNull))
+                .foreign_key(&mut fk(
+                    "calls",
+                    "lead_id",
+                    "leads",
+                    ForeignKeyAction::SetNull,
+                ))
+                .foreign_key(&mut fk(
+                    "calls",
+                    "invoice_id",
+                    "invoices",
+                    ForeignKeyAction::SetNull,
+                ))
                 .to_owned(),
             vec![
-                index("calls", "ux_calls_provider_call", &["provider", "provider_call_id"], true),
-                index("calls", "ix_calls_tenant_created", &["tenant_id", "created_at"], false),
+                index(
+                    "calls",
+                    "ux_calls_provider_call",
+                    &["provider", "provider_call_id"],
+                    true,
+                ),
+                index(
+                    "calls",
+                    "ix_calls_tenant_created",
+                    &["tenant_id", "created_at"],
+                    false,
+                ),
             ],
         )
         .await?;
@@ -97,10 +127,25 @@ impl MigrationTrait for Migration {
                 .col(timestamp("created_at"))
                 .col(timestamp("updated_at"))
                 .foreign_key(&mut tenant_fk("appointments"))
-                .foreign_key(&mut fk("appointments", "lead_id", "leads", ForeignKeyAction::Cascade))
-                .foreign_key(&mut fk("appointments", "call_id", "calls", ForeignKeyAction::SetNull))
+                .foreign_key(&mut fk(
+                    "appointments",
+                    "lead_id",
+                    "leads",
+                    ForeignKeyAction::Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "appointments",
+                    "call_id",
+                    "calls",
+                    ForeignKeyAction::SetNull,
+                ))
                 .to_owned(),
-            vec![index("appointments", "ix_appointments_tenant_scheduled", &["tenant_id", "scheduled_at"], false)],
+            vec![index(
+                "appointments",
+                "ix_appointments_tenant_scheduled",
+                &["tenant_id", "scheduled_at"],
+                false,
+            )],
         )
         .await?;
 
@@ -120,14 +165,28 @@ impl MigrationTrait for Migration {
                 .col(timestamp("created_at"))
                 .col(timestamp("updated_at"))
                 .foreign_key(&mut tenant_fk("nurture_enrollments"))
-                .foreign_key(&mut fk("nurture_enrollments", "lead_id", "leads", ForeignKeyAction::Cascade))
+                .foreign_key(&mut fk(
+                    "nurture_enrollments",
+                    "lead_id",
+                    "leads",
+                    ForeignKeyAction::Cascade,
+                ))
                 .to_owned(),
-            vec![index("nurture_enrollments", "ux_nurture_enrollments_lead_sequence", &["tenant_id", "lead_id", "sequence"], true)],
+            vec![index(
+                "nurture_enrollments",
+                "ux_nurture_enrollments_lead_sequence",
+                &["tenant_id", "lead_id", "sequence"],
+                true,
+            )],
         )
         .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        drop_all(manager, &["nurture_enrollments", "appointments", "calls", "invoices"]).await
+        drop_all(
+            manager,
+            &["nurture_enrollments", "appointments", "calls", "invoices"],
+        )
+        .await
     }
 }
