@@ -7,6 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod eval;
+pub mod offline;
+
 use crate::channel::Channel;
 use crate::money::Money;
 use crate::DomainError;
@@ -52,7 +55,10 @@ impl Intent {
         Intent::ALL
             .into_iter()
             .find(|i| i.as_str() == wanted)
-            .ok_or_else(|| DomainError::UnknownVariant { kind: "intent", value: value.to_owned() })
+            .ok_or_else(|| DomainError::UnknownVariant {
+                kind: "intent",
+                value: value.to_owned(),
+            })
     }
 }
 
@@ -100,7 +106,10 @@ impl Signal {
         Signal::ALL
             .into_iter()
             .find(|s| s.as_str() == wanted)
-            .ok_or_else(|| DomainError::UnknownVariant { kind: "signal", value: value.to_owned() })
+            .ok_or_else(|| DomainError::UnknownVariant {
+                kind: "signal",
+                value: value.to_owned(),
+            })
     }
 }
 
@@ -149,8 +158,12 @@ pub enum ResponseStyle {
 
 impl ResponseStyle {
     /// Every style.
-    pub const ALL: [ResponseStyle; 4] =
-        [ResponseStyle::Concise, ResponseStyle::Friendly, ResponseStyle::Professional, ResponseStyle::Detailed];
+    pub const ALL: [ResponseStyle; 4] = [
+        ResponseStyle::Concise,
+        ResponseStyle::Friendly,
+        ResponseStyle::Professional,
+        ResponseStyle::Detailed,
+    ];
 
     /// The stable stored name.
     pub fn as_str(self) -> &'static str {
@@ -167,7 +180,10 @@ impl ResponseStyle {
         ResponseStyle::ALL
             .into_iter()
             .find(|s| s.as_str() == value)
-            .ok_or_else(|| DomainError::UnknownVariant { kind: "response style", value: value.to_owned() })
+            .ok_or_else(|| DomainError::UnknownVariant {
+                kind: "response style",
+                value: value.to_owned(),
+            })
     }
 }
 
