@@ -1,0 +1,1 @@
+//! The meta integration (being built; see ARCHITECTURE.md §1).

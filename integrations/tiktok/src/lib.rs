@@ -1,0 +1,1 @@
+//! The tiktok integration (being built; see ARCHITECTURE.md §1).

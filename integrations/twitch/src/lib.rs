@@ -1,0 +1,1 @@
+//! The twitch integration (being built; see ARCHITECTURE.md §1).

@@ -1,0 +1,1 @@
+//! The whatsapp integration (being built; see ARCHITECTURE.md §1).

@@ -1,0 +1,1 @@
+//! The youtube integration (being built; see ARCHITECTURE.md §1).
