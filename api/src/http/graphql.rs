@@ -77,7 +77,15 @@ pub async fn graphql_post(
     let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
         return too_large();
     };
-    let request: BatchRequest = match serde_json::from_slice(&bytes) {
+    // Decide single vs batch on the first byte: serde's untagged form would read `[]` as an
+    // empty single request (structs deserialize from sequences too) and answer 200 with errors.
+    let parsed = match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'[') => {
+            serde_json::from_slice::<Vec<async_graphql::Request>>(&bytes).map(BatchRequest::Batch)
+        }
+        _ => serde_json::from_slice::<async_graphql::Request>(&bytes).map(BatchRequest::Single),
+    };
+    let request = match parsed {
         Ok(request) => request,
         Err(error) => {
             return transport_error(

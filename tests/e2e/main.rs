@@ -1,0 +1,10 @@
+//! End-to-end tests: the real `leadline` binary on port 0, driven over HTTP and WebSocket.
+//! One test binary (faster to build than one per file); modules by area.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod access;
+mod records;
+mod scale_out;
+mod subscriptions;
+mod support;
+mod transport;

@@ -1,0 +1,181 @@
+//! Several replicas on one PostgreSQL and one Redis behave as one system, and a Redis outage is
+//! survived: queries keep working, subscribers are told, readiness flips, the bus reconnects.
+//! These run on the Postgres+Redis pass of `.ci/run`.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::process::{Child, Command};
+
+use crate::support::{fresh_database, scale_out, spawn_with, SpawnOptions, WsEvent};
+
+const SCORE_SUB: &str = "subscription { leadScoreChanged { leadId score previousScore } }";
+
+#[tokio::test]
+async fn a_subscriber_on_one_replica_sees_a_change_made_on_another() {
+    let Some(_) = scale_out("two_replicas") else {
+        return;
+    };
+    let (database_url, redis_url, _) = fresh_database().await;
+    let prefix = format!("replicas-{}", uuid::Uuid::now_v7().simple());
+    let options = SpawnOptions {
+        database_url: Some(database_url),
+        redis_url: Some(redis_url),
+        redis_prefix: Some(prefix),
+        env: vec![],
+    };
+    let replica_a = spawn_with(options.clone()).await;
+    let replica_b = spawn_with(options).await;
+
+    // Tokens work on both: the generated JWT secret lives in the shared database.
+    let token = replica_a.sign_up("replicas").await;
+    let lead = replica_b.create_lead(&token, "Shared").await;
+    let mut ws = replica_a.ws(&token).await.expect("ws on A");
+    ws.subscribe(SCORE_SUB, json!({})).await;
+    replica_b
+        .ok(&token, "mutation($id: ID!) { adjustLeadScore(input: {leadId: $id, delta: 15, signal: \"urgent\", reason: \"via B\"}) { lead { score } } }", json!({"id": lead}))
+        .await;
+    match ws.next_event(Duration::from_secs(10)).await {
+        Some(WsEvent::Next(p)) => assert_eq!(
+            p["data"]["leadScoreChanged"],
+            json!({"leadId": lead, "score": 65, "previousScore": 50})
+        ),
+        other => panic!("replica A did not see B's change: {other:?}"),
+    }
+}
+
+/// A private redis-server on a free port, so the test can kill and restart it.
+struct PrivateRedis {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl PrivateRedis {
+    async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut redis = Self { port, child: None };
+        redis.restart().await;
+        redis
+    }
+
+    async fn restart(&mut self) {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("redis-server must be installed for this test (.ci/run installs it)");
+        self.child = Some(child);
+        let started = Instant::now();
+        while tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .is_err()
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "redis-server did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+            let _ = child.wait().await;
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+async fn ready_status(app: &crate::support::TestApp) -> u16 {
+    app.http
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
+async fn wait_for_status(app: &crate::support::TestApp, want: u16, limit: Duration) {
+    let started = Instant::now();
+    loop {
+        let status = ready_status(app).await;
+        if status == want {
+            return;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "readyz stayed {status}, wanted {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn redis_outage_is_reported_survived_and_recovered() {
+    let Some(_) = scale_out("redis_outage") else {
+        return;
+    };
+    let mut redis = PrivateRedis::start().await;
+    let app = spawn_with(SpawnOptions {
+        redis_url: Some(Some(redis.url())),
+        ..Default::default()
+    })
+    .await;
+    let token = app.sign_up("outage").await;
+    let lead = app.create_lead(&token, "Resilient").await;
+    let mut ws = app.ws(&token).await.expect("ws");
+    ws.subscribe(SCORE_SUB, json!({})).await;
+
+    redis.kill().await;
+    // The subscriber is told (an error, then completion) — never silence.
+    let mut told = false;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        match ws.next_event(Duration::from_secs(10)).await {
+            Some(WsEvent::Next(p)) if p["errors"][0]["extensions"]["code"] == "UNAVAILABLE" => {
+                told = true
+            }
+            Some(WsEvent::Error(_)) => told = true,
+            Some(WsEvent::Complete) | Some(WsEvent::Closed(_)) => break,
+            Some(other) => panic!("unexpected {other:?}"),
+            None => break,
+        }
+    }
+    assert!(told, "the subscriber was not told the bus went away");
+    wait_for_status(&app, 503, Duration::from_secs(10)).await;
+    // Queries and mutations keep working without Redis.
+    let adjusted = app
+        .ok(&token, "mutation($id: ID!) { adjustLeadScore(input: {leadId: $id, delta: 5, signal: \"x\", reason: \"during outage\"}) { lead { score } } }", json!({"id": lead}))
+        .await;
+    assert_eq!(adjusted["adjustLeadScore"]["lead"]["score"], 55);
+
+    redis.restart().await;
+    wait_for_status(&app, 200, Duration::from_secs(20)).await;
+    let mut ws = app.ws(&token).await.expect("ws after recovery");
+    ws.subscribe(SCORE_SUB, json!({})).await;
+    app.ok(&token, "mutation($id: ID!) { adjustLeadScore(input: {leadId: $id, delta: 5, signal: \"x\", reason: \"after\"}) { lead { score } } }", json!({"id": lead})).await;
+    match ws.next_event(Duration::from_secs(10)).await {
+        Some(WsEvent::Next(p)) => assert_eq!(p["data"]["leadScoreChanged"]["score"], 60),
+        other => panic!("no event after Redis came back: {other:?}"),
+    }
+}

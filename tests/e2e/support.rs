@@ -1,0 +1,385 @@
+//! Test harness: spawn the real `leadline` binary on port 0 with a fresh database, talk to it
+//! over HTTP and graphql-transport-ws.
+//!
+//! Backend selection (set by `.ci/run`):
+//! - default: the embedded backend (a fresh SQLite file per app, in-process bus);
+//! - `LEADLINE_TEST_BACKEND=postgres` with `LEADLINE_TEST_DATABASE_URL` (an admin URL; a new
+//!   database is created per app) and `LEADLINE_TEST_REDIS_URL` (a unique key prefix per app).
+//!   Under `CI=true` a missing URL fails the run instead of silently testing less.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use uuid::Uuid;
+
+/// Which backends this run uses.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    Embedded,
+    Postgres {
+        admin_url: String,
+        redis_url: String,
+    },
+}
+
+pub fn backend() -> Backend {
+    match std::env::var("LEADLINE_TEST_BACKEND").as_deref() {
+        Ok("postgres") => {
+            let admin_url = std::env::var("LEADLINE_TEST_DATABASE_URL")
+                .expect("LEADLINE_TEST_BACKEND=postgres needs LEADLINE_TEST_DATABASE_URL");
+            let redis_url = std::env::var("LEADLINE_TEST_REDIS_URL")
+                .expect("LEADLINE_TEST_BACKEND=postgres needs LEADLINE_TEST_REDIS_URL");
+            Backend::Postgres {
+                admin_url,
+                redis_url,
+            }
+        }
+        _ => Backend::Embedded,
+    }
+}
+
+/// True on the Postgres+Redis pass. Tests that only make sense with a shared database and
+/// Redis (several processes, Redis outages) return early otherwise, saying so.
+pub fn scale_out(test: &str) -> Option<(String, String)> {
+    match backend() {
+        Backend::Postgres {
+            admin_url,
+            redis_url,
+        } => Some((admin_url, redis_url)),
+        Backend::Embedded => {
+            eprintln!(
+                "{test}: runs on the Postgres+Redis pass only (LEADLINE_TEST_BACKEND=postgres)"
+            );
+            None
+        }
+    }
+}
+
+/// A fresh database URL for one test.
+pub async fn fresh_database() -> (String, Option<String>, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("leadline-test-{}", Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    match backend() {
+        Backend::Embedded => (
+            format!("sqlite://{}?mode=rwc", dir.join("leadline.db").display()),
+            None,
+            dir,
+        ),
+        Backend::Postgres {
+            admin_url,
+            redis_url,
+        } => {
+            let name = format!("leadline_test_{}", Uuid::now_v7().simple());
+            let admin = sea_orm::Database::connect(admin_url.as_str())
+                .await
+                .expect("connect to the Postgres admin URL");
+            sea_orm::ConnectionTrait::execute_unprepared(
+                &admin,
+                &format!("CREATE DATABASE \"{name}\""),
+            )
+            .await
+            .expect("create test database");
+            let _ = admin.close().await;
+            let base = admin_url
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_owned())
+                .expect("admin URL has a database part");
+            (format!("{base}/{name}"), Some(redis_url), dir)
+        }
+    }
+}
+
+/// A running server.
+pub struct TestApp {
+    pub base: String,
+    pub addr: String,
+    /// Holds the server log (`server.log`) and the SQLite file.
+    pub dir: PathBuf,
+    pub http: reqwest::Client,
+    /// The server process; dropping it kills the server.
+    _child: Child,
+}
+
+/// Options for [`spawn_with`].
+#[derive(Default, Clone)]
+pub struct SpawnOptions {
+    pub database_url: Option<String>,
+    pub redis_url: Option<Option<String>>,
+    pub redis_prefix: Option<String>,
+    pub env: Vec<(String, String)>,
+}
+
+/// A fresh app on a fresh database.
+pub async fn spawn_app() -> TestApp {
+    spawn_with(SpawnOptions::default()).await
+}
+
+/// An app with explicit database/Redis/env (for several processes on one database).
+pub async fn spawn_with(options: SpawnOptions) -> TestApp {
+    let (database_url, redis_url, dir) = match &options.database_url {
+        Some(url) => {
+            let dir =
+                std::env::temp_dir().join(format!("leadline-test-{}", Uuid::now_v7().simple()));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            (url.clone(), options.redis_url.clone().flatten(), dir)
+        }
+        None => {
+            let (db, redis, dir) = fresh_database().await;
+            (db, options.redis_url.clone().unwrap_or(redis), dir)
+        }
+    };
+    let redis_prefix = options
+        .redis_prefix
+        .clone()
+        .unwrap_or_else(|| format!("test-{}", Uuid::now_v7().simple()));
+    let log = std::fs::File::create(dir.join("server.log")).expect("log file");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_leadline"));
+    command
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &database_url)
+        .env("LEADLINE_ADDR", "127.0.0.1:0")
+        .env("LEADLINE_REDIS_PREFIX", &redis_prefix)
+        .env("RUST_LOG", "info,sqlx=warn,sea_orm=warn")
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .kill_on_drop(true);
+    if let Some(url) = &redis_url {
+        command.env("REDIS_URL", url);
+    }
+    for (k, v) in &options.env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().expect("spawn leadline");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(rest) = line.strip_prefix("leadline listening on http://") {
+                return Some(rest.trim().to_owned());
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .unwrap_or_else(|| {
+        panic!(
+            "server did not start; see {}",
+            dir.join("server.log").display()
+        )
+    });
+    let _ = (&redis_url, &redis_prefix);
+    // Keep draining stdout so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let app = TestApp {
+        base: format!("http://{addr}"),
+        addr,
+        dir,
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client"),
+        _child: child,
+    };
+    app.wait_ready(Duration::from_secs(30)).await;
+    app
+}
+
+impl TestApp {
+    /// Waits until `/readyz` answers 200.
+    pub async fn wait_ready(&self, limit: Duration) {
+        let started = std::time::Instant::now();
+        while started.elapsed() < limit {
+            if let Ok(r) = self.http.get(format!("{}/readyz", self.base)).send().await {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{} never became ready", self.base);
+    }
+
+    /// Sends a GraphQL operation; returns the whole JSON response.
+    pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self
+            .http
+            .post(format!("{}/graphql", self.base))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
+        response.json().await.expect("json body")
+    }
+
+    /// Like [`graphql`] but fails the test on any error, returning `data`.
+    pub async fn ok(&self, token: &str, query: &str, variables: Value) -> Value {
+        let response = self.graphql(Some(token), query, variables).await;
+        assert!(
+            response.get("errors").is_none(),
+            "unexpected errors: {response:#}"
+        );
+        response["data"].clone()
+    }
+
+    /// Signs up a new tenant and returns its owner's token.
+    pub async fn sign_up(&self, slug: &str) -> String {
+        let response = self
+            .graphql(
+                None,
+                "mutation($input: SignUpInput!) { signUp(input: $input) { token } }",
+                json!({"input": {"email": format!("owner@{slug}.test"), "password": "correct horse battery", "tenantName": slug, "tenantSlug": slug}}),
+            )
+            .await;
+        response["data"]["signUp"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("sign up failed: {response:#}"))
+            .to_owned()
+    }
+
+    /// Creates a lead and returns its id.
+    pub async fn create_lead(&self, token: &str, name: &str) -> String {
+        let data = self
+            .ok(
+                token,
+                "mutation($input: CreateLeadInput!) { createLead(input: $input) { lead { id } } }",
+                json!({"input": {"name": name}}),
+            )
+            .await;
+        data["createLead"]["lead"]["id"]
+            .as_str()
+            .expect("lead id")
+            .to_owned()
+    }
+
+    /// Opens an authenticated graphql-transport-ws connection.
+    pub async fn ws(&self, token: &str) -> Result<WsClient, String> {
+        WsClient::connect(&self.addr, json!({ "token": token })).await
+    }
+}
+
+/// The first error's `extensions.code`.
+pub fn error_code(response: &Value) -> &str {
+    response["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("<none>")
+}
+
+/// A graphql-transport-ws client.
+pub struct WsClient {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    next_id: u64,
+}
+
+/// What a subscription delivered.
+#[derive(Debug)]
+pub enum WsEvent {
+    Next(Value),
+    Error(Value),
+    Complete,
+    /// The socket closed (code and reason, shown when a test fails).
+    #[allow(dead_code)]
+    Closed(String),
+}
+
+impl WsClient {
+    /// Connects and completes `connection_init` with `payload`.
+    pub async fn connect(addr: &str, payload: Value) -> Result<Self, String> {
+        let mut request = format!("ws://{addr}/graphql/ws")
+            .into_client_request()
+            .map_err(|e| e.to_string())?;
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "graphql-transport-ws".parse().map_err(|_| "header")?,
+        );
+        let (mut socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        socket
+            .send(Message::Text(
+                json!({"type": "connection_init", "payload": payload})
+                    .to_string()
+                    .into(),
+            ))
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut client = Self { socket, next_id: 1 };
+        match client.read(Duration::from_secs(10)).await {
+            Some(Ok(message)) if message["type"] == "connection_ack" => Ok(client),
+            Some(Ok(message)) => Err(format!("unexpected {message}")),
+            Some(Err(closed)) => Err(closed),
+            None => Err("no connection_ack".into()),
+        }
+    }
+
+    async fn read(&mut self, limit: Duration) -> Option<Result<Value, String>> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .ok()?;
+            match message {
+                Some(Ok(Message::Text(text))) => {
+                    let value: Value = serde_json::from_str(&text).ok()?;
+                    if value["type"] == "ping" {
+                        let _ = self
+                            .socket
+                            .send(Message::Text(json!({"type": "pong"}).to_string().into()))
+                            .await;
+                        continue;
+                    }
+                    return Some(Ok(value));
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return Some(Err(frame
+                        .map(|f| format!("{} {}", f.code, f.reason))
+                        .unwrap_or_else(|| "closed".into())))
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Some(Err(e.to_string())),
+                None => return Some(Err("closed".into())),
+            }
+        }
+    }
+
+    /// Starts a subscription; returns its id.
+    pub async fn subscribe(&mut self, query: &str, variables: Value) -> String {
+        let id = self.next_id.to_string();
+        self.next_id += 1;
+        self.socket
+            .send(Message::Text(json!({"id": id, "type": "subscribe", "payload": {"query": query, "variables": variables}}).to_string().into()))
+            .await
+            .expect("send subscribe");
+        // The server registers with the bus while handling `subscribe`, which has no ack in the
+        // protocol; give it a moment before the test causes events.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        id
+    }
+
+    /// The next event for any subscription within `limit`; `None` if nothing came.
+    pub async fn next_event(&mut self, limit: Duration) -> Option<WsEvent> {
+        match self.read(limit).await? {
+            Ok(message) => Some(match message["type"].as_str() {
+                Some("next") => WsEvent::Next(message["payload"].clone()),
+                Some("error") => WsEvent::Error(message["payload"].clone()),
+                Some("complete") => WsEvent::Complete,
+                _ => WsEvent::Error(message),
+            }),
+            Err(closed) => Some(WsEvent::Closed(closed)),
+        }
+    }
+}
