@@ -158,3 +158,64 @@ pub fn is_unique_violation(error: &sea_orm::DbErr) -> bool {
 
 /// Result alias for the API.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pins the shape of every code: `{message, extensions: {code, field?, retryAfterSeconds?}}`
+    /// and its HTTP status. Outside tools match on these.
+    #[test]
+    fn every_code_has_a_stable_shape() {
+        let cases = [
+            (
+                ApiError::Unauthenticated("sign in".into()),
+                "UNAUTHENTICATED",
+                401,
+            ),
+            (ApiError::Forbidden("no".into()), "FORBIDDEN", 403),
+            (ApiError::NotFound("lead"), "NOT_FOUND", 404),
+            (ApiError::bad_input("phone", "bad"), "BAD_USER_INPUT", 400),
+            (ApiError::Conflict("taken".into()), "CONFLICT", 409),
+            (
+                ApiError::RateLimited {
+                    retry_after_secs: 7,
+                },
+                "RATE_LIMITED",
+                429,
+            ),
+            (ApiError::Unavailable("db down".into()), "UNAVAILABLE", 503),
+            (
+                ApiError::Internal(anyhow::anyhow!("secret table name leads_v2 exploded")),
+                "INTERNAL",
+                500,
+            ),
+        ];
+        for (error, code, status) in cases {
+            assert_eq!(error.status().as_u16(), status);
+            let json = error.to_json();
+            assert_eq!(json["extensions"]["code"], code);
+            let message = json["message"].as_str().unwrap_or_default();
+            assert!(!message.is_empty());
+            let gql: async_graphql::Error = error.into();
+            let extensions = serde_json::to_value(&gql.extensions).unwrap_or_default();
+            assert_eq!(extensions["code"], code, "GraphQL extensions for {code}");
+            if code == "INTERNAL" {
+                assert!(
+                    !message.contains("leads_v2") && !gql.message.contains("leads_v2"),
+                    "internal text leaked"
+                );
+            }
+        }
+        let bad = ApiError::bad_input("phone", "bad").to_json();
+        assert_eq!(bad["extensions"]["field"], "phone");
+        assert_eq!(bad["message"], "phone: bad");
+        assert_eq!(
+            ApiError::RateLimited {
+                retry_after_secs: 7
+            }
+            .to_json()["extensions"]["retryAfterSeconds"],
+            7
+        );
+    }
+}
