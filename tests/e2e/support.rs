@@ -210,7 +210,11 @@ impl TestApp {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("{} never became ready", self.base);
+        panic!(
+            "{} never became ready; see {}",
+            self.base,
+            self.dir.join("server.log").display()
+        );
     }
 
     /// Sends a GraphQL operation; returns the whole JSON response.

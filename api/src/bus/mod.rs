@@ -29,7 +29,9 @@ pub enum Event {
     /// A lead's score moved.
     LeadScoreChanged(LeadScoreChanged),
     /// A lead's fields changed (or it was created).
-    LeadUpdated { lead: leadline_entity::leads::Model },
+    LeadUpdated {
+        lead: Box<leadline_entity::leads::Model>,
+    },
 }
 
 /// Payload of [`Event::LeadScoreChanged`].

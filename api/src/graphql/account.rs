@@ -13,7 +13,7 @@ use super::{
 };
 use crate::auth::{hash_password, random_secret, sha256_hex, verify_password, Access, Principal};
 use crate::error::ApiError;
-use crate::store::{now, PageRequest, TenantSettingsChanges};
+use crate::store::{now, InviteRequest, PageRequest, TenantSettingsChanges};
 
 /// How long an invite code stays valid.
 const INVITE_VALID_DAYS: i64 = 7;
@@ -483,11 +483,13 @@ impl AccountMutation {
             .invite_member(
                 tenant_id,
                 principal(ctx).actor(),
-                &email,
-                name,
-                role,
-                sha256_hex(&code),
-                expires_at,
+                InviteRequest {
+                    email: &email,
+                    name,
+                    role,
+                    code_hash: sha256_hex(&code),
+                    expires_at,
+                },
             )
             .await?;
         Ok(InviteMemberPayload {

@@ -222,9 +222,12 @@ async fn phone_region(ctx: &Context<'_>, tenant_id: Uuid) -> async_graphql::Resu
 }
 
 fn publish_lead(ctx: &Context<'_>, lead: &leadline_entity::leads::Model) {
-    state(ctx)
-        .bus
-        .publish(lead.tenant_id, Event::LeadUpdated { lead: lead.clone() });
+    state(ctx).bus.publish(
+        lead.tenant_id,
+        Event::LeadUpdated {
+            lead: Box::new(lead.clone()),
+        },
+    );
 }
 
 #[derive(Default)]
@@ -546,7 +549,7 @@ impl LeadSubscription {
         };
         Ok(tenant_events(ctx, tenant_id, move |event| match event {
             Event::LeadUpdated { lead } if wanted.is_none_or(|id| id == lead.id) => {
-                Some(Lead(lead.clone()))
+                Some(Lead((**lead).clone()))
             }
             _ => None,
         }))

@@ -16,6 +16,16 @@ use super::{now, paginate, Page, PageRequest, Store};
 use crate::auth::Actor;
 use crate::error::{ApiError, ApiResult};
 
+/// Who is invited, as what, and how the code is checked.
+pub struct InviteRequest<'a> {
+    pub email: &'a Email,
+    pub name: Option<String>,
+    pub role: Role,
+    /// SHA-256 of the one-time code.
+    pub code_hash: String,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// A member created by an invitation.
 pub struct Invitation {
     pub membership: memberships::Model,
@@ -97,12 +107,15 @@ impl Store {
         &self,
         tenant_id: Uuid,
         actor: Actor,
-        email: &Email,
-        name: Option<String>,
-        role: Role,
-        code_hash: String,
-        expires_at: DateTime<Utc>,
+        request: InviteRequest<'_>,
     ) -> ApiResult<Invitation> {
+        let InviteRequest {
+            email,
+            name,
+            role,
+            code_hash,
+            expires_at,
+        } = request;
         let tx = self.db.begin().await?;
         let at = now();
         let user = match users::Entity::find()

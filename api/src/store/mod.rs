@@ -28,7 +28,7 @@ pub use ai_context::AiContextChanges;
 pub use audit::AuditEntry;
 pub use channels::ChannelConnectionChanges;
 pub use leads::{LeadChanges, LeadFilter, NewLead, ScoreAdjustment};
-pub use members::Invitation;
+pub use members::{Invitation, InviteRequest};
 pub use products::{ProductChanges, ProductFilter};
 pub use tenants::TenantSettingsChanges;
 
