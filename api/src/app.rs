@@ -12,6 +12,7 @@ use crate::bus::EventBus;
 use crate::config::Config;
 use crate::graphql::{build_schema, SchemaLimits};
 use crate::http::{router, HttpState};
+use crate::jobs::{Handlers, JobQueue, WorkerPool};
 use crate::state::AppState;
 use crate::store::Store;
 
@@ -51,11 +52,13 @@ impl Application {
         let listener = TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("binding {}", config.addr))?;
+        let jobs = JobQueue::new(store.clone(), bus.clone(), config.job_lease);
         let state = AppState {
             store,
             bus,
             tokens,
             config: Arc::new(config),
+            jobs,
         };
         let schema = build_schema(Some(state.clone()), limits);
         let router = router(HttpState {
@@ -80,14 +83,31 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then drains in-flight requests.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    /// The job workers for this process (the handlers every deployment runs).
+    pub fn worker_pool(state: &AppState) -> WorkerPool {
+        WorkerPool::new(state.jobs.clone(), Handlers::builtin(), state.config.workers.max(1), std::time::Duration::from_secs(1))
+    }
+
+    /// Serves (with `config.workers` job workers beside the server, unless 0) until `shutdown`
+    /// completes, then drains in-flight requests and running jobs.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let workers = (self.state.config.workers > 0).then(|| {
+            let pool = Self::worker_pool(&self.state);
+            let mut stop = stop_rx.clone();
+            tokio::spawn(pool.run(async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            }))
+        });
         axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop_tx.send(true);
+            })
             .await?;
+        if let Some(workers) = workers {
+            let _ = workers.await;
+        }
         Ok(())
     }
 }

@@ -24,6 +24,8 @@ enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL) to stdout.
     Schema,
+    /// Run only the job workers (no HTTP), e.g. as extra processes beside `serve` replicas.
+    Worker,
 }
 
 /// Runs the command line; the process exit code says whether it worked.
@@ -55,6 +57,7 @@ pub fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(config).await,
             Command::Migrate => migrate(config).await,
+            Command::Worker => worker(config).await,
             Command::Schema => Ok(()),
         }
     });
@@ -76,6 +79,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     println!("GraphiQL: http://{addr}/graphql");
     tracing::info!(%addr, bus = app.state().bus.backend_name(), "serving");
     app.run_until(shutdown_signal()).await
+}
+
+async fn worker(mut config: Config) -> anyhow::Result<()> {
+    // The worker binds no public port; port 0 keeps it from clashing with a `serve` on this host.
+    config.addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let app = Application::build(config).await?;
+    let pool = Application::worker_pool(app.state());
+    println!("leadline worker {} running", app.state().jobs.worker_id());
+    pool.run(shutdown_signal()).await;
+    Ok(())
 }
 
 async fn migrate(config: Config) -> anyhow::Result<()> {

@@ -35,6 +35,11 @@ pub struct Config {
     pub max_complexity: usize,
     /// PostgreSQL pool size (`DATABASE_MAX_CONNECTIONS`, default 16).
     pub database_max_connections: u32,
+    /// Jobs run at once by this process's workers (`LEADLINE_WORKERS`, default 4; 0 in `serve`
+    /// leaves the jobs to `leadline worker` processes).
+    pub workers: usize,
+    /// How long a claimed job stays ours without renewal (`LEADLINE_JOB_LEASE_SECONDS`, default 60).
+    pub job_lease: Duration,
     /// Log filter in `RUST_LOG` syntax (default `info,sqlx=warn,sea_orm=warn`).
     pub log_filter: String,
     /// Structured JSON logs (`LEADLINE_LOG_FORMAT=json`) instead of human-readable lines.
@@ -137,6 +142,8 @@ impl Config {
             database_max_connections: u32::try_from(
                 number("DATABASE_MAX_CONNECTIONS", 16)?.clamp(1, 1000),
             )?,
+            workers: usize::try_from(number("LEADLINE_WORKERS", 4)?.min(256))?,
+            job_lease: Duration::from_secs(number("LEADLINE_JOB_LEASE_SECONDS", 60)?.clamp(3, 3600)),
             log_filter: get("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn".to_owned()),
             log_json: get("LEADLINE_LOG_FORMAT").as_deref() == Some("json"),
         })

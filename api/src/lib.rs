@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod jobs;
 pub mod state;
 pub mod store;
 pub mod telemetry;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::TokenKeys;
 use crate::bus::EventBus;
 use crate::config::Config;
+use crate::jobs::JobQueue;
 use crate::store::Store;
 
 /// Cheap to clone; everything inside is shared.
@@ -14,4 +15,6 @@ pub struct AppState {
     pub bus: EventBus,
     pub tokens: TokenKeys,
     pub config: Arc<Config>,
+    /// The durable job queue.
+    pub jobs: JobQueue,
 }

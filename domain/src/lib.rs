@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod channel;
 pub mod error;
 pub mod ids;
+pub mod job;
 pub mod lead;
 pub mod money;
 pub mod phone;

@@ -32,6 +32,10 @@ pub enum Event {
     LeadUpdated {
         lead: Box<leadline_entity::leads::Model>,
     },
+    /// A job changed status.
+    JobUpdated { job: Box<leadline_entity::jobs::Model> },
+    /// Work was enqueued: wakes idle workers on every replica (published on the queue topic).
+    JobsAvailable,
 }
 
 /// Payload of [`Event::LeadScoreChanged`].

@@ -4,6 +4,7 @@
 
 mod account;
 mod catalog;
+mod jobs;
 mod leads;
 pub mod metrics;
 pub mod types;
@@ -22,6 +23,7 @@ use crate::store::{encode_cursor, Page, PageRequest};
 pub struct QueryRoot(
     account::AccountQuery,
     catalog::CatalogQuery,
+    jobs::JobQuery,
     leads::LeadQuery,
 );
 
@@ -30,12 +32,13 @@ pub struct QueryRoot(
 pub struct MutationRoot(
     account::AccountMutation,
     catalog::CatalogMutation,
+    jobs::JobMutation,
     leads::LeadMutation,
 );
 
 /// All subscriptions.
 #[derive(MergedSubscription, Default)]
-pub struct SubscriptionRoot(leads::LeadSubscription);
+pub struct SubscriptionRoot(jobs::JobSubscription, leads::LeadSubscription);
 
 /// The schema type.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

@@ -4,6 +4,7 @@
 
 mod graphql;
 mod health;
+mod jobs;
 
 use std::time::Instant;
 
@@ -37,6 +38,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/api/jobs/process", get(jobs::counts).post(jobs::process))
         .fallback(|| async { ApiError::NotFound("route").into_response() })
         .with_state(state)
         .layer(axum::middleware::from_fn(count_requests))

@@ -1,0 +1,96 @@
+//! Queue throughput: no-op jobs per second claimed, run and recorded by one worker pool, next
+//! to the bare enqueue rate (inserting the same jobs, 100 per transaction) in the same run.
+//!
+//! `cargo bench -p leadline-api --bench job_queue` (SQLite file), or with
+//! `BENCH_DATABASE_URL=postgres://…/db` for PostgreSQL. `BENCH_JOBS` (default 5000),
+//! `BENCH_WORKERS` (default 16).
+
+use std::time::{Duration, Instant};
+
+use leadline_api::bus::EventBus;
+use leadline_api::config::Config;
+use leadline_api::error::ApiError;
+use leadline_api::jobs::{enqueue, Handlers, JobQueue, NewJob, WorkerPool};
+use leadline_api::store::Store;
+use serde_json::json;
+use uuid::Uuid;
+
+/// `ApiError` is not `Display` (see its docs), so it is converted by hand.
+fn api(error: ApiError) -> anyhow::Error {
+    anyhow::anyhow!("{error:?}")
+}
+
+fn main() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
+    let jobs: usize = std::env::var("BENCH_JOBS").ok().and_then(|v| v.parse().ok()).unwrap_or(5000);
+    let workers: usize = std::env::var("BENCH_WORKERS").ok().and_then(|v| v.parse().ok()).unwrap_or(16);
+    let url = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| {
+        let dir = std::env::temp_dir().join(format!("leadline-bench-{}", Uuid::now_v7().simple()));
+        let _ = std::fs::create_dir_all(&dir);
+        format!("sqlite://{}?mode=rwc", dir.join("bench.db").display())
+    });
+    let config = Config::from_lookup(|k| (k == "DATABASE_URL").then(|| url.clone()))?;
+    let store = Store::connect(&config).await?;
+    store.migrate().await?;
+    let tenant = Uuid::now_v7();
+    let at = chrono::Utc::now();
+    sea_orm::EntityTrait::insert(leadline_entity::tenants::ActiveModel {
+        id: sea_orm::Set(tenant),
+        slug: sea_orm::Set(format!("bench-{}", &tenant.simple().to_string()[20..])),
+        name: sea_orm::Set("bench".into()),
+        plan: sea_orm::Set("FREE".into()),
+        subscription_status: sea_orm::Set("NONE".into()),
+        stripe_customer_id: sea_orm::Set(None),
+        agent_running: sea_orm::Set(false),
+        ai_lead_percentage: sea_orm::Set(100),
+        agent_name: sea_orm::Set(None),
+        human_operator_number: sea_orm::Set(None),
+        default_phone_region: sea_orm::Set(None),
+        elevenlabs_agent_id: sea_orm::Set(None),
+        livekit_agent_name: sea_orm::Set(None),
+        created_at: sea_orm::Set(at),
+        updated_at: sea_orm::Set(at),
+    })
+    .exec_without_returning(store.connection())
+    .await?;
+
+    let started = Instant::now();
+    for chunk in 0..jobs.div_ceil(100) {
+        let tx = sea_orm::TransactionTrait::begin(store.connection()).await?;
+        for i in 0..100.min(jobs - chunk * 100) {
+            enqueue(&tx, NewJob::new(tenant, "noop", json!({"i": chunk * 100 + i}))).await.map_err(api)?;
+        }
+        tx.commit().await?;
+    }
+    let enqueue_secs = started.elapsed().as_secs_f64();
+
+    let queue = JobQueue::new(store.clone(), EventBus::in_process(), Duration::from_secs(60));
+    let pool = WorkerPool::new(queue.clone(), Handlers::builtin(), workers, Duration::from_millis(5));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let started = Instant::now();
+    let handle = tokio::spawn(pool.run(async move {
+        let _ = stopped.await;
+    }));
+    loop {
+        if queue.counts(Some(tenant)).await.map_err(api)?.completed as usize >= jobs {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let process_secs = started.elapsed().as_secs_f64();
+    let _ = stop.send(());
+    let _ = handle.await;
+
+    let backend = if url.starts_with("postgres") { "postgres" } else { "sqlite" };
+    let enqueue_rate = jobs as f64 / enqueue_secs;
+    let process_rate = jobs as f64 / process_secs;
+    println!("backend {backend}, {jobs} jobs, {workers} workers");
+    println!("baseline enqueue (100 per transaction): {enqueue_rate:>9.0} jobs/s");
+    println!("claim + run no-op + record:             {process_rate:>9.0} jobs/s");
+    println!("ratio processed/enqueued:               {:>9.3}", process_rate / enqueue_rate);
+    Ok(())
+}

@@ -1,0 +1,356 @@
+//! The durable job queue (ARCHITECTURE.md §5): every side effect (AI turns, outbound sends, …)
+//! is a row in `jobs` that a worker claims, runs and records. Work is never silently dropped:
+//! a failed attempt is retried with backoff and ends DEAD with its last error.
+//!
+//! Claiming: PostgreSQL uses `FOR UPDATE SKIP LOCKED`, so any number of workers on any number of
+//! replicas take disjoint jobs; SQLite has one writer and one pooled connection, so its claim is
+//! a single serialised statement. A claim is a lease (`locked_until`) that the running worker
+//! renews; a job whose worker died is claimed again once its lease lapses. Completion only counts
+//! when the lease is still ours (`locked_by`), so a reclaimed job is never recorded twice.
+
+mod worker;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use leadline_domain::job::{after_failure, AfterFailure, Backoff, JobStatus};
+use leadline_entity::jobs;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    Statement,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+pub use worker::{JobFailure, JobHandler, Handlers, NoopHandler, WorkerPool};
+
+use crate::bus::{Event, EventBus};
+use crate::error::{ApiError, ApiResult};
+use crate::store::{now, paginate, Page, PageRequest, Store};
+
+/// Default number of attempts before a job is DEAD.
+pub const DEFAULT_MAX_ATTEMPTS: i32 = 5;
+
+/// A job to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub tenant_id: Uuid,
+    /// The handler that runs it, e.g. `send_whatsapp`.
+    pub kind: String,
+    pub payload: Value,
+    /// Higher runs first.
+    pub priority: i32,
+    pub max_attempts: i32,
+    /// Not before this time (default: now).
+    pub scheduled_for: Option<DateTime<Utc>>,
+    /// Unique per tenant: enqueueing the same key twice gives one job.
+    pub idempotency_key: Option<String>,
+}
+
+impl NewJob {
+    /// A job with default priority and attempts.
+    pub fn new(tenant_id: Uuid, kind: impl Into<String>, payload: Value) -> Self {
+        Self { tenant_id, kind: kind.into(), payload, priority: 0, max_attempts: DEFAULT_MAX_ATTEMPTS, scheduled_for: None, idempotency_key: None }
+    }
+
+    /// Sets the idempotency key.
+    pub fn idempotent(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+}
+
+/// Counts by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct QueueCounts {
+    pub pending: u64,
+    pub running: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub dead: u64,
+}
+
+/// Filter for job listings.
+#[derive(Debug, Default)]
+pub struct JobFilter {
+    pub status: Option<JobStatus>,
+    pub kind: Option<String>,
+}
+
+/// Inserts a job on `db` (pass the caller's transaction so the job commits with the change that
+/// caused it). Returns the job id and whether it was new; an existing idempotency key returns the
+/// existing job. Call [`JobQueue::wake`] after the commit.
+pub async fn enqueue<C: ConnectionTrait>(db: &C, job: NewJob) -> ApiResult<(Uuid, bool)> {
+    let at = now();
+    let id = Uuid::now_v7();
+    let row = jobs::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(job.tenant_id),
+        kind: Set(job.kind),
+        payload: Set(job.payload),
+        status: Set(JobStatus::Pending.as_str().into()),
+        priority: Set(job.priority),
+        attempts: Set(0),
+        max_attempts: Set(job.max_attempts.max(1)),
+        scheduled_for: Set(job.scheduled_for.unwrap_or(at)),
+        locked_until: Set(None),
+        locked_by: Set(None),
+        error: Set(None),
+        result: Set(None),
+        idempotency_key: Set(job.idempotency_key.clone()),
+        completed_at: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+    };
+    let inserted = jobs::Entity::insert(row)
+        .on_conflict(OnConflict::columns([jobs::Column::TenantId, jobs::Column::IdempotencyKey]).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await;
+    match inserted {
+        Ok(1) => Ok((id, true)),
+        Ok(_) | Err(DbErr::RecordNotInserted) => {
+            let existing = jobs::Entity::find()
+                .filter(jobs::Column::TenantId.eq(job.tenant_id))
+                .filter(jobs::Column::IdempotencyKey.eq(job.idempotency_key))
+                .one(db)
+                .await?
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("idempotent job vanished")))?;
+            Ok((existing.id, false))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The queue handle: claims, completes and reports. Cheap to clone.
+#[derive(Clone)]
+pub struct JobQueue {
+    store: Store,
+    bus: EventBus,
+    /// This process's worker identity (host + pid + random), recorded in `locked_by`.
+    worker_id: String,
+    lease: Duration,
+    backoff: Backoff,
+    wake: std::sync::Arc<tokio::sync::Notify>,
+}
+
+/// The topic workers listen on for "new work": the nil tenant is never a real tenant.
+pub(crate) const QUEUE_TOPIC: Uuid = Uuid::nil();
+
+impl JobQueue {
+    /// A queue over `store`, announcing on `bus`.
+    pub fn new(store: Store, bus: EventBus, lease: Duration) -> Self {
+        let worker_id = format!("{}-{}", std::process::id(), &Uuid::now_v7().simple().to_string()[20..]);
+        Self { store, bus, worker_id, lease, backoff: Backoff::default(), wake: Default::default() }
+    }
+
+    /// Uses a different backoff (tests use short delays).
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// This worker's id.
+    pub fn worker_id(&self) -> &str {
+        &self.worker_id
+    }
+
+    /// Enqueues outside any transaction and wakes the workers.
+    pub async fn push(&self, job: NewJob) -> ApiResult<(Uuid, bool)> {
+        let tenant_id = job.tenant_id;
+        let outcome = enqueue(self.store.connection(), job).await?;
+        if outcome.1 {
+            self.wake(tenant_id).await;
+        }
+        Ok(outcome)
+    }
+
+    /// Tells local and remote workers that work is waiting, and subscribers that a job changed.
+    pub async fn wake(&self, tenant_id: Uuid) {
+        self.wake.notify_waiters();
+        self.bus.publish(QUEUE_TOPIC, Event::JobsAvailable);
+        let _ = tenant_id;
+    }
+
+    pub(crate) fn local_wake(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.wake.clone()
+    }
+
+    pub(crate) fn bus(&self) -> &EventBus {
+        &self.bus
+    }
+
+    /// Claims up to `limit` due jobs (or jobs whose lease lapsed) for this worker.
+    pub async fn claim(&self, limit: u64) -> ApiResult<Vec<jobs::Model>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let at = now();
+        let until = at + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60));
+        let db = self.store.connection();
+        let backend = db.get_database_backend();
+        let sql = match backend {
+            DbBackend::Postgres => {
+                "UPDATE jobs SET status = 'RUNNING', locked_by = $1, locked_until = $2, attempts = attempts + 1, updated_at = $3 \
+                 WHERE id IN (SELECT id FROM jobs \
+                   WHERE (status = 'PENDING' AND scheduled_for <= $3) OR (status = 'RUNNING' AND locked_until < $3) \
+                   ORDER BY priority DESC, scheduled_for ASC LIMIT $4 FOR UPDATE SKIP LOCKED) \
+                 RETURNING *"
+            }
+            _ => {
+                "UPDATE jobs SET status = 'RUNNING', locked_by = ?1, locked_until = ?2, attempts = attempts + 1, updated_at = ?3 \
+                 WHERE id IN (SELECT id FROM jobs \
+                   WHERE (status = 'PENDING' AND scheduled_for <= ?3) OR (status = 'RUNNING' AND locked_until < ?3) \
+                   ORDER BY priority DESC, scheduled_for ASC LIMIT ?4) \
+                 RETURNING *"
+            }
+        };
+        let statement = Statement::from_sql_and_values(backend, sql, [self.worker_id.clone().into(), until.into(), at.into(), (limit as i64).into()]);
+        Ok(jobs::Entity::find().from_raw_sql(statement).all(db).await?)
+    }
+
+    /// Extends this worker's lease on a running job; false if the lease was lost.
+    pub async fn renew(&self, job_id: Uuid) -> ApiResult<bool> {
+        let until = now() + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60));
+        let result = jobs::Entity::update_many()
+            .col_expr(jobs::Column::LockedUntil, Expr::value(until))
+            .filter(jobs::Column::Id.eq(job_id))
+            .filter(jobs::Column::LockedBy.eq(self.worker_id.clone()))
+            .filter(jobs::Column::Status.eq(JobStatus::Running.as_str()))
+            .exec(self.store.connection())
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Records success; false if another worker had taken the job over (nothing recorded).
+    pub async fn complete(&self, job: &jobs::Model, result: Value) -> ApiResult<bool> {
+        let at = now();
+        let update = jobs::Entity::update_many()
+            .col_expr(jobs::Column::Status, Expr::value(JobStatus::Completed.as_str()))
+            .col_expr(jobs::Column::Result, Expr::value(result))
+            .col_expr(jobs::Column::Error, Expr::value(Option::<String>::None))
+            .col_expr(jobs::Column::CompletedAt, Expr::value(at))
+            .col_expr(jobs::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(jobs::Column::UpdatedAt, Expr::value(at));
+        self.finish(job, update).await
+    }
+
+    /// Records a failed attempt: retried later with backoff, or DEAD/FAILED with the error.
+    pub async fn fail(&self, job: &jobs::Model, error: &str, retryable: bool) -> ApiResult<bool> {
+        let at = now();
+        let attempts = u32::try_from(job.attempts).unwrap_or(u32::MAX);
+        let max = u32::try_from(job.max_attempts).unwrap_or(1);
+        let jitter: f64 = rand::random();
+        let error = truncate(error, 2000);
+        let update = jobs::Entity::update_many()
+            .col_expr(jobs::Column::Error, Expr::value(error))
+            .col_expr(jobs::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(jobs::Column::UpdatedAt, Expr::value(at));
+        let update = match after_failure(attempts, max, retryable, &self.backoff, jitter) {
+            AfterFailure::RetryIn(delay) => update
+                .col_expr(jobs::Column::Status, Expr::value(JobStatus::Pending.as_str()))
+                .col_expr(jobs::Column::ScheduledFor, Expr::value(at + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(60)))),
+            AfterFailure::Dead => update.col_expr(jobs::Column::Status, Expr::value(JobStatus::Dead.as_str())),
+            AfterFailure::Failed => update.col_expr(jobs::Column::Status, Expr::value(JobStatus::Failed.as_str())),
+        };
+        self.finish(job, update).await
+    }
+
+    async fn finish(&self, job: &jobs::Model, update: sea_orm::UpdateMany<jobs::Entity>) -> ApiResult<bool> {
+        let result = update
+            .filter(jobs::Column::Id.eq(job.id))
+            .filter(jobs::Column::LockedBy.eq(self.worker_id.clone()))
+            .filter(jobs::Column::Status.eq(JobStatus::Running.as_str()))
+            .exec(self.store.connection())
+            .await?;
+        let recorded = result.rows_affected == 1;
+        if recorded {
+            if let Ok(Some(row)) = jobs::Entity::find_by_id(job.id).one(self.store.connection()).await {
+                self.bus.publish(row.tenant_id, Event::JobUpdated { job: Box::new(row) });
+            }
+        } else {
+            tracing::warn!(job = %job.id, kind = %job.kind, "lease lost before the job finished; another worker owns it now");
+        }
+        Ok(recorded)
+    }
+
+    /// Revives a DEAD or FAILED job of the tenant: attempts reset, due now.
+    pub async fn retry(&self, tenant_id: Uuid, job_id: Uuid) -> ApiResult<jobs::Model> {
+        let job = self.job(tenant_id, job_id).await?;
+        let status = JobStatus::parse(&job.status).map_err(|e| ApiError::Internal(e.into()))?;
+        if !matches!(status, JobStatus::Dead | JobStatus::Failed) {
+            return Err(ApiError::Conflict(format!("only DEAD or FAILED jobs can be retried; this one is {}", status.as_str())));
+        }
+        let at = now();
+        jobs::Entity::update_many()
+            .col_expr(jobs::Column::Status, Expr::value(JobStatus::Pending.as_str()))
+            .col_expr(jobs::Column::Attempts, Expr::value(0))
+            .col_expr(jobs::Column::ScheduledFor, Expr::value(at))
+            .col_expr(jobs::Column::LockedBy, Expr::value(Option::<String>::None))
+            .col_expr(jobs::Column::UpdatedAt, Expr::value(at))
+            .filter(jobs::Column::Id.eq(job_id))
+            .filter(jobs::Column::TenantId.eq(tenant_id))
+            .filter(jobs::Column::Status.eq(status.as_str()))
+            .exec(self.store.connection())
+            .await?;
+        let job = self.job(tenant_id, job_id).await?;
+        self.bus.publish(tenant_id, Event::JobUpdated { job: Box::new(job.clone()) });
+        self.wake(tenant_id).await;
+        Ok(job)
+    }
+
+    /// One job of the tenant.
+    pub async fn job(&self, tenant_id: Uuid, job_id: Uuid) -> ApiResult<jobs::Model> {
+        jobs::Entity::find_by_id(job_id)
+            .filter(jobs::Column::TenantId.eq(tenant_id))
+            .one(self.store.connection())
+            .await?
+            .ok_or(ApiError::NotFound("job"))
+    }
+
+    /// A page of the tenant's jobs, newest first.
+    pub async fn jobs(&self, tenant_id: Uuid, filter: JobFilter, page: PageRequest) -> ApiResult<Page<jobs::Model>> {
+        let mut select = jobs::Entity::find().filter(jobs::Column::TenantId.eq(tenant_id));
+        if let Some(status) = filter.status {
+            select = select.filter(jobs::Column::Status.eq(status.as_str()));
+        }
+        if let Some(kind) = filter.kind {
+            select = select.filter(jobs::Column::Kind.eq(kind));
+        }
+        paginate(self.store.connection(), select, jobs::Column::Id, page).await
+    }
+
+    /// Counts by status, for one tenant or (None) the whole queue.
+    pub async fn counts(&self, tenant_id: Option<Uuid>) -> ApiResult<QueueCounts> {
+        let mut query = jobs::Entity::find().select_only().column(jobs::Column::Status).column_as(jobs::Column::Id.count(), "n").group_by(jobs::Column::Status);
+        if let Some(tenant_id) = tenant_id {
+            query = query.filter(jobs::Column::TenantId.eq(tenant_id));
+        }
+        let rows: Vec<(String, i64)> = query.into_tuple().all(self.store.connection()).await?;
+        let mut counts = QueueCounts::default();
+        for (status, n) in rows {
+            let n = u64::try_from(n).unwrap_or(0);
+            match JobStatus::parse(&status) {
+                Ok(JobStatus::Pending) => counts.pending += n,
+                Ok(JobStatus::Running) => counts.running += n,
+                Ok(JobStatus::Completed) => counts.completed += n,
+                Ok(JobStatus::Failed) => counts.failed += n,
+                Ok(JobStatus::Dead) => counts.dead += n,
+                Err(_) => {}
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Total jobs of the tenant (for tests and reports).
+    pub async fn total(&self, tenant_id: Uuid) -> ApiResult<u64> {
+        Ok(jobs::Entity::find().filter(jobs::Column::TenantId.eq(tenant_id)).count(self.store.connection()).await?)
+    }
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}

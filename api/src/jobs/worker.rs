@@ -1,0 +1,194 @@
+//! Workers: claim due jobs, run their handler while renewing the lease, record the outcome.
+//! Woken at once when work is enqueued (locally, or on any replica through the bus), and by a
+//! slow poll as a safety net for scheduled retries and lapsed leases.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use leadline_entity::jobs;
+use serde_json::{json, Value};
+use tokio::sync::Semaphore;
+
+use super::{JobQueue, QUEUE_TOPIC};
+
+/// Why an attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobFailure {
+    /// Worth retrying later (timeouts, 429, 5xx).
+    Retry(String),
+    /// Retrying cannot help (bad payload, unknown kind, a 4xx that will not change).
+    Permanent(String),
+}
+
+/// Runs one kind of job.
+#[async_trait::async_trait]
+pub trait JobHandler: Send + Sync {
+    /// Does the work; the returned value is stored as the job's `result`.
+    async fn run(&self, job: &jobs::Model) -> Result<Value, JobFailure>;
+}
+
+/// `noop`: completes at once. Used by the queue-throughput benchmark and health probes.
+pub struct NoopHandler;
+
+#[async_trait::async_trait]
+impl JobHandler for NoopHandler {
+    async fn run(&self, _job: &jobs::Model) -> Result<Value, JobFailure> {
+        Ok(json!({"ok": true}))
+    }
+}
+
+/// Handlers by job kind.
+#[derive(Clone, Default)]
+pub struct Handlers {
+    by_kind: HashMap<String, Arc<dyn JobHandler>>,
+}
+
+impl Handlers {
+    /// The built-in handlers.
+    pub fn builtin() -> Self {
+        Self::default().with("noop", NoopHandler)
+    }
+
+    /// Registers `handler` for `kind`.
+    pub fn with(mut self, kind: &str, handler: impl JobHandler + 'static) -> Self {
+        self.by_kind.insert(kind.to_owned(), Arc::new(handler));
+        self
+    }
+
+    fn get(&self, kind: &str) -> Option<Arc<dyn JobHandler>> {
+        self.by_kind.get(kind).cloned()
+    }
+}
+
+/// What one batch did (the cron shim reports it).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct BatchReport {
+    pub claimed: u64,
+    pub completed: u64,
+    pub failed: u64,
+}
+
+/// A pool of workers in this process.
+#[derive(Clone)]
+pub struct WorkerPool {
+    queue: JobQueue,
+    handlers: Arc<Handlers>,
+    concurrency: usize,
+    poll_interval: Duration,
+}
+
+impl WorkerPool {
+    /// `concurrency` jobs at once; `poll_interval` bounds how late a scheduled retry runs.
+    pub fn new(queue: JobQueue, handlers: Handlers, concurrency: usize, poll_interval: Duration) -> Self {
+        Self { queue, handlers: Arc::new(handlers), concurrency: concurrency.max(1), poll_interval }
+    }
+
+    /// Runs until `shutdown` resolves, then lets running jobs finish.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send) {
+        let slots = Arc::new(Semaphore::new(self.concurrency));
+        let wake = self.queue.local_wake();
+        let mut remote = Box::pin(self.queue.bus().subscribe(QUEUE_TOPIC));
+        tokio::pin!(shutdown);
+        tracing::info!(worker = self.queue.worker_id(), concurrency = self.concurrency, "job workers started");
+        loop {
+            let free = slots.available_permits() as u64;
+            let claimed = match self.queue.claim(free).await {
+                Ok(jobs) => jobs,
+                Err(error) => {
+                    tracing::warn!(error = ?error, "claiming jobs failed; retrying shortly");
+                    Vec::new()
+                }
+            };
+            let full_batch = free > 0 && claimed.len() as u64 == free;
+            for job in claimed {
+                let Ok(permit) = slots.clone().acquire_owned().await else { return };
+                let pool = self.clone();
+                tokio::spawn(async move {
+                    pool.execute(job).await;
+                    drop(permit);
+                });
+            }
+            if full_batch {
+                // More may be waiting: wait only for a free slot.
+                tokio::select! {
+                    _ = slots.clone().acquire_owned() => continue,
+                    () = &mut shutdown => break,
+                }
+            }
+            tokio::select! {
+                () = wake.notified() => {}
+                event = remote.next() => {
+                    if event.is_none() {
+                        // The bus dropped (Redis outage): resubscribe; polling covers the gap.
+                        remote = Box::pin(self.queue.bus().subscribe(QUEUE_TOPIC));
+                        tokio::time::sleep(self.poll_interval).await;
+                    }
+                }
+                () = tokio::time::sleep(self.poll_interval) => {}
+                () = &mut shutdown => break,
+            }
+        }
+        // Let running jobs finish (they hold permits).
+        let _ = slots.acquire_many(self.concurrency as u32).await;
+        tracing::info!("job workers stopped");
+    }
+
+    /// Claims up to `max_jobs` and runs them here, one after another (the cron shim).
+    pub async fn process_batch(&self, max_jobs: u64) -> crate::error::ApiResult<BatchReport> {
+        let claimed = self.queue.claim(max_jobs).await?;
+        let mut report = BatchReport { claimed: claimed.len() as u64, ..Default::default() };
+        for job in claimed {
+            if self.execute(job).await {
+                report.completed += 1;
+            } else {
+                report.failed += 1;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Runs one claimed job with a lease heartbeat; true when it completed.
+    async fn execute(&self, job: jobs::Model) -> bool {
+        if job.attempts > job.max_attempts {
+            // Every earlier claim ended with the worker dying mid-job: stop the crash loop.
+            let _ = self.queue.fail(&job, "abandoned: the worker stopped during every attempt", true).await;
+            return false;
+        }
+        let Some(handler) = self.handlers.get(&job.kind) else {
+            let _ = self.queue.fail(&job, &format!("no handler for job kind {:?}", job.kind), false).await;
+            return false;
+        };
+        let heartbeat = {
+            let queue = self.queue.clone();
+            let id = job.id;
+            let every = queue.lease / 3;
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    match queue.renew(id).await {
+                        Ok(true) => {}
+                        Ok(false) => break,
+                        Err(error) => tracing::warn!(error = ?error, job = %id, "lease renewal failed"),
+                    }
+                }
+            })
+        };
+        let started = std::time::Instant::now();
+        let outcome = handler.run(&job).await;
+        heartbeat.abort();
+        metrics::histogram!("leadline_job_duration_seconds", "kind" => job.kind.clone()).record(started.elapsed().as_secs_f64());
+        let (recorded, ok) = match outcome {
+            Ok(result) => (self.queue.complete(&job, result).await, true),
+            Err(JobFailure::Retry(error)) => (self.queue.fail(&job, &error, true).await, false),
+            Err(JobFailure::Permanent(error)) => (self.queue.fail(&job, &error, false).await, false),
+        };
+        let outcome = if ok { "completed" } else { "failed" };
+        metrics::counter!("leadline_jobs_total", "kind" => job.kind.clone(), "outcome" => outcome).increment(1);
+        if let Err(error) = recorded {
+            tracing::error!(error = ?error, job = %job.id, "could not record the job outcome; its lease will lapse and it will run again");
+        }
+        ok
+    }
+}
