@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::graphql::{build_schema, SchemaLimits};
 use crate::http::{router, HttpState};
 use crate::jobs::{Handlers, JobQueue, WorkerPool};
+use crate::services::ai::AiService;
 use crate::state::AppState;
 use crate::store::Store;
 
@@ -52,12 +53,14 @@ impl Application {
         let listener = TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("binding {}", config.addr))?;
+        let ai = AiService::new(store.clone(), &config).context("setting up the AI providers")?;
         let jobs = JobQueue::new(store.clone(), bus.clone(), config.job_lease);
         let state = AppState {
             store,
             bus,
             tokens,
             config: Arc::new(config),
+            ai,
             jobs,
         };
         let schema = build_schema(Some(state.clone()), limits);

@@ -44,6 +44,50 @@ pub struct Config {
     pub log_filter: String,
     /// Structured JSON logs (`LEADLINE_LOG_FORMAT=json`) instead of human-readable lines.
     pub log_json: bool,
+    /// `ANTHROPIC_API_KEY`: the operator's key, used for every tenant set to ANTHROPIC. Unset:
+    /// those tenants are answered by the offline analyzer (`OFFLINE_FALLBACK`).
+    pub anthropic_api_key: Option<String>,
+    /// `OPENAI_API_KEY`: as `anthropic_api_key`, for tenants set to OPENAI.
+    pub openai_api_key: Option<String>,
+    /// `ANTHROPIC_API_BASE`: scheme + host + port of the Anthropic API (default
+    /// `https://api.anthropic.com`); tests point it at a loopback fake.
+    pub anthropic_api_base: String,
+    /// `OPENAI_API_BASE`: scheme + host + port of the OpenAI API (default `https://api.openai.com`).
+    pub openai_api_base: String,
+    /// `LEADLINE_AI_PROVIDER` (`offline` | `anthropic` | `openai`, default `offline`): the
+    /// provider for tenants whose stored provider is unset or unrecognised. The tenant's own
+    /// setting always wins: sign-up stores OFFLINE, so a tenant answers with an LLM only after
+    /// `updateAiContext(provider: ANTHROPIC | OPENAI)`.
+    pub ai_default_provider: AiProviderKind,
+    /// Time limit of one HTTP request to an LLM provider (`LEADLINE_AI_TIMEOUT_SECONDS`, default
+    /// 15). Retries may add up to two more attempts.
+    pub ai_timeout: Duration,
+    /// AI requests (`analyzeMessage`, `suggestReply`) each tenant may make per minute on this
+    /// process (`LEADLINE_AI_RATE_PER_MINUTE`, default 60; 0 switches the limit off).
+    pub ai_rate_per_minute: u32,
+}
+
+/// Which AI provider answers when a tenant has not chosen one (`LEADLINE_AI_PROVIDER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AiProviderKind {
+    /// The built-in offline analyzer.
+    Offline,
+    /// Anthropic Messages.
+    Anthropic,
+    /// OpenAI Chat Completions.
+    OpenAi,
+}
+
+impl AiProviderKind {
+    /// Parses `offline`, `anthropic` or `openai` (case-insensitive).
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "offline" => Some(Self::Offline),
+            "anthropic" => Some(Self::Anthropic),
+            "openai" => Some(Self::OpenAi),
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -56,6 +100,18 @@ impl std::fmt::Debug for Config {
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<set>"))
             .field("introspection", &self.introspection)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field(
+                "anthropic_api_key",
+                &self.anthropic_api_key.as_ref().map(|_| "<set>"),
+            )
+            .field(
+                "openai_api_key",
+                &self.openai_api_key.as_ref().map(|_| "<set>"),
+            )
+            .field("anthropic_api_base", &self.anthropic_api_base)
+            .field("openai_api_base", &self.openai_api_base)
+            .field("ai_default_provider", &self.ai_default_provider)
+            .field("ai_rate_per_minute", &self.ai_rate_per_minute)
             .finish_non_exhaustive()
     }
 }
@@ -127,6 +183,18 @@ impl Config {
                 Some(_) => bail!("{key} must be true or false"),
             }
         };
+        let api_base = |key: &str, default: &str| -> anyhow::Result<String> {
+            let base = get(key).unwrap_or_else(|| default.to_owned());
+            if !(base.starts_with("http://") || base.starts_with("https://")) {
+                bail!("{key} must be scheme + host (+ port), e.g. {default}");
+            }
+            Ok(base.trim_end_matches('/').to_owned())
+        };
+        let ai_default_provider = match get("LEADLINE_AI_PROVIDER") {
+            None => AiProviderKind::Offline,
+            Some(value) => AiProviderKind::parse(&value)
+                .context("LEADLINE_AI_PROVIDER must be offline, anthropic or openai")?,
+        };
         Ok(Self {
             database_url,
             redis_url,
@@ -146,6 +214,19 @@ impl Config {
             job_lease: Duration::from_secs(number("LEADLINE_JOB_LEASE_SECONDS", 60)?.clamp(3, 3600)),
             log_filter: get("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn".to_owned()),
             log_json: get("LEADLINE_LOG_FORMAT").as_deref() == Some("json"),
+            anthropic_api_key: get("ANTHROPIC_API_KEY"),
+            openai_api_key: get("OPENAI_API_KEY"),
+            anthropic_api_base: api_base(
+                "ANTHROPIC_API_BASE",
+                leadline_llm::anthropic::DEFAULT_BASE_URL,
+            )?,
+            openai_api_base: api_base("OPENAI_API_BASE", leadline_llm::openai::DEFAULT_BASE_URL)?,
+            ai_default_provider,
+            ai_timeout: Duration::from_secs(
+                number("LEADLINE_AI_TIMEOUT_SECONDS", 15)?.clamp(1, 600),
+            ),
+            ai_rate_per_minute: u32::try_from(number("LEADLINE_AI_RATE_PER_MINUTE", 60)?)
+                .context("LEADLINE_AI_RATE_PER_MINUTE is too large")?,
         })
     }
 
@@ -186,6 +267,27 @@ mod tests {
         assert!(config(&[("JWT_SECRET", "short")]).is_err());
         assert!(config(&[("LEADLINE_INTROSPECTION", "maybe")]).is_err());
         assert!(config(&[("LEADLINE_MAX_BODY_BYTES", "-1")]).is_err());
+        assert!(config(&[("LEADLINE_AI_PROVIDER", "gemini")]).is_err());
+        assert!(config(&[("ANTHROPIC_API_BASE", "127.0.0.1:9")]).is_err());
+        assert!(config(&[("LEADLINE_AI_RATE_PER_MINUTE", "lots")]).is_err());
+    }
+
+    #[test]
+    fn ai_settings_default_to_offline_and_keys_stay_out_of_debug_output() -> anyhow::Result<()> {
+        let c = config(&[])?;
+        assert_eq!(c.ai_default_provider, AiProviderKind::Offline);
+        assert_eq!(c.anthropic_api_base, "https://api.anthropic.com");
+        assert_eq!(c.openai_api_base, "https://api.openai.com");
+        assert_eq!(c.ai_rate_per_minute, 60);
+        let c = config(&[
+            ("LEADLINE_AI_PROVIDER", "Anthropic"),
+            ("ANTHROPIC_API_KEY", "sk-ant-secret"),
+            ("ANTHROPIC_API_BASE", "http://127.0.0.1:4000/"),
+        ])?;
+        assert_eq!(c.ai_default_provider, AiProviderKind::Anthropic);
+        assert_eq!(c.anthropic_api_base, "http://127.0.0.1:4000");
+        assert!(!format!("{c:?}").contains("sk-ant-secret"));
+        Ok(())
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod jobs;
+pub mod services;
 pub mod state;
 pub mod store;
 pub mod telemetry;

@@ -6,6 +6,7 @@ use crate::auth::TokenKeys;
 use crate::bus::EventBus;
 use crate::config::Config;
 use crate::jobs::JobQueue;
+use crate::services::ai::AiService;
 use crate::store::Store;
 
 /// Cheap to clone; everything inside is shared.
@@ -15,6 +16,8 @@ pub struct AppState {
     pub bus: EventBus,
     pub tokens: TokenKeys,
     pub config: Arc<Config>,
+    /// The AI questions (analysis, suggested replies), per tenant.
+    pub ai: AiService,
     /// The durable job queue.
     pub jobs: JobQueue,
 }

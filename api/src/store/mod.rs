@@ -3,6 +3,7 @@
 //! "not found". GraphQL code never builds queries itself.
 
 mod ai_context;
+mod ai_usage;
 mod api_keys;
 mod audit;
 mod channels;
@@ -25,6 +26,7 @@ use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 
 pub use ai_context::AiContextChanges;
+pub use ai_usage::AiUsageIncrement;
 pub use audit::AuditEntry;
 pub use channels::ChannelConnectionChanges;
 pub use leads::{LeadChanges, LeadFilter, NewLead, ScoreAdjustment};

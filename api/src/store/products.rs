@@ -5,7 +5,7 @@ use leadline_entity::products;
 use sea_orm::sea_query::{Expr, Func, LikeExpr, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IntoActiveModel,
-    QueryFilter, TransactionTrait,
+    QueryFilter, QueryOrder, TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -128,6 +128,26 @@ impl Store {
             );
         }
         paginate(&self.db, select, products::Column::Id, page).await
+    }
+
+    /// The tenant's active products (what the AI may offer), oldest first; with `only`, just
+    /// those ids. Ids that are not the tenant's active products are silently absent: the caller
+    /// compares lengths to refuse them.
+    pub async fn active_products(
+        &self,
+        tenant_id: Uuid,
+        only: Option<&[Uuid]>,
+    ) -> ApiResult<Vec<products::Model>> {
+        let mut select = products::Entity::find()
+            .filter(products::Column::TenantId.eq(tenant_id))
+            .filter(products::Column::Active.eq(true));
+        if let Some(ids) = only {
+            select = select.filter(products::Column::Id.is_in(ids.iter().copied()));
+        }
+        Ok(select
+            .order_by_asc(products::Column::Id)
+            .all(&self.db)
+            .await?)
     }
 
     /// Applies a partial change.

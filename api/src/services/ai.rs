@@ -1,0 +1,696 @@
+//! `AiService`: the two AI questions of ARCHITECTURE.md §5 — "what is this message?" and "what
+//! should we say back?" — asked for one tenant, with that tenant's settings and catalog.
+//!
+//! Per request it:
+//! 1. validates the input (text 1..=4000 characters, at most 50 history turns, at most 200
+//!    product ids) and takes a token from the tenant's bucket (`rate_limit`);
+//! 2. builds the `AnalysisContext` from the tenant's `ai_contexts` row (style, temperature, token
+//!    budget, escalation keywords, hand-over count, system prompt), `tenants.agent_name`, and its
+//!    ACTIVE products — all of them, or exactly the ids the caller named (an id that is not an
+//!    active product of this tenant is BAD_USER_INPUT on `productIds`, so another tenant's
+//!    product is never usable and never confirmed to exist);
+//! 3. routes to a provider: the tenant's stored provider (OFFLINE | ANTHROPIC | OPENAI) wins; an
+//!    unset or unrecognised one uses `LEADLINE_AI_PROVIDER`. An LLM provider whose key is not
+//!    configured on this server is answered by the offline analyzer, marked `OfflineFallback`.
+//!    LLM calls go through `leadline_llm::ResilientProvider` (retries, a breaker per key, the
+//!    offline analyzer as its `Fallback`); errors it returns (a refused key, a rejected request,
+//!    an unusable answer) become UNAVAILABLE with a message that never carries the key;
+//! 4. records usage in `ai_usage`: the LLM providers' `UsageMeter`s are drained after every call
+//!    (tokens and estimated cost by configured model), and offline answers count requests under
+//!    provider OFFLINE (or OFFLINE_FALLBACK), model `offline`, zero tokens and cost. A request is
+//!    one provider call: `analyze` makes one, `suggest_reply` two (analysis, then reply).
+//!
+//! The offline analyzer is trained once, when the service is built, and shared by every request.
+//! Must not: know about GraphQL or HTTP, or read the environment (the `Config` comes in).
+
+mod rate_limit;
+
+pub use rate_limit::{RateLimiter, TokenBucket};
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use leadline_domain::analysis::offline::OfflineAnalyzer;
+use leadline_domain::analysis::{
+    AiSettings, Analysis, AnalysisContext, CatalogProduct, HistoryTurn, Provider, Reply,
+    ResponseStyle,
+};
+use leadline_domain::channel::Channel;
+use leadline_domain::ids::TenantId;
+use leadline_domain::money::Money;
+use leadline_entity::{ai_contexts, products};
+use leadline_llm::{
+    ApiKey, Fallback, LlmError, LlmProvider, LlmRequestConfig, ResilienceConfig, ResilientProvider,
+    RetryPolicy, UsageMeter, FALLBACK_MODEL,
+};
+use uuid::Uuid;
+
+use crate::config::{AiProviderKind, Config};
+use crate::error::{ApiError, ApiResult};
+use crate::store::{AiUsageIncrement, Store};
+
+/// Longest message accepted, in characters.
+pub const MAX_TEXT_CHARS: usize = 4000;
+/// Most history turns accepted.
+pub const MAX_HISTORY_TURNS: usize = 50;
+/// Most product ids accepted in one request.
+pub const MAX_PRODUCT_IDS: usize = 200;
+/// Model name recorded for offline answers.
+pub const OFFLINE_MODEL: &str = FALLBACK_MODEL;
+
+/// Longest `retry-after` an interactive request waits for before the offline fallback answers.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// A message to analyse or answer, for one tenant.
+#[derive(Debug, Clone)]
+pub struct AiRequest {
+    /// The customer's message.
+    pub text: String,
+    /// Where it came from (replies respect the channel's habits).
+    pub channel: Channel,
+    /// Restrict the catalog to these products (None: every active product).
+    pub product_ids: Option<Vec<Uuid>>,
+    /// Earlier turns of the conversation, oldest first.
+    pub history: Vec<HistoryTurn>,
+}
+
+/// An analysis and the catalog rows it was made against.
+#[derive(Debug, Clone)]
+pub struct Analyzed {
+    /// The answer.
+    pub analysis: Analysis,
+    /// The products the provider saw.
+    pub products: Vec<products::Model>,
+}
+
+impl Analyzed {
+    /// The matched product's row and match score, if a product matched.
+    pub fn matched_product(&self) -> Option<(&products::Model, f32)> {
+        let matched = self.analysis.matched_product.as_ref()?;
+        self.products
+            .iter()
+            .find(|p| p.id.to_string() == matched.product_id)
+            .map(|p| (p, matched.score))
+    }
+}
+
+/// A suggested reply with the analysis it answers.
+#[derive(Debug, Clone)]
+pub struct Suggested {
+    /// What to say.
+    pub reply: Reply,
+    /// What the message was found to be.
+    pub analyzed: Analyzed,
+}
+
+/// The offline analyzer as `leadline_llm`'s fallback.
+struct OfflineAnswers(OfflineAnalyzer);
+
+impl Fallback for OfflineAnswers {
+    fn analyze(&self, message: &str, ctx: &AnalysisContext) -> Analysis {
+        self.0.analyze(message, ctx)
+    }
+
+    fn reply(&self, message: &str, analysis: &Analysis, ctx: &AnalysisContext) -> Reply {
+        self.0.reply(message, analysis, ctx)
+    }
+}
+
+/// One configured LLM provider.
+struct LlmBackend {
+    provider: ResilientProvider,
+    api_key: ApiKey,
+    meter: Arc<UsageMeter>,
+    /// The provider's stored name (`ANTHROPIC`, `OPENAI`).
+    stored_name: &'static str,
+    /// How messages name it.
+    label: &'static str,
+}
+
+/// Where one tenant's request goes.
+enum Route<'a> {
+    Offline,
+    Llm(&'a LlmBackend),
+    /// The tenant chose an LLM provider this server has no key for (the variable to set).
+    Unconfigured(&'static str),
+}
+
+/// A request made ready: the context, the catalog rows and the tenant's provider choice.
+struct Prepared {
+    ctx: AnalysisContext,
+    rows: Vec<products::Model>,
+    provider: String,
+    model: Option<String>,
+}
+
+/// Offline answers given while serving one request, to count in `ai_usage`.
+#[derive(Debug, Default)]
+struct OfflineCalls {
+    offline: i64,
+    fallback: i64,
+}
+
+struct Inner {
+    store: Store,
+    offline: OfflineAnalyzer,
+    anthropic: Option<LlmBackend>,
+    openai: Option<LlmBackend>,
+    default_provider: AiProviderKind,
+    limiter: RateLimiter,
+}
+
+/// Cheap to clone; held in `AppState`.
+#[derive(Clone)]
+pub struct AiService {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for AiService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AiService")
+            .field("anthropic", &self.inner.anthropic.is_some())
+            .field("openai", &self.inner.openai.is_some())
+            .field("default_provider", &self.inner.default_provider)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AiService {
+    /// Builds the service: trains the offline analyzer and sets up a client for each LLM
+    /// provider that has a key in `config`.
+    pub fn new(store: Store, config: &Config) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .build()
+            .context("building the HTTP client for the AI providers")?;
+        let offline = OfflineAnalyzer::new();
+        let fallback: Arc<dyn Fallback> = Arc::new(OfflineAnswers(offline.clone()));
+        let resilience = ResilienceConfig {
+            retry: RetryPolicy::default().with_max_retry_after(MAX_RETRY_AFTER),
+            ..ResilienceConfig::default()
+        };
+        let backend = |kind: Provider,
+                       key: &Option<String>,
+                       base: &str,
+                       stored_name: &'static str,
+                       label: &'static str|
+         -> anyhow::Result<Option<LlmBackend>> {
+            let Some(key) = key else { return Ok(None) };
+            let provider = LlmProvider::for_kind(kind, http.clone(), base, config.ai_timeout)
+                .with_context(|| format!("configuring {label}"))?;
+            let meter = Arc::new(UsageMeter::default());
+            Ok(Some(LlmBackend {
+                provider: ResilientProvider::new(
+                    provider,
+                    resilience.clone(),
+                    Arc::clone(&fallback),
+                )
+                .with_meter(Arc::clone(&meter)),
+                api_key: ApiKey::new(key.clone()),
+                meter,
+                stored_name,
+                label,
+            }))
+        };
+        let anthropic = backend(
+            Provider::Anthropic,
+            &config.anthropic_api_key,
+            &config.anthropic_api_base,
+            "ANTHROPIC",
+            "Anthropic",
+        )?;
+        let openai = backend(
+            Provider::Openai,
+            &config.openai_api_key,
+            &config.openai_api_base,
+            "OPENAI",
+            "OpenAI",
+        )?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                offline,
+                anthropic,
+                openai,
+                default_provider: config.ai_default_provider,
+                limiter: RateLimiter::new(config.ai_rate_per_minute),
+            }),
+        })
+    }
+
+    /// What `request.text` is: intent, signals, sentiment, hand-over wish, product, language.
+    pub async fn analyze(&self, tenant_id: Uuid, request: AiRequest) -> ApiResult<Analyzed> {
+        validate(&request)?;
+        self.inner.limiter.check(tenant_id)?;
+        let prepared = self.prepare(tenant_id, &request).await?;
+        let mut calls = OfflineCalls::default();
+        let analysis = self
+            .run_analysis(tenant_id, &request.text, &prepared, &mut calls)
+            .await;
+        self.record_usage(tenant_id, calls).await;
+        Ok(Analyzed {
+            analysis: analysis?,
+            products: prepared.rows,
+        })
+    }
+
+    /// The reply to `request.text`, with the analysis it is based on.
+    pub async fn suggest_reply(&self, tenant_id: Uuid, request: AiRequest) -> ApiResult<Suggested> {
+        validate(&request)?;
+        self.inner.limiter.check(tenant_id)?;
+        let prepared = self.prepare(tenant_id, &request).await?;
+        let mut calls = OfflineCalls::default();
+        let result = async {
+            let analysis = self
+                .run_analysis(tenant_id, &request.text, &prepared, &mut calls)
+                .await?;
+            let reply = self
+                .run_reply(tenant_id, &request.text, &analysis, &prepared, &mut calls)
+                .await?;
+            Ok::<_, ApiError>((analysis, reply))
+        }
+        .await;
+        self.record_usage(tenant_id, calls).await;
+        let (analysis, reply) = result?;
+        Ok(Suggested {
+            reply,
+            analyzed: Analyzed {
+                analysis,
+                products: prepared.rows,
+            },
+        })
+    }
+
+    async fn prepare(&self, tenant_id: Uuid, request: &AiRequest) -> ApiResult<Prepared> {
+        let store = &self.inner.store;
+        let settings_row = store.ai_context(tenant_id).await?;
+        let tenant = store.tenant(tenant_id).await?;
+        let wanted = request.product_ids.as_ref().map(|ids| {
+            let mut ids = ids.clone();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        });
+        let rows = store.active_products(tenant_id, wanted.as_deref()).await?;
+        if let Some(wanted) = &wanted {
+            if let Some(missing) = wanted.iter().find(|id| !rows.iter().any(|r| r.id == **id)) {
+                return Err(ApiError::bad_input(
+                    "productIds",
+                    format!("{missing} is not an active product of this tenant"),
+                ));
+            }
+        }
+        let ctx = AnalysisContext {
+            channel: request.channel,
+            products: rows.iter().filter_map(catalog_product).collect(),
+            history: request.history.clone(),
+            settings: ai_settings(&settings_row, tenant.agent_name),
+        };
+        Ok(Prepared {
+            ctx,
+            rows,
+            provider: settings_row.provider,
+            model: settings_row.model,
+        })
+    }
+
+    fn route(&self, stored: &str) -> Route<'_> {
+        let kind = match stored {
+            "OFFLINE" => AiProviderKind::Offline,
+            "ANTHROPIC" => AiProviderKind::Anthropic,
+            "OPENAI" => AiProviderKind::OpenAi,
+            _ => self.inner.default_provider,
+        };
+        match kind {
+            AiProviderKind::Offline => Route::Offline,
+            AiProviderKind::Anthropic => self
+                .inner
+                .anthropic
+                .as_ref()
+                .map_or(Route::Unconfigured("ANTHROPIC_API_KEY"), Route::Llm),
+            AiProviderKind::OpenAi => self
+                .inner
+                .openai
+                .as_ref()
+                .map_or(Route::Unconfigured("OPENAI_API_KEY"), Route::Llm),
+        }
+    }
+
+    fn request_config(
+        tenant_id: Uuid,
+        backend: &LlmBackend,
+        prepared: &Prepared,
+    ) -> LlmRequestConfig {
+        let model = prepared
+            .model
+            .clone()
+            .filter(|m| !m.trim().is_empty())
+            .unwrap_or_else(|| backend.provider.provider().default_model().to_owned());
+        LlmRequestConfig::from_settings(
+            TenantId(tenant_id),
+            backend.api_key.clone(),
+            model,
+            &prepared.ctx.settings,
+        )
+    }
+
+    async fn run_analysis(
+        &self,
+        tenant_id: Uuid,
+        text: &str,
+        prepared: &Prepared,
+        calls: &mut OfflineCalls,
+    ) -> ApiResult<Analysis> {
+        let offline = &self.inner.offline;
+        match self.route(&prepared.provider) {
+            Route::Offline => {
+                calls.offline += 1;
+                Ok(offline.analyze(text, &prepared.ctx))
+            }
+            Route::Unconfigured(variable) => {
+                tracing::warn!(%tenant_id, provider = %prepared.provider, "{variable} is not set; the offline analyzer answers");
+                calls.fallback += 1;
+                Ok(Analysis {
+                    provider: Provider::OfflineFallback,
+                    ..offline.analyze(text, &prepared.ctx)
+                })
+            }
+            Route::Llm(backend) => {
+                let cfg = Self::request_config(tenant_id, backend, prepared);
+                match backend.provider.analyze(text, &prepared.ctx, &cfg).await {
+                    Ok(outcome) => {
+                        if outcome.provider == Provider::OfflineFallback {
+                            calls.fallback += 1;
+                        }
+                        Ok(outcome.value)
+                    }
+                    Err(error) => Err(provider_error(backend.label, &error)),
+                }
+            }
+        }
+    }
+
+    async fn run_reply(
+        &self,
+        tenant_id: Uuid,
+        text: &str,
+        analysis: &Analysis,
+        prepared: &Prepared,
+        calls: &mut OfflineCalls,
+    ) -> ApiResult<Reply> {
+        let offline = &self.inner.offline;
+        let fallback_reply = |calls: &mut OfflineCalls| {
+            calls.fallback += 1;
+            Reply {
+                provider: Provider::OfflineFallback,
+                ..offline.reply(text, analysis, &prepared.ctx)
+            }
+        };
+        match self.route(&prepared.provider) {
+            Route::Offline => {
+                calls.offline += 1;
+                Ok(offline.reply(text, analysis, &prepared.ctx))
+            }
+            Route::Unconfigured(_) => Ok(fallback_reply(calls)),
+            // The provider just failed this request's analysis (after its retries): answer
+            // offline at once rather than make the customer wait through the retries again.
+            Route::Llm(_) if analysis.provider == Provider::OfflineFallback => {
+                Ok(fallback_reply(calls))
+            }
+            Route::Llm(backend) => {
+                let cfg = Self::request_config(tenant_id, backend, prepared);
+                match backend
+                    .provider
+                    .reply(text, analysis, &prepared.ctx, &cfg)
+                    .await
+                {
+                    Ok(outcome) => {
+                        if outcome.provider == Provider::OfflineFallback {
+                            calls.fallback += 1;
+                        }
+                        Ok(outcome.value)
+                    }
+                    Err(error) => Err(provider_error(backend.label, &error)),
+                }
+            }
+        }
+    }
+
+    /// Writes this request's offline answers and everything the LLM meters hold (other
+    /// requests' included: draining takes all) to `ai_usage`. A failed write is logged: the
+    /// customer's answer matters more than the counter.
+    async fn record_usage(&self, tenant_id: Uuid, calls: OfflineCalls) {
+        let day = chrono::Utc::now().date_naive();
+        let mut increments: Vec<(Uuid, AiUsageIncrement)> = Vec::new();
+        let offline = |provider: &str, requests: i64| AiUsageIncrement {
+            day,
+            provider: provider.to_owned(),
+            model: OFFLINE_MODEL.to_owned(),
+            requests,
+            input_tokens: 0,
+            output_tokens: 0,
+            cost_micros: 0,
+        };
+        if calls.offline > 0 {
+            increments.push((tenant_id, offline("OFFLINE", calls.offline)));
+        }
+        if calls.fallback > 0 {
+            increments.push((tenant_id, offline("OFFLINE_FALLBACK", calls.fallback)));
+        }
+        let backends = [&self.inner.anthropic, &self.inner.openai];
+        for backend in backends.into_iter().flatten() {
+            for (tenant, model, totals) in backend.meter.drain() {
+                let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+                increments.push((
+                    tenant.uuid(),
+                    AiUsageIncrement {
+                        day,
+                        provider: backend.stored_name.to_owned(),
+                        model,
+                        requests: count(totals.requests),
+                        input_tokens: count(totals.input_tokens),
+                        output_tokens: count(totals.output_tokens),
+                        cost_micros: count(totals.estimated_cost_micros),
+                    },
+                ));
+            }
+        }
+        for (tenant, increment) in increments {
+            if let Err(error) = self.inner.store.record_ai_usage(tenant, &increment).await {
+                tracing::warn!(%tenant, ?increment, ?error, "AI usage not recorded");
+            }
+        }
+    }
+}
+
+/// Refuses input the providers must never see.
+fn validate(request: &AiRequest) -> ApiResult<()> {
+    if request.text.trim().is_empty() {
+        return Err(ApiError::bad_input("text", "must not be empty"));
+    }
+    if request.text.chars().count() > MAX_TEXT_CHARS {
+        return Err(ApiError::bad_input(
+            "text",
+            format!("at most {MAX_TEXT_CHARS} characters"),
+        ));
+    }
+    if request.history.len() > MAX_HISTORY_TURNS {
+        return Err(ApiError::bad_input(
+            "history",
+            format!("at most {MAX_HISTORY_TURNS} turns"),
+        ));
+    }
+    if request
+        .history
+        .iter()
+        .any(|turn| turn.text.chars().count() > MAX_TEXT_CHARS)
+    {
+        return Err(ApiError::bad_input(
+            "history",
+            format!("each turn has at most {MAX_TEXT_CHARS} characters"),
+        ));
+    }
+    if request
+        .product_ids
+        .as_ref()
+        .is_some_and(|ids| ids.len() > MAX_PRODUCT_IDS)
+    {
+        return Err(ApiError::bad_input(
+            "productIds",
+            format!("at most {MAX_PRODUCT_IDS} ids"),
+        ));
+    }
+    Ok(())
+}
+
+/// The tenant's AI settings row as the analyzer needs it. Stored values were validated when
+/// written; anything unreadable falls back to the default rather than failing the request.
+fn ai_settings(row: &ai_contexts::Model, agent_name: Option<String>) -> AiSettings {
+    let defaults = AiSettings::default();
+    AiSettings {
+        system_prompt: row.system_prompt.clone(),
+        response_style: ResponseStyle::parse(&row.response_style).unwrap_or_default(),
+        temperature: if row.temperature.is_finite() {
+            row.temperature.clamp(0.0, 2.0) as f32
+        } else {
+            defaults.temperature
+        },
+        max_tokens: u32::try_from(row.max_tokens)
+            .ok()
+            .filter(|n| *n > 0)
+            .unwrap_or(defaults.max_tokens),
+        escalation_keywords: serde_json::from_value(row.escalation_keywords.clone())
+            .unwrap_or_default(),
+        auto_escalate_after_messages: row
+            .auto_escalate_after_messages
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| *n > 0),
+        agent_name: agent_name.filter(|n| !n.trim().is_empty()),
+        max_reply_chars: defaults.max_reply_chars,
+    }
+}
+
+/// A product row as the analyzer sees it; a row whose stored price cannot be read is left out
+/// (a reply must never quote a price it cannot state exactly).
+fn catalog_product(row: &products::Model) -> Option<CatalogProduct> {
+    let price = match Money::parse(row.price_micros, &row.currency) {
+        Ok(price) => price,
+        Err(error) => {
+            tracing::warn!(product = %row.id, %error, "product left out of the AI catalog");
+            return None;
+        }
+    };
+    Some(CatalogProduct {
+        id: row.id.to_string(),
+        name: row.name.clone(),
+        description: row.description.clone(),
+        keywords: serde_json::from_value(row.keywords.clone()).unwrap_or_default(),
+        price,
+        purchase_link: row.purchase_link.clone(),
+    })
+}
+
+/// An error the LLM provider returned (the resilient wrapper already fell back on everything
+/// retryable), as a typed API error. The provider's text is left out for refused credentials:
+/// some providers echo part of the key.
+fn provider_error(label: &str, error: &LlmError) -> ApiError {
+    tracing::warn!(provider = label, %error, "LLM call failed");
+    let message = match error {
+        LlmError::Unauthorized(_) => format!(
+            "{label} refused the API key configured on this server; the operator must fix it"
+        ),
+        LlmError::Rejected { status, code, .. } if *status == 0 => {
+            format!("the request to {label} could not be built ({code}); check the server's AI configuration")
+        }
+        LlmError::Rejected {
+            status,
+            code,
+            message,
+        } => {
+            let message: String = message.chars().take(300).collect();
+            format!("{label} rejected the request ({status} {code}): {message}")
+        }
+        other if other.is_invalid_output() => {
+            format!("{label}'s answer could not be used: {other}")
+        }
+        other => format!("{label} is unavailable: {other}"),
+    };
+    ApiError::Unavailable(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn settings_row() -> ai_contexts::Model {
+        let at = chrono::Utc::now();
+        ai_contexts::Model {
+            id: Uuid::now_v7(),
+            tenant_id: Uuid::now_v7(),
+            system_prompt: Some("Be brief.".into()),
+            business_hours: json!([]),
+            timezone: "UTC".into(),
+            response_style: "CONCISE".into(),
+            temperature: 0.2,
+            max_tokens: 300,
+            escalation_keywords: json!(["refund", "manager"]),
+            auto_escalate_after_messages: Some(0),
+            provider: "OFFLINE".into(),
+            model: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn settings_come_from_the_stored_row_and_the_tenant() {
+        let settings = ai_settings(&settings_row(), Some("Ana".into()));
+        assert_eq!(settings.response_style, ResponseStyle::Concise);
+        assert_eq!(settings.max_tokens, 300);
+        assert_eq!(settings.escalation_keywords, vec!["refund", "manager"]);
+        assert_eq!(settings.auto_escalate_after_messages, None);
+        assert_eq!(settings.agent_name.as_deref(), Some("Ana"));
+        assert!((settings.temperature - 0.2).abs() < 1e-6);
+    }
+
+    #[test]
+    fn unreadable_prices_are_left_out_of_the_catalog() {
+        let at = chrono::Utc::now();
+        let mut row = products::Model {
+            id: Uuid::now_v7(),
+            tenant_id: Uuid::now_v7(),
+            name: "Ocean Hoodie".into(),
+            description: String::new(),
+            price_micros: 19_990_000,
+            currency: "USD".into(),
+            purchase_link: Some("https://shop.example/hoodie".into()),
+            keywords: json!(["hoodie", "sudadera"]),
+            active: true,
+            created_at: at,
+            updated_at: at,
+        };
+        let product = catalog_product(&row);
+        assert_eq!(
+            product.as_ref().map(|p| p.price.display()),
+            Some("19.99 USD".to_owned())
+        );
+        assert_eq!(product.map(|p| p.keywords.len()), Some(2));
+        row.currency = "XXQ".into();
+        assert!(catalog_product(&row).is_none());
+    }
+
+    #[test]
+    fn input_limits_name_the_field() {
+        let request = |text: &str| AiRequest {
+            text: text.to_owned(),
+            channel: Channel::WebChat,
+            product_ids: None,
+            history: Vec::new(),
+        };
+        let field = |result: ApiResult<()>| match result {
+            Err(ApiError::BadUserInput { field, .. }) => Some(field),
+            _ => None,
+        };
+        assert!(validate(&request("hi")).is_ok());
+        assert_eq!(field(validate(&request("  "))).as_deref(), Some("text"));
+        assert!(validate(&request(&"é".repeat(MAX_TEXT_CHARS))).is_ok());
+        assert_eq!(
+            field(validate(&request(&"é".repeat(MAX_TEXT_CHARS + 1)))).as_deref(),
+            Some("text")
+        );
+        let mut many = request("hi");
+        many.product_ids = Some(vec![Uuid::nil(); MAX_PRODUCT_IDS + 1]);
+        assert_eq!(field(validate(&many)).as_deref(), Some("productIds"));
+    }
+
+    #[test]
+    fn refused_keys_never_reach_the_message() {
+        let error = LlmError::Unauthorized("Incorrect API key provided: sk-abc***xyz".into());
+        let ApiError::Unavailable(message) = provider_error("OpenAI", &error) else {
+            panic!("a refused key is UNAVAILABLE");
+        };
+        assert!(!message.contains("sk-abc"));
+        assert!(message.contains("OpenAI"));
+    }
+}

@@ -1,0 +1,5 @@
+//! Application services: the use cases that combine stores, providers and domain rules, called
+//! by GraphQL resolvers, webhook shims and workers. They take the caller's tenant id explicitly
+//! and never see HTTP or GraphQL types.
+
+pub mod ai;
