@@ -3,6 +3,7 @@
 //! HTTP layer hands requests in and takes responses out.
 
 mod account;
+mod ai;
 mod catalog;
 mod jobs;
 mod leads;
@@ -22,6 +23,7 @@ use crate::store::{encode_cursor, Page, PageRequest};
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
     account::AccountQuery,
+    ai::AiQuery,
     catalog::CatalogQuery,
     jobs::JobQuery,
     leads::LeadQuery,
