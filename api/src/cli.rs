@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 use crate::app::{shutdown_signal, Application};
 use crate::config::Config;
 
+mod eval;
+
 /// Leadline: the headless GraphQL platform for AI-assisted sales conversations.
 #[derive(Parser)]
 #[command(name = "leadline", version, about)]
@@ -24,6 +26,10 @@ enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL) to stdout.
     Schema,
+    /// Evaluate an AI provider on labelled messages and print the metrics, e.g.
+    /// `leadline eval domain/data/analysis/test.jsonl --catalog domain/data/analysis/catalog.json`.
+    /// Needs no database.
+    Eval(eval::EvalArgs),
     /// Run only the job workers (no HTTP), e.g. as extra processes beside `serve` replicas.
     Worker,
 }
@@ -34,6 +40,9 @@ pub fn main() -> ExitCode {
     if let Some(Command::Schema) = cli.command {
         print!("{}", crate::graphql::sdl());
         return ExitCode::SUCCESS;
+    }
+    if let Some(Command::Eval(args)) = &cli.command {
+        return eval::run(args);
     }
     let config = match Config::from_env() {
         Ok(config) => config,
@@ -58,7 +67,7 @@ pub fn main() -> ExitCode {
             Command::Serve => serve(config).await,
             Command::Migrate => migrate(config).await,
             Command::Worker => worker(config).await,
-            Command::Schema => Ok(()),
+            Command::Schema | Command::Eval(_) => Ok(()),
         }
     });
     match result {

@@ -1,0 +1,294 @@
+//! `leadline eval FILE.jsonl --catalog CATALOG.json [--provider offline|anthropic|openai]
+//! [--json]`: runs one AI provider over labelled messages and prints the metrics of
+//! `leadline_domain::analysis::eval` (intent macro-F1, product accuracy, signals, escalation,
+//! language, throughput).
+//!
+//! The messages are analysed as the demo tenant the shipped splits were labelled for: web chat,
+//! no history, the catalog given, and the demo escalation keywords unless
+//! `--escalation-keywords` names others. `offline` needs nothing; `anthropic` and `openai` read
+//! their key and base URL through `Config` (`ANTHROPIC_API_KEY` / `ANTHROPIC_API_BASE`,
+//! `OPENAI_API_KEY` / `OPENAI_API_BASE`), send up to `--concurrency` requests at once with the
+//! llm crate's retries (no offline fallback: a message the provider did not answer is reported
+//! and left out of the scores, and the exit code is 1), and print a progress line to stderr
+//! every 50 messages. Throughput (`messagesPerSecond`) is the examples divided by the wall time
+//! measured here, around the analysis only (the offline model is trained before the clock starts).
+//!
+//! Exit codes: 0 done; 1 some messages were not answered (or the provider refused the key);
+//! 2 unreadable or invalid input files or configuration, with a message naming the file and line.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use futures::StreamExt;
+use leadline_domain::analysis::eval::{parse_catalog, parse_examples, score, EvalExample};
+use leadline_domain::analysis::offline::{dataset, OfflineAnalyzer};
+use leadline_domain::analysis::{AiSettings, Analysis, AnalysisContext, CatalogProduct, Provider};
+use leadline_domain::channel::Channel;
+use leadline_domain::ids::TenantId;
+use leadline_llm::{
+    estimated_cost_micros, ApiKey, LlmError, LlmProvider, LlmRequestConfig, RetryPolicy, Usage,
+};
+
+use crate::config::Config;
+
+/// A progress line every this many messages (LLM providers).
+const PROGRESS_EVERY: usize = 50;
+
+/// Arguments of `leadline eval`.
+#[derive(clap::Args)]
+pub(super) struct EvalArgs {
+    /// Labelled messages, one JSON object per line: {"text", "intent"?, "product"?, "signals"?,
+    /// "escalate"?, "lang"?} (see domain/data/analysis/README.md).
+    file: PathBuf,
+    /// The catalog the messages talk about: a JSON array of {name, description, priceMicros,
+    /// currency, purchaseLink, keywords}.
+    #[arg(long)]
+    catalog: PathBuf,
+    /// Who answers.
+    #[arg(long, value_enum, default_value_t = EvalProvider::Offline)]
+    provider: EvalProvider,
+    /// Model for anthropic/openai (default: the provider's default model).
+    #[arg(long)]
+    model: Option<String>,
+    /// Print the report as one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Requests in flight at once for anthropic/openai.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
+    concurrency: u16,
+    /// Escalation keywords of the tenant the messages were labelled for, comma-separated
+    /// (default: the demo tenant's, which the shipped splits use).
+    #[arg(long, value_delimiter = ',')]
+    escalation_keywords: Option<Vec<String>>,
+}
+
+/// The providers `eval` can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum EvalProvider {
+    /// The built-in offline analyzer.
+    Offline,
+    /// Anthropic Messages (ANTHROPIC_API_KEY).
+    Anthropic,
+    /// OpenAI Chat Completions (OPENAI_API_KEY).
+    Openai,
+}
+
+/// Runs `leadline eval`.
+pub(super) fn run(args: &EvalArgs) -> ExitCode {
+    let (examples, products) = match load(&args.file, &args.catalog) {
+        Ok(loaded) => loaded,
+        Err(message) => {
+            eprintln!("leadline eval: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let keywords = args.escalation_keywords.clone().unwrap_or_else(|| {
+        dataset::ESCALATION_KEYWORDS
+            .iter()
+            .map(|k| (*k).to_owned())
+            .collect()
+    });
+    let ctx = AnalysisContext {
+        channel: Channel::WebChat,
+        products,
+        history: Vec::new(),
+        settings: AiSettings {
+            escalation_keywords: keywords
+                .into_iter()
+                .map(|k| k.trim().to_owned())
+                .filter(|k| !k.is_empty())
+                .collect(),
+            ..AiSettings::default()
+        },
+    };
+    let outcome = match args.provider {
+        EvalProvider::Offline => Ok(offline(&examples, &ctx)),
+        EvalProvider::Anthropic | EvalProvider::Openai => llm(args, &examples, &ctx),
+    };
+    let run = match outcome {
+        Ok(run) => run,
+        Err(Failure { message, code }) => {
+            eprintln!("leadline eval: {message}");
+            return ExitCode::from(code);
+        }
+    };
+    let (scored, predictions): (Vec<EvalExample>, Vec<Analysis>) = examples
+        .into_iter()
+        .zip(run.predictions)
+        .filter_map(|(example, prediction)| prediction.map(|p| (example, p)))
+        .unzip();
+    let unanswered = run.total - scored.len();
+    let mut report = score(&scored, &predictions, run.elapsed_seconds);
+    // Throughput counts every message sent, answered or not: they all took the time.
+    report.messages_per_second = if run.elapsed_seconds > 0.0 {
+        run.total as f64 / run.elapsed_seconds
+    } else {
+        0.0
+    };
+    if args.json {
+        match serde_json::to_string(&report) {
+            Ok(json) => println!("{json}"),
+            Err(error) => {
+                eprintln!("leadline eval: cannot encode the report: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{}", report.render_text());
+    }
+    if unanswered > 0 {
+        eprintln!(
+            "leadline eval: {unanswered} of {} messages were not answered and are not scored",
+            run.total
+        );
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+/// Why `eval` stopped, and with which exit code.
+struct Failure {
+    message: String,
+    code: u8,
+}
+
+/// The predictions (None: not answered) and the time they took.
+struct Run {
+    predictions: Vec<Option<Analysis>>,
+    total: usize,
+    elapsed_seconds: f64,
+}
+
+fn load(file: &Path, catalog: &Path) -> Result<(Vec<EvalExample>, Vec<CatalogProduct>), String> {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    let examples = parse_examples(&read(file)?).map_err(|e| format!("{}: {e}", file.display()))?;
+    if examples.is_empty() {
+        return Err(format!("{}: no examples", file.display()));
+    }
+    let products =
+        parse_catalog(&read(catalog)?).map_err(|e| format!("{}: {e}", catalog.display()))?;
+    Ok((examples, products))
+}
+
+fn offline(examples: &[EvalExample], ctx: &AnalysisContext) -> Run {
+    // Trains the model (first use in the process) before the clock starts.
+    let analyzer = OfflineAnalyzer::new();
+    let started = Instant::now();
+    let predictions = examples
+        .iter()
+        .map(|example| Some(analyzer.analyze(&example.text, ctx)))
+        .collect();
+    Run {
+        predictions,
+        total: examples.len(),
+        elapsed_seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+fn llm(args: &EvalArgs, examples: &[EvalExample], ctx: &AnalysisContext) -> Result<Run, Failure> {
+    let config = Config::from_env().map_err(|error| Failure {
+        message: format!("configuration error: {error:#}"),
+        code: 2,
+    })?;
+    let (kind, key, base, variable) = match args.provider {
+        EvalProvider::Anthropic => (
+            Provider::Anthropic,
+            config.anthropic_api_key.clone(),
+            config.anthropic_api_base.clone(),
+            "ANTHROPIC_API_KEY",
+        ),
+        _ => (
+            Provider::Openai,
+            config.openai_api_key.clone(),
+            config.openai_api_base.clone(),
+            "OPENAI_API_KEY",
+        ),
+    };
+    let key = key.ok_or_else(|| Failure {
+        message: format!("{variable} is not set"),
+        code: 2,
+    })?;
+    crate::telemetry::init_logging(config.log_json, &config.log_filter);
+    let setup = |message: String| Failure { message, code: 2 };
+    let http = reqwest::Client::builder()
+        .build()
+        .map_err(|e| setup(format!("cannot build the HTTP client: {e}")))?;
+    let provider = LlmProvider::for_kind(kind, http, base, config.ai_timeout)
+        .map_err(|e| setup(format!("cannot configure the provider: {e}")))?;
+    let model = args
+        .model
+        .clone()
+        .unwrap_or_else(|| provider.default_model().to_owned());
+    let cfg = LlmRequestConfig::from_settings(
+        TenantId(uuid::Uuid::nil()),
+        ApiKey::new(key),
+        model.clone(),
+        &ctx.settings,
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure {
+            message: format!("cannot start the async runtime: {e}"),
+            code: 1,
+        })?;
+    let policy = RetryPolicy::default();
+    let total = examples.len();
+    runtime.block_on(async {
+        let started = Instant::now();
+        let mut answers = futures::stream::iter(examples.iter().enumerate())
+            .map(|(index, example)| {
+                let (provider, policy, cfg) = (&provider, &policy, &cfg);
+                async move {
+                    let retried = policy
+                        .run(|_| provider.analyze(&example.text, ctx, cfg))
+                        .await;
+                    (index, retried.result)
+                }
+            })
+            .buffered(usize::from(args.concurrency));
+        let mut predictions = Vec::with_capacity(total);
+        let mut usage = Usage::default();
+        let mut done = 0;
+        while let Some((index, result)) = answers.next().await {
+            done += 1;
+            match result {
+                Ok(outcome) => {
+                    usage.input_tokens += outcome.usage.input_tokens;
+                    usage.output_tokens += outcome.usage.output_tokens;
+                    predictions.push(Some(outcome.value));
+                }
+                Err(LlmError::Unauthorized(_)) => {
+                    return Err(Failure {
+                        message: format!("the provider refused the key in {variable}"),
+                        code: 1,
+                    });
+                }
+                Err(error) => {
+                    eprintln!("leadline eval: message {} not answered: {error}", index + 1);
+                    predictions.push(None);
+                }
+            }
+            if done % PROGRESS_EVERY == 0 || done == total {
+                eprintln!("leadline eval: {done}/{total} messages");
+            }
+        }
+        let elapsed_seconds = started.elapsed().as_secs_f64();
+        let cost = estimated_cost_micros(&model, usage).map_or_else(
+            || "not priced".to_owned(),
+            |micros| format!("about {:.4} USD", micros as f64 / 1e6),
+        );
+        eprintln!(
+            "leadline eval: {model}: {} input and {} output tokens, {cost}",
+            usage.input_tokens, usage.output_tokens
+        );
+        Ok(Run {
+            predictions,
+            total,
+            elapsed_seconds,
+        })
+    })
+}
