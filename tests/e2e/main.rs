@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod ai;
 mod jobs;
 mod records;
 mod scale_out;
