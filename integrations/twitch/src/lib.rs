@@ -1,1 +1,47 @@
-//! The twitch integration (being built; see ARCHITECTURE.md §1).
+//! Twitch for Leadline's live-sales agent (platforms.md §2): the bot's chat seat over IRC (read
+//! viewers' messages, answer within Twitch's send limits, survive reconnects), Helix user lookup
+//! and whispers within a daily budget, and EventSub parsing with mandatory webhook signature
+//! verification.
+//!
+//! - `irc`: IRCv3 parser/writer and the Twitch view of a PRIVMSG (`ChatMessage`);
+//! - `chat::ChatConnection`: connect → stream of `ChatEvent` + paced `say`, auto-reconnect;
+//! - `pacer::SendPacer`, `backoff::ReconnectBackoff`, `whisper::WhisperBudget`: pure policies
+//!   with `now` passed in;
+//! - `helix::HelixClient`: `GET /users`, `POST /whispers`, `POST /chat/messages`;
+//! - `webhook`: `verify(headers, raw_body, secret, now)` then `eventsub::parse_webhook`;
+//!   `eventsub::parse_ws_frame` for EventSub over WebSocket;
+//! - `error::TwitchError` with `is_retryable()`.
+//!
+//! Feature `fake`: `fake::FakeIrc`, `fake::FakeHelix`, `fake::eventsub` signed deliveries.
+//!
+//! Architecture invariant: this crate talks to Twitch and nothing else. It stores nothing (the
+//! api persists whisper logs and dedupes webhook ids), holds no tenant state beyond the
+//! connections it is given credentials for, and retries only what is specified here — chat
+//! reconnects; HTTP calls are one request each and the supervisor decides.
+
+pub mod backoff;
+pub mod chat;
+pub mod error;
+pub mod eventsub;
+pub mod helix;
+pub mod irc;
+pub mod models;
+pub mod pacer;
+pub mod webhook;
+pub mod whisper;
+
+#[cfg(feature = "fake")]
+pub mod fake;
+
+pub use backoff::{BackoffConfig, ReconnectBackoff};
+pub use chat::{
+    ChatConfig, ChatConnection, ChatCredentials, ChatEvent, ChatSender, DisconnectReason,
+    ReconnectReason, DEFAULT_IRC_URL,
+};
+pub use error::{SignatureProblem, TwitchError};
+pub use eventsub::{Event, EventSubMessage, WsMessage};
+pub use helix::{HelixClient, HelixCredentials};
+pub use irc::{Badge, ChatMessage, IrcMessage};
+pub use pacer::{PacerConfig, SendPacer};
+pub use webhook::WebhookMeta;
+pub use whisper::{WhisperBudget, WhisperBudgetConfig, WhisperCounting, WhisperRefusal};
