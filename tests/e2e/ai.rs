@@ -425,3 +425,65 @@ fn eval_names_the_bad_line_and_exits_with_2() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no/such/file.jsonl"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn eval_runs_an_llm_provider_with_progress_and_counts_its_tokens() {
+    let fake = FakeAnthropic::start().await.expect("fake Anthropic");
+    let dir = std::env::temp_dir().join(format!("leadline-eval-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let test_split = std::fs::read_to_string(format!("{}/domain/data/analysis/test.jsonl", root()))
+        .expect("test split");
+    let sixty: Vec<&str> = test_split
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(60)
+        .collect();
+    let file = dir.join("sixty.jsonl");
+    std::fs::write(&file, sixty.join("\n")).expect("write");
+
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_leadline"))
+        .arg("eval")
+        .arg(&file)
+        .args([
+            "--catalog",
+            &format!("{}/domain/data/analysis/catalog.json", root()),
+            "--provider",
+            "anthropic",
+            "--json",
+        ])
+        .env_clear()
+        .env("ANTHROPIC_API_KEY", fake.api_key())
+        .env("ANTHROPIC_API_BASE", fake.base_url())
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .expect("run leadline eval");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("50/60 messages"), "{stderr}");
+    assert!(stderr.contains("input and"), "a token summary: {stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+    assert_eq!(report["examples"], 60);
+    assert_eq!(fake.request_count(), 60);
+    assert!(fake
+        .requests()
+        .iter()
+        .all(|r| r.header("x-api-key") == Some(fake.api_key())));
+
+    let no_key = tokio::process::Command::new(env!("CARGO_BIN_EXE_leadline"))
+        .arg("eval")
+        .arg(&file)
+        .args([
+            "--catalog",
+            &format!("{}/domain/data/analysis/catalog.json", root()),
+            "--provider",
+            "openai",
+        ])
+        .env_clear()
+        .output()
+        .await
+        .expect("run leadline eval");
+    assert_eq!(no_key.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_key.stderr).contains("OPENAI_API_KEY"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
