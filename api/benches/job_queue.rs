@@ -21,13 +21,21 @@ fn api(error: ApiError) -> anyhow::Error {
 }
 
 fn main() -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(run())
 }
 
 async fn run() -> anyhow::Result<()> {
-    let jobs: usize = std::env::var("BENCH_JOBS").ok().and_then(|v| v.parse().ok()).unwrap_or(5000);
-    let workers: usize = std::env::var("BENCH_WORKERS").ok().and_then(|v| v.parse().ok()).unwrap_or(16);
+    let jobs: usize = std::env::var("BENCH_JOBS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000);
+    let workers: usize = std::env::var("BENCH_WORKERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16);
     let url = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| {
         let dir = std::env::temp_dir().join(format!("leadline-bench-{}", Uuid::now_v7().simple()));
         let _ = std::fs::create_dir_all(&dir);
@@ -62,14 +70,28 @@ async fn run() -> anyhow::Result<()> {
     for chunk in 0..jobs.div_ceil(100) {
         let tx = sea_orm::TransactionTrait::begin(store.connection()).await?;
         for i in 0..100.min(jobs - chunk * 100) {
-            enqueue(&tx, NewJob::new(tenant, "noop", json!({"i": chunk * 100 + i}))).await.map_err(api)?;
+            enqueue(
+                &tx,
+                NewJob::new(tenant, "noop", json!({"i": chunk * 100 + i})),
+            )
+            .await
+            .map_err(api)?;
         }
         tx.commit().await?;
     }
     let enqueue_secs = started.elapsed().as_secs_f64();
 
-    let queue = JobQueue::new(store.clone(), EventBus::in_process(), Duration::from_secs(60));
-    let pool = WorkerPool::new(queue.clone(), Handlers::builtin(), workers, Duration::from_millis(5));
+    let queue = JobQueue::new(
+        store.clone(),
+        EventBus::in_process(),
+        Duration::from_secs(60),
+    );
+    let pool = WorkerPool::new(
+        queue.clone(),
+        Handlers::builtin(),
+        workers,
+        Duration::from_millis(5),
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let started = Instant::now();
     let handle = tokio::spawn(pool.run(async move {
@@ -85,12 +107,19 @@ async fn run() -> anyhow::Result<()> {
     let _ = stop.send(());
     let _ = handle.await;
 
-    let backend = if url.starts_with("postgres") { "postgres" } else { "sqlite" };
+    let backend = if url.starts_with("postgres") {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     let enqueue_rate = jobs as f64 / enqueue_secs;
     let process_rate = jobs as f64 / process_secs;
     println!("backend {backend}, {jobs} jobs, {workers} workers");
     println!("baseline enqueue (100 per transaction): {enqueue_rate:>9.0} jobs/s");
     println!("claim + run no-op + record:             {process_rate:>9.0} jobs/s");
-    println!("ratio processed/enqueued:               {:>9.3}", process_rate / enqueue_rate);
+    println!(
+        "ratio processed/enqueued:               {:>9.3}",
+        process_rate / enqueue_rate
+    );
     Ok(())
 }

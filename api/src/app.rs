@@ -88,12 +88,20 @@ impl Application {
 
     /// The job workers for this process (the handlers every deployment runs).
     pub fn worker_pool(state: &AppState) -> WorkerPool {
-        WorkerPool::new(state.jobs.clone(), Handlers::builtin(), state.config.workers.max(1), std::time::Duration::from_secs(1))
+        WorkerPool::new(
+            state.jobs.clone(),
+            Handlers::builtin(),
+            state.config.workers.max(1),
+            std::time::Duration::from_secs(1),
+        )
     }
 
     /// Serves (with `config.workers` job workers beside the server, unless 0) until `shutdown`
     /// completes, then drains in-flight requests and running jobs.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let workers = (self.state.config.workers > 0).then(|| {
             let pool = Self::worker_pool(&self.state);

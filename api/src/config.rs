@@ -211,7 +211,9 @@ impl Config {
                 number("DATABASE_MAX_CONNECTIONS", 16)?.clamp(1, 1000),
             )?,
             workers: usize::try_from(number("LEADLINE_WORKERS", 4)?.min(256))?,
-            job_lease: Duration::from_secs(number("LEADLINE_JOB_LEASE_SECONDS", 60)?.clamp(3, 3600)),
+            job_lease: Duration::from_secs(
+                number("LEADLINE_JOB_LEASE_SECONDS", 60)?.clamp(3, 3600),
+            ),
             log_filter: get("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn".to_owned()),
             log_json: get("LEADLINE_LOG_FORMAT").as_deref() == Some("json"),
             anthropic_api_key: get("ANTHROPIC_API_KEY"),

@@ -20,14 +20,23 @@ use uuid::Uuid;
 async fn database_url() -> String {
     match std::env::var("LEADLINE_TEST_BACKEND").as_deref() {
         Ok("postgres") => {
-            let admin = std::env::var("LEADLINE_TEST_DATABASE_URL").expect("LEADLINE_TEST_DATABASE_URL");
+            let admin =
+                std::env::var("LEADLINE_TEST_DATABASE_URL").expect("LEADLINE_TEST_DATABASE_URL");
             let name = format!("leadline_jobs_{}", Uuid::now_v7().simple());
-            let conn = sea_orm::Database::connect(admin.as_str()).await.expect("admin connection");
-            sea_orm::ConnectionTrait::execute_unprepared(&conn, &format!("CREATE DATABASE \"{name}\"")).await.expect("create database");
+            let conn = sea_orm::Database::connect(admin.as_str())
+                .await
+                .expect("admin connection");
+            sea_orm::ConnectionTrait::execute_unprepared(
+                &conn,
+                &format!("CREATE DATABASE \"{name}\""),
+            )
+            .await
+            .expect("create database");
             format!("{}/{name}", admin.rsplit_once('/').expect("db part").0)
         }
         _ => {
-            let dir = std::env::temp_dir().join(format!("leadline-jobs-{}", Uuid::now_v7().simple()));
+            let dir =
+                std::env::temp_dir().join(format!("leadline-jobs-{}", Uuid::now_v7().simple()));
             std::fs::create_dir_all(&dir).expect("dir");
             format!("sqlite://{}?mode=rwc", dir.join("jobs.db").display())
         }
@@ -35,7 +44,8 @@ async fn database_url() -> String {
 }
 
 async fn store_at(url: &str) -> Store {
-    let config = Config::from_lookup(|key| (key == "DATABASE_URL").then(|| url.to_owned())).expect("config");
+    let config =
+        Config::from_lookup(|key| (key == "DATABASE_URL").then(|| url.to_owned())).expect("config");
     let store = Store::connect(&config).await.expect("connect");
     store.migrate().await.expect("migrate");
     store
@@ -62,12 +72,18 @@ async fn tenant(store: &Store) -> Uuid {
         created_at: sea_orm::Set(at),
         updated_at: sea_orm::Set(at),
     };
-    sea_orm::EntityTrait::insert(row).exec_without_returning(store.connection()).await.expect("tenant");
+    sea_orm::EntityTrait::insert(row)
+        .exec_without_returning(store.connection())
+        .await
+        .expect("tenant");
     id
 }
 
 fn quick() -> Backoff {
-    Backoff { base: Duration::from_millis(20), cap: Duration::from_millis(50) }
+    Backoff {
+        base: Duration::from_millis(20),
+        cap: Duration::from_millis(50),
+    }
 }
 
 /// Counts how often each job ran; fails the first `fail_first` attempts of every job.
@@ -91,7 +107,9 @@ impl JobHandler for Recorder {
             return Err(JobFailure::Permanent("bad payload".into()));
         }
         if count <= self.fail_first {
-            return Err(JobFailure::Retry(format!("platform returned 500 on attempt {count}")));
+            return Err(JobFailure::Retry(format!(
+                "platform returned 500 on attempt {count}"
+            )));
         }
         Ok(json!({"run": count}))
     }
@@ -104,12 +122,20 @@ where
 {
     let started = std::time::Instant::now();
     while !done().await {
-        assert!(started.elapsed() < limit, "condition not reached in {limit:?}");
+        assert!(
+            started.elapsed() < limit,
+            "condition not reached in {limit:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
-fn spawn_pool(pool: WorkerPool) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+fn spawn_pool(
+    pool: WorkerPool,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(pool.run(async move {
         let _ = stopped.await;
@@ -121,14 +147,29 @@ fn spawn_pool(pool: WorkerPool) -> (tokio::sync::oneshot::Sender<()>, tokio::tas
 async fn enqueued_jobs_run_once_and_complete() {
     let store = store_at(&database_url().await).await;
     let tenant = tenant(&store).await;
-    let queue = JobQueue::new(store.clone(), EventBus::in_process(), Duration::from_secs(30));
+    let queue = JobQueue::new(
+        store.clone(),
+        EventBus::in_process(),
+        Duration::from_secs(30),
+    );
     let recorder = Recorder::default();
-    let pool = WorkerPool::new(queue.clone(), Handlers::builtin().with("record", recorder.clone()), 4, Duration::from_secs(5));
+    let pool = WorkerPool::new(
+        queue.clone(),
+        Handlers::builtin().with("record", recorder.clone()),
+        4,
+        Duration::from_secs(5),
+    );
     let (stop, handle) = spawn_pool(pool);
-    let (id, created) = queue.push(NewJob::new(tenant, "record", json!({"n": 1}))).await.unwrap();
+    let (id, created) = queue
+        .push(NewJob::new(tenant, "record", json!({"n": 1})))
+        .await
+        .unwrap();
     assert!(created);
     // Woken by the enqueue, not by the 5 s poll.
-    wait_until(Duration::from_secs(3), || async { queue.job(tenant, id).await.unwrap().status == "COMPLETED" }).await;
+    wait_until(Duration::from_secs(3), || async {
+        queue.job(tenant, id).await.unwrap().status == "COMPLETED"
+    })
+    .await;
     let job = queue.job(tenant, id).await.unwrap();
     assert_eq!((job.attempts, job.result), (1, Some(json!({"run": 1}))));
     assert_eq!(recorder.runs.lock().unwrap()[&id], 1);
@@ -140,10 +181,29 @@ async fn enqueued_jobs_run_once_and_complete() {
 async fn an_idempotency_key_gives_one_job_per_tenant() {
     let store = store_at(&database_url().await).await;
     let (a, b) = (tenant(&store).await, tenant(&store).await);
-    let queue = JobQueue::new(store.clone(), EventBus::in_process(), Duration::from_secs(30));
-    let (first, created) = enqueue(store.connection(), NewJob::new(a, "noop", json!({})).idempotent("msg-1")).await.unwrap();
-    let (second, created_again) = enqueue(store.connection(), NewJob::new(a, "noop", json!({})).idempotent("msg-1")).await.unwrap();
-    let (other, created_other) = enqueue(store.connection(), NewJob::new(b, "noop", json!({})).idempotent("msg-1")).await.unwrap();
+    let queue = JobQueue::new(
+        store.clone(),
+        EventBus::in_process(),
+        Duration::from_secs(30),
+    );
+    let (first, created) = enqueue(
+        store.connection(),
+        NewJob::new(a, "noop", json!({})).idempotent("msg-1"),
+    )
+    .await
+    .unwrap();
+    let (second, created_again) = enqueue(
+        store.connection(),
+        NewJob::new(a, "noop", json!({})).idempotent("msg-1"),
+    )
+    .await
+    .unwrap();
+    let (other, created_other) = enqueue(
+        store.connection(),
+        NewJob::new(b, "noop", json!({})).idempotent("msg-1"),
+    )
+    .await
+    .unwrap();
     assert!(created && !created_again && created_other);
     assert_eq!(first, second);
     assert_ne!(first, other);
@@ -154,17 +214,36 @@ async fn an_idempotency_key_gives_one_job_per_tenant() {
 async fn failures_back_off_then_die_and_retry_job_revives_them() {
     let store = store_at(&database_url().await).await;
     let tenant = tenant(&store).await;
-    let queue = JobQueue::new(store.clone(), EventBus::in_process(), Duration::from_secs(30)).with_backoff(quick());
-    let always_failing = Recorder { fail_first: u32::MAX, ..Default::default() };
+    let queue = JobQueue::new(
+        store.clone(),
+        EventBus::in_process(),
+        Duration::from_secs(30),
+    )
+    .with_backoff(quick());
+    let always_failing = Recorder {
+        fail_first: u32::MAX,
+        ..Default::default()
+    };
     let mut job = NewJob::new(tenant, "flaky", json!({}));
     job.max_attempts = 3;
     let (id, _) = queue.push(job).await.unwrap();
-    let pool = WorkerPool::new(queue.clone(), Handlers::builtin().with("flaky", always_failing.clone()), 2, Duration::from_millis(20));
+    let pool = WorkerPool::new(
+        queue.clone(),
+        Handlers::builtin().with("flaky", always_failing.clone()),
+        2,
+        Duration::from_millis(20),
+    );
     let (stop, handle) = spawn_pool(pool);
-    wait_until(Duration::from_secs(10), || async { queue.job(tenant, id).await.unwrap().status == "DEAD" }).await;
+    wait_until(Duration::from_secs(10), || async {
+        queue.job(tenant, id).await.unwrap().status == "DEAD"
+    })
+    .await;
     let dead = queue.job(tenant, id).await.unwrap();
     assert_eq!(dead.attempts, 3);
-    assert_eq!(dead.error.as_deref(), Some("platform returned 500 on attempt 3"));
+    assert_eq!(
+        dead.error.as_deref(),
+        Some("platform returned 500 on attempt 3")
+    );
     assert_eq!(always_failing.runs.lock().unwrap()[&id], 3);
     assert_eq!(queue.counts(Some(tenant)).await.unwrap().dead, 1);
     stop.send(()).unwrap();
@@ -172,12 +251,23 @@ async fn failures_back_off_then_die_and_retry_job_revives_them() {
 
     // Revived, it runs again from attempt 1 and (now healthy) completes.
     let healthy = Recorder::default();
-    let pool = WorkerPool::new(queue.clone(), Handlers::builtin().with("flaky", healthy.clone()), 2, Duration::from_millis(20));
+    let pool = WorkerPool::new(
+        queue.clone(),
+        Handlers::builtin().with("flaky", healthy.clone()),
+        2,
+        Duration::from_millis(20),
+    );
     let (stop, handle) = spawn_pool(pool);
     let revived = queue.retry(tenant, id).await.unwrap();
     assert_eq!((revived.status.as_str(), revived.attempts), ("PENDING", 0));
-    wait_until(Duration::from_secs(5), || async { queue.job(tenant, id).await.unwrap().status == "COMPLETED" }).await;
-    assert!(queue.retry(tenant, id).await.is_err(), "a COMPLETED job is not retried");
+    wait_until(Duration::from_secs(5), || async {
+        queue.job(tenant, id).await.unwrap().status == "COMPLETED"
+    })
+    .await;
+    assert!(
+        queue.retry(tenant, id).await.is_err(),
+        "a COMPLETED job is not retried"
+    );
     stop.send(()).unwrap();
     handle.await.unwrap();
 }
@@ -186,10 +276,31 @@ async fn failures_back_off_then_die_and_retry_job_revives_them() {
 async fn permanent_errors_and_unknown_kinds_fail_at_once() {
     let store = store_at(&database_url().await).await;
     let tenant = tenant(&store).await;
-    let queue = JobQueue::new(store.clone(), EventBus::in_process(), Duration::from_secs(30));
-    let (bad, _) = queue.push(NewJob::new(tenant, "strict", json!({}))).await.unwrap();
-    let (unknown, _) = queue.push(NewJob::new(tenant, "no_such_kind", json!({}))).await.unwrap();
-    let pool = WorkerPool::new(queue.clone(), Handlers::builtin().with("strict", Recorder { permanent: true, ..Default::default() }), 2, Duration::from_millis(50));
+    let queue = JobQueue::new(
+        store.clone(),
+        EventBus::in_process(),
+        Duration::from_secs(30),
+    );
+    let (bad, _) = queue
+        .push(NewJob::new(tenant, "strict", json!({})))
+        .await
+        .unwrap();
+    let (unknown, _) = queue
+        .push(NewJob::new(tenant, "no_such_kind", json!({})))
+        .await
+        .unwrap();
+    let pool = WorkerPool::new(
+        queue.clone(),
+        Handlers::builtin().with(
+            "strict",
+            Recorder {
+                permanent: true,
+                ..Default::default()
+            },
+        ),
+        2,
+        Duration::from_millis(50),
+    );
     let report = pool.process_batch(10).await.unwrap();
     assert_eq!((report.claimed, report.completed, report.failed), (2, 0, 2));
     let bad = queue.job(tenant, bad).await.unwrap();
@@ -204,9 +315,20 @@ async fn a_crashed_workers_job_is_reclaimed_after_its_lease_and_recorded_once() 
     let url = database_url().await;
     let store = store_at(&url).await;
     let tenant = tenant(&store).await;
-    let crashed = JobQueue::new(store.clone(), EventBus::in_process(), Duration::from_millis(300));
-    let survivor = JobQueue::new(store_at(&url).await, EventBus::in_process(), Duration::from_secs(30));
-    let (id, _) = crashed.push(NewJob::new(tenant, "noop", json!({}))).await.unwrap();
+    let crashed = JobQueue::new(
+        store.clone(),
+        EventBus::in_process(),
+        Duration::from_millis(300),
+    );
+    let survivor = JobQueue::new(
+        store_at(&url).await,
+        EventBus::in_process(),
+        Duration::from_secs(30),
+    );
+    let (id, _) = crashed
+        .push(NewJob::new(tenant, "noop", json!({})))
+        .await
+        .unwrap();
 
     let claimed = crashed.claim(10).await.unwrap();
     assert_eq!(claimed.len(), 1);
@@ -217,10 +339,19 @@ async fn a_crashed_workers_job_is_reclaimed_after_its_lease_and_recorded_once() 
     assert_eq!(reclaimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![id]);
     assert_eq!(reclaimed[0].attempts, 2);
     // The crashed worker comes back and tries to record: refused, its lease is gone.
-    assert!(!crashed.complete(&claimed[0], json!({"by": "crashed"})).await.unwrap());
-    assert!(survivor.complete(&reclaimed[0], json!({"by": "survivor"})).await.unwrap());
+    assert!(!crashed
+        .complete(&claimed[0], json!({"by": "crashed"}))
+        .await
+        .unwrap());
+    assert!(survivor
+        .complete(&reclaimed[0], json!({"by": "survivor"}))
+        .await
+        .unwrap());
     let job = survivor.job(tenant, id).await.unwrap();
-    assert_eq!((job.status.as_str(), job.result), ("COMPLETED", Some(json!({"by": "survivor"}))));
+    assert_eq!(
+        (job.status.as_str(), job.result),
+        ("COMPLETED", Some(json!({"by": "survivor"})))
+    );
 }
 
 #[tokio::test]
@@ -232,23 +363,53 @@ async fn two_worker_pools_run_a_thousand_jobs_exactly_once() {
     let mut pools = Vec::new();
     for _ in 0..2 {
         // Separate connection pools and buses: as two processes would have.
-        let queue = JobQueue::new(store_at(&url).await, EventBus::in_process(), Duration::from_secs(30));
-        pools.push(spawn_pool(WorkerPool::new(queue, Handlers::builtin().with("record", recorder.clone()), 8, Duration::from_millis(20))));
+        let queue = JobQueue::new(
+            store_at(&url).await,
+            EventBus::in_process(),
+            Duration::from_secs(30),
+        );
+        pools.push(spawn_pool(WorkerPool::new(
+            queue,
+            Handlers::builtin().with("record", recorder.clone()),
+            8,
+            Duration::from_millis(20),
+        )));
     }
-    let queue = JobQueue::new(setup.clone(), EventBus::in_process(), Duration::from_secs(30));
+    let queue = JobQueue::new(
+        setup.clone(),
+        EventBus::in_process(),
+        Duration::from_secs(30),
+    );
     for chunk in 0..10 {
-        let tx = sea_orm::TransactionTrait::begin(setup.connection()).await.unwrap();
+        let tx = sea_orm::TransactionTrait::begin(setup.connection())
+            .await
+            .unwrap();
         for i in 0..100 {
-            enqueue(&tx, NewJob::new(tenant, "record", json!({"n": chunk * 100 + i}))).await.unwrap();
+            enqueue(
+                &tx,
+                NewJob::new(tenant, "record", json!({"n": chunk * 100 + i})),
+            )
+            .await
+            .unwrap();
         }
         tx.commit().await.unwrap();
     }
-    wait_until(Duration::from_secs(120), || async { queue.counts(Some(tenant)).await.unwrap().completed == 1000 }).await;
+    wait_until(Duration::from_secs(120), || async {
+        queue.counts(Some(tenant)).await.unwrap().completed == 1000
+    })
+    .await;
     for (stop, handle) in pools {
         stop.send(()).unwrap();
         handle.await.unwrap();
     }
     let runs = recorder.runs.lock().unwrap();
     assert_eq!(runs.len(), 1000);
-    assert!(runs.values().all(|&n| n == 1), "some job ran twice: {:?}", runs.iter().filter(|(_, n)| **n > 1).take(5).collect::<Vec<_>>());
+    assert!(
+        runs.values().all(|&n| n == 1),
+        "some job ran twice: {:?}",
+        runs.iter()
+            .filter(|(_, n)| **n > 1)
+            .take(5)
+            .collect::<Vec<_>>()
+    );
 }

@@ -25,7 +25,13 @@ pub enum JobStatus {
 
 impl JobStatus {
     /// Every status.
-    pub const ALL: [JobStatus; 5] = [JobStatus::Pending, JobStatus::Running, JobStatus::Completed, JobStatus::Failed, JobStatus::Dead];
+    pub const ALL: [JobStatus; 5] = [
+        JobStatus::Pending,
+        JobStatus::Running,
+        JobStatus::Completed,
+        JobStatus::Failed,
+        JobStatus::Dead,
+    ];
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
@@ -43,7 +49,10 @@ impl JobStatus {
         JobStatus::ALL
             .into_iter()
             .find(|s| s.as_str() == value)
-            .ok_or_else(|| DomainError::UnknownVariant { kind: "job status", value: value.to_owned() })
+            .ok_or_else(|| DomainError::UnknownVariant {
+                kind: "job status",
+                value: value.to_owned(),
+            })
     }
 }
 
@@ -58,7 +67,10 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Self { base: Duration::from_secs(2), cap: Duration::from_secs(600) }
+        Self {
+            base: Duration::from_secs(2),
+            cap: Duration::from_secs(600),
+        }
     }
 }
 
@@ -70,7 +82,11 @@ impl Backoff {
     pub fn delay(&self, attempts: u32, jitter: f64) -> Duration {
         let exponent = attempts.saturating_sub(1).min(30);
         let nominal = self.base.saturating_mul(1_u32 << exponent).min(self.cap);
-        let jitter = if jitter.is_finite() { jitter.clamp(0.0, 1.0) } else { 0.0 };
+        let jitter = if jitter.is_finite() {
+            jitter.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         nominal / 2 + nominal.mul_f64(jitter / 2.0)
     }
 }
@@ -87,7 +103,13 @@ pub enum AfterFailure {
 }
 
 /// Decides the next step after attempt number `attempts` (1-based) failed.
-pub fn after_failure(attempts: u32, max_attempts: u32, retryable: bool, backoff: &Backoff, jitter: f64) -> AfterFailure {
+pub fn after_failure(
+    attempts: u32,
+    max_attempts: u32,
+    retryable: bool,
+    backoff: &Backoff,
+    jitter: f64,
+) -> AfterFailure {
     if !retryable {
         AfterFailure::Failed
     } else if attempts >= max_attempts {
@@ -103,7 +125,10 @@ mod tests {
 
     #[test]
     fn backoff_doubles_is_capped_and_jittered_within_bounds() {
-        let b = Backoff { base: Duration::from_secs(2), cap: Duration::from_secs(60) };
+        let b = Backoff {
+            base: Duration::from_secs(2),
+            cap: Duration::from_secs(60),
+        };
         assert_eq!(b.delay(1, 0.0), Duration::from_secs(1));
         assert_eq!(b.delay(1, 1.0), Duration::from_secs(2));
         assert_eq!(b.delay(3, 1.0), Duration::from_secs(8));
@@ -114,14 +139,20 @@ mod tests {
             let low = b.delay(attempts, 0.0);
             let high = b.delay(attempts, 1.0);
             let mid = b.delay(attempts, 0.5);
-            assert!(low <= mid && mid <= high && high <= b.cap, "attempt {attempts}");
+            assert!(
+                low <= mid && mid <= high && high <= b.cap,
+                "attempt {attempts}"
+            );
         }
     }
 
     #[test]
     fn failures_retry_until_max_then_die() {
         let b = Backoff::default();
-        assert!(matches!(after_failure(1, 3, true, &b, 0.5), AfterFailure::RetryIn(_)));
+        assert!(matches!(
+            after_failure(1, 3, true, &b, 0.5),
+            AfterFailure::RetryIn(_)
+        ));
         assert_eq!(after_failure(3, 3, true, &b, 0.5), AfterFailure::Dead);
         assert_eq!(after_failure(1, 3, false, &b, 0.5), AfterFailure::Failed);
     }

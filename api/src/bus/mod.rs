@@ -33,7 +33,9 @@ pub enum Event {
         lead: Box<leadline_entity::leads::Model>,
     },
     /// A job changed status.
-    JobUpdated { job: Box<leadline_entity::jobs::Model> },
+    JobUpdated {
+        job: Box<leadline_entity::jobs::Model>,
+    },
     /// Work was enqueued: wakes idle workers on every replica (published on the queue topic).
     JobsAvailable,
 }

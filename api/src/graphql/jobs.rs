@@ -155,11 +155,27 @@ pub struct JobQuery;
 impl JobQuery {
     /// The tenant's jobs, newest first.
     #[graphql(guard = "AccessGuard(Access::Read)")]
-    async fn jobs(&self, ctx: &Context<'_>, filter: Option<JobFilterInput>, first: Option<i32>, after: Option<String>) -> async_graphql::Result<IdConnection<Job>> {
+    async fn jobs(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<JobFilterInput>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<IdConnection<Job>> {
         let tenant_id = tenant_for(ctx, Access::Read)?;
         let request = PageRequest::parse(first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
-        let page = state(ctx).jobs.jobs(tenant_id, JobFilter { status: filter.status.map(Into::into), kind: filter.kind }, request).await?;
+        let page = state(ctx)
+            .jobs
+            .jobs(
+                tenant_id,
+                JobFilter {
+                    status: filter.status.map(Into::into),
+                    kind: filter.kind,
+                },
+                request,
+            )
+            .await?;
         connection(page, request, |j| j.id, Job)
     }
 
@@ -167,7 +183,10 @@ impl JobQuery {
     #[graphql(guard = "AccessGuard(Access::Read)")]
     async fn job(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Job> {
         let tenant_id = tenant_for(ctx, Access::Read)?;
-        Ok(Job(state(ctx).jobs.job(tenant_id, parse_id(&id, "id")?).await?))
+        Ok(Job(state(ctx)
+            .jobs
+            .job(tenant_id, parse_id(&id, "id")?)
+            .await?))
     }
 
     /// The tenant's jobs counted by status.
@@ -175,7 +194,13 @@ impl JobQuery {
     async fn job_queue_stats(&self, ctx: &Context<'_>) -> async_graphql::Result<JobQueueStats> {
         let tenant_id = tenant_for(ctx, Access::Read)?;
         let c = state(ctx).jobs.counts(Some(tenant_id)).await?;
-        Ok(JobQueueStats { pending: c.pending, running: c.running, completed: c.completed, failed: c.failed, dead: c.dead })
+        Ok(JobQueueStats {
+            pending: c.pending,
+            running: c.running,
+            completed: c.completed,
+            failed: c.failed,
+            dead: c.dead,
+        })
     }
 }
 
@@ -186,9 +211,16 @@ pub struct JobMutation;
 impl JobMutation {
     /// Runs a DEAD or FAILED job again from its first attempt.
     #[graphql(guard = "AccessGuard(Access::Write)")]
-    async fn retry_job(&self, ctx: &Context<'_>, input: RetryJobInput) -> async_graphql::Result<RetryJobPayload> {
+    async fn retry_job(
+        &self,
+        ctx: &Context<'_>,
+        input: RetryJobInput,
+    ) -> async_graphql::Result<RetryJobPayload> {
         let tenant_id = tenant_for(ctx, Access::Write)?;
-        let job = state(ctx).jobs.retry(tenant_id, parse_id(&input.id, "id")?).await?;
+        let job = state(ctx)
+            .jobs
+            .retry(tenant_id, parse_id(&input.id, "id")?)
+            .await?;
         Ok(RetryJobPayload { job: Job(job) })
     }
 }
@@ -199,11 +231,17 @@ pub struct JobSubscription;
 #[Subscription]
 impl JobSubscription {
     /// Status changes of the tenant's jobs (or of one job).
-    async fn job_updated(&self, ctx: &Context<'_>, job_id: Option<ID>) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Job>>> {
+    async fn job_updated(
+        &self,
+        ctx: &Context<'_>,
+        job_id: Option<ID>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Job>>> {
         let tenant_id = tenant_for(ctx, Access::Read)?;
         let wanted = job_id.map(|id| parse_id(&id, "jobId")).transpose()?;
         Ok(tenant_events(ctx, tenant_id, move |event| match event {
-            Event::JobUpdated { job } if wanted.is_none_or(|id| id == job.id) => Some(Job((**job).clone())),
+            Event::JobUpdated { job } if wanted.is_none_or(|id| id == job.id) => {
+                Some(Job((**job).clone()))
+            }
             _ => None,
         }))
     }

@@ -19,12 +19,20 @@ const MAX_JOBS_PER_CALL: u64 = 100;
 
 fn authorize(state: &HttpState, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(secret) = state.app.config.cron_secret.as_deref() else {
-        return Err(ApiError::NotFound("cron shim (set CRON_SECRET to enable it):"));
+        return Err(ApiError::NotFound(
+            "cron shim (set CRON_SECRET to enable it):",
+        ));
     };
-    let sent = bearer(headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()));
+    let sent = bearer(
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    );
     match sent {
         Some(token) if constant_time_eq(token, secret) => Ok(()),
-        _ => Err(ApiError::Unauthenticated("send Authorization: Bearer <CRON_SECRET>".into())),
+        _ => Err(ApiError::Unauthenticated(
+            "send Authorization: Bearer <CRON_SECRET>".into(),
+        )),
     }
 }
 
@@ -35,7 +43,11 @@ struct ProcessRequest {
 }
 
 /// `POST /api/jobs/process`.
-pub async fn process(State(state): State<HttpState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+pub async fn process(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     if let Err(error) = authorize(&state, &headers) {
         return error.into_response();
     }
@@ -44,12 +56,19 @@ pub async fn process(State(state): State<HttpState>, headers: HeaderMap, body: a
     } else {
         match serde_json::from_slice(&body) {
             Ok(request) => request,
-            Err(error) => return ApiError::bad_input("body", format!("expected {{\"max_jobs\": N}}: {error}")).into_response(),
+            Err(error) => {
+                return ApiError::bad_input(
+                    "body",
+                    format!("expected {{\"max_jobs\": N}}: {error}"),
+                )
+                .into_response()
+            }
         }
     };
     let max_jobs = request.max_jobs.unwrap_or(10);
     if !(1..=MAX_JOBS_PER_CALL).contains(&max_jobs) {
-        return ApiError::bad_input("max_jobs", format!("between 1 and {MAX_JOBS_PER_CALL}")).into_response();
+        return ApiError::bad_input("max_jobs", format!("between 1 and {MAX_JOBS_PER_CALL}"))
+            .into_response();
     }
     let pool = Application::worker_pool(&state.app);
     match pool.process_batch(max_jobs).await {

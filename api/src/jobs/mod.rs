@@ -17,13 +17,13 @@ use leadline_domain::job::{after_failure, AfterFailure, Backoff, JobStatus};
 use leadline_entity::jobs;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-    Statement,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QuerySelect, Statement,
 };
 use serde_json::Value;
 use uuid::Uuid;
 
-pub use worker::{JobFailure, JobHandler, Handlers, NoopHandler, WorkerPool};
+pub use worker::{Handlers, JobFailure, JobHandler, NoopHandler, WorkerPool};
 
 use crate::bus::{Event, EventBus};
 use crate::error::{ApiError, ApiResult};
@@ -51,7 +51,15 @@ pub struct NewJob {
 impl NewJob {
     /// A job with default priority and attempts.
     pub fn new(tenant_id: Uuid, kind: impl Into<String>, payload: Value) -> Self {
-        Self { tenant_id, kind: kind.into(), payload, priority: 0, max_attempts: DEFAULT_MAX_ATTEMPTS, scheduled_for: None, idempotency_key: None }
+        Self {
+            tenant_id,
+            kind: kind.into(),
+            payload,
+            priority: 0,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            scheduled_for: None,
+            idempotency_key: None,
+        }
     }
 
     /// Sets the idempotency key.
@@ -104,7 +112,11 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, job: NewJob) -> ApiResult<(Uuid
         updated_at: Set(at),
     };
     let inserted = jobs::Entity::insert(row)
-        .on_conflict(OnConflict::columns([jobs::Column::TenantId, jobs::Column::IdempotencyKey]).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::columns([jobs::Column::TenantId, jobs::Column::IdempotencyKey])
+                .do_nothing()
+                .to_owned(),
+        )
         .exec_without_returning(db)
         .await;
     match inserted {
@@ -140,8 +152,19 @@ pub(crate) const QUEUE_TOPIC: Uuid = Uuid::nil();
 impl JobQueue {
     /// A queue over `store`, announcing on `bus`.
     pub fn new(store: Store, bus: EventBus, lease: Duration) -> Self {
-        let worker_id = format!("{}-{}", std::process::id(), &Uuid::now_v7().simple().to_string()[20..]);
-        Self { store, bus, worker_id, lease, backoff: Backoff::default(), wake: Default::default() }
+        let worker_id = format!(
+            "{}-{}",
+            std::process::id(),
+            &Uuid::now_v7().simple().to_string()[20..]
+        );
+        Self {
+            store,
+            bus,
+            worker_id,
+            lease,
+            backoff: Backoff::default(),
+            wake: Default::default(),
+        }
     }
 
     /// Uses a different backoff (tests use short delays).
@@ -186,7 +209,8 @@ impl JobQueue {
             return Ok(Vec::new());
         }
         let at = now();
-        let until = at + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60));
+        let until =
+            at + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60));
         let db = self.store.connection();
         let backend = db.get_database_backend();
         let sql = match backend {
@@ -205,13 +229,23 @@ impl JobQueue {
                  RETURNING *"
             }
         };
-        let statement = Statement::from_sql_and_values(backend, sql, [self.worker_id.clone().into(), until.into(), at.into(), (limit as i64).into()]);
+        let statement = Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                self.worker_id.clone().into(),
+                until.into(),
+                at.into(),
+                (limit as i64).into(),
+            ],
+        );
         Ok(jobs::Entity::find().from_raw_sql(statement).all(db).await?)
     }
 
     /// Extends this worker's lease on a running job; false if the lease was lost.
     pub async fn renew(&self, job_id: Uuid) -> ApiResult<bool> {
-        let until = now() + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60));
+        let until =
+            now() + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60));
         let result = jobs::Entity::update_many()
             .col_expr(jobs::Column::LockedUntil, Expr::value(until))
             .filter(jobs::Column::Id.eq(job_id))
@@ -226,11 +260,17 @@ impl JobQueue {
     pub async fn complete(&self, job: &jobs::Model, result: Value) -> ApiResult<bool> {
         let at = now();
         let update = jobs::Entity::update_many()
-            .col_expr(jobs::Column::Status, Expr::value(JobStatus::Completed.as_str()))
+            .col_expr(
+                jobs::Column::Status,
+                Expr::value(JobStatus::Completed.as_str()),
+            )
             .col_expr(jobs::Column::Result, Expr::value(result))
             .col_expr(jobs::Column::Error, Expr::value(Option::<String>::None))
             .col_expr(jobs::Column::CompletedAt, Expr::value(at))
-            .col_expr(jobs::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(
+                jobs::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
             .col_expr(jobs::Column::UpdatedAt, Expr::value(at));
         self.finish(job, update).await
     }
@@ -244,19 +284,40 @@ impl JobQueue {
         let error = truncate(error, 2000);
         let update = jobs::Entity::update_many()
             .col_expr(jobs::Column::Error, Expr::value(error))
-            .col_expr(jobs::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(
+                jobs::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
             .col_expr(jobs::Column::UpdatedAt, Expr::value(at));
         let update = match after_failure(attempts, max, retryable, &self.backoff, jitter) {
             AfterFailure::RetryIn(delay) => update
-                .col_expr(jobs::Column::Status, Expr::value(JobStatus::Pending.as_str()))
-                .col_expr(jobs::Column::ScheduledFor, Expr::value(at + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(60)))),
-            AfterFailure::Dead => update.col_expr(jobs::Column::Status, Expr::value(JobStatus::Dead.as_str())),
-            AfterFailure::Failed => update.col_expr(jobs::Column::Status, Expr::value(JobStatus::Failed.as_str())),
+                .col_expr(
+                    jobs::Column::Status,
+                    Expr::value(JobStatus::Pending.as_str()),
+                )
+                .col_expr(
+                    jobs::Column::ScheduledFor,
+                    Expr::value(
+                        at + chrono::Duration::from_std(delay)
+                            .unwrap_or(chrono::Duration::seconds(60)),
+                    ),
+                ),
+            AfterFailure::Dead => {
+                update.col_expr(jobs::Column::Status, Expr::value(JobStatus::Dead.as_str()))
+            }
+            AfterFailure::Failed => update.col_expr(
+                jobs::Column::Status,
+                Expr::value(JobStatus::Failed.as_str()),
+            ),
         };
         self.finish(job, update).await
     }
 
-    async fn finish(&self, job: &jobs::Model, update: sea_orm::UpdateMany<jobs::Entity>) -> ApiResult<bool> {
+    async fn finish(
+        &self,
+        job: &jobs::Model,
+        update: sea_orm::UpdateMany<jobs::Entity>,
+    ) -> ApiResult<bool> {
         let result = update
             .filter(jobs::Column::Id.eq(job.id))
             .filter(jobs::Column::LockedBy.eq(self.worker_id.clone()))
@@ -265,8 +326,12 @@ impl JobQueue {
             .await?;
         let recorded = result.rows_affected == 1;
         if recorded {
-            if let Ok(Some(row)) = jobs::Entity::find_by_id(job.id).one(self.store.connection()).await {
-                self.bus.publish(row.tenant_id, Event::JobUpdated { job: Box::new(row) });
+            if let Ok(Some(row)) = jobs::Entity::find_by_id(job.id)
+                .one(self.store.connection())
+                .await
+            {
+                self.bus
+                    .publish(row.tenant_id, Event::JobUpdated { job: Box::new(row) });
             }
         } else {
             tracing::warn!(job = %job.id, kind = %job.kind, "lease lost before the job finished; another worker owns it now");
@@ -279,11 +344,17 @@ impl JobQueue {
         let job = self.job(tenant_id, job_id).await?;
         let status = JobStatus::parse(&job.status).map_err(|e| ApiError::Internal(e.into()))?;
         if !matches!(status, JobStatus::Dead | JobStatus::Failed) {
-            return Err(ApiError::Conflict(format!("only DEAD or FAILED jobs can be retried; this one is {}", status.as_str())));
+            return Err(ApiError::Conflict(format!(
+                "only DEAD or FAILED jobs can be retried; this one is {}",
+                status.as_str()
+            )));
         }
         let at = now();
         jobs::Entity::update_many()
-            .col_expr(jobs::Column::Status, Expr::value(JobStatus::Pending.as_str()))
+            .col_expr(
+                jobs::Column::Status,
+                Expr::value(JobStatus::Pending.as_str()),
+            )
             .col_expr(jobs::Column::Attempts, Expr::value(0))
             .col_expr(jobs::Column::ScheduledFor, Expr::value(at))
             .col_expr(jobs::Column::LockedBy, Expr::value(Option::<String>::None))
@@ -294,7 +365,12 @@ impl JobQueue {
             .exec(self.store.connection())
             .await?;
         let job = self.job(tenant_id, job_id).await?;
-        self.bus.publish(tenant_id, Event::JobUpdated { job: Box::new(job.clone()) });
+        self.bus.publish(
+            tenant_id,
+            Event::JobUpdated {
+                job: Box::new(job.clone()),
+            },
+        );
         self.wake(tenant_id).await;
         Ok(job)
     }
@@ -309,7 +385,12 @@ impl JobQueue {
     }
 
     /// A page of the tenant's jobs, newest first.
-    pub async fn jobs(&self, tenant_id: Uuid, filter: JobFilter, page: PageRequest) -> ApiResult<Page<jobs::Model>> {
+    pub async fn jobs(
+        &self,
+        tenant_id: Uuid,
+        filter: JobFilter,
+        page: PageRequest,
+    ) -> ApiResult<Page<jobs::Model>> {
         let mut select = jobs::Entity::find().filter(jobs::Column::TenantId.eq(tenant_id));
         if let Some(status) = filter.status {
             select = select.filter(jobs::Column::Status.eq(status.as_str()));
@@ -322,7 +403,11 @@ impl JobQueue {
 
     /// Counts by status, for one tenant or (None) the whole queue.
     pub async fn counts(&self, tenant_id: Option<Uuid>) -> ApiResult<QueueCounts> {
-        let mut query = jobs::Entity::find().select_only().column(jobs::Column::Status).column_as(jobs::Column::Id.count(), "n").group_by(jobs::Column::Status);
+        let mut query = jobs::Entity::find()
+            .select_only()
+            .column(jobs::Column::Status)
+            .column_as(jobs::Column::Id.count(), "n")
+            .group_by(jobs::Column::Status);
         if let Some(tenant_id) = tenant_id {
             query = query.filter(jobs::Column::TenantId.eq(tenant_id));
         }
@@ -344,7 +429,10 @@ impl JobQueue {
 
     /// Total jobs of the tenant (for tests and reports).
     pub async fn total(&self, tenant_id: Uuid) -> ApiResult<u64> {
-        Ok(jobs::Entity::find().filter(jobs::Column::TenantId.eq(tenant_id)).count(self.store.connection()).await?)
+        Ok(jobs::Entity::find()
+            .filter(jobs::Column::TenantId.eq(tenant_id))
+            .count(self.store.connection())
+            .await?)
     }
 }
 

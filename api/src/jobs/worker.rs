@@ -81,8 +81,18 @@ pub struct WorkerPool {
 
 impl WorkerPool {
     /// `concurrency` jobs at once; `poll_interval` bounds how late a scheduled retry runs.
-    pub fn new(queue: JobQueue, handlers: Handlers, concurrency: usize, poll_interval: Duration) -> Self {
-        Self { queue, handlers: Arc::new(handlers), concurrency: concurrency.max(1), poll_interval }
+    pub fn new(
+        queue: JobQueue,
+        handlers: Handlers,
+        concurrency: usize,
+        poll_interval: Duration,
+    ) -> Self {
+        Self {
+            queue,
+            handlers: Arc::new(handlers),
+            concurrency: concurrency.max(1),
+            poll_interval,
+        }
     }
 
     /// Runs until `shutdown` resolves, then lets running jobs finish.
@@ -91,7 +101,11 @@ impl WorkerPool {
         let wake = self.queue.local_wake();
         let mut remote = Box::pin(self.queue.bus().subscribe(QUEUE_TOPIC));
         tokio::pin!(shutdown);
-        tracing::info!(worker = self.queue.worker_id(), concurrency = self.concurrency, "job workers started");
+        tracing::info!(
+            worker = self.queue.worker_id(),
+            concurrency = self.concurrency,
+            "job workers started"
+        );
         loop {
             let free = slots.available_permits() as u64;
             let claimed = match self.queue.claim(free).await {
@@ -103,7 +117,9 @@ impl WorkerPool {
             };
             let full_batch = free > 0 && claimed.len() as u64 == free;
             for job in claimed {
-                let Ok(permit) = slots.clone().acquire_owned().await else { return };
+                let Ok(permit) = slots.clone().acquire_owned().await else {
+                    return;
+                };
                 let pool = self.clone();
                 tokio::spawn(async move {
                     pool.execute(job).await;
@@ -138,7 +154,10 @@ impl WorkerPool {
     /// Claims up to `max_jobs` and runs them here, one after another (the cron shim).
     pub async fn process_batch(&self, max_jobs: u64) -> crate::error::ApiResult<BatchReport> {
         let claimed = self.queue.claim(max_jobs).await?;
-        let mut report = BatchReport { claimed: claimed.len() as u64, ..Default::default() };
+        let mut report = BatchReport {
+            claimed: claimed.len() as u64,
+            ..Default::default()
+        };
         for job in claimed {
             if self.execute(job).await {
                 report.completed += 1;
@@ -153,11 +172,25 @@ impl WorkerPool {
     async fn execute(&self, job: jobs::Model) -> bool {
         if job.attempts > job.max_attempts {
             // Every earlier claim ended with the worker dying mid-job: stop the crash loop.
-            let _ = self.queue.fail(&job, "abandoned: the worker stopped during every attempt", true).await;
+            let _ = self
+                .queue
+                .fail(
+                    &job,
+                    "abandoned: the worker stopped during every attempt",
+                    true,
+                )
+                .await;
             return false;
         }
         let Some(handler) = self.handlers.get(&job.kind) else {
-            let _ = self.queue.fail(&job, &format!("no handler for job kind {:?}", job.kind), false).await;
+            let _ = self
+                .queue
+                .fail(
+                    &job,
+                    &format!("no handler for job kind {:?}", job.kind),
+                    false,
+                )
+                .await;
             return false;
         };
         let heartbeat = {
@@ -170,7 +203,9 @@ impl WorkerPool {
                     match queue.renew(id).await {
                         Ok(true) => {}
                         Ok(false) => break,
-                        Err(error) => tracing::warn!(error = ?error, job = %id, "lease renewal failed"),
+                        Err(error) => {
+                            tracing::warn!(error = ?error, job = %id, "lease renewal failed")
+                        }
                     }
                 }
             })
@@ -178,14 +213,18 @@ impl WorkerPool {
         let started = std::time::Instant::now();
         let outcome = handler.run(&job).await;
         heartbeat.abort();
-        metrics::histogram!("leadline_job_duration_seconds", "kind" => job.kind.clone()).record(started.elapsed().as_secs_f64());
+        metrics::histogram!("leadline_job_duration_seconds", "kind" => job.kind.clone())
+            .record(started.elapsed().as_secs_f64());
         let (recorded, ok) = match outcome {
             Ok(result) => (self.queue.complete(&job, result).await, true),
             Err(JobFailure::Retry(error)) => (self.queue.fail(&job, &error, true).await, false),
-            Err(JobFailure::Permanent(error)) => (self.queue.fail(&job, &error, false).await, false),
+            Err(JobFailure::Permanent(error)) => {
+                (self.queue.fail(&job, &error, false).await, false)
+            }
         };
         let outcome = if ok { "completed" } else { "failed" };
-        metrics::counter!("leadline_jobs_total", "kind" => job.kind.clone(), "outcome" => outcome).increment(1);
+        metrics::counter!("leadline_jobs_total", "kind" => job.kind.clone(), "outcome" => outcome)
+            .increment(1);
         if let Err(error) = recorded {
             tracing::error!(error = ?error, job = %job.id, "could not record the job outcome; its lease will lapse and it will run again");
         }
