@@ -16,7 +16,8 @@
 //! Credentials come per connection, so one process holds connections for many tenants. This
 //! module never retries a refused login (`NOTICE * :Login authentication failed`): that ends the
 //! connection with [`DisconnectReason::LoginFailed`] and the supervisor asks the tenant to
-//! reconnect the account. Dropping the `ChatConnection` (or calling `close`) ends the task.
+//! reconnect the account. Dropping the `ChatConnection` (or calling `close`) ends the task, and
+//! every `ChatSender` clone then gets `TwitchError::Closed`.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -483,6 +484,9 @@ impl Runner {
                 // The slot has come: the loop's head sends.
                 () = sleep_until(send_at.unwrap_or(idle_at)), if send_at.is_some() => {}
                 () = sleep_until(idle_at) => return SessionEnd::Lost(ReconnectReason::Idle),
+                // The `ChatConnection` was dropped: nobody reads events, so stop even if some
+                // `ChatSender` clone is still alive.
+                () = self.events.closed() => return SessionEnd::Closed,
             }
         }
     }
@@ -564,6 +568,7 @@ impl Runner {
                     Some(Command::Say(outgoing)) => self.outbox.push_back(outgoing),
                     Some(Command::Close) | None => return true,
                 },
+                () = self.events.closed() => return true,
             }
         }
     }

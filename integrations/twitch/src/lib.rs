@@ -19,6 +19,7 @@
 //! connections it is given credentials for, and retries only what is specified here — chat
 //! reconnects; HTTP calls are one request each and the supervisor decides.
 
+#![warn(missing_docs)]
 pub mod backoff;
 pub mod chat;
 pub mod error;

@@ -15,6 +15,7 @@
 //! api persists page tokens and quota counters), keeps no per-tenant state, and never retries on
 //! its own: the api's live-session supervisor owns retries and shutdown.
 
+#![warn(missing_docs)]
 pub mod client;
 pub mod error;
 pub mod models;

@@ -295,6 +295,58 @@ impl FakeIrc {
         self.broadcast("PING :tmi.twitch.tv");
     }
 
+    /// Sends `PING :tmi.twitch.tv` and, like Twitch, drops every connection that has not
+    /// answered with a PONG within `within` (recorded as a protocol error). The handle resolves
+    /// to true as soon as every connection answered, or to false at the deadline.
+    pub fn ping_expecting_pong(&self, within: Duration) -> tokio::task::JoinHandle<bool> {
+        let pongs_of =
+            |log: &IrcLog, id: u64| log.pongs.iter().filter(|p| p.connection == id).count();
+        let before: Vec<(u64, usize)> = {
+            let state = lock(&self.shared.state);
+            state
+                .conns
+                .iter()
+                .map(|c| (c.id, pongs_of(&state.log, c.id)))
+                .collect()
+        };
+        let mut changes = self.shared.changed.subscribe();
+        self.ping();
+        let shared = Arc::clone(&self.shared);
+        tokio::spawn(async move {
+            let deadline = Instant::now() + within;
+            loop {
+                let silent: Vec<u64> = {
+                    let state = lock(&shared.state);
+                    before
+                        .iter()
+                        .filter(|(id, n)| pongs_of(&state.log, *id) <= *n)
+                        .map(|(id, _)| *id)
+                        .collect()
+                };
+                if silent.is_empty() {
+                    return true;
+                }
+                if tokio::time::timeout_at(deadline, changes.changed())
+                    .await
+                    .is_err()
+                {
+                    shared.update(|state| {
+                        for id in silent {
+                            if let Some(at) = state.conns.iter().position(|c| c.id == id) {
+                                let _ = state.conns.remove(at).tx.send(Action::Drop);
+                            }
+                            state
+                                .log
+                                .protocol_errors
+                                .push(format!("connection {id}: no PONG within {within:?}"));
+                        }
+                    });
+                    return false;
+                }
+            }
+        })
+    }
+
     /// Sends `:tmi.twitch.tv RECONNECT` to every open connection. Those connections count as
     /// leaving: later scripted messages wait for the next JOIN instead of going to a socket the
     /// client is abandoning.

@@ -95,11 +95,17 @@ async fn a_ping_is_answered_with_a_pong() {
         .await
         .unwrap();
     next(&mut chat).await;
-    fake.ping();
-    assert!(fake.wait_until(WAIT, |log| !log.pongs.is_empty()).await);
-    let pongs = fake.log().pongs;
-    assert_eq!(pongs.len(), 1);
-    assert_eq!(pongs[0].text, "tmi.twitch.tv");
+    let answered = fake.ping_expecting_pong(WAIT);
+    assert!(answered.await.unwrap(), "the bot answered the PING");
+    let log = fake.log();
+    assert_eq!(log.pongs.len(), 1);
+    assert_eq!(log.pongs[0].text, "tmi.twitch.tv");
+    assert_eq!(
+        (log.open, log.connections),
+        (1, 1),
+        "answered in time: not dropped"
+    );
+    assert!(log.protocol_errors.is_empty(), "{:?}", log.protocol_errors);
     // Still alive: messages keep coming.
     fake.privmsg(CHANNEL, &ScriptedMessage::new("a", "still there?"));
     assert_eq!(next_message(&mut chat).await.text, "still there?");
@@ -346,4 +352,72 @@ async fn close_ends_the_connection() {
     chat.close().await;
     assert!(fake.wait_until(WAIT, |log| log.open == 0).await);
     assert_eq!(sender.say("hello?").await, Err(TwitchError::Closed));
+}
+
+#[tokio::test]
+async fn dropping_the_connection_closes_the_socket_even_with_a_sender_alive() {
+    let fake = FakeIrc::start().await.unwrap();
+    let mut chat = ChatConnection::connect(config(&fake), credentials(&fake))
+        .await
+        .unwrap();
+    next(&mut chat).await;
+    let sender = chat.sender();
+    drop(chat);
+    assert!(fake.wait_until(WAIT, |log| log.open == 0).await);
+    assert_eq!(sender.say("hello?").await, Err(TwitchError::Closed));
+}
+
+/// A raw client that logs in by hand, to show the fake enforces what the real client does.
+async fn raw_client(
+    fake: &FakeIrc,
+    lines: &[String],
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    use futures::SinkExt;
+    let (mut socket, _) = tokio_tungstenite::connect_async(fake.url()).await.unwrap();
+    for line in lines {
+        socket
+            .send(tokio_tungstenite::tungstenite::Message::Text(
+                line.clone().into(),
+            ))
+            .await
+            .unwrap();
+    }
+    socket
+}
+
+#[tokio::test]
+async fn the_fake_refuses_logins_out_of_order_and_drops_clients_that_ignore_ping() {
+    let fake = FakeIrc::start().await.unwrap();
+    let _out_of_order = raw_client(
+        &fake,
+        &[
+            "CAP REQ :twitch.tv/tags twitch.tv/commands".into(),
+            "NICK leadbot".into(),
+        ],
+    )
+    .await;
+    assert!(
+        fake.wait_until(WAIT, |log| log.protocol_errors.len() == 1)
+            .await
+    );
+    assert!(fake.log().protocol_errors[0].contains("unexpected NICK"));
+
+    let _silent = raw_client(
+        &fake,
+        &[
+            "CAP REQ :twitch.tv/tags twitch.tv/commands".into(),
+            format!("PASS oauth:{}", fake.token()),
+            "NICK leadbot".into(),
+            format!("JOIN #{CHANNEL}"),
+        ],
+    )
+    .await;
+    assert!(fake.wait_until(WAIT, |log| log.joins.len() == 1).await);
+    let answered = fake.ping_expecting_pong(Duration::from_millis(50));
+    assert!(
+        !answered.await.unwrap(),
+        "a client that never PONGs is caught"
+    );
+    assert!(fake.wait_until(WAIT, |log| log.open == 0).await);
+    assert!(fake.log().protocol_errors[1].contains("no PONG"));
 }
