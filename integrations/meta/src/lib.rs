@@ -15,6 +15,7 @@
 //! Architecture invariant: stateless about tenants (credentials come with each call), no
 //! retries (the job queue retries, guided by [`Error::is_retryable`]), no storage, and no
 //! dependency on any other Leadline crate.
+#![warn(missing_docs)]
 
 pub mod client;
 pub mod error;

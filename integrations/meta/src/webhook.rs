@@ -194,18 +194,7 @@ fn normalise(channel: Channel, account_id: &str, item: &Value, standby: bool) ->
             })
             .unwrap_or_default()
     };
-    let mut event = InboundEvent {
-        channel,
-        account_id: account_id.to_owned(),
-        sender_id: party("sender"),
-        recipient_id: party("recipient"),
-        timestamp_ms: item.get("timestamp").and_then(Value::as_i64),
-        standby,
-        kind: EventKind::Unsupported {
-            reason: String::new(),
-        },
-    };
-    event.kind = match serde_json::from_value::<MessagingEvent>(item.clone()) {
+    let kind = match serde_json::from_value::<MessagingEvent>(item.clone()) {
         Ok(decoded) => kind_of(decoded, item),
         Err(e) => {
             tracing::warn!(error = %e, "undecodable messaging item");
@@ -214,7 +203,15 @@ fn normalise(channel: Channel, account_id: &str, item: &Value, standby: bool) ->
             }
         }
     };
-    event
+    InboundEvent {
+        channel,
+        account_id: account_id.to_owned(),
+        sender_id: party("sender"),
+        recipient_id: party("recipient"),
+        timestamp_ms: item.get("timestamp").and_then(Value::as_i64),
+        standby,
+        kind,
+    }
 }
 
 fn kind_of(event: MessagingEvent, raw: &Value) -> EventKind {

@@ -13,6 +13,7 @@
 //! TikTok LIVE chat has no official API (platforms.md §3) and is not here. Architecture
 //! invariant: stateless about tenants, no retries (the job queue retries, guided by
 //! [`Error::is_retryable`]), no storage, no dependency on other Leadline crates.
+#![warn(missing_docs)]
 
 pub mod client;
 pub mod dm_rules;

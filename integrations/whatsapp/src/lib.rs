@@ -13,6 +13,7 @@
 //! classification are `leadline-meta`'s (WhatsApp is a Graph product); this crate never
 //! re-implements them. Stateless about tenants, no retries (the job queue retries, guided by
 //! [`Error::is_retryable`]), no storage.
+#![warn(missing_docs)]
 
 pub mod client;
 pub mod error;
