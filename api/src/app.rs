@@ -13,6 +13,11 @@ use crate::config::Config;
 use crate::graphql::{build_schema, SchemaLimits};
 use crate::http::{router, HttpState};
 use crate::jobs::{Handlers, JobQueue, WorkerPool};
+use crate::services::ai::RateLimiter;
+
+/// Login attempts allowed per e-mail address and minute (a burst of this many, then one every
+/// 60/N seconds): plenty for people, slow for password guessing.
+const LOGIN_ATTEMPTS_PER_MINUTE: u32 = 10;
 use crate::services::ai::AiService;
 use crate::state::AppState;
 use crate::store::Store;
@@ -62,6 +67,7 @@ impl Application {
             config: Arc::new(config),
             ai,
             jobs,
+            login_limiter: Arc::new(RateLimiter::new(LOGIN_ATTEMPTS_PER_MINUTE)),
         };
         let schema = build_schema(Some(state.clone()), limits);
         let router = router(HttpState {

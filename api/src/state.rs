@@ -6,7 +6,7 @@ use crate::auth::TokenKeys;
 use crate::bus::EventBus;
 use crate::config::Config;
 use crate::jobs::JobQueue;
-use crate::services::ai::AiService;
+use crate::services::ai::{AiService, RateLimiter};
 use crate::store::Store;
 
 /// Cheap to clone; everything inside is shared.
@@ -20,4 +20,6 @@ pub struct AppState {
     pub ai: AiService,
     /// The durable job queue.
     pub jobs: JobQueue,
+    /// Login attempts per e-mail address (slows password guessing on one account).
+    pub login_limiter: Arc<RateLimiter<String>>,
 }

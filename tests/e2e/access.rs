@@ -389,3 +389,29 @@ async fn another_tenants_lead_is_not_found_everywhere() {
     assert_eq!(still["lead"]["name"], "Alice of A");
     assert_eq!(still["lead"]["score"], 50);
 }
+
+#[tokio::test]
+async fn repeated_login_attempts_on_one_account_are_rate_limited() {
+    let app = spawn_app().await;
+    app.sign_up("guarded").await;
+    let attempt = || {
+        app.graphql(None, "mutation { login(input: {email: \"owner@guarded.test\", password: \"guess guess\"}) { token } }", json!({}))
+    };
+    let mut codes = Vec::new();
+    for _ in 0..11 {
+        codes.push(error_code(&attempt().await).to_owned());
+    }
+    assert!(
+        codes[..10].iter().all(|c| c == "UNAUTHENTICATED"),
+        "{codes:?}"
+    );
+    let limited = attempt().await;
+    assert_eq!(error_code(&limited), "RATE_LIMITED", "{limited}");
+    assert!(limited["errors"][0]["extensions"]["retryAfterSeconds"]
+        .as_u64()
+        .is_some_and(|s| s >= 1));
+    // Other accounts are not affected.
+    app.sign_up("neighbour").await;
+    let other = app.graphql(None, "mutation { login(input: {email: \"owner@neighbour.test\", password: \"correct horse battery\"}) { token } }", json!({})).await;
+    assert!(other["data"]["login"]["token"].is_string(), "{other}");
+}

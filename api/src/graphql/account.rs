@@ -332,6 +332,9 @@ impl AccountMutation {
     ) -> async_graphql::Result<AuthPayload> {
         let store = &state(ctx).store;
         let refused = || ApiError::Unauthenticated("wrong e-mail or password".into());
+        state(ctx)
+            .login_limiter
+            .check(input.email.trim().to_lowercase())?;
         let user = match Email::parse(&input.email) {
             Ok(email) => store.user_by_email(&email).await?,
             Err(_) => None,

@@ -1,4 +1,5 @@
-//! Per-tenant token buckets for the AI operations (`LEADLINE_AI_RATE_PER_MINUTE`).
+//! Token buckets per key: per tenant for the AI operations (`LEADLINE_AI_RATE_PER_MINUTE`), per
+//! e-mail for login attempts.
 //!
 //! A bucket holds up to `per_minute` tokens, refills continuously at `per_minute / 60` tokens a
 //! second, and each request takes one: a tenant may burst up to the whole minute's allowance,
@@ -9,6 +10,7 @@
 //! rate; a Redis-backed limiter shared by replicas (ARCHITECTURE.md §2) is future work.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -69,14 +71,14 @@ impl TokenBucket {
     }
 }
 
-/// The buckets of every tenant seen by this process.
+/// The buckets of every key (tenant, e-mail, …) seen by this process.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub struct RateLimiter<K = Uuid> {
     per_minute: u32,
-    buckets: Mutex<HashMap<Uuid, TokenBucket>>,
+    buckets: Mutex<HashMap<K, TokenBucket>>,
 }
 
-impl RateLimiter {
+impl<K: Hash + Eq> RateLimiter<K> {
     /// `per_minute` requests a minute per tenant; 0 admits everything.
     pub fn new(per_minute: u32) -> Self {
         Self {
@@ -86,13 +88,13 @@ impl RateLimiter {
     }
 
     /// Admits one request of `tenant` now, or refuses it with RATE_LIMITED.
-    pub fn check(&self, tenant: Uuid) -> ApiResult<()> {
-        self.check_at(tenant, Instant::now())
+    pub fn check(&self, key: K) -> ApiResult<()> {
+        self.check_at(key, Instant::now())
     }
 
     /// Admits one request of `tenant` at `now`, or refuses it with RATE_LIMITED and the whole
     /// seconds until a token is back (at least 1).
-    pub fn check_at(&self, tenant: Uuid, now: Instant) -> ApiResult<()> {
+    pub fn check_at(&self, key: K, now: Instant) -> ApiResult<()> {
         if self.per_minute == 0 {
             return Ok(());
         }
@@ -106,7 +108,7 @@ impl RateLimiter {
             buckets.retain(|_, bucket| !bucket.is_full_at(now));
         }
         let bucket = buckets
-            .entry(tenant)
+            .entry(key)
             .or_insert_with(|| TokenBucket::full(self.per_minute, now));
         bucket.try_take(now).map_err(|wait| ApiError::RateLimited {
             retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
