@@ -59,6 +59,7 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", config.addr))?;
         let ai = AiService::new(store.clone(), &config).context("setting up the AI providers")?;
+        let signups_per_minute = config.signup_rate_per_minute;
         let jobs = JobQueue::new(store.clone(), bus.clone(), config.job_lease);
         let state = AppState {
             store,
@@ -68,6 +69,7 @@ impl Application {
             ai,
             jobs,
             login_limiter: Arc::new(RateLimiter::new(LOGIN_ATTEMPTS_PER_MINUTE)),
+            signup_limiter: Arc::new(RateLimiter::new(signups_per_minute)),
         };
         let schema = build_schema(Some(state.clone()), limits);
         let router = router(HttpState {
@@ -116,12 +118,16 @@ impl Application {
                 let _ = stop.wait_for(|stopped| *stopped).await;
             }))
         });
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                let _ = stop_tx.send(true);
-            })
-            .await?;
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        })
+        .await?;
         if let Some(workers) = workers {
             let _ = workers.await;
         }

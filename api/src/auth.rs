@@ -38,6 +38,10 @@ pub enum Principal {
     },
 }
 
+/// The caller's IP address (attached by the HTTP layer), for per-client limits such as sign-ups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientIp(pub std::net::IpAddr);
+
 /// The kind of access an operation needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {

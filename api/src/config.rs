@@ -40,6 +40,12 @@ pub struct Config {
     pub workers: usize,
     /// How long a claimed job stays ours without renewal (`LEADLINE_JOB_LEASE_SECONDS`, default 60).
     pub job_lease: Duration,
+    /// Read the client address from the last `X-Forwarded-For` entry (`LEADLINE_TRUST_FORWARDED_FOR`,
+    /// default false): set it only behind a proxy that appends that header.
+    pub trust_forwarded_for: bool,
+    /// Sign-ups allowed per client IP and minute (`LEADLINE_SIGNUP_RATE_PER_MINUTE`, default 10;
+    /// 0 turns the limit off).
+    pub signup_rate_per_minute: u32,
     /// Log filter in `RUST_LOG` syntax (default `info,sqlx=warn,sea_orm=warn`).
     pub log_filter: String,
     /// Structured JSON logs (`LEADLINE_LOG_FORMAT=json`) instead of human-readable lines.
@@ -214,6 +220,10 @@ impl Config {
             job_lease: Duration::from_secs(
                 number("LEADLINE_JOB_LEASE_SECONDS", 60)?.clamp(3, 3600),
             ),
+            signup_rate_per_minute: u32::try_from(
+                number("LEADLINE_SIGNUP_RATE_PER_MINUTE", 10)?.min(100_000),
+            )?,
+            trust_forwarded_for: flag("LEADLINE_TRUST_FORWARDED_FOR", false)?,
             log_filter: get("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn".to_owned()),
             log_json: get("LEADLINE_LOG_FORMAT").as_deref() == Some("json"),
             anthropic_api_key: get("ANTHROPIC_API_KEY"),

@@ -22,4 +22,6 @@ pub struct AppState {
     pub jobs: JobQueue,
     /// Login attempts per e-mail address (slows password guessing on one account).
     pub login_limiter: Arc<RateLimiter<String>>,
+    /// Sign-ups per client IP.
+    pub signup_limiter: Arc<RateLimiter<std::net::IpAddr>>,
 }

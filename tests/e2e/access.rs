@@ -415,3 +415,21 @@ async fn repeated_login_attempts_on_one_account_are_rate_limited() {
     let other = app.graphql(None, "mutation { login(input: {email: \"owner@neighbour.test\", password: \"correct horse battery\"}) { token } }", json!({})).await;
     assert!(other["data"]["login"]["token"].is_string(), "{other}");
 }
+
+#[tokio::test]
+async fn sign_ups_are_rate_limited_per_client_address() {
+    let app = crate::support::spawn_with(crate::support::SpawnOptions {
+        env: vec![("LEADLINE_SIGNUP_RATE_PER_MINUTE".into(), "2".into())],
+        ..Default::default()
+    })
+    .await;
+    app.sign_up("first-shop").await;
+    app.sign_up("second-shop").await;
+    let third = app
+        .graphql(None, "mutation { signUp(input: {email: \"c@third.test\", password: \"long enough pw\", tenantName: \"T\", tenantSlug: \"third-shop\"}) { token } }", json!({}))
+        .await;
+    assert_eq!(error_code(&third), "RATE_LIMITED", "{third}");
+    // Nothing was created by the refused call.
+    let login = app.graphql(None, "mutation { login(input: {email: \"c@third.test\", password: \"long enough pw\"}) { token } }", json!({})).await;
+    assert_eq!(error_code(&login), "UNAUTHENTICATED");
+}

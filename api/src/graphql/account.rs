@@ -311,6 +311,9 @@ impl AccountMutation {
         ctx: &Context<'_>,
         input: SignUpInput,
     ) -> async_graphql::Result<AuthPayload> {
+        if let Some(ip) = ctx.data_opt::<crate::auth::ClientIp>() {
+            state(ctx).signup_limiter.check(ip.0)?;
+        }
         let email = Email::parse(&input.email).map_err(|e| ApiError::invalid("email", e))?;
         check_password_policy(&input.password).map_err(|e| ApiError::invalid("password", e))?;
         let slug = TenantSlug::parse(&input.tenant_slug)

@@ -6,13 +6,14 @@ use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
 use async_graphql::{BatchRequest, Data};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Body;
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use http::{header, HeaderMap, StatusCode};
+use std::net::{IpAddr, SocketAddr};
 
 use super::HttpState;
-use crate::auth::{authenticate, bearer};
+use crate::auth::{authenticate, bearer, ClientIp};
 use crate::error::ApiError;
 
 /// Most operations accepted in one batched request.
@@ -37,9 +38,26 @@ fn transport_error(status: StatusCode, error: ApiError) -> Response {
         .into_response()
 }
 
+/// The peer address, or — only when the deployment says a proxy it trusts sits in front — the
+/// last `X-Forwarded-For` entry, the one that proxy appended. Earlier entries are client-supplied
+/// and could be forged to dodge limits.
+fn client_ip(headers: &HeaderMap, peer: SocketAddr, trust_forwarded_for: bool) -> IpAddr {
+    if trust_forwarded_for {
+        let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        if let Some(ip) = forwarded
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse().ok())
+        {
+            return ip;
+        }
+    }
+    peer.ip()
+}
+
 /// `POST /graphql`.
 pub async fn graphql_post(
     State(state): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -117,7 +135,14 @@ pub async fn graphql_post(
             Ok(principal) => principal,
             Err(error) => return error.into_response(),
         };
-    let response = state.schema.execute_batch(request.data(principal)).await;
+    let response = state
+        .schema
+        .execute_batch(request.data(principal).data(ClientIp(client_ip(
+            &headers,
+            peer,
+            state.app.config.trust_forwarded_for,
+        ))))
+        .await;
     Json(response).into_response()
 }
 
@@ -160,4 +185,26 @@ pub async fn graphql_ws(
                 .serve()
         })
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_used_only_when_trusted_and_only_its_last_entry() {
+        let peer: SocketAddr = "10.0.0.5:4000"
+            .parse()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            http::HeaderValue::from_static("6.6.6.6, 203.0.113.9"),
+        );
+        assert_eq!(client_ip(&headers, peer, false), peer.ip());
+        assert_eq!(client_ip(&headers, peer, true).to_string(), "203.0.113.9");
+        headers.insert("x-forwarded-for", http::HeaderValue::from_static("garbage"));
+        assert_eq!(client_ip(&headers, peer, true), peer.ip());
+        assert_eq!(client_ip(&HeaderMap::new(), peer, true), peer.ip());
+    }
 }
