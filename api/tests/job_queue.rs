@@ -257,9 +257,10 @@ async fn failures_back_off_then_die_and_retry_job_revives_them() {
         2,
         Duration::from_millis(20),
     );
-    let (stop, handle) = spawn_pool(pool);
+    // Revive before the pool starts: a running pool may claim it before we read it back.
     let revived = queue.retry(tenant, id).await.unwrap();
     assert_eq!((revived.status.as_str(), revived.attempts), ("PENDING", 0));
+    let (stop, handle) = spawn_pool(pool);
     wait_until(Duration::from_secs(5), || async {
         queue.job(tenant, id).await.unwrap().status == "COMPLETED"
     })
@@ -318,7 +319,7 @@ async fn a_crashed_workers_job_is_reclaimed_after_its_lease_and_recorded_once() 
     let crashed = JobQueue::new(
         store.clone(),
         EventBus::in_process(),
-        Duration::from_millis(300),
+        Duration::from_secs(2),
     );
     let survivor = JobQueue::new(
         store_at(&url).await,
@@ -334,7 +335,7 @@ async fn a_crashed_workers_job_is_reclaimed_after_its_lease_and_recorded_once() 
     assert_eq!(claimed.len(), 1);
     // While the lease holds, nobody else gets it.
     assert!(survivor.claim(10).await.unwrap().is_empty());
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
     let reclaimed = survivor.claim(10).await.unwrap();
     assert_eq!(reclaimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![id]);
     assert_eq!(reclaimed[0].attempts, 2);
