@@ -26,12 +26,9 @@ impl PhoneNumber {
             return Err(invalid("too long"));
         }
         let region = match default_region {
-            Some(code) => Some(
-                code.trim()
-                    .to_ascii_uppercase()
-                    .parse::<phonenumber::country::Id>()
-                    .map_err(|_| invalid("unknown default region"))?,
-            ),
+            Some(code) => {
+                Some(parse_region(code).ok_or_else(|| invalid("unknown default region"))?)
+            }
             None => None,
         };
         if region.is_none() && !trimmed.starts_with('+') {
@@ -48,10 +45,27 @@ impl PhoneNumber {
         ))
     }
 
+    /// Checks an ISO-3166 alpha-2 region code that phone numbers can be read with (a tenant's
+    /// default region) and returns it upper-cased.
+    pub fn check_region(code: &str) -> Result<String, DomainError> {
+        let code = code.trim().to_ascii_uppercase();
+        match parse_region(&code) {
+            Some(_) if code.len() == 2 => Ok(code),
+            _ => Err(DomainError::OutOfRange {
+                field: "defaultPhoneRegion",
+                message: format!("{code:?} is not an ISO-3166 alpha-2 region with phone numbering, e.g. US or MX"),
+            }),
+        }
+    }
+
     /// The E.164 string.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+fn parse_region(code: &str) -> Option<phonenumber::country::Id> {
+    code.trim().to_ascii_uppercase().parse().ok()
 }
 
 impl std::fmt::Display for PhoneNumber {
@@ -97,5 +111,13 @@ mod tests {
             );
         }
         assert!(PhoneNumber::parse("4155552671", Some("ZZ")).is_err());
+    }
+
+    #[test]
+    fn regions_are_checked_and_normalised() {
+        assert_eq!(PhoneNumber::check_region(" mx "), Ok("MX".to_owned()));
+        for bad in ["", "ZZ", "USA", "M", "42"] {
+            assert!(PhoneNumber::check_region(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -420,21 +420,13 @@ impl AccountMutation {
             |value: Option<String>, field: &str| -> Result<Option<Option<String>>, ApiError> {
                 value.map(|v| clean_text(Some(v), field, 120)).transpose()
             };
-        let region = optional(input.default_phone_region, "defaultPhoneRegion")?
-            .map(|r| r.map(|r| r.to_ascii_uppercase()));
-        if let Some(Some(code)) = &region {
-            // Validate the region by reading a number with it.
-            if code.len() != 2
-                || PhoneNumber::parse("2015550123", Some(code)).is_err()
-                    && PhoneNumber::parse("+12015550123", Some(code)).is_err()
-            {
-                return Err(ApiError::bad_input(
-                    "defaultPhoneRegion",
-                    "use an ISO-3166 alpha-2 code such as US or MX",
-                )
-                .into());
-            }
-        }
+        let region = match optional(input.default_phone_region, "defaultPhoneRegion")? {
+            Some(Some(code)) => Some(Some(
+                PhoneNumber::check_region(&code)
+                    .map_err(|e| ApiError::invalid("defaultPhoneRegion", e))?,
+            )),
+            other => other,
+        };
         let operator = match optional(input.human_operator_number, "humanOperatorNumber")? {
             Some(Some(number)) => Some(Some(
                 PhoneNumber::parse(&number, None)

@@ -180,19 +180,18 @@ impl JobQueue {
 
     /// Enqueues outside any transaction and wakes the workers.
     pub async fn push(&self, job: NewJob) -> ApiResult<(Uuid, bool)> {
-        let tenant_id = job.tenant_id;
         let outcome = enqueue(self.store.connection(), job).await?;
         if outcome.1 {
-            self.wake(tenant_id).await;
+            self.wake().await;
         }
         Ok(outcome)
     }
 
-    /// Tells local and remote workers that work is waiting, and subscribers that a job changed.
-    pub async fn wake(&self, tenant_id: Uuid) {
+    /// Tells idle workers, here and on every replica, that work is waiting. (Subscribers hear
+    /// of status changes through `JobUpdated`, published when a job finishes or is retried.)
+    pub async fn wake(&self) {
         self.wake.notify_waiters();
         self.bus.publish(QUEUE_TOPIC, Event::JobsAvailable);
-        let _ = tenant_id;
     }
 
     pub(crate) fn local_wake(&self) -> std::sync::Arc<tokio::sync::Notify> {
@@ -371,7 +370,7 @@ impl JobQueue {
                 job: Box::new(job.clone()),
             },
         );
-        self.wake(tenant_id).await;
+        self.wake().await;
         Ok(job)
     }
 
