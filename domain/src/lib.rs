@@ -7,9 +7,11 @@
 pub mod analysis;
 pub mod channel;
 pub mod error;
+pub mod escalation;
 pub mod ids;
 pub mod job;
 pub mod lead;
+pub mod messaging;
 pub mod money;
 pub mod phone;
 pub mod tenant;
