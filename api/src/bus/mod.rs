@@ -36,6 +36,18 @@ pub enum Event {
     JobUpdated {
         job: Box<leadline_entity::jobs::Model>,
     },
+    /// A message was stored in a conversation (inbound, or outbound and its delivery changes).
+    MessageAdded {
+        message: Box<leadline_entity::messages::Model>,
+    },
+    /// A message's delivery status changed (SENT, DELIVERED, READ, FAILED, BLOCKED).
+    MessageUpdated {
+        message: Box<leadline_entity::messages::Model>,
+    },
+    /// A conversation's status, handler or assignee changed (or it was opened).
+    ConversationUpdated {
+        conversation: Box<leadline_entity::conversations::Model>,
+    },
     /// Work was enqueued: wakes idle workers on every replica (published on the queue topic).
     JobsAvailable,
 }

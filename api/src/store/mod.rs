@@ -7,6 +7,7 @@ mod ai_usage;
 mod api_keys;
 mod audit;
 mod channels;
+pub mod inbox;
 mod leads;
 mod members;
 mod products;
@@ -29,6 +30,10 @@ pub use ai_context::AiContextChanges;
 pub use ai_usage::AiUsageIncrement;
 pub use audit::AuditEntry;
 pub use channels::ChannelConnectionChanges;
+pub use inbox::{
+    ConversationChange, ConversationFilter, InboundContact, InboundMessage, IngestOutcome, Ingested,
+    NewTicket, OutboundMessage,
+};
 pub use leads::{LeadChanges, LeadFilter, NewLead, ScoreAdjustment};
 pub use members::{Invitation, InviteRequest};
 pub use products::{ProductChanges, ProductFilter};
