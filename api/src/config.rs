@@ -71,6 +71,30 @@ pub struct Config {
     /// AI requests (`analyzeMessage`, `suggestReply`) each tenant may make per minute on this
     /// process (`LEADLINE_AI_RATE_PER_MINUTE`, default 60; 0 switches the limit off).
     pub ai_rate_per_minute: u32,
+    /// `WHATSAPP_API_BASE`: scheme + host + port of the WhatsApp Cloud API (default
+    /// `https://graph.facebook.com`); the client adds `/{version}/{phone_number_id}/messages`.
+    pub whatsapp_api_base: String,
+    /// `META_API_BASE`: scheme + host + port of the Messenger/Instagram Send API (default
+    /// `https://graph.facebook.com`).
+    pub meta_api_base: String,
+    /// `TIKTOK_API_BASE`: scheme + host + port of the TikTok Business API (default
+    /// `https://business-api.tiktok.com`).
+    pub tiktok_api_base: String,
+    /// `META_APP_SECRET`: the Meta app secret that signs WhatsApp, Messenger and Instagram
+    /// webhooks when a tenant's channel connection has no `appSecret` of its own.
+    pub meta_app_secret: Option<String>,
+    /// `TIKTOK_CLIENT_SECRET`: signs TikTok webhooks when the connection has no `clientSecret`.
+    pub tiktok_client_secret: Option<String>,
+    /// Largest webhook body accepted (`LEADLINE_WEBHOOK_MAX_BODY_BYTES`, default 1 MiB); larger
+    /// deliveries get 413 before any parsing.
+    pub webhook_max_body_bytes: usize,
+    /// Outbound inbox messages each tenant may send per channel per minute, across all replicas
+    /// when Redis is configured (`LEADLINE_SEND_RATE_PER_MINUTE`, default 60; 0 switches it off).
+    /// A send over the limit is retried later, never dropped.
+    pub send_rate_per_minute: u32,
+    /// How many earlier messages of a conversation the AI turn reads
+    /// (`LEADLINE_AI_HISTORY_MESSAGES`, default 20).
+    pub ai_history_messages: u64,
 }
 
 /// Which AI provider answers when a tenant has not chosen one (`LEADLINE_AI_PROVIDER`).
@@ -239,6 +263,23 @@ impl Config {
             ),
             ai_rate_per_minute: u32::try_from(number("LEADLINE_AI_RATE_PER_MINUTE", 60)?)
                 .context("LEADLINE_AI_RATE_PER_MINUTE is too large")?,
+            whatsapp_api_base: api_base(
+                "WHATSAPP_API_BASE",
+                leadline_meta::graph::DEFAULT_BASE_URL,
+            )?,
+            meta_api_base: api_base("META_API_BASE", leadline_meta::graph::DEFAULT_BASE_URL)?,
+            tiktok_api_base: api_base(
+                "TIKTOK_API_BASE",
+                leadline_tiktok::client::DEFAULT_BASE_URL,
+            )?,
+            meta_app_secret: get("META_APP_SECRET"),
+            tiktok_client_secret: get("TIKTOK_CLIENT_SECRET"),
+            webhook_max_body_bytes: usize::try_from(
+                number("LEADLINE_WEBHOOK_MAX_BODY_BYTES", 1024 * 1024)?.clamp(1024, 64 << 20),
+            )?,
+            send_rate_per_minute: u32::try_from(number("LEADLINE_SEND_RATE_PER_MINUTE", 60)?)
+                .context("LEADLINE_SEND_RATE_PER_MINUTE is too large")?,
+            ai_history_messages: number("LEADLINE_AI_HISTORY_MESSAGES", 20)?.clamp(1, 50),
         })
     }
 
