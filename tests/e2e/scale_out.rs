@@ -5,6 +5,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::json;
 use tokio::process::{Child, Command};
 
@@ -178,4 +179,108 @@ async fn redis_outage_is_reported_survived_and_recovered() {
         Some(WsEvent::Next(p)) => assert_eq!(p["data"]["leadScoreChanged"]["score"], 60),
         other => panic!("no event after Redis came back: {other:?}"),
     }
+}
+
+/// Two `serve` processes on one Postgres share one queue: 1,000 jobs, each run exactly once, by
+/// both processes. The jobs are inserted in ten batches over three seconds so both processes'
+/// polls (and not just whichever woke first) take part.
+#[tokio::test]
+async fn two_serve_processes_run_each_of_1000_jobs_exactly_once() {
+    let Some(_) = scale_out("two_processes_one_queue") else {
+        return;
+    };
+    let (database_url, redis_url, _) = fresh_database().await;
+    let prefix = format!("queue-{}", uuid::Uuid::now_v7().simple());
+    let options = SpawnOptions {
+        database_url: Some(database_url.clone()),
+        redis_url: Some(redis_url),
+        redis_prefix: Some(prefix),
+        env: vec![("LEADLINE_WORKERS".into(), "4".into())],
+    };
+    let replica_a = spawn_with(options.clone()).await;
+    let _replica_b = spawn_with(options).await;
+    replica_a.sign_up("two-queues").await;
+
+    let db = sea_orm::Database::connect(database_url.as_str())
+        .await
+        .expect("connect");
+    let tenant: uuid::Uuid = {
+        let row = db
+            .query_one(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT id FROM tenants WHERE slug = 'two-queues'",
+            ))
+            .await
+            .expect("tenant query")
+            .expect("tenant row");
+        row.try_get("", "id").expect("id")
+    };
+    for _ in 0..10 {
+        db.execute(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO jobs (id, tenant_id, kind, payload, status, priority, attempts, max_attempts, \
+             scheduled_for, created_at, updated_at) \
+             SELECT gen_random_uuid(), $1, 'noop', '{}'::jsonb, 'PENDING', 0, 0, 5, now(), now(), now() \
+             FROM generate_series(1, 100)",
+            [tenant.into()],
+        ))
+        .await
+        .expect("insert jobs");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    let count = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            let row = db
+                .query_one(Statement::from_string(DbBackend::Postgres, sql))
+                .await
+                .expect("count query")
+                .expect("count row");
+            row.try_get_by_index::<i64>(0).expect("count")
+        }
+    };
+    let started = Instant::now();
+    while count("SELECT count(*) FROM jobs WHERE kind = 'noop' AND status = 'COMPLETED'").await
+        < 1000
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "jobs did not finish"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        count("SELECT count(*) FROM jobs WHERE kind = 'noop' AND (status <> 'COMPLETED' OR attempts <> 1)")
+            .await,
+        0,
+        "a job ran more than once or did not complete"
+    );
+    let workers = db
+        .query_all(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT locked_by, count(*) AS n FROM jobs WHERE kind = 'noop' GROUP BY locked_by",
+        ))
+        .await
+        .expect("distribution");
+    let pids: std::collections::BTreeSet<String> = workers
+        .iter()
+        .filter_map(|row| row.try_get::<String>("", "locked_by").ok())
+        .filter_map(|worker| worker.split('-').next().map(str::to_owned))
+        .collect();
+    eprintln!(
+        "jobs per worker: {:?}",
+        workers
+            .iter()
+            .map(|r| (
+                r.try_get::<String>("", "locked_by").ok(),
+                r.try_get::<i64>("", "n").ok()
+            ))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        pids.len(),
+        2,
+        "both processes should have run jobs: {pids:?}"
+    );
 }
