@@ -60,7 +60,12 @@ impl Application {
             .with_context(|| format!("binding {}", config.addr))?;
         let ai = AiService::new(store.clone(), &config).context("setting up the AI providers")?;
         let signups_per_minute = config.signup_rate_per_minute;
-        let jobs = JobQueue::new(store.clone(), bus.clone(), config.job_lease);
+        let jobs = JobQueue::new(store.clone(), bus.clone(), config.job_lease).with_backoff(
+            leadline_domain::job::Backoff {
+                base: config.job_retry_base,
+                ..Default::default()
+            },
+        );
         let state = AppState {
             store,
             bus,

@@ -95,6 +95,9 @@ pub struct Config {
     /// How many earlier messages of a conversation the AI turn reads
     /// (`LEADLINE_AI_HISTORY_MESSAGES`, default 20).
     pub ai_history_messages: u64,
+    /// Delay before a failed job's first retry (`LEADLINE_JOB_RETRY_BASE_MS`, default 2000); it
+    /// doubles per attempt with jitter, capped at ten minutes. Tests shorten it.
+    pub job_retry_base: Duration,
 }
 
 /// Which AI provider answers when a tenant has not chosen one (`LEADLINE_AI_PROVIDER`).
@@ -280,6 +283,9 @@ impl Config {
             send_rate_per_minute: u32::try_from(number("LEADLINE_SEND_RATE_PER_MINUTE", 60)?)
                 .context("LEADLINE_SEND_RATE_PER_MINUTE is too large")?,
             ai_history_messages: number("LEADLINE_AI_HISTORY_MESSAGES", 20)?.clamp(1, 50),
+            job_retry_base: Duration::from_millis(
+                number("LEADLINE_JOB_RETRY_BASE_MS", 2000)?.clamp(10, 600_000),
+            ),
         })
     }
 
