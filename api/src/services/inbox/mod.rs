@@ -1,0 +1,3 @@
+//! The inbox's use cases.
+
+pub mod ingest;
