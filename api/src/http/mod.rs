@@ -6,7 +6,7 @@
 mod graphql;
 mod health;
 mod jobs;
-pub mod webhooks;
+mod webhooks;
 
 use std::time::Instant;
 

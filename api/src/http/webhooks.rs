@@ -255,6 +255,36 @@ fn hex_value(b: u8) -> Option<u8> {
 mod tests {
     use super::*;
 
+    fn chunked(chunks: usize, size: usize) -> Body {
+        let parts = (0..chunks).map(move |_| Ok::<_, std::io::Error>(vec![b'x'; size]));
+        Body::from_stream(futures::stream::iter(parts))
+    }
+
+    #[tokio::test]
+    async fn a_chunked_body_is_cut_off_once_it_passes_the_limit() {
+        // No Content-Length: the limit is enforced while reading.
+        let headers = HeaderMap::new();
+        assert!(matches!(
+            read_limited(&headers, chunked(3, 600), 1024).await,
+            Err(BodyError::TooLarge)
+        ));
+        let raw = read_limited(&headers, chunked(2, 512), 1024).await;
+        assert!(matches!(raw, Ok(ref bytes) if bytes.len() == 1024));
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_over_the_limit_is_refused_before_reading() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_LENGTH,
+            http::HeaderValue::from_static("4096"),
+        );
+        assert!(matches!(
+            read_limited(&headers, Body::empty(), 1024).await,
+            Err(BodyError::TooLarge)
+        ));
+    }
+
     #[test]
     fn queries_decode_dotted_names_percent_escapes_and_plus() {
         let pairs = decode_query("hub.mode=subscribe&hub.verify_token=a%20b+c&hub.challenge=42&x");

@@ -1,3 +1,1 @@
-//! The inbox's use cases.
-
 pub mod ingest;
