@@ -10,3 +10,4 @@ mod scale_out;
 mod subscriptions;
 mod support;
 mod transport;
+mod webhooks;

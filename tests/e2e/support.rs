@@ -387,3 +387,86 @@ impl WsClient {
         }
     }
 }
+
+/// A TCP proxy between the server and a backend (Postgres) that a test can cut and restore, to
+/// simulate an outage without touching the shared database server.
+pub struct TcpProxy {
+    /// `127.0.0.1:<port>` to point the server at.
+    pub addr: String,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl TcpProxy {
+    /// Listens on a free loopback port and forwards every connection to `target` (host:port).
+    pub async fn start(target: String) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy addr").to_string();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let links = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let accept = {
+            let (up, links) = (up.clone(), links.clone());
+            tokio::spawn(async move {
+                while let Ok((mut client, _)) = listener.accept().await {
+                    if !up.load(Ordering::SeqCst) {
+                        // Down: accept and hang up at once, as a dead backend's host would.
+                        drop(client);
+                        continue;
+                    }
+                    let target = target.clone();
+                    let task = tokio::spawn(async move {
+                        if let Ok(mut server) = TcpStream::connect(&target).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                    });
+                    links.lock().unwrap().push(task.abort_handle());
+                }
+            })
+        };
+        Self {
+            addr,
+            up,
+            links,
+            accept,
+        }
+    }
+
+    /// Cuts every open connection and refuses new ones until [`TcpProxy::restore`].
+    pub fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    /// Forwards new connections again.
+    pub fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.cut();
+    }
+}
+
+/// `url` with its `host:port` replaced by `authority` (e.g. to route through a [`TcpProxy`]),
+/// and the original `host:port`.
+pub fn swap_authority(url: &str, authority: &str) -> (String, String) {
+    let start = url
+        .find('@')
+        .map(|i| i + 1)
+        .unwrap_or_else(|| url.find("://").unwrap() + 3);
+    let end = url[start..].find('/').map_or(url.len(), |i| start + i);
+    let original = url[start..end].to_owned();
+    (
+        format!("{}{}{}", &url[..start], authority, &url[end..]),
+        original,
+    )
+}

@@ -1,10 +1,12 @@
 //! The axum router: `/graphql` (POST queries, GET GraphiQL), `/graphql/ws` (graphql-transport-ws),
-//! `/healthz`, `/readyz`, `/metrics`. Every response carries an `x-request-id`; every error is
+//! `/healthz`, `/readyz`, `/metrics`, the cron shim and the messaging webhooks
+//! `/api/webhook/{channel}/{tenantSlug}`. Every response carries an `x-request-id`; every error is
 //! JSON with a stable code; a panic in a handler becomes a 500 JSON answer, not a dropped socket.
 
 mod graphql;
 mod health;
 mod jobs;
+mod webhooks;
 
 use std::time::Instant;
 
@@ -39,6 +41,10 @@ pub fn router(state: HttpState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/api/jobs/process", get(jobs::counts).post(jobs::process))
+        .route(
+            "/api/webhook/{channel}/{tenant_slug}",
+            get(webhooks::verify).post(webhooks::receive),
+        )
         .fallback(|| async { ApiError::NotFound("route").into_response() })
         .with_state(state)
         .layer(axum::middleware::from_fn(count_requests))

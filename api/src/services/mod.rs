@@ -3,3 +3,4 @@
 //! and never see HTTP or GraphQL types.
 
 pub mod ai;
+pub mod inbox;

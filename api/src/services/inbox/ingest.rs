@@ -1,0 +1,939 @@
+//! Inbound messaging webhooks (WhatsApp, Messenger, Instagram, TikTok DMs) turned into the
+//! inbox's rows: the spine's first half (ARCHITECTURE.md §5).
+//!
+//! The order is fixed and security-relevant: find the tenant's ACTIVE connection for the
+//! channel, verify the signature on the RAW bytes with the connection's own secret (or the
+//! operator's global one), and only then parse. Each inbound message is stored by
+//! [`Store::ingest_inbound`] in one transaction; events are published after its commit; a
+//! delivery status moves one of our outbound messages forward.
+//!
+//! This module never answers HTTP (the shim in `http::webhooks` does), never calls a platform
+//! or the AI (the `ai_response` job does that later), and never defaults to "no verification":
+//! without a secret the delivery is refused.
+
+use chrono::{DateTime, Utc};
+use http::HeaderMap;
+use leadline_domain::channel::Channel;
+use leadline_domain::phone::PhoneNumber;
+use leadline_entity::channel_connections;
+use leadline_meta::webhook::{EventKind, InboundEvent as MetaEvent};
+use leadline_tiktok::webhook::{DmContent, InboundEvent as TikTokEvent};
+use leadline_whatsapp::webhook::{InboundEvent as WaEvent, MediaKind, MessageContent};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use crate::bus::Event;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::inbox::{delivery, IngestOutcome};
+use crate::store::{InboundContact, InboundMessage};
+
+/// The connection status that receives webhooks (`ConnectionStatus::Connected`).
+const ACTIVE_STATUS: &str = "CONNECTED";
+
+/// The channels that receive messaging webhooks, by their path segment
+/// (`/api/webhook/{segment}/{tenantSlug}`).
+pub fn channel_for_segment(segment: &str) -> Option<Channel> {
+    match segment {
+        "whatsapp" => Some(Channel::Whatsapp),
+        "instagram" => Some(Channel::Instagram),
+        "facebook" => Some(Channel::Facebook),
+        "tiktok" => Some(Channel::Tiktok),
+        _ => None,
+    }
+}
+
+/// The lower-case metric label of a webhook channel (bounded: four values).
+pub fn channel_label(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Whatsapp => "whatsapp",
+        Channel::Instagram => "instagram",
+        Channel::Facebook => "facebook",
+        Channel::Tiktok => "tiktok",
+        _ => "other",
+    }
+}
+
+/// Why a delivery (or a verification handshake) was refused. Each variant names its metric
+/// reason and its HTTP answer; the text is for logs, never sent to the platform.
+#[derive(Debug)]
+pub enum WebhookRejection {
+    /// No tenant has this slug (404).
+    UnknownTenant,
+    /// The tenant has no connection for this channel, or it is switched off (404).
+    NotConnected,
+    /// Neither the connection nor the operator configured a secret (401).
+    MissingSecret,
+    /// No signature header (401).
+    MissingSignature,
+    /// A signature that is malformed or does not match the body (401).
+    BadSignature(String),
+    /// A correctly signed but too old (or too new) timestamp: a possible replay (401).
+    StaleTimestamp,
+    /// The GET handshake's token is wrong or the query incomplete (403).
+    VerificationRefused(String),
+    /// A verified body that is not a notification of this channel (400).
+    BadPayload(String),
+    /// The database did not answer; the platform should redeliver (503).
+    DatabaseUnavailable(ApiError),
+}
+
+impl WebhookRejection {
+    /// The `reason` label of `leadline_webhook_rejected_total`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            WebhookRejection::UnknownTenant => "unknown_tenant",
+            WebhookRejection::NotConnected => "not_connected",
+            WebhookRejection::MissingSecret => "missing_secret",
+            WebhookRejection::MissingSignature => "missing_signature",
+            WebhookRejection::BadSignature(_) => "bad_signature",
+            WebhookRejection::StaleTimestamp => "stale_timestamp",
+            WebhookRejection::VerificationRefused(_) => "verification_refused",
+            WebhookRejection::BadPayload(_) => "bad_payload",
+            WebhookRejection::DatabaseUnavailable(_) => "database_unavailable",
+        }
+    }
+
+    /// The error answered (its status and stable code). Messages stay generic: a prober learns
+    /// nothing about which secret or tenant exists beyond what the status already says.
+    pub fn to_api_error(&self) -> ApiError {
+        match self {
+            WebhookRejection::UnknownTenant | WebhookRejection::NotConnected => {
+                ApiError::NotFound("webhook endpoint")
+            }
+            WebhookRejection::MissingSecret => ApiError::Unauthenticated(
+                "webhook signature cannot be verified: no secret is configured".into(),
+            ),
+            WebhookRejection::MissingSignature => {
+                ApiError::Unauthenticated("webhook signature header missing".into())
+            }
+            WebhookRejection::BadSignature(_) | WebhookRejection::StaleTimestamp => {
+                ApiError::Unauthenticated("webhook signature invalid".into())
+            }
+            WebhookRejection::VerificationRefused(_) => {
+                ApiError::Forbidden("verification token mismatch".into())
+            }
+            WebhookRejection::BadPayload(reason) => ApiError::bad_input("body", reason.clone()),
+            WebhookRejection::DatabaseUnavailable(_) => {
+                ApiError::Unavailable("the database is unavailable; redeliver later".into())
+            }
+        }
+    }
+}
+
+/// Any database failure while handling a delivery is reported as "unavailable": the platform
+/// redelivers on 5xx, and since every message is one transaction nothing partial stays behind.
+fn unavailable(error: ApiError) -> WebhookRejection {
+    WebhookRejection::DatabaseUnavailable(error)
+}
+
+/// The tenant and its connection a webhook is addressed to.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// The tenant.
+    pub tenant_id: Uuid,
+    /// Which channel (from the path).
+    pub channel: Channel,
+    /// The tenant's connection for it (CONNECTED).
+    pub connection: channel_connections::Model,
+}
+
+/// Finds the tenant by slug and its active connection for `channel`.
+pub async fn endpoint(
+    state: &AppState,
+    tenant_slug: &str,
+    channel: Channel,
+) -> Result<Endpoint, WebhookRejection> {
+    let tenant = state
+        .store
+        .tenant_by_slug(tenant_slug)
+        .await
+        .map_err(unavailable)?
+        .ok_or(WebhookRejection::UnknownTenant)?;
+    let connection = channel_connections::Entity::find()
+        .filter(channel_connections::Column::TenantId.eq(tenant.id))
+        .filter(channel_connections::Column::Channel.eq(channel.as_str()))
+        .one(state.store.connection())
+        .await
+        .map_err(|e| unavailable(e.into()))?
+        .filter(|c| c.status == ACTIVE_STATUS)
+        .ok_or(WebhookRejection::NotConnected)?;
+    Ok(Endpoint {
+        tenant_id: tenant.id,
+        channel,
+        connection,
+    })
+}
+
+/// Answers the GET subscription handshake: the challenge to echo, or why not.
+///
+/// Graph products use `hub.mode=subscribe&hub.verify_token=…&hub.challenge=…` (platforms.md
+/// §4, §5); TikTok uses `challenge` + `verify_token` (its crate's `verification_challenge`).
+/// Both compare the token in constant time and never accept an empty configured token.
+pub fn verification_answer(
+    endpoint: &Endpoint,
+    query: &[(String, String)],
+) -> Result<String, WebhookRejection> {
+    let expected = endpoint.connection.verify_token.as_deref().unwrap_or("");
+    if endpoint.channel == Channel::Tiktok {
+        let get = |name: &str| {
+            query
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        return leadline_tiktok::webhook::verification_challenge(
+            get("challenge"),
+            get("verify_token"),
+            expected,
+        )
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            WebhookRejection::VerificationRefused("token mismatch or no challenge".into())
+        });
+    }
+    let hub = leadline_meta::subscription::HubChallenge::from_pairs(
+        query.iter().map(|(k, v)| (k.as_str(), v.clone())),
+    );
+    hub.answer(expected)
+        .map(str::to_owned)
+        .map_err(|refused| WebhookRejection::VerificationRefused(refused.to_string()))
+}
+
+/// The secret that signs this connection's webhooks: the connection's own wins; the operator's
+/// global one (`META_APP_SECRET` / `TIKTOK_CLIENT_SECRET`) is used only when it has none, so a
+/// tenant with its own app cannot be impersonated with the shared secret.
+fn signing_secret<'a>(state: &'a AppState, endpoint: &'a Endpoint) -> Option<&'a str> {
+    let (own, global) = match endpoint.channel {
+        Channel::Tiktok => (
+            endpoint.connection.client_secret.as_deref(),
+            state.config.tiktok_client_secret.as_deref(),
+        ),
+        _ => (
+            endpoint.connection.app_secret.as_deref(),
+            state.config.meta_app_secret.as_deref(),
+        ),
+    };
+    own.filter(|s| !s.is_empty())
+        .or(global.filter(|s| !s.is_empty()))
+}
+
+/// Verifies the delivery's signature over `raw_body` exactly as received.
+pub fn verify_signature(
+    state: &AppState,
+    endpoint: &Endpoint,
+    headers: &HeaderMap,
+    raw_body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<(), WebhookRejection> {
+    let Some(secret) = signing_secret(state, endpoint) else {
+        let which = match endpoint.channel {
+            Channel::Tiktok => "clientSecret / TIKTOK_CLIENT_SECRET",
+            _ => "appSecret / META_APP_SECRET",
+        };
+        tracing::warn!(
+            channel = %endpoint.channel,
+            tenant_id = %endpoint.tenant_id,
+            "webhook refused: no signing secret configured ({which})"
+        );
+        return Err(WebhookRejection::MissingSecret);
+    };
+    match endpoint.channel {
+        Channel::Tiktok => {
+            let options = leadline_tiktok::VerifyOptions {
+                allow_legacy: endpoint.connection.legacy_signature,
+                ..Default::default()
+            };
+            leadline_tiktok::signature::verify(headers, raw_body, &[secret], now, &options)
+                .map(|_| ())
+                .map_err(|e| tiktok_signature(&e))
+        }
+        _ => leadline_meta::signature::verify_hub_signature_256(headers, raw_body, &[secret])
+            .map_err(|e| meta_signature(&e)),
+    }
+}
+
+fn meta_signature(error: &leadline_meta::SignatureError) -> WebhookRejection {
+    use leadline_meta::SignatureError as E;
+    match error {
+        E::NoSecret => WebhookRejection::MissingSecret,
+        E::MissingHeader(_) => WebhookRejection::MissingSignature,
+        E::Stale { .. } => WebhookRejection::StaleTimestamp,
+        E::MalformedHeader { .. } | E::Mismatch => {
+            WebhookRejection::BadSignature(error.to_string())
+        }
+    }
+}
+
+fn tiktok_signature(error: &leadline_tiktok::SignatureError) -> WebhookRejection {
+    use leadline_tiktok::SignatureError as E;
+    match error {
+        E::NoSecret => WebhookRejection::MissingSecret,
+        E::MissingHeader(_) => WebhookRejection::MissingSignature,
+        E::Stale { .. } => WebhookRejection::StaleTimestamp,
+        E::MalformedHeader { .. } | E::Mismatch => {
+            WebhookRejection::BadSignature(error.to_string())
+        }
+    }
+}
+
+/// One thing a verified delivery asks us to do.
+#[derive(Debug, Clone)]
+pub enum WebhookItem {
+    /// Store a customer's message.
+    Inbound(Box<InboundMessage>),
+    /// Move one of our outbound messages' delivery status forward.
+    Status {
+        /// The platform's id of our message.
+        platform_message_id: String,
+        /// One of `delivery::{SENT, DELIVERED, READ, FAILED}`.
+        status: &'static str,
+        /// `code: title` on failures.
+        error: Option<String>,
+        /// When the platform says it happened.
+        at: DateTime<Utc>,
+    },
+    /// Several of our messages reached the same status (Messenger's `delivery.mids[]`).
+    Statuses(Vec<(String, &'static str, DateTime<Utc>)>),
+    /// Addressed to another account than the connection's: skipped, counted.
+    AccountMismatch {
+        /// The account id the payload named.
+        account_id: String,
+    },
+    /// Nothing to store (echoes, reactions, reads by watermark, app events): counted only.
+    Ignored(&'static str),
+}
+
+/// Parses a verified body into items for this endpoint.
+pub fn parse(endpoint: &Endpoint, raw_body: &[u8]) -> Result<Vec<WebhookItem>, WebhookRejection> {
+    let ai_enabled = endpoint.connection.ai_enabled;
+    let expected_account = endpoint
+        .connection
+        .external_account_id
+        .as_deref()
+        .filter(|a| !a.is_empty());
+    let account_ok = |account: &str| expected_account.is_none_or(|e| e == account);
+    match endpoint.channel {
+        Channel::Whatsapp => {
+            let events = leadline_whatsapp::webhook::parse(raw_body)
+                .map_err(|e| WebhookRejection::BadPayload(e.to_string()))?;
+            Ok(events
+                .into_iter()
+                .map(|event| whatsapp_item(event, ai_enabled, &account_ok))
+                .collect())
+        }
+        Channel::Facebook | Channel::Instagram => {
+            let events = leadline_meta::webhook::parse(raw_body)
+                .map_err(|e| WebhookRejection::BadPayload(e.to_string()))?;
+            let wanted = match endpoint.channel {
+                Channel::Instagram => leadline_meta::Channel::Instagram,
+                _ => leadline_meta::Channel::Messenger,
+            };
+            if events.iter().any(|e| e.channel != wanted) {
+                // A Page notification posted to the Instagram URL (or the reverse) would file
+                // messages under the wrong channel; the app's callback is misconfigured.
+                return Err(WebhookRejection::BadPayload(format!(
+                    "this endpoint receives {} notifications only",
+                    match wanted {
+                        leadline_meta::Channel::Instagram => "`instagram`",
+                        leadline_meta::Channel::Messenger => "`page`",
+                    }
+                )));
+            }
+            Ok(events
+                .into_iter()
+                .map(|event| meta_item(endpoint.channel, event, ai_enabled, &account_ok))
+                .collect())
+        }
+        Channel::Tiktok => {
+            let events = leadline_tiktok::webhook::parse(raw_body)
+                .map_err(|e| WebhookRejection::BadPayload(e.to_string()))?;
+            Ok(events
+                .into_iter()
+                .map(|event| tiktok_item(event, ai_enabled, &account_ok))
+                .collect())
+        }
+        _ => Err(WebhookRejection::BadPayload(
+            "this channel has no messaging webhook".into(),
+        )),
+    }
+}
+
+fn at_seconds(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or_else(Utc::now)
+}
+
+fn at_millis(ms: Option<i64>) -> DateTime<Utc> {
+    ms.and_then(DateTime::from_timestamp_millis)
+        .unwrap_or_else(Utc::now)
+}
+
+fn whatsapp_item(
+    event: WaEvent,
+    ai_enabled: bool,
+    account_ok: &dyn Fn(&str) -> bool,
+) -> WebhookItem {
+    match event {
+        WaEvent::Message(message) => {
+            if !account_ok(&message.phone_number_id) {
+                return WebhookItem::AccountMismatch {
+                    account_id: message.phone_number_id,
+                };
+            }
+            if matches!(message.content, MessageContent::Reaction { .. }) {
+                // A reaction is not something to answer; storing it as a message would make
+                // the AI reply to an emoji.
+                return WebhookItem::Ignored("reaction");
+            }
+            let (body, mut metadata) = whatsapp_content(&message.content, message.text());
+            metadata.insert("platform".into(), json!("whatsapp"));
+            metadata.insert("phoneNumberId".into(), json!(message.phone_number_id));
+            if let Some(reply_to) = &message.reply_to {
+                metadata.insert("replyTo".into(), json!(reply_to));
+            }
+            // Best effort: a wa_id is the number's digits; a number libphonenumber rejects keeps
+            // the lead without a phone rather than failing the delivery.
+            let phone = PhoneNumber::parse(&format!("+{}", message.from), None)
+                .ok()
+                .map(|p| p.as_str().to_owned());
+            WebhookItem::Inbound(Box::new(InboundMessage {
+                contact: InboundContact {
+                    channel: Channel::Whatsapp,
+                    external_id: message.from,
+                    phone,
+                    display_name: message.profile_name,
+                },
+                platform_message_id: message.message_id,
+                body,
+                metadata: Value::Object(metadata),
+                sent_at: at_seconds(message.timestamp),
+                ai_enabled,
+            }))
+        }
+        WaEvent::Status(status) => {
+            if !account_ok(&status.phone_number_id) {
+                return WebhookItem::AccountMismatch {
+                    account_id: status.phone_number_id,
+                };
+            }
+            use leadline_whatsapp::models::DeliveryStatus as S;
+            let ours = match status.status {
+                S::Sent => delivery::SENT,
+                S::Delivered => delivery::DELIVERED,
+                S::Read => delivery::READ,
+                S::Failed => delivery::FAILED,
+                S::Unknown => return WebhookItem::Ignored("unknown_status"),
+            };
+            let error = status.errors.first().map(|e| {
+                format!(
+                    "{}: {}",
+                    e.code,
+                    e.title
+                        .as_deref()
+                        .or(e.message.as_deref())
+                        .unwrap_or("error")
+                )
+            });
+            WebhookItem::Status {
+                platform_message_id: status.message_id,
+                status: ours,
+                error,
+                at: at_seconds(status.timestamp),
+            }
+        }
+        WaEvent::Errors {
+            phone_number_id,
+            errors,
+        } => {
+            tracing::warn!(%phone_number_id, ?errors, "WhatsApp reported errors for the number");
+            WebhookItem::Ignored("platform_errors")
+        }
+    }
+}
+
+/// The readable body and the metadata of a WhatsApp message.
+fn whatsapp_content(content: &MessageContent, text: Option<&str>) -> (String, Map<String, Value>) {
+    let mut metadata = Map::new();
+    let placeholder = match content {
+        MessageContent::Text { .. } => {
+            metadata.insert("type".into(), json!("text"));
+            "[text]".to_owned()
+        }
+        MessageContent::Media {
+            kind,
+            id,
+            mime_type,
+            sha256,
+            filename,
+            ..
+        } => {
+            let kind = match kind {
+                MediaKind::Image => "image",
+                MediaKind::Audio => "audio",
+                MediaKind::Video => "video",
+                MediaKind::Document => "document",
+                MediaKind::Sticker => "sticker",
+            };
+            metadata.insert("type".into(), json!(kind));
+            metadata.insert(
+                "media".into(),
+                json!({"id": id, "mimeType": mime_type, "sha256": sha256, "filename": filename}),
+            );
+            format!("[{kind}]")
+        }
+        MessageContent::Location {
+            latitude,
+            longitude,
+            name,
+            address,
+        } => {
+            metadata.insert("type".into(), json!("location"));
+            metadata.insert(
+                "location".into(),
+                json!({"latitude": latitude, "longitude": longitude, "name": name, "address": address}),
+            );
+            match name.as_deref().or(address.as_deref()) {
+                Some(place) => format!("[location: {place}]"),
+                None => format!("[location: {latitude}, {longitude}]"),
+            }
+        }
+        MessageContent::Contacts(cards) => {
+            metadata.insert("type".into(), json!("contacts"));
+            metadata.insert("contacts".into(), cards.clone());
+            "[contacts]".to_owned()
+        }
+        MessageContent::ButtonReply { id, .. } => {
+            metadata.insert("type".into(), json!("button_reply"));
+            metadata.insert("replyId".into(), json!(id));
+            "[button]".to_owned()
+        }
+        MessageContent::ListReply { id, .. } => {
+            metadata.insert("type".into(), json!("list_reply"));
+            metadata.insert("replyId".into(), json!(id));
+            "[list reply]".to_owned()
+        }
+        MessageContent::QuickReplyButton { payload, .. } => {
+            metadata.insert("type".into(), json!("button"));
+            metadata.insert("payload".into(), json!(payload));
+            "[button]".to_owned()
+        }
+        MessageContent::Reaction { message_id, emoji } => {
+            metadata.insert("type".into(), json!("reaction"));
+            metadata.insert("reactedTo".into(), json!(message_id));
+            format!("[reaction {}]", emoji.as_deref().unwrap_or("removed"))
+        }
+        MessageContent::Unsupported { kind, .. } => {
+            metadata.insert("type".into(), json!(kind));
+            format!("[unsupported: {kind}]")
+        }
+    };
+    let body = text
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .unwrap_or(placeholder);
+    (body, metadata)
+}
+
+fn meta_item(
+    channel: Channel,
+    event: MetaEvent,
+    ai_enabled: bool,
+    account_ok: &dyn Fn(&str) -> bool,
+) -> WebhookItem {
+    if !account_ok(&event.account_id) {
+        return WebhookItem::AccountMismatch {
+            account_id: event.account_id,
+        };
+    }
+    let platform = match channel {
+        Channel::Instagram => "instagram",
+        _ => "messenger",
+    };
+    let at = at_millis(event.timestamp_ms);
+    // Under `standby[]` another app holds the thread: keep the message, do not answer it.
+    let ai_enabled = ai_enabled && !event.standby;
+    let user_id = event.sender_id.clone();
+    let inbound = |mid: String, body: String, mut metadata: Map<String, Value>| {
+        metadata.insert("platform".into(), json!(platform));
+        metadata.insert("accountId".into(), json!(event.account_id));
+        if event.standby {
+            metadata.insert("standby".into(), json!(true));
+        }
+        WebhookItem::Inbound(Box::new(InboundMessage {
+            contact: InboundContact {
+                channel,
+                external_id: user_id.clone(),
+                phone: None,
+                // Graph sends no name with messages; fetching the profile is an outbound call,
+                // which does not belong on the webhook's request path.
+                display_name: None,
+            },
+            platform_message_id: mid,
+            body,
+            metadata: Value::Object(metadata),
+            sent_at: at,
+            ai_enabled,
+        }))
+    };
+    match &event.kind {
+        EventKind::Message(message) => {
+            if event.sender_id.is_empty() || event.sender_id == event.account_id {
+                // Our own account speaking (an echo without the flag): never a lead.
+                return WebhookItem::Ignored("own_message");
+            }
+            let mut metadata = Map::new();
+            metadata.insert("type".into(), json!("message"));
+            if let Some(reply_to) = &message.reply_to_mid {
+                metadata.insert("replyTo".into(), json!(reply_to));
+            }
+            if let Some(payload) = &message.quick_reply_payload {
+                metadata.insert("quickReplyPayload".into(), json!(payload));
+            }
+            let kinds: Vec<String> = message
+                .attachments
+                .iter()
+                .map(|a| {
+                    serde_json::to_value(a.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_else(|| "attachment".into())
+                })
+                .collect();
+            if !message.attachments.is_empty() {
+                metadata.insert(
+                    "attachments".into(),
+                    Value::Array(
+                        message
+                            .attachments
+                            .iter()
+                            .zip(&kinds)
+                            .map(|(a, kind)| json!({"type": kind, "url": a.url}))
+                            .collect(),
+                    ),
+                );
+            }
+            let body = message
+                .text
+                .as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .unwrap_or_else(|| match kinds.first() {
+                    Some(kind) => format!("[{kind}]"),
+                    None => "[empty message]".to_owned(),
+                });
+            inbound(message.mid.clone(), body, metadata)
+        }
+        EventKind::Postback {
+            mid: Some(mid),
+            title,
+            payload,
+        } => {
+            let mut metadata = Map::new();
+            metadata.insert("type".into(), json!("postback"));
+            metadata.insert("payload".into(), json!(payload));
+            let body = title
+                .clone()
+                .or_else(|| payload.clone())
+                .unwrap_or_else(|| "[button]".into());
+            inbound(mid.clone(), body, metadata)
+        }
+        // Without a mid a postback cannot be deduplicated against redeliveries.
+        EventKind::Postback { mid: None, .. } => WebhookItem::Ignored("postback_without_mid"),
+        EventKind::Echo(_) => WebhookItem::Ignored("echo"),
+        EventKind::Deleted { .. } => WebhookItem::Ignored("deleted"),
+        EventKind::Reaction { .. } => WebhookItem::Ignored("reaction"),
+        EventKind::Unsupported { .. } => WebhookItem::Ignored("unsupported"),
+        // Graph lists each delivered mid; a watermark-only delivery names no message (we would
+        // need "everything before" semantics the store does not offer).
+        EventKind::Delivery { mids, .. } if mids.is_empty() => {
+            WebhookItem::Ignored("delivery_watermark")
+        }
+        EventKind::Delivery { mids, .. } => WebhookItem::Statuses(
+            mids.iter()
+                .map(|mid| (mid.clone(), delivery::DELIVERED, at))
+                .collect(),
+        ),
+        EventKind::Read { mid: Some(mid), .. } => WebhookItem::Status {
+            platform_message_id: mid.clone(),
+            status: delivery::READ,
+            error: None,
+            at,
+        },
+        EventKind::Read { mid: None, .. } => WebhookItem::Ignored("read_watermark"),
+    }
+}
+
+fn tiktok_item(
+    event: TikTokEvent,
+    ai_enabled: bool,
+    account_ok: &dyn Fn(&str) -> bool,
+) -> WebhookItem {
+    match event {
+        TikTokEvent::DirectMessage(dm) => {
+            if !account_ok(&dm.account_open_id) {
+                return WebhookItem::AccountMismatch {
+                    account_id: dm.account_open_id,
+                };
+            }
+            if dm.sender_open_id == dm.account_open_id {
+                return WebhookItem::Ignored("own_message");
+            }
+            let mut metadata = Map::new();
+            metadata.insert("platform".into(), json!("tiktok"));
+            metadata.insert("accountOpenId".into(), json!(dm.account_open_id));
+            if let Some(conversation) = &dm.conversation_id {
+                metadata.insert("tiktokConversationId".into(), json!(conversation));
+            }
+            let body = match &dm.content {
+                DmContent::Text { text } if !text.trim().is_empty() => {
+                    metadata.insert("type".into(), json!("text"));
+                    text.trim().to_owned()
+                }
+                DmContent::Text { .. } => {
+                    metadata.insert("type".into(), json!("text"));
+                    "[empty message]".to_owned()
+                }
+                DmContent::Image { url, media_id } => {
+                    metadata.insert("type".into(), json!("image"));
+                    metadata.insert("media".into(), json!({"id": media_id, "url": url}));
+                    "[image]".to_owned()
+                }
+                DmContent::SharePost { url } => {
+                    metadata.insert("type".into(), json!("share_post"));
+                    metadata.insert("url".into(), json!(url));
+                    "[shared post]".to_owned()
+                }
+                DmContent::Unsupported { kind } => {
+                    metadata.insert("type".into(), json!(kind));
+                    format!("[unsupported: {kind}]")
+                }
+            };
+            WebhookItem::Inbound(Box::new(InboundMessage {
+                contact: InboundContact {
+                    channel: Channel::Tiktok,
+                    external_id: dm.sender_open_id,
+                    phone: None,
+                    display_name: None,
+                },
+                platform_message_id: dm.message_id,
+                body,
+                metadata: Value::Object(metadata),
+                sent_at: at_seconds(dm.create_time),
+                ai_enabled,
+            }))
+        }
+        TikTokEvent::AuthorizationRemoved {
+            user_open_id,
+            reason,
+            ..
+        } => {
+            // Switching the connection off is an operator decision (and another module's
+            // write); make it loud instead.
+            tracing::warn!(%user_open_id, ?reason, "TikTok authorization removed for this connection");
+            WebhookItem::Ignored("authorization_removed")
+        }
+        TikTokEvent::Other { .. } => WebhookItem::Ignored("other_event"),
+    }
+}
+
+/// What a delivery changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryReport {
+    /// Inbound messages stored.
+    pub stored: u64,
+    /// Inbound messages we already had.
+    pub duplicates: u64,
+    /// Delivery statuses that moved a message forward.
+    pub statuses_applied: u64,
+    /// Items skipped because the account id did not match the connection's.
+    pub account_mismatches: u64,
+    /// Items with nothing to do.
+    pub ignored: u64,
+}
+
+/// Applies a verified delivery's items for the endpoint's tenant. Each message commits on its
+/// own, and its events are published right after that commit; the first database failure stops
+/// the batch (the redelivery finds the earlier ones as duplicates). Wakes the workers once when
+/// an AI turn was enqueued.
+pub async fn apply(
+    state: &AppState,
+    endpoint: &Endpoint,
+    items: Vec<WebhookItem>,
+) -> Result<DeliveryReport, WebhookRejection> {
+    let tenant_id = endpoint.tenant_id;
+    let label = channel_label(endpoint.channel);
+    let mut report = DeliveryReport::default();
+    let mut wake = false;
+    let mut failure = None;
+    let items = items.into_iter().flat_map(|item| match item {
+        WebhookItem::Statuses(list) => list
+            .into_iter()
+            .map(|(platform_message_id, status, at)| WebhookItem::Status {
+                platform_message_id,
+                status,
+                error: None,
+                at,
+            })
+            .collect(),
+        other => vec![other],
+    });
+    for item in items {
+        match item {
+            WebhookItem::Statuses(_) => {}
+            WebhookItem::Inbound(message) => {
+                match state.store.ingest_inbound(tenant_id, &message).await {
+                    Ok(IngestOutcome::Stored(ingested)) => {
+                        report.stored += 1;
+                        wake |= ingested.ai_job.is_some();
+                        let ingested = *ingested;
+                        if ingested.lead_created {
+                            state.bus.publish(
+                                tenant_id,
+                                Event::LeadUpdated {
+                                    lead: Box::new(ingested.lead),
+                                },
+                            );
+                        }
+                        if ingested.conversation_created {
+                            state.bus.publish(
+                                tenant_id,
+                                Event::ConversationUpdated {
+                                    conversation: Box::new(ingested.conversation),
+                                },
+                            );
+                        }
+                        state.bus.publish(
+                            tenant_id,
+                            Event::MessageAdded {
+                                message: Box::new(ingested.message),
+                            },
+                        );
+                    }
+                    Ok(IngestOutcome::Duplicate) => report.duplicates += 1,
+                    Err(error) => {
+                        failure = Some(error);
+                        break;
+                    }
+                }
+            }
+            WebhookItem::Status {
+                platform_message_id,
+                status,
+                error,
+                at,
+            } => match state
+                .store
+                .apply_delivery_status(
+                    tenant_id,
+                    endpoint.channel,
+                    &platform_message_id,
+                    status,
+                    error,
+                    at,
+                )
+                .await
+            {
+                Ok(Some(message)) => {
+                    report.statuses_applied += 1;
+                    state.bus.publish(
+                        tenant_id,
+                        Event::MessageUpdated {
+                            message: Box::new(message),
+                        },
+                    );
+                }
+                // Unknown message (sent by another tool) or not newer: nothing to do.
+                Ok(None) => report.ignored += 1,
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            },
+            WebhookItem::AccountMismatch { account_id } => {
+                tracing::warn!(
+                    channel = label,
+                    %tenant_id,
+                    %account_id,
+                    expected = endpoint.connection.external_account_id.as_deref().unwrap_or(""),
+                    "webhook event for another account skipped"
+                );
+                metrics::counter!(
+                    "leadline_webhook_rejected_total",
+                    "channel" => label,
+                    "reason" => "account_mismatch"
+                )
+                .increment(1);
+                report.account_mismatches += 1;
+            }
+            WebhookItem::Ignored(why) => {
+                tracing::debug!(channel = label, why, "webhook event ignored");
+                report.ignored += 1;
+            }
+        }
+    }
+    // Jobs enqueued by messages committed before a failure still deserve a worker.
+    if wake {
+        state.jobs.wake().await;
+    }
+    match failure {
+        Some(error) => Err(unavailable(error)),
+        None => Ok(report),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_four_messaging_segments_are_channels() {
+        assert_eq!(channel_for_segment("whatsapp"), Some(Channel::Whatsapp));
+        assert_eq!(channel_for_segment("instagram"), Some(Channel::Instagram));
+        assert_eq!(channel_for_segment("facebook"), Some(Channel::Facebook));
+        assert_eq!(channel_for_segment("tiktok"), Some(Channel::Tiktok));
+        assert_eq!(channel_for_segment("WHATSAPP"), None);
+        assert_eq!(channel_for_segment("twitch"), None);
+    }
+
+    #[test]
+    fn whatsapp_media_without_caption_reads_as_a_placeholder_and_keeps_its_id() {
+        let content = MessageContent::Media {
+            kind: MediaKind::Image,
+            id: "MEDIA1".into(),
+            mime_type: Some("image/jpeg".into()),
+            sha256: None,
+            caption: None,
+            filename: None,
+        };
+        let (body, metadata) = whatsapp_content(&content, None);
+        assert_eq!(body, "[image]");
+        assert_eq!(metadata["media"]["id"], "MEDIA1");
+        let (body, _) = whatsapp_content(&content, Some("look at this"));
+        assert_eq!(body, "look at this");
+    }
+
+    #[test]
+    fn every_rejection_has_a_reason_and_the_documented_status() {
+        let cases = [
+            (WebhookRejection::UnknownTenant, 404),
+            (WebhookRejection::NotConnected, 404),
+            (WebhookRejection::MissingSecret, 401),
+            (WebhookRejection::MissingSignature, 401),
+            (WebhookRejection::BadSignature("x".into()), 401),
+            (WebhookRejection::StaleTimestamp, 401),
+            (WebhookRejection::VerificationRefused("x".into()), 403),
+            (WebhookRejection::BadPayload("x".into()), 400),
+            (
+                WebhookRejection::DatabaseUnavailable(ApiError::Unavailable("x".into())),
+                503,
+            ),
+        ];
+        for (rejection, status) in cases {
+            assert!(!rejection.reason().is_empty());
+            assert_eq!(rejection.to_api_error().status().as_u16(), status);
+        }
+    }
+}
