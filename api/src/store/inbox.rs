@@ -9,6 +9,8 @@
 //! tenant+channel): the loser's transaction rolls back and is retried once, finding the winner's
 //! rows.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use leadline_domain::channel::Channel;
 use leadline_domain::lead::{LeadStatus, Temperature, INITIAL_SCORE};
@@ -287,7 +289,9 @@ impl Store {
             return Ok(IngestOutcome::Duplicate);
         }
         let at = now();
-        let (lead, lead_created) = self.lead_for_contact(tx, tenant_id, &inbound.contact).await?;
+        let (lead, lead_created) = self
+            .lead_for_contact(tx, tenant_id, &inbound.contact)
+            .await?;
 
         let open = conversations::Entity::find()
             .filter(conversations::Column::TenantId.eq(tenant_id))
@@ -436,12 +440,31 @@ impl Store {
     }
 
     /// One conversation of the tenant.
-    pub async fn conversation(
+    pub async fn conversation(&self, tenant_id: Uuid, id: Uuid) -> ApiResult<conversations::Model> {
+        conversation_in(&self.db, tenant_id, id).await
+    }
+
+    /// The leads behind `conversations`, keyed by lead id, in ONE query (a listing page shows
+    /// each conversation's lead; loading them one by one would cost a query per row).
+    pub async fn conversation_leads(
         &self,
         tenant_id: Uuid,
-        id: Uuid,
-    ) -> ApiResult<conversations::Model> {
-        conversation_in(&self.db, tenant_id, id).await
+        conversations: &[conversations::Model],
+    ) -> ApiResult<HashMap<Uuid, leads::Model>> {
+        let mut ids: Vec<Uuid> = conversations.iter().map(|c| c.lead_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        Ok(leads::Entity::find()
+            .filter(leads::Column::TenantId.eq(tenant_id))
+            .filter(leads::Column::Id.is_in(ids))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|lead| (lead.id, lead))
+            .collect())
     }
 
     /// A page of conversations, newest first.
@@ -618,13 +641,13 @@ impl Store {
         active.delivery_error = Set(error);
         active.metadata = Set(metadata);
         active.updated_at = Set(now());
-        Ok(active.update(&self.db).await.map_err(|e| {
+        active.update(&self.db).await.map_err(|e| {
             if is_unique_violation(&e) {
                 ApiError::Conflict("the platform returned a message id we already hold".into())
             } else {
                 e.into()
             }
-        })?)
+        })
     }
 
     /// Applies a delivery status from a platform webhook to our outbound message with that

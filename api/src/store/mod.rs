@@ -31,8 +31,8 @@ pub use ai_usage::AiUsageIncrement;
 pub use audit::AuditEntry;
 pub use channels::ChannelConnectionChanges;
 pub use inbox::{
-    ConversationChange, ConversationFilter, InboundContact, InboundMessage, IngestOutcome, Ingested,
-    NewTicket, OutboundMessage,
+    ConversationChange, ConversationFilter, InboundContact, InboundMessage, IngestOutcome,
+    Ingested, NewTicket, OutboundMessage,
 };
 pub use leads::{LeadChanges, LeadFilter, NewLead, ScoreAdjustment};
 pub use members::{Invitation, InviteRequest};
