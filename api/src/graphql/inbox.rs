@@ -173,6 +173,7 @@ impl Conversation {
     }
 }
 
+/// A thread with a lead on one channel.
 #[Object]
 impl Conversation {
     /// The conversation id.
@@ -262,6 +263,7 @@ impl Conversation {
 /// One message of a conversation.
 pub struct Message(pub messages::Model);
 
+/// One message of a conversation.
 #[Object]
 impl Message {
     /// The message id.
@@ -321,6 +323,7 @@ impl Message {
 /// A support ticket, usually opened by an escalation.
 pub struct Ticket(pub tickets::Model);
 
+/// A support ticket, usually opened by an escalation.
 #[Object]
 impl Ticket {
     /// The ticket id.
