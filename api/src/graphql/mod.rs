@@ -5,6 +5,7 @@
 mod account;
 mod ai;
 mod catalog;
+mod inbox;
 mod jobs;
 mod leads;
 pub mod metrics;
@@ -25,6 +26,7 @@ pub struct QueryRoot(
     account::AccountQuery,
     ai::AiQuery,
     catalog::CatalogQuery,
+    inbox::InboxQuery,
     jobs::JobQuery,
     leads::LeadQuery,
 );
@@ -34,13 +36,18 @@ pub struct QueryRoot(
 pub struct MutationRoot(
     account::AccountMutation,
     catalog::CatalogMutation,
+    inbox::InboxMutation,
     jobs::JobMutation,
     leads::LeadMutation,
 );
 
 /// All subscriptions.
 #[derive(MergedSubscription, Default)]
-pub struct SubscriptionRoot(jobs::JobSubscription, leads::LeadSubscription);
+pub struct SubscriptionRoot(
+    inbox::InboxSubscription,
+    jobs::JobSubscription,
+    leads::LeadSubscription,
+);
 
 /// The schema type.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

@@ -9,6 +9,8 @@
 //! tenant+channel): the loser's transaction rolls back and is retried once, finding the winner's
 //! rows.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use leadline_domain::channel::Channel;
 use leadline_domain::lead::{LeadStatus, Temperature, INITIAL_SCORE};
@@ -442,6 +444,29 @@ impl Store {
         conversation_in(&self.db, tenant_id, id).await
     }
 
+    /// The leads behind `conversations`, keyed by lead id, in ONE query (a listing page shows
+    /// each conversation's lead; loading them one by one would cost a query per row).
+    pub async fn conversation_leads(
+        &self,
+        tenant_id: Uuid,
+        conversations: &[conversations::Model],
+    ) -> ApiResult<HashMap<Uuid, leads::Model>> {
+        let mut ids: Vec<Uuid> = conversations.iter().map(|c| c.lead_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        Ok(leads::Entity::find()
+            .filter(leads::Column::TenantId.eq(tenant_id))
+            .filter(leads::Column::Id.is_in(ids))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|lead| (lead.id, lead))
+            .collect())
+    }
+
     /// A page of conversations, newest first.
     pub async fn conversations(
         &self,
@@ -534,6 +559,16 @@ impl Store {
                 tx.rollback().await?;
                 return Ok((existing, false, conversation));
             }
+        }
+        // Checked inside the transaction, after the idempotency lookup: a repeat of a message
+        // that was accepted still answers with it, and a resolve that lands between a caller's
+        // own check and this insert cannot let a reply slip into a closed thread.
+        if !status::OPEN.contains(&conversation.status.as_str()) {
+            tx.rollback().await?;
+            return Err(ApiError::Conflict(format!(
+                "the conversation is {}; new messages open a new conversation",
+                conversation.status
+            )));
         }
         let at = now();
         let message = messages::ActiveModel {
