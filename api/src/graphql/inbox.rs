@@ -556,7 +556,12 @@ impl InboxMutation {
             "clientMessageId",
             MAX_CLIENT_MESSAGE_ID_CHARS,
         )?;
-        let conversation = open_conversation(ctx, tenant_id, conversation_id, "reply").await?;
+        // Not `open_conversation`: the store checks the status inside its transaction, after
+        // the clientMessageId lookup, so a retried send still gets its first answer.
+        let conversation = state(ctx)
+            .store
+            .conversation(tenant_id, conversation_id)
+            .await?;
         let channel = DomainChannel::parse(&conversation.channel)
             .map_err(|e| ApiError::Internal(e.into()))?;
         let kind = send_job_kind(channel);
