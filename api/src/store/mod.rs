@@ -29,10 +29,10 @@ use crate::error::{ApiError, ApiResult};
 pub use ai_context::AiContextChanges;
 pub use ai_usage::AiUsageIncrement;
 pub use audit::AuditEntry;
-pub use channels::ChannelConnectionChanges;
+pub use channels::{whatsapp_template, ChannelConnectionChanges, WhatsAppTemplate};
 pub use inbox::{
-    ConversationChange, ConversationFilter, InboundContact, InboundMessage, IngestOutcome, Ingested,
-    NewTicket, OutboundMessage,
+    ConversationChange, ConversationFilter, InboundContact, InboundMessage, IngestOutcome,
+    Ingested, NewTicket, OutboundMessage,
 };
 pub use leads::{LeadChanges, LeadFilter, NewLead, ScoreAdjustment};
 pub use members::{Invitation, InviteRequest};
