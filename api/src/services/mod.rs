@@ -3,3 +3,5 @@
 //! and never see HTTP or GraphQL types.
 
 pub mod ai;
+pub mod inbox;
+pub mod send_limit;
