@@ -287,7 +287,9 @@ impl Store {
             return Ok(IngestOutcome::Duplicate);
         }
         let at = now();
-        let (lead, lead_created) = self.lead_for_contact(tx, tenant_id, &inbound.contact).await?;
+        let (lead, lead_created) = self
+            .lead_for_contact(tx, tenant_id, &inbound.contact)
+            .await?;
 
         let open = conversations::Entity::find()
             .filter(conversations::Column::TenantId.eq(tenant_id))
@@ -436,11 +438,7 @@ impl Store {
     }
 
     /// One conversation of the tenant.
-    pub async fn conversation(
-        &self,
-        tenant_id: Uuid,
-        id: Uuid,
-    ) -> ApiResult<conversations::Model> {
+    pub async fn conversation(&self, tenant_id: Uuid, id: Uuid) -> ApiResult<conversations::Model> {
         conversation_in(&self.db, tenant_id, id).await
     }
 
