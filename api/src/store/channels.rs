@@ -253,3 +253,30 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_whatsapp_template_is_read_from_settings_and_bad_entries_count_as_none() {
+        let stored = json!({"whatsappTemplate": {"name": "order_update", "languageCode": "en_US"}});
+        assert_eq!(
+            whatsapp_template(&stored),
+            Some(WhatsAppTemplate {
+                name: "order_update".into(),
+                language_code: "en_US".into(),
+            })
+        );
+        for settings in [
+            json!({}),
+            json!(null),
+            json!({"whatsappTemplate": null}),
+            json!({"whatsappTemplate": "order_update"}),
+            json!({"whatsappTemplate": {"name": " ", "languageCode": "en"}}),
+            json!({"whatsappTemplate": {"name": "x"}}),
+        ] {
+            assert_eq!(whatsapp_template(&settings), None, "{settings}");
+        }
+    }
+}

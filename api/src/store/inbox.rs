@@ -616,13 +616,13 @@ impl Store {
         active.delivery_error = Set(error);
         active.metadata = Set(metadata);
         active.updated_at = Set(now());
-        Ok(active.update(&self.db).await.map_err(|e| {
+        active.update(&self.db).await.map_err(|e| {
             if is_unique_violation(&e) {
                 ApiError::Conflict("the platform returned a message id we already hold".into())
             } else {
                 e.into()
             }
-        })?)
+        })
     }
 
     /// Applies a delivery status from a platform webhook to our outbound message with that
