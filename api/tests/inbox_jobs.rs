@@ -678,3 +678,33 @@ async fn over_the_send_rate_a_send_is_retried_not_lost() {
         waiting[0].error
     );
 }
+
+#[tokio::test]
+async fn a_connection_without_credentials_fails_the_message_with_a_clear_error() {
+    let h = harness(&[]).await;
+    h.state
+        .store
+        .upsert_channel_connection(
+            h.tenant,
+            Actor::default(),
+            Channel::Whatsapp,
+            ChannelConnectionChanges {
+                access_token: Some(String::new()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let ingested = h.inbound(Channel::Whatsapp, "15551230012", QUESTION).await;
+    h.drain().await;
+    let out = h.outbound(ingested.conversation.id).await;
+    assert_eq!(out[0].delivery_status, "FAILED");
+    assert_eq!(
+        out[0].delivery_error.as_deref(),
+        Some("the WHATSAPP connection has no access token")
+    );
+    let send = &h.jobs_of_kind("send_whatsapp").await[0];
+    assert_eq!(send.status, "FAILED");
+    assert_eq!(send.attempts, 1);
+    assert!(h.whatsapp.requests().is_empty());
+}
