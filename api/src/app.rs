@@ -19,8 +19,12 @@ use crate::services::ai::RateLimiter;
 /// 60/N seconds): plenty for people, slow for password guessing.
 const LOGIN_ATTEMPTS_PER_MINUTE: u32 = 10;
 use crate::services::ai::AiService;
+use crate::services::inbox::{AiTurnHandler, PlatformClients, SendHandler};
+use crate::services::send_limit::SendLimiter;
 use crate::state::AppState;
+use crate::store::inbox::AI_RESPONSE_JOB;
 use crate::store::Store;
+use leadline_domain::channel::Channel;
 
 /// A built server, bound to its port, ready to run.
 pub struct Application {
@@ -66,6 +70,13 @@ impl Application {
                 ..Default::default()
             },
         );
+        let platforms =
+            PlatformClients::new(&config).context("building the messaging platform clients")?;
+        let send_limiter = match &config.redis_url {
+            Some(url) => SendLimiter::redis(config.send_rate_per_minute, url, &config.redis_prefix)
+                .context("setting up the send rate limit in Redis")?,
+            None => SendLimiter::in_process(config.send_rate_per_minute),
+        };
         let state = AppState {
             store,
             bus,
@@ -75,6 +86,8 @@ impl Application {
             jobs,
             login_limiter: Arc::new(RateLimiter::new(LOGIN_ATTEMPTS_PER_MINUTE)),
             signup_limiter: Arc::new(RateLimiter::new(signups_per_minute)),
+            platforms: Arc::new(platforms),
+            send_limiter: Arc::new(send_limiter),
         };
         let schema = build_schema(Some(state.clone()), limits);
         let router = router(HttpState {
@@ -101,9 +114,21 @@ impl Application {
 
     /// The job workers for this process (the handlers every deployment runs).
     pub fn worker_pool(state: &AppState) -> WorkerPool {
+        let mut handlers =
+            Handlers::builtin().with(AI_RESPONSE_JOB, AiTurnHandler::new(state.clone()));
+        for channel in [
+            Channel::Whatsapp,
+            Channel::Instagram,
+            Channel::Facebook,
+            Channel::Tiktok,
+        ] {
+            if let Some(kind) = crate::services::inbox::send_job_kind(channel) {
+                handlers = handlers.with(kind, SendHandler::new(state.clone(), channel));
+            }
+        }
         WorkerPool::new(
             state.jobs.clone(),
-            Handlers::builtin(),
+            handlers,
             state.config.workers.max(1),
             std::time::Duration::from_secs(1),
         )

@@ -7,6 +7,8 @@ use crate::bus::EventBus;
 use crate::config::Config;
 use crate::jobs::JobQueue;
 use crate::services::ai::{AiService, RateLimiter};
+use crate::services::inbox::PlatformClients;
+use crate::services::send_limit::SendLimiter;
 use crate::store::Store;
 
 /// Cheap to clone; everything inside is shared.
@@ -24,4 +26,8 @@ pub struct AppState {
     pub login_limiter: Arc<RateLimiter<String>>,
     /// Sign-ups per client IP.
     pub signup_limiter: Arc<RateLimiter<std::net::IpAddr>>,
+    /// The WhatsApp, Messenger/Instagram and TikTok clients the send jobs use (built once).
+    pub platforms: Arc<PlatformClients>,
+    /// Outbound sends per tenant and channel (shared through Redis when configured).
+    pub send_limiter: Arc<SendLimiter>,
 }

@@ -1,7 +1,7 @@
 //! What a tenant configures: channel connections (secrets write-only), the AI context, and the
 //! product catalog.
 
-use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
+use async_graphql::{Context, InputObject, MaybeUndefined, Object, SimpleObject, ID};
 use leadline_domain::money::Money as DomainMoney;
 
 use super::types::{
@@ -43,6 +43,56 @@ pub struct UpsertChannelConnectionInput {
     pub status: Option<ConnectionStatus>,
     /// TikTok: also accept the legacy `X-Tiktok-Signature` scheme.
     pub legacy_signature: Option<bool>,
+    /// WhatsApp only: the approved message template sent instead of a reply once 24 h have
+    /// passed since the customer's last message. `null` removes it; omitted keeps it.
+    pub whatsapp_template: MaybeUndefined<WhatsAppTemplateInput>,
+}
+
+/// An approved WhatsApp message template (as named in WhatsApp Business Manager).
+#[derive(InputObject)]
+pub struct WhatsAppTemplateInput {
+    /// The template's name: lower-case letters, digits and underscores, at most 512.
+    pub name: String,
+    /// The approved translation's language code, e.g. `en` or `en_US`.
+    pub language_code: String,
+}
+
+/// Checks a template the way WhatsApp names them, so a typo is refused here rather than by
+/// WhatsApp (error 132001) at the first message outside the window.
+fn whatsapp_template(
+    input: WhatsAppTemplateInput,
+) -> Result<crate::store::WhatsAppTemplate, ApiError> {
+    let name = input.name.trim().to_owned();
+    let name_ok = (1..=512).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !name_ok {
+        return Err(ApiError::bad_input(
+            "whatsappTemplate.name",
+            "1 to 512 lower-case letters, digits or underscores, e.g. order_update",
+        ));
+    }
+    let language = input.language_code.trim().to_owned();
+    let (lang, region) = match language.split_once('_') {
+        Some((lang, region)) => (lang, Some(region)),
+        None => (language.as_str(), None),
+    };
+    let language_ok = (2..=3).contains(&lang.len())
+        && lang.bytes().all(|b| b.is_ascii_lowercase())
+        && region.is_none_or(|r| {
+            (2..=3).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_uppercase())
+        });
+    if !language_ok {
+        return Err(ApiError::bad_input(
+            "whatsappTemplate.languageCode",
+            "a language code like en or en_US",
+        ));
+    }
+    Ok(crate::store::WhatsAppTemplate {
+        name,
+        language_code: language,
+    })
 }
 
 /// Result of `upsertChannelConnection`.
@@ -348,6 +398,18 @@ impl CatalogMutation {
                 other => Ok(other),
             }
         };
+        let whatsapp_template = match input.whatsapp_template {
+            MaybeUndefined::Undefined => None,
+            _ if input.channel != Channel::Whatsapp => {
+                return Err(ApiError::bad_input(
+                    "whatsappTemplate",
+                    "only WhatsApp connections have a message template",
+                )
+                .into())
+            }
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(template) => Some(Some(whatsapp_template(template)?)),
+        };
         let changes = ChannelConnectionChanges {
             external_account_id: bounded(input.external_account_id, "externalAccountId")?,
             verify_token: bounded(input.verify_token, "verifyToken")?,
@@ -357,6 +419,7 @@ impl CatalogMutation {
             ai_enabled: input.ai_enabled,
             status: input.status.map(|s| s.as_str().to_owned()),
             legacy_signature: input.legacy_signature,
+            whatsapp_template,
         };
         let store = &state(ctx).store;
         let (row, created) = store
@@ -577,5 +640,49 @@ impl CatalogMutation {
         Ok(DeletePayload {
             deleted_id: input.id,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template(name: &str, language: &str) -> Result<crate::store::WhatsAppTemplate, ApiError> {
+        whatsapp_template(WhatsAppTemplateInput {
+            name: name.into(),
+            language_code: language.into(),
+        })
+    }
+
+    #[test]
+    fn whatsapp_templates_are_named_as_whatsapp_names_them() {
+        for (name, language) in [
+            ("order_update", "en_US"),
+            ("hello_world", "en"),
+            ("promo_2024", "pt_BR"),
+            ("a", "fil"),
+        ] {
+            let parsed = template(name, language);
+            assert!(parsed.is_ok(), "{name} {language}");
+        }
+        let long = "a".repeat(512);
+        assert!(template(&long, "en").is_ok());
+        for (name, language, field) in [
+            ("", "en", "whatsappTemplate.name"),
+            ("Order_Update", "en", "whatsappTemplate.name"),
+            ("order-update", "en", "whatsappTemplate.name"),
+            ("order update", "en", "whatsappTemplate.name"),
+            (&"a".repeat(513), "en", "whatsappTemplate.name"),
+            ("order_update", "", "whatsappTemplate.languageCode"),
+            ("order_update", "EN", "whatsappTemplate.languageCode"),
+            ("order_update", "en_us", "whatsappTemplate.languageCode"),
+            ("order_update", "en-US", "whatsappTemplate.languageCode"),
+            ("order_update", "english", "whatsappTemplate.languageCode"),
+        ] {
+            match template(name, language) {
+                Err(ApiError::BadUserInput { field: got, .. }) => assert_eq!(got, field),
+                other => panic!("{name:?} {language:?}: {other:?}"),
+            }
+        }
     }
 }

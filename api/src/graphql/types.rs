@@ -319,10 +319,23 @@ pub struct ChannelConnection {
     pub legacy_signature: bool,
     /// The webhook path the platform should call.
     pub webhook_path: Option<String>,
+    /// WhatsApp: the approved template sent outside the 24 h window (none: such sends are
+    /// blocked).
+    pub whatsapp_template: Option<WhatsAppTemplateSetting>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+/// An approved WhatsApp message template of a connection.
+#[derive(SimpleObject)]
+#[graphql(name = "WhatsAppTemplate")]
+pub struct WhatsAppTemplateSetting {
+    /// The template's name as approved in WhatsApp Business Manager.
+    pub name: String,
+    /// The translation sent, e.g. `en_US`.
+    pub language_code: String,
 }
 
 impl ChannelConnection {
@@ -352,6 +365,12 @@ impl ChannelConnection {
             has_access_token: row.access_token.is_some(),
             legacy_signature: row.legacy_signature,
             webhook_path,
+            whatsapp_template: crate::store::whatsapp_template(&row.settings).map(|t| {
+                WhatsAppTemplateSetting {
+                    name: t.name,
+                    language_code: t.language_code,
+                }
+            }),
             created_at: row.created_at,
             updated_at: row.updated_at,
         })

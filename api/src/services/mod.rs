@@ -4,3 +4,4 @@
 
 pub mod ai;
 pub mod inbox;
+pub mod send_limit;

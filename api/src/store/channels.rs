@@ -8,7 +8,8 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
     TransactionTrait,
 };
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::audit::{record, AuditEntry};
@@ -27,6 +28,31 @@ pub struct ChannelConnectionChanges {
     pub ai_enabled: Option<bool>,
     pub status: Option<String>,
     pub legacy_signature: Option<bool>,
+    /// WhatsApp: the approved template sent outside the 24 h window; `Some(None)` clears it.
+    pub whatsapp_template: Option<Option<WhatsAppTemplate>>,
+}
+
+/// Key of the WhatsApp template in `channel_connections.settings`.
+const WHATSAPP_TEMPLATE_KEY: &str = "whatsappTemplate";
+
+/// A WhatsApp message template approved in WhatsApp Business Manager, stored in the connection's
+/// `settings` as `{"whatsappTemplate": {"name", "languageCode"}}`. Validated by the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WhatsAppTemplate {
+    /// The template's name (`order_update`).
+    pub name: String,
+    /// The approved translation (`en_US`, `en`).
+    pub language_code: String,
+}
+
+/// The WhatsApp template in a connection's `settings`, if a usable one is stored (a malformed
+/// or blank entry counts as none: the send gate then blocks instead of sending a bad template).
+pub fn whatsapp_template(settings: &Value) -> Option<WhatsAppTemplate> {
+    let stored = settings.get(WHATSAPP_TEMPLATE_KEY)?;
+    serde_json::from_value::<WhatsAppTemplate>(stored.clone())
+        .ok()
+        .filter(|t| !t.name.trim().is_empty() && !t.language_code.trim().is_empty())
 }
 
 fn secret(value: String) -> Option<String> {
@@ -103,6 +129,22 @@ impl Store {
             row.legacy_signature = Set(v);
             changed.push("legacySignature");
         }
+        if let Some(template) = changes.whatsapp_template {
+            let mut settings = match row.settings.take() {
+                Some(Value::Object(map)) => map,
+                _ => serde_json::Map::new(),
+            };
+            match template {
+                Some(template) => {
+                    settings.insert(WHATSAPP_TEMPLATE_KEY.into(), json!(template));
+                }
+                None => {
+                    settings.remove(WHATSAPP_TEMPLATE_KEY);
+                }
+            }
+            row.settings = Set(Value::Object(settings));
+            changed.push("whatsappTemplate");
+        }
         row.updated_at = Set(at);
         let saved = if created {
             row.insert(&tx).await
@@ -153,6 +195,19 @@ impl Store {
         paginate(&self.db, select, channel_connections::Column::Id, page).await
     }
 
+    /// The tenant's connection for `channel`, if any (whose credentials the senders use).
+    pub async fn channel_connection_for(
+        &self,
+        tenant_id: Uuid,
+        channel: Channel,
+    ) -> ApiResult<Option<channel_connections::Model>> {
+        Ok(channel_connections::Entity::find()
+            .filter(channel_connections::Column::TenantId.eq(tenant_id))
+            .filter(channel_connections::Column::Channel.eq(channel.as_str()))
+            .one(&self.db)
+            .await?)
+    }
+
     /// One connection of the tenant.
     pub async fn channel_connection(
         &self,
@@ -196,5 +251,32 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_whatsapp_template_is_read_from_settings_and_bad_entries_count_as_none() {
+        let stored = json!({"whatsappTemplate": {"name": "order_update", "languageCode": "en_US"}});
+        assert_eq!(
+            whatsapp_template(&stored),
+            Some(WhatsAppTemplate {
+                name: "order_update".into(),
+                language_code: "en_US".into(),
+            })
+        );
+        for settings in [
+            json!({}),
+            json!(null),
+            json!({"whatsappTemplate": null}),
+            json!({"whatsappTemplate": "order_update"}),
+            json!({"whatsappTemplate": {"name": " ", "languageCode": "en"}}),
+            json!({"whatsappTemplate": {"name": "x"}}),
+        ] {
+            assert_eq!(whatsapp_template(&settings), None, "{settings}");
+        }
     }
 }

@@ -283,6 +283,21 @@ impl Store {
         Ok((created, true))
     }
 
+    /// How many score events a message caused (the AI turn applies a message's signals once).
+    pub async fn score_events_from_message(
+        &self,
+        tenant_id: Uuid,
+        message_id: Uuid,
+    ) -> ApiResult<u64> {
+        Ok(sea_orm::PaginatorTrait::count(
+            lead_score_events::Entity::find()
+                .filter(lead_score_events::Column::TenantId.eq(tenant_id))
+                .filter(lead_score_events::Column::SourceMessageId.eq(message_id)),
+            &self.db,
+        )
+        .await?)
+    }
+
     /// Moves a lead's score by `delta` (inbox model, clamped) and records why.
     pub async fn adjust_lead_score(
         &self,

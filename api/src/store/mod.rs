@@ -29,7 +29,7 @@ use crate::error::{ApiError, ApiResult};
 pub use ai_context::AiContextChanges;
 pub use ai_usage::AiUsageIncrement;
 pub use audit::AuditEntry;
-pub use channels::ChannelConnectionChanges;
+pub use channels::{whatsapp_template, ChannelConnectionChanges, WhatsAppTemplate};
 pub use inbox::{
     ConversationChange, ConversationFilter, InboundContact, InboundMessage, IngestOutcome,
     Ingested, NewTicket, OutboundMessage,

@@ -1,0 +1,452 @@
+//! The `ai_response` job: the AI's turn after a customer's message (ARCHITECTURE.md §5).
+//!
+//! One run: load the conversation; skip when it is no longer the AI's to answer (not ACTIVE,
+//! handled by a human) or when a later customer message arrived (that message's own job answers,
+//! so a burst gets one reply, not one per line). Ask `AiService::suggest_reply` with the recent
+//! history; apply the analysis' score deltas; check escalation. An escalation opens a ticket,
+//! sets the conversation WAITING and sends ONE hand-over message; otherwise the reply is stored
+//! and its send job enqueued in the same transaction.
+//!
+//! Re-runs (a worker died mid-job, the lease lapsed) are safe at every step: the reply and the
+//! hand-over message are keyed `ai:{messageId}` / `handover:{messageId}` (one per inbound
+//! message, with one `send:{id}` job), score deltas are applied only when no score event from
+//! this message exists yet, and a stored hand-over whose escalation did not commit is escalated
+//! again from what it recorded.
+//!
+//! Must not: call a platform (the send job does), or decide windows, scores or escalation rules
+//! (the domain does).
+
+use chrono::Utc;
+use leadline_domain::analysis::{Analysis, HistoryTurn, Speaker};
+use leadline_domain::channel::Channel;
+use leadline_domain::escalation::{check_escalation, Escalation, EscalationInput};
+use leadline_domain::lead::inbox_signal_delta;
+use leadline_entity::{conversations, jobs, messages};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::failure_of;
+use super::send::send_job;
+use crate::auth::Actor;
+use crate::bus::{Event, LeadScoreChanged};
+use crate::error::ApiError;
+use crate::jobs::{JobFailure, JobHandler};
+use crate::services::ai::{AiRequest, MAX_HISTORY_TURNS, MAX_TEXT_CHARS};
+use crate::state::AppState;
+use crate::store::inbox::{handler, sender, status};
+use crate::store::{ConversationChange, NewTicket, OutboundMessage, ScoreAdjustment};
+
+/// What the customer is told when a person takes over. Fixed text on purpose: the AI has just
+/// been judged not to be the right one to answer, so it does not compose this one.
+pub const HANDOVER_TEXT: &str = "Thanks for your patience. I'm passing this conversation to a member of our team, who will get back to you here shortly.";
+
+/// The `ai_response` job handler.
+pub struct AiTurnHandler {
+    state: AppState,
+}
+
+impl AiTurnHandler {
+    /// The handler, over the shared state.
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AiTurnPayload {
+    conversation_id: Uuid,
+    message_id: Uuid,
+}
+
+/// Client message id of the AI's reply to inbound message `id`.
+fn reply_key(id: Uuid) -> String {
+    format!("ai:{id}")
+}
+
+/// Client message id of the hand-over message caused by inbound message `id`.
+fn handover_key(id: Uuid) -> String {
+    format!("handover:{id}")
+}
+
+fn skipped(why: &str) -> Result<Value, JobFailure> {
+    Ok(json!({ "skipped": why }))
+}
+
+#[async_trait::async_trait]
+impl JobHandler for AiTurnHandler {
+    async fn run(&self, job: &jobs::Model) -> Result<Value, JobFailure> {
+        let payload: AiTurnPayload = serde_json::from_value(job.payload.clone())
+            .map_err(|e| JobFailure::Permanent(format!("bad payload: {e}")))?;
+        let tenant_id = job.tenant_id;
+        let store = &self.state.store;
+        let conversation = store
+            .conversation(tenant_id, payload.conversation_id)
+            .await
+            .map_err(failure_of)?;
+        let channel = Channel::parse(&conversation.channel)
+            .map_err(|e| JobFailure::Permanent(e.to_string()))?;
+
+        // Already answered by an earlier run of this job?
+        let limit = self.state.config.ai_history_messages.max(1);
+        let recent = store
+            .recent_messages(tenant_id, conversation.id, limit + 1)
+            .await
+            .map_err(failure_of)?;
+        if let Some(handover) = recent
+            .iter()
+            .find(|m| m.client_message_id.as_deref() == Some(&handover_key(payload.message_id)))
+        {
+            if conversation.status == status::ACTIVE && conversation.handled_by == handler::AI {
+                // The hand-over was stored but the escalation did not commit: finish it.
+                return self.finish_escalation(&conversation, handover).await;
+            }
+            return skipped("already handed over to a person");
+        }
+        if let Some(reply) = recent
+            .iter()
+            .find(|m| m.client_message_id.as_deref() == Some(&reply_key(payload.message_id)))
+        {
+            return Ok(json!({ "replyMessageId": reply.id, "alreadyAnswered": true }));
+        }
+
+        if conversation.status != status::ACTIVE {
+            return skipped(&format!("conversation is {}", conversation.status));
+        }
+        if conversation.handled_by == handler::HUMAN {
+            return skipped("a person handles this conversation");
+        }
+        let Some(position) = recent.iter().position(|m| m.id == payload.message_id) else {
+            // More than a history's worth of messages came after it: long superseded.
+            return skipped("the conversation moved on past this message");
+        };
+        let trigger = &recent[position];
+        if recent[position + 1..]
+            .iter()
+            .any(|m| m.direction == "INBOUND")
+        {
+            return skipped("a later customer message will be answered instead");
+        }
+        let text = clip(&trigger.body);
+        if text.trim().is_empty() {
+            return skipped("the message has no text to answer");
+        }
+        let history: Vec<HistoryTurn> = recent[..position]
+            .iter()
+            .rev()
+            .take(MAX_HISTORY_TURNS)
+            .rev()
+            .filter(|m| !m.body.trim().is_empty())
+            .map(|m| HistoryTurn {
+                speaker: speaker(&m.sender_kind),
+                text: clip(&m.body),
+            })
+            .collect();
+
+        let suggested = self
+            .state
+            .ai
+            .suggest_reply(
+                tenant_id,
+                AiRequest {
+                    text: text.clone(),
+                    channel,
+                    product_ids: None,
+                    history,
+                },
+            )
+            .await
+            .map_err(ai_failure)?;
+        let analysis = &suggested.analyzed.analysis;
+
+        let score_changes = self.apply_signals(&conversation, trigger, analysis).await?;
+
+        let settings = store.ai_context(tenant_id).await.map_err(failure_of)?;
+        let keywords: Vec<String> =
+            serde_json::from_value(settings.escalation_keywords.clone()).unwrap_or_default();
+        let open_tickets = store
+            .open_ticket_count(tenant_id, conversation.lead_id)
+            .await
+            .map_err(failure_of)?;
+        let escalation = check_escalation(&EscalationInput {
+            message: &text,
+            analysis,
+            escalation_keywords: &keywords,
+            ai_turns: u32::try_from(conversation.ai_turns).unwrap_or(0),
+            auto_escalate_after_messages: settings
+                .auto_escalate_after_messages
+                .and_then(|n| u32::try_from(n).ok()),
+            open_tickets: u32::try_from(open_tickets).unwrap_or(u32::MAX),
+            unresolved: true,
+        });
+        if let Some(escalation) = escalation {
+            return self
+                .escalate(&conversation, trigger, &recent, escalation, score_changes)
+                .await;
+        }
+
+        let reply_text = suggested.reply.text.trim().to_owned();
+        if reply_text.is_empty() {
+            return Ok(
+                json!({ "skipped": "the AI had nothing to say", "scoreChanges": score_changes }),
+            );
+        }
+        let (reply, created, _) = store
+            .add_outbound(
+                tenant_id,
+                conversation.id,
+                OutboundMessage {
+                    sender_kind: sender::AI,
+                    sender_user_id: None,
+                    body: reply_text,
+                    client_message_id: Some(reply_key(trigger.id)),
+                    metadata: json!({
+                        "inReplyTo": trigger.id,
+                        "intent": analysis.intent.as_str(),
+                        "provider": suggested.reply.provider,
+                    }),
+                },
+                ConversationChange {
+                    add_ai_turns: 1,
+                    ..Default::default()
+                },
+                |message| send_job(tenant_id, channel, message.id),
+            )
+            .await
+            .map_err(failure_of)?;
+        if created {
+            self.state.bus.publish(
+                tenant_id,
+                Event::MessageAdded {
+                    message: Box::new(reply.clone()),
+                },
+            );
+            self.state.jobs.wake().await;
+        }
+        Ok(json!({ "replyMessageId": reply.id, "scoreChanges": score_changes }))
+    }
+}
+
+impl AiTurnHandler {
+    /// Applies each signal's inbox delta to the lead, once per inbound message. Returns how many
+    /// changes were applied.
+    async fn apply_signals(
+        &self,
+        conversation: &conversations::Model,
+        trigger: &messages::Model,
+        analysis: &Analysis,
+    ) -> Result<usize, JobFailure> {
+        let store = &self.state.store;
+        let tenant_id = conversation.tenant_id;
+        if analysis.signals.is_empty() {
+            return Ok(0);
+        }
+        if store
+            .score_events_from_message(tenant_id, trigger.id)
+            .await
+            .map_err(failure_of)?
+            > 0
+        {
+            // An earlier run of this job applied them already.
+            return Ok(0);
+        }
+        let mut seen = Vec::new();
+        let mut lead = None;
+        for hit in &analysis.signals {
+            // One delta per kind of signal: "urgent… asap… today" is one urgency.
+            if seen.contains(&hit.signal) {
+                continue;
+            }
+            seen.push(hit.signal);
+            let (updated, event) = store
+                .adjust_lead_score(
+                    tenant_id,
+                    Actor::default(),
+                    conversation.lead_id,
+                    ScoreAdjustment {
+                        delta: inbox_signal_delta(hit.signal),
+                        signal: hit.signal.as_str().to_owned(),
+                        reason: format!("{}: \"{}\"", hit.signal.as_str(), hit.evidence),
+                        source_message_id: Some(trigger.id),
+                    },
+                )
+                .await
+                .map_err(failure_of)?;
+            self.state.bus.publish(
+                tenant_id,
+                Event::LeadScoreChanged(LeadScoreChanged {
+                    lead_id: conversation.lead_id,
+                    score: event.score_after,
+                    previous_score: event.score_before,
+                    temperature: event.temperature_after.clone(),
+                    signal: event.signal.clone(),
+                    reason: event.reason.clone(),
+                    at: event.created_at,
+                }),
+            );
+            lead = Some(updated);
+        }
+        if let Some(lead) = lead {
+            self.state.bus.publish(
+                tenant_id,
+                Event::LeadUpdated {
+                    lead: Box::new(lead),
+                },
+            );
+        }
+        Ok(seen.len())
+    }
+
+    /// Stores the hand-over message (with its send job and the escalation it stands for), then
+    /// escalates. In this order so that a crash in between leaves a record to finish from.
+    async fn escalate(
+        &self,
+        conversation: &conversations::Model,
+        trigger: &messages::Model,
+        recent: &[messages::Model],
+        escalation: Escalation,
+        score_changes: usize,
+    ) -> Result<Value, JobFailure> {
+        let store = &self.state.store;
+        let tenant_id = conversation.tenant_id;
+        let channel = Channel::parse(&conversation.channel)
+            .map_err(|e| JobFailure::Permanent(e.to_string()))?;
+        let lead_name = store
+            .lead(tenant_id, conversation.lead_id)
+            .await
+            .map(|lead| lead.name)
+            .unwrap_or_else(|_| "unknown lead".to_owned());
+        let reason = match &escalation.keyword {
+            Some(keyword) => format!("{} ({keyword})", escalation.reason.as_str()),
+            None => escalation.reason.as_str().to_owned(),
+        };
+        let subject: String = format!("Escalation: {reason} — {lead_name}")
+            .chars()
+            .take(200)
+            .collect();
+        let description = transcript(recent, trigger.id);
+        let (handover, created, _) = store
+            .add_outbound(
+                tenant_id,
+                conversation.id,
+                OutboundMessage {
+                    sender_kind: sender::SYSTEM,
+                    sender_user_id: None,
+                    body: HANDOVER_TEXT.to_owned(),
+                    client_message_id: Some(handover_key(trigger.id)),
+                    metadata: json!({
+                        "inReplyTo": trigger.id,
+                        "escalation": {
+                            "reason": escalation.reason.as_str(),
+                            "priority": escalation.priority.as_str(),
+                            "keyword": escalation.keyword,
+                            "subject": subject,
+                            "description": description,
+                        },
+                    }),
+                },
+                ConversationChange::default(),
+                |message| send_job(tenant_id, channel, message.id),
+            )
+            .await
+            .map_err(failure_of)?;
+        if created {
+            self.state.bus.publish(
+                tenant_id,
+                Event::MessageAdded {
+                    message: Box::new(handover.clone()),
+                },
+            );
+            self.state.jobs.wake().await;
+        }
+        let mut result = self.finish_escalation(conversation, &handover).await?;
+        result["scoreChanges"] = json!(score_changes);
+        Ok(result)
+    }
+
+    /// Opens the ticket and sets the conversation WAITING, from what the hand-over recorded.
+    async fn finish_escalation(
+        &self,
+        conversation: &conversations::Model,
+        handover: &messages::Model,
+    ) -> Result<Value, JobFailure> {
+        let recorded = &handover.metadata["escalation"];
+        let text = |key: &str, default: &str| {
+            recorded[key]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| default.to_owned())
+        };
+        let (ticket, conversation) = self
+            .state
+            .store
+            .escalate_conversation(
+                conversation.tenant_id,
+                conversation.id,
+                NewTicket {
+                    subject: text("subject", "Escalation"),
+                    description: text("description", ""),
+                    priority: text("priority", "MEDIUM"),
+                },
+            )
+            .await
+            .map_err(failure_of)?;
+        self.state.bus.publish(
+            conversation.tenant_id,
+            Event::ConversationUpdated {
+                conversation: Box::new(conversation.clone()),
+            },
+        );
+        Ok(json!({
+            "escalated": text("reason", "UNKNOWN"),
+            "ticketId": ticket.id,
+            "handoverMessageId": handover.id,
+        }))
+    }
+}
+
+/// AI errors: a busy or absent provider may answer later; refused input never will.
+fn ai_failure(error: ApiError) -> JobFailure {
+    failure_of(error)
+}
+
+fn speaker(kind: &str) -> Speaker {
+    match kind {
+        sender::LEAD => Speaker::Lead,
+        sender::AGENT => Speaker::Agent,
+        sender::SYSTEM => Speaker::System,
+        _ => Speaker::Ai,
+    }
+}
+
+/// At most the AI service's limit of characters (a longer message is answered on its start
+/// rather than refused).
+fn clip(text: &str) -> String {
+    text.chars().take(MAX_TEXT_CHARS).collect()
+}
+
+/// The conversation up to and including `until`, one line per message, for the ticket.
+fn transcript(recent: &[messages::Model], until: Uuid) -> String {
+    let mut lines = Vec::new();
+    for message in recent {
+        let who = match message.sender_kind.as_str() {
+            sender::LEAD => "Customer",
+            sender::AI => "AI",
+            sender::AGENT => "Agent",
+            _ => "System",
+        };
+        lines.push(format!(
+            "[{}] {who}: {}",
+            message
+                .created_at
+                .with_timezone(&Utc)
+                .format("%Y-%m-%d %H:%M"),
+            message.body
+        ));
+        if message.id == until {
+            break;
+        }
+    }
+    lines.join("\n")
+}

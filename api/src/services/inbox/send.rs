@@ -1,0 +1,502 @@
+//! The `send_{channel}` jobs: one outbound message, through the one send gate, to its platform
+//! (ARCHITECTURE.md §5, last step of the spine).
+//!
+//! Order of a run, and why:
+//! 1. A message already SENT/DELIVERED/READ/BLOCKED completes the job at once: a job reclaimed
+//!    after a crash between recording and completing must not send twice.
+//! 2. Recipient (the lead's identity on the channel) and credentials (the channel connection);
+//!    missing ones are a configuration problem → message FAILED, job failed permanently.
+//! 3. THE send gate, `leadline_domain::messaging::decide_send`: a refusal is recorded as BLOCKED
+//!    with its code and sentence, visible to agents, and the job completes (nothing to retry).
+//! 4. The tenant's per-channel send rate (`SendLimiter`): over it → the job is retried later.
+//! 5. The platform call. Success → SENT with the platform's id; a retryable failure (429, 5xx,
+//!    timeout) → retried, the message stays PENDING with the last error; a permanent one → FAILED
+//!    with the platform's code and message. On the job's last attempt a retryable failure also
+//!    ends FAILED, so no message stays PENDING behind a DEAD job.
+//!
+//! Known limit: a crash after the platform accepted the message but before `record_send` makes
+//! the reclaimed job send again; none of these Send APIs takes an idempotency key.
+//!
+//! Must not: decide windows or limits itself (the domain gate does), or talk GraphQL.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use leadline_domain::channel::Channel;
+use leadline_domain::messaging::{decide_send, SendContext, SendMode, Sender};
+use leadline_entity::{channel_connections, jobs, messages};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::failure_of;
+use crate::bus::Event;
+use crate::config::Config;
+use crate::jobs::{enqueue, JobFailure, JobHandler, NewJob};
+use crate::services::send_limit::SendPermit;
+use crate::state::AppState;
+use crate::store::inbox::{delivery, sender};
+use crate::store::{whatsapp_template, WhatsAppTemplate};
+
+/// Connect timeout of the platform clients (the request timeout is each client's own, 15 s).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The job kind that sends a message on `channel`, for the channels the inbox sends on.
+pub fn send_job_kind(channel: Channel) -> Option<&'static str> {
+    match channel {
+        Channel::Whatsapp => Some("send_whatsapp"),
+        Channel::Instagram => Some("send_instagram"),
+        Channel::Facebook => Some("send_facebook"),
+        Channel::Tiktok => Some("send_tiktok"),
+        _ => None,
+    }
+}
+
+/// The send job for `message_id` on `channel` (idempotency key `send:{messageId}`), if the
+/// inbox sends on that channel.
+pub fn send_job(tenant_id: Uuid, channel: Channel, message_id: Uuid) -> Option<NewJob> {
+    send_job_kind(channel).map(|kind| {
+        NewJob::new(tenant_id, kind, json!({ "messageId": message_id }))
+            .idempotent(format!("send:{message_id}"))
+    })
+}
+
+/// The platform clients, built once per process over one shared HTTP pool. Stateless about
+/// tenants: credentials come from the channel connection on every call.
+#[derive(Debug, Clone)]
+pub struct PlatformClients {
+    /// WhatsApp Cloud API (`WHATSAPP_API_BASE`).
+    pub whatsapp: leadline_whatsapp::Client,
+    /// Messenger and Instagram Send API (`META_API_BASE`).
+    pub meta: leadline_meta::Client,
+    /// TikTok Business messaging (`TIKTOK_API_BASE`).
+    pub tiktok: leadline_tiktok::Client,
+}
+
+impl PlatformClients {
+    /// Builds the clients from the configured API bases.
+    pub fn new(config: &Config) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()?;
+        Ok(Self {
+            whatsapp: leadline_whatsapp::Client::new(http.clone(), &config.whatsapp_api_base),
+            meta: leadline_meta::Client::new(http.clone(), &config.meta_api_base),
+            tiktok: leadline_tiktok::Client::new(http, &config.tiktok_api_base),
+        })
+    }
+}
+
+/// The `send_{channel}` job handler for one channel.
+pub struct SendHandler {
+    state: AppState,
+    channel: Channel,
+}
+
+impl SendHandler {
+    /// The handler for `channel`'s send jobs.
+    pub fn new(state: AppState, channel: Channel) -> Self {
+        Self { state, channel }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SendPayload {
+    message_id: Uuid,
+}
+
+/// A failed platform call, reduced to what the job does about it.
+struct PlatformFailure {
+    retryable: bool,
+    /// The platform's code and message (never a token).
+    error: String,
+}
+
+/// What the platform accepted.
+struct Accepted {
+    platform_message_id: Option<String>,
+    /// How it went out (`text`, `template`, `human_agent_tag`).
+    sent_as: &'static str,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for SendHandler {
+    async fn run(&self, job: &jobs::Model) -> Result<Value, JobFailure> {
+        let payload: SendPayload = serde_json::from_value(job.payload.clone())
+            .map_err(|e| JobFailure::Permanent(format!("bad payload: {e}")))?;
+        let tenant_id = job.tenant_id;
+        let store = &self.state.store;
+        let message = store
+            .message(tenant_id, payload.message_id)
+            .await
+            .map_err(failure_of)?;
+        if message.direction != "OUTBOUND" {
+            return Err(JobFailure::Permanent(
+                "only outbound messages are sent".into(),
+            ));
+        }
+        if [
+            delivery::SENT,
+            delivery::DELIVERED,
+            delivery::READ,
+            delivery::BLOCKED,
+        ]
+        .contains(&message.delivery_status.as_str())
+        {
+            return Ok(json!({ "skipped": format!("already {}", message.delivery_status) }));
+        }
+        if message.channel != self.channel.as_str() {
+            return Err(JobFailure::Permanent(format!(
+                "a {} message cannot be sent by this job kind",
+                message.channel
+            )));
+        }
+        let final_attempt = job.attempts >= job.max_attempts;
+
+        let conversation = store
+            .conversation(tenant_id, message.conversation_id)
+            .await
+            .map_err(failure_of)?;
+        let recipient = match store
+            .lead_identity(tenant_id, conversation.lead_id, self.channel)
+            .await
+        {
+            Ok(identity) => identity.external_id,
+            Err(crate::error::ApiError::NotFound(_)) => {
+                return self
+                    .fail_message(
+                        &message,
+                        "the lead has no identity on this channel to send to",
+                    )
+                    .await
+            }
+            Err(error) => return Err(failure_of(error)),
+        };
+        let connection = store
+            .channel_connection_for(tenant_id, self.channel)
+            .await
+            .map_err(failure_of)?;
+        let connection = match usable(connection, self.channel) {
+            Ok(connection) => connection,
+            Err(why) => return self.fail_message(&message, &why).await,
+        };
+        let template = whatsapp_template(&connection.settings);
+
+        // THE send gate.
+        let now = Utc::now();
+        let sent_in_last_day = store
+            .outbound_count_since(
+                tenant_id,
+                conversation.lead_id,
+                self.channel,
+                now - chrono::Duration::hours(24),
+            )
+            .await
+            .map_err(failure_of)?;
+        let context = SendContext {
+            channel: self.channel,
+            sender: if message.sender_kind == sender::AGENT {
+                Sender::Agent
+            } else {
+                Sender::Ai
+            },
+            now,
+            last_inbound_at: conversation.last_inbound_at,
+            sent_in_last_day: u32::try_from(sent_in_last_day).unwrap_or(u32::MAX),
+            whatsapp_template: template.as_ref().map(|t| t.name.clone()),
+        };
+        let mode = match decide_send(&context) {
+            Ok(mode) => mode,
+            Err(reason) => {
+                let updated = store
+                    .record_send(
+                        tenant_id,
+                        message.id,
+                        delivery::BLOCKED,
+                        None,
+                        Some(format!("{}: {reason}", reason.code())),
+                        Some(json!({ "blockedCode": reason.code() })),
+                    )
+                    .await
+                    .map_err(failure_of)?;
+                self.publish_update(updated);
+                return Ok(json!({ "blocked": reason.code(), "reason": reason.to_string() }));
+            }
+        };
+
+        if let SendPermit::Limited { retry_after } = self
+            .state
+            .send_limiter
+            .acquire(tenant_id, self.channel)
+            .await
+        {
+            return self.defer(job, &message, final_attempt, retry_after).await;
+        }
+
+        match self
+            .call_platform(&connection, &recipient, &message, mode, template)
+            .await
+        {
+            Ok(accepted) => {
+                let updated = store
+                    .record_send(
+                        tenant_id,
+                        message.id,
+                        delivery::SENT,
+                        accepted.platform_message_id.clone(),
+                        None,
+                        Some(json!({ "sentAs": accepted.sent_as })),
+                    )
+                    .await
+                    .map_err(failure_of)?;
+                if let Err(error) = store
+                    .touch_lead_contacted(tenant_id, conversation.lead_id)
+                    .await
+                {
+                    // The message is out; a stale "last contacted" is not worth a resend.
+                    tracing::warn!(error = ?error, lead = %conversation.lead_id, "could not mark the lead contacted");
+                }
+                self.publish_update(updated);
+                Ok(json!({
+                    "sent": accepted.platform_message_id,
+                    "sentAs": accepted.sent_as,
+                }))
+            }
+            Err(failed) if failed.retryable && !final_attempt => {
+                // Stays PENDING; the last error is visible while the job waits for its retry.
+                store
+                    .record_send(
+                        tenant_id,
+                        message.id,
+                        delivery::PENDING,
+                        None,
+                        Some(failed.error.clone()),
+                        None,
+                    )
+                    .await
+                    .map_err(failure_of)?;
+                Err(JobFailure::Retry(failed.error))
+            }
+            Err(failed) => {
+                let updated = store
+                    .record_send(
+                        tenant_id,
+                        message.id,
+                        delivery::FAILED,
+                        None,
+                        Some(failed.error.clone()),
+                        None,
+                    )
+                    .await
+                    .map_err(failure_of)?;
+                self.publish_update(updated);
+                if failed.retryable {
+                    // The last attempt: the job goes DEAD with the error (and can be revived
+                    // with `retryJob`); the message already says FAILED.
+                    Err(JobFailure::Retry(failed.error))
+                } else {
+                    Err(JobFailure::Permanent(failed.error))
+                }
+            }
+        }
+    }
+}
+
+impl SendHandler {
+    /// Records FAILED with `why` and fails the job permanently (a configuration problem that a
+    /// retry cannot fix).
+    async fn fail_message(
+        &self,
+        message: &messages::Model,
+        why: &str,
+    ) -> Result<Value, JobFailure> {
+        let updated = self
+            .state
+            .store
+            .record_send(
+                message.tenant_id,
+                message.id,
+                delivery::FAILED,
+                None,
+                Some(why.to_owned()),
+                None,
+            )
+            .await
+            .map_err(failure_of)?;
+        self.publish_update(updated);
+        Err(JobFailure::Permanent(why.to_owned()))
+    }
+
+    /// Over the send rate: retried by the queue; on the job's last attempt a continuation job
+    /// is scheduled instead, so a busy tenant's message is late, never lost.
+    async fn defer(
+        &self,
+        job: &jobs::Model,
+        message: &messages::Model,
+        final_attempt: bool,
+        retry_after: Duration,
+    ) -> Result<Value, JobFailure> {
+        let why = format!(
+            "send rate limit of {} per minute reached for this channel; retrying in about {} s",
+            self.state.config.send_rate_per_minute,
+            retry_after.as_secs().max(1)
+        );
+        if !final_attempt {
+            return Err(JobFailure::Retry(why));
+        }
+        let mut next = NewJob::new(job.tenant_id, job.kind.clone(), job.payload.clone())
+            .idempotent(format!("send:{}:after:{}", message.id, job.id));
+        next.scheduled_for = Some(
+            Utc::now()
+                + chrono::Duration::from_std(retry_after).unwrap_or(chrono::Duration::minutes(1)),
+        );
+        let (next_id, _) = enqueue(self.state.store.connection(), next)
+            .await
+            .map_err(failure_of)?;
+        Ok(json!({ "rateLimited": why, "continuedAs": next_id }))
+    }
+
+    async fn call_platform(
+        &self,
+        connection: &channel_connections::Model,
+        recipient: &str,
+        message: &messages::Model,
+        mode: SendMode,
+        template: Option<WhatsAppTemplate>,
+    ) -> Result<Accepted, PlatformFailure> {
+        let clients = &self.state.platforms;
+        let account = connection.external_account_id.clone().unwrap_or_default();
+        let token = connection.access_token.clone().unwrap_or_default();
+        match self.channel {
+            Channel::Whatsapp => {
+                let credentials = leadline_whatsapp::PhoneNumberCredentials {
+                    phone_number_id: account,
+                    access_token: token,
+                };
+                let (result, sent_as) = match mode {
+                    SendMode::WhatsAppTemplate { name } => {
+                        let language = template
+                            .map(|t| t.language_code)
+                            .unwrap_or_else(|| "en_US".to_owned());
+                        let template = leadline_whatsapp::models::Template {
+                            name,
+                            language: leadline_whatsapp::models::TemplateLanguage {
+                                code: language,
+                                policy: None,
+                            },
+                            components: Vec::new(),
+                        };
+                        (
+                            clients
+                                .whatsapp
+                                .send_template(&credentials, recipient, &template)
+                                .await,
+                            "template",
+                        )
+                    }
+                    // FreeForm (HumanAgentTag is a Meta-only mode the gate never gives WhatsApp).
+                    _ => (
+                        clients
+                            .whatsapp
+                            .send_text(&credentials, recipient, &message.body, None)
+                            .await,
+                        "text",
+                    ),
+                };
+                result
+                    .map(|sent| Accepted {
+                        platform_message_id: Some(sent.message_id),
+                        sent_as,
+                    })
+                    .map_err(|e| PlatformFailure {
+                        retryable: e.is_retryable(),
+                        error: e.to_string(),
+                    })
+            }
+            Channel::Instagram | Channel::Facebook => {
+                let credentials = leadline_meta::PageCredentials {
+                    page_id: account,
+                    access_token: token,
+                };
+                let (policy, sent_as) = match mode {
+                    SendMode::HumanAgentTag => (
+                        leadline_meta::SendPolicy::Tag(
+                            leadline_meta::models::MessageTag::HumanAgent,
+                        ),
+                        "human_agent_tag",
+                    ),
+                    _ => (leadline_meta::SendPolicy::Response, "text"),
+                };
+                clients
+                    .meta
+                    .send_text(&credentials, recipient, &message.body, policy)
+                    .await
+                    .map(|sent| Accepted {
+                        platform_message_id: sent.message_id,
+                        sent_as,
+                    })
+                    .map_err(|e| PlatformFailure {
+                        retryable: e.is_retryable(),
+                        error: e.to_string(),
+                    })
+            }
+            Channel::Tiktok => {
+                let credentials = leadline_tiktok::BusinessCredentials {
+                    business_id: account,
+                    access_token: token,
+                };
+                clients
+                    .tiktok
+                    .send_text(&credentials, recipient, &message.body)
+                    .await
+                    .map(|sent| Accepted {
+                        platform_message_id: Some(sent.message_id),
+                        sent_as: "text",
+                    })
+                    .map_err(|e| PlatformFailure {
+                        retryable: e.is_retryable(),
+                        error: e.to_string(),
+                    })
+            }
+            other => Err(PlatformFailure {
+                retryable: false,
+                error: format!("{other} messages cannot be sent from the inbox"),
+            }),
+        }
+    }
+
+    fn publish_update(&self, message: messages::Model) {
+        self.state.bus.publish(
+            message.tenant_id,
+            Event::MessageUpdated {
+                message: Box::new(message),
+            },
+        );
+    }
+}
+
+/// The connection if it can send: present, switched on, with an account id and a token.
+fn usable(
+    connection: Option<channel_connections::Model>,
+    channel: Channel,
+) -> Result<channel_connections::Model, String> {
+    let Some(connection) = connection else {
+        return Err(format!(
+            "no {channel} connection is configured for this tenant"
+        ));
+    };
+    if connection.status == "DISCONNECTED" {
+        return Err(format!("the {channel} connection is switched off"));
+    }
+    let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
+    if blank(&connection.external_account_id) {
+        return Err(format!(
+            "the {channel} connection has no external account id (phone number id, page id or business id)"
+        ));
+    }
+    if blank(&connection.access_token) {
+        return Err(format!("the {channel} connection has no access token"));
+    }
+    Ok(connection)
+}
