@@ -4,6 +4,7 @@
 
 mod access;
 mod ai;
+mod inbox_flow;
 mod jobs;
 mod records;
 mod scale_out;
