@@ -11,6 +11,7 @@ pub mod escalation;
 pub mod ids;
 pub mod job;
 pub mod lead;
+pub mod live;
 pub mod messaging;
 pub mod money;
 pub mod phone;
