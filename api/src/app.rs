@@ -114,8 +114,12 @@ impl Application {
 
     /// The job workers for this process (the handlers every deployment runs).
     pub fn worker_pool(state: &AppState) -> WorkerPool {
-        let mut handlers =
-            Handlers::builtin().with(AI_RESPONSE_JOB, AiTurnHandler::new(state.clone()));
+        let mut handlers = Handlers::builtin()
+            .with(AI_RESPONSE_JOB, AiTurnHandler::new(state.clone()))
+            .with(
+                crate::store::inbox::FETCH_PROFILE_JOB,
+                crate::services::inbox::ProfileHandler::new(state.clone()),
+            );
         for channel in [
             Channel::Whatsapp,
             Channel::Instagram,

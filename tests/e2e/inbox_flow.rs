@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use leadline_llm::fake::{Behavior, FakeAnthropic};
 use leadline_meta::client::Channel as MetaChannel;
 use leadline_meta::fake::{Failure as MetaFailure, FakeMeta, SignedWebhook};
-use leadline_tiktok::fake::FakeTikTok;
+use leadline_meta::models::UserProfile;
+use leadline_tiktok::fake::{Failure as TikTokFailure, FakeTikTok};
 use leadline_whatsapp::fake::FakeWhatsApp;
 use serde_json::{json, Value};
 
@@ -236,6 +237,14 @@ async fn meta_round_trip(channel: MetaChannel, path: &str, stored: &str, object:
     let slug = format!("flow-{path}");
     let (app, platforms, token) = inbox_app(&slug, vec![]).await;
     let psid = "6543210987654321";
+    // The webhook carries no name: a `fetch_profile` job asks the User Profile API for it.
+    platforms.meta.add_profile(UserProfile {
+        id: psid.into(),
+        first_name: Some("Lucia".into()),
+        last_name: Some("Gomez".into()),
+        name: Some("Lucia Gomez".into()).filter(|_| object == "instagram"),
+        ..UserProfile::default()
+    });
     let inbound = platforms.meta.signed_message_webhook(
         channel,
         psid,
@@ -250,6 +259,16 @@ async fn meta_round_trip(channel: MetaChannel, path: &str, stored: &str, object:
     assert_eq!(sent[0]["messaging_type"], "RESPONSE");
     assert_eq!(sent[0]["message"]["text"], reply["body"]);
     assert!(sent[0].get("tag").is_none(), "no tag inside the window");
+
+    eventually(
+        &app,
+        &token,
+        CONVERSATIONS,
+        json!({ "channel": stored }),
+        "the lead to be named from its profile",
+        |d| d["conversations"]["edges"][0]["node"]["lead"]["name"] == "Lucia Gomez",
+    )
+    .await;
 
     let mid = reply["platformMessageId"].as_str().expect("mid stored");
     let delivered = delivery_webhook(&platforms.meta, object, psid, mid);
@@ -320,18 +339,17 @@ async fn a_429_is_retried_and_delivered_once_and_a_500_forever_ends_dead_until_r
 
     // 500 on every attempt (5 attempts by default): the send job ends DEAD with the platform's
     // error and the message FAILED; nothing is lost: once the platform is back, retryJob sends it.
-    platforms.meta.fail_next(5, MetaFailure::ServerError);
-    let psid = "7000000000000001";
-    let inbound = platforms.meta.signed_message_webhook(
-        MetaChannel::Messenger,
-        psid,
-        "Price of the blue one?",
-    );
-    assert_eq!(
-        deliver(&app, "facebook", "flow-faults", &inbound).await,
-        200
-    );
-    let is_dead_send = |j: &Value| j["node"]["kind"] == "send_facebook";
+    platforms.tiktok.fail_next(5, TikTokFailure::ServerError);
+    let inbound = platforms
+        .tiktok
+        .signed_dm_webhook("open_id_dead_letter", "Price of the blue one?");
+    let inbound = SignedWebhook {
+        headers: inbound.headers,
+        body: inbound.body,
+        message_id: inbound.message_id,
+    };
+    assert_eq!(deliver(&app, "tiktok", "flow-faults", &inbound).await, 200);
+    let is_dead_send = |j: &Value| j["node"]["kind"] == "send_tiktok";
     let dead = eventually(
         &app,
         &token,
@@ -355,15 +373,15 @@ async fn a_429_is_retried_and_delivered_once_and_a_500_forever_ends_dead_until_r
         job["error"].as_str().is_some_and(|e| !e.is_empty()),
         "{job}"
     );
-    let (_, failed) = reply_with_status(&app, &token, "FACEBOOK", "FAILED").await;
+    let (_, failed) = reply_with_status(&app, &token, "TIKTOK", "FAILED").await;
     assert!(failed["deliveryError"]
         .as_str()
         .is_some_and(|e| !e.is_empty()));
-    assert!(platforms.meta.sent_messages().is_empty());
+    assert!(platforms.tiktok.sent_messages().is_empty());
     assert_eq!(
-        platforms.meta.requests().len(),
+        platforms.tiktok.requests().len(),
         5,
-        "five attempts reached Graph"
+        "five attempts reached TikTok"
     );
 
     app.ok(
@@ -372,8 +390,8 @@ async fn a_429_is_retried_and_delivered_once_and_a_500_forever_ends_dead_until_r
         json!({ "id": job["id"] }),
     )
     .await;
-    reply_with_status(&app, &token, "FACEBOOK", "SENT").await;
-    assert_eq!(platforms.meta.sent_messages().len(), 1);
+    reply_with_status(&app, &token, "TIKTOK", "SENT").await;
+    assert_eq!(platforms.tiktok.sent_messages().len(), 1);
 }
 
 #[tokio::test]

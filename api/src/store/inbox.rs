@@ -30,6 +30,9 @@ use crate::jobs::{enqueue, NewJob};
 
 /// Job kind of the AI turn.
 pub const AI_RESPONSE_JOB: &str = "ai_response";
+/// Job kind that names a new Messenger/Instagram lead from the platform's User Profile API
+/// (their webhooks carry no name, and the request path makes no outbound call).
+pub const FETCH_PROFILE_JOB: &str = "fetch_profile";
 
 /// Conversation statuses.
 pub mod status {
@@ -132,6 +135,8 @@ pub struct Ingested {
     pub message: messages::Model,
     /// The `ai_response` job, when the AI is to answer.
     pub ai_job: Option<Uuid>,
+    /// The `fetch_profile` job naming a new Messenger/Instagram lead.
+    pub profile_job: Option<Uuid>,
 }
 
 /// The outcome of [`Store::ingest_inbound`].
@@ -368,7 +373,24 @@ impl Store {
         } else {
             None
         };
+        let profile_job = if lead_created
+            && inbound.contact.display_name.is_none()
+            && matches!(
+                inbound.contact.channel,
+                Channel::Facebook | Channel::Instagram
+            ) {
+            let job = NewJob::new(
+                tenant_id,
+                FETCH_PROFILE_JOB,
+                json!({ "leadId": lead.id, "channel": channel, "externalId": inbound.contact.external_id, "fallbackName": lead.name }),
+            )
+            .idempotent(format!("{FETCH_PROFILE_JOB}:{}", lead.id));
+            Some(enqueue(tx, job).await?.0)
+        } else {
+            None
+        };
         Ok(IngestOutcome::Stored(Box::new(Ingested {
+            profile_job,
             lead,
             lead_created,
             conversation,
@@ -566,8 +588,8 @@ impl Store {
         if !status::OPEN.contains(&conversation.status.as_str()) {
             tx.rollback().await?;
             return Err(ApiError::Conflict(format!(
-                "the conversation is {}; new messages open a new conversation",
-                conversation.status
+                "this conversation is {}: the lead's next message opens a new conversation",
+                conversation.status.to_lowercase()
             )));
         }
         let at = now();
@@ -813,6 +835,32 @@ impl Store {
             .one(&self.db)
             .await?
             .ok_or(ApiError::NotFound("lead identity on this channel"))
+    }
+
+    /// Renames a lead only while it still carries `expected` (the name it was created with), so
+    /// a name an agent typed meanwhile is never overwritten. Returns the lead when renamed.
+    pub async fn rename_lead_if_unchanged(
+        &self,
+        tenant_id: Uuid,
+        lead_id: Uuid,
+        expected: &str,
+        name: &str,
+    ) -> ApiResult<Option<leads::Model>> {
+        let result = leads::Entity::update_many()
+            .col_expr(leads::Column::Name, Expr::value(name))
+            .col_expr(leads::Column::UpdatedAt, Expr::value(now()))
+            .filter(leads::Column::TenantId.eq(tenant_id))
+            .filter(leads::Column::Id.eq(lead_id))
+            .filter(leads::Column::Name.eq(expected))
+            .exec(&self.db)
+            .await?;
+        if result.rows_affected == 0 {
+            return Ok(None);
+        }
+        Ok(leads::Entity::find_by_id(lead_id)
+            .filter(leads::Column::TenantId.eq(tenant_id))
+            .one(&self.db)
+            .await?)
     }
 
     /// Marks the lead as contacted now (after a successful send).

@@ -792,7 +792,7 @@ pub async fn apply(
                 match state.store.ingest_inbound(tenant_id, &message).await {
                     Ok(IngestOutcome::Stored(ingested)) => {
                         report.stored += 1;
-                        wake |= ingested.ai_job.is_some();
+                        wake |= ingested.ai_job.is_some() || ingested.profile_job.is_some();
                         let ingested = *ingested;
                         if ingested.lead_created {
                             state.bus.publish(

@@ -4,9 +4,11 @@
 
 pub mod ai_turn;
 pub mod ingest;
+pub mod profile;
 pub mod send;
 
 pub use ai_turn::AiTurnHandler;
+pub use profile::ProfileHandler;
 pub use send::{send_job, send_job_kind, PlatformClients, SendHandler};
 
 use crate::error::ApiError;
