@@ -15,7 +15,7 @@ use leadline_tiktok::fake::{Failure as TikTokFailure, FakeTikTok};
 use leadline_whatsapp::fake::FakeWhatsApp;
 use serde_json::{json, Value};
 
-use crate::support::{spawn_with, SpawnOptions, TestApp};
+use crate::support::{spawn_with, SpawnOptions, TestApp, WsEvent};
 
 /// The three fakes (Messenger and Instagram share one Graph fake, as they share Graph).
 struct Platforms {
@@ -471,4 +471,35 @@ async fn a_worker_killed_mid_job_is_taken_over_and_the_customer_gets_one_reply()
         1,
         "the platform saw one send"
     );
+}
+
+/// A dashboard subscribed over graphql-transport-ws sees the customer's message and then the
+/// AI's reply, live, in order.
+#[tokio::test]
+async fn a_dashboard_sees_the_inbound_message_and_the_ai_reply_live() {
+    let (app, platforms, token) = inbox_app("flow-live", vec![]).await;
+    let mut ws = app.ws(&token).await.expect("ws");
+    ws.subscribe(
+        "subscription { messageAdded { conversationId direction senderKind body } }",
+        json!({}),
+    )
+    .await;
+    let inbound = platforms.whatsapp.signed_text_message_webhook(
+        "16505557777",
+        "Live Viewer",
+        "How much is shipping?",
+    );
+    assert_eq!(deliver(&app, "whatsapp", "flow-live", &inbound).await, 200);
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        match ws.next_event(Duration::from_secs(20)).await {
+            Some(WsEvent::Next(payload)) => seen.push(payload["data"]["messageAdded"].clone()),
+            other => panic!("expected messageAdded events, got {other:?} after {seen:#?}"),
+        }
+    }
+    assert_eq!(seen[0]["direction"], "INBOUND");
+    assert_eq!(seen[0]["body"], "How much is shipping?");
+    assert_eq!(seen[1]["direction"], "OUTBOUND");
+    assert_eq!(seen[1]["senderKind"], "AI");
+    assert_eq!(seen[0]["conversationId"], seen[1]["conversationId"]);
 }
