@@ -9,6 +9,7 @@ mod audit;
 mod channels;
 pub mod inbox;
 mod leads;
+pub mod live;
 mod members;
 mod products;
 mod tenants;
