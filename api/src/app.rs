@@ -77,6 +77,7 @@ impl Application {
                 .context("setting up the send rate limit in Redis")?,
             None => SendLimiter::in_process(config.send_rate_per_minute),
         };
+        let config_youtube_base = config.youtube_api_base.clone();
         let state = AppState {
             store,
             bus,
@@ -88,6 +89,10 @@ impl Application {
             signup_limiter: Arc::new(RateLimiter::new(signups_per_minute)),
             platforms: Arc::new(platforms),
             send_limiter: Arc::new(send_limiter),
+            live: Arc::new(
+                crate::services::live::LiveSupervisor::new(&config_youtube_base)
+                    .context("building the YouTube client")?,
+            ),
         };
         let schema = build_schema(Some(state.clone()), limits);
         let router = router(HttpState {
@@ -145,6 +150,8 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        // Sessions left ACTIVE by a previous run get their readers back.
+        self.state.live.resume_all(&self.state).await;
         let workers = (self.state.config.workers > 0).then(|| {
             let pool = Self::worker_pool(&self.state);
             let mut stop = stop_rx.clone();
@@ -162,6 +169,7 @@ impl Application {
             let _ = stop_tx.send(true);
         })
         .await?;
+        self.state.live.stop_all().await;
         if let Some(workers) = workers {
             let _ = workers.await;
         }

@@ -80,6 +80,15 @@ pub struct Config {
     /// `TIKTOK_API_BASE`: scheme + host + port of the TikTok Business API (default
     /// `https://business-api.tiktok.com`).
     pub tiktok_api_base: String,
+    /// `YOUTUBE_API_BASE`: scheme + host + port of the YouTube Data API (default
+    /// `https://www.googleapis.com`); the client adds `/youtube/v3/…`.
+    pub youtube_api_base: String,
+    /// `YOUTUBE_ACCESS_TOKEN`: the OAuth token of the channel the live agent speaks as. Needed to
+    /// post replies (`liveChatMessages.insert`); also used for reading when set.
+    pub youtube_access_token: Option<String>,
+    /// `YOUTUBE_API_KEY`: a project key for reading public live chats when no OAuth token is set
+    /// (the agent then cannot reply and records why).
+    pub youtube_api_key: Option<String>,
     /// `META_APP_SECRET`: the Meta app secret that signs WhatsApp, Messenger and Instagram
     /// webhooks when a tenant's channel connection has no `appSecret` of its own.
     pub meta_app_secret: Option<String>,
@@ -275,6 +284,9 @@ impl Config {
                 "TIKTOK_API_BASE",
                 leadline_tiktok::client::DEFAULT_BASE_URL,
             )?,
+            youtube_api_base: api_base("YOUTUBE_API_BASE", leadline_youtube::DEFAULT_BASE_URL)?,
+            youtube_access_token: get("YOUTUBE_ACCESS_TOKEN"),
+            youtube_api_key: get("YOUTUBE_API_KEY"),
             meta_app_secret: get("META_APP_SECRET"),
             tiktok_client_secret: get("TIKTOK_CLIENT_SECRET"),
             webhook_max_body_bytes: usize::try_from(

@@ -30,4 +30,6 @@ pub struct AppState {
     pub platforms: Arc<PlatformClients>,
     /// Outbound sends per tenant and channel (shared through Redis when configured).
     pub send_limiter: Arc<SendLimiter>,
+    /// The live-session readers of this process (YouTube chat).
+    pub live: Arc<crate::services::live::LiveSupervisor>,
 }

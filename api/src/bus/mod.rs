@@ -50,6 +50,55 @@ pub enum Event {
     },
     /// Work was enqueued: wakes idle workers on every replica (published on the queue topic).
     JobsAvailable,
+    /// Something happened in a live-stream session (`liveSessionEvents`).
+    Live {
+        /// The session it belongs to.
+        session_id: Uuid,
+        /// What happened.
+        event: LiveEvent,
+    },
+}
+
+/// What a live session's dashboard is told about.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LiveEvent {
+    /// A chat message was analysed and stored (outcome still RECEIVED).
+    ChatMessageAnalyzed {
+        /// The stored interaction.
+        interaction: Box<leadline_entity::live_interactions::Model>,
+    },
+    /// The agent answered a chat message.
+    ReplySent {
+        /// The interaction with its response.
+        interaction: Box<leadline_entity::live_interactions::Model>,
+    },
+    /// The agent stayed silent (or the send failed); the interaction says why.
+    ReplySkipped {
+        /// The interaction with its skip reason.
+        interaction: Box<leadline_entity::live_interactions::Model>,
+    },
+    /// A viewer's live score moved.
+    LeadScoreChanged(LeadScoreChanged),
+    /// A budget threshold was crossed (quota at 80 %, session replies exhausted, …).
+    LimitWarning {
+        /// `LimitWarning::code` or `QUOTA_EXHAUSTED`.
+        code: String,
+        /// For people.
+        message: String,
+    },
+    /// The session started (or its reader resumed).
+    SessionStarted {
+        /// The session row.
+        session: Box<leadline_entity::live_sessions::Model>,
+    },
+    /// The session stopped: by the creator, at the end of the chat, or out of quota.
+    SessionStopped {
+        /// The session row.
+        session: Box<leadline_entity::live_sessions::Model>,
+        /// Why (`STOPPED_BY_USER`, `CHAT_ENDED`, `QUOTA_EXHAUSTED`, or the platform error).
+        reason: String,
+    },
 }
 
 /// Payload of [`Event::LeadScoreChanged`].

@@ -4,4 +4,5 @@
 
 pub mod ai;
 pub mod inbox;
+pub mod live;
 pub mod send_limit;

@@ -1,0 +1,253 @@
+//! The YouTube chat reader of one ACTIVE session: resolves the live chat from the video, polls it
+//! at the pace the API dictates (`pollingIntervalMillis`, `nextPageToken`, via
+//! `leadline_youtube::LiveChatPoller`), and feeds every viewer message to the pipeline.
+//!
+//! Quota: every list call spends `youtubeListCost` units of the session's counter, checked
+//! before polling, so running out stops the session with a `QUOTA_EXHAUSTED` event instead of a
+//! 403. Limitation of this slice: the counter is per session, not per Google project and day.
+
+use std::time::Duration;
+
+use leadline_domain::live::{youtube_call_allowed, YoutubeCall};
+use leadline_youtube::{ChatEnd, Credentials, LiveChatPoller, PollerConfig, VideoId};
+use serde_json::Value;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::pipeline::{handle_message, publish, ChatMessage, SessionContext};
+use crate::bus::LiveEvent;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::live::{limits_from_json, STATUS_ACTIVE};
+
+/// How a reader run ended.
+#[derive(Debug)]
+pub enum ReaderExit {
+    /// Asked to stop (stopLiveSession, shutdown) or the session is no longer ACTIVE.
+    Stopped,
+    /// The chat is over for good; the session was stopped with this reason.
+    Finished(String),
+}
+
+/// The credentials the reader polls with: the OAuth token when configured, else the API key.
+pub fn read_credentials(state: &AppState) -> Option<Credentials> {
+    state
+        .config
+        .youtube_access_token
+        .clone()
+        .map(Credentials::OAuth)
+        .or_else(|| {
+            state
+                .config
+                .youtube_api_key
+                .clone()
+                .map(Credentials::ApiKey)
+        })
+}
+
+/// Runs one reader until it is stopped, the chat ends, or an error the supervisor should retry.
+pub async fn run_reader(
+    state: &AppState,
+    tenant_id: Uuid,
+    session_id: Uuid,
+    stop: &mut watch::Receiver<bool>,
+) -> ApiResult<ReaderExit> {
+    let store = &state.store;
+    let session = store.live_session(tenant_id, session_id).await?;
+    if session.status != STATUS_ACTIVE {
+        return Ok(ReaderExit::Stopped);
+    }
+    let Some(credentials) = read_credentials(state) else {
+        let reason = "NO_YOUTUBE_CREDENTIALS";
+        finish(state, tenant_id, session_id, reason).await?;
+        return Ok(ReaderExit::Finished(reason.into()));
+    };
+    let client = state.live.youtube();
+    let mut config = session.platform_config.clone();
+    let chat_id = match config.get("liveChatId").and_then(Value::as_str) {
+        Some(id) => id.to_owned(),
+        None => {
+            let video = config
+                .get("videoId")
+                .and_then(Value::as_str)
+                .and_then(|v| VideoId::parse(v).ok())
+                .ok_or_else(|| ApiError::bad_input("youtube", "the session has no video id"))?;
+            match client.active_live_chat_id(&credentials, &video).await {
+                Ok(id) => id,
+                Err(error) if !error.is_retryable() => {
+                    let reason = format!("CHAT_UNAVAILABLE: {error}");
+                    finish(state, tenant_id, session_id, &reason).await?;
+                    return Ok(ReaderExit::Finished(reason));
+                }
+                Err(error) => return Err(ApiError::Unavailable(error.to_string())),
+            }
+        }
+    };
+    if let Some(object) = config.as_object_mut() {
+        object.insert("liveChatId".into(), Value::String(chat_id.clone()));
+    }
+    store
+        .set_live_platform_config(tenant_id, session_id, config.clone())
+        .await?;
+    let mut ctx = SessionContext {
+        live_chat_id: chat_id.clone(),
+        ..SessionContext::default()
+    };
+    if let Some(bot) = config.get("botChannelId").and_then(Value::as_str) {
+        ctx.bot_author_ids.insert(bot.to_owned());
+    }
+    let page_token = config
+        .get("pageToken")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let mut poller = LiveChatPoller::resume(chat_id, PollerConfig::default(), page_token);
+
+    loop {
+        if *stop.borrow() {
+            return Ok(ReaderExit::Stopped);
+        }
+        let session = store.live_session(tenant_id, session_id).await?;
+        if session.status != STATUS_ACTIVE {
+            return Ok(ReaderExit::Stopped);
+        }
+        let limits = limits_from_json(&session.limits);
+        let used = u32::try_from(session.quota_used).unwrap_or(u32::MAX);
+        if !youtube_call_allowed(used, YoutubeCall::List, &limits) {
+            publish(
+                state,
+                tenant_id,
+                session_id,
+                LiveEvent::LimitWarning {
+                    code: "QUOTA_EXHAUSTED".into(),
+                    message: format!(
+                        "{used} of {} YouTube quota units used; polling stopped",
+                        limits.youtube_daily_quota
+                    ),
+                },
+            );
+            finish(state, tenant_id, session_id, "QUOTA_EXHAUSTED").await?;
+            return Ok(ReaderExit::Finished("QUOTA_EXHAUSTED".into()));
+        }
+        let polled = tokio::select! {
+            _ = stop.changed() => return Ok(ReaderExit::Stopped),
+            polled = poller.poll(&client, &credentials) => polled,
+        };
+        let batch = match polled {
+            Ok(batch) => batch,
+            Err(error) => {
+                if poller.ended().is_some() {
+                    let reason = format!("CHAT_FAILED: {error}");
+                    finish(state, tenant_id, session_id, &reason).await?;
+                    return Ok(ReaderExit::Finished(reason));
+                }
+                // A failed request may still have cost quota; Google bills it.
+                tracing::warn!(%session_id, %error, "live chat poll failed; the poller waits");
+                continue;
+            }
+        };
+        if batch.requested {
+            let cost = i32::try_from(limits.youtube_list_cost).unwrap_or(i32::MAX);
+            store
+                .add_live_counters(tenant_id, session_id, 0, 0, cost)
+                .await?;
+            let before = leadline_domain::live::ReplyCounters {
+                youtube_units_used_today: used,
+                ..Default::default()
+            };
+            let mut after = before;
+            after.record_youtube_call(YoutubeCall::List, &limits);
+            for warning in leadline_domain::live::limit_warnings(&before, &after, &limits) {
+                publish(
+                    state,
+                    tenant_id,
+                    session_id,
+                    LiveEvent::LimitWarning {
+                        code: warning.code().to_owned(),
+                        message: format!("{warning:?}"),
+                    },
+                );
+            }
+        }
+        for message in batch.messages {
+            if !message.snippet.kind.is_viewer_text() {
+                continue;
+            }
+            let Some(text) = message.text().map(str::to_owned) else {
+                continue;
+            };
+            let (author_id, author_name) = match &message.author_details {
+                Some(a) => (a.channel_id.clone(), a.display_name.clone()),
+                None => (
+                    message
+                        .snippet
+                        .author_channel_id
+                        .clone()
+                        .unwrap_or_default(),
+                    String::new(),
+                ),
+            };
+            if author_id.is_empty() {
+                continue;
+            }
+            let chat = ChatMessage {
+                id: message.id.clone(),
+                author_id,
+                author_name,
+                text,
+            };
+            handle_message(
+                state,
+                tenant_id,
+                session_id,
+                &mut ctx,
+                chat,
+                crate::store::now(),
+            )
+            .await?;
+        }
+        // Persist the token after the page was handled, so a restart re-reads at most this page
+        // (and the interactions' unique key drops what was already stored).
+        if let Some(token) = poller.page_token() {
+            if let Some(object) = config.as_object_mut() {
+                object.insert("pageToken".into(), Value::String(token.to_owned()));
+            }
+            store
+                .set_live_platform_config(tenant_id, session_id, config.clone())
+                .await?;
+        }
+        if let Some(end) = batch.ended {
+            let reason = match end {
+                ChatEnd::Offline { .. } => "STREAM_OFFLINE".to_owned(),
+                ChatEnd::ChatEnded => "CHAT_ENDED".to_owned(),
+                ChatEnd::Failed(error) => format!("CHAT_FAILED: {error}"),
+            };
+            finish(state, tenant_id, session_id, &reason).await?;
+            return Ok(ReaderExit::Finished(reason));
+        }
+    }
+}
+
+/// Stops the session and tells the dashboard why.
+async fn finish(
+    state: &AppState,
+    tenant_id: Uuid,
+    session_id: Uuid,
+    reason: &str,
+) -> ApiResult<()> {
+    let session = state.store.stop_live_session(tenant_id, session_id).await?;
+    publish(
+        state,
+        tenant_id,
+        session_id,
+        LiveEvent::SessionStopped {
+            session: Box::new(session),
+            reason: reason.to_owned(),
+        },
+    );
+    Ok(())
+}
+
+/// The wait before restart `attempt` (1, 2, 4 … capped at 60 s).
+pub fn backoff(attempt: u32) -> Duration {
+    Duration::from_secs(1u64 << attempt.min(6)).min(Duration::from_secs(60))
+}
