@@ -8,6 +8,7 @@ mod catalog;
 mod inbox;
 mod jobs;
 mod leads;
+mod live;
 pub mod metrics;
 pub mod types;
 
@@ -29,6 +30,7 @@ pub struct QueryRoot(
     inbox::InboxQuery,
     jobs::JobQuery,
     leads::LeadQuery,
+    live::LiveQuery,
 );
 
 /// All mutations.
@@ -39,6 +41,7 @@ pub struct MutationRoot(
     inbox::InboxMutation,
     jobs::JobMutation,
     leads::LeadMutation,
+    live::LiveMutation,
 );
 
 /// All subscriptions.
@@ -47,6 +50,7 @@ pub struct SubscriptionRoot(
     inbox::InboxSubscription,
     jobs::JobSubscription,
     leads::LeadSubscription,
+    live::LiveSubscription,
 );
 
 /// The schema type.

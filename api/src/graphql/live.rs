@@ -1,0 +1,710 @@
+//! Live-stream selling sessions (issue 5, YouTube slice): start/stop a session, switch its agent,
+//! read its stats, interactions and viewer leads, and follow it live with `liveSessionEvents`.
+
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Subscription, Union, ID};
+use chrono::{DateTime, Duration, Utc};
+use futures::Stream;
+use leadline_domain::live::LiveLimits;
+use leadline_entity::{live_interactions, live_sessions};
+use leadline_youtube::VideoId;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::leads::{tenant_events, LeadScoreChange};
+use super::types::{Lead, Temperature};
+use super::{clean_text, connection, parse_id, state, tenant_for, AccessGuard, IdConnection};
+use crate::auth::Access;
+use crate::bus::{Event, LiveEvent};
+use crate::error::ApiError;
+use crate::services::live::pipeline::publish;
+use crate::store::live::{
+    limits_from_json, session_product_ids, LiveSessionFilter, NewLiveSession, STATUS_ACTIVE,
+    STATUS_STOPPED,
+};
+use crate::store::PageRequest;
+
+/// A live-stream platform.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum LivePlatform {
+    /// YouTube Live chat.
+    Youtube,
+    /// Twitch chat (not supported yet).
+    Twitch,
+    /// TikTok Live (not supported yet).
+    Tiktok,
+}
+
+impl From<LivePlatform> for leadline_domain::live::LivePlatform {
+    fn from(value: LivePlatform) -> Self {
+        match value {
+            LivePlatform::Youtube => Self::Youtube,
+            LivePlatform::Twitch => Self::Twitch,
+            LivePlatform::Tiktok => Self::Tiktok,
+        }
+    }
+}
+
+/// Whether a session's reader runs.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum LiveSessionStatus {
+    /// The chat is being read.
+    Active,
+    /// Stopped by the creator, at the chat's end, or out of quota.
+    Stopped,
+}
+
+impl LiveSessionStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            LiveSessionStatus::Active => STATUS_ACTIVE,
+            LiveSessionStatus::Stopped => STATUS_STOPPED,
+        }
+    }
+}
+
+/// Which YouTube live stream to read.
+#[derive(InputObject)]
+pub struct YoutubeLiveInput {
+    /// The video id (11 characters).
+    pub video_id: Option<String>,
+    /// Any YouTube URL of the video (watch, youtu.be, live, shorts).
+    pub url: Option<String>,
+    /// The channel id the bot posts as, so its own lines are ignored from the first poll on
+    /// (otherwise learned from the first reply).
+    pub bot_channel_id: Option<String>,
+}
+
+/// Per-session overrides of the live agent's limits (ARCHITECTURE.md §4 defaults otherwise).
+#[derive(InputObject, Default)]
+pub struct LiveLimitsInput {
+    /// Least analysis confidence for a reply (0–1, default 0.70).
+    pub min_confidence: Option<f64>,
+    /// Most replies per viewer per session (default 3).
+    pub max_replies_per_viewer: Option<i32>,
+    /// Least seconds between two replies to one viewer (default 30).
+    pub viewer_cooldown_seconds: Option<i32>,
+    /// Most replies per session (default 100).
+    pub max_replies_per_session: Option<i32>,
+    /// YouTube quota units per day (default 10,000).
+    pub youtube_daily_quota: Option<i32>,
+    /// Units per `liveChatMessages.insert` (default 50).
+    pub youtube_insert_cost: Option<i32>,
+    /// Units per `liveChatMessages.list` (default 5).
+    pub youtube_list_cost: Option<i32>,
+}
+
+fn count(value: Option<i32>, field: &str, default: u32) -> Result<u32, ApiError> {
+    match value {
+        None => Ok(default),
+        Some(n) => u32::try_from(n)
+            .map_err(|_| ApiError::bad_input(format!("limits.{field}"), "must not be negative")),
+    }
+}
+
+impl LiveLimitsInput {
+    fn into_limits(self) -> Result<LiveLimits, ApiError> {
+        let d = LiveLimits::default();
+        let limits = LiveLimits {
+            min_confidence: self
+                .min_confidence
+                .map(|c| c as f32)
+                .unwrap_or(d.min_confidence),
+            max_replies_per_viewer: count(
+                self.max_replies_per_viewer,
+                "maxRepliesPerViewer",
+                d.max_replies_per_viewer,
+            )?,
+            viewer_cooldown: match self.viewer_cooldown_seconds {
+                None => d.viewer_cooldown,
+                Some(s) => Duration::seconds(i64::from(s)),
+            },
+            max_replies_per_session: count(
+                self.max_replies_per_session,
+                "maxRepliesPerSession",
+                d.max_replies_per_session,
+            )?,
+            whispers_per_day: d.whispers_per_day,
+            youtube_daily_quota: count(
+                self.youtube_daily_quota,
+                "youtubeDailyQuota",
+                d.youtube_daily_quota,
+            )?,
+            youtube_insert_cost: count(
+                self.youtube_insert_cost,
+                "youtubeInsertCost",
+                d.youtube_insert_cost,
+            )?,
+            youtube_list_cost: count(
+                self.youtube_list_cost,
+                "youtubeListCost",
+                d.youtube_list_cost,
+            )?,
+        };
+        limits
+            .validate()
+            .map_err(|e| ApiError::invalid("limits", e))?;
+        Ok(limits)
+    }
+}
+
+/// Input of `startLiveSession`.
+#[derive(InputObject)]
+pub struct StartLiveSessionInput {
+    /// The platform (only YOUTUBE for now).
+    pub platform: LivePlatform,
+    /// The products the agent may talk about (default: every active product).
+    pub products: Option<Vec<ID>>,
+    /// Whether the agent answers (default true).
+    pub agent_enabled: Option<bool>,
+    /// A title for the dashboard.
+    pub title: Option<String>,
+    /// The YouTube stream (required for YOUTUBE).
+    pub youtube: Option<YoutubeLiveInput>,
+    /// Limit overrides.
+    pub limits: Option<LiveLimitsInput>,
+}
+
+/// Input of `stopLiveSession`.
+#[derive(InputObject)]
+pub struct StopLiveSessionInput {
+    /// The session id.
+    pub id: ID,
+}
+
+/// Input of `setAgentEnabled`.
+#[derive(InputObject)]
+pub struct SetAgentEnabledInput {
+    /// The session id.
+    pub session_id: ID,
+    /// On or off.
+    pub enabled: bool,
+}
+
+/// Filter for `liveSessions`; parts combine with AND.
+#[derive(InputObject, Default)]
+pub struct LiveSessionFilterInput {
+    /// Status.
+    pub status: Option<LiveSessionStatus>,
+    /// Platform.
+    pub platform: Option<LivePlatform>,
+}
+
+/// Result of the session mutations.
+#[derive(SimpleObject)]
+pub struct LiveSessionPayload {
+    /// The session.
+    pub session: LiveSession,
+}
+
+/// A count per intent.
+#[derive(SimpleObject)]
+pub struct IntentCount {
+    /// The intent (e.g. PRODUCT_INQUIRY).
+    pub intent: String,
+    /// Messages with it.
+    pub count: i64,
+}
+
+/// A count per temperature.
+#[derive(SimpleObject)]
+pub struct TemperatureCount {
+    /// The temperature.
+    pub temperature: Temperature,
+    /// Viewer leads with it.
+    pub count: i64,
+}
+
+/// A session's numbers.
+#[derive(SimpleObject)]
+pub struct LiveSessionStats {
+    /// The reader runs (status ACTIVE).
+    pub active: bool,
+    /// Chat messages stored.
+    pub messages_processed: i32,
+    /// Replies sent.
+    pub responses_sent: i32,
+    /// Replies left under `maxRepliesPerSession`.
+    pub responses_remaining: i32,
+    /// YouTube quota units this session spent (polls and replies). Counted per session in this
+    /// version, not per Google project and day.
+    pub youtube_quota_used_today: i32,
+    /// The session's daily quota limit.
+    pub youtube_quota_limit: i32,
+    /// Messages per intent, most frequent first.
+    pub intents: Vec<IntentCount>,
+    /// Viewer leads per temperature.
+    pub leads_by_temperature: Vec<TemperatureCount>,
+}
+
+/// One chat message and what the agent did with it.
+pub struct LiveInteraction(pub live_interactions::Model);
+
+#[Object]
+impl LiveInteraction {
+    /// Id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The platform's message id.
+    async fn platform_message_id(&self) -> &str {
+        &self.0.platform_message_id
+    }
+    /// The author's platform id (YouTube channel id).
+    async fn author_id(&self) -> &str {
+        &self.0.author_id
+    }
+    /// The author's display name.
+    async fn author_name(&self) -> &str {
+        &self.0.author_name
+    }
+    /// The message.
+    async fn text(&self) -> &str {
+        &self.0.text
+    }
+    /// The analysed intent (absent when the analysis was unavailable).
+    async fn intent(&self) -> Option<&str> {
+        self.0.intent.as_deref()
+    }
+    /// The analysis confidence, 0–1.
+    async fn confidence(&self) -> Option<f64> {
+        self.0.confidence
+    }
+    /// The catalogue product the message is about.
+    async fn matched_product_id(&self) -> Option<ID> {
+        self.0.matched_product_id.map(|id| ID(id.to_string()))
+    }
+    /// The viewer's lead.
+    async fn lead_id(&self) -> Option<ID> {
+        self.0.lead_id.map(|id| ID(id.to_string()))
+    }
+    /// RECEIVED, REPLIED, SKIPPED or FAILED.
+    async fn outcome(&self) -> &str {
+        &self.0.outcome
+    }
+    /// Why the agent stayed silent (e.g. VIEWER_LIMIT), or the send error.
+    async fn skip_reason(&self) -> Option<&str> {
+        self.0.skip_reason.as_deref()
+    }
+    /// The reply sent.
+    async fn response(&self) -> Option<&str> {
+        self.0.response.as_deref()
+    }
+    /// How the reply went out (PUBLIC, WHISPER, DM).
+    async fn response_via(&self) -> Option<&str> {
+        self.0.response_via.as_deref()
+    }
+    /// When the message was stored.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A live selling session.
+pub struct LiveSession(pub live_sessions::Model);
+
+#[Object]
+impl LiveSession {
+    /// Id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Platform.
+    async fn platform(&self) -> LivePlatform {
+        match self.0.platform.as_str() {
+            "TWITCH" => LivePlatform::Twitch,
+            "TIKTOK" => LivePlatform::Tiktok,
+            _ => LivePlatform::Youtube,
+        }
+    }
+    /// Status.
+    async fn status(&self) -> LiveSessionStatus {
+        if self.0.status == STATUS_ACTIVE {
+            LiveSessionStatus::Active
+        } else {
+            LiveSessionStatus::Stopped
+        }
+    }
+    /// Whether the agent answers.
+    async fn agent_enabled(&self) -> bool {
+        self.0.agent_enabled
+    }
+    /// Title.
+    async fn title(&self) -> Option<&str> {
+        self.0.title.as_deref()
+    }
+    /// The YouTube video id.
+    async fn video_id(&self) -> Option<String> {
+        self.0
+            .platform_config
+            .get("videoId")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    }
+    /// The products the agent may talk about (empty: every active product).
+    async fn product_ids(&self) -> Vec<ID> {
+        session_product_ids(&self.0)
+            .into_iter()
+            .map(|id| ID(id.to_string()))
+            .collect()
+    }
+    /// Started.
+    async fn started_at(&self) -> DateTime<Utc> {
+        self.0.started_at
+    }
+    /// Stopped.
+    async fn stopped_at(&self) -> Option<DateTime<Utc>> {
+        self.0.stopped_at
+    }
+    /// The session's numbers.
+    async fn stats(&self, ctx: &Context<'_>) -> async_graphql::Result<LiveSessionStats> {
+        let limits = limits_from_json(&self.0.limits);
+        let stats = state(ctx)
+            .store
+            .live_session_stats(self.0.tenant_id, self.0.id)
+            .await?;
+        let cap = i32::try_from(limits.max_replies_per_session).unwrap_or(i32::MAX);
+        Ok(LiveSessionStats {
+            active: self.0.status == STATUS_ACTIVE,
+            messages_processed: self.0.messages_processed,
+            responses_sent: self.0.responses_sent,
+            responses_remaining: (cap - self.0.responses_sent).max(0),
+            youtube_quota_used_today: self.0.quota_used,
+            youtube_quota_limit: i32::try_from(limits.youtube_daily_quota).unwrap_or(i32::MAX),
+            intents: stats
+                .intents
+                .into_iter()
+                .map(|(intent, count)| IntentCount { intent, count })
+                .collect(),
+            leads_by_temperature: stats
+                .leads_by_temperature
+                .into_iter()
+                .filter_map(|(t, count)| {
+                    Temperature::from_stored(&t)
+                        .ok()
+                        .map(|temperature| TemperatureCount { temperature, count })
+                })
+                .collect(),
+        })
+    }
+    /// The chat messages, newest first.
+    async fn interactions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<IdConnection<LiveInteraction>> {
+        let request = PageRequest::parse(first, after.as_deref())?;
+        let page = state(ctx)
+            .store
+            .live_interactions(self.0.tenant_id, self.0.id, request)
+            .await?;
+        connection(page, request, |i| i.id, LiveInteraction)
+    }
+    /// The viewers' leads, hottest first.
+    async fn leads(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Lead>> {
+        Ok(state(ctx)
+            .store
+            .live_session_leads(self.0.tenant_id, self.0.id)
+            .await?
+            .into_iter()
+            .map(Lead)
+            .collect())
+    }
+}
+
+#[derive(Default)]
+pub struct LiveQuery;
+
+#[Object]
+impl LiveQuery {
+    /// The tenant's live sessions, newest first.
+    #[graphql(guard = "AccessGuard(Access::Read)")]
+    async fn live_sessions(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<LiveSessionFilterInput>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<IdConnection<LiveSession>> {
+        let tenant_id = tenant_for(ctx, Access::Read)?;
+        let request = PageRequest::parse(first, after.as_deref())?;
+        let filter = filter.unwrap_or_default();
+        let filter = LiveSessionFilter {
+            status: filter.status.map(|s| s.as_str().to_owned()),
+            platform: filter.platform.map(Into::into),
+        };
+        let page = state(ctx)
+            .store
+            .live_sessions(tenant_id, filter, request)
+            .await?;
+        connection(page, request, |s| s.id, LiveSession)
+    }
+
+    /// One session; another tenant's is NOT_FOUND.
+    #[graphql(guard = "AccessGuard(Access::Read)")]
+    async fn live_session(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<LiveSession> {
+        let tenant_id = tenant_for(ctx, Access::Read)?;
+        Ok(LiveSession(
+            state(ctx)
+                .store
+                .live_session(tenant_id, parse_id(&id, "id")?)
+                .await?,
+        ))
+    }
+}
+
+#[derive(Default)]
+pub struct LiveMutation;
+
+#[Object]
+impl LiveMutation {
+    /// Starts a session and its chat reader. Only YOUTUBE is supported yet; TWITCH and TIKTOK
+    /// are BAD_USER_INPUT.
+    #[graphql(guard = "AccessGuard(Access::Write)")]
+    async fn start_live_session(
+        &self,
+        ctx: &Context<'_>,
+        input: StartLiveSessionInput,
+    ) -> async_graphql::Result<LiveSessionPayload> {
+        let tenant_id = tenant_for(ctx, Access::Write)?;
+        if input.platform != LivePlatform::Youtube {
+            return Err(ApiError::bad_input(
+                "platform",
+                "not supported yet: only YOUTUBE live sessions can be started",
+            )
+            .into());
+        }
+        let youtube = input
+            .youtube
+            .ok_or_else(|| ApiError::bad_input("youtube", "required for YOUTUBE"))?;
+        let reference = youtube
+            .video_id
+            .or(youtube.url)
+            .ok_or_else(|| ApiError::bad_input("youtube", "give a videoId or a url"))?;
+        let video = VideoId::parse(&reference)
+            .map_err(|e| ApiError::bad_input("youtube", e.to_string()))?;
+        let limits = input.limits.unwrap_or_default().into_limits()?;
+        let app = state(ctx);
+        let mut product_ids = Vec::new();
+        for id in input.products.unwrap_or_default() {
+            let id: Uuid = parse_id(&id, "products")?;
+            // Refuses another tenant's (or an unknown) product.
+            app.store.product(tenant_id, id).await?;
+            product_ids.push(id);
+        }
+        let mut config = json!({"videoId": video.as_str()});
+        if let Some(bot) = clean_text(youtube.bot_channel_id, "youtube.botChannelId", 100)? {
+            config["botChannelId"] = json!(bot);
+        }
+        let session = app
+            .store
+            .create_live_session(
+                tenant_id,
+                NewLiveSession {
+                    platform: input.platform.into(),
+                    agent_enabled: input.agent_enabled.unwrap_or(true),
+                    title: clean_text(input.title, "title", 200)?,
+                    platform_config: config,
+                    product_ids,
+                    limits,
+                },
+            )
+            .await?;
+        publish(
+            app,
+            tenant_id,
+            session.id,
+            LiveEvent::SessionStarted {
+                session: Box::new(session.clone()),
+            },
+        );
+        app.live.start(app, tenant_id, session.id);
+        Ok(LiveSessionPayload {
+            session: LiveSession(session),
+        })
+    }
+
+    /// Stops a session and its reader (idempotent).
+    #[graphql(guard = "AccessGuard(Access::Write)")]
+    async fn stop_live_session(
+        &self,
+        ctx: &Context<'_>,
+        input: StopLiveSessionInput,
+    ) -> async_graphql::Result<LiveSessionPayload> {
+        let tenant_id = tenant_for(ctx, Access::Write)?;
+        let app = state(ctx);
+        let id = parse_id(&input.id, "id")?;
+        let before = app.store.live_session(tenant_id, id).await?;
+        app.live.stop(id);
+        let session = app.store.stop_live_session(tenant_id, id).await?;
+        if before.status == STATUS_ACTIVE {
+            publish(
+                app,
+                tenant_id,
+                id,
+                LiveEvent::SessionStopped {
+                    session: Box::new(session.clone()),
+                    reason: "STOPPED_BY_USER".into(),
+                },
+            );
+        }
+        Ok(LiveSessionPayload {
+            session: LiveSession(session),
+        })
+    }
+
+    /// Switches the session's agent on or off (the reader keeps reading and scoring).
+    #[graphql(guard = "AccessGuard(Access::Write)")]
+    async fn set_agent_enabled(
+        &self,
+        ctx: &Context<'_>,
+        input: SetAgentEnabledInput,
+    ) -> async_graphql::Result<LiveSessionPayload> {
+        let tenant_id = tenant_for(ctx, Access::Write)?;
+        let session = state(ctx)
+            .store
+            .set_live_agent_enabled(
+                tenant_id,
+                parse_id(&input.session_id, "sessionId")?,
+                input.enabled,
+            )
+            .await?;
+        Ok(LiveSessionPayload {
+            session: LiveSession(session),
+        })
+    }
+}
+
+/// A chat message was analysed and stored.
+#[derive(SimpleObject)]
+pub struct ChatMessageAnalyzed {
+    /// The interaction.
+    pub interaction: LiveInteraction,
+}
+
+/// The agent answered.
+#[derive(SimpleObject)]
+pub struct ReplySent {
+    /// The interaction with its response.
+    pub interaction: LiveInteraction,
+}
+
+/// The agent stayed silent, or the send failed.
+#[derive(SimpleObject)]
+pub struct ReplySkipped {
+    /// The skip reason (or send error code).
+    pub reason: String,
+    /// The interaction.
+    pub interaction: LiveInteraction,
+}
+
+/// A budget threshold was crossed.
+#[derive(SimpleObject)]
+pub struct LimitWarning {
+    /// e.g. QUOTA_AT_80_PERCENT, SESSION_REPLIES_EXHAUSTED, QUOTA_EXHAUSTED.
+    pub code: String,
+    /// For people.
+    pub message: String,
+}
+
+/// The session started.
+#[derive(SimpleObject)]
+pub struct SessionStarted {
+    /// The session.
+    pub session: LiveSession,
+}
+
+/// The session stopped.
+#[derive(SimpleObject)]
+pub struct SessionStopped {
+    /// Why (STOPPED_BY_USER, CHAT_ENDED, STREAM_OFFLINE, QUOTA_EXHAUSTED, …).
+    pub reason: String,
+    /// The session.
+    pub session: LiveSession,
+}
+
+/// What a session's dashboard sees.
+#[derive(Union)]
+pub enum LiveSessionEvent {
+    /// A chat message with its analysis.
+    ChatMessageAnalyzed(ChatMessageAnalyzed),
+    /// A reply.
+    ReplySent(ReplySent),
+    /// A skip.
+    ReplySkipped(ReplySkipped),
+    /// A viewer's score moved.
+    LeadScoreChanged(LeadScoreChange),
+    /// A limit warning.
+    LimitWarning(LimitWarning),
+    /// Started.
+    SessionStarted(SessionStarted),
+    /// Stopped.
+    SessionStopped(SessionStopped),
+}
+
+fn to_graphql(event: &LiveEvent) -> LiveSessionEvent {
+    match event {
+        LiveEvent::ChatMessageAnalyzed { interaction } => {
+            LiveSessionEvent::ChatMessageAnalyzed(ChatMessageAnalyzed {
+                interaction: LiveInteraction((**interaction).clone()),
+            })
+        }
+        LiveEvent::ReplySent { interaction } => LiveSessionEvent::ReplySent(ReplySent {
+            interaction: LiveInteraction((**interaction).clone()),
+        }),
+        LiveEvent::ReplySkipped { interaction } => LiveSessionEvent::ReplySkipped(ReplySkipped {
+            reason: interaction.skip_reason.clone().unwrap_or_default(),
+            interaction: LiveInteraction((**interaction).clone()),
+        }),
+        LiveEvent::LeadScoreChanged(change) => {
+            LiveSessionEvent::LeadScoreChanged(LeadScoreChange {
+                lead_id: ID(change.lead_id.to_string()),
+                score: change.score,
+                previous_score: change.previous_score,
+                temperature: Temperature::from_stored(&change.temperature)
+                    .unwrap_or(Temperature::Cold),
+                signal: change.signal.clone(),
+                reason: change.reason.clone(),
+                at: change.at,
+            })
+        }
+        LiveEvent::LimitWarning { code, message } => LiveSessionEvent::LimitWarning(LimitWarning {
+            code: code.clone(),
+            message: message.clone(),
+        }),
+        LiveEvent::SessionStarted { session } => LiveSessionEvent::SessionStarted(SessionStarted {
+            session: LiveSession((**session).clone()),
+        }),
+        LiveEvent::SessionStopped { session, reason } => {
+            LiveSessionEvent::SessionStopped(SessionStopped {
+                reason: reason.clone(),
+                session: LiveSession((**session).clone()),
+            })
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct LiveSubscription;
+
+#[Subscription]
+impl LiveSubscription {
+    /// Everything that happens in one of the tenant's live sessions.
+    async fn live_session_events(
+        &self,
+        ctx: &Context<'_>,
+        session_id: ID,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<LiveSessionEvent>>> {
+        let tenant_id = tenant_for(ctx, Access::Read)?;
+        // NOT_FOUND for another tenant's session, before subscribing.
+        let wanted = state(ctx)
+            .store
+            .live_session(tenant_id, parse_id(&session_id, "sessionId")?)
+            .await?
+            .id;
+        Ok(tenant_events(ctx, tenant_id, move |event| match event {
+            Event::Live { session_id, event } if *session_id == wanted => Some(to_graphql(event)),
+            _ => None,
+        }))
+    }
+}
