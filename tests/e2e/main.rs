@@ -6,6 +6,7 @@ mod access;
 mod ai;
 mod inbox_flow;
 mod jobs;
+mod live;
 mod records;
 mod scale_out;
 mod subscriptions;

@@ -1,0 +1,304 @@
+//! The live-stream sales agent end to end against the YouTube fake: a session reads a scripted
+//! chat at the pace the fake dictates, answers only qualifying questions in public chat (within
+//! the per-viewer limit), records every decision with its reason, scores the viewers as leads,
+//! streams it all over `liveSessionEvents`, and stops polling when stopped. Runs on the embedded
+//! default and on Postgres+Redis.
+
+use std::time::{Duration, Instant};
+
+use leadline_youtube::fake::{text_message, FakeYoutube, BOT_CHANNEL_ID};
+use serde_json::{json, Value};
+
+use crate::support::{error_code, spawn_with, SpawnOptions, TestApp, WsEvent};
+
+const VIDEO: &str = "dQw4w9WgXcQ";
+const CHAT: &str = "live-chat-1";
+
+const START: &str = "mutation($input: StartLiveSessionInput!) { startLiveSession(input: $input) { session { id status platform agentEnabled } } }";
+const STOP: &str =
+    "mutation($id: ID!) { stopLiveSession(input: {id: $id}) { session { id status } } }";
+const SESSION: &str = "query($id: ID!) { liveSession(id: $id) { id status agentEnabled stats { active messagesProcessed responsesSent responsesRemaining youtubeQuotaUsedToday intents { intent count } leadsByTemperature { temperature count } } interactions(first: 50) { totalCount edges { node { platformMessageId authorId authorName text intent confidence outcome skipReason response responseVia leadId } } } leads { id name score temperature } } }";
+const EVENTS: &str = "subscription($id: ID!) { liveSessionEvents(sessionId: $id) { __typename ... on ChatMessageAnalyzed { interaction { authorName intent } } ... on ReplySent { interaction { authorName response } } ... on ReplySkipped { reason interaction { authorName } } ... on LeadScoreChange { leadId score reason } } }";
+
+async fn create_hoodie(app: &TestApp, token: &str) -> String {
+    let data = app
+        .ok(
+            token,
+            "mutation($input: CreateProductInput!) { createProduct(input: $input) { product { id } } }",
+            json!({"input": {
+                "name": "Ocean Hoodie",
+                "description": "Heavy cotton hoodie in ocean blue.",
+                "price": {"amountMicros": 19_990_000, "currencyCode": "USD"},
+                "purchaseLink": "https://shop.example/ocean-hoodie",
+                "keywords": ["hoodie", "sudadera"]
+            }}),
+        )
+        .await;
+    data["createProduct"]["product"]["id"]
+        .as_str()
+        .expect("product id")
+        .to_owned()
+}
+
+fn interactions(data: &Value) -> Vec<Value> {
+    data["liveSession"]["interactions"]["edges"]
+        .as_array()
+        .map(|edges| edges.iter().map(|e| e["node"].clone()).collect())
+        .unwrap_or_default()
+}
+
+/// Polls the session until `done` holds, failing after 30 s.
+async fn eventually(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let started = Instant::now();
+    loop {
+        let data = app.ok(token, SESSION, json!({"id": id})).await;
+        if done(&data) {
+            return data;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what}; last answer: {data:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_youtube_session_answers_qualifying_questions_within_limits_and_scores_viewers() {
+    let youtube = FakeYoutube::start().await.expect("fake YouTube");
+    youtube.add_live_video(VIDEO, CHAT);
+    // The poller's floor is 1 s; the fake polices that we never poll faster than told.
+    youtube.set_polling_interval(CHAT, 1_000);
+    let app = spawn_with(SpawnOptions {
+        env: vec![
+            ("YOUTUBE_API_BASE".into(), youtube.base_url().to_owned()),
+            (
+                "YOUTUBE_ACCESS_TOKEN".into(),
+                youtube.oauth_token().to_owned(),
+            ),
+        ],
+        ..SpawnOptions::default()
+    })
+    .await;
+    let token = app.sign_up("live-yt").await;
+    let hoodie = create_hoodie(&app, &token).await;
+
+    // Honest refusals first.
+    let twitch = app
+        .graphql(
+            Some(&token),
+            START,
+            json!({"input": {"platform": "TWITCH", "products": [hoodie]}}),
+        )
+        .await;
+    assert_eq!(error_code(&twitch), "BAD_USER_INPUT", "{twitch:#}");
+    let bad_limits = app
+        .graphql(
+            Some(&token),
+            START,
+            json!({"input": {"platform": "YOUTUBE", "youtube": {"videoId": VIDEO},
+                             "limits": {"minConfidence": 1.5}}}),
+        )
+        .await;
+    assert_eq!(error_code(&bad_limits), "BAD_USER_INPUT", "{bad_limits:#}");
+
+    let started = app
+        .ok(
+            &token,
+            START,
+            json!({"input": {
+                "platform": "YOUTUBE",
+                "products": [hoodie],
+                "youtube": {"url": format!("https://www.youtube.com/watch?v={VIDEO}"),
+                            "botChannelId": BOT_CHANNEL_ID},
+                // No cooldown, so the per-viewer limit is reached within one test.
+                "limits": {"viewerCooldownSeconds": 0, "maxRepliesPerViewer": 3}
+            }}),
+        )
+        .await;
+    let session = &started["startLiveSession"]["session"];
+    assert_eq!(session["status"], "ACTIVE");
+    assert_eq!(session["platform"], "YOUTUBE");
+    let id = session["id"].as_str().expect("session id").to_owned();
+
+    let mut ws = app.ws(&token).await.expect("ws");
+    ws.subscribe(EVENTS, json!({"id": id})).await;
+    // Let the subscription register before the chat starts talking.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let question = "How much is the Ocean Hoodie?";
+    let first = youtube.push_text(CHAT, "alice", question);
+    youtube.push_text(CHAT, "bob", "I want to buy the Ocean Hoodie, how do I pay?");
+    youtube.push_text(CHAT, "carol", "hello everyone, lovely stream");
+    youtube.push_raw(
+        CHAT,
+        text_message(
+            "LCC.bot-line",
+            CHAT,
+            BOT_CHANNEL_ID,
+            "Shop bot",
+            "Welcome to the stream!",
+        ),
+    );
+    // The same message again (a platform redelivery).
+    youtube.push_raw(
+        CHAT,
+        text_message(&first, CHAT, "UCalice", "alice", question),
+    );
+    for _ in 0..3 {
+        youtube.push_text(CHAT, "alice", question);
+    }
+
+    let data = eventually(&app, &token, &id, "all six viewer messages decided", |d| {
+        let rows = interactions(d);
+        rows.len() == 6 && rows.iter().all(|r| r["outcome"] != "RECEIVED")
+    })
+    .await;
+    let rows = interactions(&data);
+    // Neither the bot's line nor the duplicate was stored.
+    assert!(rows
+        .iter()
+        .all(|r| r["platformMessageId"] != "LCC.bot-line"));
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r["platformMessageId"] == first.as_str())
+            .count(),
+        1
+    );
+    let alice: Vec<&Value> = rows.iter().filter(|r| r["authorName"] == "alice").collect();
+    assert_eq!(alice.len(), 4, "{data:#}");
+    assert_eq!(
+        alice.iter().filter(|r| r["outcome"] == "REPLIED").count(),
+        3,
+        "{data:#}"
+    );
+    // Newest first: the 4th question is the one over the limit.
+    assert_eq!(alice[0]["outcome"], "SKIPPED");
+    assert_eq!(alice[0]["skipReason"], "VIEWER_LIMIT");
+    for replied in alice.iter().filter(|r| r["outcome"] == "REPLIED") {
+        assert_eq!(replied["intent"], "PRODUCT_INQUIRY");
+        assert_eq!(replied["responseVia"], "PUBLIC");
+        let response = replied["response"].as_str().unwrap_or_default();
+        assert!(response.contains("Ocean Hoodie"), "{response}");
+        assert!(response.contains("19.99 USD"), "{response}");
+        assert!(
+            response.contains("https://shop.example/ocean-hoodie"),
+            "{response}"
+        );
+    }
+    let bob = rows.iter().find(|r| r["authorName"] == "bob").expect("bob");
+    assert_eq!(bob["outcome"], "REPLIED", "{bob:#}");
+    let carol = rows
+        .iter()
+        .find(|r| r["authorName"] == "carol")
+        .expect("carol");
+    assert_eq!(carol["outcome"], "SKIPPED");
+    assert_eq!(carol["skipReason"], "NOT_AN_INTENT", "{carol:#}");
+
+    // Exactly the four qualifying replies reached the chat, as the bot.
+    let inserted = youtube.inserted(CHAT);
+    assert_eq!(inserted.len(), 4, "{inserted:#?}");
+    assert!(
+        youtube.violations().is_empty(),
+        "{:?}",
+        youtube.violations()
+    );
+
+    let live = &data["liveSession"];
+    let stats = &live["stats"];
+    assert_eq!(stats["active"], true);
+    assert_eq!(stats["messagesProcessed"], 6);
+    assert_eq!(stats["responsesSent"], 4);
+    assert_eq!(stats["responsesRemaining"], 96);
+    let lists = youtube
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/liveChat/messages"))
+        .count() as i64;
+    let quota = stats["youtubeQuotaUsedToday"].as_i64().unwrap_or_default();
+    // Each list is 5 units and each insert 50; the last list may land between two reads.
+    assert!(
+        quota == lists * 5 + 200 || quota == (lists - 1) * 5 + 200,
+        "quota {quota} for {lists} lists"
+    );
+    let intents = stats["intents"].as_array().cloned().unwrap_or_default();
+    assert!(
+        intents.contains(&json!({"intent": "PRODUCT_INQUIRY", "count": 4})),
+        "{intents:#?}"
+    );
+
+    // Three viewer leads, each with a live score and its temperature.
+    let leads = live["leads"].as_array().cloned().unwrap_or_default();
+    assert_eq!(leads.len(), 3, "{leads:#?}");
+    let by_temperature: i64 = stats["leadsByTemperature"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|t| t["count"].as_i64().unwrap_or_default())
+                .sum()
+        })
+        .unwrap_or_default();
+    assert_eq!(by_temperature, 3);
+    let alice_lead = leads
+        .iter()
+        .find(|l| l["name"] == "alice")
+        .expect("alice's lead");
+    let carol_lead = leads
+        .iter()
+        .find(|l| l["name"] == "carol")
+        .expect("carol's lead");
+    assert!(
+        alice_lead["score"].as_i64() > carol_lead["score"].as_i64(),
+        "{leads:#?}"
+    );
+
+    // The dashboard saw the analyses, the replies, the skips and the score changes.
+    let mut seen = std::collections::BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline && seen.len() < 4 {
+        match ws.next_event(Duration::from_secs(2)).await {
+            Some(WsEvent::Next(payload)) => {
+                let kind = payload["data"]["liveSessionEvents"]["__typename"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                seen.insert(kind);
+            }
+            Some(other) => panic!("subscription ended: {other:?}"),
+            None => {}
+        }
+    }
+    for kind in [
+        "ChatMessageAnalyzed",
+        "ReplySent",
+        "ReplySkipped",
+        "LeadScoreChange",
+    ] {
+        assert!(seen.contains(kind), "no {kind} event; saw {seen:?}");
+    }
+
+    // Stop: no more polling.
+    let stopped = app.ok(&token, STOP, json!({"id": id})).await;
+    assert_eq!(stopped["stopLiveSession"]["session"]["status"], "STOPPED");
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let after_stop = youtube.requests().len();
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(
+        youtube.requests().len(),
+        after_stop,
+        "still polling after stop"
+    );
+    let data = app.ok(&token, SESSION, json!({"id": id})).await;
+    assert_eq!(data["liveSession"]["stats"]["active"], false);
+
+    // Another tenant cannot see the session.
+    let other = app.sign_up("live-yt-other").await;
+    let hidden = app.graphql(Some(&other), SESSION, json!({"id": id})).await;
+    assert_eq!(error_code(&hidden), "NOT_FOUND", "{hidden:#}");
+}
