@@ -302,3 +302,96 @@ async fn a_youtube_session_answers_qualifying_questions_within_limits_and_scores
     let hidden = app.graphql(Some(&other), SESSION, json!({"id": id})).await;
     assert_eq!(error_code(&hidden), "NOT_FOUND", "{hidden:#}");
 }
+
+#[tokio::test]
+async fn a_youtube_session_stops_cleanly_when_its_quota_runs_out() {
+    let youtube = FakeYoutube::start().await.expect("fake YouTube");
+    youtube.add_live_video(VIDEO, CHAT);
+    youtube.set_polling_interval(CHAT, 1_000);
+    let app = spawn_with(SpawnOptions {
+        env: vec![
+            ("YOUTUBE_API_BASE".into(), youtube.base_url().to_owned()),
+            (
+                "YOUTUBE_ACCESS_TOKEN".into(),
+                youtube.oauth_token().to_owned(),
+            ),
+        ],
+        ..SpawnOptions::default()
+    })
+    .await;
+    let token = app.sign_up("live-quota").await;
+    let hoodie = create_hoodie(&app, &token).await;
+    // 60 units: two lists (10) and one reply (50) fit; nothing more does.
+    let started = app
+        .ok(
+            &token,
+            START,
+            json!({"input": {"platform": "YOUTUBE", "products": [hoodie],
+                             "youtube": {"videoId": VIDEO},
+                             "limits": {"youtubeDailyQuota": 60}}}),
+        )
+        .await;
+    let id = started["startLiveSession"]["session"]["id"]
+        .as_str()
+        .expect("session id")
+        .to_owned();
+    let mut ws = app.ws(&token).await.expect("ws");
+    ws.subscribe(
+        "subscription($id: ID!) { liveSessionEvents(sessionId: $id) { __typename ... on LimitWarning { code } ... on SessionStopped { reason session { status } } } }",
+        json!({"id": id}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    youtube.push_text(CHAT, "alice", "How much is the Ocean Hoodie?");
+    youtube.push_text(CHAT, "bob", "How much is the Ocean Hoodie?");
+
+    let data = eventually(&app, &token, &id, "the session to stop", |d| {
+        d["liveSession"]["status"] == "STOPPED"
+    })
+    .await;
+    let stats = &data["liveSession"]["stats"];
+    assert!(
+        stats["youtubeQuotaUsedToday"].as_i64().unwrap_or(i64::MAX) <= 60,
+        "{stats:#}"
+    );
+    let rows = interactions(&data);
+    assert!(
+        rows.iter().any(|r| r["skipReason"] == "QUOTA_EXHAUSTED"),
+        "{rows:#?}"
+    );
+    assert!(youtube.inserted(CHAT).len() <= 1);
+
+    let mut codes = Vec::new();
+    let mut stop_reason = None;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline && stop_reason.is_none() {
+        if let Some(WsEvent::Next(payload)) = ws.next_event(Duration::from_secs(2)).await {
+            let event = &payload["data"]["liveSessionEvents"];
+            match event["__typename"].as_str() {
+                Some("LimitWarning") => {
+                    codes.push(event["code"].as_str().unwrap_or_default().to_owned())
+                }
+                Some("SessionStopped") => {
+                    assert_eq!(event["session"]["status"], "STOPPED");
+                    stop_reason = event["reason"].as_str().map(str::to_owned);
+                }
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(stop_reason.as_deref(), Some("QUOTA_EXHAUSTED"));
+    assert!(
+        codes.iter().any(|c| c == "QUOTA_AT_80_PERCENT"),
+        "{codes:?}"
+    );
+    assert!(codes.iter().any(|c| c == "QUOTA_EXHAUSTED"), "{codes:?}");
+    // No request after the stop.
+    let after = youtube.requests().len();
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    assert_eq!(youtube.requests().len(), after);
+    assert!(
+        youtube.violations().is_empty(),
+        "{:?}",
+        youtube.violations()
+    );
+}

@@ -937,3 +937,28 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod limits_json {
+    use super::*;
+
+    #[test]
+    fn limits_round_trip_and_old_rows_take_defaults() {
+        let limits = LiveLimits {
+            min_confidence: 0.5,
+            max_replies_per_viewer: 1,
+            viewer_cooldown: Duration::seconds(0),
+            max_replies_per_session: 7,
+            whispers_per_day: 3,
+            youtube_daily_quota: 60,
+            youtube_insert_cost: 20,
+            youtube_list_cost: 1,
+        };
+        assert_eq!(limits_from_json(&limits_to_json(&limits)), limits);
+        assert_eq!(limits_from_json(&json!({})), LiveLimits::default());
+        assert_eq!(
+            limits_from_json(&json!({"maxRepliesPerViewer": -1})),
+            LiveLimits::default()
+        );
+    }
+}

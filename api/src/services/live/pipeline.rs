@@ -376,3 +376,39 @@ pub fn publish(state: &AppState, tenant_id: Uuid, session_id: Uuid, event: LiveE
         .bus
         .publish(tenant_id, Event::Live { session_id, event });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hoodie(link: Option<&str>) -> products::Model {
+        let at = chrono::Utc::now();
+        products::Model {
+            id: Uuid::nil(),
+            tenant_id: Uuid::nil(),
+            name: "Ocean Hoodie".into(),
+            description: String::new(),
+            price_micros: 19_990_000,
+            currency: "USD".into(),
+            purchase_link: link.map(str::to_owned),
+            keywords: serde_json::json!([]),
+            active: true,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn replies_quote_the_catalogue_and_fit_youtube() {
+        assert_eq!(
+            reply_text("alice", &hoodie(Some("https://shop.example/h"))),
+            "@alice Ocean Hoodie is 19.99 USD. Get it here: https://shop.example/h"
+        );
+        assert_eq!(
+            reply_text("bob", &hoodie(None)),
+            "@bob Ocean Hoodie is 19.99 USD."
+        );
+        let long = "x".repeat(500);
+        assert_eq!(reply_text(&long, &hoodie(None)).chars().count(), 200);
+    }
+}
