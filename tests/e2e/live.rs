@@ -395,3 +395,68 @@ async fn a_youtube_session_stops_cleanly_when_its_quota_runs_out() {
         youtube.violations()
     );
 }
+
+#[tokio::test]
+async fn a_youtube_session_rides_out_a_server_error_and_stops_when_the_stream_goes_offline() {
+    let youtube = FakeYoutube::start().await.expect("fake YouTube");
+    youtube.add_live_video(VIDEO, CHAT);
+    youtube.set_polling_interval(CHAT, 1_000);
+    let app = spawn_with(SpawnOptions {
+        env: vec![
+            ("YOUTUBE_API_BASE".into(), youtube.base_url().to_owned()),
+            (
+                "YOUTUBE_ACCESS_TOKEN".into(),
+                youtube.oauth_token().to_owned(),
+            ),
+        ],
+        ..SpawnOptions::default()
+    })
+    .await;
+    let token = app.sign_up("live-offline").await;
+    let hoodie = create_hoodie(&app, &token).await;
+    // The reader's first request (the video lookup) gets a 503: the supervisor restarts the
+    // reader after its backoff, and the session carries on.
+    youtube.fail_next(leadline_youtube::fake::Failure::ServerError(503));
+    youtube.push_text(CHAT, "alice", "How much is the Ocean Hoodie?");
+    let started = app
+        .ok(
+            &token,
+            START,
+            json!({"input": {"platform": "YOUTUBE", "products": [hoodie],
+                             "youtube": {"videoId": VIDEO}}}),
+        )
+        .await;
+    let id = started["startLiveSession"]["session"]["id"]
+        .as_str()
+        .expect("session id")
+        .to_owned();
+
+    let data = eventually(&app, &token, &id, "alice's question answered", |d| {
+        interactions(d).iter().any(|r| r["outcome"] == "REPLIED")
+    })
+    .await;
+    assert_eq!(data["liveSession"]["status"], "ACTIVE");
+    assert_eq!(
+        youtube.requests().first().map(|r| r.status),
+        Some(503),
+        "the first request was the injected failure"
+    );
+    youtube.go_offline(CHAT, "2024-01-01T11:00:00Z");
+    eventually(&app, &token, &id, "the session to stop", |d| {
+        d["liveSession"]["status"] == "STOPPED"
+    })
+    .await;
+    let after = youtube.requests().len();
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    assert_eq!(
+        youtube.requests().len(),
+        after,
+        "still polling after offline"
+    );
+    assert_eq!(youtube.inserted(CHAT).len(), 1);
+    assert!(
+        youtube.violations().is_empty(),
+        "{:?}",
+        youtube.violations()
+    );
+}
