@@ -25,7 +25,7 @@ use super::{
 use crate::auth::{Access, Principal};
 use crate::bus::Event;
 use crate::error::{ApiError, ApiResult};
-use crate::jobs::NewJob;
+use crate::services::inbox::{send_job, send_job_kind};
 use crate::store::inbox::{delivery, handler, sender, status};
 use crate::store::{ConversationChange, ConversationFilter, OutboundMessage, PageRequest};
 
@@ -418,17 +418,6 @@ pub struct ConversationPayload {
     pub conversation: Conversation,
 }
 
-/// The job kind that sends on `channel`, if we send there (WEB_CHAT and others: none).
-fn send_job_kind(channel: DomainChannel) -> Option<&'static str> {
-    match channel {
-        DomainChannel::Whatsapp => Some("send_whatsapp"),
-        DomainChannel::Instagram => Some("send_instagram"),
-        DomainChannel::Facebook => Some("send_facebook"),
-        DomainChannel::Tiktok => Some("send_tiktok"),
-        _ => None,
-    }
-}
-
 /// The conversation, refused with CONFLICT when it is RESOLVED or CLOSED (`doing` completes
 /// the message, e.g. "reply").
 async fn open_conversation(
@@ -564,7 +553,8 @@ impl InboxMutation {
             .await?;
         let channel = DomainChannel::parse(&conversation.channel)
             .map_err(|e| ApiError::Internal(e.into()))?;
-        let kind = send_job_kind(channel);
+        // The same job (kind, payload, idempotency key) the AI turn enqueues for its replies.
+        let sends = send_job_kind(channel).is_some();
         let actor = principal(ctx).actor();
         let metadata = match principal(ctx) {
             Principal::ApiKey { key_id, .. } => json!({ "apiKeyId": key_id }),
@@ -590,10 +580,7 @@ impl InboxMutation {
         let (message, created, conversation) = state
             .store
             .add_outbound(tenant_id, conversation_id, outbound, change, |message| {
-                kind.map(|kind| {
-                    NewJob::new(tenant_id, kind, json!({ "messageId": message.id }))
-                        .idempotent(format!("send:{}", message.id))
-                })
+                send_job(tenant_id, channel, message.id)
             })
             .await?;
         if created {
@@ -604,7 +591,7 @@ impl InboxMutation {
                 },
             );
             publish_conversation(ctx, &conversation);
-            if kind.is_some() {
+            if sends {
                 state.jobs.wake().await;
             }
         }

@@ -211,10 +211,10 @@ fn fallback_name(contact: &InboundContact) -> String {
         .into_iter()
         .rev()
         .collect();
-    format!("{} user {tail}", channel_label(contact.channel))
+    format!("{} user {tail}", channel_display_name(contact.channel))
 }
 
-fn channel_label(channel: Channel) -> &'static str {
+fn channel_display_name(channel: Channel) -> &'static str {
     match channel {
         Channel::Whatsapp => "WhatsApp",
         Channel::Instagram => "Instagram",
