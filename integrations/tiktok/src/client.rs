@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use http::HeaderMap;
+use serde::de::DeserializeOwned;
 
 use crate::error::Error;
 use crate::models::{Envelope, MessageContentBody, SendMessageData, SendMessageRequest};
@@ -133,39 +134,59 @@ impl Client {
         credentials: &BusinessCredentials,
         request: &SendMessageRequest,
     ) -> Result<SentMessage, Error> {
-        let response = self
+        let request = self
             .http
             .post(format!("{}{}", self.base_url, self.send_path()))
             .timeout(self.timeout)
             .header("Access-Token", &credentials.access_token)
-            .json(request)
-            .send()
-            .await
-            .map_err(from_transport)?;
-        let status = response.status().as_u16();
-        let retry_after = parse_retry_after(response.headers(), Utc::now());
-        let body = response.bytes().await.map_err(from_transport)?;
-        let envelope = serde_json::from_slice::<Envelope>(&body);
-        let result = match (status, envelope) {
-            (200..=299, Ok(envelope)) if envelope.code == 0 => {
-                match envelope.data.map(serde_json::from_value::<SendMessageData>) {
-                    Some(Ok(data)) => Ok(SentMessage {
-                        message_id: data.message_id,
-                        request_id: envelope.request_id,
-                    }),
-                    _ => Err(Error::Decode("send answer without data.message_id".into())),
-                }
+            .json(request);
+        let (data, request_id) = execute::<SendMessageData>(request, "send").await?;
+        Ok(SentMessage {
+            message_id: data.message_id,
+            request_id,
+        })
+    }
+}
+
+/// Sends one API for Business request and decodes its envelope: `data` as `T` and the
+/// `request_id` when `code` is 0, else the error classified by status and code. Shared by the DM
+/// client and `live::LiveClient`, which speaks the same envelope. `what` names the operation in
+/// errors and logs (never the body: it may hold a customer's message).
+pub(crate) async fn execute<T: DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+    what: &'static str,
+) -> Result<(T, Option<String>), Error> {
+    let result = match request.send().await {
+        Ok(response) => decode(response, what).await,
+        Err(error) => Err(from_transport(error)),
+    };
+    if let Err(error) = &result {
+        tracing::warn!(operation = what, %error, "TikTok request failed");
+    }
+    result
+}
+
+async fn decode<T: DeserializeOwned>(
+    response: reqwest::Response,
+    what: &'static str,
+) -> Result<(T, Option<String>), Error> {
+    let status = response.status().as_u16();
+    let retry_after = parse_retry_after(response.headers(), Utc::now());
+    let body = response.bytes().await.map_err(from_transport)?;
+    let envelope = serde_json::from_slice::<Envelope>(&body);
+    match (status, envelope) {
+        (200..=299, Ok(envelope)) if envelope.code == 0 => {
+            match envelope.data.map(serde_json::from_value::<T>) {
+                Some(Ok(data)) => Ok((data, envelope.request_id)),
+                Some(Err(e)) => Err(Error::Decode(format!("{what} answer data: {e}"))),
+                None => Err(Error::Decode(format!("{what} answer without data"))),
             }
-            (200..=299, Ok(envelope)) => {
-                Err(classify_code(envelope.code, envelope.message, retry_after))
-            }
-            (200..=299, Err(e)) => Err(Error::Decode(format!("send answer: {e}"))),
-            (status, envelope) => Err(classify_status(status, envelope.ok(), retry_after, &body)),
-        };
-        if let Err(error) = &result {
-            tracing::warn!(status, %error, "TikTok send failed");
         }
-        result
+        (200..=299, Ok(envelope)) => {
+            Err(classify_code(envelope.code, envelope.message, retry_after))
+        }
+        (200..=299, Err(e)) => Err(Error::Decode(format!("{what} answer: {e}"))),
+        (status, envelope) => Err(classify_status(status, envelope.ok(), retry_after, &body)),
     }
 }
 
