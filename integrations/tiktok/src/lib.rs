@@ -18,6 +18,7 @@
 pub mod client;
 pub mod dm_rules;
 pub mod error;
+pub mod live;
 pub mod models;
 pub mod signature;
 pub mod webhook;
