@@ -3,26 +3,48 @@
 //! for this crate's tests and the api's end-to-end tests (point `TIKTOK_API_BASE` at
 //! `base_url()`).
 //!
+//! It also serves our LIVE wrapper format (`crate::live`; UNCONFIRMED, ours): `GET
+//! /open_api/v1.3/live/status/` and `GET /open_api/v1.3/live/comments/`, with the same token
+//! check as the send (missing 40104, wrong 40105). Rooms are scripted ([`FakeTikTok::set_live`],
+//! [`FakeTikTok::push_comment`], [`FakeTikTok::end_live`]); comments are served oldest first in
+//! pages of at most [`FakeTikTok::set_live_page_size`] with a fresh opaque cursor, `has_more`
+//! and the configured `poll_interval_ms`; an unknown user or room is envelope code 40404
+//! (`live::CODE_NOT_FOUND`), an unknown cursor 40002. Like the YouTube fake it polices the
+//! client: re-sending an answered cursor or polling sooner than the interval it was told is
+//! recorded as a [`LiveViolation`] (times on tokio's clock, exact under `tokio::time::pause`).
+//! It signs `live.comment` / `live.end` webhooks.
+//!
 //! Like the real API it answers most errors with HTTP 200 and a non-zero `code` (bad token
 //! 40105, bad parameter 40002), records every request, and can inject failures for the next N
 //! requests (429 + `Retry-After`, 500, delays, envelope codes, malformed bodies). Not for
 //! production: in memory, stops when dropped.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 use crate::client::{BusinessCredentials, API_PREFIX, DEFAULT_SEND_PATH};
+use crate::live::models::LiveCommentContent;
+use crate::live::{
+    LiveComment, LiveCredentials, LiveUser, CODE_NOT_FOUND, COMMENTS_PATH, EVENT_LIVE_COMMENT,
+    EVENT_LIVE_END, STATUS_PATH,
+};
 use crate::signature;
+
+/// Comments per page unless [`FakeTikTok::set_live_page_size`] says otherwise.
+pub const DEFAULT_LIVE_PAGE_SIZE: usize = 50;
+/// `poll_interval_ms` unless [`FakeTikTok::set_live_poll_interval_ms`] says otherwise.
+pub const DEFAULT_LIVE_POLL_INTERVAL_MS: u64 = 2_000;
 
 /// Text limit the fake enforces (characters; secondary source, platforms.md §3 has none).
 const MAX_TEXT_CHARS: usize = 6000;
@@ -54,6 +76,25 @@ pub enum Failure {
     MalformedBody,
 }
 
+/// A LIVE polling rule the client broke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveViolation {
+    /// A cursor that had already been answered was sent again (a page read twice).
+    CursorReused {
+        /// The cursor.
+        cursor: String,
+    },
+    /// A comments request came sooner than the interval the previous page asked for.
+    PolledTooSoon {
+        /// The room.
+        room_id: String,
+        /// Time since the previous answer.
+        elapsed: Duration,
+        /// The interval that page carried.
+        required: Duration,
+    },
+}
+
 /// One request the fake received.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordedRequest {
@@ -61,6 +102,10 @@ pub struct RecordedRequest {
     pub method: String,
     /// Path, without the query.
     pub path: String,
+    /// Query parameters, decoded (repeated names: the last value).
+    pub query: BTreeMap<String, String>,
+    /// Arrival on tokio's clock.
+    pub at: Instant,
     /// Headers, names lower-cased.
     pub headers: BTreeMap<String, String>,
     /// The body as JSON (`Value::Null` when not JSON).
@@ -75,6 +120,11 @@ impl RecordedRequest {
         self.headers
             .get(&name.to_ascii_lowercase())
             .map(String::as_str)
+    }
+
+    /// A query parameter.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query.get(name).map(String::as_str)
     }
 }
 
@@ -122,7 +172,43 @@ struct Shared {
     failures: Mutex<VecDeque<Failure>>,
     requests: Mutex<Vec<RecordedRequest>>,
     sent: Mutex<Vec<Value>>,
+    live: Mutex<LiveState>,
     counter: AtomicU64,
+}
+
+#[derive(Debug)]
+struct LiveState {
+    /// username → its current room.
+    users: BTreeMap<String, String>,
+    rooms: BTreeMap<String, Room>,
+    page_size: usize,
+    poll_interval_ms: u64,
+    violations: Vec<LiveViolation>,
+}
+
+#[derive(Debug)]
+struct Room {
+    username: Option<String>,
+    is_live: bool,
+    comments: Vec<LiveComment>,
+    /// cursor → index of the first comment of the page it starts.
+    cursors: HashMap<String, usize>,
+    answered: HashSet<String>,
+    /// When the last page was answered and the interval it carried.
+    last_answer: Option<(Instant, Duration)>,
+}
+
+impl Room {
+    fn new(is_live: bool) -> Self {
+        Self {
+            username: None,
+            is_live,
+            comments: Vec::new(),
+            cursors: HashMap::new(),
+            answered: HashSet::new(),
+            last_answer: None,
+        }
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -159,6 +245,13 @@ impl FakeTikTok {
             failures: Mutex::new(VecDeque::new()),
             requests: Mutex::new(Vec::new()),
             sent: Mutex::new(Vec::new()),
+            live: Mutex::new(LiveState {
+                users: BTreeMap::new(),
+                rooms: BTreeMap::new(),
+                page_size: DEFAULT_LIVE_PAGE_SIZE,
+                poll_interval_ms: DEFAULT_LIVE_POLL_INTERVAL_MS,
+                violations: Vec::new(),
+            }),
             counter: AtomicU64::new(0),
         });
         let router = axum::Router::new()
@@ -304,8 +397,131 @@ impl FakeTikTok {
         }
     }
 
+    /// The credentials the fake's LIVE endpoints accept (the same token as the send).
+    pub fn live_credentials(&self) -> LiveCredentials {
+        LiveCredentials::new(self.shared.config.access_token.clone())
+    }
+
+    /// Points `username` at `room_id` and sets whether that room is live (creating it if new).
+    pub fn set_live(&self, username: &str, room_id: &str, is_live: bool) {
+        let mut live = lock(&self.shared.live);
+        live.users.insert(username.to_owned(), room_id.to_owned());
+        let room = live
+            .rooms
+            .entry(room_id.to_owned())
+            .or_insert_with(|| Room::new(is_live));
+        room.username = Some(username.to_owned());
+        room.is_live = is_live;
+    }
+
+    /// Ends `room_id`'s LIVE: status and comment pages say `is_live: false` from now on (the
+    /// comments not yet read are still served).
+    pub fn end_live(&self, room_id: &str) {
+        if let Some(room) = lock(&self.shared.live).rooms.get_mut(room_id) {
+            room.is_live = false;
+        }
+    }
+
+    /// Queues `comment` in `room_id` (a room not set with [`FakeTikTok::set_live`] is created
+    /// live, without a username).
+    pub fn push_comment(&self, room_id: &str, comment: LiveComment) {
+        lock(&self.shared.live)
+            .rooms
+            .entry(room_id.to_owned())
+            .or_insert_with(|| Room::new(true))
+            .comments
+            .push(comment);
+    }
+
+    /// The most comments one page carries (at least 1).
+    pub fn set_live_page_size(&self, page_size: usize) {
+        lock(&self.shared.live).page_size = page_size.max(1);
+    }
+
+    /// The `poll_interval_ms` comment pages carry from now on.
+    pub fn set_live_poll_interval_ms(&self, poll_interval_ms: u64) {
+        lock(&self.shared.live).poll_interval_ms = poll_interval_ms;
+    }
+
+    /// Every LIVE polling rule broken so far, in order.
+    pub fn live_violations(&self) -> Vec<LiveViolation> {
+        lock(&self.shared.live).violations.clone()
+    }
+
+    /// A `live.comment` webhook body (unsigned), `content` as a string of serialised JSON.
+    pub fn live_comment_webhook_body(
+        &self,
+        room_id: &str,
+        comment: &LiveComment,
+        create_time: i64,
+    ) -> Vec<u8> {
+        let content = LiveCommentContent {
+            room_id: room_id.to_owned(),
+            comment: comment.clone(),
+        };
+        self.webhook_body(
+            EVENT_LIVE_COMMENT,
+            create_time,
+            serde_json::to_value(content).unwrap_or(Value::Null),
+        )
+    }
+
+    /// A `live.end` webhook body (unsigned).
+    pub fn live_end_webhook_body(&self, room_id: &str, create_time: i64) -> Vec<u8> {
+        self.webhook_body(EVENT_LIVE_END, create_time, json!({"room_id": room_id}))
+    }
+
+    /// A `live.comment` webhook signed now with `TikTok-Signature`.
+    pub fn signed_live_comment_webhook(
+        &self,
+        room_id: &str,
+        comment: &LiveComment,
+    ) -> SignedWebhook {
+        let now = unix_now();
+        self.sign(self.live_comment_webhook_body(room_id, comment, now), now)
+    }
+
+    /// A `live.end` webhook signed now with `TikTok-Signature`.
+    pub fn signed_live_end_webhook(&self, room_id: &str) -> SignedWebhook {
+        let now = unix_now();
+        self.sign(self.live_end_webhook_body(room_id, now), now)
+    }
+
+    fn webhook_body(&self, event: &str, create_time: i64, content: Value) -> Vec<u8> {
+        json!({
+            "client_key": self.shared.config.client_key,
+            "event": event,
+            "create_time": create_time,
+            "user_openid": self.shared.config.business_open_id,
+            "content": content.to_string(),
+        })
+        .to_string()
+        .into_bytes()
+    }
+
     fn next_message_id(&self) -> String {
         format!("msg_fake_in_{}", self.shared.next_id())
+    }
+}
+
+/// A LIVE comment made now by `unique_id` (user id `uid_<unique_id>`, nickname = handle), for
+/// [`FakeTikTok::push_comment`] and the webhook helpers.
+pub fn live_comment(
+    comment_id: &str,
+    unique_id: &str,
+    text: &str,
+    is_follower: bool,
+) -> LiveComment {
+    LiveComment {
+        comment_id: comment_id.to_owned(),
+        create_time: unix_now(),
+        text: text.to_owned(),
+        user: LiveUser {
+            user_id: format!("uid_{unique_id}"),
+            unique_id: unique_id.to_owned(),
+            nickname: unique_id.to_owned(),
+            is_follower,
+        },
     }
 }
 
@@ -355,14 +571,19 @@ async fn handle(
     State(shared): State<Arc<Shared>>,
     method: Method,
     uri: Uri,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // An undecodable query is served as an empty one: the route then names the missing field.
+    let query = query.map(|Query(q)| q).unwrap_or_default();
     let index = {
         let mut requests = lock(&shared.requests);
         requests.push(RecordedRequest {
             method: method.as_str().to_owned(),
             path: uri.path().to_owned(),
+            query: query.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            at: Instant::now(),
             headers: headers
                 .iter()
                 .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
@@ -376,7 +597,7 @@ async fn handle(
     let response = match failure {
         Some(Failure::Delay(delay)) => {
             tokio::time::sleep(delay).await;
-            route(&shared, &method, &uri, &headers, &body)
+            route(&shared, &method, &uri, &query, &headers, &body)
         }
         Some(Failure::RateLimited { retry_after_secs }) => {
             let mut response = envelope(
@@ -417,7 +638,7 @@ async fn handle(
             "{\"code\":0,\"data\":",
         )
             .into_response(),
-        None => route(&shared, &method, &uri, &headers, &body),
+        None => route(&shared, &method, &uri, &query, &headers, &body),
     };
     if let Some(request) = lock(&shared.requests).get_mut(index) {
         request.status = Some(response.status().as_u16());
@@ -429,37 +650,162 @@ fn route(
     shared: &Shared,
     method: &Method,
     uri: &Uri,
+    query: &HashMap<String, String>,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Response {
     let send_path = format!("{API_PREFIX}{DEFAULT_SEND_PATH}");
-    if method != Method::POST || uri.path() != send_path {
+    let path = uri.path();
+    let known = (method == Method::POST && path == send_path)
+        || (method == Method::GET && (path == STATUS_PATH || path == COMMENTS_PATH));
+    if !known {
         return (StatusCode::NOT_FOUND, "404 page not found").into_response();
     }
-    // Like the API for Business: token problems are HTTP 200 with a non-zero code.
+    if let Some(refused) = refuse_token(shared, headers) {
+        return refused;
+    }
+    match path {
+        STATUS_PATH => live_status(shared, query),
+        COMMENTS_PATH => live_comments(shared, query),
+        _ => send(shared, body),
+    }
+}
+
+/// Like the API for Business: token problems are HTTP 200 with a non-zero code.
+fn refuse_token(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
     let token = headers.get("access-token").and_then(|v| v.to_str().ok());
     let Some(token) = token.filter(|t| !t.is_empty()) else {
-        return envelope(
+        return Some(envelope(
             shared,
             StatusCode::OK,
             40104,
             "Access token is null.",
             json!({}),
-        );
+        ));
     };
     if !bool::from(
         token
             .as_bytes()
             .ct_eq(shared.config.access_token.as_bytes()),
     ) {
-        return envelope(
+        return Some(envelope(
             shared,
             StatusCode::OK,
             40105,
             "The access token is invalid or has been revoked.",
             json!({}),
-        );
+        ));
     }
+    None
+}
+
+fn live_status(shared: &Shared, query: &HashMap<String, String>) -> Response {
+    let Some(username) = query.get("username").filter(|u| !u.is_empty()) else {
+        return envelope(
+            shared,
+            StatusCode::OK,
+            40002,
+            "username: Missing data for required field.",
+            json!({}),
+        );
+    };
+    let data = {
+        let live = lock(&shared.live);
+        let room = live
+            .users
+            .get(username)
+            .and_then(|room_id| Some((room_id, live.rooms.get(room_id)?)));
+        room.map(|(room_id, room)| {
+            let viewers: HashSet<&str> = room
+                .comments
+                .iter()
+                .map(|c| c.user.user_id.as_str())
+                .collect();
+            json!({"room_id": room_id, "is_live": room.is_live,
+                   "title": format!("@{username} LIVE"), "viewer_count": viewers.len()})
+        })
+    };
+    match data {
+        Some(data) => envelope(shared, StatusCode::OK, 0, "OK", data),
+        None => envelope(
+            shared,
+            StatusCode::OK,
+            CODE_NOT_FOUND,
+            "username: User not found.",
+            json!({}),
+        ),
+    }
+}
+
+fn live_comments(shared: &Shared, query: &HashMap<String, String>) -> Response {
+    let Some(room_id) = query.get("room_id").filter(|r| !r.is_empty()) else {
+        return envelope(
+            shared,
+            StatusCode::OK,
+            40002,
+            "room_id: Missing data for required field.",
+            json!({}),
+        );
+    };
+    let now = Instant::now();
+    let next_cursor = format!("cur_{}", shared.next_id());
+    let answer = {
+        let mut live = lock(&shared.live);
+        let live = &mut *live;
+        let (page_size, interval_ms) = (live.page_size, live.poll_interval_ms);
+        let Some(room) = live.rooms.get_mut(room_id) else {
+            return envelope(
+                shared,
+                StatusCode::OK,
+                CODE_NOT_FOUND,
+                "room_id: Room not found.",
+                json!({}),
+            );
+        };
+        let start = match query.get("cursor").filter(|c| !c.is_empty()) {
+            None => 0,
+            Some(cursor) => match room.cursors.get(cursor) {
+                Some(start) => {
+                    if !room.answered.insert(cursor.clone()) {
+                        live.violations.push(LiveViolation::CursorReused {
+                            cursor: cursor.clone(),
+                        });
+                    }
+                    *start
+                }
+                None => {
+                    return envelope(
+                        shared,
+                        StatusCode::OK,
+                        40002,
+                        "cursor: Invalid value.",
+                        json!({}),
+                    )
+                }
+            },
+        };
+        if let Some((previous, required)) = room.last_answer {
+            let elapsed = now.saturating_duration_since(previous);
+            if elapsed < required {
+                live.violations.push(LiveViolation::PolledTooSoon {
+                    room_id: room_id.clone(),
+                    elapsed,
+                    required,
+                });
+            }
+        }
+        let end = room.comments.len().min(start + page_size);
+        let comments = room.comments.get(start..end).unwrap_or_default().to_vec();
+        room.cursors.insert(next_cursor.clone(), end);
+        room.last_answer = Some((now, Duration::from_millis(interval_ms)));
+        json!({"comments": comments, "cursor": next_cursor,
+               "has_more": end < room.comments.len(), "poll_interval_ms": interval_ms,
+               "is_live": room.is_live})
+    };
+    envelope(shared, StatusCode::OK, 0, "OK", answer)
+}
+
+fn send(shared: &Shared, body: &Bytes) -> Response {
     let invalid = |message: &str| envelope(shared, StatusCode::OK, 40002, message, json!({}));
     let Ok(request) = serde_json::from_slice::<Value>(body) else {
         return invalid("Invalid JSON.");
