@@ -77,7 +77,8 @@ impl Application {
                 .context("setting up the send rate limit in Redis")?,
             None => SendLimiter::in_process(config.send_rate_per_minute),
         };
-        let config_youtube_base = config.youtube_api_base.clone();
+        let live = crate::services::live::LiveSupervisor::new(&config, &store)
+            .context("building the live-session supervisor")?;
         let state = AppState {
             store,
             bus,
@@ -89,10 +90,7 @@ impl Application {
             signup_limiter: Arc::new(RateLimiter::new(signups_per_minute)),
             platforms: Arc::new(platforms),
             send_limiter: Arc::new(send_limiter),
-            live: Arc::new(
-                crate::services::live::LiveSupervisor::new(&config_youtube_base)
-                    .context("building the YouTube client")?,
-            ),
+            live: Arc::new(live),
         };
         let schema = build_schema(Some(state.clone()), limits);
         let router = router(HttpState {
@@ -150,8 +148,13 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        // Sessions left ACTIVE by a previous run get their readers back.
-        self.state.live.resume_all(&self.state).await;
+        // Claims live sessions (those left ACTIVE by a previous run included) under leases.
+        let live = tokio::spawn(
+            self.state
+                .live
+                .clone()
+                .run(self.state.clone(), stop_rx.clone()),
+        );
         let workers = (self.state.config.workers > 0).then(|| {
             let pool = Self::worker_pool(&self.state);
             let mut stop = stop_rx.clone();
@@ -169,7 +172,7 @@ impl Application {
             let _ = stop_tx.send(true);
         })
         .await?;
-        self.state.live.stop_all().await;
+        let _ = live.await;
         if let Some(workers) = workers {
             let _ = workers.await;
         }

@@ -89,6 +89,33 @@ pub struct Config {
     /// `YOUTUBE_API_KEY`: a project key for reading public live chats when no OAuth token is set
     /// (the agent then cannot reply and records why).
     pub youtube_api_key: Option<String>,
+    /// `YOUTUBE_PROJECT`: the name of the Google project the YouTube credentials belong to
+    /// (default `default`). Quota is counted per project and Pacific day, shared by every session
+    /// and replica using it.
+    pub youtube_project: String,
+    /// `TWITCH_API_BASE`: scheme + host + port of the Twitch Helix API (default
+    /// `https://api.twitch.tv`); the client adds `/helix/…`.
+    pub twitch_api_base: String,
+    /// `TWITCH_IRC_URL`: Twitch chat over WebSocket (default `wss://irc-ws.chat.twitch.tv:443`).
+    pub twitch_irc_url: String,
+    /// `TWITCH_BOT_LOGIN`: the login of the bot account the agent chats as.
+    pub twitch_bot_login: Option<String>,
+    /// `TWITCH_ACCESS_TOKEN`: the bot's user token (`chat:read chat:edit user:manage:whispers`).
+    pub twitch_access_token: Option<String>,
+    /// `TWITCH_CLIENT_ID`: the app's client id, sent with every Helix call.
+    pub twitch_client_id: Option<String>,
+    /// `TWITCH_EVENTSUB_SECRET`: the secret EventSub signs `channel.chat.message` deliveries with
+    /// (`POST /api/webhook/twitch/eventsub`); deliveries are refused while it is unset.
+    pub twitch_eventsub_secret: Option<String>,
+    /// `TIKTOK_LIVE_API_BASE`: the TikTok LIVE wrapper service (our documented JSON, see
+    /// `integrations/README.md`; default `http://127.0.0.1:8091`, TikTok has no public LIVE API).
+    pub tiktok_live_api_base: String,
+    /// `TIKTOK_LIVE_ACCESS_TOKEN`: the token the LIVE wrapper expects in `Access-Token`.
+    pub tiktok_live_access_token: Option<String>,
+    /// How long a replica's claim on a live session holds without renewal
+    /// (`LEADLINE_LIVE_LEASE_SECONDS`, default 10): another replica takes a dead owner's
+    /// sessions over within about this long. Renewed every third of it.
+    pub live_lease: Duration,
     /// `META_APP_SECRET`: the Meta app secret that signs WhatsApp, Messenger and Instagram
     /// webhooks when a tenant's channel connection has no `appSecret` of its own.
     pub meta_app_secret: Option<String>,
@@ -287,6 +314,22 @@ impl Config {
             youtube_api_base: api_base("YOUTUBE_API_BASE", leadline_youtube::DEFAULT_BASE_URL)?,
             youtube_access_token: get("YOUTUBE_ACCESS_TOKEN"),
             youtube_api_key: get("YOUTUBE_API_KEY"),
+            youtube_project: get("YOUTUBE_PROJECT").unwrap_or_else(|| "default".to_owned()),
+            twitch_api_base: api_base("TWITCH_API_BASE", leadline_twitch::helix::DEFAULT_BASE_URL)?,
+            twitch_irc_url: match get("TWITCH_IRC_URL") {
+                None => leadline_twitch::DEFAULT_IRC_URL.to_owned(),
+                Some(url) if url.starts_with("ws://") || url.starts_with("wss://") => url,
+                Some(_) => bail!("TWITCH_IRC_URL must be a ws:// or wss:// URL"),
+            },
+            twitch_bot_login: get("TWITCH_BOT_LOGIN"),
+            twitch_access_token: get("TWITCH_ACCESS_TOKEN"),
+            twitch_client_id: get("TWITCH_CLIENT_ID"),
+            twitch_eventsub_secret: get("TWITCH_EVENTSUB_SECRET"),
+            tiktok_live_api_base: api_base("TIKTOK_LIVE_API_BASE", "http://127.0.0.1:8091")?,
+            tiktok_live_access_token: get("TIKTOK_LIVE_ACCESS_TOKEN"),
+            live_lease: Duration::from_secs(
+                number("LEADLINE_LIVE_LEASE_SECONDS", 10)?.clamp(2, 600),
+            ),
             meta_app_secret: get("META_APP_SECRET"),
             tiktok_client_secret: get("TIKTOK_CLIENT_SECRET"),
             webhook_max_body_bytes: usize::try_from(

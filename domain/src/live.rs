@@ -12,7 +12,7 @@
 //! Everything here is a plain function of its arguments, so every rule and boundary is pinned by
 //! the table tests at the bottom.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::{Analysis, Intent, Signal};
@@ -679,6 +679,8 @@ pub enum SkipReason {
     WhisperBudgetExhausted,
     /// Today's YouTube quota cannot pay for another insert.
     QuotaExhausted,
+    /// The TikTok viewer already got today's DMs (TikTok's per-user daily cap).
+    DmDailyLimit,
     /// The creator switched the agent off for this session.
     AgentDisabled,
     /// The message is the bot's own (answering ourselves would loop).
@@ -699,6 +701,7 @@ impl SkipReason {
             SkipReason::SessionLimit => "SESSION_LIMIT",
             SkipReason::WhisperBudgetExhausted => "WHISPER_BUDGET_EXHAUSTED",
             SkipReason::QuotaExhausted => "QUOTA_EXHAUSTED",
+            SkipReason::DmDailyLimit => "DM_DAILY_LIMIT",
             SkipReason::AgentDisabled => "AGENT_DISABLED",
             SkipReason::OwnMessage => "OWN_MESSAGE",
             SkipReason::Duplicate => "DUPLICATE",
@@ -918,6 +921,44 @@ pub fn whisper_priority(score: &LiveScore) -> u8 {
     let buyer = i32::from(score.purchase >= PURCHASE_INTENT_POINTS);
     u8::try_from(total * 2 + buyer).unwrap_or(u8::MAX)
 }
+
+/// The YouTube quota day `at` falls in. Google resets every project's quota "at midnight Pacific
+/// time" (platforms.md §1), so the day is the America/Los_Angeles calendar date, DST included:
+/// a fixed UTC-8 would move the reset by an hour for half of the year.
+pub fn youtube_quota_day(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&chrono_tz::America::Los_Angeles)
+        .date_naive()
+}
+
+/// The day Twitch's whisper budget is counted in. Twitch documents "40 per day" without a reset
+/// time, so we count UTC calendar days: one boundary every replica agrees on.
+pub fn whisper_day(at: DateTime<Utc>) -> NaiveDate {
+    at.date_naive()
+}
+
+/// Whether a Twitch reply to this viewer should be a whisper rather than a public line: whispers
+/// are scarce (40 a day per bot), so they go to hot leads first. A viewer needs a HOT score
+/// ([`whisper_priority`] at least that of a HOT total); once three quarters of the day's whispers
+/// are spent, only VERY_HOT viewers still get one, so the last whispers are kept for the hottest.
+/// Everyone else is answered in public chat, which costs nothing.
+pub fn prefers_whisper(score: &LiveScore, whispers_used_today: u32, whispers_per_day: u32) -> bool {
+    let remaining = whispers_per_day.saturating_sub(whispers_used_today);
+    if remaining == 0 {
+        return false;
+    }
+    let scarce = u64::from(remaining) * 4 <= u64::from(whispers_per_day);
+    let needed = if scarce {
+        VERY_HOT_MIN_TOTAL
+    } else {
+        HOT_MIN_TOTAL
+    };
+    i32::from(whisper_priority(score)) >= needed * 2
+}
+
+/// The least live total that is HOT ([`Temperature::for_live_score`]).
+pub const HOT_MIN_TOTAL: i32 = 51;
+/// The least live total that is VERY_HOT ([`Temperature::for_live_score`]).
+pub const VERY_HOT_MIN_TOTAL: i32 = 76;
 
 #[cfg(test)]
 mod tests {
@@ -2236,5 +2277,69 @@ mod tests {
                 }
             }
         }
+    }
+
+    // ---- quota day, whisper day, whisper preference ----
+
+    #[test]
+    fn youtube_quota_day_turns_at_pacific_midnight_with_dst() {
+        // Winter (PST, UTC-8): 07:59 UTC is still the previous Pacific day, 08:00 the next.
+        let winter = |h, m| {
+            Utc.with_ymd_and_hms(2026, 1, 15, h, m, 0)
+                .single()
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            youtube_quota_day(winter(7, 59)),
+            NaiveDate::from_ymd_opt(2026, 1, 14).unwrap_or_default()
+        );
+        assert_eq!(
+            youtube_quota_day(winter(8, 0)),
+            NaiveDate::from_ymd_opt(2026, 1, 15).unwrap_or_default()
+        );
+        // Summer (PDT, UTC-7): the boundary is 07:00 UTC.
+        let summer = |h, m| {
+            Utc.with_ymd_and_hms(2026, 7, 15, h, m, 0)
+                .single()
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            youtube_quota_day(summer(6, 59)),
+            NaiveDate::from_ymd_opt(2026, 7, 14).unwrap_or_default()
+        );
+        assert_eq!(
+            youtube_quota_day(summer(7, 0)),
+            NaiveDate::from_ymd_opt(2026, 7, 15).unwrap_or_default()
+        );
+        assert_eq!(
+            whisper_day(summer(6, 59)),
+            NaiveDate::from_ymd_opt(2026, 7, 15).unwrap_or_default()
+        );
+    }
+
+    fn score_of(total: i32, purchase: i32) -> LiveScore {
+        LiveScore {
+            total,
+            purchase,
+            engagement: 0,
+            specificity: 0,
+            sentiment: 0,
+            temperature: Temperature::for_live_score(total),
+        }
+    }
+
+    #[test]
+    fn whispers_go_to_hot_viewers_and_the_last_quarter_to_very_hot_ones() {
+        // Plenty left: HOT (51) whispers, WARM (50) does not.
+        assert!(prefers_whisper(&score_of(51, 0), 0, 40));
+        assert!(!prefers_whisper(&score_of(50, 0), 0, 40));
+        // 11 left of 40 is not scarce yet (11 × 4 = 44 > 40); 10 left is.
+        assert!(prefers_whisper(&score_of(60, 0), 29, 40));
+        assert!(!prefers_whisper(&score_of(60, 0), 30, 40));
+        assert!(!prefers_whisper(&score_of(75, 25), 30, 40));
+        assert!(prefers_whisper(&score_of(76, 0), 30, 40));
+        // None left: nobody, however hot.
+        assert!(!prefers_whisper(&score_of(100, 40), 40, 40));
+        assert!(!prefers_whisper(&score_of(100, 40), 0, 0));
     }
 }

@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod lead_identities;
 pub mod lead_score_events;
 pub mod leads;
+pub mod live_budget_counters;
 pub mod live_interactions;
 pub mod live_sessions;
 pub mod memberships;

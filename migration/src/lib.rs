@@ -14,6 +14,7 @@ mod m20261123_000003_create_leads_and_conversations;
 mod m20261123_000004_create_jobs;
 mod m20261123_000005_create_live_selling;
 mod m20261123_000006_create_voice_and_dealership;
+mod m20261124_000001_create_live_budget_counters;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_create_jobs::Migration),
             Box::new(m20261123_000005_create_live_selling::Migration),
             Box::new(m20261123_000006_create_voice_and_dealership::Migration),
+            Box::new(m20261124_000001_create_live_budget_counters::Migration),
         ]
     }
 }

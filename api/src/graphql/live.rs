@@ -518,7 +518,7 @@ impl LiveMutation {
                 session: Box::new(session.clone()),
             },
         );
-        app.live.start(app, tenant_id, session.id);
+        app.live.wake();
         Ok(LiveSessionPayload {
             session: LiveSession(session),
         })

@@ -5,4 +5,5 @@
 pub mod ai;
 pub mod inbox;
 pub mod live;
+pub mod redis_conn;
 pub mod send_limit;

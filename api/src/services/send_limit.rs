@@ -15,13 +15,10 @@ use std::time::Duration;
 
 use chrono::Utc;
 use leadline_domain::channel::Channel;
-use redis::aio::MultiplexedConnection;
 use uuid::Uuid;
 
 use crate::services::ai::RateLimiter;
-
-/// How long one Redis call may take before the in-process bucket answers instead.
-const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
+use crate::services::redis_conn::RedisConn;
 
 /// INCR the window's key; the first hit sets its expiry (two windows, so a clock a little off
 /// between replicas cannot reset a live count). Atomic, because Redis runs a script as a whole.
@@ -46,10 +43,8 @@ pub enum SendPermit {
 }
 
 struct RedisWindow {
-    client: redis::Client,
-    prefix: String,
+    redis: RedisConn,
     script: redis::Script,
-    connection: tokio::sync::Mutex<Option<MultiplexedConnection>>,
 }
 
 /// Counts sends per tenant and channel. Cheap to share (hold it in an `Arc`).
@@ -85,10 +80,8 @@ impl SendLimiter {
             per_minute,
             local: RateLimiter::new(per_minute),
             redis: Some(RedisWindow {
-                client: redis::Client::open(url)?,
-                prefix: prefix.to_owned(),
+                redis: RedisConn::new(url, prefix)?,
                 script: redis::Script::new(WINDOW_SCRIPT),
-                connection: tokio::sync::Mutex::new(None),
             }),
         })
     }
@@ -130,46 +123,15 @@ impl RedisWindow {
         let now = Utc::now().timestamp();
         let window = now.div_euclid(60);
         let left = Duration::from_secs(u64::try_from(60 - now.rem_euclid(60)).unwrap_or(60));
-        let key = format!(
-            "{}:send_rate:{tenant_id}:{}:{window}",
-            self.prefix,
+        let key = self.redis.key(&format!(
+            "send_rate:{tenant_id}:{}:{window}",
             channel.as_str()
-        );
-        let mut guard = self.connection.lock().await;
-        let connection = match guard.as_ref() {
-            Some(connection) => connection.clone(),
-            None => {
-                let connection = tokio::time::timeout(
-                    REDIS_TIMEOUT,
-                    self.client.get_multiplexed_async_connection(),
-                )
-                .await??;
-                *guard = Some(connection.clone());
-                connection
-            }
-        };
-        drop(guard);
-        let mut connection = connection;
-        let counted = tokio::time::timeout(
-            REDIS_TIMEOUT,
-            self.script
-                .key(key)
-                .arg(120)
-                .invoke_async::<u64>(&mut connection),
-        )
-        .await;
-        match counted {
-            Ok(Ok(count)) => Ok((count, left.max(Duration::from_secs(1)))),
-            Ok(Err(error)) => {
-                // Drop the connection so the next call reconnects.
-                *self.connection.lock().await = None;
-                Err(error.into())
-            }
-            Err(elapsed) => {
-                *self.connection.lock().await = None;
-                Err(elapsed.into())
-            }
-        }
+        ));
+        let count: u64 = self
+            .redis
+            .run(&self.script, &[key], &["120".to_owned()])
+            .await?;
+        Ok((count, left.max(Duration::from_secs(1))))
     }
 }
 

@@ -91,6 +91,19 @@ pub enum InteractionOutcome {
     Failed { code: String },
 }
 
+/// What to add to a session's counters (messages stored, replies, whispers, YouTube units).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CounterDelta {
+    /// Chat messages stored.
+    pub messages: i32,
+    /// Replies sent.
+    pub responses: i32,
+    /// Whispers sent.
+    pub whispers: i32,
+    /// YouTube units spent by this session.
+    pub quota_units: i32,
+}
+
 /// A viewer's lead after one message, with the score change if there was one.
 #[derive(Debug, Clone)]
 pub struct ViewerLead {
@@ -311,17 +324,22 @@ impl Store {
         &self,
         tenant_id: Uuid,
         id: Uuid,
-        messages: i32,
-        responses: i32,
-        quota_units: i32,
+        delta: CounterDelta,
     ) -> ApiResult<()> {
         use live_sessions::Column as C;
+        let CounterDelta {
+            messages,
+            responses,
+            whispers,
+            quota_units,
+        } = delta;
         live_sessions::Entity::update_many()
             .col_expr(
                 C::MessagesProcessed,
                 Expr::col(C::MessagesProcessed).add(messages),
             )
             .col_expr(C::ResponsesSent, Expr::col(C::ResponsesSent).add(responses))
+            .col_expr(C::WhispersSent, Expr::col(C::WhispersSent).add(whispers))
             .col_expr(C::QuotaUsed, Expr::col(C::QuotaUsed).add(quota_units))
             .col_expr(C::UpdatedAt, Expr::value(now()))
             .filter(C::Id.eq(id))
@@ -867,13 +885,27 @@ mod tests {
         assert_eq!(count, 1);
         assert_eq!(last, Some(first.created_at));
         store
-            .add_live_counters(a, s.id, 1, 1, 55)
+            .add_live_counters(
+                a,
+                s.id,
+                CounterDelta {
+                    messages: 1,
+                    responses: 1,
+                    whispers: 1,
+                    quota_units: 55,
+                },
+            )
             .await
             .expect("counters");
         let s = store.live_session(a, s.id).await.expect("get");
         assert_eq!(
-            (s.messages_processed, s.responses_sent, s.quota_used),
-            (1, 1, 55)
+            (
+                s.messages_processed,
+                s.responses_sent,
+                s.whispers_sent,
+                s.quota_used
+            ),
+            (1, 1, 1, 55)
         );
     }
 
@@ -960,5 +992,55 @@ mod limits_json {
             limits_from_json(&json!({"maxRepliesPerViewer": -1})),
             LiveLimits::default()
         );
+    }
+}
+
+impl Store {
+    /// Claims (or renews) `owner`'s lease on an ACTIVE session until `until`: succeeds when the
+    /// session has no owner, is already `owner`'s, or its lease ran out before `now`. One
+    /// conditional UPDATE, so two replicas cannot both win. The Redis lease (when configured)
+    /// is in `services::live::lease`; this one serves the embedded default and Postgres alone.
+    pub async fn claim_live_session(
+        &self,
+        session_id: Uuid,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> ApiResult<bool> {
+        use sea_orm::sea_query::{Condition, Expr};
+        let result = live_sessions::Entity::update_many()
+            .col_expr(live_sessions::Column::OwnerId, Expr::value(owner))
+            .col_expr(live_sessions::Column::LeaseUntil, Expr::value(until))
+            .filter(live_sessions::Column::Id.eq(session_id))
+            .filter(live_sessions::Column::Status.eq(STATUS_ACTIVE))
+            .filter(
+                Condition::any()
+                    .add(live_sessions::Column::OwnerId.is_null())
+                    .add(live_sessions::Column::OwnerId.eq(owner))
+                    .add(live_sessions::Column::LeaseUntil.is_null())
+                    .add(live_sessions::Column::LeaseUntil.lt(now)),
+            )
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Gives `owner`'s lease on the session up (no-op when another replica holds it).
+    pub async fn release_live_session(&self, session_id: Uuid, owner: &str) -> ApiResult<()> {
+        use sea_orm::sea_query::Expr;
+        live_sessions::Entity::update_many()
+            .col_expr(
+                live_sessions::Column::OwnerId,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                live_sessions::Column::LeaseUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(live_sessions::Column::Id.eq(session_id))
+            .filter(live_sessions::Column::OwnerId.eq(owner))
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
 }

@@ -10,6 +10,7 @@ mod channels;
 pub mod inbox;
 mod leads;
 pub mod live;
+pub mod live_budget;
 mod members;
 mod products;
 mod tenants;

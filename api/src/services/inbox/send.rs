@@ -476,8 +476,9 @@ impl SendHandler {
     }
 }
 
-/// The connection if it can send: present, switched on, with an account id and a token.
-fn usable(
+/// The connection if it can send: present, switched on, with an account id and a token (the
+/// inbox send jobs and the live agent's TikTok DMs).
+pub(crate) fn usable(
     connection: Option<channel_connections::Model>,
     channel: Channel,
 ) -> Result<channel_connections::Model, String> {

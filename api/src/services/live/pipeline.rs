@@ -1,12 +1,14 @@
 //! What the live agent does with one chat message (ARCHITECTURE.md §4 "Live agent"):
 //! ignore own/duplicate → analyse → update the viewer's lead and score → store the interaction →
-//! decide under the session's limits → reply publicly (YouTube) → record the outcome → publish.
+//! decide under the session's limits → reserve the budgets atomically → reply (public, whisper or
+//! DM) → record the outcome → publish.
 
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use leadline_domain::live::{
-    decide_reply, limit_warnings, Decision, LivePlatform, ReplyCounters, ReplyInput, Route,
+    decide_reply, limit_warnings, prefers_whisper, Decision, LiveLimits, LivePlatform,
+    ReplyCounters, ReplyInput, Route, SkipReason,
 };
 use leadline_domain::money::Money;
 use leadline_entity::{live_interactions, live_sessions, products};
@@ -17,8 +19,12 @@ use crate::error::ApiResult;
 use crate::services::ai::AiRequest;
 use crate::state::AppState;
 use crate::store::live::{
-    limits_from_json, session_product_ids, InteractionOutcome, NewLiveInteraction,
+    limits_from_json, session_product_ids, CounterDelta, InteractionOutcome, NewLiveInteraction,
 };
+use crate::store::live_budget::CounterSpend;
+
+use super::budget;
+use super::reply::{send_reply, ReplyTarget};
 
 /// One viewer chat message, platform-neutral.
 #[derive(Debug, Clone)]
@@ -31,17 +37,19 @@ pub struct ChatMessage {
     pub author_name: String,
     /// The text.
     pub text: String,
+    /// Whether the author follows the account (TikTok tells; needed for a DM).
+    pub is_follower: Option<bool>,
 }
 
 /// What the pipeline remembers about one session between messages (owned by its reader).
 #[derive(Debug, Default)]
 pub struct SessionContext {
-    /// The chat replies are posted to.
-    pub live_chat_id: String,
     /// The channel ids the bot speaks as (configured, and learned from each insert's answer).
     pub bot_author_ids: HashSet<String>,
     /// Ids of the messages the bot posted (the chat echoes them back).
     pub own_message_ids: HashSet<String>,
+    /// The reader's Twitch chat seat: public replies go out on it, paced.
+    pub twitch_chat: Option<leadline_twitch::ChatSender>,
 }
 
 /// What happened to one message.
@@ -122,7 +130,14 @@ pub async fn handle_message(
                 return Ok(Handled::Duplicate);
             };
             store
-                .add_live_counters(tenant_id, session_id, 1, 0, 0)
+                .add_live_counters(
+                    tenant_id,
+                    session_id,
+                    CounterDelta {
+                        messages: 1,
+                        ..Default::default()
+                    },
+                )
                 .await?;
             let row = store
                 .set_live_interaction_outcome(
@@ -165,7 +180,14 @@ pub async fn handle_message(
         return Ok(Handled::Duplicate);
     };
     store
-        .add_live_counters(tenant_id, session_id, 1, 0, 0)
+        .add_live_counters(
+            tenant_id,
+            session_id,
+            CounterDelta {
+                messages: 1,
+                ..Default::default()
+            },
+        )
         .await?;
     publish(
         state,
@@ -197,16 +219,18 @@ pub async fn handle_message(
     }
 
     let limits = limits_from_json(&session.limits);
-    let (viewer_replies, viewer_last_reply_at) = store
-        .live_viewer_replies(tenant_id, session_id, &message.author_id)
-        .await?;
-    let counters = ReplyCounters {
-        viewer_replies,
-        viewer_last_reply_at,
-        session_replies: u32::try_from(session.responses_sent).unwrap_or(0),
-        whispers_used_today: u32::try_from(session.whispers_sent).unwrap_or(0),
-        // Per session in this slice (see the module docs of `reader`).
-        youtube_units_used_today: u32::try_from(session.quota_used).unwrap_or(0),
+    let snapshot = budget_snapshot(state, &session, &message.author_id, &limits, now).await?;
+    let preferred = match platform {
+        LivePlatform::Twitch
+            if prefers_whisper(
+                &viewer.score,
+                snapshot.whispers_used_today,
+                limits.whispers_per_day,
+            ) =>
+        {
+            Route::Whisper
+        }
+        _ => Route::Public,
     };
     let decision = decide_reply(&ReplyInput {
         analysis: &analyzed.analysis,
@@ -215,9 +239,9 @@ pub async fn handle_message(
         own_message: false,
         duplicate: false,
         platform,
-        preferred: Route::Public,
+        preferred,
         allow_public_fallback: true,
-        counters: &counters,
+        counters: &snapshot,
         limits: &limits,
         now,
     });
@@ -231,37 +255,78 @@ pub async fn handle_message(
             return skip(state, tenant_id, session_id, stored, "UNKNOWN_PRODUCT").await;
         }
     };
-    if platform != LivePlatform::Youtube || route != Route::Public {
-        return skip(state, tenant_id, session_id, stored, "ROUTE_NOT_SUPPORTED").await;
+    if route == Route::Dm {
+        // TikTok's DM rules for live viewers: a follower, who interacted within 24 hours.
+        let viewer_rules = leadline_tiktok::dm_rules::LiveViewer {
+            is_follower: message.is_follower.unwrap_or(false),
+            last_interaction_at: now,
+            sent_last_24h: 0,
+        };
+        if let Err(refusal) =
+            leadline_tiktok::dm_rules::check_can_dm_live_viewer(&viewer_rules, now)
+        {
+            return skip(state, tenant_id, session_id, stored, refusal.code()).await;
+        }
     }
-    let Some(token) = state.config.youtube_access_token.clone() else {
-        return skip(state, tenant_id, session_id, stored, "NO_OAUTH_TOKEN").await;
+    // The authoritative, atomic spend: the snapshot above may be stale by now (another replica,
+    // a manual reply); a refusal here is recorded like any other limit.
+    let mut route = route;
+    let reservation = loop {
+        let spends = reply_spends(&session, &message.author_id, route, &limits, state, now);
+        match state.live.budget.reserve(spends, now).await {
+            Ok(Ok(reservation)) => break reservation,
+            Ok(Err(refusal)) => {
+                if route == Route::Whisper && refusal.index >= 2 {
+                    // The last whisper went elsewhere meanwhile: answer in public instead.
+                    route = Route::Public;
+                    continue;
+                }
+                let reason = budget::reply_refusal_reason(refusal, route_budget_reason(route));
+                return skip(state, tenant_id, session_id, stored, reason.code()).await;
+            }
+            Err(error) => {
+                tracing::warn!(%session_id, ?error, "live budget unavailable; not replying");
+                return skip(state, tenant_id, session_id, stored, "BUDGET_UNAVAILABLE").await;
+            }
+        }
     };
     let text = reply_text(&message.author_name, &product);
-    let sent = state
-        .live
-        .youtube()
-        .insert_text_message(
-            &leadline_youtube::Credentials::OAuth(token),
-            &ctx.live_chat_id,
-            &text,
-        )
-        .await;
+    let target = ReplyTarget {
+        session: &session,
+        route,
+        viewer_id: &message.author_id,
+        parent_message_id: Some(&message.id),
+    };
+    let sent = send_reply(state, tenant_id, &target, &text, ctx.twitch_chat.as_ref()).await;
     match sent {
         Ok(posted) => {
-            ctx.own_message_ids.insert(posted.id.clone());
-            if let Some(author) = posted.author_details.as_ref().map(|a| a.channel_id.clone()) {
-                if !author.is_empty() {
-                    ctx.bot_author_ids.insert(author);
-                }
+            if let Some(id) = posted.message_id {
+                ctx.own_message_ids.insert(id);
             }
-            let cost = i32::try_from(limits.youtube_insert_cost).unwrap_or(i32::MAX);
-            store
-                .add_live_counters(tenant_id, session_id, 0, 1, cost)
+            if let Some(author) = posted.author_id {
+                ctx.bot_author_ids.insert(author);
+            }
+            state
+                .live
+                .budget
+                .sent(&reservation, crate::store::now())
                 .await?;
-            let mut after = counters;
+            let (whispers, units) = route_cost(platform, route, &limits);
+            store
+                .add_live_counters(
+                    tenant_id,
+                    session_id,
+                    CounterDelta {
+                        responses: 1,
+                        whispers,
+                        quota_units: units,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            let mut after = snapshot;
             after.record_reply(platform, route, &limits, now);
-            for warning in limit_warnings(&counters, &after, &limits) {
+            for warning in limit_warnings(&snapshot, &after, &limits) {
                 publish(
                     state,
                     tenant_id,
@@ -292,14 +357,15 @@ pub async fn handle_message(
             );
             Ok(Handled::Stored("REPLIED".into()))
         }
-        Err(error) => {
-            tracing::warn!(%session_id, ?error, "live reply failed");
+        Err(failure) => {
+            tracing::warn!(%session_id, ?failure, "live reply failed");
+            state.live.budget.refund(&reservation).await?;
             let row = store
                 .set_live_interaction_outcome(
                     tenant_id,
                     stored.id,
                     InteractionOutcome::Failed {
-                        code: "SEND_FAILED".into(),
+                        code: failure.code.to_owned(),
                     },
                 )
                 .await?;
@@ -314,6 +380,128 @@ pub async fn handle_message(
             Ok(Handled::Stored("FAILED".into()))
         }
     }
+}
+
+/// The skip reason when a route's own budget refused.
+fn route_budget_reason(route: Route) -> SkipReason {
+    match route {
+        Route::Whisper => SkipReason::WhisperBudgetExhausted,
+        Route::Dm => SkipReason::DmDailyLimit,
+        Route::Public => SkipReason::QuotaExhausted,
+    }
+}
+
+/// Whispers and YouTube units one reply by `route` costs (for the session row's counters).
+fn route_cost(platform: LivePlatform, route: Route, limits: &LiveLimits) -> (i32, i32) {
+    match (platform, route) {
+        (LivePlatform::Youtube, Route::Public) => (
+            0,
+            i32::try_from(limits.youtube_insert_cost).unwrap_or(i32::MAX),
+        ),
+        (_, Route::Whisper) => (1, 0),
+        _ => (0, 0),
+    }
+}
+
+/// The counters a reply by `route` spends, in `decide_reply`'s order: session, viewer, then the
+/// route's own budget (YouTube quota, the bot's whispers, the viewer's TikTok DMs).
+pub fn reply_spends(
+    session: &live_sessions::Model,
+    author_id: &str,
+    route: Route,
+    limits: &LiveLimits,
+    state: &AppState,
+    now: DateTime<Utc>,
+) -> Vec<CounterSpend> {
+    let mut spends = vec![
+        budget::session_spend(session.id, limits, now),
+        budget::viewer_spend(session.id, author_id, limits, now),
+    ];
+    spends.extend(route_spend(session, author_id, route, limits, state, now));
+    spends
+}
+
+/// The route's own budget counter for one reply (none for Twitch public chat, which is free).
+pub fn route_spend(
+    session: &live_sessions::Model,
+    author_id: &str,
+    route: Route,
+    limits: &LiveLimits,
+    state: &AppState,
+    now: DateTime<Utc>,
+) -> Option<CounterSpend> {
+    match (platform_of(session), route) {
+        (LivePlatform::Youtube, Route::Public) => Some(budget::youtube_spend(
+            &state.config.youtube_project,
+            limits.youtube_insert_cost,
+            limits,
+            now,
+        )),
+        (LivePlatform::Twitch, Route::Whisper) => {
+            Some(budget::whisper_spend(&bot_user_id(session), limits, now))
+        }
+        (LivePlatform::Tiktok, Route::Dm) => Some(budget::tiktok_dm_spend(
+            session.tenant_id,
+            author_id,
+            leadline_tiktok::dm_rules::MAX_MESSAGES_PER_USER_PER_DAY,
+            now,
+        )),
+        _ => None,
+    }
+}
+
+/// The bot's Twitch user id as resolved by the reader (its login before that).
+pub fn bot_user_id(session: &live_sessions::Model) -> String {
+    session
+        .platform_config
+        .get("botUserId")
+        .or_else(|| session.platform_config.get("botLogin"))
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("unknown-bot")
+        .to_owned()
+}
+
+/// What has been spent, as `decide_reply` needs it, read from the shared budgets.
+pub async fn budget_snapshot(
+    state: &AppState,
+    session: &live_sessions::Model,
+    author_id: &str,
+    limits: &LiveLimits,
+    now: DateTime<Utc>,
+) -> ApiResult<ReplyCounters> {
+    let session_key = budget::session_spend(session.id, limits, now).key;
+    let viewer_key = budget::viewer_spend(session.id, author_id, limits, now).key;
+    let whisper_key = budget::whisper_key(&bot_user_id(session), now);
+    let quota_key = budget::youtube_quota_key(&state.config.youtube_project, now);
+    let values = state
+        .live
+        .budget
+        .values(
+            &[
+                session_key.clone(),
+                viewer_key.clone(),
+                whisper_key.clone(),
+                quota_key.clone(),
+            ],
+            now,
+        )
+        .await?;
+    let used = |key: &str| {
+        values
+            .get(key)
+            .map(|v| u32::try_from(v.used).unwrap_or(u32::MAX))
+            .unwrap_or(0)
+    };
+    Ok(ReplyCounters {
+        viewer_replies: used(&viewer_key),
+        viewer_last_reply_at: values
+            .get(&viewer_key)
+            .and_then(|v| v.last_at_ms)
+            .and_then(DateTime::from_timestamp_millis),
+        session_replies: used(&session_key),
+        whispers_used_today: used(&whisper_key),
+        youtube_units_used_today: used(&quota_key),
+    })
 }
 
 async fn skip(

@@ -1,24 +1,25 @@
-//! The YouTube chat reader of one ACTIVE session: resolves the live chat from the video, polls it
+//! The chat reader of one ACTIVE session (YouTube here; `twitch` and `tiktok` beside it): resolves the live chat from the video, polls it
 //! at the pace the API dictates (`pollingIntervalMillis`, `nextPageToken`, via
 //! `leadline_youtube::LiveChatPoller`), and feeds every viewer message to the pipeline.
 //!
-//! Quota: every list call spends `youtubeListCost` units of the session's counter, checked
-//! before polling, so running out stops the session with a `QUOTA_EXHAUSTED` event instead of a
-//! 403. Limitation of this slice: the counter is per session, not per Google project and day.
+//! Quota: every list call reserves `youtubeListCost` units of the project's daily budget
+//! (`YOUTUBE_PROJECT`, Pacific day, shared by all sessions and replicas) before polling, so
+//! running out stops the session with a `QUOTA_EXHAUSTED` event instead of a 403.
 
 use std::time::Duration;
 
-use leadline_domain::live::{youtube_call_allowed, YoutubeCall};
+use leadline_domain::live::{LivePlatform, ReplyCounters};
 use leadline_youtube::{ChatEnd, Credentials, LiveChatPoller, PollerConfig, VideoId};
 use serde_json::Value;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use super::budget;
 use super::pipeline::{handle_message, publish, ChatMessage, SessionContext};
 use crate::bus::LiveEvent;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::live::{limits_from_json, STATUS_ACTIVE};
+use crate::store::live::{limits_from_json, CounterDelta, STATUS_ACTIVE};
 
 /// How a reader run ended.
 #[derive(Debug)]
@@ -45,8 +46,27 @@ pub fn read_credentials(state: &AppState) -> Option<Credentials> {
         })
 }
 
-/// Runs one reader until it is stopped, the chat ends, or an error the supervisor should retry.
+/// Runs the session's reader (by platform) until it is stopped, the chat ends, or an error the
+/// supervisor should retry.
 pub async fn run_reader(
+    state: &AppState,
+    tenant_id: Uuid,
+    session_id: Uuid,
+    stop: &mut watch::Receiver<bool>,
+) -> ApiResult<ReaderExit> {
+    let session = state.store.live_session(tenant_id, session_id).await?;
+    if session.status != STATUS_ACTIVE {
+        return Ok(ReaderExit::Stopped);
+    }
+    match super::pipeline::platform_of(&session) {
+        LivePlatform::Youtube => run_youtube(state, tenant_id, session_id, stop).await,
+        LivePlatform::Twitch => super::twitch::run(state, tenant_id, session_id, stop).await,
+        LivePlatform::Tiktok => super::tiktok::run(state, tenant_id, session_id, stop).await,
+    }
+}
+
+/// The YouTube reader.
+async fn run_youtube(
     state: &AppState,
     tenant_id: Uuid,
     session_id: Uuid,
@@ -89,10 +109,7 @@ pub async fn run_reader(
     store
         .set_live_platform_config(tenant_id, session_id, config.clone())
         .await?;
-    let mut ctx = SessionContext {
-        live_chat_id: chat_id.clone(),
-        ..SessionContext::default()
-    };
+    let mut ctx = SessionContext::default();
     if let Some(bot) = config.get("botChannelId").and_then(Value::as_str) {
         ctx.bot_author_ids.insert(bot.to_owned());
     }
@@ -111,25 +128,54 @@ pub async fn run_reader(
             return Ok(ReaderExit::Stopped);
         }
         let limits = limits_from_json(&session.limits);
-        let used = u32::try_from(session.quota_used).unwrap_or(u32::MAX);
-        if !youtube_call_allowed(used, YoutubeCall::List, &limits) {
-            publish(
-                state,
-                tenant_id,
-                session_id,
-                LiveEvent::LimitWarning {
-                    code: "QUOTA_EXHAUSTED".into(),
-                    message: format!(
-                        "{used} of {} YouTube quota units used; polling stopped",
-                        limits.youtube_daily_quota
-                    ),
-                },
-            );
-            finish(state, tenant_id, session_id, "QUOTA_EXHAUSTED").await?;
-            return Ok(ReaderExit::Finished("QUOTA_EXHAUSTED".into()));
-        }
+        // The poll's quota is reserved before it is made (per Google project and Pacific day,
+        // shared by every session and replica), and given back if no request went out.
+        let now = crate::store::now();
+        let spend = budget::youtube_spend(
+            &state.config.youtube_project,
+            limits.youtube_list_cost,
+            &limits,
+            now,
+        );
+        let reservation = match state.live.budget.reserve(vec![spend], now).await? {
+            Ok(reservation) => reservation,
+            Err(_) => {
+                let used = state
+                    .live
+                    .budget
+                    .values(
+                        &[budget::youtube_quota_key(
+                            &state.config.youtube_project,
+                            now,
+                        )],
+                        now,
+                    )
+                    .await?
+                    .into_values()
+                    .next()
+                    .map(|v| v.used)
+                    .unwrap_or(0);
+                publish(
+                    state,
+                    tenant_id,
+                    session_id,
+                    LiveEvent::LimitWarning {
+                        code: "QUOTA_EXHAUSTED".into(),
+                        message: format!(
+                            "{used} of {} YouTube quota units used today; polling stopped",
+                            limits.youtube_daily_quota
+                        ),
+                    },
+                );
+                finish(state, tenant_id, session_id, "QUOTA_EXHAUSTED").await?;
+                return Ok(ReaderExit::Finished("QUOTA_EXHAUSTED".into()));
+            }
+        };
         let polled = tokio::select! {
-            _ = stop.changed() => return Ok(ReaderExit::Stopped),
+            _ = stop.changed() => {
+                state.live.budget.refund(&reservation).await?;
+                return Ok(ReaderExit::Stopped);
+            }
             polled = poller.poll(&client, &credentials) => polled,
         };
         let batch = match polled {
@@ -140,7 +186,7 @@ pub async fn run_reader(
                     finish(state, tenant_id, session_id, &reason).await?;
                     return Ok(ReaderExit::Finished(reason));
                 }
-                // A failed request may still have cost quota; Google bills it.
+                // A failed request still costs quota; Google bills it, so no refund.
                 tracing::warn!(%session_id, %error, "live chat poll failed; the poller waits");
                 continue;
             }
@@ -148,14 +194,25 @@ pub async fn run_reader(
         if batch.requested {
             let cost = i32::try_from(limits.youtube_list_cost).unwrap_or(i32::MAX);
             store
-                .add_live_counters(tenant_id, session_id, 0, 0, cost)
+                .add_live_counters(
+                    tenant_id,
+                    session_id,
+                    CounterDelta {
+                        quota_units: cost,
+                        ..Default::default()
+                    },
+                )
                 .await?;
-            let before = leadline_domain::live::ReplyCounters {
-                youtube_units_used_today: used,
+            let after_units = reservation.used_after.first().copied().unwrap_or(0);
+            let to_u32 = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
+            let before = ReplyCounters {
+                youtube_units_used_today: to_u32(after_units - i64::from(limits.youtube_list_cost)),
                 ..Default::default()
             };
-            let mut after = before;
-            after.record_youtube_call(YoutubeCall::List, &limits);
+            let after = ReplyCounters {
+                youtube_units_used_today: to_u32(after_units),
+                ..Default::default()
+            };
             for warning in leadline_domain::live::limit_warnings(&before, &after, &limits) {
                 publish(
                     state,
@@ -167,6 +224,8 @@ pub async fn run_reader(
                     },
                 );
             }
+        } else {
+            state.live.budget.refund(&reservation).await?;
         }
         for message in batch.messages {
             if !message.snippet.kind.is_viewer_text() {
@@ -194,6 +253,7 @@ pub async fn run_reader(
                 author_id,
                 author_name,
                 text,
+                is_follower: None,
             };
             handle_message(
                 state,
@@ -228,7 +288,7 @@ pub async fn run_reader(
 }
 
 /// Stops the session and tells the dashboard why.
-async fn finish(
+pub async fn finish(
     state: &AppState,
     tenant_id: Uuid,
     session_id: Uuid,

@@ -1,0 +1,203 @@
+//! Sends one live reply on its platform and route — the automatic agent's and the creator's
+//! manual ones alike: YouTube public (`liveChatMessages.insert`), Twitch public (the reader's
+//! paced IRC seat when there is one, else Helix `POST /chat/messages`), Twitch whisper (Helix
+//! `POST /whispers`), TikTok DM (the tenant's TikTok connection). Budgets are not spent here: the
+//! caller reserves them first (`budget`) and refunds on failure.
+
+use leadline_domain::channel::Channel;
+use leadline_domain::live::{LivePlatform, Route};
+use leadline_entity::live_sessions;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::state::AppState;
+
+/// Where and to whom a reply goes.
+#[derive(Debug, Clone)]
+pub struct ReplyTarget<'a> {
+    /// The session (its platform config names the chat).
+    pub session: &'a live_sessions::Model,
+    /// The route.
+    pub route: Route,
+    /// The viewer's platform id (YouTube channel id, Twitch user id, TikTok user id).
+    pub viewer_id: &'a str,
+    /// The message answered, for a threaded reply where the platform has them (Twitch).
+    pub parent_message_id: Option<&'a str>,
+}
+
+/// A reply the platform accepted.
+#[derive(Debug, Clone, Default)]
+pub struct Posted {
+    /// The platform's id of the posted message, when it says (so the chat echo is ignored).
+    pub message_id: Option<String>,
+    /// The author id the bot posted as, when the platform says.
+    pub author_id: Option<String>,
+}
+
+/// Why a reply was not sent: a stable code and a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyFailure {
+    /// e.g. `NO_OAUTH_TOKEN`, `SEND_FAILED`, `ROUTE_NOT_SUPPORTED`.
+    pub code: &'static str,
+    /// For people and logs.
+    pub message: String,
+}
+
+impl ReplyFailure {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// The Helix credentials of the bot (client id + token), when configured.
+pub fn helix_credentials(state: &AppState) -> Option<leadline_twitch::HelixCredentials> {
+    let config = &state.config;
+    match (&config.twitch_client_id, &config.twitch_access_token) {
+        (Some(id), Some(token)) => Some(leadline_twitch::HelixCredentials::new(id.clone(), token)),
+        _ => None,
+    }
+}
+
+fn config_str<'a>(session: &'a live_sessions::Model, key: &str) -> Option<&'a str> {
+    session
+        .platform_config
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+/// Sends `text` to `target`; `chat` is the reader's IRC seat for Twitch public replies.
+pub async fn send_reply(
+    state: &AppState,
+    tenant_id: Uuid,
+    target: &ReplyTarget<'_>,
+    text: &str,
+    chat: Option<&leadline_twitch::ChatSender>,
+) -> Result<Posted, ReplyFailure> {
+    let platform = crate::services::live::pipeline::platform_of(target.session);
+    let clients = state.live.clients();
+    let failed = |e: &dyn std::fmt::Display| ReplyFailure::new("SEND_FAILED", e.to_string());
+    match (platform, target.route) {
+        (LivePlatform::Youtube, Route::Public) => {
+            let Some(token) = state.config.youtube_access_token.clone() else {
+                return Err(ReplyFailure::new(
+                    "NO_OAUTH_TOKEN",
+                    "YOUTUBE_ACCESS_TOKEN is not set: the agent can read but not post",
+                ));
+            };
+            let Some(chat_id) = config_str(target.session, "liveChatId") else {
+                return Err(ReplyFailure::new(
+                    "CHAT_UNAVAILABLE",
+                    "the session's live chat is not resolved yet",
+                ));
+            };
+            let posted = clients
+                .youtube
+                .insert_text_message(&leadline_youtube::Credentials::OAuth(token), chat_id, text)
+                .await
+                .map_err(|e| failed(&e))?;
+            Ok(Posted {
+                author_id: posted
+                    .author_details
+                    .as_ref()
+                    .map(|a| a.channel_id.clone())
+                    .filter(|id| !id.is_empty()),
+                message_id: Some(posted.id),
+            })
+        }
+        (LivePlatform::Twitch, Route::Public) => {
+            if let Some(chat) = chat {
+                let sent = match target.parent_message_id {
+                    Some(parent) => chat.reply(parent, text).await,
+                    None => chat.say(text).await,
+                };
+                return sent.map(|()| Posted::default()).map_err(|e| failed(&e));
+            }
+            let credentials = helix_credentials(state).ok_or_else(no_twitch_credentials)?;
+            let (Some(broadcaster), Some(bot)) = (
+                config_str(target.session, "broadcasterId"),
+                config_str(target.session, "botUserId"),
+            ) else {
+                return Err(ReplyFailure::new(
+                    "CHAT_UNAVAILABLE",
+                    "the session's Twitch channel is not resolved yet",
+                ));
+            };
+            let sent = clients
+                .helix
+                .send_chat_message(
+                    &credentials,
+                    &leadline_twitch::models::SendChatMessageRequest {
+                        broadcaster_id: broadcaster.to_owned(),
+                        sender_id: bot.to_owned(),
+                        message: text.to_owned(),
+                        reply_parent_message_id: target.parent_message_id.map(str::to_owned),
+                    },
+                )
+                .await
+                .map_err(|e| failed(&e))?;
+            if !sent.is_sent {
+                return Err(ReplyFailure::new(
+                    "SEND_DROPPED",
+                    format!("Twitch dropped the message: {:?}", sent.drop_reason),
+                ));
+            }
+            Ok(Posted {
+                message_id: Some(sent.message_id).filter(|id| !id.is_empty()),
+                author_id: Some(bot.to_owned()),
+            })
+        }
+        (LivePlatform::Twitch, Route::Whisper) => {
+            let credentials = helix_credentials(state).ok_or_else(no_twitch_credentials)?;
+            let Some(bot) = config_str(target.session, "botUserId") else {
+                return Err(ReplyFailure::new(
+                    "CHAT_UNAVAILABLE",
+                    "the bot's Twitch user id is not resolved yet",
+                ));
+            };
+            clients
+                .helix
+                .send_whisper(&credentials, bot, target.viewer_id, text)
+                .await
+                .map_err(|e| failed(&e))?;
+            Ok(Posted::default())
+        }
+        (LivePlatform::Tiktok, Route::Dm) => {
+            let connection = state
+                .store
+                .channel_connection_for(tenant_id, Channel::Tiktok)
+                .await
+                .map_err(|e| ReplyFailure::new("SEND_FAILED", format!("{e:?}")))?;
+            let connection = crate::services::inbox::send::usable(connection, Channel::Tiktok)
+                .map_err(|m| ReplyFailure::new("NO_TIKTOK_CONNECTION", m))?;
+            let credentials = leadline_tiktok::BusinessCredentials {
+                business_id: connection.external_account_id.unwrap_or_default(),
+                access_token: connection.access_token.unwrap_or_default(),
+            };
+            let sent = state
+                .platforms
+                .tiktok
+                .send_text(&credentials, target.viewer_id, text)
+                .await
+                .map_err(|e| failed(&e))?;
+            Ok(Posted {
+                message_id: Some(sent.message_id),
+                author_id: None,
+            })
+        }
+        (platform, route) => Err(ReplyFailure::new(
+            "ROUTE_NOT_SUPPORTED",
+            format!("{} cannot reply by {}", platform.as_str(), route.as_str()),
+        )),
+    }
+}
+
+fn no_twitch_credentials() -> ReplyFailure {
+    ReplyFailure::new(
+        "NO_TWITCH_CREDENTIALS",
+        "TWITCH_CLIENT_ID and TWITCH_ACCESS_TOKEN must be set to post on Twitch",
+    )
+}

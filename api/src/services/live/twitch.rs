@@ -1,0 +1,167 @@
+//! The Twitch reader of one ACTIVE session: resolves the channel's and the bot's user ids once
+//! (Helix `GET /users`, kept in the session's platform config), takes the bot's seat in the
+//! channel's chat over IRC (`leadline_twitch::ChatConnection`: tags, PING/PONG, reconnect with
+//! backoff on RECONNECT or a dropped socket, paced sends) and feeds every viewer message to the
+//! pipeline. Public replies go out on this seat; whispers through Helix.
+//!
+//! A refused login stops the session (`TWITCH_LOGIN_FAILED`): retrying a bad token only gets the
+//! bot throttled. Anything else that ends the connection is an error the supervisor retries.
+
+use std::time::Duration;
+
+use leadline_twitch::{ChatConfig, ChatConnection, ChatCredentials, ChatEvent, DisconnectReason};
+use serde_json::Value;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::pipeline::{handle_message, ChatMessage, SessionContext};
+use super::reader::{finish, ReaderExit};
+use super::reply::helix_credentials;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::live::STATUS_ACTIVE;
+
+/// How often the reader re-reads its session (stopped elsewhere, agent switched).
+const STATUS_CHECK: Duration = Duration::from_secs(2);
+
+/// Runs the session's Twitch reader until it is stopped or fails.
+pub async fn run(
+    state: &AppState,
+    tenant_id: Uuid,
+    session_id: Uuid,
+    stop: &mut watch::Receiver<bool>,
+) -> ApiResult<ReaderExit> {
+    let store = &state.store;
+    let session = store.live_session(tenant_id, session_id).await?;
+    let config = &state.config;
+    let (Some(login), Some(token)) = (&config.twitch_bot_login, &config.twitch_access_token) else {
+        let reason = "NO_TWITCH_CREDENTIALS";
+        finish(state, tenant_id, session_id, reason).await?;
+        return Ok(ReaderExit::Finished(reason.into()));
+    };
+    let mut platform_config = session.platform_config.clone();
+    let channel = platform_config
+        .get("channel")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    // The user ids are needed for whispers and Helix sends; the chat works without them.
+    if let Some(credentials) = helix_credentials(state) {
+        let helix = &state.live.clients().helix;
+        for (key, wanted) in [("broadcasterId", channel.as_str()), ("botUserId", login)] {
+            if platform_config.get(key).and_then(Value::as_str).is_some() {
+                continue;
+            }
+            match helix.user_id(&credentials, wanted).await {
+                Ok(id) => {
+                    if let Some(object) = platform_config.as_object_mut() {
+                        object.insert(key.into(), Value::String(id));
+                    }
+                }
+                Err(leadline_twitch::TwitchError::NotFound(_)) => {
+                    let reason = format!("TWITCH_USER_NOT_FOUND: {wanted}");
+                    finish(state, tenant_id, session_id, &reason).await?;
+                    return Ok(ReaderExit::Finished(reason));
+                }
+                Err(error) => return Err(ApiError::Unavailable(error.to_string())),
+            }
+        }
+        if let Some(object) = platform_config.as_object_mut() {
+            object.insert("botLogin".into(), Value::String(login.to_ascii_lowercase()));
+        }
+        store
+            .set_live_platform_config(tenant_id, session_id, platform_config.clone())
+            .await?;
+    }
+    let connection = ChatConnection::connect(
+        ChatConfig::new(config.twitch_irc_url.clone(), &channel),
+        ChatCredentials::new(login, token),
+    )
+    .await;
+    let mut connection = match connection {
+        Ok(connection) => connection,
+        Err(leadline_twitch::TwitchError::Unauthorized(message)) => {
+            let reason = format!("TWITCH_LOGIN_FAILED: {message}");
+            finish(state, tenant_id, session_id, &reason).await?;
+            return Ok(ReaderExit::Finished(reason));
+        }
+        Err(error) => return Err(ApiError::Unavailable(error.to_string())),
+    };
+    let mut ctx = SessionContext {
+        twitch_chat: Some(connection.sender()),
+        ..SessionContext::default()
+    };
+    ctx.bot_author_ids.insert(login.to_ascii_lowercase());
+    if let Some(bot) = platform_config.get("botUserId").and_then(Value::as_str) {
+        ctx.bot_author_ids.insert(bot.to_owned());
+    }
+    let mut check = tokio::time::interval(STATUS_CHECK);
+    loop {
+        let event = tokio::select! {
+            _ = stop.changed() => {
+                connection.close().await;
+                return Ok(ReaderExit::Stopped);
+            }
+            _ = check.tick() => {
+                if store.live_session(tenant_id, session_id).await?.status != STATUS_ACTIVE {
+                    connection.close().await;
+                    return Ok(ReaderExit::Stopped);
+                }
+                continue;
+            }
+            event = connection.next_event() => event,
+        };
+        match event {
+            Some(ChatEvent::Message(message)) => {
+                let chat = ChatMessage {
+                    id: message.id.clone(),
+                    author_id: if message.user_id.is_empty() {
+                        message.login.clone()
+                    } else {
+                        message.user_id.clone()
+                    },
+                    author_name: if message.display_name.is_empty() {
+                        message.login.clone()
+                    } else {
+                        message.display_name.clone()
+                    },
+                    text: message.text.clone(),
+                    is_follower: None,
+                };
+                if ctx.bot_author_ids.contains(&message.login) {
+                    continue;
+                }
+                handle_message(
+                    state,
+                    tenant_id,
+                    session_id,
+                    &mut ctx,
+                    chat,
+                    crate::store::now(),
+                )
+                .await?;
+            }
+            Some(ChatEvent::Disconnected {
+                reason: DisconnectReason::LoginFailed(message),
+            }) => {
+                let reason = format!("TWITCH_LOGIN_FAILED: {message}");
+                finish(state, tenant_id, session_id, &reason).await?;
+                return Ok(ReaderExit::Finished(reason));
+            }
+            Some(ChatEvent::Disconnected { reason }) => {
+                return Err(ApiError::Unavailable(format!(
+                    "Twitch chat disconnected: {reason:?}"
+                )));
+            }
+            None => return Err(ApiError::Unavailable("Twitch chat closed".into())),
+            Some(ChatEvent::Reconnecting {
+                reason,
+                attempt,
+                delay,
+            }) => {
+                tracing::info!(%session_id, ?reason, attempt, ?delay, "Twitch chat reconnecting");
+            }
+            Some(other) => tracing::debug!(%session_id, ?other, "Twitch chat event"),
+        }
+    }
+}
