@@ -25,6 +25,12 @@ pub enum ApiError {
     Conflict(String),
     /// RATE_LIMITED / 429.
     RateLimited { retry_after_secs: u64 },
+    /// LIMIT_REACHED / 429: a budget is spent (e.g. today's Twitch whispers); `limit` names it
+    /// with a stable code. Unlike RATE_LIMITED, waiting a moment does not help.
+    LimitReached {
+        limit: &'static str,
+        message: String,
+    },
     /// UNAVAILABLE / 503: a backend is down; the caller should retry.
     Unavailable(String),
     /// INTERNAL / 500: a bug or an unexpected failure. The text is logged, never shown.
@@ -54,6 +60,7 @@ impl ApiError {
             ApiError::BadUserInput { .. } => "BAD_USER_INPUT",
             ApiError::Conflict(_) => "CONFLICT",
             ApiError::RateLimited { .. } => "RATE_LIMITED",
+            ApiError::LimitReached { .. } => "LIMIT_REACHED",
             ApiError::Unavailable(_) => "UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL",
         }
@@ -67,7 +74,9 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadUserInput { .. } => StatusCode::BAD_REQUEST,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::LimitReached { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -81,6 +90,7 @@ impl ApiError {
             | ApiError::Conflict(m)
             | ApiError::Unavailable(m) => m.clone(),
             ApiError::NotFound(what) => format!("{what} not found"),
+            ApiError::LimitReached { message, .. } => message.clone(),
             ApiError::BadUserInput { field, message } => format!("{field}: {message}"),
             ApiError::RateLimited { retry_after_secs } => {
                 format!("rate limited; retry in {retry_after_secs} s")
@@ -100,6 +110,9 @@ impl ApiError {
         }
         if let ApiError::RateLimited { retry_after_secs } = self {
             extensions["retryAfterSeconds"] = serde_json::Value::from(*retry_after_secs);
+        }
+        if let ApiError::LimitReached { limit, .. } = self {
+            extensions["limit"] = serde_json::Value::from(*limit);
         }
         serde_json::json!({ "message": self.public_message(), "extensions": extensions })
     }
@@ -134,6 +147,9 @@ impl From<ApiError> for async_graphql::Error {
         }
         if let ApiError::RateLimited { retry_after_secs } = &error {
             extensions.set("retryAfterSeconds", *retry_after_secs);
+        }
+        if let ApiError::LimitReached { limit, .. } = &error {
+            extensions.set("limit", *limit);
         }
         gql.extensions = Some(extensions);
         gql

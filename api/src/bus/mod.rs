@@ -92,6 +92,20 @@ pub enum LiveEvent {
         /// The session row.
         session: Box<leadline_entity::live_sessions::Model>,
     },
+    /// The creator switched the agent on or off (`setAgentEnabled`).
+    AgentToggled {
+        /// Now on.
+        enabled: bool,
+    },
+    /// The creator answered a viewer by hand (`sendManualResponse`).
+    ManualResponseSent {
+        /// The viewer's name as given.
+        username: String,
+        /// The text sent.
+        text: String,
+        /// PUBLIC, WHISPER or DM.
+        via: String,
+    },
     /// The session stopped: by the creator, at the end of the chat, or out of quota.
     SessionStopped {
         /// The session row.

@@ -28,9 +28,10 @@ use crate::store::PageRequest;
 pub enum LivePlatform {
     /// YouTube Live chat.
     Youtube,
-    /// Twitch chat (not supported yet).
+    /// Twitch chat (IRC; whispers through Helix).
     Twitch,
-    /// TikTok Live (not supported yet).
+    /// TikTok LIVE (through a wrapper service and its webhooks; DMs through the TikTok
+    /// connection).
     Tiktok,
 }
 
@@ -74,6 +75,69 @@ pub struct YoutubeLiveInput {
     pub bot_channel_id: Option<String>,
 }
 
+/// Which Twitch channel to read.
+#[derive(InputObject)]
+pub struct TwitchLiveInput {
+    /// The channel's login (e.g. `shopwithmaria`, with or without `#`).
+    pub channel: String,
+}
+
+/// Which TikTok LIVE to read.
+#[derive(InputObject)]
+pub struct TiktokLiveInput {
+    /// The creator's TikTok username (`@name` or `name`); the reader looks up the live room.
+    pub username: Option<String>,
+    /// The live room id, when known (skips the status lookup; required with `webhookOnly`).
+    pub room_id: Option<String>,
+    /// Comments arrive only by webhook (`/api/webhook/tiktok-live/{tenantSlug}`); no polling.
+    pub webhook_only: Option<bool>,
+}
+
+/// How a manual reply reaches the viewer.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum ReplyVia {
+    /// In the public chat (YouTube, Twitch), addressed to the viewer with @name.
+    Public,
+    /// A Twitch whisper (spends today's whisper budget).
+    Whisper,
+    /// A TikTok direct message (follower, 24 h window, daily cap).
+    Dm,
+}
+
+impl From<ReplyVia> for leadline_domain::live::Route {
+    fn from(value: ReplyVia) -> Self {
+        match value {
+            ReplyVia::Public => Self::Public,
+            ReplyVia::Whisper => Self::Whisper,
+            ReplyVia::Dm => Self::Dm,
+        }
+    }
+}
+
+/// Input of `sendManualResponse`.
+#[derive(InputObject)]
+pub struct SendManualResponseInput {
+    /// The session.
+    pub session_id: ID,
+    /// The viewer: their display name as shown in chat (or their platform id).
+    pub username: String,
+    /// The text (YouTube ≤ 200 characters, Twitch ≤ 500, TikTok ≤ 1,000).
+    pub text: String,
+    /// The route.
+    pub via: ReplyVia,
+}
+
+/// Result of `sendManualResponse`.
+#[derive(SimpleObject)]
+pub struct SendManualResponsePayload {
+    /// The route taken.
+    pub via: ReplyVia,
+    /// The viewer's platform id (empty for a public line to an unknown name).
+    pub viewer_id: String,
+    /// The platform's id of the posted message, when it says.
+    pub platform_message_id: Option<String>,
+}
+
 /// Per-session overrides of the live agent's limits (ARCHITECTURE.md §4 defaults otherwise).
 #[derive(InputObject, Default)]
 pub struct LiveLimitsInput {
@@ -85,6 +149,8 @@ pub struct LiveLimitsInput {
     pub viewer_cooldown_seconds: Option<i32>,
     /// Most replies per session (default 100).
     pub max_replies_per_session: Option<i32>,
+    /// Twitch whispers per day for the bot account (default 40, Twitch's own limit).
+    pub whispers_per_day: Option<i32>,
     /// YouTube quota units per day (default 10,000).
     pub youtube_daily_quota: Option<i32>,
     /// Units per `liveChatMessages.insert` (default 50).
@@ -123,7 +189,7 @@ impl LiveLimitsInput {
                 "maxRepliesPerSession",
                 d.max_replies_per_session,
             )?,
-            whispers_per_day: d.whispers_per_day,
+            whispers_per_day: count(self.whispers_per_day, "whispersPerDay", d.whispers_per_day)?,
             youtube_daily_quota: count(
                 self.youtube_daily_quota,
                 "youtubeDailyQuota",
@@ -150,7 +216,7 @@ impl LiveLimitsInput {
 /// Input of `startLiveSession`.
 #[derive(InputObject)]
 pub struct StartLiveSessionInput {
-    /// The platform (only YOUTUBE for now).
+    /// The platform; its own config (`youtube`, `twitch` or `tiktok`) is required.
     pub platform: LivePlatform,
     /// The products the agent may talk about (default: every active product).
     pub products: Option<Vec<ID>>,
@@ -160,6 +226,10 @@ pub struct StartLiveSessionInput {
     pub title: Option<String>,
     /// The YouTube stream (required for YOUTUBE).
     pub youtube: Option<YoutubeLiveInput>,
+    /// The Twitch channel (required for TWITCH).
+    pub twitch: Option<TwitchLiveInput>,
+    /// The TikTok LIVE (required for TIKTOK).
+    pub tiktok: Option<TiktokLiveInput>,
     /// Limit overrides.
     pub limits: Option<LiveLimitsInput>,
 }
@@ -214,6 +284,21 @@ pub struct TemperatureCount {
     pub count: i64,
 }
 
+/// One viewer's numbers in a session.
+#[derive(SimpleObject)]
+pub struct ViewerStats {
+    /// The platform id.
+    pub viewer_id: String,
+    /// The display name.
+    pub name: String,
+    /// Messages.
+    pub messages: i64,
+    /// Automatic replies they got.
+    pub replies: i64,
+    /// Replies left under `maxRepliesPerViewer`.
+    pub replies_remaining: i64,
+}
+
 /// A session's numbers.
 #[derive(SimpleObject)]
 pub struct LiveSessionStats {
@@ -225,11 +310,20 @@ pub struct LiveSessionStats {
     pub responses_sent: i32,
     /// Replies left under `maxRepliesPerSession`.
     pub responses_remaining: i32,
-    /// YouTube quota units this session spent (polls and replies). Counted per session in this
-    /// version, not per Google project and day.
+    /// YouTube quota units this session spent (polls and replies).
+    pub youtube_quota_used_by_session: i32,
+    /// YouTube quota units the Google project spent today (Pacific day, every session).
     pub youtube_quota_used_today: i32,
-    /// The session's daily quota limit.
+    /// The daily quota limit.
     pub youtube_quota_limit: i32,
+    /// Whispers this session sent.
+    pub whispers_sent: i32,
+    /// Whispers the bot account sent today (UTC day, every session); Twitch only.
+    pub whispers_used_today: i32,
+    /// The daily whisper budget.
+    pub whispers_limit: i32,
+    /// Per-viewer numbers, most active first (at most 100 viewers).
+    pub viewers: Vec<ViewerStats>,
     /// Messages per intent, most frequent first.
     pub intents: Vec<IntentCount>,
     /// Viewer leads per temperature.
@@ -340,6 +434,22 @@ impl LiveSession {
             .and_then(|v| v.as_str())
             .map(str::to_owned)
     }
+    /// The Twitch channel login.
+    async fn twitch_channel(&self) -> Option<String> {
+        self.0
+            .platform_config
+            .get("channel")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    }
+    /// The TikTok username.
+    async fn tiktok_username(&self) -> Option<String> {
+        self.0
+            .platform_config
+            .get("username")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    }
     /// The products the agent may talk about (empty: every active product).
     async fn product_ids(&self) -> Vec<ID> {
         session_product_ids(&self.0)
@@ -362,14 +472,39 @@ impl LiveSession {
             .store
             .live_session_stats(self.0.tenant_id, self.0.id)
             .await?;
+        let app = state(ctx);
         let cap = i32::try_from(limits.max_replies_per_session).unwrap_or(i32::MAX);
+        let now = crate::store::now();
+        let snapshot =
+            crate::services::live::pipeline::budget_snapshot(app, &self.0, "", &limits, now)
+                .await?;
+        let clamp = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
+        let per_viewer = i64::from(limits.max_replies_per_viewer);
+        let viewers = app
+            .store
+            .live_viewer_counts(self.0.tenant_id, self.0.id, 100)
+            .await?
+            .into_iter()
+            .map(|v| ViewerStats {
+                replies_remaining: (per_viewer - v.replies).max(0),
+                viewer_id: v.author_id,
+                name: v.author_name,
+                messages: v.messages,
+                replies: v.replies,
+            })
+            .collect();
         Ok(LiveSessionStats {
             active: self.0.status == STATUS_ACTIVE,
             messages_processed: self.0.messages_processed,
             responses_sent: self.0.responses_sent,
             responses_remaining: (cap - self.0.responses_sent).max(0),
-            youtube_quota_used_today: self.0.quota_used,
-            youtube_quota_limit: i32::try_from(limits.youtube_daily_quota).unwrap_or(i32::MAX),
+            youtube_quota_used_by_session: self.0.quota_used,
+            youtube_quota_used_today: clamp(snapshot.youtube_units_used_today),
+            youtube_quota_limit: clamp(limits.youtube_daily_quota),
+            whispers_sent: self.0.whispers_sent,
+            whispers_used_today: clamp(snapshot.whispers_used_today),
+            whispers_limit: clamp(limits.whispers_per_day),
+            viewers,
             intents: stats
                 .intents
                 .into_iter()
@@ -458,8 +593,8 @@ pub struct LiveMutation;
 
 #[Object]
 impl LiveMutation {
-    /// Starts a session and its chat reader. Only YOUTUBE is supported yet; TWITCH and TIKTOK
-    /// are BAD_USER_INPUT.
+    /// Starts a session; a replica claims it and starts its chat reader within moments. Several
+    /// sessions may run at once, per tenant and across tenants.
     #[graphql(guard = "AccessGuard(Access::Write)")]
     async fn start_live_session(
         &self,
@@ -467,22 +602,7 @@ impl LiveMutation {
         input: StartLiveSessionInput,
     ) -> async_graphql::Result<LiveSessionPayload> {
         let tenant_id = tenant_for(ctx, Access::Write)?;
-        if input.platform != LivePlatform::Youtube {
-            return Err(ApiError::bad_input(
-                "platform",
-                "not supported yet: only YOUTUBE live sessions can be started",
-            )
-            .into());
-        }
-        let youtube = input
-            .youtube
-            .ok_or_else(|| ApiError::bad_input("youtube", "required for YOUTUBE"))?;
-        let reference = youtube
-            .video_id
-            .or(youtube.url)
-            .ok_or_else(|| ApiError::bad_input("youtube", "give a videoId or a url"))?;
-        let video = VideoId::parse(&reference)
-            .map_err(|e| ApiError::bad_input("youtube", e.to_string()))?;
+        let config = platform_config(&input)?;
         let limits = input.limits.unwrap_or_default().into_limits()?;
         let app = state(ctx);
         let mut product_ids = Vec::new();
@@ -491,10 +611,6 @@ impl LiveMutation {
             // Refuses another tenant's (or an unknown) product.
             app.store.product(tenant_id, id).await?;
             product_ids.push(id);
-        }
-        let mut config = json!({"videoId": video.as_str()});
-        if let Some(bot) = clean_text(youtube.bot_channel_id, "youtube.botChannelId", 100)? {
-            config["botChannelId"] = json!(bot);
         }
         let session = app
             .store
@@ -553,6 +669,60 @@ impl LiveMutation {
         })
     }
 
+    /// Answers a viewer by hand: in public chat, by Twitch whisper, or by TikTok DM. Spends the
+    /// route's platform budget (LIMIT_REACHED with `extensions.limit` when it is used up, e.g.
+    /// the 41st whisper of the day); the agent's own per-viewer limits do not apply. The viewer
+    /// must have chatted in the session (a Twitch whisper may also name any login).
+    #[graphql(guard = "AccessGuard(Access::Write)")]
+    async fn send_manual_response(
+        &self,
+        ctx: &Context<'_>,
+        input: SendManualResponseInput,
+    ) -> async_graphql::Result<SendManualResponsePayload> {
+        let tenant_id = tenant_for(ctx, Access::Write)?;
+        let app = state(ctx);
+        let session = app
+            .store
+            .live_session(tenant_id, parse_id(&input.session_id, "sessionId")?)
+            .await?;
+        if session.status != STATUS_ACTIVE {
+            return Err(ApiError::Conflict("the session is stopped".into()).into());
+        }
+        let username = clean_text(Some(input.username), "username", 100)?
+            .ok_or_else(|| ApiError::bad_input("username", "required"))?;
+        let max_chars = match session.platform.as_str() {
+            "YOUTUBE" => 200,
+            "TWITCH" => 480,
+            _ => 1000,
+        };
+        let text = clean_text(Some(input.text), "text", max_chars)?
+            .ok_or_else(|| ApiError::bad_input("text", "required"))?;
+        let sent = crate::services::live::reply::send_manual(
+            app,
+            tenant_id,
+            &session,
+            &username,
+            &text,
+            input.via.into(),
+        )
+        .await?;
+        publish(
+            app,
+            tenant_id,
+            session.id,
+            LiveEvent::ManualResponseSent {
+                username,
+                text,
+                via: sent.route.as_str().to_owned(),
+            },
+        );
+        Ok(SendManualResponsePayload {
+            via: input.via,
+            viewer_id: sent.viewer_id,
+            platform_message_id: sent.posted.message_id,
+        })
+    }
+
     /// Switches the session's agent on or off (the reader keeps reading and scoring).
     #[graphql(guard = "AccessGuard(Access::Write)")]
     async fn set_agent_enabled(
@@ -561,7 +731,8 @@ impl LiveMutation {
         input: SetAgentEnabledInput,
     ) -> async_graphql::Result<LiveSessionPayload> {
         let tenant_id = tenant_for(ctx, Access::Write)?;
-        let session = state(ctx)
+        let app = state(ctx);
+        let session = app
             .store
             .set_live_agent_enabled(
                 tenant_id,
@@ -569,10 +740,36 @@ impl LiveMutation {
                 input.enabled,
             )
             .await?;
+        publish(
+            app,
+            tenant_id,
+            session.id,
+            LiveEvent::AgentToggled {
+                enabled: input.enabled,
+            },
+        );
         Ok(LiveSessionPayload {
             session: LiveSession(session),
         })
     }
+}
+
+/// The agent was switched on or off.
+#[derive(SimpleObject)]
+pub struct AgentToggled {
+    /// Now on.
+    pub enabled: bool,
+}
+
+/// The creator answered a viewer by hand.
+#[derive(SimpleObject)]
+pub struct ManualResponseSent {
+    /// The viewer's name as given.
+    pub username: String,
+    /// The text.
+    pub text: String,
+    /// PUBLIC, WHISPER or DM.
+    pub via: String,
 }
 
 /// A chat message was analysed and stored.
@@ -636,6 +833,10 @@ pub enum LiveSessionEvent {
     LeadScoreChanged(LeadScoreChange),
     /// A limit warning.
     LimitWarning(LimitWarning),
+    /// The agent was switched.
+    AgentToggled(AgentToggled),
+    /// A manual reply went out.
+    ManualResponseSent(ManualResponseSent),
     /// Started.
     SessionStarted(SessionStarted),
     /// Stopped.
@@ -672,6 +873,18 @@ fn to_graphql(event: &LiveEvent) -> LiveSessionEvent {
             code: code.clone(),
             message: message.clone(),
         }),
+        LiveEvent::AgentToggled { enabled } => {
+            LiveSessionEvent::AgentToggled(AgentToggled { enabled: *enabled })
+        }
+        LiveEvent::ManualResponseSent {
+            username,
+            text,
+            via,
+        } => LiveSessionEvent::ManualResponseSent(ManualResponseSent {
+            username: username.clone(),
+            text: text.clone(),
+            via: via.clone(),
+        }),
         LiveEvent::SessionStarted { session } => LiveSessionEvent::SessionStarted(SessionStarted {
             session: LiveSession((**session).clone()),
         }),
@@ -706,5 +919,84 @@ impl LiveSubscription {
             Event::Live { session_id, event } if *session_id == wanted => Some(to_graphql(event)),
             _ => None,
         }))
+    }
+}
+
+/// The stored platform config of a new session, from its platform's input.
+fn platform_config(input: &StartLiveSessionInput) -> Result<serde_json::Value, ApiError> {
+    match input.platform {
+        LivePlatform::Youtube => {
+            let youtube = input
+                .youtube
+                .as_ref()
+                .ok_or_else(|| ApiError::bad_input("youtube", "required for YOUTUBE"))?;
+            let reference = youtube
+                .video_id
+                .clone()
+                .or_else(|| youtube.url.clone())
+                .ok_or_else(|| ApiError::bad_input("youtube", "give a videoId or a url"))?;
+            let video = VideoId::parse(&reference)
+                .map_err(|e| ApiError::bad_input("youtube", e.to_string()))?;
+            let mut config = json!({"videoId": video.as_str()});
+            if let Some(bot) =
+                clean_text(youtube.bot_channel_id.clone(), "youtube.botChannelId", 100)?
+            {
+                config["botChannelId"] = json!(bot);
+            }
+            Ok(config)
+        }
+        LivePlatform::Twitch => {
+            let twitch = input
+                .twitch
+                .as_ref()
+                .ok_or_else(|| ApiError::bad_input("twitch", "required for TWITCH"))?;
+            let channel = twitch
+                .channel
+                .trim()
+                .trim_start_matches('#')
+                .to_ascii_lowercase();
+            // Twitch logins: 4–25 characters of letters, digits and underscores.
+            let valid = (3..=25).contains(&channel.len())
+                && channel
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err(ApiError::bad_input(
+                    "twitch.channel",
+                    "a Twitch login: 3–25 letters, digits or underscores",
+                ));
+            }
+            Ok(json!({"channel": channel}))
+        }
+        LivePlatform::Tiktok => {
+            let tiktok = input
+                .tiktok
+                .as_ref()
+                .ok_or_else(|| ApiError::bad_input("tiktok", "required for TIKTOK"))?;
+            let username = clean_text(tiktok.username.clone(), "tiktok.username", 100)?
+                .map(|u| u.trim_start_matches('@').to_owned());
+            let room_id = clean_text(tiktok.room_id.clone(), "tiktok.roomId", 100)?;
+            let webhook_only = tiktok.webhook_only.unwrap_or(false);
+            if username.is_none() && room_id.is_none() {
+                return Err(ApiError::bad_input(
+                    "tiktok",
+                    "give the creator's username or the room id",
+                ));
+            }
+            if webhook_only && room_id.is_none() {
+                return Err(ApiError::bad_input(
+                    "tiktok.roomId",
+                    "required with webhookOnly: webhooks name the room",
+                ));
+            }
+            let mut config = json!({"webhookOnly": webhook_only});
+            if let Some(username) = username {
+                config["username"] = json!(username);
+            }
+            if let Some(room_id) = room_id {
+                config["roomId"] = json!(room_id);
+            }
+            Ok(config)
+        }
     }
 }

@@ -6,6 +6,7 @@
 mod graphql;
 mod health;
 mod jobs;
+mod live_webhooks;
 mod webhooks;
 
 use std::time::Instant;
@@ -13,7 +14,7 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -41,6 +42,14 @@ pub fn router(state: HttpState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/api/jobs/process", get(jobs::counts).post(jobs::process))
+        .route(
+            "/api/webhook/twitch/eventsub",
+            post(live_webhooks::twitch_eventsub),
+        )
+        .route(
+            "/api/webhook/tiktok-live/{tenant_slug}",
+            post(live_webhooks::tiktok_live),
+        )
         .route(
             "/api/webhook/{channel}/{tenant_slug}",
             get(webhooks::verify).post(webhooks::receive),

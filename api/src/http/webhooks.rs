@@ -29,13 +29,13 @@ use crate::services::inbox::ingest::{self, WebhookRejection};
 /// The channel label used when the path names no known channel (keeps labels bounded).
 const UNKNOWN_CHANNEL: &str = "unknown";
 
-fn count(channel: &'static str, outcome: &'static str) {
+pub(super) fn count(channel: &'static str, outcome: &'static str) {
     metrics::counter!("leadline_webhook_deliveries_total", "channel" => channel, "outcome" => outcome)
         .increment(1);
 }
 
 /// Counts and answers a refusal.
-fn reject(channel: &'static str, rejection: &WebhookRejection) -> Response {
+pub(super) fn reject(channel: &'static str, rejection: &WebhookRejection) -> Response {
     let reason = rejection.reason();
     match rejection {
         WebhookRejection::DatabaseUnavailable(cause) => {
@@ -53,7 +53,7 @@ fn reject(channel: &'static str, rejection: &WebhookRejection) -> Response {
 }
 
 /// 413 with the usual JSON error shape (there is no 413 `ApiError`; the code says what to fix).
-fn too_large(channel: &'static str, limit: usize) -> Response {
+pub(super) fn too_large(channel: &'static str, limit: usize) -> Response {
     metrics::counter!("leadline_webhook_rejected_total", "channel" => channel, "reason" => "too_large")
         .increment(1);
     count(channel, "rejected");
@@ -170,7 +170,7 @@ async fn receive_for(
     }
 }
 
-enum BodyError {
+pub(super) enum BodyError {
     TooLarge,
     Aborted(String),
 }
@@ -178,7 +178,11 @@ enum BodyError {
 /// Reads the body, refusing as soon as it exceeds `limit`: a declared `Content-Length` over the
 /// limit is refused before reading a byte, and a chunked body is cut off once it passes it, so
 /// an oversized delivery never sits in memory whole.
-async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, BodyError> {
+pub(super) async fn read_limited(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Vec<u8>, BodyError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

@@ -1044,3 +1044,89 @@ impl Store {
         Ok(())
     }
 }
+
+/// One viewer's numbers in a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewerCount {
+    /// The platform id.
+    pub author_id: String,
+    /// The latest display name.
+    pub author_name: String,
+    /// Messages stored.
+    pub messages: i64,
+    /// Automatic replies sent.
+    pub replies: i64,
+}
+
+impl Store {
+    /// The platform id of the viewer called `username` in a session (display name, case
+    /// insensitive, or the id itself), from their latest message.
+    pub async fn live_viewer_id(
+        &self,
+        tenant_id: Uuid,
+        session_id: Uuid,
+        username: &str,
+    ) -> ApiResult<Option<String>> {
+        use sea_orm::sea_query::{Condition, Expr, Func};
+        let wanted = username.trim().trim_start_matches('@').to_lowercase();
+        let row = live_interactions::Entity::find()
+            .filter(live_interactions::Column::TenantId.eq(tenant_id))
+            .filter(live_interactions::Column::SessionId.eq(session_id))
+            .filter(
+                Condition::any()
+                    .add(
+                        Expr::expr(Func::lower(Expr::col(
+                            live_interactions::Column::AuthorName,
+                        )))
+                        .eq(wanted.clone()),
+                    )
+                    .add(live_interactions::Column::AuthorId.eq(username.trim())),
+            )
+            .order_by_desc(live_interactions::Column::CreatedAt)
+            .one(&self.db)
+            .await?;
+        Ok(row.map(|r| r.author_id))
+    }
+
+    /// Per-viewer message and reply counts of a session, most active first (at most `limit`).
+    pub async fn live_viewer_counts(
+        &self,
+        tenant_id: Uuid,
+        session_id: Uuid,
+        limit: u64,
+    ) -> ApiResult<Vec<ViewerCount>> {
+        use sea_orm::sea_query::{Expr, Func};
+        let rows: Vec<(String, Option<String>, i64, i64)> = live_interactions::Entity::find()
+            .select_only()
+            .column(live_interactions::Column::AuthorId)
+            .column_as(
+                Expr::expr(Func::max(Expr::col(live_interactions::Column::AuthorName))),
+                "author_name",
+            )
+            .column_as(Expr::col(live_interactions::Column::Id).count(), "messages")
+            .column_as(
+                // Our own constant, not input: safe to inline.
+                Expr::cust(format!(
+                    "SUM(CASE WHEN outcome = '{OUTCOME_REPLIED}' THEN 1 ELSE 0 END)"
+                )),
+                "replies",
+            )
+            .filter(live_interactions::Column::TenantId.eq(tenant_id))
+            .filter(live_interactions::Column::SessionId.eq(session_id))
+            .group_by(live_interactions::Column::AuthorId)
+            .order_by_desc(Expr::col(live_interactions::Column::Id).count())
+            .limit(limit)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(author_id, author_name, messages, replies)| ViewerCount {
+                author_id,
+                author_name: author_name.unwrap_or_default(),
+                messages,
+                replies,
+            })
+            .collect())
+    }
+}

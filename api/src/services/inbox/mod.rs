@@ -24,7 +24,8 @@ pub(crate) fn failure_of(error: ApiError) -> JobFailure {
         ApiError::NotFound(_)
         | ApiError::BadUserInput { .. }
         | ApiError::Forbidden(_)
-        | ApiError::Unauthenticated(_) => JobFailure::Permanent(text),
+        | ApiError::Unauthenticated(_)
+        | ApiError::LimitReached { .. } => JobFailure::Permanent(text),
         ApiError::RateLimited { .. }
         | ApiError::Unavailable(_)
         | ApiError::Conflict(_)

@@ -392,7 +392,7 @@ fn route_budget_reason(route: Route) -> SkipReason {
 }
 
 /// Whispers and YouTube units one reply by `route` costs (for the session row's counters).
-fn route_cost(platform: LivePlatform, route: Route, limits: &LiveLimits) -> (i32, i32) {
+pub fn route_cost(platform: LivePlatform, route: Route, limits: &LiveLimits) -> (i32, i32) {
     match (platform, route) {
         (LivePlatform::Youtube, Route::Public) => (
             0,

@@ -201,3 +201,143 @@ fn no_twitch_credentials() -> ReplyFailure {
         "TWITCH_CLIENT_ID and TWITCH_ACCESS_TOKEN must be set to post on Twitch",
     )
 }
+
+/// A manual reply the platform accepted.
+#[derive(Debug, Clone)]
+pub struct ManualReply {
+    /// The viewer's platform id (empty for a public line to nobody in particular).
+    pub viewer_id: String,
+    /// The route it took.
+    pub route: Route,
+    /// What the platform said.
+    pub posted: Posted,
+}
+
+/// The creator's own reply to a viewer (`sendManualResponse`): by `route`, spending the route's
+/// platform budget (whispers, YouTube quota, TikTok DMs) atomically, but not the automatic
+/// agent's per-viewer and per-session limits, which exist to keep a bot from spamming.
+pub async fn send_manual(
+    state: &AppState,
+    tenant_id: Uuid,
+    session: &live_sessions::Model,
+    username: &str,
+    text: &str,
+    route: Route,
+) -> crate::error::ApiResult<ManualReply> {
+    use crate::error::ApiError;
+    let platform = crate::services::live::pipeline::platform_of(session);
+    match (platform, route) {
+        (_, Route::Public)
+        | (LivePlatform::Twitch, Route::Whisper)
+        | (LivePlatform::Tiktok, Route::Dm) => {}
+        (platform, route) => {
+            return Err(ApiError::bad_input(
+                "via",
+                format!(
+                    "{} sessions cannot reply by {}",
+                    platform.as_str(),
+                    route.as_str()
+                ),
+            ))
+        }
+    }
+    let mut viewer_id = state
+        .store
+        .live_viewer_id(tenant_id, session.id, username)
+        .await?;
+    if viewer_id.is_none() && route == Route::Whisper {
+        // A Twitch viewer who has not chatted yet: Helix knows the login.
+        if let Some(credentials) = helix_credentials(state) {
+            match state
+                .live
+                .clients()
+                .helix
+                .user_id(&credentials, username.trim_start_matches('@'))
+                .await
+            {
+                Ok(id) => viewer_id = Some(id),
+                Err(leadline_twitch::TwitchError::NotFound(_)) => {}
+                Err(error) => return Err(ApiError::Unavailable(error.to_string())),
+            }
+        }
+    }
+    let viewer_id = match (viewer_id, route) {
+        (Some(id), _) => id,
+        (None, Route::Public) => String::new(),
+        (None, _) => return Err(ApiError::NotFound("viewer")),
+    };
+    let text = if route == Route::Public && !username.trim().is_empty() {
+        format!("@{} {text}", username.trim().trim_start_matches('@'))
+    } else {
+        text.to_owned()
+    };
+    let limits = crate::store::live::limits_from_json(&session.limits);
+    let now = crate::store::now();
+    let spend = crate::services::live::pipeline::route_spend(
+        session, &viewer_id, route, &limits, state, now,
+    );
+    let reservation = match spend {
+        None => None,
+        Some(spend) => match state.live.budget.reserve(vec![spend], now).await? {
+            Ok(reservation) => Some(reservation),
+            Err(_) => {
+                let (limit, message) = match route {
+                    Route::Whisper => (
+                        "WHISPERS_PER_DAY",
+                        format!(
+                            "today's {} Twitch whispers are used; they come back at midnight UTC",
+                            limits.whispers_per_day
+                        ),
+                    ),
+                    Route::Dm => (
+                        "TIKTOK_DMS_PER_DAY",
+                        "this viewer already got today's TikTok DMs".to_owned(),
+                    ),
+                    Route::Public => (
+                        "YOUTUBE_DAILY_QUOTA",
+                        "today's YouTube quota cannot pay for another message".to_owned(),
+                    ),
+                };
+                return Err(ApiError::LimitReached { limit, message });
+            }
+        },
+    };
+    let target = ReplyTarget {
+        session,
+        route,
+        viewer_id: &viewer_id,
+        parent_message_id: None,
+    };
+    match send_reply(state, tenant_id, &target, &text, None).await {
+        Ok(posted) => {
+            let (whispers, units) =
+                crate::services::live::pipeline::route_cost(platform, route, &limits);
+            state
+                .store
+                .add_live_counters(
+                    tenant_id,
+                    session.id,
+                    crate::store::live::CounterDelta {
+                        whispers,
+                        quota_units: units,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            Ok(ManualReply {
+                viewer_id,
+                route,
+                posted,
+            })
+        }
+        Err(failure) => {
+            if let Some(reservation) = &reservation {
+                state.live.budget.refund(reservation).await?;
+            }
+            Err(ApiError::Unavailable(format!(
+                "{}: {}",
+                failure.code, failure.message
+            )))
+        }
+    }
+}
