@@ -1,4 +1,4 @@
-//! The `leadline` command line: `serve` (default), `migrate`, `schema`.
+//! The `leadline` command line: `serve` (default), `migrate`, `schema`, `worker`, `eval`, `demo`.
 
 use std::process::ExitCode;
 
@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use crate::app::{shutdown_signal, Application};
 use crate::config::Config;
 
+mod demo;
 mod eval;
 
 /// Leadline: the headless GraphQL platform for AI-assisted sales conversations.
@@ -32,6 +33,10 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Run only the job workers (no HTTP), e.g. as extra processes beside `serve` replicas.
     Worker,
+    /// The live-stream agent with no accounts: a fresh embedded database, fake YouTube and Twitch
+    /// chats replaying a scripted stream, a summary line a second and a table at the end, e.g.
+    /// `leadline demo --seconds 30`.
+    Demo(demo::DemoArgs),
 }
 
 /// Runs the command line; the process exit code says whether it worked.
@@ -67,6 +72,7 @@ pub fn main() -> ExitCode {
             Command::Serve => serve(config).await,
             Command::Migrate => migrate(config).await,
             Command::Worker => worker(config).await,
+            Command::Demo(args) => demo::run(config, &args).await,
             Command::Schema | Command::Eval(_) => Ok(()),
         }
     });

@@ -7,6 +7,7 @@ mod ai;
 mod inbox_flow;
 mod jobs;
 mod live;
+mod live_platforms;
 mod records;
 mod scale_out;
 mod subscriptions;

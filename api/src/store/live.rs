@@ -1130,3 +1130,22 @@ impl Store {
             .collect())
     }
 }
+
+impl Store {
+    /// How many of a session's interactions ended with `outcome`.
+    pub async fn live_outcome_count(
+        &self,
+        tenant_id: Uuid,
+        session_id: Uuid,
+        outcome: &str,
+    ) -> ApiResult<i64> {
+        use sea_orm::PaginatorTrait;
+        let n = live_interactions::Entity::find()
+            .filter(live_interactions::Column::TenantId.eq(tenant_id))
+            .filter(live_interactions::Column::SessionId.eq(session_id))
+            .filter(live_interactions::Column::Outcome.eq(outcome))
+            .count(&self.db)
+            .await?;
+        Ok(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+}
