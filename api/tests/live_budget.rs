@@ -71,7 +71,7 @@ async fn session_and_viewer_limits_and_the_cooldown_hit_exactly_at_their_bounds(
     for (name, budget) in budgets().await {
         let limits = LiveLimits {
             max_replies_per_viewer: 3,
-            max_replies_per_session: 5,
+            max_replies_per_session: 6,
             viewer_cooldown: Duration::seconds(30),
             ..LiveLimits::default()
         };
@@ -130,8 +130,14 @@ async fn session_and_viewer_limits_and_the_cooldown_hit_exactly_at_their_bounds(
             4_000,
             "{name}: cooldown from the send"
         );
-        // Session: 5 replies so far (3 alice + 2 bob); the 6th, to anyone, is the session limit.
+        // Session: bob's third reply is the session's 6th (3 alice + 3 bob); the 7th, to anyone,
+        // is the session limit.
         let later = at + Duration::seconds(300);
+        assert!(budget
+            .reserve(spends("bob", later), later)
+            .await
+            .unwrap()
+            .is_ok());
         let refused = budget.reserve(spends("carol", later), later).await.unwrap();
         assert_eq!(
             refused.map(|_| ()).unwrap_err().index,

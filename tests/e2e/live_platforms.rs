@@ -193,9 +193,14 @@ async fn a_twitch_session_survives_drops_answers_in_chat_whispers_the_hottest_an
         helix.whispers()
     );
 
-    // The day's budget is 40 whispers: 39 more by hand go out (Twitch allows 3 a second), the
-    // 41st is refused before Helix is called.
-    for i in 0..39 {
+    // The day's budget is 40 whispers: the rest of them go out by hand (Twitch allows 3 a
+    // second), the 41st is refused before Helix is called.
+    let used = app.ok(&token, SESSION, json!({"id": id})).await["liveSession"]["stats"]
+        ["whispersUsedToday"]
+        .as_i64()
+        .expect("whispers used");
+    assert!((1..40).contains(&used), "erin's whispers: {used}");
+    for i in 0..(40 - used) {
         let login = format!("viewer{i:02}");
         helix.add_user(&format!("77{i:04}"), &login);
         let sent = app
@@ -526,4 +531,64 @@ async fn two_replicas_one_owner_and_a_takeover_without_double_replies() {
         .filter(|m| m.to_string().contains("Ocean Hoodie is"))
         .count();
     assert_eq!(posted, 4, "no double replies");
+}
+
+#[tokio::test]
+async fn leadline_demo_replays_a_stream_and_ends_with_a_summary_table() {
+    let dir = std::env::temp_dir().join(format!(
+        "leadline-demo-test-{}",
+        uuid::Uuid::now_v7().simple()
+    ));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let output = tokio::time::timeout(
+        Duration::from_secs(90),
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_leadline"))
+            .args(["demo", "--seconds", "8", "--messages", "120"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("LEADLINE_ADDR", "127.0.0.1:0")
+            .env("RUST_LOG", "warn")
+            .current_dir(&dir)
+            .output(),
+    )
+    .await
+    .expect("the demo ends by itself")
+    .expect("run demo");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "exit {:?}: {stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("GraphiQL: http://127.0.0.1:"), "{stdout}");
+    assert!(stdout.contains("liveSessionEvents(sessionId:"), "{stdout}");
+    let count = |row: &str| -> i64 {
+        stdout
+            .lines()
+            .find(|l| {
+                l.starts_with(row) && l[row.len()..].trim().chars().all(|c| c.is_ascii_digit())
+            })
+            .and_then(|l| l[row.len()..].trim().parse().ok())
+            .unwrap_or_else(|| panic!("no `{row}` row in:\n{stdout}"))
+    };
+    let (messages, replies, skipped, leads) = (
+        count("messages"),
+        count("replies"),
+        count("skipped"),
+        count("leads"),
+    );
+    let _hot = count("hot leads");
+    assert!(
+        messages >= 60,
+        "most of the 120 scripted messages were read: {stdout}"
+    );
+    assert!(replies >= 1, "the agent answered: {stdout}");
+    assert!(skipped >= 1, "and stayed silent on chatter: {stdout}");
+    assert!(leads >= 10, "viewers became leads: {stdout}");
+    assert!(
+        stdout.lines().filter(|l| l.starts_with('[')).count() >= 3,
+        "a summary line a second: {stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -242,6 +242,15 @@ impl AiService {
     pub async fn analyze(&self, tenant_id: Uuid, request: AiRequest) -> ApiResult<Analyzed> {
         validate(&request)?;
         self.inner.limiter.check(tenant_id)?;
+        self.analyze_chat(tenant_id, request).await
+    }
+
+    /// [`AiService::analyze`] for the live agent's chat pipeline: not under the per-minute limit
+    /// of API requests (`LEADLINE_AI_RATE_PER_MINUTE` is for `analyzeMessage`/`suggestReply`
+    /// callers; a live chat's volume is the audience's, and the session's reply limits and the
+    /// provider's own breaker bound it). Usage is still metered.
+    pub async fn analyze_chat(&self, tenant_id: Uuid, request: AiRequest) -> ApiResult<Analyzed> {
+        validate(&request)?;
         let prepared = self.prepare(tenant_id, &request).await?;
         let mut calls = OfflineCalls::default();
         let analysis = self

@@ -813,6 +813,62 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn one_replica_holds_a_session_lease_until_it_expires_or_is_released() {
+        let store = store().await;
+        let a = tenant(&store).await;
+        let s = store
+            .create_live_session(a, session(LiveLimits::default()))
+            .await
+            .expect("create");
+        let t = now();
+        let until = t + chrono::Duration::seconds(10);
+        assert!(store
+            .claim_live_session(s.id, "r1", t, until)
+            .await
+            .expect("claim"));
+        // Another replica cannot take it while the lease holds; the owner renews.
+        assert!(!store
+            .claim_live_session(s.id, "r2", t, until)
+            .await
+            .expect("claim"));
+        assert!(store
+            .claim_live_session(s.id, "r1", t, until)
+            .await
+            .expect("renew"));
+        // Expired: the other replica takes over, and the old owner cannot renew.
+        let later = until + chrono::Duration::milliseconds(1);
+        let later_until = later + chrono::Duration::seconds(10);
+        assert!(store
+            .claim_live_session(s.id, "r2", later, later_until)
+            .await
+            .expect("take"));
+        assert!(!store
+            .claim_live_session(s.id, "r1", later, later_until)
+            .await
+            .expect("lost"));
+        // Released by its owner (only): free for anyone at once.
+        store.release_live_session(s.id, "r1").await.expect("no-op");
+        assert!(!store
+            .claim_live_session(s.id, "r1", later, later_until)
+            .await
+            .expect("still r2"));
+        store
+            .release_live_session(s.id, "r2")
+            .await
+            .expect("release");
+        assert!(store
+            .claim_live_session(s.id, "r1", later, later_until)
+            .await
+            .expect("free"));
+        // A stopped session is nobody's.
+        store.stop_live_session(a, s.id).await.expect("stop");
+        assert!(!store
+            .claim_live_session(s.id, "r1", later, later_until)
+            .await
+            .expect("stopped"));
+    }
+
+    #[tokio::test]
     async fn sessions_are_tenant_scoped_and_stop_idempotently() {
         let store = store().await;
         let (a, b) = (tenant(&store).await, tenant(&store).await);

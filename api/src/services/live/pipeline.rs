@@ -108,7 +108,7 @@ pub async fn handle_message(
     let product_ids = session_product_ids(&session);
     let analyzed = state
         .ai
-        .analyze(
+        .analyze_chat(
             tenant_id,
             AiRequest {
                 text: message.text.clone(),

@@ -158,12 +158,33 @@ pub async fn send_reply(
                     "the bot's Twitch user id is not resolved yet",
                 ));
             };
-            clients
-                .helix
-                .send_whisper(&credentials, bot, target.viewer_id, text)
-                .await
-                .map_err(|e| failed(&e))?;
-            Ok(Posted::default())
+            // Twitch allows 3 whispers a second per bot: a 429 that names a short wait is
+            // waited out once (never more than 2 s), anything else is reported.
+            let mut attempt = 0;
+            loop {
+                match clients
+                    .helix
+                    .send_whisper(&credentials, bot, target.viewer_id, text)
+                    .await
+                {
+                    Ok(()) => return Ok(Posted::default()),
+                    Err(error) => {
+                        let wait = error
+                            .retry_after()
+                            .filter(|_| {
+                                matches!(error, leadline_twitch::TwitchError::RateLimited { .. })
+                            })
+                            .filter(|w| *w <= std::time::Duration::from_secs(2));
+                        match wait {
+                            Some(wait) if attempt == 0 => {
+                                attempt += 1;
+                                tokio::time::sleep(wait).await;
+                            }
+                            _ => return Err(failed(&error)),
+                        }
+                    }
+                }
+            }
         }
         (LivePlatform::Tiktok, Route::Dm) => {
             let connection = state
