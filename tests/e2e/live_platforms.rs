@@ -8,7 +8,7 @@ use leadline_twitch::fake::{FakeHelix, FakeIrc};
 use leadline_youtube::fake::{FakeYoutube, BOT_CHANNEL_ID};
 use serde_json::{json, Value};
 
-use crate::support::{error_code, scale_out, spawn_with, SpawnOptions, TestApp};
+use crate::support::{error_code, scale_out, spawn_with, SpawnOptions, TestApp, WsEvent};
 
 const START: &str = "mutation($input: StartLiveSessionInput!) { startLiveSession(input: $input) { session { id status platform } } }";
 const SESSION: &str = "query($id: ID!) { liveSession(id: $id) { id status stats { messagesProcessed responsesSent whispersSent whispersUsedToday whispersLimit viewers { viewerId name messages replies repliesRemaining } } interactions(first: 100) { totalCount edges { node { platformMessageId authorId authorName intent outcome skipReason response responseVia leadId } } } leads { id name score temperature } } }";
@@ -195,6 +195,13 @@ async fn a_twitch_session_survives_drops_answers_in_chat_whispers_the_hottest_an
 
     // The day's budget is 40 whispers: the rest of them go out by hand (Twitch allows 3 a
     // second), the 41st is refused before Helix is called.
+    let mut ws = app.ws(&token).await.expect("ws");
+    ws.subscribe(
+        "subscription($id: ID!) { liveSessionEvents(sessionId: $id) { __typename ... on LimitWarning { code } ... on ManualResponseSent { username via } } }",
+        json!({"id": id}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let used = app.ok(&token, SESSION, json!({"id": id})).await["liveSession"]["stats"]
         ["whispersUsedToday"]
         .as_i64()
@@ -230,6 +237,18 @@ async fn a_twitch_session_survives_drops_answers_in_chat_whispers_the_hottest_an
         "{refused:#}"
     );
     assert_eq!(helix.whispers().len(), whispers_before, "no 41st whisper");
+    // The dashboard heard each manual whisper and, once, that the whispers ran out.
+    let mut manual = 0;
+    let mut exhausted = 0;
+    while let Some(WsEvent::Next(event)) = ws.next_event(Duration::from_secs(2)).await {
+        let event = &event["data"]["liveSessionEvents"];
+        match event["__typename"].as_str() {
+            Some("ManualResponseSent") => manual += 1,
+            Some("LimitWarning") if event["code"] == "WHISPERS_EXHAUSTED" => exhausted += 1,
+            _ => {}
+        }
+    }
+    assert_eq!((manual, exhausted), (40 - used, 1));
     let stats = app.ok(&token, SESSION, json!({"id": id})).await;
     assert_eq!(stats["liveSession"]["stats"]["whispersUsedToday"], 40);
     assert_eq!(stats["liveSession"]["stats"]["whispersLimit"], 40);

@@ -323,6 +323,37 @@ fn parse_spend(out: &[String]) -> ApiResult<SpendOutcome> {
     }
 }
 
+const SESSION_KEY: &str = "live:session:";
+const WHISPERS_KEY: &str = "twitch:whispers:";
+const QUOTA_KEY: &str = "youtube:quota:";
+
+/// The limit warnings a reservation crossed (quota at 80 %, whispers exhausted, session replies
+/// exhausted), from the counters' values right after the spend — exact even when other replicas
+/// spend at the same time, so each warning fires once.
+pub fn spend_warnings(
+    reservation: &Reservation,
+    limits: &LiveLimits,
+) -> Vec<leadline_domain::live::LimitWarning> {
+    use leadline_domain::live::{limit_warnings, ReplyCounters};
+    let mut before = ReplyCounters::default();
+    let mut after = ReplyCounters::default();
+    let to_u32 = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
+    for (spend, used) in reservation.spends.iter().zip(&reservation.used_after) {
+        let (b, a) = (to_u32(used - spend.cost), to_u32(*used));
+        if spend.key.starts_with(SESSION_KEY) {
+            (before.session_replies, after.session_replies) = (b, a);
+        } else if spend.key.starts_with(WHISPERS_KEY) {
+            (before.whispers_used_today, after.whispers_used_today) = (b, a);
+        } else if spend.key.starts_with(QUOTA_KEY) {
+            (
+                before.youtube_units_used_today,
+                after.youtube_units_used_today,
+            ) = (b, a);
+        }
+    }
+    limit_warnings(&before, &after, limits)
+}
+
 /// How long session and viewer counters live after their last spend (sessions last hours).
 const SESSION_COUNTER_TTL_HOURS: i64 = 48;
 
@@ -336,7 +367,7 @@ fn end_of_day_plus(day: NaiveDate, now: DateTime<Utc>) -> DateTime<Utc> {
 /// The session's reply counter.
 pub fn session_spend(session_id: Uuid, limits: &LiveLimits, now: DateTime<Utc>) -> CounterSpend {
     CounterSpend {
-        key: format!("live:session:{session_id}"),
+        key: format!("{SESSION_KEY}{session_id}"),
         cost: 1,
         limit: i64::from(limits.max_replies_per_session),
         cooldown_ms: 0,
@@ -364,7 +395,7 @@ pub fn viewer_spend(
 pub fn whisper_spend(bot_user_id: &str, limits: &LiveLimits, now: DateTime<Utc>) -> CounterSpend {
     let day = leadline_domain::live::whisper_day(now);
     CounterSpend {
-        key: format!("twitch:whispers:{bot_user_id}:{day}"),
+        key: format!("{WHISPERS_KEY}{bot_user_id}:{day}"),
         cost: 1,
         limit: i64::from(limits.whispers_per_day),
         cooldown_ms: 0,
@@ -392,7 +423,7 @@ pub fn youtube_spend(
 /// The key of a project's YouTube quota counter for the Pacific day of `now`.
 pub fn youtube_quota_key(project: &str, now: DateTime<Utc>) -> String {
     let day = leadline_domain::live::youtube_quota_day(now);
-    format!("youtube:quota:{project}:{day}")
+    format!("{QUOTA_KEY}{project}:{day}")
 }
 
 /// The key of a bot's whisper counter for the UTC day of `now`.

@@ -7,8 +7,8 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use leadline_domain::live::{
-    decide_reply, limit_warnings, prefers_whisper, Decision, LiveLimits, LivePlatform,
-    ReplyCounters, ReplyInput, Route, SkipReason,
+    decide_reply, prefers_whisper, Decision, LiveLimits, LivePlatform, ReplyCounters, ReplyInput,
+    Route, SkipReason,
 };
 use leadline_domain::money::Money;
 use leadline_entity::{live_interactions, live_sessions, products};
@@ -324,9 +324,7 @@ pub async fn handle_message(
                     },
                 )
                 .await?;
-            let mut after = snapshot;
-            after.record_reply(platform, route, &limits, now);
-            for warning in limit_warnings(&snapshot, &after, &limits) {
+            for warning in budget::spend_warnings(&reservation, &limits) {
                 publish(
                     state,
                     tenant_id,

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use leadline_domain::live::{LivePlatform, ReplyCounters};
+use leadline_domain::live::LivePlatform;
 use leadline_youtube::{ChatEnd, Credentials, LiveChatPoller, PollerConfig, VideoId};
 use serde_json::Value;
 use tokio::sync::watch;
@@ -203,17 +203,7 @@ async fn run_youtube(
                     },
                 )
                 .await?;
-            let after_units = reservation.used_after.first().copied().unwrap_or(0);
-            let to_u32 = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
-            let before = ReplyCounters {
-                youtube_units_used_today: to_u32(after_units - i64::from(limits.youtube_list_cost)),
-                ..Default::default()
-            };
-            let after = ReplyCounters {
-                youtube_units_used_today: to_u32(after_units),
-                ..Default::default()
-            };
-            for warning in leadline_domain::live::limit_warnings(&before, &after, &limits) {
+            for warning in budget::spend_warnings(&reservation, &limits) {
                 publish(
                     state,
                     tenant_id,

@@ -345,6 +345,19 @@ pub async fn send_manual(
                     },
                 )
                 .await?;
+            if let Some(reservation) = &reservation {
+                for warning in crate::services::live::budget::spend_warnings(reservation, &limits) {
+                    crate::services::live::pipeline::publish(
+                        state,
+                        tenant_id,
+                        session.id,
+                        crate::bus::LiveEvent::LimitWarning {
+                            code: warning.code().to_owned(),
+                            message: format!("{warning:?}"),
+                        },
+                    );
+                }
+            }
             Ok(ManualReply {
                 viewer_id,
                 route,
