@@ -19,7 +19,7 @@ use leadline_api::services::ai::AiRequest;
 use leadline_api::services::live::pipeline::{handle_message, ChatMessage, SessionContext};
 use leadline_domain::channel::Channel;
 use leadline_youtube::fake::{FakeYoutube, BOT_CHANNEL_ID};
-use serde_json::{json, Value};
+use serde_json::json;
 use uuid::Uuid;
 
 const LINES: &[&str] = &[
@@ -77,29 +77,15 @@ async fn run() -> anyhow::Result<()> {
     let server = tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
-    let client = reqwest::Client::new();
-    let gql = |token: Option<String>, query: &'static str, variables: Value| {
-        let client = client.clone();
-        let url = format!("{base}/graphql");
-        async move {
-            let mut request = client
-                .post(url)
-                .json(&json!({"query": query, "variables": variables}));
-            if let Some(token) = token {
-                request = request.bearer_auth(token);
-            }
-            let body: Value = request.send().await?.json().await?;
-            anyhow::ensure!(body.get("errors").is_none(), "GraphQL error: {body}");
-            Ok::<Value, anyhow::Error>(body["data"].clone())
-        }
-    };
-    let token = gql(
-        None,
-        "mutation($input: SignUpInput!) { signUp(input: $input) { token tenant { id } } }",
-        json!({"input": {"tenantName": "Bench", "tenantSlug": "bench-live",
+    let client = leadline_api::graphql_client::GraphqlClient::new(&base);
+    let token = client
+        .call(
+            None,
+            "mutation($input: SignUpInput!) { signUp(input: $input) { token tenant { id } } }",
+            json!({"input": {"tenantName": "Bench", "tenantSlug": "bench-live",
                "email": "bench@leadline.local", "password": "Bench-password-123"}}),
-    )
-    .await?;
+        )
+        .await?;
     let tenant_id: Uuid = token["signUp"]["tenant"]["id"]
         .as_str()
         .unwrap_or_default()
@@ -108,8 +94,7 @@ async fn run() -> anyhow::Result<()> {
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let product = gql(
-        Some(token.clone()),
+    let product = client.call(Some(&token),
         "mutation($input: CreateProductInput!) { createProduct(input: $input) { product { id } } }",
         json!({"input": {"name": "Ocean Hoodie", "description": "Hoodie.",
                "price": {"amountMicros": 49_000_000, "currencyCode": "USD"},
@@ -117,8 +102,7 @@ async fn run() -> anyhow::Result<()> {
     )
     .await?;
     let product_id = product["createProduct"]["product"]["id"].clone();
-    let session = gql(
-        Some(token.clone()),
+    let session = client.call(Some(&token),
         "mutation($input: StartLiveSessionInput!) { startLiveSession(input: $input) { session { id } } }",
         json!({"input": {"platform": "YOUTUBE", "products": [product_id],
                "youtube": {"videoId": "bEnChV1de0s", "botChannelId": BOT_CHANNEL_ID}}}),

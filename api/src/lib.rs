@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod graphql;
+pub mod graphql_client;
 pub mod http;
 pub mod jobs;
 pub mod services;

@@ -5,6 +5,8 @@
 //! signed up (and invited) through the schema.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::Duration;
 
 use async_graphql::{Request, Variables};
@@ -19,32 +21,6 @@ use leadline_api::store::{InboundContact, InboundMessage, IngestOutcome, Ingeste
 use leadline_domain::channel::Channel;
 use serde_json::{json, Value};
 use uuid::Uuid;
-
-async fn database_url() -> String {
-    match std::env::var("LEADLINE_TEST_BACKEND").as_deref() {
-        Ok("postgres") => {
-            let admin =
-                std::env::var("LEADLINE_TEST_DATABASE_URL").expect("LEADLINE_TEST_DATABASE_URL");
-            let name = format!("leadline_inbox_{}", Uuid::now_v7().simple());
-            let conn = sea_orm::Database::connect(admin.as_str())
-                .await
-                .expect("admin connection");
-            sea_orm::ConnectionTrait::execute_unprepared(
-                &conn,
-                &format!("CREATE DATABASE \"{name}\""),
-            )
-            .await
-            .expect("create database");
-            format!("{}/{name}", admin.rsplit_once('/').expect("db part").0)
-        }
-        _ => {
-            let dir =
-                std::env::temp_dir().join(format!("leadline-inbox-{}", Uuid::now_v7().simple()));
-            std::fs::create_dir_all(&dir).expect("dir");
-            format!("sqlite://{}?mode=rwc", dir.join("inbox.db").display())
-        }
-    }
-}
 
 /// The application's state and schema, built as `serve` builds them.
 struct Harness {
@@ -61,7 +37,7 @@ struct Member {
 }
 
 async fn harness() -> Harness {
-    let url = database_url().await;
+    let url = common::database_url("inbox").await;
     let redis = match std::env::var("LEADLINE_TEST_BACKEND").as_deref() {
         Ok("postgres") => std::env::var("LEADLINE_TEST_REDIS_URL").ok(),
         _ => None,

@@ -5,6 +5,8 @@
 //! every job run exactly once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,32 +18,6 @@ use leadline_api::store::Store;
 use leadline_domain::job::Backoff;
 use serde_json::{json, Value};
 use uuid::Uuid;
-
-async fn database_url() -> String {
-    match std::env::var("LEADLINE_TEST_BACKEND").as_deref() {
-        Ok("postgres") => {
-            let admin =
-                std::env::var("LEADLINE_TEST_DATABASE_URL").expect("LEADLINE_TEST_DATABASE_URL");
-            let name = format!("leadline_jobs_{}", Uuid::now_v7().simple());
-            let conn = sea_orm::Database::connect(admin.as_str())
-                .await
-                .expect("admin connection");
-            sea_orm::ConnectionTrait::execute_unprepared(
-                &conn,
-                &format!("CREATE DATABASE \"{name}\""),
-            )
-            .await
-            .expect("create database");
-            format!("{}/{name}", admin.rsplit_once('/').expect("db part").0)
-        }
-        _ => {
-            let dir =
-                std::env::temp_dir().join(format!("leadline-jobs-{}", Uuid::now_v7().simple()));
-            std::fs::create_dir_all(&dir).expect("dir");
-            format!("sqlite://{}?mode=rwc", dir.join("jobs.db").display())
-        }
-    }
-}
 
 async fn store_at(url: &str) -> Store {
     let config =
@@ -145,7 +121,7 @@ fn spawn_pool(
 
 #[tokio::test]
 async fn enqueued_jobs_run_once_and_complete() {
-    let store = store_at(&database_url().await).await;
+    let store = store_at(&common::database_url("jobs").await).await;
     let tenant = tenant(&store).await;
     let queue = JobQueue::new(
         store.clone(),
@@ -179,7 +155,7 @@ async fn enqueued_jobs_run_once_and_complete() {
 
 #[tokio::test]
 async fn an_idempotency_key_gives_one_job_per_tenant() {
-    let store = store_at(&database_url().await).await;
+    let store = store_at(&common::database_url("jobs").await).await;
     let (a, b) = (tenant(&store).await, tenant(&store).await);
     let queue = JobQueue::new(
         store.clone(),
@@ -212,7 +188,7 @@ async fn an_idempotency_key_gives_one_job_per_tenant() {
 
 #[tokio::test]
 async fn failures_back_off_then_die_and_retry_job_revives_them() {
-    let store = store_at(&database_url().await).await;
+    let store = store_at(&common::database_url("jobs").await).await;
     let tenant = tenant(&store).await;
     let queue = JobQueue::new(
         store.clone(),
@@ -275,7 +251,7 @@ async fn failures_back_off_then_die_and_retry_job_revives_them() {
 
 #[tokio::test]
 async fn permanent_errors_and_unknown_kinds_fail_at_once() {
-    let store = store_at(&database_url().await).await;
+    let store = store_at(&common::database_url("jobs").await).await;
     let tenant = tenant(&store).await;
     let queue = JobQueue::new(
         store.clone(),
@@ -313,7 +289,7 @@ async fn permanent_errors_and_unknown_kinds_fail_at_once() {
 
 #[tokio::test]
 async fn a_crashed_workers_job_is_reclaimed_after_its_lease_and_recorded_once() {
-    let url = database_url().await;
+    let url = common::database_url("jobs").await;
     let store = store_at(&url).await;
     let tenant = tenant(&store).await;
     let crashed = JobQueue::new(
@@ -357,7 +333,7 @@ async fn a_crashed_workers_job_is_reclaimed_after_its_lease_and_recorded_once() 
 
 #[tokio::test]
 async fn two_worker_pools_run_a_thousand_jobs_exactly_once() {
-    let url = database_url().await;
+    let url = common::database_url("jobs").await;
     let setup = store_at(&url).await;
     let tenant = tenant(&setup).await;
     let recorder = Recorder::default();

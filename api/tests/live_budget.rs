@@ -6,6 +6,8 @@
 //! spenders never overspending the last unit.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
@@ -15,35 +17,9 @@ use leadline_api::store::Store;
 use leadline_domain::live::LiveLimits;
 use uuid::Uuid;
 
-async fn database_url() -> String {
-    match std::env::var("LEADLINE_TEST_BACKEND").as_deref() {
-        Ok("postgres") => {
-            let admin =
-                std::env::var("LEADLINE_TEST_DATABASE_URL").expect("LEADLINE_TEST_DATABASE_URL");
-            let name = format!("leadline_budget_{}", Uuid::now_v7().simple());
-            let conn = sea_orm::Database::connect(admin.as_str())
-                .await
-                .expect("admin connection");
-            sea_orm::ConnectionTrait::execute_unprepared(
-                &conn,
-                &format!("CREATE DATABASE \"{name}\""),
-            )
-            .await
-            .expect("create database");
-            format!("{}/{name}", admin.rsplit_once('/').expect("db part").0)
-        }
-        _ => {
-            let dir =
-                std::env::temp_dir().join(format!("leadline-budget-{}", Uuid::now_v7().simple()));
-            std::fs::create_dir_all(&dir).expect("dir");
-            format!("sqlite://{}?mode=rwc", dir.join("budget.db").display())
-        }
-    }
-}
-
 /// Every budget implementation this pass can test: the database, and Redis on the Postgres pass.
 async fn budgets() -> Vec<(&'static str, Arc<LiveBudget>)> {
-    let url = database_url().await;
+    let url = common::database_url("budget").await;
     let config =
         Config::from_lookup(|key| (key == "DATABASE_URL").then(|| url.clone())).expect("config");
     let store = Store::connect(&config).await.expect("connect");

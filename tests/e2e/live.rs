@@ -20,7 +20,8 @@ const STOP: &str =
 const SESSION: &str = "query($id: ID!) { liveSession(id: $id) { id status agentEnabled stats { active messagesProcessed responsesSent responsesRemaining youtubeQuotaUsedToday intents { intent count } leadsByTemperature { temperature count } } interactions(first: 50) { totalCount edges { node { platformMessageId authorId authorName text intent confidence outcome skipReason response responseVia leadId } } } leads { id name score temperature } } }";
 const EVENTS: &str = "subscription($id: ID!) { liveSessionEvents(sessionId: $id) { __typename ... on ChatMessageAnalyzed { interaction { authorName intent } } ... on ReplySent { interaction { authorName response } } ... on ReplySkipped { reason interaction { authorName } } ... on LeadScoreChange { leadId score reason } } }";
 
-async fn create_hoodie(app: &TestApp, token: &str) -> String {
+/// The catalogue product the live tests talk about.
+pub(crate) async fn create_hoodie(app: &TestApp, token: &str) -> String {
     let data = app
         .ok(
             token,
@@ -40,7 +41,8 @@ async fn create_hoodie(app: &TestApp, token: &str) -> String {
         .to_owned()
 }
 
-fn interactions(data: &Value) -> Vec<Value> {
+/// The interactions of a `liveSession` answer.
+pub(crate) fn interactions(data: &Value) -> Vec<Value> {
     data["liveSession"]["interactions"]["edges"]
         .as_array()
         .map(|edges| edges.iter().map(|e| e["node"].clone()).collect())
@@ -55,9 +57,21 @@ async fn eventually(
     what: &str,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
+    eventually_with(app, token, SESSION, id, what, done).await
+}
+
+/// Polls `query` (with `$id`) until `done` holds, failing after 30 s.
+pub(crate) async fn eventually_with(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    id: &str,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     let started = Instant::now();
     loop {
-        let data = app.ok(token, SESSION, json!({"id": id})).await;
+        let data = app.ok(token, query, json!({"id": id})).await;
         if done(&data) {
             return data;
         }

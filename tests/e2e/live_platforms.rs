@@ -1,45 +1,19 @@
 //! Live sessions on Twitch and TikTok LIVE, and one owner per session across two replicas, end
 //! to end against the platform fakes (the real binary, both backends where it makes sense).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use leadline_twitch::fake::irc::ScriptedMessage;
 use leadline_twitch::fake::{FakeHelix, FakeIrc};
 use leadline_youtube::fake::{FakeYoutube, BOT_CHANNEL_ID};
 use serde_json::{json, Value};
 
+use crate::live::{create_hoodie, eventually_with, interactions};
 use crate::support::{error_code, scale_out, spawn_with, SpawnOptions, TestApp, WsEvent};
 
 const START: &str = "mutation($input: StartLiveSessionInput!) { startLiveSession(input: $input) { session { id status platform } } }";
 const SESSION: &str = "query($id: ID!) { liveSession(id: $id) { id status stats { messagesProcessed responsesSent whispersSent whispersUsedToday whispersLimit viewers { viewerId name messages replies repliesRemaining } } interactions(first: 100) { totalCount edges { node { platformMessageId authorId authorName intent outcome skipReason response responseVia leadId } } } leads { id name score temperature } } }";
 const MANUAL: &str = "mutation($input: SendManualResponseInput!) { sendManualResponse(input: $input) { via viewerId platformMessageId } }";
-
-async fn create_hoodie(app: &TestApp, token: &str) -> String {
-    let data = app
-        .ok(
-            token,
-            "mutation($input: CreateProductInput!) { createProduct(input: $input) { product { id } } }",
-            json!({"input": {
-                "name": "Ocean Hoodie",
-                "description": "Heavy cotton hoodie in ocean blue.",
-                "price": {"amountMicros": 19_990_000, "currencyCode": "USD"},
-                "purchaseLink": "https://shop.example/ocean-hoodie",
-                "keywords": ["hoodie"]
-            }}),
-        )
-        .await;
-    data["createProduct"]["product"]["id"]
-        .as_str()
-        .expect("product id")
-        .to_owned()
-}
-
-fn interactions(data: &Value) -> Vec<Value> {
-    data["liveSession"]["interactions"]["edges"]
-        .as_array()
-        .map(|edges| edges.iter().map(|e| e["node"].clone()).collect())
-        .unwrap_or_default()
-}
 
 /// Polls the session until `done` holds, failing after 30 s.
 async fn eventually(
@@ -49,18 +23,7 @@ async fn eventually(
     what: &str,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
-    let started = Instant::now();
-    loop {
-        let data = app.ok(token, SESSION, json!({"id": id})).await;
-        if done(&data) {
-            return data;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}; last answer: {data:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually_with(app, token, SESSION, id, what, done).await
 }
 
 fn by_message<'a>(rows: &'a [Value], id: &str) -> Option<&'a Value> {

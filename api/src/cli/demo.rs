@@ -12,7 +12,7 @@ use clap::Args;
 use leadline_twitch::fake::helix::FakeHelix;
 use leadline_twitch::fake::irc::{FakeIrc, ScriptedMessage};
 use leadline_youtube::fake::FakeYoutube;
-use serde_json::{json, Value};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::app::{shutdown_signal, Application};
@@ -107,34 +107,18 @@ pub async fn run(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
         let _ = stop_rx.await;
     }));
     let base = format!("http://{addr}");
-    let client = reqwest::Client::new();
-    let gql = |token: Option<String>, query: &'static str, variables: Value| {
-        let client = client.clone();
-        let url = format!("{base}/graphql");
-        async move {
-            let mut request = client
-                .post(url)
-                .json(&json!({"query": query, "variables": variables}));
-            if let Some(token) = token {
-                request = request.bearer_auth(token);
-            }
-            let body: Value = request.send().await?.json().await?;
-            if let Some(errors) = body.get("errors") {
-                bail!("GraphQL error: {errors}");
-            }
-            Ok::<Value, anyhow::Error>(body["data"].clone())
-        }
-    };
+    let client = crate::graphql_client::GraphqlClient::new(&base);
 
     let password = format!("Demo-{}", Uuid::now_v7().simple());
-    let signed = gql(
-        None,
-        "mutation($input: SignUpInput!) { signUp(input: $input) { token } }",
-        json!({"input": {"tenantName": "Demo Shop", "tenantSlug": "demo-shop",
+    let signed = client
+        .call(
+            None,
+            "mutation($input: SignUpInput!) { signUp(input: $input) { token } }",
+            json!({"input": {"tenantName": "Demo Shop", "tenantSlug": "demo-shop",
                 "email": "demo@leadline.local", "password": password}}),
-    )
-    .await
-    .context("seeding the demo tenant")?;
+        )
+        .await
+        .context("seeding the demo tenant")?;
     let token = signed["signUp"]["token"]
         .as_str()
         .unwrap_or_default()
@@ -145,8 +129,7 @@ pub async fn run(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
         ("Trail Backpack", 89_000_000, "backpack"),
         ("Ember Mug", 19_000_000, "mug"),
     ] {
-        let created = gql(
-            Some(token.clone()),
+        let created = client.call(Some(&token),
             "mutation($input: CreateProductInput!) { createProduct(input: $input) { product { id } } }",
             json!({"input": {"name": name, "description": format!("The {name}."),
                    "price": {"amountMicros": micros, "currencyCode": "USD"},
@@ -158,8 +141,7 @@ pub async fn run(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
     }
     const START: &str =
         "mutation($input: StartLiveSessionInput!) { startLiveSession(input: $input) { session { id } } }";
-    let youtube_session = gql(
-        Some(token.clone()),
+    let youtube_session = client.call(Some(&token),
         START,
         json!({"input": {"platform": "YOUTUBE", "title": "Demo on YouTube", "products": products,
                "youtube": {"videoId": VIDEO, "botChannelId": leadline_youtube::fake::BOT_CHANNEL_ID}}}),
@@ -168,13 +150,14 @@ pub async fn run(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let twitch_session = gql(
-        Some(token.clone()),
-        START,
-        json!({"input": {"platform": "TWITCH", "title": "Demo on Twitch", "products": products,
+    let twitch_session = client
+        .call(
+            Some(&token),
+            START,
+            json!({"input": {"platform": "TWITCH", "title": "Demo on Twitch", "products": products,
                "twitch": {"channel": TWITCH_CHANNEL}}}),
-    )
-    .await?["startLiveSession"]["session"]["id"]
+        )
+        .await?["startLiveSession"]["session"]["id"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
@@ -252,12 +235,13 @@ pub async fn run(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
         second += 1;
     }
     for id in &sessions {
-        let _ = gql(
-            Some(token.clone()),
-            "mutation($id: ID!) { stopLiveSession(input: {id: $id}) { session { id } } }",
-            json!({"id": id}),
-        )
-        .await;
+        let _ = client
+            .call(
+                Some(&token),
+                "mutation($id: ID!) { stopLiveSession(input: {id: $id}) { session { id } } }",
+                json!({"id": id}),
+            )
+            .await;
     }
     let summary = summarize(&state, tenant_id, &sessions)
         .await

@@ -22,7 +22,7 @@ use leadline_domain::channel::Channel;
 use leadline_entity::live_sessions;
 use serde_json::{json, Value};
 
-use super::webhooks::{count, read_limited, reject, too_large, BodyError};
+use super::webhooks::{count, read_body, reject};
 use super::HttpState;
 use crate::services::inbox::ingest::{self, WebhookRejection};
 use crate::services::live::pipeline::{handle_message, ChatMessage, SessionContext};
@@ -37,11 +37,9 @@ pub async fn twitch_eventsub(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let limit = state.app.config.webhook_max_body_bytes;
-    let raw = match read_limited(&headers, body, limit).await {
+    let raw = match read_body(&state, TWITCH, &headers, body).await {
         Ok(raw) => raw,
-        Err(BodyError::TooLarge) => return too_large(TWITCH, limit),
-        Err(BodyError::Aborted(why)) => return reject(TWITCH, &WebhookRejection::BadPayload(why)),
+        Err(refused) => return refused,
     };
     let Some(secret) = state.app.config.twitch_eventsub_secret.clone() else {
         return reject(TWITCH, &WebhookRejection::MissingSecret);
@@ -133,13 +131,9 @@ pub async fn tiktok_live(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let limit = state.app.config.webhook_max_body_bytes;
-    let raw = match read_limited(&headers, body, limit).await {
+    let raw = match read_body(&state, TIKTOK_LIVE, &headers, body).await {
         Ok(raw) => raw,
-        Err(BodyError::TooLarge) => return too_large(TIKTOK_LIVE, limit),
-        Err(BodyError::Aborted(why)) => {
-            return reject(TIKTOK_LIVE, &WebhookRejection::BadPayload(why));
-        }
+        Err(refused) => return refused,
     };
     let endpoint = match ingest::endpoint(&state.app, &slug, Channel::Tiktok).await {
         Ok(endpoint) => endpoint,

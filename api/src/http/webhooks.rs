@@ -53,7 +53,7 @@ pub(super) fn reject(channel: &'static str, rejection: &WebhookRejection) -> Res
 }
 
 /// 413 with the usual JSON error shape (there is no 413 `ApiError`; the code says what to fix).
-pub(super) fn too_large(channel: &'static str, limit: usize) -> Response {
+fn too_large(channel: &'static str, limit: usize) -> Response {
     metrics::counter!("leadline_webhook_rejected_total", "channel" => channel, "reason" => "too_large")
         .increment(1);
     count(channel, "rejected");
@@ -126,13 +126,9 @@ async fn receive_for(
     headers: &HeaderMap,
     body: Body,
 ) -> Response {
-    let limit = state.app.config.webhook_max_body_bytes;
-    let raw = match read_limited(headers, body, limit).await {
+    let raw = match read_body(state, label, headers, body).await {
         Ok(raw) => raw,
-        Err(BodyError::TooLarge) => return too_large(label, limit),
-        Err(BodyError::Aborted(why)) => {
-            return reject(label, &WebhookRejection::BadPayload(why));
-        }
+        Err(refused) => return refused,
     };
     let endpoint = match ingest::endpoint(&state.app, slug, channel).await {
         Ok(endpoint) => endpoint,
@@ -170,7 +166,22 @@ async fn receive_for(
     }
 }
 
-pub(super) enum BodyError {
+/// The raw body under `LEADLINE_WEBHOOK_MAX_BODY_BYTES`, or the (counted) refusal to answer.
+pub(super) async fn read_body(
+    state: &HttpState,
+    label: &'static str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Vec<u8>, Response> {
+    let limit = state.app.config.webhook_max_body_bytes;
+    match read_limited(headers, body, limit).await {
+        Ok(raw) => Ok(raw),
+        Err(BodyError::TooLarge) => Err(too_large(label, limit)),
+        Err(BodyError::Aborted(why)) => Err(reject(label, &WebhookRejection::BadPayload(why))),
+    }
+}
+
+enum BodyError {
     TooLarge,
     Aborted(String),
 }
@@ -178,11 +189,7 @@ pub(super) enum BodyError {
 /// Reads the body, refusing as soon as it exceeds `limit`: a declared `Content-Length` over the
 /// limit is refused before reading a byte, and a chunked body is cut off once it passes it, so
 /// an oversized delivery never sits in memory whole.
-pub(super) async fn read_limited(
-    headers: &HeaderMap,
-    body: Body,
-    limit: usize,
-) -> Result<Vec<u8>, BodyError> {
+async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, BodyError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

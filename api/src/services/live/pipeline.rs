@@ -123,40 +123,11 @@ pub async fn handle_message(
         Err(error) => {
             // Rate-limited or failing analysis: keep the message, say why nothing happened.
             tracing::warn!(%session_id, ?error, "live chat analysis failed");
-            let stored = store
-                .record_live_interaction(tenant_id, interaction(&session, &message, None))
-                .await?;
-            let Some(stored) = stored else {
+            let new = interaction(&session, &message, None);
+            let Some(stored) = store_interaction(state, tenant_id, session_id, new).await? else {
                 return Ok(Handled::Duplicate);
             };
-            store
-                .add_live_counters(
-                    tenant_id,
-                    session_id,
-                    CounterDelta {
-                        messages: 1,
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            let row = store
-                .set_live_interaction_outcome(
-                    tenant_id,
-                    stored.id,
-                    InteractionOutcome::Skipped {
-                        reason: "ANALYSIS_UNAVAILABLE".into(),
-                    },
-                )
-                .await?;
-            publish(
-                state,
-                tenant_id,
-                session_id,
-                LiveEvent::ReplySkipped {
-                    interaction: Box::new(row),
-                },
-            );
-            return Ok(Handled::Stored("SKIPPED".into()));
+            return skip(state, tenant_id, session_id, stored, "ANALYSIS_UNAVAILABLE").await;
         }
     };
     let matched = analyzed.matched_product().map(|(p, _)| p.clone());
@@ -176,19 +147,9 @@ pub async fn handle_message(
     new.intent = Some(analyzed.analysis.intent.as_str().to_owned());
     new.confidence = Some(f64::from(analyzed.analysis.confidence));
     new.matched_product_id = matched.as_ref().map(|p| p.id);
-    let Some(stored) = store.record_live_interaction(tenant_id, new).await? else {
+    let Some(stored) = store_interaction(state, tenant_id, session_id, new).await? else {
         return Ok(Handled::Duplicate);
     };
-    store
-        .add_live_counters(
-            tenant_id,
-            session_id,
-            CounterDelta {
-                messages: 1,
-                ..Default::default()
-            },
-        )
-        .await?;
     publish(
         state,
         tenant_id,
@@ -500,6 +461,30 @@ pub async fn budget_snapshot(
         whispers_used_today: used(&whisper_key),
         youtube_units_used_today: used(&quota_key),
     })
+}
+
+/// Stores a chat message and counts it; `None` when the session already has it.
+async fn store_interaction(
+    state: &AppState,
+    tenant_id: Uuid,
+    session_id: Uuid,
+    new: NewLiveInteraction,
+) -> ApiResult<Option<live_interactions::Model>> {
+    let Some(stored) = state.store.record_live_interaction(tenant_id, new).await? else {
+        return Ok(None);
+    };
+    state
+        .store
+        .add_live_counters(
+            tenant_id,
+            session_id,
+            CounterDelta {
+                messages: 1,
+                ..Default::default()
+            },
+        )
+        .await?;
+    Ok(Some(stored))
 }
 
 async fn skip(

@@ -95,20 +95,27 @@ async fn run_youtube(
             match client.active_live_chat_id(&credentials, &video).await {
                 Ok(id) => id,
                 Err(error) if !error.is_retryable() => {
-                    let reason = format!("CHAT_UNAVAILABLE: {error}");
-                    finish(state, tenant_id, session_id, &reason).await?;
-                    return Ok(ReaderExit::Finished(reason));
+                    return give_up(
+                        state,
+                        tenant_id,
+                        session_id,
+                        format!("CHAT_UNAVAILABLE: {error}"),
+                    )
+                    .await;
                 }
                 Err(error) => return Err(ApiError::Unavailable(error.to_string())),
             }
         }
     };
-    if let Some(object) = config.as_object_mut() {
-        object.insert("liveChatId".into(), Value::String(chat_id.clone()));
-    }
-    store
-        .set_live_platform_config(tenant_id, session_id, config.clone())
-        .await?;
+    remember(
+        state,
+        tenant_id,
+        session_id,
+        &mut config,
+        "liveChatId",
+        &chat_id,
+    )
+    .await?;
     let mut ctx = SessionContext::default();
     if let Some(bot) = config.get("botChannelId").and_then(Value::as_str) {
         ctx.bot_author_ids.insert(bot.to_owned());
@@ -182,9 +189,13 @@ async fn run_youtube(
             Ok(batch) => batch,
             Err(error) => {
                 if poller.ended().is_some() {
-                    let reason = format!("CHAT_FAILED: {error}");
-                    finish(state, tenant_id, session_id, &reason).await?;
-                    return Ok(ReaderExit::Finished(reason));
+                    return give_up(
+                        state,
+                        tenant_id,
+                        session_id,
+                        format!("CHAT_FAILED: {error}"),
+                    )
+                    .await;
                 }
                 // A failed request still costs quota; Google bills it, so no refund.
                 tracing::warn!(%session_id, %error, "live chat poll failed; the poller waits");
@@ -257,13 +268,16 @@ async fn run_youtube(
         }
         // Persist the token after the page was handled, so a restart re-reads at most this page
         // (and the interactions' unique key drops what was already stored).
-        if let Some(token) = poller.page_token() {
-            if let Some(object) = config.as_object_mut() {
-                object.insert("pageToken".into(), Value::String(token.to_owned()));
-            }
-            store
-                .set_live_platform_config(tenant_id, session_id, config.clone())
-                .await?;
+        if let Some(token) = poller.page_token().map(str::to_owned) {
+            remember(
+                state,
+                tenant_id,
+                session_id,
+                &mut config,
+                "pageToken",
+                &token,
+            )
+            .await?;
         }
         if let Some(end) = batch.ended {
             let reason = match end {
@@ -275,6 +289,36 @@ async fn run_youtube(
             return Ok(ReaderExit::Finished(reason));
         }
     }
+}
+
+/// Stops the session for good with `reason` and ends the reader.
+pub(super) async fn give_up(
+    state: &AppState,
+    tenant_id: Uuid,
+    session_id: Uuid,
+    reason: String,
+) -> ApiResult<ReaderExit> {
+    finish(state, tenant_id, session_id, &reason).await?;
+    Ok(ReaderExit::Finished(reason))
+}
+
+/// Sets `key` in the session's platform config and stores it (resolved ids, cursors), so a
+/// restarted reader — here or on another replica — picks up where this one was.
+pub(super) async fn remember(
+    state: &AppState,
+    tenant_id: Uuid,
+    session_id: Uuid,
+    config: &mut Value,
+    key: &str,
+    value: &str,
+) -> ApiResult<()> {
+    if let Some(object) = config.as_object_mut() {
+        object.insert(key.into(), Value::String(value.to_owned()));
+    }
+    state
+        .store
+        .set_live_platform_config(tenant_id, session_id, config.clone())
+        .await
 }
 
 /// Stops the session and tells the dashboard why.

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::pipeline::{handle_message, ChatMessage, SessionContext};
-use super::reader::{finish, ReaderExit};
+use super::reader::{finish, give_up, remember, ReaderExit};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::live::STATUS_ACTIVE;
@@ -71,19 +71,26 @@ pub async fn run(
                 }
             },
             Err(error) if !error.is_retryable() => {
-                let reason = format!("LIVE_UNAVAILABLE: {error}");
-                finish(state, tenant_id, session_id, &reason).await?;
-                return Ok(ReaderExit::Finished(reason));
+                return give_up(
+                    state,
+                    tenant_id,
+                    session_id,
+                    format!("LIVE_UNAVAILABLE: {error}"),
+                )
+                .await;
             }
             Err(error) => return Err(ApiError::Unavailable(error.to_string())),
         },
     };
-    if let Some(object) = platform_config.as_object_mut() {
-        object.insert("roomId".into(), Value::String(room_id.clone()));
-    }
-    store
-        .set_live_platform_config(tenant_id, session_id, platform_config.clone())
-        .await?;
+    remember(
+        state,
+        tenant_id,
+        session_id,
+        &mut platform_config,
+        "roomId",
+        &room_id,
+    )
+    .await?;
     let cursor = platform_config
         .get("cursor")
         .and_then(Value::as_str)
@@ -102,9 +109,13 @@ pub async fn run(
             Ok(batch) => batch,
             Err(error) => {
                 if poller.ended().is_some() {
-                    let reason = format!("LIVE_FAILED: {error}");
-                    finish(state, tenant_id, session_id, &reason).await?;
-                    return Ok(ReaderExit::Finished(reason));
+                    return give_up(
+                        state,
+                        tenant_id,
+                        session_id,
+                        format!("LIVE_FAILED: {error}"),
+                    )
+                    .await;
                 }
                 tracing::warn!(%session_id, %error, "TikTok LIVE poll failed; the poller waits");
                 continue;
@@ -121,13 +132,16 @@ pub async fn run(
             )
             .await?;
         }
-        if let Some(cursor) = poller.cursor() {
-            if let Some(object) = platform_config.as_object_mut() {
-                object.insert("cursor".into(), Value::String(cursor.to_owned()));
-            }
-            store
-                .set_live_platform_config(tenant_id, session_id, platform_config.clone())
-                .await?;
+        if let Some(cursor) = poller.cursor().map(str::to_owned) {
+            remember(
+                state,
+                tenant_id,
+                session_id,
+                &mut platform_config,
+                "cursor",
+                &cursor,
+            )
+            .await?;
         }
         if let Some(end) = batch.ended {
             let reason = match end {

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::pipeline::{handle_message, ChatMessage, SessionContext};
-use super::reader::{finish, ReaderExit};
+use super::reader::{finish, give_up, ReaderExit};
 use super::reply::helix_credentials;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -60,8 +60,7 @@ pub async fn run(
                 }
                 Err(leadline_twitch::TwitchError::NotFound(_)) => {
                     let reason = format!("TWITCH_USER_NOT_FOUND: {wanted}");
-                    finish(state, tenant_id, session_id, &reason).await?;
-                    return Ok(ReaderExit::Finished(reason));
+                    return give_up(state, tenant_id, session_id, reason).await;
                 }
                 Err(error) => return Err(ApiError::Unavailable(error.to_string())),
             }
@@ -82,8 +81,7 @@ pub async fn run(
         Ok(connection) => connection,
         Err(leadline_twitch::TwitchError::Unauthorized(message)) => {
             let reason = format!("TWITCH_LOGIN_FAILED: {message}");
-            finish(state, tenant_id, session_id, &reason).await?;
-            return Ok(ReaderExit::Finished(reason));
+            return give_up(state, tenant_id, session_id, reason).await;
         }
         Err(error) => return Err(ApiError::Unavailable(error.to_string())),
     };
@@ -145,8 +143,7 @@ pub async fn run(
                 reason: DisconnectReason::LoginFailed(message),
             }) => {
                 let reason = format!("TWITCH_LOGIN_FAILED: {message}");
-                finish(state, tenant_id, session_id, &reason).await?;
-                return Ok(ReaderExit::Finished(reason));
+                return give_up(state, tenant_id, session_id, reason).await;
             }
             Some(ChatEvent::Disconnected { reason }) => {
                 return Err(ApiError::Unavailable(format!(
