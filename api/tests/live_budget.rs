@@ -226,6 +226,20 @@ async fn whispers_quota_and_dms_are_daily_and_land_exactly_on_their_limits() {
         }
         let spend = budget::tiktok_dm_spend(tenant, "uid_gina", 10, at);
         assert!(budget.reserve(vec![spend], at).await.unwrap().is_err());
+
+        // Three days on, every counter above is over: the database sweeps them (Redis expired
+        // its keys on its own), and nothing current is touched.
+        let current = budget::session_spend(Uuid::now_v7(), &limits, at + Duration::days(3));
+        budget
+            .reserve(vec![current], at + Duration::days(3))
+            .await
+            .unwrap()
+            .unwrap();
+        let swept = budget.sweep(at + Duration::days(3)).await.unwrap();
+        if name == "database" {
+            assert!(swept >= 4, "{name}: swept {swept}");
+        }
+        assert_eq!(budget.sweep(at + Duration::days(3)).await.unwrap(), 0);
     }
 }
 

@@ -261,6 +261,15 @@ impl LiveBudget {
         Ok(())
     }
 
+    /// Deletes counters whose day or session is over (the database keeps them until swept; Redis
+    /// expires its keys on its own). Returns how many were deleted.
+    pub async fn sweep(&self, now: DateTime<Utc>) -> ApiResult<u64> {
+        match &self.backend {
+            Backend::Database(store) => store.sweep_live_budget(now).await,
+            Backend::Redis { .. } => Ok(0),
+        }
+    }
+
     /// The current values of `keys` (absent: zero).
     pub async fn values(
         &self,

@@ -28,6 +28,9 @@ use crate::store::Store;
 use self::budget::LiveBudget;
 use self::lease::SessionLeases;
 
+/// How often a replica deletes expired budget counters (day- and session-scoped rows).
+const BUDGET_SWEEP_EVERY: Duration = Duration::from_secs(3600);
+
 struct Running {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
@@ -123,8 +126,17 @@ impl LiveSupervisor {
     /// stopped and its lease given up, so another replica takes over at once.
     pub async fn run(self: Arc<Self>, state: AppState, mut stop: watch::Receiver<bool>) {
         let period = (self.leases.ttl() / 3).max(Duration::from_millis(500));
+        let mut last_sweep: Option<tokio::time::Instant> = None;
         loop {
             self.tick(&state).await;
+            if last_sweep.is_none_or(|at| at.elapsed() >= BUDGET_SWEEP_EVERY) {
+                last_sweep = Some(tokio::time::Instant::now());
+                match self.budget.sweep(chrono::Utc::now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "expired live budget counters swept"),
+                    Err(error) => tracing::warn!(?error, "could not sweep live budget counters"),
+                }
+            }
             tokio::select! {
                 _ = stop.wait_for(|stopped| *stopped) => break,
                 () = tokio::time::sleep(period) => {}
