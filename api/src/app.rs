@@ -48,7 +48,8 @@ impl Application {
             .jwt_secret(config.jwt_secret.as_deref())
             .await
             .context("loading the JWT secret")?;
-        let tokens = TokenKeys::new(secret.as_bytes(), config.jwt_ttl);
+        let tokens = TokenKeys::new(secret.as_bytes(), config.jwt_ttl)
+            .with_customer_ttl(config.customer_token_ttl);
         let bus = match &config.redis_url {
             Some(url) => EventBus::redis(url, &config.redis_prefix)
                 .context("starting the Redis event bus")?,
@@ -78,6 +79,15 @@ impl Application {
             None => SendLimiter::in_process(config.send_rate_per_minute),
         };
         let config_youtube_base = config.youtube_api_base.clone();
+        let support = crate::services::support::SupportRuntime::new(
+            config.visitor_rate_per_minute,
+            config.presence_ttl,
+            config
+                .redis_url
+                .as_deref()
+                .map(|url| (url, config.redis_prefix.as_str())),
+        )
+        .context("setting up the support chat")?;
         let state = AppState {
             store,
             bus,
@@ -93,6 +103,7 @@ impl Application {
                 crate::services::live::LiveSupervisor::new(&config_youtube_base)
                     .context("building the YouTube client")?,
             ),
+            support: Arc::new(support),
         };
         let schema = build_schema(Some(state.clone()), limits);
         let router = router(HttpState {

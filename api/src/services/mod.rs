@@ -6,3 +6,4 @@ pub mod ai;
 pub mod inbox;
 pub mod live;
 pub mod send_limit;
+pub mod support;

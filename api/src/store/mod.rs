@@ -12,6 +12,7 @@ mod leads;
 pub mod live;
 mod members;
 mod products;
+pub mod support;
 mod tenants;
 
 use std::time::Duration;
