@@ -1505,6 +1505,10 @@ impl SupportSubscription {
                                             }));
                                         }
                                     }
+                                    // One's own arrival and departure are no news to oneself.
+                                    SupportEvent::ParticipantJoined { participant }
+                                    | SupportEvent::ParticipantLeft { participant }
+                                        if participant.id == me.id => {}
                                     other => {
                                         if let Some(mapped) = session_event(other) {
                                             yield Ok(mapped);
