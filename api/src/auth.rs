@@ -502,7 +502,10 @@ mod tests {
         let (customer, expires_at) = keys.issue_customer(tenant, lead, "user-42", Utc::now())?;
         assert!(expires_at <= Utc::now() + chrono::Duration::seconds(601));
         let claims = keys.verify_customer(&customer)?;
-        assert_eq!((claims.sub, claims.tid, claims.ext.as_str()), (lead, tenant, "user-42"));
+        assert_eq!(
+            (claims.sub, claims.tid, claims.ext.as_str()),
+            (lead, tenant, "user-42")
+        );
         assert!(matches!(
             keys.verify(&customer),
             Err(ApiError::Unauthenticated(_))
@@ -512,7 +515,8 @@ mod tests {
             keys.verify_customer(&member),
             Err(ApiError::Unauthenticated(_))
         ));
-        let expired = keys.issue_customer(tenant, lead, "x", Utc::now() - chrono::Duration::hours(2))?;
+        let expired =
+            keys.issue_customer(tenant, lead, "x", Utc::now() - chrono::Duration::hours(2))?;
         assert!(
             matches!(keys.verify_customer(&expired.0), Err(ApiError::Unauthenticated(m)) if m.contains("expired"))
         );

@@ -143,12 +143,20 @@ async fn customer_and_agent_chat_live_with_history_ai_turn_typing_and_read_recei
 
     // Reopening returns the same open session; activeSupportSession finds it.
     let again = app
-        .ok(&customer, "mutation { createSupportSession { created session { id } } }", json!({}))
+        .ok(
+            &customer,
+            "mutation { createSupportSession { created session { id } } }",
+            json!({}),
+        )
         .await;
     assert_eq!(again["createSupportSession"]["created"], false);
     assert_eq!(again["createSupportSession"]["session"]["id"], session);
     let active = app
-        .ok(&customer, "{ activeSupportSession { id status handledBy } }", json!({}))
+        .ok(
+            &customer,
+            "{ activeSupportSession { id status handledBy } }",
+            json!({}),
+        )
         .await;
     assert_eq!(active["activeSupportSession"]["id"], session);
 
@@ -162,12 +170,18 @@ async fn customer_and_agent_chat_live_with_history_ai_turn_typing_and_read_recei
     agent
         .subscribe(SESSION_EVENTS, json!({"id": session}))
         .await;
-    let history = agent.next_data_where(WAIT, is("SessionHistory")).await.expect("history");
+    let history = agent
+        .next_data_where(WAIT, is("SessionHistory"))
+        .await
+        .expect("history");
     let messages = event(&history)["messages"].as_array().unwrap().clone();
     assert_eq!(messages[0]["body"], "Hi there");
     assert_eq!(messages[0]["senderKind"], "LEAD");
     assert_eq!(
-        messages.iter().filter(|m| m["clientMessageId"] == "c-1").count(),
+        messages
+            .iter()
+            .filter(|m| m["clientMessageId"] == "c-1")
+            .count(),
         1,
         "the repeated clientMessageId stored one message"
     );
@@ -301,7 +315,10 @@ async fn customer_and_agent_chat_live_with_history_ai_turn_typing_and_read_recei
         )
         .await;
     let text = transcript["transcript"]["content"].as_str().unwrap();
-    assert!(text.contains("Customer: What are your opening hours?"), "{text}");
+    assert!(
+        text.contains("Customer: What are your opening hours?"),
+        "{text}"
+    );
     assert!(text.contains("AI: "), "{text}");
     let json_transcript = app
         .ok(
@@ -314,7 +331,9 @@ async fn customer_and_agent_chat_live_with_history_ai_turn_typing_and_read_recei
         serde_json::from_str(json_transcript["transcript"]["content"].as_str().unwrap()).unwrap();
     assert_eq!(
         parsed.as_array().unwrap().len() as i64,
-        json_transcript["transcript"]["messageCount"].as_i64().unwrap()
+        json_transcript["transcript"]["messageCount"]
+            .as_i64()
+            .unwrap()
     );
 }
 
@@ -326,7 +345,9 @@ async fn escalation_flow(app: &TestApp, acme: &Tenant, external_id: &str, reques
     let mut queue = app.ws(&acme.owner).await.expect("queue socket");
     queue.subscribe(QUEUE_EVENTS, json!({})).await;
     queue
-        .next_data_where(WAIT, |d| d["supportQueueEvents"]["__typename"] == "QueueSnapshot")
+        .next_data_where(WAIT, |d| {
+            d["supportQueueEvents"]["__typename"] == "QueueSnapshot"
+        })
         .await
         .expect("queue snapshot");
     let mut customer_ws = app.ws(&customer).await.expect("customer socket");
@@ -338,7 +359,14 @@ async fn escalation_flow(app: &TestApp, acme: &Tenant, external_id: &str, reques
         .await
         .expect("history");
 
-    send(app, &customer, &session, request, &format!("{external_id}-1")).await;
+    send(
+        app,
+        &customer,
+        &session,
+        request,
+        &format!("{external_id}-1"),
+    )
+    .await;
     let escalated = queue
         .next_data_where(WAIT, |d| {
             d["supportQueueEvents"]["__typename"] == "SessionEscalated"
@@ -396,8 +424,14 @@ async fn escalation_flow(app: &TestApp, acme: &Tenant, external_id: &str, reques
             json!({"input": {"sessionId": session}}),
         )
         .await;
-    assert_eq!(assigned["assignSupportSession"]["session"]["status"], "ACTIVE");
-    assert_eq!(assigned["assignSupportSession"]["session"]["handledBy"], "HUMAN");
+    assert_eq!(
+        assigned["assignSupportSession"]["session"]["status"],
+        "ACTIVE"
+    );
+    assert_eq!(
+        assigned["assignSupportSession"]["session"]["handledBy"],
+        "HUMAN"
+    );
     queue
         .next_data_where(WAIT, |d| {
             d["supportQueueEvents"]["__typename"] == "SessionAssigned"
@@ -418,7 +452,14 @@ async fn escalation_flow(app: &TestApp, acme: &Tenant, external_id: &str, reques
         .await
         .expect("the agent's message reaches the customer");
     assert_eq!(event(&from_agent)["message"]["body"], "Hi Luis, I'm on it.");
-    send(app, &customer, &session, "Thanks! Any news?", &format!("{external_id}-2")).await;
+    send(
+        app,
+        &customer,
+        &session,
+        "Thanks! Any news?",
+        &format!("{external_id}-2"),
+    )
+    .await;
     let after: Vec<Value> = customer_ws.drain(Duration::from_secs(3)).await;
     assert!(
         after.iter().all(|d| !message_from("AI")(d)
@@ -454,7 +495,13 @@ async fn an_explicit_request_for_a_person_escalates_in_english_and_spanish() {
     let app = spawn_with(app_options(&[])).await;
     let acme = tenant(&app, "chat-escalate").await;
     escalation_flow(&app, &acme, "en-user", "I want to talk to a human, please").await;
-    escalation_flow(&app, &acme, "es-user", "Quiero hablar con una persona, por favor").await;
+    escalation_flow(
+        &app,
+        &acme,
+        "es-user",
+        "Quiero hablar con una persona, por favor",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -468,7 +515,11 @@ async fn customers_see_only_their_own_sessions_and_customer_tokens_are_not_membe
 
     // Query and mutation: NOT_FOUND, as if it did not exist.
     let peek = app
-        .graphql(Some(&bob), "query($id: ID!) { supportSession(id: $id) { id } }", json!({"id": alices}))
+        .graphql(
+            Some(&bob),
+            "query($id: ID!) { supportSession(id: $id) { id } }",
+            json!({"id": alices}),
+        )
         .await;
     assert_eq!(error_code(&peek), "NOT_FOUND");
     let write = app
@@ -490,11 +541,17 @@ async fn customers_see_only_their_own_sessions_and_customer_tokens_are_not_membe
     match bob_ws.next_event(WAIT).await {
         Some(WsEvent::Next(payload)) => {
             assert_eq!(payload["data"], Value::Null, "{payload}");
-            assert_eq!(payload["errors"][0]["extensions"]["code"], "NOT_FOUND", "{payload}");
+            assert_eq!(
+                payload["errors"][0]["extensions"]["code"], "NOT_FOUND",
+                "{payload}"
+            );
         }
         other => panic!("expected a subscription error, got {other:?}"),
     }
-    assert!(matches!(bob_ws.next_event(WAIT).await, Some(WsEvent::Complete)));
+    assert!(matches!(
+        bob_ws.next_event(WAIT).await,
+        Some(WsEvent::Complete)
+    ));
     send(&app, &alice, &alices, "more private details", "a-2").await;
     assert!(
         bob_ws.drain(Duration::from_secs(2)).await.is_empty(),
@@ -506,7 +563,9 @@ async fn customers_see_only_their_own_sessions_and_customer_tokens_are_not_membe
         .graphql(Some(&alice), "{ conversations { totalCount } }", json!({}))
         .await;
     assert_eq!(error_code(&members_only), "FORBIDDEN");
-    let queue = app.graphql(Some(&alice), "{ supportQueue { id } }", json!({})).await;
+    let queue = app
+        .graphql(Some(&alice), "{ supportQueue { id } }", json!({}))
+        .await;
     assert_eq!(error_code(&queue), "FORBIDDEN");
     let mint = app
         .graphql(
@@ -518,14 +577,22 @@ async fn customers_see_only_their_own_sessions_and_customer_tokens_are_not_membe
     assert_eq!(error_code(&mint), "FORBIDDEN");
     // And a member is not a customer.
     let as_member = app
-        .graphql(Some(&acme.owner), "mutation { createSupportSession { session { id } } }", json!({}))
+        .graphql(
+            Some(&acme.owner),
+            "mutation { createSupportSession { session { id } } }",
+            json!({}),
+        )
         .await;
     assert_eq!(error_code(&as_member), "FORBIDDEN");
     // A forged customer token (signed with another key) is refused at the transport.
     let mut parts: Vec<String> = alice.split('.').map(str::to_owned).collect();
     parts[2] = "AAAA".into();
     let forged = app
-        .graphql(Some(&parts.join(".")), "{ activeSupportSession { id } }", json!({}))
+        .graphql(
+            Some(&parts.join(".")),
+            "{ activeSupportSession { id } }",
+            json!({}),
+        )
         .await;
     assert_eq!(error_code(&forged), "UNAUTHENTICATED");
     // Bad input is typed.
@@ -555,11 +622,23 @@ async fn a_reconnecting_client_resumes_with_history_and_no_duplicate_messages() 
     .await;
 
     let mut first = app.ws(&customer).await.expect("socket");
-    first.subscribe(SESSION_EVENTS, json!({"id": session})).await;
-    first.next_data_where(WAIT, is("SessionHistory")).await.expect("history");
+    first
+        .subscribe(SESSION_EVENTS, json!({"id": session}))
+        .await;
+    first
+        .next_data_where(WAIT, is("SessionHistory"))
+        .await
+        .expect("history");
     let mut seen: Vec<String> = Vec::new();
     for i in 0..3 {
-        send(&app, &acme.owner, &session, &format!("live {i}"), &format!("l-{i}")).await;
+        send(
+            &app,
+            &acme.owner,
+            &session,
+            &format!("live {i}"),
+            &format!("l-{i}"),
+        )
+        .await;
         let added = first
             .next_data_where(WAIT, is("MessageAdded"))
             .await
@@ -570,12 +649,22 @@ async fn a_reconnecting_client_resumes_with_history_and_no_duplicate_messages() 
 
     // Messages while away.
     for i in 0..2 {
-        send(&app, &acme.owner, &session, &format!("away {i}"), &format!("w-{i}")).await;
+        send(
+            &app,
+            &acme.owner,
+            &session,
+            &format!("away {i}"),
+            &format!("w-{i}"),
+        )
+        .await;
     }
 
     let mut second = app.ws(&customer).await.expect("socket again");
     second
-        .subscribe(SESSION_EVENTS, json!({"id": session, "after": seen.last().unwrap()}))
+        .subscribe(
+            SESSION_EVENTS,
+            json!({"id": session, "after": seen.last().unwrap()}),
+        )
         .await;
     let history = second
         .next_data_where(WAIT, is("SessionHistory"))
@@ -612,9 +701,13 @@ async fn an_ai_failure_tells_the_customer_and_the_turn_is_retried() {
     let session = open_session(&app, &customer, "help").await;
     let mut ws = app.ws(&customer).await.expect("socket");
     ws.subscribe(SESSION_EVENTS, json!({"id": session})).await;
-    ws.next_data_where(WAIT, is("SessionHistory")).await.expect("history");
+    ws.next_data_where(WAIT, is("SessionHistory"))
+        .await
+        .expect("history");
     send(&app, &customer, &session, "Do you ship to Spain?", "u-1").await;
-    ws.next_data_where(WAIT, is("AiCompleted")).await.expect("first turn answers");
+    ws.next_data_where(WAIT, is("AiCompleted"))
+        .await
+        .expect("first turn answers");
     let second = send(&app, &customer, &session, "And to Portugal?", "u-2").await;
     // The notice is stored (and published) before the event that reports the failure.
     let notice = ws
@@ -631,7 +724,10 @@ async fn an_ai_failure_tells_the_customer_and_the_turn_is_retried() {
         .expect("AiFailed");
     assert_eq!(event(&failed)["messageId"], second["message"]["id"]);
     assert_eq!(event(&failed)["willRetry"], true);
-    assert!(event(&failed)["error"].as_str().unwrap().contains("RATE_LIMITED"));
+    assert!(event(&failed)["error"]
+        .as_str()
+        .unwrap()
+        .contains("RATE_LIMITED"));
     // The job retries (LEADLINE_JOB_RETRY_BASE_MS is short here): another AiFailed follows, and
     // the customer is still told only once.
     let retried = ws
@@ -666,24 +762,46 @@ async fn visitors_are_rate_limited_per_ip_and_agents_have_a_capacity() {
     let acme = tenant(&app, "chat-visitors").await;
     let start = "mutation($input: StartVisitorSessionInput!) { startVisitorSession(input: $input) { token visitorId customerId } }";
     let first = app
-        .graphql(None, start, json!({"input": {"tenantSlug": "chat-visitors"}}))
+        .graphql(
+            None,
+            start,
+            json!({"input": {"tenantSlug": "chat-visitors"}}),
+        )
         .await;
-    let visitor = first["data"]["startVisitorSession"]["token"].as_str().unwrap().to_owned();
-    let visitor_id = first["data"]["startVisitorSession"]["visitorId"].as_str().unwrap().to_owned();
+    let visitor = first["data"]["startVisitorSession"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let visitor_id = first["data"]["startVisitorSession"]["visitorId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // Coming back with the visitor id is the same customer.
     let again = app
-        .graphql(None, start, json!({"input": {"tenantSlug": "chat-visitors", "visitorId": visitor_id}}))
+        .graphql(
+            None,
+            start,
+            json!({"input": {"tenantSlug": "chat-visitors", "visitorId": visitor_id}}),
+        )
         .await;
     assert_eq!(
         again["data"]["startVisitorSession"]["customerId"],
         first["data"]["startVisitorSession"]["customerId"]
     );
     let limited = app
-        .graphql(None, start, json!({"input": {"tenantSlug": "chat-visitors"}}))
+        .graphql(
+            None,
+            start,
+            json!({"input": {"tenantSlug": "chat-visitors"}}),
+        )
         .await;
     assert_eq!(error_code(&limited), "RATE_LIMITED");
     let unknown = app
-        .graphql(None, start, json!({"input": {"tenantSlug": "no-such-tenant"}}))
+        .graphql(
+            None,
+            start,
+            json!({"input": {"tenantSlug": "no-such-tenant"}}),
+        )
         .await;
     assert!(["NOT_FOUND", "RATE_LIMITED"].contains(&error_code(&unknown)));
 
@@ -692,9 +810,14 @@ async fn visitors_are_rate_limited_per_ip_and_agents_have_a_capacity() {
     let customer = customer_token(&app, &acme.api_key, "second", "Sam").await;
     let two = open_session(&app, &customer, "second").await;
     let assign = "mutation($input: AssignSupportSessionInput!) { assignSupportSession(input: $input) { session { id } } }";
-    app.ok(&acme.owner, assign, json!({"input": {"sessionId": one}})).await;
+    app.ok(&acme.owner, assign, json!({"input": {"sessionId": one}}))
+        .await;
     let full = app
-        .graphql(Some(&acme.owner), assign, json!({"input": {"sessionId": two}}))
+        .graphql(
+            Some(&acme.owner),
+            assign,
+            json!({"input": {"sessionId": two}}),
+        )
         .await;
     assert_eq!(error_code(&full), "CONFLICT");
 }
@@ -721,16 +844,26 @@ async fn customer_and_agent_on_two_replicas_chat_through_redis() {
     customer_ws
         .subscribe(SESSION_EVENTS, json!({"id": session}))
         .await;
-    customer_ws.next_data_where(WAIT, is("SessionHistory")).await.expect("history on A");
+    customer_ws
+        .next_data_where(WAIT, is("SessionHistory"))
+        .await
+        .expect("history on A");
     let mut agent_ws = replica_b.ws(&acme.owner).await.expect("agent on B");
     agent_ws
         .subscribe(SESSION_EVENTS, json!({"id": session}))
         .await;
-    agent_ws.next_data_where(WAIT, is("SessionHistory")).await.expect("history on B");
+    agent_ws
+        .next_data_where(WAIT, is("SessionHistory"))
+        .await
+        .expect("history on B");
 
     // Presence crosses replicas: the agent subscribed on B is online as seen from A.
     let online = replica_a
-        .ok(&acme.owner, "{ onlineAgents { user { email } lastSeenAt } }", json!({}))
+        .ok(
+            &acme.owner,
+            "{ onlineAgents { user { email } lastSeenAt } }",
+            json!({}),
+        )
         .await;
     assert_eq!(
         online["onlineAgents"][0]["user"]["email"], "owner@chat-replicas.test",
@@ -738,7 +871,14 @@ async fn customer_and_agent_on_two_replicas_chat_through_redis() {
     );
 
     // A customer message through B reaches the agent on B and the AI's reply the customer on A.
-    send(&replica_b, &customer, &session, "Is my order shipped?", "f-1").await;
+    send(
+        &replica_b,
+        &customer,
+        &session,
+        "Is my order shipped?",
+        "f-1",
+    )
+    .await;
     agent_ws
         .next_data_where(WAIT, message_from("LEAD"))
         .await
@@ -756,7 +896,10 @@ async fn customer_and_agent_on_two_replicas_chat_through_redis() {
             json!({"input": {"sessionId": session, "typing": true}}),
         )
         .await;
-    agent_ws.next_data_where(WAIT, is("TypingStarted")).await.expect("typing across replicas");
+    agent_ws
+        .next_data_where(WAIT, is("TypingStarted"))
+        .await
+        .expect("typing across replicas");
     let lapsed = agent_ws
         .next_data_where(WAIT, is("TypingStopped"))
         .await
@@ -771,12 +914,22 @@ async fn customer_and_agent_on_two_replicas_chat_through_redis() {
             json!({"input": {"sessionId": session}}),
         )
         .await;
-    send(&replica_b, &acme.owner, &session, "Shipped yesterday.", "agent-f-1").await;
+    send(
+        &replica_b,
+        &acme.owner,
+        &session,
+        "Shipped yesterday.",
+        "agent-f-1",
+    )
+    .await;
     let from_agent = customer_ws
         .next_data_where(WAIT, message_from("AGENT"))
         .await
         .expect("the agent's message crosses replicas");
-    let message_id = event(&from_agent)["message"]["id"].as_str().unwrap().to_owned();
+    let message_id = event(&from_agent)["message"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     replica_a
         .ok(
             &customer,
@@ -784,5 +937,8 @@ async fn customer_and_agent_on_two_replicas_chat_through_redis() {
             json!({"input": {"sessionId": session, "upToMessageId": message_id}}),
         )
         .await;
-    agent_ws.next_data_where(WAIT, is("MessagesRead")).await.expect("receipt across replicas");
+    agent_ws
+        .next_data_where(WAIT, is("MessagesRead"))
+        .await
+        .expect("receipt across replicas");
 }

@@ -152,7 +152,11 @@ async fn visible_session(
 ) -> ApiResult<conversations::Model> {
     state(ctx)
         .store
-        .support_session(viewer.tenant_id(), parse_id(id, field)?, viewer.lead_filter())
+        .support_session(
+            viewer.tenant_id(),
+            parse_id(id, field)?,
+            viewer.lead_filter(),
+        )
         .await
 }
 
@@ -244,18 +248,17 @@ impl SupportSession {
     /// The agent in charge, as the customer sees them (null while the AI or nobody handles it).
     async fn agent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Participant>> {
         match self.0.assignee_user_id {
-            Some(user_id) if self.0.handled_by == handler::HUMAN => Ok(Some(
-                (&agent_participant(ctx, user_id).await?).into(),
-            )),
+            Some(user_id) if self.0.handled_by == handler::HUMAN => {
+                Ok(Some((&agent_participant(ctx, user_id).await?).into()))
+            }
             _ => Ok(None),
         }
     }
     /// The assigned member (agents only; null for customers and when unassigned).
     async fn assignee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        let (Some(user_id), Ok(tenant_id)) = (
-            self.0.assignee_user_id,
-            tenant_for(ctx, Access::Read),
-        ) else {
+        let (Some(user_id), Ok(tenant_id)) =
+            (self.0.assignee_user_id, tenant_for(ctx, Access::Read))
+        else {
             return Ok(None);
         };
         let store = &state(ctx).store;
@@ -805,11 +808,9 @@ impl SupportQuery {
     ) -> async_graphql::Result<Vec<SupportSession>> {
         let tenant_id = tenant_for(ctx, Access::Read)?;
         if !(1..=MAX_QUEUE).contains(&first) {
-            return Err(ApiError::bad_input(
-                "first",
-                format!("must be between 1 and {MAX_QUEUE}"),
-            )
-            .into());
+            return Err(
+                ApiError::bad_input("first", format!("must be between 1 and {MAX_QUEUE}")).into(),
+            );
         }
         let queue = state(ctx)
             .store
@@ -920,8 +921,11 @@ impl SupportMutation {
         input: CreateCustomerTokenInput,
     ) -> async_graphql::Result<CustomerTokenPayload> {
         let tenant_id = tenant_for(ctx, Access::Write)?;
-        let external_id =
-            required_text(input.external_user_id, "externalUserId", MAX_EXTERNAL_ID_CHARS)?;
+        let external_id = required_text(
+            input.external_user_id,
+            "externalUserId",
+            MAX_EXTERNAL_ID_CHARS,
+        )?;
         if external_id.starts_with("visitor:") {
             return Err(ApiError::bad_input(
                 "externalUserId",
@@ -1112,21 +1116,17 @@ impl SupportMutation {
             }
         };
         if created {
+            // One event per message: subscribers end the sender's typing indicator themselves
+            // when the message arrives, so no TypingStopped is published here.
             state.bus.publish(
                 tenant_id,
                 Event::MessageAdded {
                     message: Box::new(message.clone()),
                 },
             );
-            publish_conversation(ctx, &session);
-            // Sending ends the sender's typing indicator at once.
-            if let Ok(who) = participant(ctx).await {
-                publish(
-                    ctx,
-                    tenant_id,
-                    session.id,
-                    SupportEvent::TypingStopped { participant: who },
-                );
+            if matches!(viewer, SupportViewer::Staff { .. }) {
+                // Handler, status or assignee may have changed (the inbox's views follow).
+                publish_conversation(ctx, &session);
             }
         }
         Ok(SendSupportMessagePayload {
@@ -1324,7 +1324,10 @@ impl SupportMutation {
                 },
             );
         }
-        let session = state.store.end_support_session(tenant_id, session.id).await?;
+        let session = state
+            .store
+            .end_support_session(tenant_id, session.id)
+            .await?;
         publish_conversation(ctx, &session);
         publish(
             ctx,
@@ -1382,8 +1385,7 @@ impl SupportSubscription {
         ctx: &Context<'_>,
         session_id: ID,
         after_message_id: Option<ID>,
-    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<SupportSessionEvent>>>
-    {
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<SupportSessionEvent>>> {
         let viewer = viewer(ctx, Access::Read)?;
         let session = visible_session(ctx, viewer, &session_id, "sessionId").await?;
         let after = after_message_id
@@ -1422,6 +1424,7 @@ impl SupportSubscription {
         };
         let gauge = SubscriptionGauge::start();
         let session_id = session.id;
+        let lead_id = session.lead_id;
         let mut seen: HashSet<Uuid> = history.iter().map(|m| m.id).collect();
         Ok(async_stream::stream! {
             let _held = (gauge, leave, presence);
@@ -1482,6 +1485,17 @@ impl SupportSubscription {
                                 if !seen.insert(message.id) {
                                     continue;
                                 }
+                                // A message ends its author's typing indicator.
+                                let author = match message.sender_kind.as_str() {
+                                    sender::LEAD => Some(lead_id),
+                                    _ => message.sender_user_id,
+                                };
+                                if let Some(stopped) = author.and_then(|id| typing.stopped(id)) {
+                                    yield Ok(SupportSessionEvent::TypingStopped(TypingStopped {
+                                        participant: (&stopped).into(),
+                                        expired: false,
+                                    }));
+                                }
                                 yield Ok(SupportSessionEvent::MessageAdded(MessageAdded {
                                     message: SupportMessage((**message).clone()),
                                 }));
@@ -1498,7 +1512,7 @@ impl SupportSubscription {
                                         }
                                     }
                                     SupportEvent::TypingStopped { participant } => {
-                                        if participant.id != me.id && typing.stopped(participant.id) {
+                                        if participant.id != me.id && typing.stopped(participant.id).is_some() {
                                             yield Ok(SupportSessionEvent::TypingStopped(TypingStopped {
                                                 participant: participant.into(),
                                                 expired: false,
@@ -1548,7 +1562,10 @@ impl SupportSubscription {
         let gauge = SubscriptionGauge::start();
         let first = futures::stream::once(futures::future::ready(Ok(
             SupportQueueEvent::QueueSnapshot(QueueSnapshot {
-                sessions: snapshot.into_iter().map(|(s, _)| SupportSession(s)).collect(),
+                sessions: snapshot
+                    .into_iter()
+                    .map(|(s, _)| SupportSession(s))
+                    .collect(),
             }),
         )));
         let live = bus.filter_map(move |item| {

@@ -83,8 +83,7 @@ impl RedisPresence {
     /// Runs `command`; a failure is logged and forgets the connection (presence is advisory).
     async fn run<T: redis::FromRedisValue>(&self, command: redis::Cmd) -> Option<T> {
         let mut connection = self.connection().await?;
-        match tokio::time::timeout(REDIS_TIMEOUT, command.query_async::<T>(&mut connection)).await
-        {
+        match tokio::time::timeout(REDIS_TIMEOUT, command.query_async::<T>(&mut connection)).await {
             Ok(Ok(value)) => Some(value),
             other => {
                 tracing::warn!(ok = other.is_ok(), "presence: redis call failed");
@@ -259,7 +258,11 @@ fn latest_per_user(members: Vec<(String, f64)>) -> Vec<OnlineAgent> {
             last_seen_at,
         })
         .collect();
-    agents.sort_by(|a, b| b.last_seen_at.cmp(&a.last_seen_at).then(a.user_id.cmp(&b.user_id)));
+    agents.sort_by(|a, b| {
+        b.last_seen_at
+            .cmp(&a.last_seen_at)
+            .then(a.user_id.cmp(&b.user_id))
+    });
     agents
 }
 
@@ -296,10 +299,10 @@ impl TypingClock {
             .is_none()
     }
 
-    /// A TypingStopped arrived (or the participant sent a message). Returns true when they were
-    /// shown as typing.
-    pub fn stopped(&mut self, participant_id: Uuid) -> bool {
-        self.typing.remove(&participant_id).is_some()
+    /// A TypingStopped arrived (or the participant sent a message). Returns the participant when
+    /// they were shown as typing (then the subscriber is told).
+    pub fn stopped(&mut self, participant_id: Uuid) -> Option<SupportParticipant> {
+        self.typing.remove(&participant_id).map(|(p, _)| p)
     }
 
     /// The earliest expiry, when anyone is typing.
@@ -422,12 +425,15 @@ mod tests {
         assert!(!clock.started(&ana, t0 + chrono::Duration::seconds(9)));
         assert_eq!(clock.next_expiry(), Some(t0 + chrono::Duration::seconds(9)));
         assert!(clock.expire(t0 + chrono::Duration::seconds(6)).is_empty());
-        assert_eq!(clock.expire(t0 + chrono::Duration::seconds(9)), vec![ana.clone()]);
+        assert_eq!(
+            clock.expire(t0 + chrono::Duration::seconds(9)),
+            vec![ana.clone()]
+        );
         assert_eq!(clock.next_expiry(), None);
         // An explicit stop of someone not typing is not shown.
-        assert!(!clock.stopped(ana.id));
+        assert_eq!(clock.stopped(ana.id), None);
         assert!(clock.started(&ana, t0));
-        assert!(clock.stopped(ana.id));
+        assert_eq!(clock.stopped(ana.id), Some(ana));
     }
 
     #[test]

@@ -390,8 +390,14 @@ impl Store {
         let at = now();
         let mut update = conversations::Entity::update_many()
             .col_expr(conversations::Column::Status, Expr::value(status::ACTIVE))
-            .col_expr(conversations::Column::HandledBy, Expr::value(handler::HUMAN))
-            .col_expr(conversations::Column::AssigneeUserId, Expr::value(Some(agent)))
+            .col_expr(
+                conversations::Column::HandledBy,
+                Expr::value(handler::HUMAN),
+            )
+            .col_expr(
+                conversations::Column::AssigneeUserId,
+                Expr::value(Some(agent)),
+            )
             .col_expr(conversations::Column::UpdatedAt, Expr::value(at))
             .filter(conversations::Column::TenantId.eq(tenant_id))
             .filter(conversations::Column::Id.eq(session_id))
@@ -474,7 +480,10 @@ impl Store {
             .filter(messages::Column::ReadAt.is_null());
         update = match side {
             ReadSide::CustomerReads => update
-                .col_expr(messages::Column::DeliveryStatus, Expr::value(delivery::READ))
+                .col_expr(
+                    messages::Column::DeliveryStatus,
+                    Expr::value(delivery::READ),
+                )
                 .filter(messages::Column::Direction.eq("OUTBOUND")),
             ReadSide::AgentReads => update.filter(messages::Column::Direction.eq("INBOUND")),
         };
