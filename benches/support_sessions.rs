@@ -94,16 +94,25 @@ fn figures(
     }
 }
 
-/// Bare bus: `sessions` subscribers, each keeping only its session's events; `total` events
-/// published at the pace the caller's concurrency allows (here: as fast as possible).
-async fn bus_baseline(bus: EventBus, sessions: usize, per_session: usize) -> (Figures, Duration) {
+/// Bare bus: `sessions` subscribers, each keeping only its session's events, the same fan-out
+/// shape as the chat. The publisher keeps at most `in_flight` events undelivered (the chat's
+/// concurrency), so the baseline measures the bus's delivery, not a burst overrunning its
+/// buffers.
+async fn bus_baseline(
+    bus: EventBus,
+    sessions: usize,
+    per_session: usize,
+    in_flight: usize,
+) -> Figures {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let tenant = Uuid::now_v7();
     let ids: Vec<Uuid> = (0..sessions).map(|_| Uuid::now_v7()).collect();
     let (tx, mut rx) = mpsc::unbounded_channel::<(String, Instant)>();
+    let delivered = Arc::new(AtomicUsize::new(0));
     let mut readers = Vec::new();
     for id in &ids {
         let mut stream = Box::pin(bus.subscribe(tenant));
-        let (tx, id) = (tx.clone(), *id);
+        let (tx, id, delivered) = (tx.clone(), *id, delivered.clone());
         readers.push(tokio::spawn(async move {
             while let Some(item) = stream.next().await {
                 // A lagging subscriber misses events (counted as lost below) but keeps going.
@@ -114,6 +123,7 @@ async fn bus_baseline(bus: EventBus, sessions: usize, per_session: usize) -> (Fi
                 } = &*event
                 {
                     if *session_id == id {
+                        delivered.fetch_add(1, Ordering::Relaxed);
                         let _ = tx.send((message_id.to_string(), Instant::now()));
                     }
                 }
@@ -127,6 +137,9 @@ async fn bus_baseline(bus: EventBus, sessions: usize, per_session: usize) -> (Fi
     let started = Instant::now();
     for _ in 0..per_session {
         for id in &ids {
+            while sent.len().saturating_sub(delivered.load(Ordering::Relaxed)) >= in_flight {
+                tokio::time::sleep(Duration::from_micros(200)).await;
+            }
             let message_id = Uuid::now_v7();
             sent.insert(message_id.to_string(), Instant::now());
             bus.publish(
@@ -137,8 +150,6 @@ async fn bus_baseline(bus: EventBus, sessions: usize, per_session: usize) -> (Fi
                 },
             );
         }
-        // Let the subscribers drain between rounds.
-        tokio::task::yield_now().await;
     }
     let mut received: HashMap<String, Vec<Instant>> = HashMap::new();
     let mut last = started;
@@ -154,8 +165,7 @@ async fn bus_baseline(bus: EventBus, sessions: usize, per_session: usize) -> (Fi
     for reader in readers {
         reader.abort();
     }
-    let wall = last.saturating_duration_since(started);
-    (figures(&sent, &received, wall), wall)
+    figures(&sent, &received, last.saturating_duration_since(started))
 }
 
 #[tokio::main]
@@ -399,7 +409,7 @@ async fn main() {
         Some(url) => EventBus::redis(url, &format!("{prefix}-baseline")).expect("redis bus"),
         None => EventBus::in_process(),
     };
-    let (bus, _) = bus_baseline(baseline_bus, sessions, per_session).await;
+    let bus = bus_baseline(baseline_bus, sessions, per_session, concurrency).await;
 
     let backend = match (&admin_url, &redis_url) {
         (Some(_), Some(_)) => "PostgreSQL + Redis",
