@@ -48,7 +48,8 @@ impl Application {
             .jwt_secret(config.jwt_secret.as_deref())
             .await
             .context("loading the JWT secret")?;
-        let tokens = TokenKeys::new(secret.as_bytes(), config.jwt_ttl);
+        let tokens = TokenKeys::new(secret.as_bytes(), config.jwt_ttl)
+            .with_customer_ttl(config.customer_token_ttl);
         let bus = match &config.redis_url {
             Some(url) => EventBus::redis(url, &config.redis_prefix)
                 .context("starting the Redis event bus")?,
@@ -79,6 +80,15 @@ impl Application {
         };
         let live = crate::services::live::LiveSupervisor::new(&config, &store)
             .context("building the live-session supervisor")?;
+        let support = crate::services::support::SupportRuntime::new(
+            config.visitor_rate_per_minute,
+            config.presence_ttl,
+            config
+                .redis_url
+                .as_deref()
+                .map(|url| (url, config.redis_prefix.as_str())),
+        )
+        .context("setting up the support chat")?;
         let state = AppState {
             store,
             bus,
@@ -91,6 +101,7 @@ impl Application {
             platforms: Arc::new(platforms),
             send_limiter: Arc::new(send_limiter),
             live: Arc::new(live),
+            support: Arc::new(support),
         };
         let schema = build_schema(Some(state.clone()), limits);
         let router = router(HttpState {

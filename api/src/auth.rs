@@ -36,6 +36,17 @@ pub enum Principal {
         tenant_id: Uuid,
         scopes: Vec<ApiKeyScope>,
     },
+    /// A tenant's end-user in the support chat (a signed-in customer of the tenant's site, or an
+    /// anonymous visitor), holding a short-lived customer token. Bound to one tenant and one
+    /// lead (through its WEB_CHAT identity); has no member permissions at all, so every member
+    /// operation refuses it — only the support-chat operations for its own sessions accept it.
+    Customer {
+        tenant_id: Uuid,
+        /// The lead the customer is, in the tenant's CRM.
+        lead_id: Uuid,
+        /// The WEB_CHAT identity: the tenant's `externalUserId`, or `visitor:<id>`.
+        external_id: String,
+    },
 }
 
 /// The caller's IP address (attached by the HTTP layer), for per-client limits such as sign-ups.
@@ -61,7 +72,7 @@ impl Principal {
     /// What the principal may do.
     pub fn permissions(&self) -> Permissions {
         match self {
-            Principal::Anonymous => Permissions::default(),
+            Principal::Anonymous | Principal::Customer { .. } => Permissions::default(),
             Principal::Member { role, .. } => role.permissions(),
             Principal::ApiKey { scopes, .. } => Permissions::for_api_key(scopes),
         }
@@ -73,6 +84,11 @@ impl Principal {
             Principal::Anonymous => {
                 return Err(ApiError::Unauthenticated(
                     "sign in or send an API key".into(),
+                ))
+            }
+            Principal::Customer { .. } => {
+                return Err(ApiError::Forbidden(
+                    "a customer token can only use the support chat".into(),
                 ))
             }
             Principal::Member { tenant_id, .. } | Principal::ApiKey { tenant_id, .. } => *tenant_id,
@@ -108,6 +124,9 @@ impl Principal {
             Principal::ApiKey { .. } => Err(ApiError::Forbidden(
                 "this operation needs a signed-in member, not an API key".into(),
             )),
+            Principal::Customer { .. } => Err(ApiError::Forbidden(
+                "a customer token can only use the support chat".into(),
+            )),
             Principal::Anonymous => Err(ApiError::Unauthenticated("sign in first".into())),
         }
     }
@@ -123,9 +142,28 @@ impl Principal {
                 user_id: None,
                 api_key_id: Some(*key_id),
             },
-            Principal::Anonymous => Actor::default(),
+            Principal::Anonymous | Principal::Customer { .. } => Actor::default(),
         }
     }
+}
+
+/// The audience of customer tokens. Member tokens carry none and customer tokens carry no role,
+/// and each decoder requires its own shape, so neither kind is ever accepted as the other.
+pub const CUSTOMER_AUDIENCE: &str = "leadline:customer";
+
+/// The claims of a customer token (support chat end-users).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CustomerClaims {
+    /// The lead id.
+    pub sub: Uuid,
+    /// The tenant.
+    pub tid: Uuid,
+    /// The WEB_CHAT identity the token was issued for.
+    pub ext: String,
+    /// Always [`CUSTOMER_AUDIENCE`].
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
 }
 
 /// The claims of a member token.
@@ -141,12 +179,13 @@ pub struct Claims {
     pub exp: i64,
 }
 
-/// Issues and verifies member tokens.
+/// Issues and verifies member and customer tokens.
 #[derive(Clone)]
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     ttl: chrono::Duration,
+    customer_ttl: chrono::Duration,
 }
 
 impl TokenKeys {
@@ -156,7 +195,53 @@ impl TokenKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             ttl: chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(12)),
+            customer_ttl: chrono::Duration::hours(1),
         }
+    }
+
+    /// Sets the lifetime of customer tokens (short: they live in browsers).
+    pub fn with_customer_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.customer_ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(1));
+        self
+    }
+
+    /// A customer token for the lead `lead_id` known on WEB_CHAT as `external_id`, and when it
+    /// expires.
+    pub fn issue_customer(
+        &self,
+        tenant_id: Uuid,
+        lead_id: Uuid,
+        external_id: &str,
+        now: DateTime<Utc>,
+    ) -> ApiResult<(String, DateTime<Utc>)> {
+        let expires_at = now + self.customer_ttl;
+        let claims = CustomerClaims {
+            sub: lead_id,
+            tid: tenant_id,
+            ext: external_id.to_owned(),
+            aud: CUSTOMER_AUDIENCE.to_owned(),
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        Ok((token, expires_at))
+    }
+
+    /// Verifies a customer token: HS256 only, unexpired, with the customer audience.
+    pub fn verify_customer(&self, token: &str) -> ApiResult<CustomerClaims> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "sub", "aud"]);
+        validation.set_audience(&[CUSTOMER_AUDIENCE]);
+        jsonwebtoken::decode::<CustomerClaims>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|error| match error.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => ApiError::Unauthenticated(
+                    "the customer token has expired; ask for a new one".into(),
+                ),
+                _ => ApiError::Unauthenticated("the token is not valid".into()),
+            })
     }
 
     /// A token for `user_id` in `tenant_id`.
@@ -184,6 +269,11 @@ impl TokenKeys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub"]);
+        // Member tokens have no audience; one that names any (a customer token) is refused
+        // here, whatever else it carries.
+        if is_customer_token(token) {
+            return Err(ApiError::Unauthenticated("the token is not valid".into()));
+        }
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .map(|data| data.claims)
             .map_err(|error| match error.kind() {
@@ -193,6 +283,19 @@ impl TokenKeys {
                 _ => ApiError::Unauthenticated("the token is not valid".into()),
             })
     }
+}
+
+/// Whether a JWT's (unverified) payload names the customer audience: only picks which decoder
+/// runs; the decoder then verifies everything.
+fn is_customer_token(token: &str) -> bool {
+    let Some(payload) = token.split('.').nth(1) else {
+        return false;
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .is_some_and(|claims| claims.get("aud").is_some())
 }
 
 /// Random bytes, base64url without padding.
@@ -309,6 +412,23 @@ pub async fn authenticate(
             scopes,
         });
     }
+    if is_customer_token(credential) {
+        let claims = keys.verify_customer(credential)?;
+        // The identity must still exist: deleting the lead (or its identity) revokes its tokens.
+        if !store
+            .web_chat_identity_exists(claims.tid, claims.sub, &claims.ext)
+            .await?
+        {
+            return Err(ApiError::Unauthenticated(
+                "this customer no longer exists".into(),
+            ));
+        }
+        return Ok(Principal::Customer {
+            tenant_id: claims.tid,
+            lead_id: claims.sub,
+            external_id: claims.ext,
+        });
+    }
     let claims = keys.verify(credential)?;
     let membership = store
         .membership(claims.tid, claims.sub)
@@ -371,6 +491,48 @@ mod tests {
         assert!(keys
             .verify(&format!("{none_header}.{}.", parts[1]))
             .is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn customer_and_member_tokens_are_never_taken_for_each_other() -> ApiResult<()> {
+        let keys = TokenKeys::new(&[7; 32], std::time::Duration::from_secs(3600))
+            .with_customer_ttl(std::time::Duration::from_secs(600));
+        let (lead, tenant) = (Uuid::now_v7(), Uuid::now_v7());
+        let (customer, expires_at) = keys.issue_customer(tenant, lead, "user-42", Utc::now())?;
+        assert!(expires_at <= Utc::now() + chrono::Duration::seconds(601));
+        let claims = keys.verify_customer(&customer)?;
+        assert_eq!(
+            (claims.sub, claims.tid, claims.ext.as_str()),
+            (lead, tenant, "user-42")
+        );
+        assert!(matches!(
+            keys.verify(&customer),
+            Err(ApiError::Unauthenticated(_))
+        ));
+        let member = keys.issue(lead, tenant, Role::Owner, Utc::now())?;
+        assert!(matches!(
+            keys.verify_customer(&member),
+            Err(ApiError::Unauthenticated(_))
+        ));
+        let expired =
+            keys.issue_customer(tenant, lead, "x", Utc::now() - chrono::Duration::hours(2))?;
+        assert!(
+            matches!(keys.verify_customer(&expired.0), Err(ApiError::Unauthenticated(m)) if m.contains("expired"))
+        );
+        let customer_principal = Principal::Customer {
+            tenant_id: tenant,
+            lead_id: lead,
+            external_id: "user-42".into(),
+        };
+        assert!(matches!(
+            customer_principal.require(Access::Read),
+            Err(ApiError::Forbidden(_))
+        ));
+        assert!(matches!(
+            customer_principal.member(),
+            Err(ApiError::Forbidden(_))
+        ));
         Ok(())
     }
 

@@ -134,6 +134,21 @@ pub struct Config {
     /// Delay before a failed job's first retry (`LEADLINE_JOB_RETRY_BASE_MS`, default 2000); it
     /// doubles per attempt with jitter, capped at ten minutes. Tests shorten it.
     pub job_retry_base: Duration,
+    /// Lifetime of a support-chat customer token (`LEADLINE_CUSTOMER_TOKEN_TTL_SECONDS`, default
+    /// 3600, between 60 and 86400): short, because it lives in a browser.
+    pub customer_token_ttl: Duration,
+    /// Anonymous visitor sessions (`startVisitorSession`) per client IP and minute
+    /// (`LEADLINE_VISITOR_RATE_PER_MINUTE`, default 20; 0 turns the limit off).
+    pub visitor_rate_per_minute: u32,
+    /// How long a typing indicator lasts without a refresh (`LEADLINE_TYPING_TTL_SECONDS`,
+    /// default 5, between 1 and 60); then subscribers receive TypingStopped.
+    pub typing_ttl: Duration,
+    /// Open support sessions one agent may hold (`LEADLINE_SUPPORT_AGENT_CAPACITY`, default 5;
+    /// 0 means no limit).
+    pub support_agent_capacity: u32,
+    /// How long an agent counts as online after their last live subscription's heartbeat
+    /// (`LEADLINE_PRESENCE_TTL_SECONDS`, default 30, between 3 and 600).
+    pub presence_ttl: Duration,
 }
 
 /// Which AI provider answers when a tenant has not chosen one (`LEADLINE_AI_PROVIDER`).
@@ -340,6 +355,19 @@ impl Config {
             ai_history_messages: number("LEADLINE_AI_HISTORY_MESSAGES", 20)?.clamp(1, 50),
             job_retry_base: Duration::from_millis(
                 number("LEADLINE_JOB_RETRY_BASE_MS", 2000)?.clamp(10, 600_000),
+            ),
+            customer_token_ttl: Duration::from_secs(
+                number("LEADLINE_CUSTOMER_TOKEN_TTL_SECONDS", 3600)?.clamp(60, 86_400),
+            ),
+            visitor_rate_per_minute: u32::try_from(
+                number("LEADLINE_VISITOR_RATE_PER_MINUTE", 20)?.min(100_000),
+            )?,
+            typing_ttl: Duration::from_secs(number("LEADLINE_TYPING_TTL_SECONDS", 5)?.clamp(1, 60)),
+            support_agent_capacity: u32::try_from(
+                number("LEADLINE_SUPPORT_AGENT_CAPACITY", 5)?.min(100_000),
+            )?,
+            presence_ttl: Duration::from_secs(
+                number("LEADLINE_PRESENCE_TTL_SECONDS", 30)?.clamp(3, 600),
             ),
         })
     }

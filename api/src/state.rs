@@ -32,4 +32,6 @@ pub struct AppState {
     pub send_limiter: Arc<SendLimiter>,
     /// The live-session readers of this process (YouTube chat).
     pub live: Arc<crate::services::live::LiveSupervisor>,
+    /// The support chat's per-process parts (visitor limit, agent presence).
+    pub support: Arc<crate::services::support::SupportRuntime>,
 }

@@ -12,5 +12,6 @@ mod records;
 mod scale_out;
 mod subscriptions;
 mod support;
+mod support_chat;
 mod transport;
 mod webhooks;

@@ -470,3 +470,42 @@ pub fn swap_authority(url: &str, authority: &str) -> (String, String) {
         original,
     )
 }
+
+impl WsClient {
+    /// The data of the next `next` message whose data satisfies `wanted`, skipping others,
+    /// within `limit`; `None` when nothing matched in time. An error or a closed socket fails
+    /// the test (with what came).
+    pub async fn next_data_where(
+        &mut self,
+        limit: Duration,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            match self.next_event(left).await? {
+                WsEvent::Next(payload) => {
+                    if let Some(errors) = payload.get("errors") {
+                        panic!("subscription error: {errors}");
+                    }
+                    if wanted(&payload["data"]) {
+                        return Some(payload["data"].clone());
+                    }
+                }
+                other => panic!("expected data, got {other:?}"),
+            }
+        }
+    }
+
+    /// Every `next` data message until nothing arrives for `quiet`.
+    pub async fn drain(&mut self, quiet: Duration) -> Vec<Value> {
+        let mut seen = Vec::new();
+        while let Some(WsEvent::Next(payload)) = self.next_event(quiet).await {
+            seen.push(payload["data"].clone());
+        }
+        seen
+    }
+}

@@ -57,6 +57,81 @@ pub enum Event {
         /// What happened.
         event: LiveEvent,
     },
+    /// Something happened in a support chat session (`supportSessionEvents`,
+    /// `supportQueueEvents`). Messages themselves travel as [`Event::MessageAdded`].
+    Support {
+        /// The session (a WEB_CHAT conversation) it belongs to.
+        session_id: Uuid,
+        /// What happened.
+        event: SupportEvent,
+    },
+}
+
+/// Who takes part in a support session, as the other side sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SupportParticipant {
+    /// `CUSTOMER`, `AGENT` or `AI`.
+    pub kind: String,
+    /// The lead id (customer) or user id (agent); nil for the AI.
+    pub id: Uuid,
+    /// What to show.
+    pub name: String,
+}
+
+/// What a support session's participants (and the agents' queue) are told about.
+///
+/// Typing is deliberately only here, never stored: it is worthless a few seconds later.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SupportEvent {
+    /// A participant is typing; without a refresh it counts as stopped at `expires_at`.
+    TypingStarted {
+        participant: SupportParticipant,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    },
+    /// A participant stopped typing (said so, or sent their message).
+    TypingStopped { participant: SupportParticipant },
+    /// `reader` has read every message of the other side up to `up_to_message_id`.
+    MessagesRead {
+        reader: SupportParticipant,
+        up_to_message_id: Uuid,
+        at: chrono::DateTime<chrono::Utc>,
+    },
+    /// A participant opened the session's event stream.
+    ParticipantJoined { participant: SupportParticipant },
+    /// A participant's event stream ended.
+    ParticipantLeft { participant: SupportParticipant },
+    /// The AI started answering `message_id`.
+    AiProcessing { message_id: Uuid },
+    /// The AI finished its turn for `message_id` (with a reply, or escalated, or chose silence).
+    AiCompleted {
+        message_id: Uuid,
+        reply_message_id: Option<Uuid>,
+    },
+    /// The AI turn for `message_id` failed; the job retries when `will_retry`.
+    AiFailed {
+        message_id: Uuid,
+        error: String,
+        will_retry: bool,
+    },
+    /// A person took the session.
+    SessionAssigned {
+        session: Box<leadline_entity::conversations::Model>,
+        agent: SupportParticipant,
+    },
+    /// The AI handed the session to people: it waits in the queue with its ticket.
+    SessionEscalated {
+        session: Box<leadline_entity::conversations::Model>,
+        ticket: Box<leadline_entity::tickets::Model>,
+        reason: String,
+    },
+    /// The session was ended (RESOLVED).
+    SessionEnded {
+        session: Box<leadline_entity::conversations::Model>,
+        resolution: String,
+        ended_by: SupportParticipant,
+    },
 }
 
 /// What a live session's dashboard is told about.

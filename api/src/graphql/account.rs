@@ -226,7 +226,10 @@ impl AccountQuery {
                 api_key_id: Some(ID(key_id.to_string())),
                 tenant: Tenant(state.store.tenant(tenant_id).await?),
             }),
-            Principal::Anonymous => Err(ApiError::Unauthenticated("sign in first".into()).into()),
+            // The guard refuses customers before this point; they are never members.
+            Principal::Anonymous | Principal::Customer { .. } => {
+                Err(ApiError::Unauthenticated("sign in first".into()).into())
+            }
         }
     }
 

@@ -457,10 +457,10 @@ impl LeadMutation {
 }
 
 /// Counts live subscriptions for `/metrics`; decrements when the stream is dropped.
-struct SubscriptionGauge;
+pub(crate) struct SubscriptionGauge;
 
 impl SubscriptionGauge {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         metrics::gauge!("leadline_graphql_subscriptions").increment(1.0);
         SubscriptionGauge
     }

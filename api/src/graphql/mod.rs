@@ -10,6 +10,7 @@ mod jobs;
 mod leads;
 mod live;
 pub mod metrics;
+mod support;
 pub mod types;
 
 use async_graphql::connection::{Connection, Edge};
@@ -31,6 +32,7 @@ pub struct QueryRoot(
     jobs::JobQuery,
     leads::LeadQuery,
     live::LiveQuery,
+    support::SupportQuery,
 );
 
 /// All mutations.
@@ -42,6 +44,7 @@ pub struct MutationRoot(
     jobs::JobMutation,
     leads::LeadMutation,
     live::LiveMutation,
+    support::SupportMutation,
 );
 
 /// All subscriptions.
@@ -51,6 +54,7 @@ pub struct SubscriptionRoot(
     jobs::JobSubscription,
     leads::LeadSubscription,
     live::LiveSubscription,
+    support::SupportSubscription,
 );
 
 /// The schema type.

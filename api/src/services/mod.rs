@@ -7,3 +7,4 @@ pub mod inbox;
 pub mod live;
 pub mod redis_conn;
 pub mod send_limit;
+pub mod support;

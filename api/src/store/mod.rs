@@ -13,6 +13,7 @@ pub mod live;
 pub mod live_budget;
 mod members;
 mod products;
+pub mod support;
 mod tenants;
 
 use std::time::Duration;

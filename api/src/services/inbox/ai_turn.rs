@@ -13,6 +13,11 @@
 //! this message exists yet, and a stored hand-over whose escalation did not commit is escalated
 //! again from what it recorded.
 //!
+//! On WEB_CHAT (support chat sessions) the turn also tells the session's subscribers how it goes
+//! (`AiProcessing`, then `AiCompleted` or `AiFailed` — after leaving the customer one clear
+//! message, while the job retries), reads the customer's profile and recent tickets as context,
+//! and announces an escalation to the agents' queue (`SessionEscalated`).
+//!
 //! Must not: call a platform (the send job does), or decide windows, scores or escalation rules
 //! (the domain does).
 
@@ -29,7 +34,7 @@ use uuid::Uuid;
 use super::failure_of;
 use super::send::send_job;
 use crate::auth::Actor;
-use crate::bus::{Event, LeadScoreChanged};
+use crate::bus::{Event, LeadScoreChanged, SupportEvent};
 use crate::error::ApiError;
 use crate::jobs::{JobFailure, JobHandler};
 use crate::services::ai::{AiRequest, MAX_HISTORY_TURNS, MAX_TEXT_CHARS};
@@ -40,6 +45,10 @@ use crate::store::{ConversationChange, NewTicket, OutboundMessage, ScoreAdjustme
 /// What the customer is told when a person takes over. Fixed text on purpose: the AI has just
 /// been judged not to be the right one to answer, so it does not compose this one.
 pub const HANDOVER_TEXT: &str = "Thanks for your patience. I'm passing this conversation to a member of our team, who will get back to you here shortly.";
+
+/// What a support-chat customer is told when the AI cannot answer right now (once per message;
+/// the turn is retried and answers when it can).
+pub const AI_FAILED_TEXT: &str = "Sorry, our assistant can't answer right now. We'll reply here as soon as possible, or a member of our team will help you.";
 
 /// The `ai_response` job handler.
 pub struct AiTurnHandler {
@@ -63,6 +72,11 @@ struct AiTurnPayload {
 /// Client message id of the AI's reply to inbound message `id`.
 fn reply_key(id: Uuid) -> String {
     format!("ai:{id}")
+}
+
+/// Client message id of the notice that the AI could not answer inbound message `id`.
+fn failure_notice_key(id: Uuid) -> String {
+    format!("ai-failed:{id}")
 }
 
 /// Client message id of the hand-over message caused by inbound message `id`.
@@ -132,19 +146,39 @@ impl JobHandler for AiTurnHandler {
         if text.trim().is_empty() {
             return skipped("the message has no text to answer");
         }
-        let history: Vec<HistoryTurn> = recent[..position]
-            .iter()
-            .rev()
-            .take(MAX_HISTORY_TURNS)
-            .rev()
-            .filter(|m| !m.body.trim().is_empty())
-            .map(|m| HistoryTurn {
-                speaker: speaker(&m.sender_kind),
-                text: clip(&m.body),
-            })
+        let support_chat = channel == Channel::WebChat;
+        // On the support chat the customer's profile and tickets come first, as one SYSTEM turn.
+        let context = if support_chat {
+            Some(self.customer_context(&conversation).await?)
+        } else {
+            None
+        };
+        let room = MAX_HISTORY_TURNS - usize::from(context.is_some());
+        let history: Vec<HistoryTurn> = context
+            .into_iter()
+            .chain(
+                recent[..position]
+                    .iter()
+                    .rev()
+                    .take(room)
+                    .rev()
+                    .filter(|m| !m.body.trim().is_empty())
+                    .map(|m| HistoryTurn {
+                        speaker: speaker(&m.sender_kind),
+                        text: clip(&m.body),
+                    }),
+            )
             .collect();
 
-        let suggested = self
+        if support_chat {
+            self.support_event(
+                &conversation,
+                SupportEvent::AiProcessing {
+                    message_id: trigger.id,
+                },
+            );
+        }
+        let suggested = match self
             .state
             .ai
             .suggest_reply(
@@ -157,7 +191,17 @@ impl JobHandler for AiTurnHandler {
                 },
             )
             .await
-            .map_err(ai_failure)?;
+        {
+            Ok(suggested) => suggested,
+            Err(error) => {
+                let failure = ai_failure(error);
+                if support_chat {
+                    self.tell_customer_ai_failed(job, &conversation, trigger.id, &failure)
+                        .await;
+                }
+                return Err(failure);
+            }
+        };
         let analysis = &suggested.analyzed.analysis;
 
         let score_changes = self.apply_signals(&conversation, trigger, analysis).await?;
@@ -181,13 +225,34 @@ impl JobHandler for AiTurnHandler {
             unresolved: true,
         });
         if let Some(escalation) = escalation {
-            return self
+            let result = self
                 .escalate(&conversation, trigger, &recent, escalation, score_changes)
-                .await;
+                .await?;
+            if support_chat {
+                self.support_event(
+                    &conversation,
+                    SupportEvent::AiCompleted {
+                        message_id: trigger.id,
+                        reply_message_id: result["handoverMessageId"]
+                            .as_str()
+                            .and_then(|id| Uuid::parse_str(id).ok()),
+                    },
+                );
+            }
+            return Ok(result);
         }
 
         let reply_text = suggested.reply.text.trim().to_owned();
         if reply_text.is_empty() {
+            if support_chat {
+                self.support_event(
+                    &conversation,
+                    SupportEvent::AiCompleted {
+                        message_id: trigger.id,
+                        reply_message_id: None,
+                    },
+                );
+            }
             return Ok(
                 json!({ "skipped": "the AI had nothing to say", "scoreChanges": score_changes }),
             );
@@ -224,11 +289,107 @@ impl JobHandler for AiTurnHandler {
             );
             self.state.jobs.wake().await;
         }
+        if support_chat {
+            self.support_event(
+                &conversation,
+                SupportEvent::AiCompleted {
+                    message_id: trigger.id,
+                    reply_message_id: Some(reply.id),
+                },
+            );
+        }
         Ok(json!({ "replyMessageId": reply.id, "scoreChanges": score_changes }))
     }
 }
 
 impl AiTurnHandler {
+    /// Publishes a support-chat event of `conversation` (a WEB_CHAT session).
+    fn support_event(&self, conversation: &conversations::Model, event: SupportEvent) {
+        self.state.bus.publish(
+            conversation.tenant_id,
+            Event::Support {
+                session_id: conversation.id,
+                event,
+            },
+        );
+    }
+
+    /// The customer's profile and recent tickets as one SYSTEM turn for the AI.
+    async fn customer_context(
+        &self,
+        conversation: &conversations::Model,
+    ) -> Result<HistoryTurn, JobFailure> {
+        let store = &self.state.store;
+        let lead = store
+            .lead(conversation.tenant_id, conversation.lead_id)
+            .await
+            .map_err(failure_of)?;
+        let tickets = store
+            .lead_recent_tickets(
+                conversation.tenant_id,
+                conversation.lead_id,
+                crate::services::support::CONTEXT_TICKETS,
+            )
+            .await
+            .map_err(failure_of)?;
+        Ok(HistoryTurn {
+            speaker: Speaker::System,
+            text: clip(&crate::services::support::customer_context(&lead, &tickets)),
+        })
+    }
+
+    /// Leaves the customer one clear message (once per inbound message, however many retries)
+    /// and tells the session's subscribers that this turn failed and whether it is retried.
+    async fn tell_customer_ai_failed(
+        &self,
+        job: &jobs::Model,
+        conversation: &conversations::Model,
+        trigger_id: Uuid,
+        failure: &JobFailure,
+    ) {
+        let (error, will_retry) = match failure {
+            JobFailure::Retry(text) => (text.clone(), job.attempts < job.max_attempts),
+            JobFailure::Permanent(text) => (text.clone(), false),
+        };
+        let notice = self
+            .state
+            .store
+            .add_outbound(
+                conversation.tenant_id,
+                conversation.id,
+                OutboundMessage {
+                    sender_kind: sender::SYSTEM,
+                    sender_user_id: None,
+                    body: AI_FAILED_TEXT.to_owned(),
+                    client_message_id: Some(failure_notice_key(trigger_id)),
+                    metadata: json!({ "inReplyTo": trigger_id, "aiFailed": error }),
+                },
+                ConversationChange::default(),
+                // WEB_CHAT: delivered by the subscriptions, no send job.
+                |_| None,
+            )
+            .await;
+        match notice {
+            Ok((message, true, _)) => self.state.bus.publish(
+                conversation.tenant_id,
+                Event::MessageAdded {
+                    message: Box::new(message),
+                },
+            ),
+            Ok(_) => {}
+            // The AiFailed event below still tells the subscribers; the retry tries again.
+            Err(error) => tracing::warn!(error = ?error, "could not store the AI-failure notice"),
+        }
+        self.support_event(
+            conversation,
+            SupportEvent::AiFailed {
+                message_id: trigger_id,
+                error,
+                will_retry,
+            },
+        );
+    }
+
     /// Applies each signal's inbox delta to the lead, once per inbound message. Returns how many
     /// changes were applied.
     async fn apply_signals(
@@ -398,6 +559,17 @@ impl AiTurnHandler {
                 conversation: Box::new(conversation.clone()),
             },
         );
+        if conversation.channel == Channel::WebChat.as_str() {
+            // Into the agents' support queue.
+            self.support_event(
+                &conversation,
+                SupportEvent::SessionEscalated {
+                    session: Box::new(conversation.clone()),
+                    ticket: Box::new(ticket.clone()),
+                    reason: text("reason", "UNKNOWN"),
+                },
+            );
+        }
         Ok(json!({
             "escalated": text("reason", "UNKNOWN"),
             "ticketId": ticket.id,

@@ -1,0 +1,624 @@
+//! Support chat rows. A support session IS a conversation on channel WEB_CHAT (it shares the
+//! inbox's messages, tickets, job queue and AI turn); a customer IS a lead with a WEB_CHAT
+//! identity (the tenant's `externalUserId`, or `visitor:<id>` for anonymous visitors). So this
+//! module adds no table: only the queries the support chat needs on top of the inbox's rows.
+//!
+//! Every function takes the tenant id; those a customer reaches also take the lead id, so a
+//! session of another customer is NOT_FOUND exactly like a session of another tenant.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use leadline_domain::channel::Channel;
+use leadline_domain::lead::{LeadStatus, Temperature, INITIAL_SCORE};
+use leadline_entity::{conversations, lead_identities, leads, messages, tickets};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::inbox::{delivery, handler, sender, status, AI_RESPONSE_JOB};
+use super::{now, Store};
+use crate::error::{is_unique_violation, ApiError, ApiResult};
+use crate::jobs::{enqueue, NewJob};
+
+const WEB_CHAT: &str = "WEB_CHAT";
+/// Ticket statuses that still need a person.
+const OPEN_TICKETS: [&str; 2] = ["OPEN", "IN_PROGRESS"];
+
+/// A customer's message, as stored by [`Store::add_customer_message`].
+#[derive(Debug, Clone)]
+pub struct CustomerMessage {
+    pub message: messages::Model,
+    /// False when the `clientMessageId` was seen before (nothing changed).
+    pub created: bool,
+    pub conversation: conversations::Model,
+    /// The `ai_response` job, when the AI is to answer.
+    pub ai_job: Option<Uuid>,
+}
+
+/// Whose messages a read receipt covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadSide {
+    /// The customer read what the AI, agents and system wrote (outbound messages).
+    CustomerReads,
+    /// An agent read what the customer wrote (inbound messages).
+    AgentReads,
+}
+
+/// Why an assignment was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignRefusal {
+    /// Someone else took it between the caller's read and the update.
+    TakenMeanwhile,
+}
+
+async fn session_in<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> ApiResult<conversations::Model> {
+    conversations::Entity::find_by_id(id)
+        .filter(conversations::Column::TenantId.eq(tenant_id))
+        .filter(conversations::Column::Channel.eq(WEB_CHAT))
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("support session"))
+}
+
+fn retryable(error: sea_orm::DbErr) -> ApiError {
+    if is_unique_violation(&error) {
+        ApiError::Conflict("lost a race on a unique key; retry".into())
+    } else {
+        error.into()
+    }
+}
+
+impl Store {
+    /// Whether the lead still has the WEB_CHAT identity a customer token names (deleting the
+    /// lead revokes its tokens at once).
+    pub async fn web_chat_identity_exists(
+        &self,
+        tenant_id: Uuid,
+        lead_id: Uuid,
+        external_id: &str,
+    ) -> ApiResult<bool> {
+        Ok(lead_identities::Entity::find()
+            .filter(lead_identities::Column::TenantId.eq(tenant_id))
+            .filter(lead_identities::Column::Channel.eq(WEB_CHAT))
+            .filter(lead_identities::Column::ExternalId.eq(external_id))
+            .filter(lead_identities::Column::LeadId.eq(lead_id))
+            .count(&self.db)
+            .await?
+            > 0)
+    }
+
+    /// The lead known on WEB_CHAT as `external_id`, created (50/WARM, source WEB_CHAT) with its
+    /// identity when new. An existing lead keeps its name (an agent may have corrected it); a
+    /// missing e-mail is filled in. Returns the lead and whether it was created.
+    pub async fn upsert_web_chat_customer(
+        &self,
+        tenant_id: Uuid,
+        external_id: &str,
+        name: &str,
+        email: Option<&str>,
+    ) -> ApiResult<(leads::Model, bool)> {
+        // Two first requests for one customer race on the identity's unique key; the loser
+        // finds the winner's row on its second pass.
+        let mut last = None;
+        for _ in 0..2 {
+            let tx = self.db.begin().await?;
+            match upsert_customer_in(&tx, tenant_id, external_id, name, email).await {
+                Ok(found) => {
+                    tx.commit().await.map_err(retryable)?;
+                    return Ok(found);
+                }
+                Err(error @ ApiError::Conflict(_)) => last = Some(error),
+                Err(error) => return Err(error),
+            }
+        }
+        Err(last.unwrap_or_else(|| ApiError::Conflict("concurrent sign-in; retry".into())))
+    }
+
+    /// The customer's open support session (ACTIVE or WAITING), if any.
+    pub async fn active_support_session(
+        &self,
+        tenant_id: Uuid,
+        lead_id: Uuid,
+    ) -> ApiResult<Option<conversations::Model>> {
+        Ok(conversations::Entity::find()
+            .filter(conversations::Column::TenantId.eq(tenant_id))
+            .filter(conversations::Column::LeadId.eq(lead_id))
+            .filter(conversations::Column::Channel.eq(WEB_CHAT))
+            .filter(conversations::Column::Status.is_in(status::OPEN))
+            .one(&self.db)
+            .await?)
+    }
+
+    /// Opens a support session for the customer, or returns the open one (a lead has at most one
+    /// open conversation per channel). Returns the session and whether it was created.
+    pub async fn open_support_session(
+        &self,
+        tenant_id: Uuid,
+        lead_id: Uuid,
+        subject: Option<String>,
+    ) -> ApiResult<(conversations::Model, bool)> {
+        for _ in 0..2 {
+            if let Some(open) = self.active_support_session(tenant_id, lead_id).await? {
+                return Ok((open, false));
+            }
+            let lead = leads::Entity::find_by_id(lead_id)
+                .filter(leads::Column::TenantId.eq(tenant_id))
+                .one(&self.db)
+                .await?
+                .ok_or(ApiError::NotFound("customer"))?;
+            let at = now();
+            let human = lead.handler == handler::HUMAN;
+            let row = conversations::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                tenant_id: Set(tenant_id),
+                lead_id: Set(lead_id),
+                channel: Set(WEB_CHAT.to_owned()),
+                status: Set(status::ACTIVE.into()),
+                handled_by: Set(if human { handler::HUMAN } else { handler::AI }.into()),
+                assignee_user_id: Set(lead.assigned_user_id),
+                subject: Set(subject.clone()),
+                ai_turns: Set(0),
+                last_inbound_at: Set(None),
+                last_message_at: Set(None),
+                created_at: Set(at),
+                updated_at: Set(at),
+            };
+            match row.insert(&self.db).await {
+                Ok(created) => return Ok((created, true)),
+                // A concurrent create won the one-open-per-lead index: take its session.
+                Err(error) if is_unique_violation(&error) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        self.active_support_session(tenant_id, lead_id)
+            .await?
+            .map(|s| (s, false))
+            .ok_or_else(|| ApiError::Conflict("the session was closed meanwhile; retry".into()))
+    }
+
+    /// One support session of the tenant (a WEB_CHAT conversation); with `lead_id`, only if it is
+    /// that customer's. Anything else is NOT_FOUND.
+    pub async fn support_session(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+        lead_id: Option<Uuid>,
+    ) -> ApiResult<conversations::Model> {
+        let session = session_in(&self.db, tenant_id, id).await?;
+        if lead_id.is_some_and(|lead| lead != session.lead_id) {
+            return Err(ApiError::NotFound("support session"));
+        }
+        Ok(session)
+    }
+
+    /// Stores a customer's message in their session, idempotent on `client_message_id`, and in
+    /// the same transaction enqueues the AI's turn when the AI handles an ACTIVE session (a
+    /// WAITING or human-handled session gets no AI reply: people answer there).
+    pub async fn add_customer_message(
+        &self,
+        tenant_id: Uuid,
+        session_id: Uuid,
+        lead_id: Uuid,
+        body: String,
+        client_message_id: String,
+        ai_enabled: bool,
+    ) -> ApiResult<CustomerMessage> {
+        let tx = self.db.begin().await?;
+        let session = session_in(&tx, tenant_id, session_id).await?;
+        if session.lead_id != lead_id {
+            return Err(ApiError::NotFound("support session"));
+        }
+        let existing = messages::Entity::find()
+            .filter(messages::Column::TenantId.eq(tenant_id))
+            .filter(messages::Column::ConversationId.eq(session_id))
+            .filter(messages::Column::ClientMessageId.eq(&client_message_id))
+            .one(&tx)
+            .await?;
+        if let Some(message) = existing {
+            tx.rollback().await?;
+            return Ok(CustomerMessage {
+                message,
+                created: false,
+                conversation: session,
+                ai_job: None,
+            });
+        }
+        // After the idempotency lookup, so a retry of an accepted message still gets it back.
+        if !status::OPEN.contains(&session.status.as_str()) {
+            return Err(ApiError::Conflict(
+                "this support session has ended; start a new one".into(),
+            ));
+        }
+        let at = now();
+        let message = messages::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(tenant_id),
+            conversation_id: Set(session_id),
+            channel: Set(WEB_CHAT.to_owned()),
+            direction: Set("INBOUND".into()),
+            sender_kind: Set(sender::LEAD.into()),
+            sender_user_id: Set(None),
+            body: Set(body),
+            platform_message_id: Set(None),
+            client_message_id: Set(Some(client_message_id)),
+            delivery_status: Set(delivery::RECEIVED.into()),
+            delivery_error: Set(None),
+            read_at: Set(None),
+            metadata: Set(json!({})),
+            created_at: Set(at),
+            updated_at: Set(at),
+        }
+        .insert(&tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                ApiError::Conflict("this clientMessageId was used concurrently; retry".into())
+            } else {
+                e.into()
+            }
+        })?;
+        let mut row = session.clone().into_active_model();
+        row.last_inbound_at = Set(Some(at));
+        row.last_message_at = Set(Some(at));
+        row.updated_at = Set(at);
+        let conversation = row.update(&tx).await?;
+        let ai_job = if ai_enabled
+            && conversation.handled_by == handler::AI
+            && conversation.status == status::ACTIVE
+        {
+            // The same job, payload and key the webhook ingestion enqueues.
+            let job = NewJob::new(
+                tenant_id,
+                AI_RESPONSE_JOB,
+                json!({ "conversationId": conversation.id, "messageId": message.id }),
+            )
+            .idempotent(format!("{AI_RESPONSE_JOB}:{}", message.id));
+            Some(enqueue(&tx, job).await?.0)
+        } else {
+            None
+        };
+        tx.commit().await?;
+        Ok(CustomerMessage {
+            message,
+            created: true,
+            conversation,
+            ai_job,
+        })
+    }
+
+    /// WAITING support sessions, oldest wait first, each with its newest open ticket (the
+    /// escalation that put it in the queue). At most `limit`.
+    pub async fn support_queue(
+        &self,
+        tenant_id: Uuid,
+        limit: u64,
+    ) -> ApiResult<Vec<(conversations::Model, Option<tickets::Model>)>> {
+        // Oldest sessions first, so `limit` keeps the longest-waiting ones in the usual case;
+        // the exact order (by escalation time) is applied below.
+        let sessions = conversations::Entity::find()
+            .filter(conversations::Column::TenantId.eq(tenant_id))
+            .filter(conversations::Column::Channel.eq(WEB_CHAT))
+            .filter(conversations::Column::Status.eq(status::WAITING))
+            .order_by_asc(conversations::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        let tickets = self
+            .latest_session_tickets(tenant_id, sessions.iter().map(|s| s.id).collect())
+            .await?;
+        let mut queue: Vec<_> = sessions
+            .into_iter()
+            .map(|s| {
+                let ticket = tickets.get(&s.id).cloned();
+                (s, ticket)
+            })
+            .collect();
+        queue.sort_by_key(|(session, ticket)| waiting_since(session, ticket.as_ref()));
+        Ok(queue)
+    }
+
+    /// The newest ticket of each session, in one query.
+    pub async fn latest_session_tickets(
+        &self,
+        tenant_id: Uuid,
+        session_ids: Vec<Uuid>,
+    ) -> ApiResult<HashMap<Uuid, tickets::Model>> {
+        if session_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = tickets::Entity::find()
+            .filter(tickets::Column::TenantId.eq(tenant_id))
+            .filter(tickets::Column::ConversationId.is_in(session_ids))
+            .order_by_asc(tickets::Column::Id)
+            .all(&self.db)
+            .await?;
+        // Ascending ids: later (newer) tickets overwrite earlier ones.
+        Ok(rows
+            .into_iter()
+            .filter_map(|t| t.conversation_id.map(|c| (c, t)))
+            .collect())
+    }
+
+    /// The customer's most recent tickets, newest first (for the AI's context).
+    pub async fn lead_recent_tickets(
+        &self,
+        tenant_id: Uuid,
+        lead_id: Uuid,
+        limit: u64,
+    ) -> ApiResult<Vec<tickets::Model>> {
+        Ok(tickets::Entity::find()
+            .filter(tickets::Column::TenantId.eq(tenant_id))
+            .filter(tickets::Column::LeadId.eq(lead_id))
+            .order_by_desc(tickets::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Open support sessions a member holds (their load against the capacity).
+    pub async fn agent_open_sessions(&self, tenant_id: Uuid, user_id: Uuid) -> ApiResult<u64> {
+        Ok(conversations::Entity::find()
+            .filter(conversations::Column::TenantId.eq(tenant_id))
+            .filter(conversations::Column::Channel.eq(WEB_CHAT))
+            .filter(conversations::Column::AssigneeUserId.eq(user_id))
+            .filter(conversations::Column::Status.is_in(status::OPEN))
+            .count(&self.db)
+            .await?)
+    }
+
+    /// Gives the session to `agent`: ACTIVE, handled by a HUMAN, assigned; its open tickets go
+    /// IN_PROGRESS with the same assignee. Conditional on the assignee still being
+    /// `expected_assignee`, so two agents self-assigning at once cannot both win.
+    pub async fn assign_support_session(
+        &self,
+        tenant_id: Uuid,
+        session_id: Uuid,
+        agent: Uuid,
+        expected_assignee: Option<Uuid>,
+    ) -> ApiResult<Result<conversations::Model, AssignRefusal>> {
+        let tx = self.db.begin().await?;
+        let at = now();
+        let mut update = conversations::Entity::update_many()
+            .col_expr(conversations::Column::Status, Expr::value(status::ACTIVE))
+            .col_expr(
+                conversations::Column::HandledBy,
+                Expr::value(handler::HUMAN),
+            )
+            .col_expr(
+                conversations::Column::AssigneeUserId,
+                Expr::value(Some(agent)),
+            )
+            .col_expr(conversations::Column::UpdatedAt, Expr::value(at))
+            .filter(conversations::Column::TenantId.eq(tenant_id))
+            .filter(conversations::Column::Id.eq(session_id))
+            .filter(conversations::Column::Channel.eq(WEB_CHAT))
+            .filter(conversations::Column::Status.is_in(status::OPEN));
+        update = match expected_assignee {
+            Some(current) => update.filter(conversations::Column::AssigneeUserId.eq(current)),
+            None => update.filter(conversations::Column::AssigneeUserId.is_null()),
+        };
+        if update.exec(&tx).await?.rows_affected == 0 {
+            tx.rollback().await?;
+            return Ok(Err(AssignRefusal::TakenMeanwhile));
+        }
+        tickets::Entity::update_many()
+            .col_expr(tickets::Column::Status, Expr::value("IN_PROGRESS"))
+            .col_expr(tickets::Column::AssigneeUserId, Expr::value(Some(agent)))
+            .col_expr(tickets::Column::UpdatedAt, Expr::value(at))
+            .filter(tickets::Column::TenantId.eq(tenant_id))
+            .filter(tickets::Column::ConversationId.eq(session_id))
+            .filter(tickets::Column::Status.is_in(OPEN_TICKETS))
+            .exec(&tx)
+            .await?;
+        let session = session_in(&tx, tenant_id, session_id).await?;
+        tx.commit().await?;
+        Ok(Ok(session))
+    }
+
+    /// Ends the session: RESOLVED, and its open tickets RESOLVED. Returns the session.
+    pub async fn end_support_session(
+        &self,
+        tenant_id: Uuid,
+        session_id: Uuid,
+    ) -> ApiResult<conversations::Model> {
+        let tx = self.db.begin().await?;
+        let session = session_in(&tx, tenant_id, session_id).await?;
+        let at = now();
+        tickets::Entity::update_many()
+            .col_expr(tickets::Column::Status, Expr::value("RESOLVED"))
+            .col_expr(tickets::Column::ResolvedAt, Expr::value(Some(at)))
+            .col_expr(tickets::Column::UpdatedAt, Expr::value(at))
+            .filter(tickets::Column::TenantId.eq(tenant_id))
+            .filter(tickets::Column::ConversationId.eq(session_id))
+            .filter(tickets::Column::Status.is_in(OPEN_TICKETS))
+            .exec(&tx)
+            .await?;
+        let mut row = session.into_active_model();
+        row.status = Set(status::RESOLVED.into());
+        row.updated_at = Set(at);
+        let session = row.update(&tx).await.map_err(retryable)?;
+        tx.commit().await?;
+        Ok(session)
+    }
+
+    /// Marks the other side's messages up to and including `up_to` as read (outbound ones also
+    /// move to READ). Idempotent; returns how many changed. `up_to` must be a message of the
+    /// session (NOT_FOUND otherwise).
+    pub async fn mark_support_read(
+        &self,
+        tenant_id: Uuid,
+        session_id: Uuid,
+        up_to: Uuid,
+        side: ReadSide,
+    ) -> ApiResult<u64> {
+        let exists = messages::Entity::find()
+            .filter(messages::Column::TenantId.eq(tenant_id))
+            .filter(messages::Column::ConversationId.eq(session_id))
+            .filter(messages::Column::Id.eq(up_to))
+            .count(&self.db)
+            .await?;
+        if exists == 0 {
+            return Err(ApiError::NotFound("message in this session"));
+        }
+        let at = now();
+        let mut update = messages::Entity::update_many()
+            .col_expr(messages::Column::ReadAt, Expr::value(Some(at)))
+            .col_expr(messages::Column::UpdatedAt, Expr::value(at))
+            .filter(messages::Column::TenantId.eq(tenant_id))
+            .filter(messages::Column::ConversationId.eq(session_id))
+            .filter(messages::Column::Id.lte(up_to))
+            .filter(messages::Column::ReadAt.is_null());
+        update = match side {
+            ReadSide::CustomerReads => update
+                .col_expr(
+                    messages::Column::DeliveryStatus,
+                    Expr::value(delivery::READ),
+                )
+                .filter(messages::Column::Direction.eq("OUTBOUND")),
+            ReadSide::AgentReads => update.filter(messages::Column::Direction.eq("INBOUND")),
+        };
+        Ok(update.exec(&self.db).await?.rows_affected)
+    }
+
+    /// Messages of a session, oldest first: those after `after` (a resume), or the last `limit`.
+    /// Returns them and whether older (or, after a cursor, further) messages were left out.
+    pub async fn support_history(
+        &self,
+        tenant_id: Uuid,
+        session_id: Uuid,
+        after: Option<Uuid>,
+        limit: u64,
+    ) -> ApiResult<(Vec<messages::Model>, bool)> {
+        let base = messages::Entity::find()
+            .filter(messages::Column::TenantId.eq(tenant_id))
+            .filter(messages::Column::ConversationId.eq(session_id));
+        let mut rows = match after {
+            Some(after) => {
+                base.filter(messages::Column::Id.gt(after))
+                    .order_by_asc(messages::Column::Id)
+                    .limit(limit + 1)
+                    .all(&self.db)
+                    .await?
+            }
+            None => {
+                let mut rows = base
+                    .order_by_desc(messages::Column::Id)
+                    .limit(limit + 1)
+                    .all(&self.db)
+                    .await?;
+                rows.reverse();
+                rows
+            }
+        };
+        let more = rows.len() as u64 > limit;
+        if more {
+            match after {
+                Some(_) => rows.truncate(limit as usize),
+                None => {
+                    rows.remove(0);
+                }
+            }
+        }
+        Ok((rows, more))
+    }
+
+    /// Every message of a session, oldest first, up to `cap` (the transcript export).
+    pub async fn support_transcript_messages(
+        &self,
+        tenant_id: Uuid,
+        session_id: Uuid,
+        cap: u64,
+    ) -> ApiResult<Vec<messages::Model>> {
+        Ok(messages::Entity::find()
+            .filter(messages::Column::TenantId.eq(tenant_id))
+            .filter(messages::Column::ConversationId.eq(session_id))
+            .order_by_asc(messages::Column::Id)
+            .limit(cap)
+            .all(&self.db)
+            .await?)
+    }
+}
+
+/// When the session started waiting: its escalation ticket's time, else its last change.
+pub fn waiting_since(
+    session: &conversations::Model,
+    ticket: Option<&tickets::Model>,
+) -> DateTime<Utc> {
+    ticket.map_or(session.updated_at, |t| t.created_at)
+}
+
+async fn upsert_customer_in(
+    tx: &DatabaseTransaction,
+    tenant_id: Uuid,
+    external_id: &str,
+    name: &str,
+    email: Option<&str>,
+) -> ApiResult<(leads::Model, bool)> {
+    let identity = lead_identities::Entity::find()
+        .filter(lead_identities::Column::TenantId.eq(tenant_id))
+        .filter(lead_identities::Column::Channel.eq(WEB_CHAT))
+        .filter(lead_identities::Column::ExternalId.eq(external_id))
+        .one(tx)
+        .await?;
+    let at = now();
+    if let Some(identity) = identity {
+        let lead = leads::Entity::find_by_id(identity.lead_id)
+            .filter(leads::Column::TenantId.eq(tenant_id))
+            .one(tx)
+            .await?
+            .ok_or(ApiError::NotFound("customer"))?;
+        if let (None, Some(email)) = (&lead.email, email) {
+            let mut row = lead.into_active_model();
+            row.email = Set(Some(email.to_owned()));
+            row.updated_at = Set(at);
+            return Ok((row.update(tx).await?, false));
+        }
+        return Ok((lead, false));
+    }
+    let lead = leads::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant_id),
+        name: Set(name.to_owned()),
+        email: Set(email.map(str::to_owned)),
+        phone: Set(None),
+        company: Set(None),
+        status: Set(LeadStatus::New.as_str().to_owned()),
+        score: Set(INITIAL_SCORE),
+        temperature: Set(Temperature::for_inbox_score(INITIAL_SCORE)
+            .as_str()
+            .to_owned()),
+        source_channel: Set(Some(Channel::WebChat.as_str().to_owned())),
+        notes: Set(None),
+        handler: Set(handler::AI.into()),
+        assigned_user_id: Set(None),
+        metadata: Set(json!({})),
+        last_contacted_at: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(tx)
+    .await?;
+    lead_identities::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant_id),
+        lead_id: Set(lead.id),
+        channel: Set(WEB_CHAT.to_owned()),
+        external_id: Set(external_id.to_owned()),
+        display_name: Set(Some(name.to_owned())),
+        created_at: Set(at),
+    }
+    .insert(tx)
+    .await
+    .map_err(retryable)?;
+    Ok((lead, true))
+}

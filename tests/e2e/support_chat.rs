@@ -1,0 +1,944 @@
+//! The support live chat end to end: customers (customer tokens) and agents (member tokens) on
+//! separate graphql-transport-ws sockets against the real binary — history on join, typing that
+//! expires, read receipts, the AI's turn with its events, escalation in English and Spanish to
+//! the queue, assignment, the AI's silence afterwards, isolation between customers, resuming
+//! without duplicates, and two replicas on PostgreSQL + Redis.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::support::{
+    error_code, fresh_database, scale_out, spawn_with, SpawnOptions, TestApp, WsEvent,
+};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+const SESSION_EVENTS: &str = r#"subscription($id: ID!, $after: ID) {
+  supportSessionEvents(sessionId: $id, afterMessageId: $after) {
+    __typename
+    ... on SessionHistory { hasMore session { id status } messages { id body senderKind clientMessageId } }
+    ... on MessageAdded { message { id body senderKind clientMessageId } }
+    ... on TypingStarted { participant { kind id name } expiresAt }
+    ... on TypingStopped { participant { kind id } expired }
+    ... on MessagesRead { reader { kind id } upToMessageId }
+    ... on ParticipantJoined { participant { kind id } }
+    ... on ParticipantLeft { participant { kind id } }
+    ... on AiProcessing { messageId }
+    ... on AiCompleted { messageId replyMessageId }
+    ... on AiFailed { messageId error willRetry }
+    ... on SessionAssigned { session { id status handledBy } agent { kind id name } }
+    ... on SessionEscalated { reason session { id status } ticket { id priority } }
+    ... on SessionEnded { resolution session { id status } }
+  }
+}"#;
+
+const QUEUE_EVENTS: &str = r#"subscription {
+  supportQueueEvents {
+    __typename
+    ... on QueueSnapshot { sessions { id status } }
+    ... on SessionEscalated { reason session { id status waitingSeconds } ticket { id priority subject description } }
+    ... on SessionAssigned { session { id status } agent { id } }
+    ... on SessionEnded { session { id status } resolution }
+  }
+}"#;
+
+const SEND: &str = "mutation($input: SendSupportMessageInput!) { sendSupportMessage(input: $input) { created message { id body senderKind } } }";
+
+/// A tenant with an owner (who acts as the agent) and a WRITE API key for its backend.
+struct Tenant {
+    owner: String,
+    api_key: String,
+}
+
+async fn tenant(app: &TestApp, slug: &str) -> Tenant {
+    let owner = app.sign_up(slug).await;
+    let data = app
+        .ok(
+            &owner,
+            "mutation { createApiKey(input: {name: \"site backend\", scopes: [READ, WRITE]}) { key secret } }",
+            json!({}),
+        )
+        .await;
+    Tenant {
+        owner,
+        api_key: data["createApiKey"]["key"].as_str().unwrap().to_owned(),
+    }
+}
+
+async fn customer_token(app: &TestApp, api_key: &str, external_id: &str, name: &str) -> String {
+    let data = app
+        .ok(
+            api_key,
+            "mutation($input: CreateCustomerTokenInput!) { createCustomerToken(input: $input) { token expiresAt customerId } }",
+            json!({"input": {"externalUserId": external_id, "name": name, "email": format!("{external_id}@customers.test")}}),
+        )
+        .await;
+    data["createCustomerToken"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn open_session(app: &TestApp, customer: &str, subject: &str) -> String {
+    let data = app
+        .ok(
+            customer,
+            "mutation($input: CreateSupportSessionInput) { createSupportSession(input: $input) { created session { id status } } }",
+            json!({"input": {"subject": subject}}),
+        )
+        .await;
+    assert_eq!(
+        data["createSupportSession"]["session"]["status"], "ACTIVE",
+        "{data}"
+    );
+    data["createSupportSession"]["session"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn send(app: &TestApp, token: &str, session: &str, text: &str, client_id: &str) -> Value {
+    let data = app
+        .ok(
+            token,
+            SEND,
+            json!({"input": {"sessionId": session, "text": text, "clientMessageId": client_id}}),
+        )
+        .await;
+    data["sendSupportMessage"].clone()
+}
+
+fn event(data: &Value) -> &Value {
+    &data["supportSessionEvents"]
+}
+
+fn is(kind: &'static str) -> impl Fn(&Value) -> bool {
+    move |data| event(data)["__typename"] == kind
+}
+
+fn message_from(sender: &'static str) -> impl Fn(&Value) -> bool {
+    move |data| {
+        event(data)["__typename"] == "MessageAdded"
+            && event(data)["message"]["senderKind"] == sender
+    }
+}
+
+fn app_options(env: &[(&str, &str)]) -> SpawnOptions {
+    SpawnOptions {
+        env: env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn customer_and_agent_chat_live_with_history_ai_turn_typing_and_read_receipts() {
+    let app = spawn_with(app_options(&[("LEADLINE_TYPING_TTL_SECONDS", "1")])).await;
+    let acme = tenant(&app, "chat-acme").await;
+    let customer = customer_token(&app, &acme.api_key, "user-1", "Ana Pérez").await;
+    let session = open_session(&app, &customer, "Order 1042").await;
+
+    // Reopening returns the same open session; activeSupportSession finds it.
+    let again = app
+        .ok(
+            &customer,
+            "mutation { createSupportSession { created session { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(again["createSupportSession"]["created"], false);
+    assert_eq!(again["createSupportSession"]["session"]["id"], session);
+    let active = app
+        .ok(
+            &customer,
+            "{ activeSupportSession { id status handledBy } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(active["activeSupportSession"]["id"], session);
+
+    // A message before anyone listens, then the history on join.
+    let first = send(&app, &customer, &session, "Hi there", "c-1").await;
+    let repeat = send(&app, &customer, &session, "Hi there", "c-1").await;
+    assert_eq!(repeat["created"], false);
+    assert_eq!(repeat["message"]["id"], first["message"]["id"]);
+
+    let mut agent = app.ws(&acme.owner).await.expect("agent socket");
+    agent
+        .subscribe(SESSION_EVENTS, json!({"id": session}))
+        .await;
+    let history = agent
+        .next_data_where(WAIT, is("SessionHistory"))
+        .await
+        .expect("history");
+    let messages = event(&history)["messages"].as_array().unwrap().clone();
+    assert_eq!(messages[0]["body"], "Hi there");
+    assert_eq!(messages[0]["senderKind"], "LEAD");
+    assert_eq!(
+        messages
+            .iter()
+            .filter(|m| m["clientMessageId"] == "c-1")
+            .count(),
+        1,
+        "the repeated clientMessageId stored one message"
+    );
+
+    let mut customer_ws = app.ws(&customer).await.expect("customer socket");
+    customer_ws
+        .subscribe(SESSION_EVENTS, json!({"id": session}))
+        .await;
+    customer_ws
+        .next_data_where(WAIT, is("SessionHistory"))
+        .await
+        .expect("customer history");
+    let joined = agent
+        .next_data_where(WAIT, is("ParticipantJoined"))
+        .await
+        .expect("agent sees the customer join");
+    assert_eq!(event(&joined)["participant"]["kind"], "CUSTOMER");
+
+    // The AI's turn: processing, the customer's message, the reply, completed.
+    let question = send(
+        &app,
+        &customer,
+        &session,
+        "What are your opening hours?",
+        "c-2",
+    )
+    .await;
+    let question_id = question["message"]["id"].as_str().unwrap().to_owned();
+    let processing = customer_ws
+        .next_data_where(WAIT, is("AiProcessing"))
+        .await
+        .expect("AiProcessing");
+    assert_eq!(event(&processing)["messageId"], question_id);
+    let reply = customer_ws
+        .next_data_where(WAIT, message_from("AI"))
+        .await
+        .expect("the AI's reply reaches the customer");
+    let reply_id = event(&reply)["message"]["id"].as_str().unwrap().to_owned();
+    let completed = customer_ws
+        .next_data_where(WAIT, is("AiCompleted"))
+        .await
+        .expect("AiCompleted");
+    assert_eq!(event(&completed)["messageId"], question_id);
+    assert_eq!(event(&completed)["replyMessageId"], reply_id);
+    agent
+        .next_data_where(WAIT, message_from("AI"))
+        .await
+        .expect("the agent sees the AI's reply too");
+
+    // Typing reaches the other side and lapses without a refresh.
+    app.ok(
+        &customer,
+        "mutation($input: SetTypingInput!) { setTyping(input: $input) }",
+        json!({"input": {"sessionId": session, "typing": true}}),
+    )
+    .await;
+    let typing = agent
+        .next_data_where(WAIT, is("TypingStarted"))
+        .await
+        .expect("the agent sees the customer typing");
+    assert_eq!(event(&typing)["participant"]["kind"], "CUSTOMER");
+    assert_eq!(event(&typing)["participant"]["name"], "Ana Pérez");
+    let started = std::time::Instant::now();
+    let stopped = agent
+        .next_data_where(WAIT, is("TypingStopped"))
+        .await
+        .expect("the indicator lapses");
+    assert_eq!(event(&stopped)["expired"], true);
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // An explicit stop is not expired; the sender never sees their own typing.
+    app.ok(
+        &acme.owner,
+        "mutation($input: SetTypingInput!) { setTyping(input: $input) }",
+        json!({"input": {"sessionId": session, "typing": true}}),
+    )
+    .await;
+    let agent_typing = customer_ws
+        .next_data_where(WAIT, is("TypingStarted"))
+        .await
+        .expect("the customer sees the agent typing");
+    assert_eq!(event(&agent_typing)["participant"]["kind"], "AGENT");
+    app.ok(
+        &acme.owner,
+        "mutation($input: SetTypingInput!) { setTyping(input: $input) }",
+        json!({"input": {"sessionId": session, "typing": false}}),
+    )
+    .await;
+    let agent_stopped = customer_ws
+        .next_data_where(WAIT, is("TypingStopped"))
+        .await
+        .expect("explicit stop");
+    assert_eq!(event(&agent_stopped)["expired"], false);
+
+    // Read receipts: the customer read up to the AI's reply; the agent is told; repeats are no-ops.
+    let read = app
+        .ok(
+            &customer,
+            "mutation($input: MarkReadInput!) { markRead(input: $input) { marked } }",
+            json!({"input": {"sessionId": session, "upToMessageId": reply_id}}),
+        )
+        .await;
+    assert!(read["markRead"]["marked"].as_i64().unwrap() >= 1);
+    let receipt = agent
+        .next_data_where(WAIT, is("MessagesRead"))
+        .await
+        .expect("read receipt");
+    assert_eq!(event(&receipt)["reader"]["kind"], "CUSTOMER");
+    assert_eq!(event(&receipt)["upToMessageId"], reply_id);
+    let again = app
+        .ok(
+            &customer,
+            "mutation($input: MarkReadInput!) { markRead(input: $input) { marked } }",
+            json!({"input": {"sessionId": session, "upToMessageId": reply_id}}),
+        )
+        .await;
+    assert_eq!(again["markRead"]["marked"], 0);
+
+    // Leaving is seen; the transcript holds the whole conversation.
+    drop(customer_ws);
+    let left = agent
+        .next_data_where(WAIT, is("ParticipantLeft"))
+        .await
+        .expect("the agent sees the customer leave");
+    assert_eq!(event(&left)["participant"]["kind"], "CUSTOMER");
+    let transcript = app
+        .ok(
+            &acme.owner,
+            "query($id: ID!) { transcript(sessionId: $id, format: TEXT) { content messageCount truncated } }",
+            json!({"id": session}),
+        )
+        .await;
+    let text = transcript["transcript"]["content"].as_str().unwrap();
+    assert!(
+        text.contains("Customer: What are your opening hours?"),
+        "{text}"
+    );
+    assert!(text.contains("AI: "), "{text}");
+    let json_transcript = app
+        .ok(
+            &customer,
+            "query($id: ID!) { transcript(sessionId: $id, format: JSON) { content messageCount } }",
+            json!({"id": session}),
+        )
+        .await;
+    let parsed: Value =
+        serde_json::from_str(json_transcript["transcript"]["content"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        parsed.as_array().unwrap().len() as i64,
+        json_transcript["transcript"]["messageCount"]
+            .as_i64()
+            .unwrap()
+    );
+}
+
+/// Escalates by an explicit request in `language`, then checks queue, assignment, the agent's
+/// messages reaching the customer and the AI's silence.
+async fn escalation_flow(app: &TestApp, acme: &Tenant, external_id: &str, request: &str) {
+    let customer = customer_token(app, &acme.api_key, external_id, "Luis").await;
+    let session = open_session(app, &customer, "Billing").await;
+    let mut queue = app.ws(&acme.owner).await.expect("queue socket");
+    queue.subscribe(QUEUE_EVENTS, json!({})).await;
+    queue
+        .next_data_where(WAIT, |d| {
+            d["supportQueueEvents"]["__typename"] == "QueueSnapshot"
+        })
+        .await
+        .expect("queue snapshot");
+    let mut customer_ws = app.ws(&customer).await.expect("customer socket");
+    customer_ws
+        .subscribe(SESSION_EVENTS, json!({"id": session}))
+        .await;
+    customer_ws
+        .next_data_where(WAIT, is("SessionHistory"))
+        .await
+        .expect("history");
+
+    send(
+        app,
+        &customer,
+        &session,
+        request,
+        &format!("{external_id}-1"),
+    )
+    .await;
+    let escalated = queue
+        .next_data_where(WAIT, |d| {
+            d["supportQueueEvents"]["__typename"] == "SessionEscalated"
+                && d["supportQueueEvents"]["session"]["id"] == session
+        })
+        .await
+        .unwrap_or_else(|| panic!("no SessionEscalated for {request:?}"));
+    let escalated = &escalated["supportQueueEvents"];
+    assert_eq!(escalated["reason"], "EXPLICIT_REQUEST");
+    assert_eq!(escalated["session"]["status"], "WAITING");
+    assert!(
+        escalated["ticket"]["description"]
+            .as_str()
+            .unwrap()
+            .contains(request),
+        "the ticket carries the transcript so far: {escalated}"
+    );
+    let handover = customer_ws
+        .next_data_where(WAIT, message_from("SYSTEM"))
+        .await
+        .expect("the AI says once that a person is coming");
+    assert!(event(&handover)["message"]["body"]
+        .as_str()
+        .unwrap()
+        .contains("member of our team"));
+    customer_ws
+        .next_data_where(WAIT, is("SessionEscalated"))
+        .await
+        .expect("the customer's stream shows the escalation");
+
+    // The queue query (the shape outside tools rely on).
+    let listed = app
+        .ok(
+            &acme.owner,
+            "{ supportQueue { id status waitingSeconds ticket { id priority } } }",
+            json!({}),
+        )
+        .await;
+    let entry = listed["supportQueue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == session)
+        .cloned()
+        .expect("session in the queue");
+    assert_eq!(entry["status"], "WAITING");
+    assert!(entry["waitingSeconds"].as_i64().unwrap() >= 0);
+    assert_eq!(entry["ticket"]["id"], escalated["ticket"]["id"]);
+
+    // The agent takes it: the queue and the customer are told.
+    let assigned = app
+        .ok(
+            &acme.owner,
+            "mutation($input: AssignSupportSessionInput!) { assignSupportSession(input: $input) { session { id status handledBy assignee { email } } } }",
+            json!({"input": {"sessionId": session}}),
+        )
+        .await;
+    assert_eq!(
+        assigned["assignSupportSession"]["session"]["status"],
+        "ACTIVE"
+    );
+    assert_eq!(
+        assigned["assignSupportSession"]["session"]["handledBy"],
+        "HUMAN"
+    );
+    queue
+        .next_data_where(WAIT, |d| {
+            d["supportQueueEvents"]["__typename"] == "SessionAssigned"
+                && d["supportQueueEvents"]["session"]["id"] == session
+        })
+        .await
+        .expect("the queue sees the assignment");
+    let on_customer = customer_ws
+        .next_data_where(WAIT, is("SessionAssigned"))
+        .await
+        .expect("the customer sees the assignment");
+    assert_eq!(event(&on_customer)["agent"]["kind"], "AGENT");
+
+    // The agent's message reaches the customer; the customer's next message gets no AI reply.
+    send(app, &acme.owner, &session, "Hi Luis, I'm on it.", "agent-1").await;
+    let from_agent = customer_ws
+        .next_data_where(WAIT, message_from("AGENT"))
+        .await
+        .expect("the agent's message reaches the customer");
+    assert_eq!(event(&from_agent)["message"]["body"], "Hi Luis, I'm on it.");
+    send(
+        app,
+        &customer,
+        &session,
+        "Thanks! Any news?",
+        &format!("{external_id}-2"),
+    )
+    .await;
+    let after: Vec<Value> = customer_ws.drain(Duration::from_secs(3)).await;
+    assert!(
+        after.iter().all(|d| !message_from("AI")(d)
+            && !is("AiProcessing")(d)
+            && !message_from("SYSTEM")(d)),
+        "the AI stays silent after the hand-over: {after:?}"
+    );
+
+    // Ending resolves it and is seen by both.
+    app.ok(
+        &acme.owner,
+        "mutation($input: EndSupportSessionInput!) { endSupportSession(input: $input) { session { status } } }",
+        json!({"input": {"sessionId": session, "resolution": "refund issued"}}),
+    )
+    .await;
+    let ended = customer_ws
+        .next_data_where(WAIT, is("SessionEnded"))
+        .await
+        .expect("SessionEnded");
+    assert_eq!(event(&ended)["session"]["status"], "RESOLVED");
+    let late = app
+        .graphql(
+            Some(&customer),
+            SEND,
+            json!({"input": {"sessionId": session, "text": "hello?", "clientMessageId": format!("{external_id}-3")}}),
+        )
+        .await;
+    assert_eq!(error_code(&late), "CONFLICT");
+}
+
+#[tokio::test]
+async fn an_explicit_request_for_a_person_escalates_in_english_and_spanish() {
+    let app = spawn_with(app_options(&[])).await;
+    let acme = tenant(&app, "chat-escalate").await;
+    escalation_flow(&app, &acme, "en-user", "I want to talk to a human, please").await;
+    escalation_flow(
+        &app,
+        &acme,
+        "es-user",
+        "Quiero hablar con una persona, por favor",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn customers_see_only_their_own_sessions_and_customer_tokens_are_not_members() {
+    let app = spawn_with(app_options(&[])).await;
+    let acme = tenant(&app, "chat-isolation").await;
+    let alice = customer_token(&app, &acme.api_key, "alice", "Alice").await;
+    let bob = customer_token(&app, &acme.api_key, "bob", "Bob").await;
+    let alices = open_session(&app, &alice, "mine").await;
+    send(&app, &alice, &alices, "private details", "a-1").await;
+
+    // Query and mutation: NOT_FOUND, as if it did not exist.
+    let peek = app
+        .graphql(
+            Some(&bob),
+            "query($id: ID!) { supportSession(id: $id) { id } }",
+            json!({"id": alices}),
+        )
+        .await;
+    assert_eq!(error_code(&peek), "NOT_FOUND");
+    let write = app
+        .graphql(
+            Some(&bob),
+            SEND,
+            json!({"input": {"sessionId": alices, "text": "hi", "clientMessageId": "b-1"}}),
+        )
+        .await;
+    assert_eq!(error_code(&write), "NOT_FOUND");
+
+    // Subscription: an error and no events.
+    let mut bob_ws = app.ws(&bob).await.expect("bob socket");
+    bob_ws
+        .subscribe(SESSION_EVENTS, json!({"id": alices}))
+        .await;
+    // graphql-transport-ws carries a resolver's error as `next` with `errors` (and no data),
+    // then `complete`.
+    match bob_ws.next_event(WAIT).await {
+        Some(WsEvent::Next(payload)) => {
+            assert_eq!(payload["data"], Value::Null, "{payload}");
+            assert_eq!(
+                payload["errors"][0]["extensions"]["code"], "NOT_FOUND",
+                "{payload}"
+            );
+        }
+        other => panic!("expected a subscription error, got {other:?}"),
+    }
+    assert!(matches!(
+        bob_ws.next_event(WAIT).await,
+        Some(WsEvent::Complete)
+    ));
+    send(&app, &alice, &alices, "more private details", "a-2").await;
+    assert!(
+        bob_ws.drain(Duration::from_secs(2)).await.is_empty(),
+        "no events reach another customer"
+    );
+
+    // A customer token is not a member: member operations refuse it.
+    let members_only = app
+        .graphql(Some(&alice), "{ conversations { totalCount } }", json!({}))
+        .await;
+    assert_eq!(error_code(&members_only), "FORBIDDEN");
+    let queue = app
+        .graphql(Some(&alice), "{ supportQueue { id } }", json!({}))
+        .await;
+    assert_eq!(error_code(&queue), "FORBIDDEN");
+    let mint = app
+        .graphql(
+            Some(&alice),
+            "mutation { createCustomerToken(input: {externalUserId: \"x\", name: \"x\"}) { token } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&mint), "FORBIDDEN");
+    // And a member is not a customer.
+    let as_member = app
+        .graphql(
+            Some(&acme.owner),
+            "mutation { createSupportSession { session { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&as_member), "FORBIDDEN");
+    // A forged customer token (signed with another key) is refused at the transport.
+    let mut parts: Vec<String> = alice.split('.').map(str::to_owned).collect();
+    parts[2] = "AAAA".into();
+    let forged = app
+        .graphql(
+            Some(&parts.join(".")),
+            "{ activeSupportSession { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&forged), "UNAUTHENTICATED");
+    // Bad input is typed.
+    let blank = app
+        .graphql(
+            Some(&alice),
+            SEND,
+            json!({"input": {"sessionId": alices, "text": "   ", "clientMessageId": "a-3"}}),
+        )
+        .await;
+    assert_eq!(error_code(&blank), "BAD_USER_INPUT");
+    assert_eq!(blank["errors"][0]["extensions"]["field"], "text");
+}
+
+#[tokio::test]
+async fn a_reconnecting_client_resumes_with_history_and_no_duplicate_messages() {
+    let app = spawn_with(app_options(&[])).await;
+    let acme = tenant(&app, "chat-resume").await;
+    let customer = customer_token(&app, &acme.api_key, "resumer", "Rita").await;
+    let session = open_session(&app, &customer, "resume").await;
+    // A person handles the session so only the messages we send appear.
+    app.ok(
+        &acme.owner,
+        "mutation($input: AssignSupportSessionInput!) { assignSupportSession(input: $input) { session { id } } }",
+        json!({"input": {"sessionId": session}}),
+    )
+    .await;
+
+    let mut first = app.ws(&customer).await.expect("socket");
+    first
+        .subscribe(SESSION_EVENTS, json!({"id": session}))
+        .await;
+    first
+        .next_data_where(WAIT, is("SessionHistory"))
+        .await
+        .expect("history");
+    let mut seen: Vec<String> = Vec::new();
+    for i in 0..3 {
+        send(
+            &app,
+            &acme.owner,
+            &session,
+            &format!("live {i}"),
+            &format!("l-{i}"),
+        )
+        .await;
+        let added = first
+            .next_data_where(WAIT, is("MessageAdded"))
+            .await
+            .expect("live message");
+        seen.push(event(&added)["message"]["id"].as_str().unwrap().to_owned());
+    }
+    drop(first);
+
+    // Messages while away.
+    for i in 0..2 {
+        send(
+            &app,
+            &acme.owner,
+            &session,
+            &format!("away {i}"),
+            &format!("w-{i}"),
+        )
+        .await;
+    }
+
+    let mut second = app.ws(&customer).await.expect("socket again");
+    second
+        .subscribe(
+            SESSION_EVENTS,
+            json!({"id": session, "after": seen.last().unwrap()}),
+        )
+        .await;
+    let history = second
+        .next_data_where(WAIT, is("SessionHistory"))
+        .await
+        .expect("history on resume");
+    let bodies: Vec<&str> = event(&history)["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, vec!["away 0", "away 1"], "only what was missed");
+    send(&app, &acme.owner, &session, "back live", "b-0").await;
+    let rest = second.drain(Duration::from_secs(2)).await;
+    let added: Vec<&str> = rest
+        .iter()
+        .filter(|d| is("MessageAdded")(d))
+        .map(|d| event(d)["message"]["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(added, vec!["back live"], "no message twice: {rest:?}");
+}
+
+#[tokio::test]
+async fn an_ai_failure_tells_the_customer_and_the_turn_is_retried() {
+    // One AI request per tenant and minute: the second message's turn is refused (RATE_LIMITED)
+    // and retried later.
+    let app = spawn_with(app_options(&[
+        ("LEADLINE_AI_RATE_PER_MINUTE", "1"),
+        ("LEADLINE_JOB_RETRY_BASE_MS", "200"),
+    ]))
+    .await;
+    let acme = tenant(&app, "chat-aifail").await;
+    let customer = customer_token(&app, &acme.api_key, "unlucky", "Uma").await;
+    let session = open_session(&app, &customer, "help").await;
+    let mut ws = app.ws(&customer).await.expect("socket");
+    ws.subscribe(SESSION_EVENTS, json!({"id": session})).await;
+    ws.next_data_where(WAIT, is("SessionHistory"))
+        .await
+        .expect("history");
+    send(&app, &customer, &session, "Do you ship to Spain?", "u-1").await;
+    ws.next_data_where(WAIT, is("AiCompleted"))
+        .await
+        .expect("first turn answers");
+    let second = send(&app, &customer, &session, "And to Portugal?", "u-2").await;
+    // The notice is stored (and published) before the event that reports the failure.
+    let notice = ws
+        .next_data_where(WAIT, message_from("SYSTEM"))
+        .await
+        .expect("the customer is told");
+    assert!(event(&notice)["message"]["body"]
+        .as_str()
+        .unwrap()
+        .contains("can't answer right now"));
+    let failed = ws
+        .next_data_where(WAIT, is("AiFailed"))
+        .await
+        .expect("AiFailed");
+    assert_eq!(event(&failed)["messageId"], second["message"]["id"]);
+    assert_eq!(event(&failed)["willRetry"], true);
+    assert!(event(&failed)["error"]
+        .as_str()
+        .unwrap()
+        .contains("RATE_LIMITED"));
+    // The job retries (LEADLINE_JOB_RETRY_BASE_MS is short here): another AiFailed follows, and
+    // the customer is still told only once.
+    let retried = ws
+        .next_data_where(WAIT, is("AiFailed"))
+        .await
+        .expect("the turn is retried");
+    assert_eq!(event(&retried)["messageId"], second["message"]["id"]);
+    let transcript = app
+        .ok(
+            &customer,
+            "query($id: ID!) { transcript(sessionId: $id) { content } }",
+            json!({"id": session}),
+        )
+        .await;
+    assert_eq!(
+        transcript["transcript"]["content"]
+            .as_str()
+            .unwrap()
+            .matches("can't answer right now")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn visitors_are_rate_limited_per_ip_and_agents_have_a_capacity() {
+    let app = spawn_with(app_options(&[
+        ("LEADLINE_VISITOR_RATE_PER_MINUTE", "2"),
+        ("LEADLINE_SUPPORT_AGENT_CAPACITY", "1"),
+    ]))
+    .await;
+    let acme = tenant(&app, "chat-visitors").await;
+    let start = "mutation($input: StartVisitorSessionInput!) { startVisitorSession(input: $input) { token visitorId customerId } }";
+    let first = app
+        .graphql(
+            None,
+            start,
+            json!({"input": {"tenantSlug": "chat-visitors"}}),
+        )
+        .await;
+    let visitor = first["data"]["startVisitorSession"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let visitor_id = first["data"]["startVisitorSession"]["visitorId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Coming back with the visitor id is the same customer.
+    let again = app
+        .graphql(
+            None,
+            start,
+            json!({"input": {"tenantSlug": "chat-visitors", "visitorId": visitor_id}}),
+        )
+        .await;
+    assert_eq!(
+        again["data"]["startVisitorSession"]["customerId"],
+        first["data"]["startVisitorSession"]["customerId"]
+    );
+    let limited = app
+        .graphql(
+            None,
+            start,
+            json!({"input": {"tenantSlug": "chat-visitors"}}),
+        )
+        .await;
+    assert_eq!(error_code(&limited), "RATE_LIMITED");
+    let unknown = app
+        .graphql(
+            None,
+            start,
+            json!({"input": {"tenantSlug": "no-such-tenant"}}),
+        )
+        .await;
+    assert!(["NOT_FOUND", "RATE_LIMITED"].contains(&error_code(&unknown)));
+
+    // Capacity 1: the second session is refused for the same agent.
+    let one = open_session(&app, &visitor, "first").await;
+    let customer = customer_token(&app, &acme.api_key, "second", "Sam").await;
+    let two = open_session(&app, &customer, "second").await;
+    let assign = "mutation($input: AssignSupportSessionInput!) { assignSupportSession(input: $input) { session { id } } }";
+    app.ok(&acme.owner, assign, json!({"input": {"sessionId": one}}))
+        .await;
+    let full = app
+        .graphql(
+            Some(&acme.owner),
+            assign,
+            json!({"input": {"sessionId": two}}),
+        )
+        .await;
+    assert_eq!(error_code(&full), "CONFLICT");
+}
+
+#[tokio::test]
+async fn customer_and_agent_on_two_replicas_chat_through_redis() {
+    let Some(_) = scale_out("support_chat_two_replicas") else {
+        return;
+    };
+    let (database_url, redis_url, _) = fresh_database().await;
+    let options = SpawnOptions {
+        database_url: Some(database_url),
+        redis_url: Some(redis_url),
+        redis_prefix: Some(format!("support-{}", uuid::Uuid::now_v7().simple())),
+        env: vec![("LEADLINE_TYPING_TTL_SECONDS".into(), "2".into())],
+    };
+    let replica_a = spawn_with(options.clone()).await;
+    let replica_b = spawn_with(options).await;
+    let acme = tenant(&replica_a, "chat-replicas").await;
+    let customer = customer_token(&replica_b, &acme.api_key, "far-away", "Fay").await;
+    let session = open_session(&replica_a, &customer, "replicas").await;
+
+    let mut customer_ws = replica_a.ws(&customer).await.expect("customer on A");
+    customer_ws
+        .subscribe(SESSION_EVENTS, json!({"id": session}))
+        .await;
+    customer_ws
+        .next_data_where(WAIT, is("SessionHistory"))
+        .await
+        .expect("history on A");
+    let mut agent_ws = replica_b.ws(&acme.owner).await.expect("agent on B");
+    agent_ws
+        .subscribe(SESSION_EVENTS, json!({"id": session}))
+        .await;
+    agent_ws
+        .next_data_where(WAIT, is("SessionHistory"))
+        .await
+        .expect("history on B");
+
+    // Presence crosses replicas: the agent subscribed on B is online as seen from A.
+    let online = replica_a
+        .ok(
+            &acme.owner,
+            "{ onlineAgents { user { email } lastSeenAt } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        online["onlineAgents"][0]["user"]["email"], "owner@chat-replicas.test",
+        "{online}"
+    );
+
+    // A customer message through B reaches the agent on B and the AI's reply the customer on A.
+    send(
+        &replica_b,
+        &customer,
+        &session,
+        "Is my order shipped?",
+        "f-1",
+    )
+    .await;
+    agent_ws
+        .next_data_where(WAIT, message_from("LEAD"))
+        .await
+        .expect("agent on B sees the customer's message");
+    customer_ws
+        .next_data_where(WAIT, message_from("AI"))
+        .await
+        .expect("customer on A sees the AI's reply");
+
+    // Typing set through A, seen on B, lapsing there.
+    replica_a
+        .ok(
+            &customer,
+            "mutation($input: SetTypingInput!) { setTyping(input: $input) }",
+            json!({"input": {"sessionId": session, "typing": true}}),
+        )
+        .await;
+    agent_ws
+        .next_data_where(WAIT, is("TypingStarted"))
+        .await
+        .expect("typing across replicas");
+    let lapsed = agent_ws
+        .next_data_where(WAIT, is("TypingStopped"))
+        .await
+        .expect("lapses across replicas");
+    assert_eq!(event(&lapsed)["expired"], true);
+
+    // The agent on B answers; the customer on A reads it.
+    replica_b
+        .ok(
+            &acme.owner,
+            "mutation($input: AssignSupportSessionInput!) { assignSupportSession(input: $input) { session { id } } }",
+            json!({"input": {"sessionId": session}}),
+        )
+        .await;
+    send(
+        &replica_b,
+        &acme.owner,
+        &session,
+        "Shipped yesterday.",
+        "agent-f-1",
+    )
+    .await;
+    let from_agent = customer_ws
+        .next_data_where(WAIT, message_from("AGENT"))
+        .await
+        .expect("the agent's message crosses replicas");
+    let message_id = event(&from_agent)["message"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    replica_a
+        .ok(
+            &customer,
+            "mutation($input: MarkReadInput!) { markRead(input: $input) { marked } }",
+            json!({"input": {"sessionId": session, "upToMessageId": message_id}}),
+        )
+        .await;
+    agent_ws
+        .next_data_where(WAIT, is("MessagesRead"))
+        .await
+        .expect("receipt across replicas");
+}
