@@ -820,6 +820,35 @@ async fn visitors_are_rate_limited_per_ip_and_agents_have_a_capacity() {
         )
         .await;
     assert_eq!(error_code(&full), "CONFLICT");
+
+    // Two sessions assigned to one agent at the same moment: the capacity holds (one wins).
+    let agent_token = acme.owner.clone();
+    app.ok(
+        &agent_token,
+        "mutation($input: EndSupportSessionInput!) { endSupportSession(input: $input) { session { id } } }",
+        json!({"input": {"sessionId": one, "resolution": "done"}}),
+    )
+    .await;
+    let third_customer = customer_token(&app, &acme.api_key, "third", "Tia").await;
+    let three = open_session(&app, &third_customer, "third").await;
+    let (a, b) = tokio::join!(
+        app.graphql(
+            Some(&agent_token),
+            assign,
+            json!({"input": {"sessionId": two}})
+        ),
+        app.graphql(
+            Some(&agent_token),
+            assign,
+            json!({"input": {"sessionId": three}})
+        ),
+    );
+    let won = [&a, &b]
+        .iter()
+        .filter(|r| r["data"]["assignSupportSession"]["session"]["id"].is_string())
+        .count();
+    assert_eq!(won, 1, "exactly one within capacity: {a:#} {b:#}");
+    assert!([error_code(&a), error_code(&b)].contains(&"CONFLICT"));
 }
 
 #[tokio::test]

@@ -1240,20 +1240,23 @@ impl SupportMutation {
             }
         }
         let capacity = u64::from(state.config.support_agent_capacity);
-        if capacity > 0 && session.assignee_user_id != Some(agent) {
-            let load = store.agent_open_sessions(tenant_id, agent).await?;
-            if load >= capacity {
-                return Err(ApiError::Conflict(format!(
-                    "the agent already holds {load} open sessions (capacity {capacity})"
-                ))
-                .into());
-            }
-        }
         let session = match store
-            .assign_support_session(tenant_id, session_id, agent, session.assignee_user_id)
+            .assign_support_session(
+                tenant_id,
+                session_id,
+                agent,
+                session.assignee_user_id,
+                capacity,
+            )
             .await?
         {
             Ok(session) => session,
+            Err(AssignRefusal::AtCapacity { load }) => {
+                return Err(ApiError::Conflict(format!(
+                    "the agent already holds {load} open sessions (capacity {capacity})"
+                ))
+                .into())
+            }
             Err(AssignRefusal::TakenMeanwhile) => {
                 return Err(ApiError::Conflict(
                     "the session changed hands meanwhile; reload and retry".into(),

@@ -55,6 +55,11 @@ pub enum ReadSide {
 pub enum AssignRefusal {
     /// Someone else took it between the caller's read and the update.
     TakenMeanwhile,
+    /// The agent already holds this many open sessions, the capacity.
+    AtCapacity {
+        /// Open sessions the agent holds.
+        load: u64,
+    },
 }
 
 async fn session_in<C: ConnectionTrait>(
@@ -365,29 +370,44 @@ impl Store {
             .await?)
     }
 
-    /// Open support sessions a member holds (their load against the capacity).
-    pub async fn agent_open_sessions(&self, tenant_id: Uuid, user_id: Uuid) -> ApiResult<u64> {
-        Ok(conversations::Entity::find()
-            .filter(conversations::Column::TenantId.eq(tenant_id))
-            .filter(conversations::Column::Channel.eq(WEB_CHAT))
-            .filter(conversations::Column::AssigneeUserId.eq(user_id))
-            .filter(conversations::Column::Status.is_in(status::OPEN))
-            .count(&self.db)
-            .await?)
-    }
-
     /// Gives the session to `agent`: ACTIVE, handled by a HUMAN, assigned; its open tickets go
     /// IN_PROGRESS with the same assignee. Conditional on the assignee still being
     /// `expected_assignee`, so two agents self-assigning at once cannot both win.
+    ///
+    /// With `capacity > 0` the agent's load is counted inside the same transaction, after
+    /// locking the agent's membership row on PostgreSQL (SQLite has one writer), so two
+    /// assignments of different sessions to one agent at once cannot both pass the capacity.
     pub async fn assign_support_session(
         &self,
         tenant_id: Uuid,
         session_id: Uuid,
         agent: Uuid,
         expected_assignee: Option<Uuid>,
+        capacity: u64,
     ) -> ApiResult<Result<conversations::Model, AssignRefusal>> {
         let tx = self.db.begin().await?;
         let at = now();
+        if capacity > 0 && expected_assignee != Some(agent) {
+            if self.is_postgres() {
+                leadline_entity::memberships::Entity::find()
+                    .filter(leadline_entity::memberships::Column::TenantId.eq(tenant_id))
+                    .filter(leadline_entity::memberships::Column::UserId.eq(agent))
+                    .lock_exclusive()
+                    .one(&tx)
+                    .await?;
+            }
+            let load = conversations::Entity::find()
+                .filter(conversations::Column::TenantId.eq(tenant_id))
+                .filter(conversations::Column::Channel.eq(WEB_CHAT))
+                .filter(conversations::Column::AssigneeUserId.eq(agent))
+                .filter(conversations::Column::Status.is_in(status::OPEN))
+                .count(&tx)
+                .await?;
+            if load >= capacity {
+                tx.rollback().await?;
+                return Ok(Err(AssignRefusal::AtCapacity { load }));
+            }
+        }
         let mut update = conversations::Entity::update_many()
             .col_expr(conversations::Column::Status, Expr::value(status::ACTIVE))
             .col_expr(
