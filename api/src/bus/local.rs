@@ -1,5 +1,6 @@
-//! The local fan-out hub: one broadcast channel per tenant with live subscribers. Used directly
-//! by the in-process bus and as the fan-out stage behind the Redis subscriber.
+//! The local fan-out hub: one broadcast channel per tenant with live subscribers, and one per
+//! (tenant, conversation or session) for scoped subscribers. Used directly by the in-process bus
+//! and as the fan-out stage behind the Redis subscriber.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,10 +14,13 @@ use super::{BusError, Delivery, Event};
 /// Events buffered per tenant before a slow subscriber starts missing them.
 const CHANNEL_CAPACITY: usize = 1024;
 
-/// Per-tenant broadcast channels.
+/// A channel's key: the tenant, and the scope for scoped subscribers.
+type Topic = (Uuid, Option<Uuid>);
+
+/// Per-tenant (and per-scope) broadcast channels.
 #[derive(Default)]
 pub struct LocalHub {
-    topics: Mutex<HashMap<Uuid, broadcast::Sender<Delivery>>>,
+    topics: Mutex<HashMap<Topic, broadcast::Sender<Delivery>>>,
 }
 
 impl LocalHub {
@@ -25,12 +29,22 @@ impl LocalHub {
             .topics
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(sender) = topics.get(&tenant_id) {
-            if sender.send(delivery).is_err() {
-                // Nobody listens any more: drop the channel so idle tenants cost nothing.
-                topics.remove(&tenant_id);
-            } else {
-                metrics::counter!("leadline_bus_events_delivered_total").increment(1);
+        let scope = match &delivery {
+            Delivery::Event(event) => event.scope(),
+            Delivery::Disconnected => None,
+        };
+        let mut targets = vec![(tenant_id, None)];
+        if let Some(scope) = scope {
+            targets.push((tenant_id, Some(scope)));
+        }
+        for topic in targets {
+            if let Some(sender) = topics.get(&topic) {
+                if sender.send(delivery.clone()).is_err() {
+                    // Nobody listens any more: drop the channel so idle topics cost nothing.
+                    topics.remove(&topic);
+                } else {
+                    metrics::counter!("leadline_bus_events_delivered_total").increment(1);
+                }
             }
         }
     }
@@ -52,13 +66,22 @@ impl LocalHub {
         tenant_id: Uuid,
         connected: bool,
     ) -> impl Stream<Item = Result<Arc<Event>, BusError>> + Send + 'static {
+        self.subscribe_to((tenant_id, None), connected)
+    }
+
+    /// Subscribes to one topic: a tenant's every event, or one scope's (`Event::scope`).
+    pub(crate) fn subscribe_to(
+        &self,
+        topic: Topic,
+        connected: bool,
+    ) -> impl Stream<Item = Result<Arc<Event>, BusError>> + Send + 'static {
         let receiver = {
             let mut topics = self
                 .topics
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             topics
-                .entry(tenant_id)
+                .entry(topic)
                 .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
                 .subscribe()
         };
@@ -111,6 +134,61 @@ mod tests {
         let nothing =
             tokio::time::timeout(std::time::Duration::from_millis(50), sub_b.next()).await;
         assert!(nothing.is_err(), "tenant B must not see tenant A's event");
+    }
+
+    fn message_in(conversation_id: Uuid) -> Arc<Event> {
+        let at = chrono::Utc::now();
+        Arc::new(Event::MessageAdded {
+            message: Box::new(leadline_entity::messages::Model {
+                id: Uuid::now_v7(),
+                tenant_id: Uuid::nil(),
+                conversation_id,
+                channel: "WEB_CHAT".into(),
+                direction: "INBOUND".into(),
+                sender_kind: "LEAD".into(),
+                sender_user_id: None,
+                body: "hi".into(),
+                platform_message_id: None,
+                client_message_id: None,
+                delivery_status: "RECEIVED".into(),
+                delivery_error: None,
+                read_at: None,
+                metadata: serde_json::json!({}),
+                created_at: at,
+                updated_at: at,
+            }),
+        })
+    }
+
+    #[tokio::test]
+    async fn scoped_subscribers_see_their_scope_only_and_tenant_subscribers_see_all() {
+        let hub = LocalHub::default();
+        let tenant = Uuid::now_v7();
+        let (one, two) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut all = Box::pin(hub.subscribe(tenant, true));
+        let mut only_one = Box::pin(hub.subscribe_to((tenant, Some(one)), true));
+        hub.deliver(tenant, Delivery::Event(message_in(two)));
+        hub.deliver(tenant, Delivery::Event(event()));
+        hub.deliver(tenant, Delivery::Event(message_in(one)));
+        for _ in 0..3 {
+            assert!(matches!(all.next().await, Some(Ok(_))));
+        }
+        let got = only_one.next().await;
+        assert!(
+            matches!(&got, Some(Ok(e)) if e.scope() == Some(one)),
+            "only conversation one's event: {got:?}"
+        );
+        let nothing =
+            tokio::time::timeout(std::time::Duration::from_millis(50), only_one.next()).await;
+        assert!(
+            nothing.is_err(),
+            "nothing else reaches the scoped subscriber"
+        );
+        hub.disconnect_all();
+        assert_eq!(
+            only_one.next().await.map(|r| r.err()),
+            Some(Some(BusError::Disconnected))
+        );
     }
 
     #[tokio::test]

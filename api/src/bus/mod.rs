@@ -67,6 +67,25 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// The conversation or session one event belongs to, if any: such events also reach the
+    /// subscribers of that scope alone ([`EventBus::subscribe_scoped`]), so a subscription to one
+    /// chat is not woken by every other chat of the tenant.
+    pub fn scope(&self) -> Option<Uuid> {
+        match self {
+            Event::MessageAdded { message } | Event::MessageUpdated { message } => {
+                Some(message.conversation_id)
+            }
+            Event::ConversationUpdated { conversation } => Some(conversation.id),
+            Event::Live { session_id, .. } | Event::Support { session_id, .. } => Some(*session_id),
+            Event::LeadScoreChanged(_)
+            | Event::LeadUpdated { .. }
+            | Event::JobUpdated { .. }
+            | Event::JobsAvailable => None,
+        }
+    }
+}
+
 /// Who takes part in a support session, as the other side sees them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -273,6 +292,18 @@ impl EventBus {
     ) -> impl Stream<Item = Result<Arc<Event>, BusError>> + Send + 'static {
         let connected = self.redis.as_ref().is_none_or(|r| r.is_subscribed());
         self.hub.subscribe(tenant_id, connected)
+    }
+
+    /// Subscribes to the events of one conversation or session of `tenant` ([`Event::scope`]):
+    /// the same events as [`EventBus::subscribe`] filtered to that scope, but without waking
+    /// this subscriber for the tenant's other traffic.
+    pub fn subscribe_scoped(
+        &self,
+        tenant_id: Uuid,
+        scope: Uuid,
+    ) -> impl Stream<Item = Result<Arc<Event>, BusError>> + Send + 'static {
+        let connected = self.redis.as_ref().is_none_or(|r| r.is_subscribed());
+        self.hub.subscribe_to((tenant_id, Some(scope)), connected)
     }
 
     /// Whether the shared backend (Redis) answers; always true in process.

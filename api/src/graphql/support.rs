@@ -1399,7 +1399,8 @@ impl SupportSubscription {
         let tenant_id = session.tenant_id;
         // Subscribe before reading the history: an event in between is then in both, and the
         // seen-set drops the copy, instead of in neither.
-        let mut bus = Box::pin(state.bus.subscribe(tenant_id));
+        // Scoped: this session's events only, so 1,000 open chats do not wake each other.
+        let mut bus = Box::pin(state.bus.subscribe_scoped(tenant_id, session.id));
         let (history, has_more) = state
             .store
             .support_history(tenant_id, session.id, after, HISTORY_MESSAGES)
