@@ -409,6 +409,12 @@ async fn main() {
         Some(url) => EventBus::redis(url, &format!("{prefix}-baseline")).expect("redis bus"),
         None => EventBus::in_process(),
     };
+    // A Redis bus refuses subscriptions until its own subscription is live (they would end at
+    // once with Disconnected): wait for that, as `/readyz` does for the server.
+    let ready_by = Instant::now() + Duration::from_secs(10);
+    while !baseline_bus.is_healthy().await && Instant::now() < ready_by {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let bus = bus_baseline(baseline_bus, sessions, per_session, concurrency).await;
 
     let backend = match (&admin_url, &redis_url) {
