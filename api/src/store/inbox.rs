@@ -237,7 +237,7 @@ async fn conversation_in<C: ConnectionTrait>(
 }
 
 /// Whether a failed statement lost a race on a unique key (retry the transaction) or failed.
-fn race_or(error: sea_orm::DbErr) -> ApiError {
+pub(super) fn race_or(error: sea_orm::DbErr) -> ApiError {
     if is_unique_violation(&error) {
         ApiError::Conflict("lost a race on a unique key".into())
     } else {

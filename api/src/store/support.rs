@@ -75,13 +75,8 @@ async fn session_in<C: ConnectionTrait>(
         .ok_or(ApiError::NotFound("support session"))
 }
 
-fn retryable(error: sea_orm::DbErr) -> ApiError {
-    if is_unique_violation(&error) {
-        ApiError::Conflict("lost a race on a unique key; retry".into())
-    } else {
-        error.into()
-    }
-}
+// A lost race on a unique key is a retryable CONFLICT (the inbox's rule).
+use super::inbox::race_or as retryable;
 
 impl Store {
     /// Whether the lead still has the WEB_CHAT identity a customer token names (deleting the
