@@ -236,6 +236,68 @@ async fn conversation_in<C: ConnectionTrait>(
         .ok_or(ApiError::NotFound("conversation"))
 }
 
+/// A lead first met on a messaging channel (inbox or support chat).
+pub(super) struct NewMessagingLead<'a> {
+    /// The channel's stored name.
+    pub channel: &'a str,
+    /// The platform's id of the person (phone, PSID, open_id, external user id, visitor id).
+    pub external_id: &'a str,
+    /// The name the platform shows, kept on the identity.
+    pub display_name: Option<String>,
+    /// The lead's name.
+    pub name: String,
+    /// E-mail, when known.
+    pub email: Option<String>,
+    /// E.164 phone, when known.
+    pub phone: Option<String>,
+}
+
+/// Inserts a new lead (the inbox's starting score, handled by the AI) with its identity on the
+/// channel. A lost race on the identity's unique key is a retryable CONFLICT ([`race_or`]).
+pub(super) async fn insert_messaging_lead(
+    tx: &DatabaseTransaction,
+    tenant_id: Uuid,
+    new: NewMessagingLead<'_>,
+) -> ApiResult<leads::Model> {
+    let at = now();
+    let lead = leads::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant_id),
+        name: Set(new.name),
+        email: Set(new.email),
+        phone: Set(new.phone),
+        company: Set(None),
+        status: Set(LeadStatus::New.as_str().to_owned()),
+        score: Set(INITIAL_SCORE),
+        temperature: Set(Temperature::for_inbox_score(INITIAL_SCORE)
+            .as_str()
+            .to_owned()),
+        source_channel: Set(Some(new.channel.to_owned())),
+        notes: Set(None),
+        handler: Set(handler::AI.into()),
+        assigned_user_id: Set(None),
+        metadata: Set(json!({})),
+        last_contacted_at: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(tx)
+    .await?;
+    lead_identities::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant_id),
+        lead_id: Set(lead.id),
+        channel: Set(new.channel.to_owned()),
+        external_id: Set(new.external_id.to_owned()),
+        display_name: Set(new.display_name),
+        created_at: Set(at),
+    }
+    .insert(tx)
+    .await
+    .map_err(race_or)?;
+    Ok(lead)
+}
+
 /// Whether a failed statement lost a race on a unique key (retry the transaction) or failed.
 pub(super) fn race_or(error: sea_orm::DbErr) -> ApiError {
     if is_unique_violation(&error) {
@@ -422,42 +484,19 @@ impl Store {
                 .ok_or(ApiError::NotFound("lead"))?;
             return Ok((lead, false));
         }
-        let at = now();
-        let lead = leads::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(tenant_id),
-            name: Set(fallback_name(contact)),
-            email: Set(None),
-            phone: Set(contact.phone.clone()),
-            company: Set(None),
-            status: Set(LeadStatus::New.as_str().to_owned()),
-            score: Set(INITIAL_SCORE),
-            temperature: Set(Temperature::for_inbox_score(INITIAL_SCORE)
-                .as_str()
-                .to_owned()),
-            source_channel: Set(Some(channel.to_owned())),
-            notes: Set(None),
-            handler: Set(handler::AI.into()),
-            assigned_user_id: Set(None),
-            metadata: Set(json!({})),
-            last_contacted_at: Set(None),
-            created_at: Set(at),
-            updated_at: Set(at),
-        }
-        .insert(tx)
+        let lead = insert_messaging_lead(
+            tx,
+            tenant_id,
+            NewMessagingLead {
+                channel,
+                external_id: &contact.external_id,
+                display_name: contact.display_name.clone(),
+                name: fallback_name(contact),
+                email: None,
+                phone: contact.phone.clone(),
+            },
+        )
         .await?;
-        lead_identities::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(tenant_id),
-            lead_id: Set(lead.id),
-            channel: Set(channel.to_owned()),
-            external_id: Set(contact.external_id.clone()),
-            display_name: Set(contact.display_name.clone()),
-            created_at: Set(at),
-        }
-        .insert(tx)
-        .await
-        .map_err(race_or)?;
         Ok((lead, true))
     }
 

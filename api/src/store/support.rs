@@ -9,8 +9,6 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use leadline_domain::channel::Channel;
-use leadline_domain::lead::{LeadStatus, Temperature, INITIAL_SCORE};
 use leadline_entity::{conversations, lead_identities, leads, messages, tickets};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -600,40 +598,18 @@ async fn upsert_customer_in(
         }
         return Ok((lead, false));
     }
-    let lead = leads::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(tenant_id),
-        name: Set(name.to_owned()),
-        email: Set(email.map(str::to_owned)),
-        phone: Set(None),
-        company: Set(None),
-        status: Set(LeadStatus::New.as_str().to_owned()),
-        score: Set(INITIAL_SCORE),
-        temperature: Set(Temperature::for_inbox_score(INITIAL_SCORE)
-            .as_str()
-            .to_owned()),
-        source_channel: Set(Some(Channel::WebChat.as_str().to_owned())),
-        notes: Set(None),
-        handler: Set(handler::AI.into()),
-        assigned_user_id: Set(None),
-        metadata: Set(json!({})),
-        last_contacted_at: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
-    }
-    .insert(tx)
+    let lead = super::inbox::insert_messaging_lead(
+        tx,
+        tenant_id,
+        super::inbox::NewMessagingLead {
+            channel: WEB_CHAT,
+            external_id,
+            display_name: Some(name.to_owned()),
+            name: name.to_owned(),
+            email: email.map(str::to_owned),
+            phone: None,
+        },
+    )
     .await?;
-    lead_identities::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(tenant_id),
-        lead_id: Set(lead.id),
-        channel: Set(WEB_CHAT.to_owned()),
-        external_id: Set(external_id.to_owned()),
-        display_name: Set(Some(name.to_owned())),
-        created_at: Set(at),
-    }
-    .insert(tx)
-    .await
-    .map_err(retryable)?;
     Ok((lead, true))
 }
