@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod attacks;
 mod ai;
 mod inbox_flow;
 mod jobs;

@@ -1,0 +1,1 @@
+//! Attacks on accounts (see `attacks.rs`).

@@ -1,0 +1,1 @@
+//! Attacks on budgets (see `attacks.rs`).

@@ -1,0 +1,1 @@
+//! Attacks on limits (see `attacks.rs`).

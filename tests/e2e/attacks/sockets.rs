@@ -1,0 +1,1 @@
+//! Attacks on sockets (see `attacks.rs`).

@@ -1,0 +1,1 @@
+//! Attacks on support (see `attacks.rs`).
