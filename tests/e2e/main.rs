@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
-mod attacks;
 mod ai;
+mod attacks;
 mod inbox_flow;
 mod jobs;
 mod live;
