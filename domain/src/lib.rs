@@ -5,7 +5,9 @@
 //! values and new ids come in as arguments, so every rule can be tested with a table.
 
 pub mod analysis;
+pub mod calls;
 pub mod channel;
+pub mod compliance;
 pub mod error;
 pub mod escalation;
 pub mod ids;
