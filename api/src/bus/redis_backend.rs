@@ -91,20 +91,38 @@ impl RedisBus {
     }
 }
 
+/// Most events sent to Redis in one pipelined round trip.
+const MAX_BATCH: usize = 512;
+
+/// Publishes in pipelined batches: everything queued while the previous round trip was in
+/// flight goes out in the next one, in order. One PUBLISH awaited at a time capped a process
+/// at one event per round trip, so under load events waited seconds in the queue.
 async fn publish_loop(
     client: redis::Client,
     channel_prefix: String,
     mut inbox: mpsc::Receiver<Envelope>,
 ) {
     let mut connection: Option<MultiplexedConnection> = None;
-    while let Some(envelope) = inbox.recv().await {
-        let payload = match serde_json::to_string(&envelope) {
-            Ok(payload) => payload,
-            Err(error) => {
-                tracing::error!(%error, "event could not be serialised; dropped");
-                continue;
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while inbox.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let mut pipeline = redis::pipe();
+        let mut count = 0_u64;
+        for envelope in batch.drain(..) {
+            match serde_json::to_string(&envelope) {
+                Ok(payload) => {
+                    pipeline
+                        .cmd("PUBLISH")
+                        .arg(format!("{channel_prefix}{}", envelope.tenant_id))
+                        .arg(payload)
+                        .ignore();
+                    count += 1;
+                }
+                Err(error) => tracing::error!(%error, "event could not be serialised; dropped"),
             }
-        };
+        }
+        if count == 0 {
+            continue;
+        }
         if connection.is_none() {
             connection =
                 tokio::time::timeout(IO_TIMEOUT, client.get_multiplexed_async_connection())
@@ -113,24 +131,21 @@ async fn publish_loop(
                     .and_then(Result::ok);
         }
         let sent = match connection.as_mut() {
-            Some(conn) => {
-                let command = redis::cmd("PUBLISH")
-                    .arg(format!("{channel_prefix}{}", envelope.tenant_id))
-                    .arg(payload)
-                    .to_owned();
-                matches!(
-                    tokio::time::timeout(IO_TIMEOUT, command.query_async::<i64>(conn)).await,
-                    Ok(Ok(_))
-                )
-            }
+            Some(conn) => matches!(
+                tokio::time::timeout(IO_TIMEOUT, pipeline.query_async::<()>(conn)).await,
+                Ok(Ok(()))
+            ),
             None => false,
         };
-        if !sent {
+        if sent {
+            metrics::histogram!("leadline_bus_publish_batch_size").record(count as f64);
+        } else {
             connection = None;
             metrics::counter!("leadline_bus_events_dropped_total", "reason" => "redis_unavailable")
-                .increment(1);
+                .increment(count);
             tracing::warn!(
-                "redis unavailable; event dropped (subscribers were told of the disconnect)"
+                count,
+                "redis unavailable; events dropped (subscribers were told of the disconnect)"
             );
         }
     }

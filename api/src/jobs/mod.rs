@@ -144,7 +144,14 @@ pub struct JobQueue {
     lease: Duration,
     backoff: Backoff,
     wake: std::sync::Arc<tokio::sync::Notify>,
+    /// Set while a cross-replica wake is scheduled: a burst of enqueues (every chat message
+    /// enqueues its AI turn) sends one `JobsAvailable` per [`REMOTE_WAKE_COALESCE`], not one each.
+    remote_wake_pending: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// How long cross-replica wakes are gathered before one is published. Local workers are woken
+/// at once; other replicas also poll, so a few milliseconds here cost nothing in pickup time.
+const REMOTE_WAKE_COALESCE: Duration = Duration::from_millis(2);
 
 /// The topic workers listen on for "new work": the nil tenant is never a real tenant.
 pub(crate) const QUEUE_TOPIC: Uuid = Uuid::nil();
@@ -164,6 +171,7 @@ impl JobQueue {
             lease,
             backoff: Backoff::default(),
             wake: Default::default(),
+            remote_wake_pending: Default::default(),
         }
     }
 
@@ -190,8 +198,20 @@ impl JobQueue {
     /// Tells idle workers, here and on every replica, that work is waiting. (Subscribers hear
     /// of status changes through `JobUpdated`, published when a job finishes or is retried.)
     pub async fn wake(&self) {
+        use std::sync::atomic::Ordering;
         self.wake.notify_waiters();
-        self.bus.publish(QUEUE_TOPIC, Event::JobsAvailable);
+        if self.remote_wake_pending.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let pending = self.remote_wake_pending.clone();
+        let bus = self.bus.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(REMOTE_WAKE_COALESCE).await;
+            // Cleared before publishing: a wake that arrives meanwhile schedules the next one,
+            // so no enqueue is ever left without a wake after it.
+            pending.store(false, Ordering::Release);
+            bus.publish(QUEUE_TOPIC, Event::JobsAvailable);
+        });
     }
 
     pub(crate) fn local_wake(&self) -> std::sync::Arc<tokio::sync::Notify> {
