@@ -24,10 +24,24 @@
 //!   grants, records requests, keeps rooms/participants/dispatches, injects delays and Twirp
 //!   errors per method, and sends signed webhooks.
 //!
-//! Settings the api maps onto this crate: `LIVEKIT_API_URL`, `LIVEKIT_API_KEY`,
-//! `LIVEKIT_API_SECRET` ([`client::Client::from_settings`]), `LIVEKIT_SIP_TRUNK_ID` (the
-//! `sip_trunk_id` of each dial), `LIVEKIT_AGENT_NAME` (the `agent_name` of each dispatch) and
-//! `LIVEKIT_WEBHOOK_KEYS` (extra `key=secret` pairs, [`webhook::Receiver::from_settings`]).
+//! - [`settings::Settings`]: the six settings the api's config fills in — `LIVEKIT_API_URL`,
+//!   `LIVEKIT_API_KEY`, `LIVEKIT_API_SECRET`, `LIVEKIT_SIP_TRUNK_ID` (the `sip_trunk_id` of each
+//!   dial), `LIVEKIT_AGENT_NAME` (the `agent_name` of each dispatch) and `LIVEKIT_WEBHOOK_KEYS`
+//!   (optional extra `key=secret` pairs) — with `missing()` for `/readyz` and a `Configuration`
+//!   error naming the variable when a call needs it.
+//!
+//! ## How a reminder call uses it
+//!
+//! - Dialling: `create_room` (`call-<id>`), then `create_dispatch` of `LIVEKIT_AGENT_NAME` with
+//!   the JSON metadata the agent needs, then `create_sip_participant` on `LIVEKIT_SIP_TRUNK_ID`
+//!   to the E.164 number; `SipParticipantInfo::sip_call_id` is the call's LiveKit id. A
+//!   `NetworkTimeout` or `Transient` error is retried by the job; `CallInitiation` fails the
+//!   call with its Twirp code and message (`Error::sip_dial_failure` tells busy from no answer).
+//! - Webhooks: through `Receiver::receive` (401 on any `SignatureInvalid`), deduplicated on
+//!   `WebhookEvent::id`: `participant_joined` of the SIP participant with `sip.callStatus`
+//!   `ringing` or `active` (`ParticipantInfo::sip`), `participant_left` with its
+//!   `DisconnectReason` (`sip_dial_failure()`: `USER_REJECTED` busy, `USER_UNAVAILABLE` no
+//!   answer), and `room_finished`. Timestamps are Unix seconds (`joined_at`, `created_at`).
 //!
 //! Architecture invariant: this crate talks to LiveKit and nothing else. It stores nothing (the
 //! api persists calls and deduplicates webhook ids), retries nothing (the job queue does, guided
@@ -37,6 +51,7 @@
 pub mod client;
 pub mod error;
 pub mod models;
+pub mod settings;
 pub mod token;
 pub mod webhook;
 
@@ -50,5 +65,6 @@ pub use models::{
     DisconnectReason, EventKind, ParticipantInfo, ParticipantKind, ParticipantState, Room, Rpc,
     SipAttributes, SipCallStatus, SipParticipantInfo, WebhookEvent,
 };
+pub use settings::Settings;
 pub use token::{AccessToken, ApiCredentials, Claims, KeySet, SipGrant, VideoGrant};
 pub use webhook::Receiver;

@@ -235,6 +235,18 @@ wire_enum! {
     }
 }
 
+impl DisconnectReason {
+    /// How a SIP leg's dial failed, read from why it left: `USER_REJECTED` (busy, declined) and
+    /// `USER_UNAVAILABLE` (no answer in time). Other reasons are not dial failures.
+    pub fn sip_dial_failure(&self) -> Option<crate::SipDialFailure> {
+        match self {
+            DisconnectReason::UserRejected => Some(crate::SipDialFailure::Busy),
+            DisconnectReason::UserUnavailable => Some(crate::SipDialFailure::NoAnswer),
+            _ => None,
+        }
+    }
+}
+
 /// A Twirp method this crate calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Rpc {
@@ -928,6 +940,15 @@ mod tests {
         assert!(p.is_sip());
         assert_eq!(p.state, ParticipantState::Active);
         assert_eq!(p.disconnect_reason, DisconnectReason::UserRejected);
+        assert_eq!(
+            p.disconnect_reason.sip_dial_failure(),
+            Some(crate::SipDialFailure::Busy)
+        );
+        assert_eq!(
+            DisconnectReason::UserUnavailable.sip_dial_failure(),
+            Some(crate::SipDialFailure::NoAnswer)
+        );
+        assert_eq!(DisconnectReason::ClientInitiated.sip_dial_failure(), None);
         let q: ParticipantInfo = serde_json::from_str(r#"{"kind":"ROBOT","state":9}"#).unwrap();
         assert_eq!(q.kind, ParticipantKind::Other("ROBOT".into()));
         assert_eq!(q.state, ParticipantState::Other("9".into()));

@@ -2,7 +2,7 @@
 //! key, `sub` = identity, `nbf`/`exp`, and the `video` and `sip` grants.
 //!
 //! Minting ([`AccessToken`]) serves the Twirp client, which asks for only the grants each call
-//! needs (see `client::Rpc::grants`); verifying ([`verify`]) serves the webhook receiver and the
+//! needs (see `client::grants_for`); verifying ([`verify`]) serves the webhook receiver and the
 //! fake. Verification looks the secret up by the token's `iss` in a [`KeySet`], checks the
 //! signature with `jsonwebtoken` (HS256 only, so `alg: none` and RS/ES confusion are refused),
 //! then checks `exp` (required) and `nbf` against the `now` it is given, with [`LEEWAY_SECS`] of

@@ -126,6 +126,28 @@ pub(super) fn room_finished_body(shared: &Shared, room: &Room) -> String {
     event_body(shared, &EventKind::RoomFinished, room, None)
 }
 
+/// `participant_left` of `participant` (removed from `room` by the caller) for `reason`.
+pub(super) fn participant_left_body(
+    shared: &Shared,
+    room: &Room,
+    mut participant: ParticipantInfo,
+    reason: DisconnectReason,
+) -> String {
+    participant.state = ParticipantState::Disconnected;
+    participant.disconnect_reason = reason;
+    if participant.kind == ParticipantKind::Sip {
+        participant
+            .attributes
+            .insert(sip_attr::CALL_STATUS.to_owned(), "hangup".to_owned());
+    }
+    event_body(
+        shared,
+        &EventKind::ParticipantLeft,
+        room,
+        Some(&participant),
+    )
+}
+
 /// Signs `body` with the fake's credentials and posts it to the webhook URL.
 pub(super) async fn post(shared: &Arc<Shared>, body: String) -> Result<SentWebhook, WebhookError> {
     let url = shared
@@ -242,25 +264,13 @@ impl FakeLiveKit {
                 .iter()
                 .position(|p| p.identity == identity)
                 .ok_or_else(|| WebhookError::UnknownParticipant(identity.to_owned()))?;
-            let mut participant = fake_room.participants.remove(index);
-            participant.state = ParticipantState::Disconnected;
-            participant.disconnect_reason = reason;
-            if participant.kind == ParticipantKind::Sip {
-                participant
-                    .attributes
-                    .insert(sip_attr::CALL_STATUS.to_owned(), "hangup".to_owned());
-            }
+            let participant = fake_room.participants.remove(index);
             let mut room_info = fake_room.room.clone();
             room_info.num_participants =
                 u32::try_from(fake_room.participants.len()).unwrap_or(u32::MAX);
             (room_info, participant)
         };
-        let body = event_body(
-            &self.shared,
-            &EventKind::ParticipantLeft,
-            &room_info,
-            Some(&participant),
-        );
+        let body = participant_left_body(&self.shared, &room_info, participant, reason);
         post(&self.shared, body).await
     }
 

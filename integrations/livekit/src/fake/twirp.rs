@@ -22,7 +22,7 @@ use super::{events, Failure, FakeRoom, RecordedRequest, Shared, DEFAULT_TRUNK_NU
 use crate::error::status_for_code;
 use crate::models::{
     sip_attr, AgentDispatch, AgentDispatchState, CreateAgentDispatchRequest, CreateRoomRequest,
-    CreateSipParticipantRequest, DeleteRoomRequest, ListParticipantsRequest,
+    CreateSipParticipantRequest, DeleteRoomRequest, DisconnectReason, ListParticipantsRequest,
     ListParticipantsResponse, ParticipantInfo, ParticipantKind, ParticipantState, Room, Rpc,
     SipParticipantInfo,
 };
@@ -251,13 +251,25 @@ fn delete_room(shared: &Arc<Shared>, claims: &Claims, request: DeleteRoomRequest
     let Some(removed) = removed else {
         return error("not_found", "room not found");
     };
-    // LiveKit tells the webhook URL that the room finished.
+    // LiveKit tells the webhook URL that everyone left (ROOM_DELETED), then that the room
+    // finished; in order, off the request's path, like its notifier queue.
     if shared.lock().webhook_url.is_some() {
         let shared = Arc::clone(shared);
         tokio::spawn(async move {
-            let body = events::room_finished_body(&shared, &removed.room);
-            if let Err(error) = events::post(&shared, body).await {
-                tracing::warn!(%error, "fake LiveKit could not send room_finished");
+            let mut room = removed.room.clone();
+            room.num_participants = 0;
+            let mut bodies: Vec<String> = removed
+                .participants
+                .into_iter()
+                .map(|p| {
+                    events::participant_left_body(&shared, &room, p, DisconnectReason::RoomDeleted)
+                })
+                .collect();
+            bodies.push(events::room_finished_body(&shared, &room));
+            for body in bodies {
+                if let Err(error) = events::post(&shared, body).await {
+                    tracing::warn!(%error, "fake LiveKit could not send a webhook");
+                }
             }
         });
     }

@@ -350,22 +350,39 @@ async fn webhooks_sent_by_the_fake_verify_and_tell_the_call_story() {
 }
 
 #[tokio::test]
-async fn deleting_a_room_sends_room_finished_like_livekit() {
+async fn deleting_a_room_sends_participant_left_then_room_finished_like_livekit() {
     let fake = FakeLiveKit::start().await.unwrap();
     let mut sink = Sink::start().await;
     fake.set_webhook_url(&sink.url);
     let lk = client(&fake);
-    lk.create_room(&leadline_livekit::CreateRoomRequest::named("call-21"))
-        .await
-        .unwrap();
+    lk.create_sip_participant(&CreateSipParticipantRequest {
+        sip_trunk_id: DEFAULT_TRUNK_ID.to_owned(),
+        sip_call_to: "+15005550006".to_owned(),
+        room_name: "call-21".to_owned(),
+        participant_identity: "pstn-21".to_owned(),
+        ..CreateSipParticipantRequest::default()
+    })
+    .await
+    .unwrap();
     lk.delete_room("call-21").await.unwrap();
-    let delivery = sink.next().await;
-    let event = Receiver::new(KeySet::single(fake.credentials()))
-        .unwrap()
-        .receive(&delivery.headers, &delivery.body, Utc::now())
-        .unwrap();
-    assert_eq!(event.event, EventKind::RoomFinished);
-    assert_eq!(event.room_name(), Some("call-21"));
+    let receiver = Receiver::new(KeySet::single(fake.credentials())).unwrap();
+    let mut events = Vec::new();
+    for _ in 0..2 {
+        let delivery = sink.next().await;
+        events.push(
+            receiver
+                .receive(&delivery.headers, &delivery.body, Utc::now())
+                .unwrap(),
+        );
+    }
+    assert_eq!(events[0].event, EventKind::ParticipantLeft);
+    let leg = events[0].sip_participant().unwrap();
+    assert_eq!(leg.identity, "pstn-21");
+    assert_eq!(leg.disconnect_reason, DisconnectReason::RoomDeleted);
+    assert_eq!(leg.disconnect_reason.sip_dial_failure(), None);
+    assert_eq!(events[1].event, EventKind::RoomFinished);
+    assert_eq!(events[1].room_name(), Some("call-21"));
+    assert!(events.iter().all(|e| e.room_name() == Some("call-21")));
 }
 
 #[tokio::test]
@@ -395,9 +412,11 @@ async fn a_busy_callee_leaves_with_user_rejected() {
         .unwrap()
         .receive(&delivery.headers, &delivery.body, Utc::now())
         .unwrap();
+    let reason = event.participant.unwrap().disconnect_reason;
+    assert_eq!(reason, DisconnectReason::UserRejected);
     assert_eq!(
-        event.participant.unwrap().disconnect_reason,
-        DisconnectReason::UserRejected
+        reason.sip_dial_failure(),
+        Some(leadline_livekit::SipDialFailure::Busy)
     );
     assert!(fake
         .hang_up("call-22", "nobody", DisconnectReason::UserRejected)
