@@ -13,7 +13,8 @@ use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 
 use crate::support::{
-    backend, error_code, fresh_database, spawn_with, Backend, SpawnOptions, TestApp,
+    backend, error_code, fresh_database, postgres_key_file, spawn_with, Backend, SpawnOptions,
+    TestApp,
 };
 
 const APP_SECRET: &str = "wa-app-secret-SEALME-1f2e3d4c";
@@ -191,10 +192,11 @@ async fn a_database_dump_holds_no_channel_secret_nor_a_usable_jwt_key_and_rotati
         ("LEADLINE_WORKERS".to_owned(), "1".to_owned()),
     ];
     let app = spawn(&database_url, &redis, base_env.clone()).await;
-    // The generated key: beside the SQLite file; for PostgreSQL, in the working directory.
+    // The generated key: beside the SQLite file; for PostgreSQL where the harness points every
+    // process of the database (LEADLINE_SECRET_KEY_FILE).
     let key_file = match backend() {
         Backend::Embedded => sqlite_dir(&database_url).join("leadline.key"),
-        Backend::Postgres { .. } => app.dir.join("leadline.key"),
+        Backend::Postgres { .. } => postgres_key_file(&database_url).unwrap(),
     };
     assert!(key_file.exists(), "{} exists", key_file.display());
     {
