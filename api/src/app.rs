@@ -44,6 +44,12 @@ impl Application {
             )
         })?;
         store.migrate().await.context("running migrations")?;
+        crate::store::sealing::log_sealed(
+            &store
+                .seal_existing_secrets()
+                .await
+                .context("sealing stored secrets")?,
+        );
         let secret = store
             .jwt_secret(config.jwt_secret.as_deref())
             .await

@@ -1,4 +1,5 @@
-//! The `leadline` command line: `serve` (default), `migrate`, `schema`, `worker`, `eval`, `demo`.
+//! The `leadline` command line: `serve` (default), `migrate`, `schema`, `worker`, `eval`, `demo`,
+//! `rotate-secrets`.
 
 use std::process::ExitCode;
 
@@ -37,6 +38,10 @@ enum Command {
     /// chats replaying a scripted stream, a summary line a second and a table at the end, e.g.
     /// `leadline demo --seconds 30`.
     Demo(demo::DemoArgs),
+    /// Re-seal every stored secret (channel secrets and tokens, the generated JWT key) with the
+    /// current LEADLINE_SECRET_KEY, reporting rows per table; afterwards the keys listed in
+    /// LEADLINE_SECRET_KEYS_OLD (and an old key file) can be removed. Safe while servers run.
+    RotateSecrets,
 }
 
 /// Runs the command line; the process exit code says whether it worked.
@@ -73,6 +78,7 @@ pub fn main() -> ExitCode {
             Command::Migrate => migrate(config).await,
             Command::Worker => worker(config).await,
             Command::Demo(args) => demo::run(config, &args).await,
+            Command::RotateSecrets => rotate_secrets(config).await,
             Command::Schema | Command::Eval(_) => Ok(()),
         }
     });
@@ -109,9 +115,31 @@ async fn worker(mut config: Config) -> anyhow::Result<()> {
 async fn migrate(config: Config) -> anyhow::Result<()> {
     let store = crate::store::Store::connect(&config).await?;
     store.migrate().await?;
+    crate::store::sealing::log_sealed(&store.seal_existing_secrets().await?);
     println!(
         "migrations applied to {}",
         crate::config::redact_url(&config.database_url)
     );
+    Ok(())
+}
+
+async fn rotate_secrets(config: Config) -> anyhow::Result<()> {
+    let store = crate::store::Store::connect(&config).await?;
+    store.migrate().await?;
+    let current = store.sealer().current_key_id().to_owned();
+    println!(
+        "re-sealing secrets with key `{current}` (keys available: {})",
+        store.sealer().key_ids().join(", ")
+    );
+    let report = store
+        .rotate_secrets(&mut |table, rows| println!("  {table}: {rows} rows read"))
+        .await?;
+    for (table, counts) in &report {
+        println!(
+            "{table}: {} rows, {} re-sealed from older keys, {} sealed from plain text",
+            counts.rows, counts.resealed, counts.sealed
+        );
+    }
+    println!("every secret is now sealed with key `{current}`; older keys can be removed");
     Ok(())
 }

@@ -121,6 +121,16 @@ pub struct Config {
     pub meta_app_secret: Option<String>,
     /// `TIKTOK_CLIENT_SECRET`: signs TikTok webhooks when the connection has no `clientSecret`.
     pub tiktok_client_secret: Option<String>,
+    /// `LEADLINE_SECRET_KEY`: `<id>:<base64 of 32 bytes>` (or the bare base64), the key that
+    /// seals channel secrets and the generated JWT key at rest. Unset: a key generated into
+    /// the key file (see `secret_key_file`). Replicas sharing a database must share it.
+    pub secret_key: Option<String>,
+    /// `LEADLINE_SECRET_KEYS_OLD`: comma-separated `<id>:<key>` that still open values sealed
+    /// before a rotation, until `leadline rotate-secrets` has re-sealed them.
+    pub secret_keys_old: Option<String>,
+    /// `LEADLINE_SECRET_KEY_FILE`: where the generated key is kept (mode 0600). Default:
+    /// `leadline.key` beside the SQLite file, or in the working directory for PostgreSQL.
+    pub secret_key_file: Option<std::path::PathBuf>,
     /// Largest webhook body accepted (`LEADLINE_WEBHOOK_MAX_BODY_BYTES`, default 1 MiB); larger
     /// deliveries get 413 before any parsing.
     pub webhook_max_body_bytes: usize,
@@ -182,6 +192,12 @@ impl std::fmt::Debug for Config {
             .field("redis", &self.redis_url.as_deref().map(redact_url))
             .field("addr", &self.addr)
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<set>"))
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "<set>"))
+            .field(
+                "secret_keys_old",
+                &self.secret_keys_old.as_ref().map(|_| "<set>"),
+            )
+            .field("secret_key_file", &self.secret_key_file)
             .field("introspection", &self.introspection)
             .field("max_body_bytes", &self.max_body_bytes)
             .field(
@@ -250,6 +266,15 @@ impl Config {
             if secret.len() < 32 {
                 bail!("JWT_SECRET must be at least 32 bytes (HS256 keys shorter than the hash are weak)");
             }
+        }
+        // Validated here so a malformed key stops the start with the variable's name.
+        let secret_key = get("LEADLINE_SECRET_KEY");
+        if let Some(spec) = &secret_key {
+            crate::secrets::KeySpec::parse(spec).context("LEADLINE_SECRET_KEY")?;
+        }
+        let secret_keys_old = get("LEADLINE_SECRET_KEYS_OLD");
+        if let Some(list) = &secret_keys_old {
+            crate::secrets::parse_key_list(list)?;
         }
         let number = |key: &str, default: u64| -> anyhow::Result<u64> {
             match get(key) {
@@ -347,6 +372,9 @@ impl Config {
             ),
             meta_app_secret: get("META_APP_SECRET"),
             tiktok_client_secret: get("TIKTOK_CLIENT_SECRET"),
+            secret_key,
+            secret_keys_old,
+            secret_key_file: get("LEADLINE_SECRET_KEY_FILE").map(std::path::PathBuf::from),
             webhook_max_body_bytes: usize::try_from(
                 number("LEADLINE_WEBHOOK_MAX_BODY_BYTES", 1024 * 1024)?.clamp(1024, 64 << 20),
             )?,

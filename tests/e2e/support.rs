@@ -98,6 +98,16 @@ pub async fn fresh_database() -> (String, Option<String>, PathBuf) {
     }
 }
 
+/// The sealing key file the harness gives every process of a PostgreSQL database (one per
+/// database name, so replicas and proxied URLs of one database share it); `None` for SQLite.
+pub fn postgres_key_file(database_url: &str) -> Option<PathBuf> {
+    if !database_url.starts_with("postgres") {
+        return None;
+    }
+    let name = database_url.rsplit('/').next()?.split('?').next()?;
+    Some(std::env::temp_dir().join(format!("leadline-{name}.key")))
+}
+
 /// A running server.
 pub struct TestApp {
     pub base: String,
@@ -157,6 +167,12 @@ pub async fn spawn_with(options: SpawnOptions) -> TestApp {
         .kill_on_drop(true);
     if let Some(url) = &redis_url {
         command.env("REDIS_URL", url);
+    }
+    if let Some(key_file) = postgres_key_file(&database_url) {
+        // Replicas of one database must share the sealing key; each process runs in its own
+        // directory, so point them all at one key file per database (SQLite keeps its default,
+        // beside the database file).
+        command.env("LEADLINE_SECRET_KEY_FILE", key_file);
     }
     for (k, v) in &options.env {
         command.env(k, v);

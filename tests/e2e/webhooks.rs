@@ -470,7 +470,14 @@ async fn per_tenant_app_secret_wins_over_the_global_one_which_serves_connections
     assert_eq!(post(&app, "whatsapp", "own-secret", &by_own).await.0, 200);
 
     let shared_token = app.sign_up("shared-secret").await;
-    connect(&app, &shared_token, json!({"channel": "WHATSAPP"})).await;
+    // The shared secret serves only a connection that names its account (the number the
+    // delivery is for): see attacks::secrets for a delivery naming another one.
+    connect(
+        &app,
+        &shared_token,
+        json!({"channel": "WHATSAPP", "externalAccountId": global.phone_number_id()}),
+    )
+    .await;
     assert_eq!(
         post(&app, "whatsapp", "shared-secret", &by_global).await.0,
         200
@@ -541,8 +548,14 @@ async fn tiktok_legacy_signature_is_accepted_only_when_the_connection_opts_in() 
 async fn tiktok_webhook_with_stale_timestamp_is_rejected() {
     let app = app_with(&[("TIKTOK_CLIENT_SECRET", "fake-tiktok-client-secret")]).await;
     let token = app.sign_up("stale-co").await;
-    // No secret of its own: the global TIKTOK_CLIENT_SECRET (the fake's) verifies it.
-    connect(&app, &token, json!({"channel": "TIKTOK"})).await;
+    // No secret of its own: the global TIKTOK_CLIENT_SECRET (the fake's) verifies it, for the
+    // account the connection names (the fake business account's open id).
+    connect(
+        &app,
+        &token,
+        json!({"channel": "TIKTOK", "webhookAccountId": "act.fakebusinessopenid"}),
+    )
+    .await;
     let fake = FakeTikTok::start().await.unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

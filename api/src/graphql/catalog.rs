@@ -41,8 +41,14 @@ pub struct UpsertChannelConnectionInput {
     pub ai_enabled: Option<bool>,
     /// Switch the connection on or off.
     pub status: Option<ConnectionStatus>,
-    /// TikTok: also accept the legacy `X-Tiktok-Signature` scheme.
+    /// TikTok: also accept the legacy `X-Tiktok-Signature` scheme (its timestamp must be
+    /// within 5 minutes, like the current scheme's).
     pub legacy_signature: Option<bool>,
+    /// The account id the platform's webhooks name when it differs from `externalAccountId`:
+    /// TikTok's `user_openid` of the business account, or a WhatsApp Business Account id.
+    /// Deliveries verified by the operator's shared secret (no `appSecret`/`clientSecret` of
+    /// the connection's own) are accepted only for these account ids. Empty clears it.
+    pub webhook_account_id: Option<String>,
     /// WhatsApp only: the approved message template sent instead of a reply once 24 h have
     /// passed since the customer's last message. `null` removes it; omitted keeps it.
     pub whatsapp_template: MaybeUndefined<WhatsAppTemplateInput>,
@@ -419,6 +425,7 @@ impl CatalogMutation {
             ai_enabled: input.ai_enabled,
             status: input.status.map(|s| s.as_str().to_owned()),
             legacy_signature: input.legacy_signature,
+            webhook_account_id: bounded(input.webhook_account_id, "webhookAccountId")?,
             whatsapp_template,
         };
         let store = &state(ctx).store;

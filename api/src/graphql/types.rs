@@ -317,6 +317,9 @@ pub struct ChannelConnection {
     pub has_access_token: bool,
     /// TikTok: also accept the legacy `X-Tiktok-Signature` scheme.
     pub legacy_signature: bool,
+    /// The account id webhooks name when it differs from `externalAccountId` (TikTok's
+    /// `user_openid`, a WhatsApp Business Account id).
+    pub webhook_account_id: Option<String>,
     /// The webhook path the platform should call.
     pub webhook_path: Option<String>,
     /// WhatsApp: the approved template sent outside the 24 h window (none: such sends are
@@ -364,6 +367,7 @@ impl ChannelConnection {
             has_client_secret: row.client_secret.is_some(),
             has_access_token: row.access_token.is_some(),
             legacy_signature: row.legacy_signature,
+            webhook_account_id: crate::store::webhook_account_id(&row.settings),
             webhook_path,
             whatsapp_template: crate::store::whatsapp_template(&row.settings).map(|t| {
                 WhatsAppTemplateSetting {

@@ -134,12 +134,12 @@ async fn receive_for(
         Ok(endpoint) => endpoint,
         Err(rejection) => return reject(label, &rejection),
     };
-    if let Err(rejection) =
-        ingest::verify_signature(&state.app, &endpoint, headers, &raw, chrono::Utc::now())
-    {
-        return reject(label, &rejection);
-    }
-    let items = match ingest::parse(&endpoint, &raw) {
+    let source =
+        match ingest::verify_signature(&state.app, &endpoint, headers, &raw, chrono::Utc::now()) {
+            Ok(source) => source,
+            Err(rejection) => return reject(label, &rejection),
+        };
+    let items = match ingest::parse_verified(&endpoint, &raw, source) {
         Ok(items) => items,
         Err(rejection) => return reject(label, &rejection),
     };

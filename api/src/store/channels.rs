@@ -1,6 +1,10 @@
 //! Channel connections: one per tenant and channel. Secrets and tokens are stored for the
 //! webhook verifiers and senders but never leave through the API; audit rows name which secret
 //! changed, never its value.
+//!
+//! At rest the four secrets (`verify_token`, `app_secret`, `client_secret`, `access_token`) are
+//! sealed (`store::sealing`): every function here seals what it writes and returns rows with
+//! the secrets opened, so callers only ever see plain values and never write a raw row.
 
 use leadline_domain::channel::Channel;
 use leadline_entity::channel_connections;
@@ -28,12 +32,28 @@ pub struct ChannelConnectionChanges {
     pub ai_enabled: Option<bool>,
     pub status: Option<String>,
     pub legacy_signature: Option<bool>,
+    /// The account id the platform's webhooks name when it differs from `external_account_id`
+    /// (TikTok: the business account's `user_openid`); an empty string clears it.
+    pub webhook_account_id: Option<String>,
     /// WhatsApp: the approved template sent outside the 24 h window; `Some(None)` clears it.
     pub whatsapp_template: Option<Option<WhatsAppTemplate>>,
 }
 
 /// Key of the WhatsApp template in `channel_connections.settings`.
 const WHATSAPP_TEMPLATE_KEY: &str = "whatsappTemplate";
+/// Key of the webhook account id in `channel_connections.settings`.
+const WEBHOOK_ACCOUNT_KEY: &str = "webhookAccountId";
+
+/// The account id webhooks name for this connection when it differs from its external account
+/// id (TikTok's `user_openid`), if one is stored.
+pub fn webhook_account_id(settings: &Value) -> Option<String> {
+    settings
+        .get(WEBHOOK_ACCOUNT_KEY)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
 
 /// A WhatsApp message template approved in WhatsApp Business Manager, stored in the connection's
 /// `settings` as `{"whatsappTemplate": {"name", "languageCode"}}`. Validated by the caller.
@@ -77,10 +97,11 @@ impl Store {
             .one(&tx)
             .await?;
         let created = existing.is_none();
+        let row_id = existing.as_ref().map_or_else(Uuid::now_v7, |m| m.id);
         let mut row = match existing {
             Some(model) => model.into_active_model(),
             None => channel_connections::ActiveModel {
-                id: Set(Uuid::now_v7()),
+                id: Set(row_id),
                 tenant_id: Set(tenant_id),
                 channel: Set(channel.as_str().to_owned()),
                 status: Set("CONNECTED".into()),
@@ -102,19 +123,19 @@ impl Store {
             changed.push("externalAccountId");
         }
         if let Some(v) = changes.verify_token {
-            row.verify_token = Set(secret(v));
+            row.verify_token = Set(self.sealed(tenant_id, row_id, "verify_token", v)?);
             changed.push("verifyToken");
         }
         if let Some(v) = changes.app_secret {
-            row.app_secret = Set(secret(v));
+            row.app_secret = Set(self.sealed(tenant_id, row_id, "app_secret", v)?);
             changed.push("appSecret");
         }
         if let Some(v) = changes.client_secret {
-            row.client_secret = Set(secret(v));
+            row.client_secret = Set(self.sealed(tenant_id, row_id, "client_secret", v)?);
             changed.push("clientSecret");
         }
         if let Some(v) = changes.access_token {
-            row.access_token = Set(secret(v));
+            row.access_token = Set(self.sealed(tenant_id, row_id, "access_token", v)?);
             changed.push("accessToken");
         }
         if let Some(v) = changes.ai_enabled {
@@ -128,6 +149,18 @@ impl Store {
         if let Some(v) = changes.legacy_signature {
             row.legacy_signature = Set(v);
             changed.push("legacySignature");
+        }
+        if let Some(account) = changes.webhook_account_id {
+            let mut settings = match row.settings.take() {
+                Some(Value::Object(map)) => map,
+                _ => serde_json::Map::new(),
+            };
+            match secret(account.trim().to_owned()) {
+                Some(account) => settings.insert(WEBHOOK_ACCOUNT_KEY.into(), json!(account)),
+                None => settings.remove(WEBHOOK_ACCOUNT_KEY),
+            };
+            row.settings = Set(Value::Object(settings));
+            changed.push("webhookAccountId");
         }
         if let Some(template) = changes.whatsapp_template {
             let mut settings = match row.settings.take() {
@@ -177,7 +210,20 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok((saved, created))
+        Ok((self.open_connection(saved)?, created))
+    }
+
+    /// `value` sealed for this row's `column`, or `None` for an empty string (cleared).
+    fn sealed(
+        &self,
+        tenant_id: Uuid,
+        row_id: Uuid,
+        column: &str,
+        value: String,
+    ) -> ApiResult<Option<String>> {
+        secret(value)
+            .map(|plain| self.seal_connection_secret(tenant_id, row_id, column, &plain))
+            .transpose()
     }
 
     /// The tenant's connections, optionally of one channel.
@@ -192,7 +238,16 @@ impl Store {
         if let Some(channel) = channel {
             select = select.filter(channel_connections::Column::Channel.eq(channel.as_str()));
         }
-        paginate(&self.db, select, channel_connections::Column::Id, page).await
+        let page = paginate(&self.db, select, channel_connections::Column::Id, page).await?;
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(|row| self.open_connection(row))
+                .collect::<ApiResult<_>>()?,
+            has_next_page: page.has_next_page,
+            total_count: page.total_count,
+        })
     }
 
     /// The tenant's connection for `channel`, if any (whose credentials the senders use).
@@ -201,11 +256,13 @@ impl Store {
         tenant_id: Uuid,
         channel: Channel,
     ) -> ApiResult<Option<channel_connections::Model>> {
-        Ok(channel_connections::Entity::find()
+        channel_connections::Entity::find()
             .filter(channel_connections::Column::TenantId.eq(tenant_id))
             .filter(channel_connections::Column::Channel.eq(channel.as_str()))
             .one(&self.db)
-            .await?)
+            .await?
+            .map(|row| self.open_connection(row))
+            .transpose()
     }
 
     /// One connection of the tenant.
@@ -219,6 +276,7 @@ impl Store {
             .one(&self.db)
             .await?
             .ok_or(ApiError::NotFound("channel connection"))
+            .and_then(|row| self.open_connection(row))
     }
 
     /// Deletes a connection.

@@ -13,6 +13,7 @@ pub mod live;
 pub mod live_budget;
 mod members;
 mod products;
+pub mod sealing;
 pub mod support;
 mod tenants;
 
@@ -32,7 +33,9 @@ use crate::error::{ApiError, ApiResult};
 pub use ai_context::AiContextChanges;
 pub use ai_usage::AiUsageIncrement;
 pub use audit::AuditEntry;
-pub use channels::{whatsapp_template, ChannelConnectionChanges, WhatsAppTemplate};
+pub use channels::{
+    webhook_account_id, whatsapp_template, ChannelConnectionChanges, WhatsAppTemplate,
+};
 pub use inbox::{
     ConversationChange, ConversationFilter, InboundContact, InboundMessage, IngestOutcome,
     Ingested, NewTicket, OutboundMessage,
@@ -46,11 +49,15 @@ pub use tenants::TenantSettingsChanges;
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// Seals secrets on write and opens them on read (`store::sealing`).
+    sealer: std::sync::Arc<crate::secrets::Sealer>,
 }
 
 impl Store {
-    /// Connects (creating the SQLite file if needed). Does not migrate.
+    /// Connects (creating the SQLite file if needed) and loads the secret keys (creating the
+    /// key file if needed). Does not migrate.
     pub async fn connect(config: &Config) -> anyhow::Result<Self> {
+        let sealer = crate::secrets::Sealer::from_config(config)?;
         let mut options = ConnectOptions::new(config.database_url.clone());
         options
             .sqlx_logging(false)
@@ -73,12 +80,23 @@ impl Store {
             });
         }
         let db = Database::connect(options).await?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            sealer: std::sync::Arc::new(sealer),
+        })
     }
 
-    /// Wraps an existing connection.
+    /// Wraps an existing connection, sealing with a key that lives as long as the process.
     pub fn from_connection(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self {
+            db,
+            sealer: std::sync::Arc::new(crate::secrets::Sealer::ephemeral()),
+        }
+    }
+
+    /// The sealer (key ids, for reports).
+    pub fn sealer(&self) -> &crate::secrets::Sealer {
+        &self.sealer
     }
 
     /// Applies pending migrations.

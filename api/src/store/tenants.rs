@@ -205,7 +205,7 @@ impl Store {
     }
 
     /// The JWT signing secret: the configured one, else one generated on first start and kept
-    /// in the database (first writer wins, so concurrent replicas agree).
+    /// in the database, sealed (first writer wins, so concurrent replicas agree).
     pub async fn jwt_secret(&self, configured: Option<&str>) -> anyhow::Result<String> {
         if let Some(secret) = configured {
             return Ok(secret.to_owned());
@@ -215,12 +215,12 @@ impl Store {
             .one(&self.db)
             .await?
         {
-            return Ok(row.value);
+            return Ok(self.open_setting(KEY, &row.value)?);
         }
         let generated = crate::auth::random_secret(48);
         let insert = instance_settings::Entity::insert(instance_settings::ActiveModel {
             key: Set(KEY.into()),
-            value: Set(generated),
+            value: Set(self.seal_setting(KEY, &generated)?),
             updated_at: Set(now()),
         })
         .exec_without_returning(&self.db)
@@ -232,8 +232,8 @@ impl Store {
         }
         let row = instance_settings::Entity::find_by_id(KEY)
             .one(&self.db)
-            .await?;
-        row.map(|r| r.value)
-            .ok_or_else(|| anyhow::anyhow!("the JWT secret could not be stored"))
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the JWT secret could not be stored"))?;
+        Ok(self.open_setting(KEY, &row.value)?)
     }
 }

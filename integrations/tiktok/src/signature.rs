@@ -6,7 +6,9 @@
 //!   so it is the caller's (`VerifyOptions::tolerance`, 300 s by default, both directions).
 //! - legacy (seed 001, the system our users run today): `X-Tiktok-Signature: <hex>` where
 //!   `hex(SHA-256(client_secret + timestamp + raw_body))`. Opt-in only (`allow_legacy`): a plain
-//!   hash with a secret prefix is weaker than an HMAC.
+//!   hash with a secret prefix is weaker than an HMAC. Its timestamp gets the same replay window
+//!   as the current scheme (`VerifyOptions::tolerance`): without one, a captured legacy delivery
+//!   could be replayed forever.
 //!
 //! Never defaults to "no verification": an empty secret list is an error, never a pass.
 
@@ -79,6 +81,18 @@ pub fn verify(
                     .ok_or(SignatureError::MissingHeader(LEGACY_TIMESTAMP_HEADER))?,
             };
             verify_legacy(signature, &timestamp, raw_body, client_secrets)?;
+            // Checked after the signature, as for the current scheme: a forged header is a
+            // mismatch, not stale.
+            let t_secs: i64 = timestamp.parse().map_err(|_| {
+                malformed(LEGACY_TIMESTAMP_HEADER, "the timestamp is not an integer")
+            })?;
+            let now_secs = now.timestamp();
+            if now_secs.abs_diff(t_secs) > options.tolerance.as_secs() {
+                return Err(SignatureError::Stale {
+                    timestamp: t_secs,
+                    now: now_secs,
+                });
+            }
             return Ok(Scheme::Legacy);
         }
     }
@@ -136,9 +150,9 @@ pub fn verify_signature_header(
     Ok(())
 }
 
-/// Verifies the legacy `hex(SHA-256(client_secret + timestamp + raw_body))`. No replay window:
-/// the legacy timestamp may be the event's `create_time`, which stays the same across TikTok's
-/// 72 h of redeliveries, so a window would refuse legitimate retries; dedup on `message_id`.
+/// Verifies the legacy `hex(SHA-256(client_secret + timestamp + raw_body))` (the digest only;
+/// [`verify`] also enforces the replay window on `timestamp`, so a redelivery after the window
+/// is refused like any stale delivery — TikTok retries, the sender re-signs).
 pub fn verify_legacy(
     signature_hex: &str,
     timestamp: &str,
@@ -369,6 +383,55 @@ mod tests {
         assert_eq!(
             verify_legacy(DIGEST, "1", BODY, &[]),
             Err(SignatureError::NoSecret)
+        );
+    }
+
+    #[test]
+    fn legacy_signatures_are_off_by_default_and_held_to_the_replay_window() {
+        let signature = sign_legacy("s", "1615338610", BODY);
+        let mut headers = HeaderMap::new();
+        headers.insert(LEGACY_HEADER, signature.parse().unwrap());
+        let legacy = VerifyOptions {
+            allow_legacy: true,
+            ..VerifyOptions::default()
+        };
+        // Off unless opted in.
+        assert_eq!(
+            verify(
+                &headers,
+                BODY,
+                &["s"],
+                at(1_615_338_610),
+                &VerifyOptions::default()
+            ),
+            Err(SignatureError::MissingHeader(HEADER))
+        );
+        // The body's create_time, within 300 s either way.
+        for now in [1_615_338_610, 1_615_338_610 + 300, 1_615_338_610 - 300] {
+            assert_eq!(
+                verify(&headers, BODY, &["s"], at(now), &legacy),
+                Ok(Scheme::Legacy)
+            );
+        }
+        for now in [1_615_338_610 + 301, 1_615_338_610 - 301] {
+            assert_eq!(
+                verify(&headers, BODY, &["s"], at(now), &legacy),
+                Err(SignatureError::Stale {
+                    timestamp: 1_615_338_610,
+                    now
+                })
+            );
+        }
+        // A forged signature on an old timestamp is a mismatch, not stale.
+        assert_eq!(
+            verify(&headers, BODY, &["wrong"], at(0), &legacy),
+            Err(SignatureError::Mismatch)
+        );
+        // The timestamp header, when present, is the one signed and checked.
+        headers.insert(LEGACY_TIMESTAMP_HEADER, "1615338610".parse().unwrap());
+        assert_eq!(
+            verify(&headers, BODY, &["s"], at(1_615_338_700), &legacy),
+            Ok(Scheme::Legacy)
         );
     }
 

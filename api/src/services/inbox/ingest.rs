@@ -3,7 +3,9 @@
 //!
 //! The order is fixed and security-relevant: find the tenant's ACTIVE connection for the
 //! channel, verify the signature on the RAW bytes with the connection's own secret (or the
-//! operator's global one), and only then parse. Each inbound message is stored by
+//! operator's global one), and only then parse. A delivery verified only by the operator's
+//! global secret must name the connection's account id (`parse_verified`): that secret signs
+//! every tenant's deliveries, so it alone does not say whose one is. Each inbound message is stored by
 //! [`Store::ingest_inbound`] in one transaction; events are published after its commit; a
 //! delivery status moves one of our outbound messages forward.
 //!
@@ -19,7 +21,6 @@ use leadline_entity::channel_connections;
 use leadline_meta::webhook::{EventKind, InboundEvent as MetaEvent};
 use leadline_tiktok::webhook::{DmContent, InboundEvent as TikTokEvent};
 use leadline_whatsapp::webhook::{InboundEvent as WaEvent, MediaKind, MessageContent};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
@@ -71,6 +72,9 @@ pub enum WebhookRejection {
     BadSignature(String),
     /// A correctly signed but too old (or too new) timestamp: a possible replay (401).
     StaleTimestamp,
+    /// Verified only by the operator's shared secret, but naming an account that is not the
+    /// connection's (or the connection names none): a delivery for another tenant (401).
+    AccountMismatch,
     /// The GET handshake's token is wrong or the query incomplete (403).
     VerificationRefused(String),
     /// A verified body that is not a notification of this channel (400).
@@ -89,6 +93,7 @@ impl WebhookRejection {
             WebhookRejection::MissingSignature => "missing_signature",
             WebhookRejection::BadSignature(_) => "bad_signature",
             WebhookRejection::StaleTimestamp => "stale_timestamp",
+            WebhookRejection::AccountMismatch => "account_mismatch",
             WebhookRejection::VerificationRefused(_) => "verification_refused",
             WebhookRejection::BadPayload(_) => "bad_payload",
             WebhookRejection::DatabaseUnavailable(_) => "database_unavailable",
@@ -108,7 +113,9 @@ impl WebhookRejection {
             WebhookRejection::MissingSignature => {
                 ApiError::Unauthenticated("webhook signature header missing".into())
             }
-            WebhookRejection::BadSignature(_) | WebhookRejection::StaleTimestamp => {
+            WebhookRejection::BadSignature(_)
+            | WebhookRejection::StaleTimestamp
+            | WebhookRejection::AccountMismatch => {
                 ApiError::Unauthenticated("webhook signature invalid".into())
             }
             WebhookRejection::VerificationRefused(_) => {
@@ -151,12 +158,12 @@ pub async fn endpoint(
         .await
         .map_err(unavailable)?
         .ok_or(WebhookRejection::UnknownTenant)?;
-    let connection = channel_connections::Entity::find()
-        .filter(channel_connections::Column::TenantId.eq(tenant.id))
-        .filter(channel_connections::Column::Channel.eq(channel.as_str()))
-        .one(state.store.connection())
+    // Through the store, which opens the sealed secrets.
+    let connection = state
+        .store
+        .channel_connection_for(tenant.id, channel)
         .await
-        .map_err(|e| unavailable(e.into()))?
+        .map_err(unavailable)?
         .filter(|c| c.status == ACTIVE_STATUS)
         .ok_or(WebhookRejection::NotConnected)?;
     Ok(Endpoint {
@@ -201,10 +208,24 @@ pub fn verification_answer(
         .map_err(|refused| WebhookRejection::VerificationRefused(refused.to_string()))
 }
 
+/// Which secret verified a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretSource {
+    /// The connection's own `appSecret` / `clientSecret`: the delivery is the tenant's.
+    Connection,
+    /// The operator's shared `META_APP_SECRET` / `TIKTOK_CLIENT_SECRET`, which signs deliveries
+    /// for every tenant on the operator's app: only the account id in the payload says whose
+    /// it is, so [`parse_verified`] requires it to be the connection's.
+    Operator,
+}
+
 /// The secret that signs this connection's webhooks: the connection's own wins; the operator's
 /// global one (`META_APP_SECRET` / `TIKTOK_CLIENT_SECRET`) is used only when it has none, so a
 /// tenant with its own app cannot be impersonated with the shared secret.
-fn signing_secret<'a>(state: &'a AppState, endpoint: &'a Endpoint) -> Option<&'a str> {
+fn signing_secret<'a>(
+    state: &'a AppState,
+    endpoint: &'a Endpoint,
+) -> Option<(&'a str, SecretSource)> {
     let (own, global) = match endpoint.channel {
         Channel::Tiktok => (
             endpoint.connection.client_secret.as_deref(),
@@ -216,18 +237,22 @@ fn signing_secret<'a>(state: &'a AppState, endpoint: &'a Endpoint) -> Option<&'a
         ),
     };
     own.filter(|s| !s.is_empty())
-        .or(global.filter(|s| !s.is_empty()))
+        .map(|s| (s, SecretSource::Connection))
+        .or(global
+            .filter(|s| !s.is_empty())
+            .map(|s| (s, SecretSource::Operator)))
 }
 
-/// Verifies the delivery's signature over `raw_body` exactly as received.
+/// Verifies the delivery's signature over `raw_body` exactly as received; says which secret
+/// verified it (pass that to [`parse_verified`]).
 pub fn verify_signature(
     state: &AppState,
     endpoint: &Endpoint,
     headers: &HeaderMap,
     raw_body: &[u8],
     now: DateTime<Utc>,
-) -> Result<(), WebhookRejection> {
-    let Some(secret) = signing_secret(state, endpoint) else {
+) -> Result<SecretSource, WebhookRejection> {
+    let Some((secret, source)) = signing_secret(state, endpoint) else {
         let which = match endpoint.channel {
             Channel::Tiktok => "clientSecret / TIKTOK_CLIENT_SECRET",
             _ => "appSecret / META_APP_SECRET",
@@ -241,15 +266,18 @@ pub fn verify_signature(
     };
     match endpoint.channel {
         Channel::Tiktok => {
+            // The legacy scheme stays off unless the connection opted in; when on, its
+            // timestamp gets the same replay window as the current scheme.
             let options = leadline_tiktok::VerifyOptions {
                 allow_legacy: endpoint.connection.legacy_signature,
                 ..Default::default()
             };
             leadline_tiktok::signature::verify(headers, raw_body, &[secret], now, &options)
-                .map(|_| ())
+                .map(|_| source)
                 .map_err(|e| tiktok_signature(&e))
         }
         _ => leadline_meta::signature::verify_hub_signature_256(headers, raw_body, &[secret])
+            .map(|()| source)
             .map_err(|e| meta_signature(&e)),
     }
 }
@@ -305,15 +333,75 @@ pub enum WebhookItem {
     Ignored(&'static str),
 }
 
-/// Parses a verified body into items for this endpoint.
+/// Parses a body verified by the connection's own secret into items for this endpoint (events
+/// for another account than the connection's are skipped).
 pub fn parse(endpoint: &Endpoint, raw_body: &[u8]) -> Result<Vec<WebhookItem>, WebhookRejection> {
-    let ai_enabled = endpoint.connection.ai_enabled;
-    let expected_account = endpoint
-        .connection
+    parse_verified(endpoint, raw_body, SecretSource::Connection)
+}
+
+/// The account ids a delivery for this connection may name: its external account id (WhatsApp
+/// phone number id, Page id, Instagram account id) and its webhook account id (TikTok's
+/// `user_openid`, or a WhatsApp Business Account id).
+fn connection_accounts(connection: &channel_connections::Model) -> Vec<String> {
+    connection
         .external_account_id
         .as_deref()
-        .filter(|a| !a.is_empty());
-    let account_ok = |account: &str| expected_account.is_none_or(|e| e == account);
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .into_iter()
+        .chain(crate::store::webhook_account_id(&connection.settings))
+        .collect()
+}
+
+/// Parses a verified body into items for this endpoint. Verified by the connection's own
+/// secret, events naming another account are skipped (`AccountMismatch` items). Verified only
+/// by the operator's shared secret, the connection must name its account and every event must
+/// be for it, else the whole delivery is refused: the shared secret proves only that the
+/// delivery came from the platform, not that it is this tenant's.
+pub fn parse_verified(
+    endpoint: &Endpoint,
+    raw_body: &[u8],
+    source: SecretSource,
+) -> Result<Vec<WebhookItem>, WebhookRejection> {
+    let accounts = connection_accounts(&endpoint.connection);
+    if source == SecretSource::Operator && accounts.is_empty() {
+        tracing::warn!(
+            channel = %endpoint.channel,
+            tenant_id = %endpoint.tenant_id,
+            "webhook refused: verified by the operator's shared secret, but the connection has \
+             no account id to match (set externalAccountId or webhookAccountId)"
+        );
+        return Err(WebhookRejection::AccountMismatch);
+    }
+    let items = parse_items(endpoint, raw_body, &accounts, source)?;
+    if source == SecretSource::Operator {
+        if let Some(WebhookItem::AccountMismatch { account_id }) = items
+            .iter()
+            .find(|i| matches!(i, WebhookItem::AccountMismatch { .. }))
+        {
+            tracing::warn!(
+                channel = %endpoint.channel,
+                tenant_id = %endpoint.tenant_id,
+                %account_id,
+                "webhook refused: signed with the operator's shared secret for another account"
+            );
+            return Err(WebhookRejection::AccountMismatch);
+        }
+    }
+    Ok(items)
+}
+
+fn parse_items(
+    endpoint: &Endpoint,
+    raw_body: &[u8],
+    accounts: &[String],
+    source: SecretSource,
+) -> Result<Vec<WebhookItem>, WebhookRejection> {
+    let ai_enabled = endpoint.connection.ai_enabled;
+    // With its own secret a connection that names no account takes every account its app
+    // sends (as before); with the shared secret the list is never empty (checked above).
+    let account_ok = |account: &str| accounts.is_empty() || accounts.iter().any(|a| a == account);
     match endpoint.channel {
         Channel::Whatsapp => {
             let events = leadline_whatsapp::webhook::parse(raw_body)
@@ -351,12 +439,23 @@ pub fn parse(endpoint: &Endpoint, raw_body: &[u8]) -> Result<Vec<WebhookItem>, W
                 .map_err(|e| WebhookRejection::BadPayload(e.to_string()))?;
             // TikTok names the receiving account by its open id (`user_openid`), while the
             // connection's external account id is the business id sends are made as — two
-            // different ids. The per-tenant URL and client secret already bind the delivery to
-            // this tenant, so no account comparison is made here.
-            let any_account = |_: &str| true;
+            // different ids. With its own client secret the per-tenant URL and secret bind the
+            // delivery to this tenant; only a stored webhook account id (the open id) is
+            // compared. With the operator's shared secret, the open id must match.
+            let tiktok_accounts: Vec<String> = match source {
+                SecretSource::Operator => accounts.to_vec(),
+                SecretSource::Connection => {
+                    crate::store::webhook_account_id(&endpoint.connection.settings)
+                        .into_iter()
+                        .collect()
+                }
+            };
+            let tiktok_ok = |account: &str| {
+                tiktok_accounts.is_empty() || tiktok_accounts.iter().any(|a| a == account)
+            };
             Ok(events
                 .into_iter()
-                .map(|event| tiktok_item(event, ai_enabled, &any_account))
+                .map(|event| tiktok_item(event, ai_enabled, &tiktok_ok))
                 .collect())
         }
         _ => Err(WebhookRejection::BadPayload(
@@ -381,7 +480,7 @@ fn whatsapp_item(
 ) -> WebhookItem {
     match event {
         WaEvent::Message(message) => {
-            if !account_ok(&message.phone_number_id) {
+            if !account_ok(&message.phone_number_id) && !account_ok(&message.waba_id) {
                 return WebhookItem::AccountMismatch {
                     account_id: message.phone_number_id,
                 };
@@ -417,7 +516,7 @@ fn whatsapp_item(
             }))
         }
         WaEvent::Status(status) => {
-            if !account_ok(&status.phone_number_id) {
+            if !account_ok(&status.phone_number_id) && !account_ok(&status.waba_id) {
                 return WebhookItem::AccountMismatch {
                     account_id: status.phone_number_id,
                 };
@@ -890,6 +989,7 @@ pub async fn apply(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -920,6 +1020,100 @@ mod tests {
         assert_eq!(body, "look at this");
     }
 
+    fn endpoint_for(channel: Channel, external: Option<&str>, settings: Value) -> Endpoint {
+        let at = Utc::now();
+        Endpoint {
+            tenant_id: Uuid::nil(),
+            channel,
+            connection: channel_connections::Model {
+                id: Uuid::nil(),
+                tenant_id: Uuid::nil(),
+                channel: channel.as_str().to_owned(),
+                status: ACTIVE_STATUS.into(),
+                ai_enabled: true,
+                external_account_id: external.map(str::to_owned),
+                verify_token: None,
+                app_secret: None,
+                client_secret: None,
+                access_token: None,
+                legacy_signature: false,
+                settings,
+                created_at: at,
+                updated_at: at,
+            },
+        }
+    }
+
+    const WA_BODY: &[u8] = br#"{"object":"whatsapp_business_account","entry":[{"id":"WABA1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"PN1"},"contacts":[{"profile":{"name":"A"},"wa_id":"16505551234"}],"messages":[{"from":"16505551234","id":"wamid.1","timestamp":"1749416383","type":"text","text":{"body":"hi"}}]}}]}]}"#;
+    const TIKTOK_BODY: &[u8] = br#"{"client_key":"ck","event":"direct_message.receive","create_time":1732350000,"user_openid":"act.x","content":"{\"message_id\": \"m1\", \"open_id\": \"oid_lead\", \"message_type\": \"text\", \"text\": \"hi\"}"}"#;
+
+    fn stored(result: Result<Vec<WebhookItem>, WebhookRejection>) -> usize {
+        match result {
+            Ok(items) => items
+                .iter()
+                .filter(|i| matches!(i, WebhookItem::Inbound(_)))
+                .count(),
+            Err(rejection) => panic!("refused: {rejection:?}"),
+        }
+    }
+
+    fn refused(result: Result<Vec<WebhookItem>, WebhookRejection>) -> bool {
+        matches!(result, Err(WebhookRejection::AccountMismatch))
+    }
+
+    #[test]
+    fn the_operator_secret_opens_only_deliveries_for_the_connections_own_account() {
+        use SecretSource::{Connection, Operator};
+        let wa = |external: Option<&str>, settings: Value| {
+            endpoint_for(Channel::Whatsapp, external, settings)
+        };
+        // The shared secret and a connection naming no account, or another one: refused.
+        assert!(refused(parse_verified(
+            &wa(None, json!({})),
+            WA_BODY,
+            Operator
+        )));
+        assert!(refused(parse_verified(
+            &wa(Some("PN2"), json!({})),
+            WA_BODY,
+            Operator
+        )));
+        // Its own number, or its WhatsApp Business Account: accepted.
+        assert_eq!(
+            stored(parse_verified(
+                &wa(Some("PN1"), json!({})),
+                WA_BODY,
+                Operator
+            )),
+            1
+        );
+        let waba = wa(Some("PN2"), json!({"webhookAccountId": "WABA1"}));
+        assert_eq!(stored(parse_verified(&waba, WA_BODY, Operator)), 1);
+        // The connection's own secret: another account's events are skipped, not refused.
+        let own = parse_verified(&wa(Some("PN2"), json!({})), WA_BODY, Connection).unwrap();
+        assert!(matches!(own[..], [WebhookItem::AccountMismatch { .. }]));
+        assert_eq!(
+            stored(parse_verified(&wa(None, json!({})), WA_BODY, Connection)),
+            1
+        );
+
+        let tiktok = |settings: Value| endpoint_for(Channel::Tiktok, Some("7000001"), settings);
+        // TikTok names the account by its open id; the business id (for sends) never matches.
+        assert!(refused(parse_verified(
+            &tiktok(json!({})),
+            TIKTOK_BODY,
+            Operator
+        )));
+        let other = tiktok(json!({"webhookAccountId": "act.y"}));
+        assert!(refused(parse_verified(&other, TIKTOK_BODY, Operator)));
+        let mine = tiktok(json!({"webhookAccountId": "act.x"}));
+        assert_eq!(stored(parse_verified(&mine, TIKTOK_BODY, Operator)), 1);
+        assert_eq!(
+            stored(parse_verified(&tiktok(json!({})), TIKTOK_BODY, Connection)),
+            1
+        );
+    }
+
     #[test]
     fn every_rejection_has_a_reason_and_the_documented_status() {
         let cases = [
@@ -929,6 +1123,7 @@ mod tests {
             (WebhookRejection::MissingSignature, 401),
             (WebhookRejection::BadSignature("x".into()), 401),
             (WebhookRejection::StaleTimestamp, 401),
+            (WebhookRejection::AccountMismatch, 401),
             (WebhookRejection::VerificationRefused("x".into()), 403),
             (WebhookRejection::BadPayload("x".into()), 400),
             (

@@ -110,23 +110,34 @@ fn every_shared_legacy_vector_passes_when_legacy_is_allowed() {
             ("X-Tiktok-Signature", &vector.header),
             ("X-Tiktok-Timestamp", &vector.timestamp),
         ]);
-        let outcome = webhook::verify(&with_header, body, &secrets, at(0), &legacy);
+        let signed_at: i64 = vector.timestamp.parse().unwrap();
+        let outcome = webhook::verify(&with_header, body, &secrets, at(signed_at), &legacy);
         assert_eq!(outcome.is_ok(), vector.valid, "vector {i}: {outcome:?}");
         if vector.valid {
             assert_eq!(outcome, Ok(Scheme::Legacy));
             // ...or, without it, the body's create_time (the vector's timestamp is that value).
             let without = headers(&[("X-Tiktok-Signature", &vector.header)]);
             assert_eq!(
-                webhook::verify(&without, body, &secrets, at(0), &legacy),
+                webhook::verify(&without, body, &secrets, at(signed_at + 300), &legacy),
                 Ok(Scheme::Legacy)
             );
+            // The replay window holds for the legacy scheme too, in both directions.
+            for now in [signed_at + 301, signed_at - 301, 0] {
+                assert!(
+                    matches!(
+                        webhook::verify(&with_header, body, &secrets, at(now), &legacy),
+                        Err(Error::SignatureInvalid(SignatureError::Stale { .. }))
+                    ),
+                    "vector {i} at {now}"
+                );
+            }
             // Legacy is opt-in: by default the same request is unsigned.
             assert_eq!(
                 webhook::verify(
                     &with_header,
                     body,
                     &secrets,
-                    at(0),
+                    at(signed_at),
                     &VerifyOptions::default()
                 ),
                 Err(Error::SignatureInvalid(SignatureError::MissingHeader(
