@@ -95,7 +95,10 @@ impl Application {
                 .map(|url| (url, config.redis_prefix.as_str())),
         )
         .context("setting up the support chat")?;
+        let mailer = crate::mailer::Mailer::from_config(&config).context("setting up e-mail")?;
+        tracing::info!(transport = %mailer.describe(), "account e-mail");
         let state = AppState {
+            mailer: Arc::new(mailer),
             store,
             bus,
             tokens,
@@ -139,6 +142,10 @@ impl Application {
             .with(
                 crate::store::inbox::FETCH_PROFILE_JOB,
                 crate::services::inbox::ProfileHandler::new(state.clone()),
+            )
+            .with(
+                crate::mailer::SEND_EMAIL_JOB,
+                crate::mailer::SendEmailHandler::new(state.store.clone(), state.mailer.clone()),
             );
         for channel in [
             Channel::Whatsapp,

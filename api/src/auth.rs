@@ -175,6 +175,11 @@ pub struct Claims {
     pub tid: Uuid,
     /// The role when the token was issued (informational; the database decides).
     pub role: String,
+    /// The account's `session_version` when the token was issued: a token from before the
+    /// account's sessions were revoked is refused. (A version rather than `iat`, whose whole
+    /// seconds cannot order a revocation and a new sign-in within the same second.)
+    #[serde(default)]
+    pub sv: i32,
     pub iat: i64,
     pub exp: i64,
 }
@@ -244,7 +249,8 @@ impl TokenKeys {
             })
     }
 
-    /// A token for `user_id` in `tenant_id`.
+    /// A token for `user_id` in `tenant_id`, for an account that never had its sessions revoked
+    /// (session version 0); see [`TokenKeys::issue_session`].
     pub fn issue(
         &self,
         user_id: Uuid,
@@ -252,10 +258,23 @@ impl TokenKeys {
         role: Role,
         now: DateTime<Utc>,
     ) -> ApiResult<String> {
+        self.issue_session(user_id, tenant_id, role, 0, now)
+    }
+
+    /// A token for `user_id` in `tenant_id` under the account's current `session_version`.
+    pub fn issue_session(
+        &self,
+        user_id: Uuid,
+        tenant_id: Uuid,
+        role: Role,
+        session_version: i32,
+        now: DateTime<Utc>,
+    ) -> ApiResult<String> {
         let claims = Claims {
             sub: user_id,
             tid: tenant_id,
             role: role.as_str().to_owned(),
+            sv: session_version,
             iat: now.timestamp(),
             exp: (now + self.ttl).timestamp(),
         };
@@ -436,6 +455,10 @@ pub async fn authenticate(
         .ok_or_else(|| {
             ApiError::Unauthenticated("this account is no longer a member of the tenant".into())
         })?;
+    // Sessions revoked after the token was issued (an address taken back from a squatter).
+    if store.session_version(claims.sub).await? != Some(claims.sv) {
+        return Err(ApiError::Unauthenticated("this session was revoked".into()));
+    }
     let role = Role::parse(&membership.role).map_err(|e| ApiError::Internal(e.into()))?;
     Ok(Principal::Member {
         user_id: claims.sub,

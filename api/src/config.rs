@@ -159,6 +159,17 @@ pub struct Config {
     /// How long an agent counts as online after their last live subscription's heartbeat
     /// (`LEADLINE_PRESENCE_TTL_SECONDS`, default 30, between 3 and 600).
     pub presence_ttl: Duration,
+    /// `SMTP_URL`: where outbound e-mail (invites, address verification) goes, e.g.
+    /// `smtps://user:pass@smtp.example.com:465` (implicit TLS) or
+    /// `smtp://user:pass@smtp.example.com:587?tls=required` (STARTTLS). Unset: every message is
+    /// written to [`Config::mail_outbox_dir`] instead, so a fresh install needs no mail account.
+    pub smtp_url: Option<String>,
+    /// `SMTP_FROM`: the sender, e.g. `Leadline <no-reply@example.com>` (default
+    /// `Leadline <no-reply@localhost>`).
+    pub smtp_from: String,
+    /// The outbox folder used when `SMTP_URL` is unset: `outbox/` beside the SQLite file, or in
+    /// the working directory for PostgreSQL. One `.eml` file per message.
+    pub mail_outbox_dir: std::path::PathBuf,
 }
 
 /// Which AI provider answers when a tenant has not chosen one (`LEADLINE_AI_PROVIDER`).
@@ -212,8 +223,25 @@ impl std::fmt::Debug for Config {
             .field("openai_api_base", &self.openai_api_base)
             .field("ai_default_provider", &self.ai_default_provider)
             .field("ai_rate_per_minute", &self.ai_rate_per_minute)
+            .field("smtp", &self.smtp_url.as_deref().map(redact_url))
+            .field("smtp_from", &self.smtp_from)
             .finish_non_exhaustive()
     }
+}
+
+/// `outbox/` beside the SQLite file of `database_url`, else in the working directory.
+fn outbox_dir(database_url: &str) -> std::path::PathBuf {
+    let file = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .map(|rest| rest.split('?').next().unwrap_or_default())
+        .filter(|path| !path.is_empty() && !path.starts_with(":memory:"));
+    let parent = file
+        .and_then(|path| std::path::Path::new(path).parent())
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| std::path::PathBuf::from("."));
+    parent.join("outbox")
 }
 
 /// Hides the password of a `scheme://user:password@host/…` URL.
@@ -304,7 +332,22 @@ impl Config {
             Some(value) => AiProviderKind::parse(&value)
                 .context("LEADLINE_AI_PROVIDER must be offline, anthropic or openai")?,
         };
+        let smtp_url = get("SMTP_URL");
+        if let Some(url) = &smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                bail!("SMTP_URL must start with smtp:// or smtps://");
+            }
+        }
+        let smtp_from =
+            get("SMTP_FROM").unwrap_or_else(|| "Leadline <no-reply@localhost>".to_owned());
+        if smtp_from.parse::<lettre::message::Mailbox>().is_err() {
+            bail!("SMTP_FROM must be an address, e.g. Leadline <no-reply@example.com>");
+        }
+        let mail_outbox_dir = outbox_dir(&database_url);
         Ok(Self {
+            smtp_url,
+            smtp_from,
+            mail_outbox_dir,
             database_url,
             redis_url,
             redis_prefix: get("LEADLINE_REDIS_PREFIX").unwrap_or_else(|| "leadline".to_owned()),
@@ -470,5 +513,29 @@ mod tests {
             redact_url("redis://127.0.0.1:6379"),
             "redis://127.0.0.1:6379"
         );
+    }
+
+    #[test]
+    fn mail_goes_to_an_outbox_beside_the_database_unless_smtp_is_configured() -> anyhow::Result<()>
+    {
+        let c = config(&[])?;
+        assert!(c.smtp_url.is_none());
+        assert_eq!(c.mail_outbox_dir, std::path::PathBuf::from("./outbox"));
+        let c = config(&[("DATABASE_URL", "sqlite:///var/lib/leadline/app.db?mode=rwc")])?;
+        assert_eq!(
+            c.mail_outbox_dir,
+            std::path::PathBuf::from("/var/lib/leadline/outbox")
+        );
+        let c = config(&[("DATABASE_URL", "postgres://app@db/x")])?;
+        assert_eq!(c.mail_outbox_dir, std::path::PathBuf::from("./outbox"));
+        let c = config(&[
+            ("SMTP_URL", "smtps://mailer:hunter22@smtp.example.com:465"),
+            ("SMTP_FROM", "Acme <no-reply@acme.example>"),
+        ])?;
+        assert!(c.smtp_url.is_some());
+        assert!(!format!("{c:?}").contains("hunter22"));
+        assert!(config(&[("SMTP_URL", "http://smtp.example.com")]).is_err());
+        assert!(config(&[("SMTP_FROM", "not an address")]).is_err());
+        Ok(())
     }
 }

@@ -14,6 +14,7 @@ pub mod graphql_client;
 pub mod http;
 pub mod jobs;
 pub mod secrets;
+pub mod mailer;
 pub mod services;
 pub mod state;
 pub mod store;

@@ -34,4 +34,6 @@ pub struct AppState {
     pub live: Arc<crate::services::live::LiveSupervisor>,
     /// The support chat's per-process parts (visitor limit, agent presence).
     pub support: Arc<crate::services::support::SupportRuntime>,
+    /// Outbound account e-mail (SMTP or the outbox folder), used by the `send_email` job.
+    pub mailer: Arc<crate::mailer::Mailer>,
 }

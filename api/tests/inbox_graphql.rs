@@ -122,16 +122,20 @@ impl Harness {
         }
     }
 
-    /// Invites `email` as `role` and accepts the invite; the new member.
+    /// Invites `email` as `role` and accepts the invite with the code from the invite e-mail
+    /// (the harness runs no workers, so the `send_email` job is run here); the new member.
     async fn invite(&self, owner: &Member, email: &str, role: &str) -> Member {
         let data = self
             .ok(
                 &owner.principal,
-                "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { inviteCode member { user { id } } } }",
+                "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { invite { id email role } } }",
                 json!({"input": {"email": email, "role": role}}),
             )
             .await;
-        let code = data["inviteMember"]["inviteCode"].as_str().unwrap();
+        assert_eq!(data["inviteMember"]["invite"]["email"], email);
+        let code = self
+            .mailed_code(owner.tenant_id, "invite", "Invite code: ")
+            .await;
         let accepted = self
             .run(
                 None,
@@ -151,6 +155,32 @@ impl Harness {
                 .parse()
                 .unwrap(),
         }
+    }
+
+    /// Runs the tenant's newest `send_email` job of `kind` as a worker would and returns the
+    /// secret after `marker` in the message it wrote to the outbox.
+    async fn mailed_code(&self, tenant_id: Uuid, kind: &str, marker: &str) -> String {
+        let job = self
+            .jobs_of(tenant_id, leadline_api::mailer::SEND_EMAIL_JOB)
+            .await
+            .into_iter()
+            .find(|j| j.payload["kind"] == kind)
+            .expect("a send_email job");
+        let handler = leadline_api::mailer::SendEmailHandler::new(
+            self.state.store.clone(),
+            self.state.mailer.clone(),
+        );
+        let result = leadline_api::jobs::JobHandler::run(&handler, &job)
+            .await
+            .expect("the mail is sent");
+        let file = result["file"].as_str().expect("written to the outbox");
+        let message = std::fs::read_to_string(file).expect("the outbox file");
+        message
+            .lines()
+            .find_map(|line| line.strip_prefix(marker))
+            .unwrap_or_else(|| panic!("no {marker:?} in {message}"))
+            .trim()
+            .to_owned()
     }
 
     /// Stores one inbound message as a webhook would.

@@ -1,4 +1,5 @@
-//! `invites`: A pending invitation; only the SHA-256 of the one-time code is stored.
+//! `invites`: A pending invitation of an e-mail address to a tenant with a role; only the SHA-256
+//! of the one-time code is stored, and no user or membership exists for it until it is accepted.
 
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -10,12 +11,15 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub tenant_id: Uuid,
-    pub user_id: Uuid,
+    /// The invited address (normalised).
+    pub email: String,
     pub role: String,
     pub code_hash: String,
     pub invited_by: Option<Uuid>,
     pub expires_at: DateTimeUtc,
     pub accepted_at: Option<DateTimeUtc>,
+    /// Replaced by a newer invite or revoked by an admin.
+    pub revoked_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
 }
 

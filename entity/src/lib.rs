@@ -11,6 +11,7 @@ pub mod audit_log;
 pub mod calls;
 pub mod channel_connections;
 pub mod conversations;
+pub mod email_verifications;
 pub mod instance_settings;
 pub mod invites;
 pub mod invoices;

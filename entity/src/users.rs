@@ -12,6 +12,11 @@ pub struct Model {
     pub email: String,
     pub name: Option<String>,
     pub password_hash: Option<String>,
+    /// When the address was proven (a verification token or an accepted invite); `None` means
+    /// the account is good only for the tenant it created itself.
+    pub email_verified_at: Option<DateTimeUtc>,
+    /// Member tokens carry the version they were issued under; raising it revokes them all.
+    pub session_version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -286,10 +286,73 @@ impl TestApp {
             .to_owned()
     }
 
+    /// The messages in the app's outbox folder (`SMTP_URL` unset: `outbox/` beside the database,
+    /// or in the working directory on PostgreSQL — both are `dir` here) addressed to `email`,
+    /// oldest first, as raw RFC 5322 text.
+    pub fn mails_to(&self, email: &str) -> Vec<String> {
+        let header = format!("To: {email}");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.join("outbox"))
+            .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        // File names are UUID v7s: sorting them sorts by time written.
+        files.sort();
+        files
+            .into_iter()
+            .filter_map(|path| std::fs::read_to_string(path).ok())
+            .filter(|text| {
+                text.lines()
+                    .any(|line| line.trim().eq_ignore_ascii_case(&header))
+            })
+            .collect()
+    }
+
+    /// Waits (the `send_email` job runs on a worker) until `email` has at least `count`
+    /// messages; all of them, oldest first.
+    pub async fn wait_for_mails(&self, email: &str, count: usize) -> Vec<String> {
+        let started = std::time::Instant::now();
+        loop {
+            let mails = self.mails_to(email);
+            if mails.len() >= count {
+                return mails;
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                panic!(
+                    "{email} got {} of {count} e-mails; see {}",
+                    mails.len(),
+                    self.dir.join("server.log").display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The newest message to `email` (waiting for the first one).
+    pub async fn last_mail_to(&self, email: &str) -> String {
+        self.wait_for_mails(email, 1)
+            .await
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// The invite code in the newest invite e-mail to `email`.
+    pub async fn invite_code(&self, email: &str) -> String {
+        mailed_secret(&self.last_mail_to(email).await, "Invite code: ")
+    }
+
     /// Opens an authenticated graphql-transport-ws connection.
     pub async fn ws(&self, token: &str) -> Result<WsClient, String> {
         WsClient::connect(&self.addr, json!({ "token": token })).await
     }
+}
+
+/// The secret after `marker` ("Invite code: ", "Verification token: ") in a mailed message.
+pub fn mailed_secret(message: &str, marker: &str) -> String {
+    message
+        .lines()
+        .find_map(|line| line.strip_prefix(marker))
+        .unwrap_or_else(|| panic!("no {marker:?} in {message}"))
+        .trim()
+        .to_owned()
 }
 
 /// The first error's `extensions.code`.

@@ -1,4 +1,5 @@
-//! Accounts and access: sign-up, login, invitations, members and roles, API keys, tenant
+//! Accounts and access: sign-up, e-mail verification, login, invitations (the code goes only
+//! by e-mail to the invitee, never back to the inviter), members and roles, API keys, tenant
 //! settings and the audit log.
 
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
@@ -11,12 +12,15 @@ use super::{
     clean_text, connection, parse_id, principal, required_text, state, tenant_for, try_connection,
     AccessGuard, IdConnection,
 };
-use crate::auth::{hash_password, random_secret, sha256_hex, verify_password, Access, Principal};
+use crate::auth::{hash_password, sha256_hex, verify_password, Access, Principal};
 use crate::error::ApiError;
-use crate::store::{now, InviteRequest, PageRequest, TenantSettingsChanges};
+use crate::store::{now, AcceptPlan, InviteRequest, PageRequest, TenantSettingsChanges};
 
 /// How long an invite code stays valid.
 const INVITE_VALID_DAYS: i64 = 7;
+
+/// Verification mails per account and hour, the sign-up's own included.
+const VERIFICATION_MAILS_PER_HOUR: usize = 3;
 
 /// Input of `signUp`.
 #[derive(InputObject)]
@@ -45,7 +49,7 @@ pub struct LoginInput {
 /// Input of `acceptInvite`.
 #[derive(InputObject)]
 pub struct AcceptInviteInput {
-    /// The one-time code from `inviteMember`.
+    /// The one-time code from the invite e-mail.
     pub code: String,
     /// The password to set (new accounts) or the existing password (existing accounts).
     pub password: String,
@@ -95,23 +99,79 @@ pub struct UpdateTenantSettingsPayload {
 /// Input of `inviteMember`.
 #[derive(InputObject)]
 pub struct InviteMemberInput {
-    /// E-mail of the person to invite.
+    /// E-mail of the person to invite; the one-time code is mailed there.
     pub email: String,
-    /// Their role.
+    /// Their role once they accept.
     pub role: Role,
-    /// Display name.
-    pub name: Option<String>,
+}
+
+/// A pending invitation. Its code is never shown: it goes only to the invited address.
+#[derive(SimpleObject)]
+pub struct Invite {
+    /// The invite id.
+    pub id: ID,
+    /// The invited address.
+    pub email: String,
+    /// The role the invitee gets on accepting.
+    pub role: Role,
+    /// When the code stops working.
+    pub expires_at: DateTime<Utc>,
+    /// When the invite was sent.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Invite {
+    fn new(invite: leadline_entity::invites::Model) -> async_graphql::Result<Self> {
+        Ok(Self {
+            id: ID(invite.id.to_string()),
+            role: Role::from_stored(&invite.role)?,
+            email: invite.email,
+            expires_at: invite.expires_at,
+            created_at: invite.created_at,
+        })
+    }
 }
 
 /// Result of `inviteMember`.
 #[derive(SimpleObject)]
 pub struct InviteMemberPayload {
-    /// The new member (inactive until the invite is accepted, for new accounts).
-    pub member: Member,
-    /// One-time code for `acceptInvite`; shown only here. Send it to the person.
-    pub invite_code: String,
-    /// When the code stops working.
-    pub expires_at: DateTime<Utc>,
+    /// The invite. Nobody is a member until the invitee accepts with the mailed code.
+    pub invite: Invite,
+}
+
+/// Input of `revokeInvite`.
+#[derive(InputObject)]
+pub struct RevokeInviteInput {
+    /// The invite id.
+    pub id: ID,
+}
+
+/// Result of `revokeInvite`.
+#[derive(SimpleObject)]
+pub struct RevokeInvitePayload {
+    /// The invite, now revoked: its code no longer works.
+    pub invite: Invite,
+}
+
+/// Input of `verifyEmail`.
+#[derive(InputObject)]
+pub struct VerifyEmailInput {
+    /// The one-time token from the verification e-mail.
+    pub token: String,
+}
+
+/// Result of `verifyEmail`.
+#[derive(SimpleObject)]
+pub struct VerifyEmailPayload {
+    /// The account, now verified.
+    pub user: User,
+}
+
+/// Result of `resendVerificationEmail`.
+#[derive(SimpleObject)]
+pub struct ResendVerificationEmailPayload {
+    /// The address the new token is mailed to (earlier tokens stop working).
+    pub email: String,
 }
 
 /// Input of `updateMemberRole`.
@@ -254,6 +314,21 @@ impl AccountQuery {
         try_connection(page, request, |(m, _)| m.id, |(m, u)| Member::new(m, u))
     }
 
+    /// The tenant's pending invites, newest first (owners and admins). Codes are never shown.
+    #[graphql(guard = "AccessGuard(Access::Administer)")]
+    async fn invites(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<IdConnection<Invite>> {
+        let tenant_id = tenant_for(ctx, Access::Administer)?;
+        principal(ctx).member()?;
+        let request = PageRequest::parse(first, after.as_deref())?;
+        let page = state(ctx).store.pending_invites(tenant_id, request).await?;
+        try_connection(page, request, |i| i.id, Invite::new)
+    }
+
     /// The tenant's API keys (owners and admins).
     #[graphql(guard = "AccessGuard(Access::Administer)")]
     async fn api_keys(
@@ -294,7 +369,10 @@ async fn session(
 ) -> async_graphql::Result<AuthPayload> {
     let state = state(ctx);
     let issued_at = now();
-    let token = state.tokens.issue(user.id, tenant_id, role, issued_at)?;
+    let token =
+        state
+            .tokens
+            .issue_session(user.id, tenant_id, role, user.session_version, issued_at)?;
     let expires_at = issued_at
         + chrono::Duration::from_std(state.config.jwt_ttl).unwrap_or(chrono::Duration::hours(12));
     Ok(AuthPayload {
@@ -308,7 +386,9 @@ async fn session(
 
 #[Object]
 impl AccountMutation {
-    /// Creates a tenant and its owner, and signs the owner in.
+    /// Creates a tenant and its owner, and signs the owner in. The address starts unverified: a
+    /// one-time token is mailed to it for `verifyEmail`. Until then the account can use only
+    /// this tenant. An address that already has an account (verified or not) is CONFLICT.
     async fn sign_up(
         &self,
         ctx: &Context<'_>,
@@ -327,6 +407,7 @@ impl AccountMutation {
             .store
             .create_tenant_with_owner(&slug, &name, &email, hash)
             .await?;
+        state(ctx).jobs.wake().await;
         session(ctx, user, tenant.id, leadline_domain::tenant::Role::Owner).await
     }
 
@@ -378,7 +459,12 @@ impl AccountMutation {
         session(ctx, user, membership.tenant_id, role).await
     }
 
-    /// Redeems an invite code and signs the new member in.
+    /// Redeems an invite code (mailed to the invited address) and signs the new member in.
+    /// Accepting proves the address. With no account there, one is created with `password`. An
+    /// existing account joins when `password` is its password. An unverified account whose
+    /// password does not match was squatting on the address: the acceptor takes it over (new
+    /// password, its sessions revoked, the memberships it gained removed). A verified account
+    /// with a wrong password is UNAUTHENTICATED: its password is never overwritten.
     async fn accept_invite(
         &self,
         ctx: &Context<'_>,
@@ -388,27 +474,98 @@ impl AccountMutation {
         check_password_policy(&input.password).map_err(|e| ApiError::invalid("password", e))?;
         let name = clean_text(input.name, "name", 120)?;
         let code_hash = sha256_hex(input.code.trim());
-        // An existing account keeps its password: prove it before the invite is used up.
-        let (_, invited_user) = store
+        let (_, holder) = store
             .pending_invite(&code_hash)
             .await?
             .ok_or(ApiError::NotFound("invite"))?;
-        let new_hash = match invited_user.password_hash {
-            Some(existing) => {
-                if !verify_password(input.password, Some(existing)).await {
+        // Passwords are checked here, outside the transaction (Argon2 is slow); the store
+        // re-checks that the account did not change before it applies the plan.
+        let plan = match holder {
+            None => AcceptPlan::Create {
+                password_hash: hash_password(input.password).await?,
+            },
+            Some(user) => {
+                let matches =
+                    verify_password(input.password.clone(), user.password_hash.clone()).await;
+                if matches {
+                    AcceptPlan::Join { user_id: user.id }
+                } else if user.email_verified_at.is_some() {
                     return Err(ApiError::Unauthenticated(
-                        "this account already has a password; use it to accept".into(),
+                        "this address already has an account; accept with its password".into(),
                     )
                     .into());
+                } else {
+                    AcceptPlan::TakeOver {
+                        user_id: user.id,
+                        previous_hash: user.password_hash,
+                        password_hash: hash_password(input.password).await?,
+                    }
                 }
-                None
             }
-            None => Some(hash_password(input.password).await?),
         };
-        let (tenant_id, user, role) = store.accept_invite(&code_hash, new_hash, name).await?;
-        let role = leadline_domain::tenant::Role::parse(&role)
+        let accepted = store.accept_invite(&code_hash, plan, name).await?;
+        if !accepted.removed_memberships.is_empty() {
+            tracing::warn!(
+                user = %accepted.user.id,
+                removed = accepted.removed_memberships.len(),
+                "an unverified account's address was claimed by its owner; its sessions are revoked"
+            );
+        }
+        let role = leadline_domain::tenant::Role::parse(&accepted.role)
             .map_err(|e| ApiError::Internal(e.into()))?;
-        session(ctx, user, tenant_id, role).await
+        session(ctx, accepted.user, accepted.tenant_id, role).await
+    }
+
+    /// Proves the account's e-mail address with the one-time token mailed to it. A wrong, used
+    /// or expired token is BAD_USER_INPUT (field `token`) with a message saying which.
+    async fn verify_email(
+        &self,
+        ctx: &Context<'_>,
+        input: VerifyEmailInput,
+    ) -> async_graphql::Result<VerifyEmailPayload> {
+        let token = input.token.trim();
+        if token.is_empty() || token.len() > 200 {
+            return Err(
+                ApiError::bad_input("token", "this verification token is not valid").into(),
+            );
+        }
+        let user = state(ctx).store.verify_email(&sha256_hex(token)).await?;
+        Ok(VerifyEmailPayload { user: user.into() })
+    }
+
+    /// Mails a new verification token to the signed-in member's address (earlier ones stop
+    /// working). At most three verification mails per hour; an already verified address is
+    /// CONFLICT.
+    async fn resend_verification_email(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<ResendVerificationEmailPayload> {
+        let (user_id, tenant_id, _) = principal(ctx).member()?;
+        let state = state(ctx);
+        let user = state
+            .store
+            .user(user_id)
+            .await?
+            .ok_or(ApiError::Unauthenticated("unknown user".into()))?;
+        if user.email_verified_at.is_some() {
+            return Err(ApiError::Conflict("this address is already verified".into()).into());
+        }
+        let window = chrono::Duration::hours(1);
+        let at = now();
+        let recent = state
+            .store
+            .verification_requests_since(user_id, at - window)
+            .await?;
+        if recent.len() >= VERIFICATION_MAILS_PER_HOUR {
+            let oldest = recent.first().copied().unwrap_or(at);
+            let retry_after_secs = u64::try_from((oldest + window - at).num_seconds())
+                .unwrap_or(0)
+                .max(1);
+            return Err(ApiError::RateLimited { retry_after_secs }.into());
+        }
+        state.store.request_verification(tenant_id, user_id).await?;
+        state.jobs.wake().await;
+        Ok(ResendVerificationEmailPayload { email: user.email })
     }
 
     /// Changes tenant settings (owners and admins). Audited.
@@ -463,7 +620,10 @@ impl AccountMutation {
         })
     }
 
-    /// Invites a person (owners and admins; only owners invite owners). Audited.
+    /// Invites a person (owners and admins; only owners invite owners). Audited. The one-time
+    /// code is mailed to the address and never returned here; nobody becomes a member until it
+    /// is accepted. Inviting the same address again replaces the pending invite (the old code
+    /// stops working); inviting a member is CONFLICT.
     #[graphql(guard = "AccessGuard(Access::Administer)")]
     async fn invite_member(
         &self,
@@ -476,27 +636,40 @@ impl AccountMutation {
             return Err(ApiError::Forbidden("only an owner can invite an owner".into()).into());
         }
         let email = Email::parse(&input.email).map_err(|e| ApiError::invalid("email", e))?;
-        let name = clean_text(input.name, "name", 120)?;
-        let code = random_secret(24);
         let expires_at = now() + chrono::Duration::days(INVITE_VALID_DAYS);
-        let invitation = state(ctx)
+        let invite = state(ctx)
             .store
             .invite_member(
                 tenant_id,
                 principal(ctx).actor(),
                 InviteRequest {
                     email: &email,
-                    name,
                     role,
-                    code_hash: sha256_hex(&code),
                     expires_at,
                 },
             )
             .await?;
+        state(ctx).jobs.wake().await;
         Ok(InviteMemberPayload {
-            member: Member::new(invitation.membership, invitation.user)?,
-            invite_code: code,
-            expires_at: invitation.expires_at,
+            invite: Invite::new(invite)?,
+        })
+    }
+
+    /// Revokes a pending invite (owners and admins): its code stops working. Audited.
+    #[graphql(guard = "AccessGuard(Access::Administer)")]
+    async fn revoke_invite(
+        &self,
+        ctx: &Context<'_>,
+        input: RevokeInviteInput,
+    ) -> async_graphql::Result<RevokeInvitePayload> {
+        let (_, tenant_id, _) = principal(ctx).member()?;
+        let id = parse_id(&input.id, "id")?;
+        let invite = state(ctx)
+            .store
+            .revoke_invite(tenant_id, principal(ctx).actor(), id)
+            .await?;
+        Ok(RevokeInvitePayload {
+            invite: Invite::new(invite)?,
         })
     }
 

@@ -215,11 +215,15 @@ pub struct User {
     pub email: String,
     /// Display name.
     pub name: Option<String>,
+    /// Whether the address is proven (`verifyEmail`, or an accepted invite). An unverified
+    /// account can use only the tenant it created itself.
+    pub email_verified: bool,
 }
 
 impl From<entity::users::Model> for User {
     fn from(user: entity::users::Model) -> Self {
         Self {
+            email_verified: user.email_verified_at.is_some(),
             id: ID(user.id.to_string()),
             email: user.email,
             name: user.name,
@@ -234,7 +238,8 @@ pub struct Member {
     pub user: User,
     /// Their role here.
     pub role: Role,
-    /// False until an invited person accepts and sets a password.
+    /// Whether the person can sign in (always true since memberships exist only after an
+    /// invite is accepted; kept for clients that read it).
     pub active: bool,
     /// When they joined or were invited.
     pub joined_at: DateTime<Utc>,

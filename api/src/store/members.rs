@@ -1,36 +1,59 @@
-//! Users and memberships: login look-ups, invitations, role changes and removal, with the rule
-//! that a tenant always keeps at least one owner.
+//! Users and memberships: login look-ups, invitations (an invite is only an invite until the
+//! invitee accepts with the mailed code), e-mail verification, role changes and removal, with
+//! the rule that a tenant always keeps at least one owner (owner rows locked while it is checked).
 
 use chrono::{DateTime, Utc};
 use leadline_domain::tenant::{Email, Role};
-use leadline_entity::{invites, memberships, users};
+use leadline_entity::{email_verifications, invites, jobs, memberships, tenants, users};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{record, AuditEntry};
 use super::{now, paginate, Page, PageRequest, Store};
-use crate::auth::Actor;
-use crate::error::{ApiError, ApiResult};
+use crate::auth::{random_secret, sha256_hex, Actor};
+use crate::error::{is_unique_violation, ApiError, ApiResult};
+use crate::jobs::enqueue;
+use crate::mailer::{AccountMail, SEND_EMAIL_JOB};
 
-/// Who is invited, as what, and how the code is checked.
+/// Who is invited, as what.
 pub struct InviteRequest<'a> {
     pub email: &'a Email,
-    pub name: Option<String>,
     pub role: Role,
-    /// SHA-256 of the one-time code.
-    pub code_hash: String,
     pub expires_at: DateTime<Utc>,
 }
 
-/// A member created by an invitation.
-pub struct Invitation {
-    pub membership: memberships::Model,
+/// How an accepted invite meets the account behind its address; decided by the caller after it
+/// checked the password (outside the transaction: Argon2 is slow), and re-checked inside it.
+#[derive(Debug, Clone)]
+pub enum AcceptPlan {
+    /// No account has the address: create it, verified, with this password hash.
+    Create { password_hash: String },
+    /// The account's password matched: join with it (and mark the address verified).
+    Join { user_id: Uuid },
+    /// An unverified account (or one that never had a password) holds the address and the
+    /// acceptor, who proved the address by reading the code, did not know its password: the
+    /// acceptor is the owner. Set their password, revoke every session of the account and
+    /// remove the memberships it gained while unverified.
+    TakeOver {
+        user_id: Uuid,
+        /// The password hash read before the decision; if it changed meanwhile, nothing happens.
+        previous_hash: Option<String>,
+        password_hash: String,
+    },
+}
+
+/// The result of `accept_invite`.
+pub struct Acceptance {
+    pub tenant_id: Uuid,
     pub user: users::Model,
-    pub expires_at: DateTime<Utc>,
+    pub role: String,
+    /// Memberships removed from a squatting account (tenant ids).
+    pub removed_memberships: Vec<Uuid>,
 }
 
 impl Store {
@@ -101,72 +124,69 @@ impl Store {
         })
     }
 
-    /// Invites `email` with `role`: creates the user if new (without a password until the
-    /// invite is accepted) and the membership, and stores the invite code's hash.
+    /// Invites `email` with `role`: stores an invite (never a user or a membership) and, in the
+    /// same transaction, the `send_email` job that mints the code and mails it to the address.
+    /// A pending invite for the same address is replaced (its code stops working). Inviting a
+    /// member is CONFLICT.
     pub async fn invite_member(
         &self,
         tenant_id: Uuid,
         actor: Actor,
         request: InviteRequest<'_>,
-    ) -> ApiResult<Invitation> {
+    ) -> ApiResult<invites::Model> {
         let InviteRequest {
             email,
-            name,
             role,
-            code_hash,
             expires_at,
         } = request;
         let tx = self.db.begin().await?;
         let at = now();
-        let user = match users::Entity::find()
+        if let Some(user) = users::Entity::find()
             .filter(users::Column::Email.eq(email.as_str()))
             .one(&tx)
             .await?
         {
-            Some(user) => user,
-            None => {
-                users::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    email: Set(email.as_str().to_owned()),
-                    name: Set(name),
-                    password_hash: Set(None),
-                    created_at: Set(at),
-                    updated_at: Set(at),
-                }
-                .insert(&tx)
+            if memberships::Entity::find()
+                .filter(memberships::Column::TenantId.eq(tenant_id))
+                .filter(memberships::Column::UserId.eq(user.id))
+                .one(&tx)
                 .await?
+                .is_some()
+            {
+                return Err(ApiError::Conflict("this person is already a member".into()));
             }
-        };
-        let existing = memberships::Entity::find()
-            .filter(memberships::Column::TenantId.eq(tenant_id))
-            .filter(memberships::Column::UserId.eq(user.id))
-            .one(&tx)
+        }
+        invites::Entity::update_many()
+            .col_expr(invites::Column::RevokedAt, Expr::value(at))
+            .filter(invites::Column::TenantId.eq(tenant_id))
+            .filter(invites::Column::Email.eq(email.as_str()))
+            .filter(invites::Column::AcceptedAt.is_null())
+            .filter(invites::Column::RevokedAt.is_null())
+            .exec(&tx)
             .await?;
-        if existing.is_some() {
-            return Err(ApiError::Conflict("this person is already a member".into()));
-        }
-        let membership = memberships::ActiveModel {
+        // Nobody knows this code: the mail job replaces it with the one it sends.
+        let placeholder = sha256_hex(&random_secret(24));
+        let invite = invites::ActiveModel {
             id: Set(Uuid::now_v7()),
             tenant_id: Set(tenant_id),
-            user_id: Set(user.id),
+            email: Set(email.as_str().to_owned()),
             role: Set(role.as_str().to_owned()),
-            created_at: Set(at),
-            updated_at: Set(at),
-        }
-        .insert(&tx)
-        .await?;
-        invites::Entity::insert(invites::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(tenant_id),
-            user_id: Set(user.id),
-            role: Set(role.as_str().to_owned()),
-            code_hash: Set(code_hash),
+            code_hash: Set(placeholder),
             invited_by: Set(actor.user_id),
             expires_at: Set(expires_at),
             accepted_at: Set(None),
+            revoked_at: Set(None),
             created_at: Set(at),
-        })
-        .exec_without_returning(&tx)
+        }
+        .insert(&tx)
+        .await?;
+        enqueue(
+            &tx,
+            AccountMail::Invite {
+                invite_id: invite.id,
+            }
+            .job(tenant_id),
+        )
         .await?;
         record(
             &tx,
@@ -174,78 +194,249 @@ impl Store {
             actor,
             AuditEntry {
                 action: "member.invited",
-                target_type: "user",
-                target_id: Some(user.id.to_string()),
+                target_type: "invite",
+                target_id: Some(invite.id.to_string()),
                 details: json!({"email": email.as_str(), "role": role.as_str()}),
             },
         )
         .await?;
         tx.commit().await?;
-        Ok(Invitation {
-            membership,
-            user,
-            expires_at,
-        })
+        Ok(invite)
     }
 
-    /// The unused, unexpired invite with this code hash, and its user.
+    /// The tenant's pending invites (not accepted, revoked or expired), newest first.
+    pub async fn pending_invites(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> ApiResult<Page<invites::Model>> {
+        let select = invites::Entity::find()
+            .filter(invites::Column::TenantId.eq(tenant_id))
+            .filter(invites::Column::AcceptedAt.is_null())
+            .filter(invites::Column::RevokedAt.is_null())
+            .filter(invites::Column::ExpiresAt.gt(now()));
+        paginate(&self.db, select, invites::Column::Id, page).await
+    }
+
+    /// Revokes a pending invite of the tenant (its code stops working). Audited.
+    pub async fn revoke_invite(
+        &self,
+        tenant_id: Uuid,
+        actor: Actor,
+        invite_id: Uuid,
+    ) -> ApiResult<invites::Model> {
+        let tx = self.db.begin().await?;
+        let invite = invites::Entity::find_by_id(invite_id)
+            .filter(invites::Column::TenantId.eq(tenant_id))
+            .one(&tx)
+            .await?
+            .filter(|i| i.accepted_at.is_none() && i.revoked_at.is_none())
+            .ok_or(ApiError::NotFound("invite"))?;
+        let mut row = invite.into_active_model();
+        row.revoked_at = Set(Some(now()));
+        let invite = row.update(&tx).await?;
+        record(
+            &tx,
+            tenant_id,
+            actor,
+            AuditEntry {
+                action: "invite.revoked",
+                target_type: "invite",
+                target_id: Some(invite.id.to_string()),
+                details: json!({"email": invite.email, "role": invite.role}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(invite)
+    }
+
+    /// Replaces a pending invite's code hash with the one about to be mailed; the invite and its
+    /// tenant's name, or `None` when the invite is no longer pending (nothing to send).
+    pub async fn reissue_invite_code(
+        &self,
+        invite_id: Uuid,
+        code_hash: &str,
+    ) -> ApiResult<Option<(invites::Model, String)>> {
+        let at = now();
+        let updated = invites::Entity::update_many()
+            .col_expr(invites::Column::CodeHash, Expr::value(code_hash))
+            .filter(invites::Column::Id.eq(invite_id))
+            .filter(invites::Column::AcceptedAt.is_null())
+            .filter(invites::Column::RevokedAt.is_null())
+            .filter(invites::Column::ExpiresAt.gt(at))
+            .exec(&self.db)
+            .await?;
+        if updated.rows_affected == 0 {
+            return Ok(None);
+        }
+        let Some(invite) = invites::Entity::find_by_id(invite_id).one(&self.db).await? else {
+            return Ok(None);
+        };
+        let tenant = tenants::Entity::find_by_id(invite.tenant_id)
+            .one(&self.db)
+            .await?
+            .ok_or(ApiError::NotFound("tenant"))?;
+        Ok(Some((invite, tenant.name)))
+    }
+
+    /// The pending invite with this code hash, and the account that holds its address (if any).
     pub async fn pending_invite(
         &self,
         code_hash: &str,
-    ) -> ApiResult<Option<(invites::Model, users::Model)>> {
+    ) -> ApiResult<Option<(invites::Model, Option<users::Model>)>> {
         let at = now();
         let Some(invite) = invites::Entity::find()
             .filter(invites::Column::CodeHash.eq(code_hash))
             .one(&self.db)
             .await?
-            .filter(|i| i.accepted_at.is_none() && i.expires_at > at)
+            .filter(|i| i.accepted_at.is_none() && i.revoked_at.is_none() && i.expires_at > at)
         else {
             return Ok(None);
         };
-        let user = users::Entity::find_by_id(invite.user_id)
+        let user = users::Entity::find()
+            .filter(users::Column::Email.eq(invite.email.as_str()))
             .one(&self.db)
             .await?;
-        Ok(user.map(|u| (invite, u)))
+        Ok(Some((invite, user)))
     }
 
-    /// Redeems an invite code: sets the password when the user has none yet. Returns the tenant,
-    /// the user and the membership role. A used, expired or unknown code is NOT_FOUND.
+    /// Redeems an invite code: marks it used and creates the membership in one transaction,
+    /// and marks the address verified (the code went to it). See [`AcceptPlan`] for the account.
+    /// A used, revoked, expired or unknown code is NOT_FOUND; an account that changed since
+    /// the plan was made is CONFLICT (try again).
     pub async fn accept_invite(
         &self,
         code_hash: &str,
-        password_hash: Option<String>,
+        plan: AcceptPlan,
         name: Option<String>,
-    ) -> ApiResult<(Uuid, users::Model, String)> {
+    ) -> ApiResult<Acceptance> {
         let tx = self.db.begin().await?;
         let at = now();
         let invite = invites::Entity::find()
             .filter(invites::Column::CodeHash.eq(code_hash))
             .one(&tx)
             .await?
-            .filter(|i| i.accepted_at.is_none() && i.expires_at > at)
+            .filter(|i| i.accepted_at.is_none() && i.revoked_at.is_none() && i.expires_at > at)
             .ok_or(ApiError::NotFound("invite"))?;
-        let user = users::Entity::find_by_id(invite.user_id)
+        // The conditional update is what makes a code single-use under concurrent accepts.
+        let used = invites::Entity::update_many()
+            .col_expr(invites::Column::AcceptedAt, Expr::value(at))
+            .filter(invites::Column::Id.eq(invite.id))
+            .filter(invites::Column::AcceptedAt.is_null())
+            .filter(invites::Column::RevokedAt.is_null())
+            .exec(&tx)
+            .await?;
+        if used.rows_affected != 1 {
+            return Err(ApiError::NotFound("invite"));
+        }
+        let existing = users::Entity::find()
+            .filter(users::Column::Email.eq(invite.email.as_str()))
             .one(&tx)
-            .await?
-            .ok_or(ApiError::NotFound("invite"))?;
-        let membership = memberships::Entity::find()
+            .await?;
+        let changed = || ApiError::Conflict("the account changed meanwhile; try again".into());
+        let mut removed_memberships = Vec::new();
+        let user = match (plan, existing) {
+            (AcceptPlan::Create { password_hash }, None) => users::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                email: Set(invite.email.clone()),
+                name: Set(name),
+                password_hash: Set(Some(password_hash)),
+                email_verified_at: Set(Some(at)),
+                session_version: Set(0),
+                created_at: Set(at),
+                updated_at: Set(at),
+            }
+            .insert(&tx)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    changed()
+                } else {
+                    e.into()
+                }
+            })?,
+            (AcceptPlan::Join { user_id }, Some(user)) if user.id == user_id => {
+                let mut row = user.clone().into_active_model();
+                if user.email_verified_at.is_none() {
+                    row.email_verified_at = Set(Some(at));
+                }
+                if let Some(name) = name {
+                    row.name = Set(Some(name));
+                }
+                row.updated_at = Set(at);
+                row.update(&tx).await?
+            }
+            (
+                AcceptPlan::TakeOver {
+                    user_id,
+                    previous_hash,
+                    password_hash,
+                },
+                Some(user),
+            ) if user.id == user_id
+                && user.password_hash == previous_hash
+                && user.email_verified_at.is_none() =>
+            {
+                for membership in memberships::Entity::find()
+                    .filter(memberships::Column::UserId.eq(user.id))
+                    .all(&tx)
+                    .await?
+                {
+                    memberships::Entity::delete_by_id(membership.id)
+                        .exec(&tx)
+                        .await?;
+                    record(
+                        &tx,
+                        membership.tenant_id,
+                        Actor::default(),
+                        AuditEntry {
+                            action: "member.removed",
+                            target_type: "user",
+                            target_id: Some(user.id.to_string()),
+                            details: json!({
+                                "role": membership.role,
+                                "reason": "the unverified account's address was claimed by its owner",
+                            }),
+                        },
+                    )
+                    .await?;
+                    removed_memberships.push(membership.tenant_id);
+                }
+                // Tokens the squatter may still hold for the account.
+                email_verifications::Entity::delete_many()
+                    .filter(email_verifications::Column::UserId.eq(user.id))
+                    .exec(&tx)
+                    .await?;
+                let mut row = user.clone().into_active_model();
+                row.password_hash = Set(Some(password_hash));
+                row.email_verified_at = Set(Some(at));
+                row.session_version = Set(user.session_version.saturating_add(1));
+                row.name = Set(name);
+                row.updated_at = Set(at);
+                row.update(&tx).await?
+            }
+            _ => return Err(changed()),
+        };
+        if memberships::Entity::find()
             .filter(memberships::Column::TenantId.eq(invite.tenant_id))
             .filter(memberships::Column::UserId.eq(user.id))
             .one(&tx)
             .await?
-            .ok_or(ApiError::NotFound("invite"))?;
-        let mut user_row = user.clone().into_active_model();
-        if user.password_hash.is_none() {
-            user_row.password_hash = Set(password_hash);
+            .is_some()
+        {
+            return Err(ApiError::Conflict("you are already a member".into()));
         }
-        if let Some(name) = name {
-            user_row.name = Set(Some(name));
+        memberships::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(invite.tenant_id),
+            user_id: Set(user.id),
+            role: Set(invite.role.clone()),
+            created_at: Set(at),
+            updated_at: Set(at),
         }
-        user_row.updated_at = Set(at);
-        let user = user_row.update(&tx).await?;
-        let mut invite_row = invite.clone().into_active_model();
-        invite_row.accepted_at = Set(Some(at));
-        invite_row.update(&tx).await?;
+        .insert(&tx)
+        .await?;
         record(
             &tx,
             invite.tenant_id,
@@ -257,12 +448,141 @@ impl Store {
                 action: "member.joined",
                 target_type: "user",
                 target_id: Some(user.id.to_string()),
-                details: json!({}),
+                details: json!({
+                    "role": invite.role,
+                    "invite": invite.id.to_string(),
+                    "claimedUnverifiedAccount": !removed_memberships.is_empty(),
+                }),
             },
         )
         .await?;
         tx.commit().await?;
-        Ok((invite.tenant_id, user, membership.role))
+        Ok(Acceptance {
+            tenant_id: invite.tenant_id,
+            user,
+            role: invite.role,
+            removed_memberships,
+        })
+    }
+
+    /// The account's current session version (`None` when the user no longer exists).
+    pub async fn session_version(&self, user_id: Uuid) -> ApiResult<Option<i32>> {
+        Ok(users::Entity::find_by_id(user_id)
+            .one(&self.db)
+            .await?
+            .map(|u| u.session_version))
+    }
+
+    /// Stores a new verification token hash for an unverified user (earlier unused tokens stop
+    /// working); the user, or `None` when the address is verified already or the user is gone.
+    pub async fn issue_verification(
+        &self,
+        user_id: Uuid,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> ApiResult<Option<users::Model>> {
+        let tx = self.db.begin().await?;
+        let at = now();
+        let Some(user) = users::Entity::find_by_id(user_id)
+            .one(&tx)
+            .await?
+            .filter(|u| u.email_verified_at.is_none())
+        else {
+            return Ok(None);
+        };
+        email_verifications::Entity::update_many()
+            .col_expr(email_verifications::Column::UsedAt, Expr::value(at))
+            .filter(email_verifications::Column::UserId.eq(user_id))
+            .filter(email_verifications::Column::UsedAt.is_null())
+            .exec(&tx)
+            .await?;
+        email_verifications::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            user_id: Set(user_id),
+            token_hash: Set(token_hash.to_owned()),
+            expires_at: Set(expires_at),
+            used_at: Set(None),
+            created_at: Set(at),
+        }
+        .insert(&tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(user))
+    }
+
+    /// When verification mails were asked for since `since`, oldest first (resends are limited
+    /// per user and hour).
+    pub async fn verification_requests_since(
+        &self,
+        user_id: Uuid,
+        since: DateTime<Utc>,
+    ) -> ApiResult<Vec<DateTime<Utc>>> {
+        Ok(jobs::Entity::find()
+            .filter(jobs::Column::Kind.eq(SEND_EMAIL_JOB))
+            .filter(jobs::Column::IdempotencyKey.starts_with(verification_key_prefix(user_id)))
+            .filter(jobs::Column::CreatedAt.gte(since))
+            .order_by_asc(jobs::Column::CreatedAt)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|job| job.created_at)
+            .collect())
+    }
+
+    /// Enqueues another verification mail for the user (in `tenant_id`'s job queue).
+    pub async fn request_verification(&self, tenant_id: Uuid, user_id: Uuid) -> ApiResult<()> {
+        enqueue(&self.db, verification_job(tenant_id, user_id)).await?;
+        Ok(())
+    }
+
+    /// Redeems a verification token: the user, now verified. Unknown, used and expired tokens
+    /// are BAD_USER_INPUT, each with its own message.
+    pub async fn verify_email(&self, token_hash: &str) -> ApiResult<users::Model> {
+        let tx = self.db.begin().await?;
+        let at = now();
+        let token = email_verifications::Entity::find()
+            .filter(email_verifications::Column::TokenHash.eq(token_hash))
+            .one(&tx)
+            .await?
+            .ok_or_else(|| ApiError::bad_input("token", "this verification token is not valid"))?;
+        if token.used_at.is_some() {
+            return Err(ApiError::bad_input(
+                "token",
+                "this verification token was already used or replaced by a newer one",
+            ));
+        }
+        if token.expires_at <= at {
+            return Err(ApiError::bad_input(
+                "token",
+                "this verification token has expired; ask for a new one with resendVerificationEmail",
+            ));
+        }
+        let used = email_verifications::Entity::update_many()
+            .col_expr(email_verifications::Column::UsedAt, Expr::value(at))
+            .filter(email_verifications::Column::Id.eq(token.id))
+            .filter(email_verifications::Column::UsedAt.is_null())
+            .exec(&tx)
+            .await?;
+        if used.rows_affected != 1 {
+            return Err(ApiError::bad_input(
+                "token",
+                "this verification token was already used",
+            ));
+        }
+        let user = users::Entity::find_by_id(token.user_id)
+            .one(&tx)
+            .await?
+            .ok_or_else(|| ApiError::bad_input("token", "this verification token is not valid"))?;
+        let user = if user.email_verified_at.is_none() {
+            let mut row = user.into_active_model();
+            row.email_verified_at = Set(Some(at));
+            row.updated_at = Set(at);
+            row.update(&tx).await?
+        } else {
+            user
+        };
+        tx.commit().await?;
+        Ok(user)
     }
 
     /// Changes a member's role. `acting_role` must be allowed to manage both the old and the new
@@ -276,6 +596,8 @@ impl Store {
         role: Role,
     ) -> ApiResult<(memberships::Model, users::Model)> {
         let tx = self.db.begin().await?;
+        lock_owners(&tx, self.is_postgres(), tenant_id).await?;
+        let acting_role = current_role(&tx, tenant_id, actor, acting_role).await?;
         let membership = member_in(&tx, tenant_id, user_id).await?;
         let current = Role::parse(&membership.role).map_err(|e| ApiError::Internal(e.into()))?;
         if !acting_role.can_manage(current) || !acting_role.can_manage(role) {
@@ -319,6 +641,8 @@ impl Store {
         user_id: Uuid,
     ) -> ApiResult<()> {
         let tx = self.db.begin().await?;
+        lock_owners(&tx, self.is_postgres(), tenant_id).await?;
+        let acting_role = current_role(&tx, tenant_id, actor, acting_role).await?;
         let membership = member_in(&tx, tenant_id, user_id).await?;
         let current = Role::parse(&membership.role).map_err(|e| ApiError::Internal(e.into()))?;
         if !acting_role.can_manage(current) {
@@ -347,6 +671,61 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The `send_email` job of a verification mail, keyed so resends can be counted per user.
+pub(crate) fn verification_job(tenant_id: Uuid, user_id: Uuid) -> crate::jobs::NewJob {
+    AccountMail::Verification { user_id }
+        .job(tenant_id)
+        .idempotent(format!(
+            "{}{}",
+            verification_key_prefix(user_id),
+            Uuid::now_v7().simple()
+        ))
+}
+
+fn verification_key_prefix(user_id: Uuid) -> String {
+    format!("verification:{}:", user_id.simple())
+}
+
+/// Holds the tenant's owner rows until the transaction ends (PostgreSQL `FOR UPDATE`, in id
+/// order so two changes never deadlock), so two concurrent demotions or removals cannot each
+/// count the other owner and leave none. SQLite has one writer at a time already. A waiting
+/// transaction re-reads the rows after the lock is released (read committed), so it counts
+/// the owners as the first change left them.
+async fn lock_owners<C: ConnectionTrait>(db: &C, postgres: bool, tenant_id: Uuid) -> ApiResult<()> {
+    if postgres {
+        memberships::Entity::find()
+            .filter(memberships::Column::TenantId.eq(tenant_id))
+            .filter(memberships::Column::Role.eq(Role::Owner.as_str()))
+            .order_by_asc(memberships::Column::Id)
+            .lock_exclusive()
+            .all(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The acting member's role as the database has it now, under the owner lock: a member demoted
+/// by a concurrent change acts with the new role, not the one read when the request started.
+async fn current_role<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    actor: Actor,
+    fallback: Role,
+) -> ApiResult<Role> {
+    let Some(user_id) = actor.user_id else {
+        return Ok(fallback);
+    };
+    let membership = memberships::Entity::find()
+        .filter(memberships::Column::TenantId.eq(tenant_id))
+        .filter(memberships::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            ApiError::Unauthenticated("this account is no longer a member of the tenant".into())
+        })?;
+    Role::parse(&membership.role).map_err(|e| ApiError::Internal(e.into()))
 }
 
 async fn member_in<C: ConnectionTrait>(

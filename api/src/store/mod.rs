@@ -41,7 +41,7 @@ pub use inbox::{
     Ingested, NewTicket, OutboundMessage,
 };
 pub use leads::{LeadChanges, LeadFilter, NewLead, ScoreAdjustment};
-pub use members::{Invitation, InviteRequest};
+pub use members::{AcceptPlan, Acceptance, InviteRequest};
 pub use products::{ProductChanges, ProductFilter};
 pub use tenants::TenantSettingsChanges;
 

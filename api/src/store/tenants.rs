@@ -1,4 +1,5 @@
-//! Tenants: sign-up (tenant + owner in one transaction), settings, and the instance secret.
+//! Tenants: sign-up (tenant + unverified owner + the verification mail job in one transaction),
+//! settings, and the instance secret.
 
 use leadline_domain::tenant::{Email, Role, TenantSlug};
 use leadline_entity::{ai_contexts, instance_settings, memberships, tenants, users};
@@ -53,8 +54,11 @@ impl Store {
             .await?
             .is_some()
         {
+            // Whether that account is verified or not, sign-up never takes it over: the holder
+            // of an unverified address loses it only to someone who proves the address (an
+            // accepted invite), never to someone who merely asks for it.
             return Err(ApiError::Conflict(
-                "an account with this e-mail exists; log in instead".into(),
+                "an account with this e-mail exists; log in instead (or accept the invite sent to this address)".into(),
             ));
         }
         let tenant = tenants::ActiveModel {
@@ -88,6 +92,9 @@ impl Store {
             email: Set(email.as_str().to_owned()),
             name: Set(None),
             password_hash: Set(Some(password_hash)),
+            // Unverified until the mailed token comes back: good for this tenant only.
+            email_verified_at: Set(None),
+            session_version: Set(0),
             created_at: Set(at),
             updated_at: Set(at),
         }
@@ -113,6 +120,8 @@ impl Store {
         ai_contexts::Entity::insert(super::ai_context::default_row(tenant.id))
             .exec_without_returning(&tx)
             .await?;
+        // The verification mail commits with the account; the job mints the token.
+        crate::jobs::enqueue(&tx, super::members::verification_job(tenant.id, user.id)).await?;
         record(
             &tx,
             tenant.id,
