@@ -449,16 +449,17 @@ pub async fn authenticate(
         });
     }
     let claims = keys.verify(credential)?;
+    // Sessions revoked after the token was issued (an address taken back from a squatter) are
+    // told so, before the membership they may also have lost.
+    if store.session_version(claims.sub).await? != Some(claims.sv) {
+        return Err(ApiError::Unauthenticated("this session was revoked".into()));
+    }
     let membership = store
         .membership(claims.tid, claims.sub)
         .await?
         .ok_or_else(|| {
             ApiError::Unauthenticated("this account is no longer a member of the tenant".into())
         })?;
-    // Sessions revoked after the token was issued (an address taken back from a squatter).
-    if store.session_version(claims.sub).await? != Some(claims.sv) {
-        return Err(ApiError::Unauthenticated("this session was revoked".into()));
-    }
     let role = Role::parse(&membership.role).map_err(|e| ApiError::Internal(e.into()))?;
     Ok(Principal::Member {
         user_id: claims.sub,

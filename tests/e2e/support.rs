@@ -115,6 +115,9 @@ pub struct TestApp {
     /// Holds the server log (`server.log`) and the SQLite file.
     pub dir: PathBuf,
     pub http: reqwest::Client,
+    /// Where the server writes mail without `SMTP_URL`: `outbox/` beside the SQLite file, or in
+    /// the working directory on PostgreSQL.
+    pub outbox: PathBuf,
     /// The server process; dropping it kills the server.
     _child: Child,
 }
@@ -200,9 +203,19 @@ pub async fn spawn_with(options: SpawnOptions) -> TestApp {
     let _ = (&redis_url, &redis_prefix);
     // Keep draining stdout so the child never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let outbox = database_url
+        .strip_prefix("sqlite://")
+        .map(|rest| rest.split('?').next().unwrap_or(rest))
+        .and_then(|file| {
+            std::path::Path::new(file)
+                .parent()
+                .map(|p| p.join("outbox"))
+        })
+        .unwrap_or_else(|| dir.join("outbox"));
     let app = TestApp {
         base: format!("http://{addr}"),
         addr,
+        outbox,
         dir,
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
@@ -291,7 +304,7 @@ impl TestApp {
     /// oldest first, as raw RFC 5322 text.
     pub fn mails_to(&self, email: &str) -> Vec<String> {
         let header = format!("To: {email}");
-        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.join("outbox"))
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.outbox)
             .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
             .unwrap_or_default();
         // File names are UUID v7s: sorting them sorts by time written.
@@ -336,7 +349,30 @@ impl TestApp {
 
     /// The invite code in the newest invite e-mail to `email`.
     pub async fn invite_code(&self, email: &str) -> String {
-        mailed_secret(&self.last_mail_to(email).await, "Invite code: ")
+        self.secret_mailed_to(email, "Invite code: ").await
+    }
+
+    /// The secret after `marker` in the newest message to `email` that has one, waiting for it
+    /// (an address may also hold other mail, such as its verification message).
+    pub async fn secret_mailed_to(&self, email: &str, marker: &str) -> String {
+        let started = std::time::Instant::now();
+        loop {
+            let found = self.mails_to(email).into_iter().rev().find_map(|mail| {
+                mail.lines()
+                    .find_map(|line| line.strip_prefix(marker))
+                    .map(|secret| secret.trim().to_owned())
+            });
+            if let Some(secret) = found {
+                return secret;
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                panic!(
+                    "no {marker:?} mailed to {email}; see {}",
+                    self.dir.join("server.log").display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Opens an authenticated graphql-transport-ws connection.

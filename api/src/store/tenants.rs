@@ -224,7 +224,7 @@ impl Store {
             .one(&self.db)
             .await?
         {
-            return Ok(self.open_setting(KEY, &row.value)?);
+            return self.open_setting(KEY, &row.value);
         }
         let generated = crate::auth::random_secret(48);
         let insert = instance_settings::Entity::insert(instance_settings::ActiveModel {
@@ -243,6 +243,6 @@ impl Store {
             .one(&self.db)
             .await?
             .ok_or_else(|| anyhow::anyhow!("the JWT secret could not be stored"))?;
-        Ok(self.open_setting(KEY, &row.value)?)
+        self.open_setting(KEY, &row.value)
     }
 }
