@@ -337,25 +337,21 @@ impl Store {
         let changed = || ApiError::Conflict("the account changed meanwhile; try again".into());
         let mut removed_memberships = Vec::new();
         let user = match (plan, existing) {
-            (AcceptPlan::Create { password_hash }, None) => users::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                email: Set(invite.email.clone()),
-                name: Set(name),
-                password_hash: Set(Some(password_hash)),
-                email_verified_at: Set(Some(at)),
-                session_version: Set(0),
-                created_at: Set(at),
-                updated_at: Set(at),
+            (AcceptPlan::Create { password_hash }, None) => {
+                insert_user(
+                    &tx,
+                    NewUser {
+                        email: &invite.email,
+                        name,
+                        password_hash,
+                        // The code went to this address: accepting proves it.
+                        verified_at: Some(at),
+                        at,
+                    },
+                    changed,
+                )
+                .await?
             }
-            .insert(&tx)
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    changed()
-                } else {
-                    e.into()
-                }
-            })?,
             (AcceptPlan::Join { user_id }, Some(user)) if user.id == user_id => {
                 let mut row = user.clone().into_active_model();
                 if user.email_verified_at.is_none() {
@@ -753,4 +749,40 @@ async fn ensure_another_owner<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Ap
         ));
     }
     Ok(())
+}
+
+/// A user row to create: sign-up (unverified) and invite acceptance (verified) build theirs here.
+pub(super) struct NewUser<'a> {
+    pub email: &'a str,
+    pub name: Option<String>,
+    pub password_hash: String,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub at: DateTime<Utc>,
+}
+
+/// Inserts a user at session version 0; an address that already has an account is `taken()`.
+pub(super) async fn insert_user<C: ConnectionTrait>(
+    db: &C,
+    user: NewUser<'_>,
+    taken: impl FnOnce() -> ApiError,
+) -> ApiResult<users::Model> {
+    users::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email: Set(user.email.to_owned()),
+        name: Set(user.name),
+        password_hash: Set(Some(user.password_hash)),
+        email_verified_at: Set(user.verified_at),
+        session_version: Set(0),
+        created_at: Set(user.at),
+        updated_at: Set(user.at),
+    }
+    .insert(db)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            taken()
+        } else {
+            e.into()
+        }
+    })
 }

@@ -87,26 +87,19 @@ impl Store {
                 e.into()
             }
         })?;
-        let user = users::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            email: Set(email.as_str().to_owned()),
-            name: Set(None),
-            password_hash: Set(Some(password_hash)),
-            // Unverified until the mailed token comes back: good for this tenant only.
-            email_verified_at: Set(None),
-            session_version: Set(0),
-            created_at: Set(at),
-            updated_at: Set(at),
-        }
-        .insert(&tx)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                ApiError::Conflict("an account with this e-mail exists".into())
-            } else {
-                e.into()
-            }
-        })?;
+        let user = super::members::insert_user(
+            &tx,
+            super::members::NewUser {
+                email: email.as_str(),
+                name: None,
+                password_hash,
+                // Unverified until the mailed token comes back: good for this tenant only.
+                verified_at: None,
+                at,
+            },
+            || ApiError::Conflict("an account with this e-mail exists".into()),
+        )
+        .await?;
         memberships::ActiveModel {
             id: Set(Uuid::now_v7()),
             tenant_id: Set(tenant.id),
