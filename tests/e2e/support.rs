@@ -509,3 +509,23 @@ impl WsClient {
         seen
     }
 }
+
+impl WsClient {
+    /// Ends the operation `id` from the client side (a `complete` message).
+    pub async fn complete(&mut self, id: &str) {
+        self.socket
+            .send(Message::Text(
+                json!({"id": id, "type": "complete"}).to_string().into(),
+            ))
+            .await
+            .expect("send complete");
+    }
+
+    /// Sends a raw text frame (for malformed or oversized messages).
+    pub async fn send_text(&mut self, text: String) -> Result<(), String> {
+        self.socket
+            .send(Message::Text(text.into()))
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
