@@ -117,6 +117,9 @@ impl Application {
             app: state.clone(),
             schema,
             metrics: crate::telemetry::metrics_handle(),
+            sockets: Arc::new(crate::graphql::socket::SocketRegistry::new(
+                state.config.ws_max_sockets_per_principal,
+            )),
         });
         Ok(Self {
             listener,

@@ -468,6 +468,22 @@ pub async fn authenticate(
     })
 }
 
+/// When a credential stops being valid by itself: the `exp` of a member or customer token
+/// (verified), `None` for API keys (they live until revoked) and for anything invalid. Sockets
+/// use it to end subscriptions the moment their token expires.
+pub fn credential_expires_at(keys: &TokenKeys, credential: &str) -> Option<DateTime<Utc>> {
+    let credential = credential.trim();
+    if parse_api_key(credential).is_some() {
+        return None;
+    }
+    let exp = if is_customer_token(credential) {
+        keys.verify_customer(credential).ok()?.exp
+    } else {
+        keys.verify(credential).ok()?.exp
+    };
+    DateTime::from_timestamp(exp, 0)
+}
+
 /// Extracts the credential from an `Authorization: Bearer …` header value.
 pub fn bearer(header: Option<&str>) -> Option<&str> {
     let value = header?.trim();

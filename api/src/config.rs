@@ -21,12 +21,28 @@ pub struct Config {
     /// `JWT_SECRET`; unset means a random secret generated once and kept in the database, so
     /// tokens survive restarts and every replica agrees without configuration.
     pub jwt_secret: Option<String>,
-    /// Lifetime of a member token (`JWT_TTL_SECONDS`, default 12 h).
+    /// `LEADLINE_ENV` (`development` | `production`, default `development`). Production turns
+    /// introspection and GraphiQL off unless `LEADLINE_INTROSPECTION=true` says otherwise.
+    pub environment: Environment,
+    /// Lifetime of a member token (`JWT_TTL_SECONDS`, default 12 h, at least 1 s). Open
+    /// sockets end their subscriptions when it runs out.
     pub jwt_ttl: Duration,
     /// `CRON_SECRET` for the seed-compatible cron shim.
     pub cron_secret: Option<String>,
-    /// `LEADLINE_INTROSPECTION` (default on: this is a developer platform).
+    /// `LEADLINE_INTROSPECTION`: schema introspection and GraphiQL at `GET /graphql` (default on
+    /// in development — this is a developer platform —, off in production).
     pub introspection: bool,
+    /// `LEADLINE_METRICS_TOKEN`: when set, `/metrics` answers only requests with
+    /// `Authorization: Bearer <this token>` (401 otherwise).
+    pub metrics_token: Option<String>,
+    /// Operations (subscriptions, queries, mutations) running at once on one WebSocket
+    /// (`LEADLINE_WS_MAX_OPERATIONS`, default 32, between 1 and 10000); the next one is refused
+    /// with LIMIT_REACHED and the socket stays open.
+    pub ws_max_operations: usize,
+    /// Open WebSockets per principal — member, API key or customer — on this process
+    /// (`LEADLINE_WS_MAX_SOCKETS_PER_PRINCIPAL`, default 16, between 1 and 10000); one more is
+    /// refused at `connection_init`.
+    pub ws_max_sockets_per_principal: usize,
     /// Largest accepted request body (`LEADLINE_MAX_BODY_BYTES`, default 1 MiB).
     pub max_body_bytes: usize,
     /// GraphQL depth limit (`LEADLINE_MAX_DEPTH`, default 12).
@@ -172,6 +188,15 @@ pub struct Config {
     pub mail_outbox_dir: std::path::PathBuf,
 }
 
+/// Where the server runs (`LEADLINE_ENV`): production hides what helps developers explore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// The default: introspection and GraphiQL on.
+    Development,
+    /// Introspection and GraphiQL off unless `LEADLINE_INTROSPECTION=true`.
+    Production,
+}
+
 /// Which AI provider answers when a tenant has not chosen one (`LEADLINE_AI_PROVIDER`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AiProviderKind {
@@ -209,7 +234,12 @@ impl std::fmt::Debug for Config {
                 &self.secret_keys_old.as_ref().map(|_| "<set>"),
             )
             .field("secret_key_file", &self.secret_key_file)
+            .field("environment", &self.environment)
             .field("introspection", &self.introspection)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<set>"),
+            )
             .field("max_body_bytes", &self.max_body_bytes)
             .field(
                 "anthropic_api_key",
@@ -344,6 +374,17 @@ impl Config {
             bail!("SMTP_FROM must be an address, e.g. Leadline <no-reply@example.com>");
         }
         let mail_outbox_dir = outbox_dir(&database_url);
+        let environment = match get("LEADLINE_ENV")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(_) => bail!("LEADLINE_ENV must be development or production"),
+        };
+        let ws_limit = |key: &str, default: u64| -> anyhow::Result<usize> {
+            Ok(usize::try_from(number(key, default)?.clamp(1, 10_000))?)
+        };
         Ok(Self {
             smtp_url,
             smtp_from,
@@ -353,9 +394,16 @@ impl Config {
             redis_prefix: get("LEADLINE_REDIS_PREFIX").unwrap_or_else(|| "leadline".to_owned()),
             addr,
             jwt_secret,
-            jwt_ttl: Duration::from_secs(number("JWT_TTL_SECONDS", 12 * 3600)?.max(60)),
+            environment,
+            jwt_ttl: Duration::from_secs(number("JWT_TTL_SECONDS", 12 * 3600)?.max(1)),
             cron_secret: get("CRON_SECRET"),
-            introspection: flag("LEADLINE_INTROSPECTION", true)?,
+            introspection: flag(
+                "LEADLINE_INTROSPECTION",
+                environment == Environment::Development,
+            )?,
+            metrics_token: get("LEADLINE_METRICS_TOKEN"),
+            ws_max_operations: ws_limit("LEADLINE_WS_MAX_OPERATIONS", 32)?,
+            ws_max_sockets_per_principal: ws_limit("LEADLINE_WS_MAX_SOCKETS_PER_PRINCIPAL", 16)?,
             max_body_bytes: usize::try_from(number("LEADLINE_MAX_BODY_BYTES", 1024 * 1024)?)?,
             max_depth: usize::try_from(number("LEADLINE_MAX_DEPTH", 12)?)?,
             max_complexity: usize::try_from(number("LEADLINE_MAX_COMPLEXITY", 2000)?)?,
@@ -500,6 +548,36 @@ mod tests {
         assert_eq!(c.ai_default_provider, AiProviderKind::Anthropic);
         assert_eq!(c.anthropic_api_base, "http://127.0.0.1:4000");
         assert!(!format!("{c:?}").contains("sk-ant-secret"));
+        Ok(())
+    }
+
+    #[test]
+    fn production_turns_introspection_off_unless_asked_and_hides_the_metrics_token(
+    ) -> anyhow::Result<()> {
+        let c = config(&[])?;
+        assert_eq!(c.environment, Environment::Development);
+        assert!(c.introspection);
+        assert_eq!(
+            (c.ws_max_operations, c.ws_max_sockets_per_principal),
+            (32, 16)
+        );
+        let c = config(&[
+            ("LEADLINE_ENV", "Production"),
+            ("LEADLINE_METRICS_TOKEN", "scrape-secret"),
+        ])?;
+        assert_eq!(c.environment, Environment::Production);
+        assert!(!c.introspection);
+        assert!(!format!("{c:?}").contains("scrape-secret"));
+        let c = config(&[
+            ("LEADLINE_ENV", "production"),
+            ("LEADLINE_INTROSPECTION", "true"),
+        ])?;
+        assert!(c.introspection);
+        assert!(config(&[("LEADLINE_ENV", "staging")]).is_err());
+        assert_eq!(
+            config(&[("LEADLINE_WS_MAX_OPERATIONS", "0")])?.ws_max_operations,
+            1
+        );
         Ok(())
     }
 

@@ -347,6 +347,35 @@ impl TestApp {
             .unwrap_or_default()
     }
 
+    /// Makes `email` a member of the owner's tenant with `role` the only way there is: an
+    /// invite, its code read from the mail, and acceptance. Returns the member's token and user id.
+    pub async fn member(&self, owner: &str, email: &str, role: &str) -> (String, String) {
+        self.ok(
+            owner,
+            "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { invite { id } } }",
+            json!({"input": {"email": email, "role": role}}),
+        )
+        .await;
+        let code = self.invite_code(email).await;
+        let accepted = self
+            .graphql(
+                None,
+                "mutation($input: AcceptInviteInput!) { acceptInvite(input: $input) { token } }",
+                json!({"input": {"code": code, "password": "member password 1"}}),
+            )
+            .await;
+        let token = accepted["data"]["acceptInvite"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("accept failed: {accepted}"))
+            .to_owned();
+        let me = self.ok(&token, "{ me { user { id } } }", json!({})).await;
+        let user_id = me["me"]["user"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        (token, user_id)
+    }
+
     /// The invite code in the newest invite e-mail to `email`.
     pub async fn invite_code(&self, email: &str) -> String {
         self.secret_mailed_to(email, "Invite code: ").await
@@ -622,5 +651,25 @@ impl WsClient {
             seen.push(payload["data"].clone());
         }
         seen
+    }
+}
+
+impl WsClient {
+    /// Ends the operation `id` from the client side (a `complete` message).
+    pub async fn complete(&mut self, id: &str) {
+        self.socket
+            .send(Message::Text(
+                json!({"id": id, "type": "complete"}).to_string().into(),
+            ))
+            .await
+            .expect("send complete");
+    }
+
+    /// Sends a raw text frame (for malformed or oversized messages).
+    pub async fn send_text(&mut self, text: String) -> Result<(), String> {
+        self.socket
+            .send(Message::Text(text.into()))
+            .await
+            .map_err(|e| e.to_string())
     }
 }

@@ -210,7 +210,7 @@ async fn health_readiness_metrics_and_graphiql() {
         .await
         .unwrap();
     for needle in [
-        "leadline_graphql_requests_total{operation=\"query leads\",outcome=\"ok\"}",
+        "leadline_graphql_requests_total{operation=\"query\",outcome=\"ok\"}",
         "leadline_graphql_request_duration_seconds_bucket",
         "leadline_http_requests_total",
     ] {

@@ -65,7 +65,34 @@ pub enum Event {
         /// What happened.
         event: SupportEvent,
     },
+    /// Someone's access to the tenant changed (removed, role changed, key revoked, lead
+    /// deleted). Published after the change commits; open sockets of that principal
+    /// re-authenticate and end their subscriptions if the principal is gone or changed.
+    /// Publish it with [`EventBus::access_changed`].
+    AccessChanged {
+        /// Whose access changed.
+        subject: AccessSubject,
+    },
 }
+
+/// Whose access changed, in [`Event::AccessChanged`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AccessSubject {
+    /// A member: removed, role changed, or their sessions revoked.
+    Member { user_id: Uuid },
+    /// An API key: revoked (or its scopes changed).
+    ApiKey { key_id: Uuid },
+    /// A lead, and so the customer tokens bound to it: deleted, or its identities changed.
+    Lead { lead_id: Uuid },
+    /// Everyone in the tenant re-checks (for changes that are not one principal's).
+    Everyone,
+}
+
+/// The scope [`Event::AccessChanged`] travels on, so sockets watching for access changes are
+/// not woken by the tenant's other traffic. No conversation or session has the nil id (ours
+/// are UUID v7).
+pub const ACCESS_SCOPE: Uuid = Uuid::nil();
 
 impl Event {
     /// The conversation or session one event belongs to, if any: such events also reach the
@@ -78,6 +105,7 @@ impl Event {
             }
             Event::ConversationUpdated { conversation } => Some(conversation.id),
             Event::Live { session_id, .. } | Event::Support { session_id, .. } => Some(*session_id),
+            Event::AccessChanged { .. } => Some(ACCESS_SCOPE),
             Event::LeadScoreChanged(_)
             | Event::LeadUpdated { .. }
             | Event::JobUpdated { .. }
@@ -283,6 +311,21 @@ impl EventBus {
                 .hub
                 .deliver(tenant_id, Delivery::Event(Arc::new(event))),
         }
+    }
+
+    /// Tells every replica that `subject`'s access to `tenant_id` changed. Call it after the
+    /// change commits (a socket re-reading before the commit would see the old state).
+    pub fn access_changed(&self, tenant_id: Uuid, subject: AccessSubject) {
+        self.publish(tenant_id, Event::AccessChanged { subject });
+    }
+
+    /// Subscribes to [`Event::AccessChanged`] of `tenant_id` only. Like every subscription,
+    /// the stream ends after yielding `BusError::Disconnected`.
+    pub fn subscribe_access(
+        &self,
+        tenant_id: Uuid,
+    ) -> impl Stream<Item = Result<Arc<Event>, BusError>> + Send + 'static {
+        self.subscribe_scoped(tenant_id, ACCESS_SCOPE)
     }
 
     /// Subscribes to `tenant`'s events. The stream ends after yielding `BusError::Disconnected`.

@@ -692,6 +692,9 @@ impl AccountMutation {
                 input.role.into(),
             )
             .await?;
+        state(ctx)
+            .bus
+            .access_changed(tenant_id, crate::bus::AccessSubject::Member { user_id });
         Ok(UpdateMemberRolePayload {
             member: Member::new(membership, user)?,
         })
@@ -710,6 +713,9 @@ impl AccountMutation {
             .store
             .remove_member(tenant_id, principal(ctx).actor(), acting_role, user_id)
             .await?;
+        state(ctx)
+            .bus
+            .access_changed(tenant_id, crate::bus::AccessSubject::Member { user_id });
         Ok(RemoveMemberPayload {
             removed_user_id: input.user_id,
         })
@@ -759,6 +765,9 @@ impl AccountMutation {
             .store
             .revoke_api_key(tenant_id, principal(ctx).actor(), id)
             .await?;
+        state(ctx)
+            .bus
+            .access_changed(tenant_id, crate::bus::AccessSubject::ApiKey { key_id: id });
         Ok(RevokeApiKeyPayload {
             api_key: key.into(),
         })

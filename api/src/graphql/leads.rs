@@ -356,10 +356,12 @@ impl LeadMutation {
         input: DeleteLeadInput,
     ) -> async_graphql::Result<DeleteLeadPayload> {
         let tenant_id = tenant_for(ctx, Access::Write)?;
+        let lead_id = parse_id(&input.id, "id")?;
+        state(ctx).store.delete_lead(tenant_id, lead_id).await?;
+        // Its customer tokens die with it: open support-chat sockets re-check at once.
         state(ctx)
-            .store
-            .delete_lead(tenant_id, parse_id(&input.id, "id")?)
-            .await?;
+            .bus
+            .access_changed(tenant_id, crate::bus::AccessSubject::Lead { lead_id });
         Ok(DeleteLeadPayload {
             deleted_id: input.id,
         })

@@ -1,67 +1,77 @@
 //! A schema extension that counts and times every operation for `/metrics`. Operations are
-//! labelled by type and root fields (`query leads`), which the schema bounds, rather than by the
-//! client-chosen operation name, which would let any client grow the label set without limit.
+//! labelled by their type only (`query`, `mutation`, `subscription`): never by root fields or the
+//! client-chosen operation name, either of which would let a client grow the set of series (a
+//! request can pick any of hundreds of root-field combinations, and any name at all).
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
+    NextValidation,
 };
-use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection};
-use async_graphql::{Response, ServerResult, Variables};
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
+use async_graphql::{Request, Response, ServerError, ServerResult, ValidationResult, Variables};
 
 /// The factory registered on the schema.
 pub struct Metrics;
 
 impl ExtensionFactory for Metrics {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(MetricsExtension {
-            label: Mutex::new(None),
-        })
+        Arc::new(MetricsExtension::default())
     }
 }
 
+#[derive(Default)]
 struct MetricsExtension {
-    label: Mutex<Option<String>>,
+    /// The operation name the request asked for (known before parsing).
+    operation_name: Mutex<Option<String>>,
+    /// The type of the operation that runs (known after parsing).
+    kind: Mutex<Option<&'static str>>,
 }
 
-fn label_for(document: &ExecutableDocument, operation_name: Option<&str>) -> String {
-    let operation = match operation_name {
-        Some(name) => document
-            .operations
-            .iter()
-            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name))
-            .map(|(_, op)| op),
-        None => document.operations.iter().next().map(|(_, op)| op),
-    };
-    let Some(operation) = operation else {
-        return "unknown".into();
-    };
-    let kind = match operation.node.ty {
-        OperationType::Query => "query",
-        OperationType::Mutation => "mutation",
-        OperationType::Subscription => "subscription",
-    };
-    let mut fields: Vec<&str> = operation
-        .node
-        .selection_set
-        .node
-        .items
+/// The type of the operation `operation_name` picks in `document` (the only one when unnamed).
+fn kind_of(document: &ExecutableDocument, operation_name: Option<&str>) -> &'static str {
+    let operation = document
+        .operations
         .iter()
-        .filter_map(|item| match &item.node {
-            Selection::Field(field) => Some(field.node.name.node.as_str()),
-            _ => None,
+        .find(|(name, _)| match operation_name {
+            Some(wanted) => name.map(|n| n.as_str()) == Some(wanted),
+            None => true,
         })
-        .collect();
-    fields.sort_unstable();
-    fields.dedup();
-    fields.truncate(4);
-    format!("{kind} {}", fields.join(","))
+        .map(|(_, operation)| operation.node.ty);
+    match operation {
+        Some(OperationType::Query) => "query",
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        None => "unknown",
+    }
+}
+
+impl MetricsExtension {
+    fn kind(&self) -> &'static str {
+        self.kind
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or("unknown")
+    }
 }
 
 #[async_trait::async_trait]
 impl Extension for MetricsExtension {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        *self
+            .operation_name
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = request.operation_name.clone();
+        next.run(ctx, request).await
+    }
+
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -70,10 +80,28 @@ impl Extension for MetricsExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
-        // The operation name is not known yet here; the first operation is the usual case and
-        // `execute` refines it when a name is given.
-        *self.label.lock().unwrap_or_else(|p| p.into_inner()) = Some(label_for(&document, None));
+        let name = self
+            .operation_name
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        *self.kind.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(kind_of(&document, name.as_deref()));
         Ok(document)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await;
+        // Subscriptions never reach `execute`: count them here, once each, when they start.
+        if self.kind() == "subscription" {
+            let outcome = if result.is_ok() { "ok" } else { "error" };
+            metrics::counter!("leadline_graphql_requests_total", "operation" => "subscription", "outcome" => outcome).increment(1);
+        }
+        result
     }
 
     async fn execute(
@@ -84,20 +112,38 @@ impl Extension for MetricsExtension {
     ) -> Response {
         let started = Instant::now();
         let response = next.run(ctx, operation_name).await;
-        let label = self
-            .label
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .unwrap_or_else(|| "unknown".into());
+        let kind = self.kind();
         let outcome = if response.errors.is_empty() {
             "ok"
         } else {
             "error"
         };
-        metrics::counter!("leadline_graphql_requests_total", "operation" => label.clone(), "outcome" => outcome).increment(1);
-        metrics::histogram!("leadline_graphql_request_duration_seconds", "operation" => label)
+        metrics::counter!("leadline_graphql_requests_total", "operation" => kind, "outcome" => outcome).increment(1);
+        metrics::histogram!("leadline_graphql_request_duration_seconds", "operation" => kind)
             .record(started.elapsed().as_secs_f64());
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_the_operation_type_whatever_the_fields_or_names() {
+        let document = async_graphql::parser::parse_query(
+            "query AnyNameAtAll { me { id } leads { totalCount } } mutation M { x } subscription S { y }",
+        );
+        let Ok(document) = document else {
+            panic!("the test query parses");
+        };
+        assert_eq!(kind_of(&document, Some("AnyNameAtAll")), "query");
+        assert_eq!(kind_of(&document, Some("M")), "mutation");
+        assert_eq!(kind_of(&document, Some("S")), "subscription");
+        assert_eq!(kind_of(&document, Some("Missing")), "unknown");
+        let Ok(single) = async_graphql::parser::parse_query("{ me { id } }") else {
+            panic!("the test query parses");
+        };
+        assert_eq!(kind_of(&single, None), "query");
     }
 }

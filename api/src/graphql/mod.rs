@@ -10,6 +10,7 @@ mod jobs;
 mod leads;
 mod live;
 pub mod metrics;
+pub mod socket;
 mod support;
 pub mod types;
 

@@ -1,26 +1,37 @@
 //! GraphQL over HTTP and WebSocket. The POST handler reads the body itself so every transport
 //! failure — wrong content type, oversized or malformed body, bad credentials — gets a JSON error
-//! with a 4xx status instead of a framework default.
+//! with a 4xx status instead of a framework default. The WebSocket handler upgrades with the
+//! body limit as its message limit and hands every operation to
+//! [`SocketExecutor`](crate::graphql::socket::SocketExecutor), which re-authorises it.
 
 use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
 use async_graphql::{BatchRequest, Data};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Body;
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
+use futures::{SinkExt, StreamExt};
 use http::{header, HeaderMap, StatusCode};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use super::HttpState;
 use crate::auth::{authenticate, bearer, ClientIp};
 use crate::error::ApiError;
+use crate::graphql::socket::{SocketExecutor, SocketSession};
 
 /// Most operations accepted in one batched request.
 const MAX_BATCH: usize = 10;
 
-/// GraphiQL, wired to the subscription endpoint.
-pub async fn graphiql() -> Html<String> {
+/// GraphiQL, wired to the subscription endpoint; a 404 when introspection is off (production),
+/// since GraphiQL is an explorer of the schema.
+pub async fn graphiql(State(state): State<HttpState>) -> Response {
+    if !state.app.config.introspection {
+        return ApiError::NotFound("route").into_response();
+    }
     Html(
         GraphiQLSource::build()
             .endpoint("/graphql")
@@ -28,6 +39,7 @@ pub async fn graphiql() -> Html<String> {
             .title("Leadline GraphiQL")
             .finish(),
     )
+    .into_response()
 }
 
 fn transport_error(status: StatusCode, error: ApiError) -> Response {
@@ -148,43 +160,103 @@ pub async fn graphql_post(
 
 /// `GET /graphql/ws`: graphql-transport-ws (and the legacy graphql-ws). The token comes in the
 /// `connection_init` payload as `{"token": "…"}` or `{"Authorization": "Bearer …"}`; a missing
-/// or bad token closes the socket with 4403.
+/// or bad token, or one more socket than its principal may hold, closes the socket (1002, with
+/// the reason). Messages larger than the body limit close it with 1009.
 pub async fn graphql_ws(
     State(state): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let schema = state.schema.clone();
+    // The same rule as POST, so per-IP limits (sign-up, visitors) hold on sockets too.
+    let ip = ClientIp(client_ip(
+        &headers,
+        peer,
+        state.app.config.trust_forwarded_for,
+    ));
+    let limit = state.app.config.max_body_bytes;
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let token = payload
-                        .get("token")
-                        .and_then(|v| v.as_str())
-                        .map(str::to_owned)
-                        .or_else(|| {
-                            ["Authorization", "authorization"]
-                                .iter()
-                                .find_map(|key| payload.get(*key).and_then(|v| v.as_str()))
-                                .and_then(|value| bearer(Some(value)).map(str::to_owned))
-                        });
-                    let Some(token) = token else {
-                        return Err(async_graphql::Error::new(
-                            "connection_init must carry a token",
-                        ));
-                    };
-                    let principal = authenticate(&state.app.store, &state.app.tokens, Some(&token))
-                        .await
-                        .map_err(|e| async_graphql::Error::new(e.public_message()))?;
-                    let mut data = Data::default();
-                    data.insert(principal);
-                    Ok(data)
-                })
-                .serve()
-        })
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| serve_socket(socket, state, protocol, ip))
         .into_response()
+}
+
+async fn serve_socket(
+    socket: WebSocket,
+    state: HttpState,
+    protocol: GraphQLProtocol,
+    ip: ClientIp,
+) {
+    let limit = state.app.config.max_body_bytes;
+    let executor = SocketExecutor::new(state.schema.clone(), state.app.clone());
+    let (mut sink, stream) = socket.split();
+    let too_large = Arc::new(AtomicBool::new(false));
+    let flag = too_large.clone();
+    let stream = stream.inspect(move |item| {
+        if let Err(error) = item {
+            if is_too_large(error) {
+                flag.store(true, Ordering::SeqCst);
+            }
+        }
+    });
+    GraphQLWebSocket::new_with_pair(&mut sink, stream, executor, protocol)
+        .on_connection_init(move |payload| connection_init(state, ip, payload))
+        .serve()
+        .await;
+    if too_large.load(Ordering::SeqCst) {
+        metrics::counter!("leadline_ws_refused_total", "reason" => "message_size").increment(1);
+        let _ = sink
+            .send(Message::Close(Some(CloseFrame {
+                code: 1009,
+                reason: format!("messages are limited to {limit} bytes").into(),
+            })))
+            .await;
+    }
+}
+
+/// Whether a socket read failed because the message (or a frame) was over the limit.
+fn is_too_large(error: &axum::Error) -> bool {
+    std::error::Error::source(error)
+        .and_then(|source| source.downcast_ref::<tungstenite::Error>())
+        .is_some_and(|error| matches!(error, tungstenite::Error::Capacity(_)))
+}
+
+/// Authenticates `connection_init` and takes the socket's place in its principal's count. The
+/// connection keeps the credential, never the principal: each operation resolves it afresh.
+async fn connection_init(
+    state: HttpState,
+    ip: ClientIp,
+    payload: serde_json::Value,
+) -> async_graphql::Result<Data> {
+    let token = payload
+        .get("token")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+        .or_else(|| {
+            ["Authorization", "authorization"]
+                .iter()
+                .find_map(|key| payload.get(*key).and_then(|v| v.as_str()))
+                .and_then(|value| bearer(Some(value)).map(str::to_owned))
+        });
+    let Some(token) = token else {
+        return Err(async_graphql::Error::new(
+            "connection_init must carry a token",
+        ));
+    };
+    let refuse = |error: ApiError| async_graphql::Error::new(error.public_message());
+    let principal = authenticate(&state.app.store, &state.app.tokens, Some(&token))
+        .await
+        .map_err(refuse)?;
+    let slot = state.sockets.open(&principal).map_err(refuse)?;
+    let session = SocketSession::new(token, &principal, state.app.config.ws_max_operations, slot)
+        .map_err(refuse)?;
+    let mut data = Data::default();
+    data.insert(session);
+    data.insert(ip);
+    Ok(data)
 }
 
 #[cfg(test)]

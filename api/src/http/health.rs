@@ -3,10 +3,12 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use http::StatusCode;
+use http::{HeaderMap, StatusCode};
 use serde_json::json;
 
 use super::HttpState;
+use crate::auth::{bearer, constant_time_eq, sha256_hex};
+use crate::error::ApiError;
 
 /// The process is up.
 pub async fn healthz() -> Response {
@@ -29,8 +31,25 @@ pub async fn readyz(State(state): State<HttpState>) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// Prometheus text format.
-pub async fn metrics(State(state): State<HttpState>) -> Response {
+/// Prometheus text format. When `LEADLINE_METRICS_TOKEN` is set, only for
+/// `Authorization: Bearer <that token>`: the series name routes, outcomes and volumes, which are
+/// nobody else's business.
+pub async fn metrics(State(state): State<HttpState>, headers: HeaderMap) -> Response {
+    if let Some(expected) = &state.app.config.metrics_token {
+        let given = bearer(
+            headers
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok()),
+        )
+        .unwrap_or("");
+        // Compare digests, so neither the content nor the length of the token leaks by timing.
+        if !constant_time_eq(&sha256_hex(given), &sha256_hex(expected)) {
+            return ApiError::Unauthenticated(
+                "send Authorization: Bearer <LEADLINE_METRICS_TOKEN>".into(),
+            )
+            .into_response();
+        }
+    }
     match &state.metrics {
         Some(handle) => ([(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response(),
         None => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"errors": [{"message": "metrics are not enabled in this process", "extensions": {"code": "UNAVAILABLE"}}]}))).into_response(),

@@ -21,7 +21,10 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use std::sync::Arc;
+
 use crate::error::ApiError;
+use crate::graphql::socket::SocketRegistry;
 use crate::graphql::AppSchema;
 use crate::state::AppState;
 
@@ -31,6 +34,8 @@ pub struct HttpState {
     pub app: AppState,
     pub schema: AppSchema,
     pub metrics: Option<PrometheusHandle>,
+    /// Open WebSockets per principal on this process.
+    pub sockets: Arc<SocketRegistry>,
 }
 
 /// Builds the router.
