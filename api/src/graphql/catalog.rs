@@ -291,7 +291,10 @@ pub struct CatalogQuery;
 #[Object]
 impl CatalogQuery {
     /// The tenant's channel connections, newest first.
-    #[graphql(guard = "AccessGuard(Access::Read)")]
+    #[graphql(
+        guard = "AccessGuard(Access::Read)",
+        complexity = "crate::graphql::cost::connection_cost(first, child_complexity)"
+    )]
     async fn channel_connections(
         &self,
         ctx: &Context<'_>,
@@ -337,7 +340,10 @@ impl CatalogQuery {
     }
 
     /// The catalog, newest first.
-    #[graphql(guard = "AccessGuard(Access::Read)")]
+    #[graphql(
+        guard = "AccessGuard(Access::Read)",
+        complexity = "crate::graphql::cost::connection_cost(first, child_complexity)"
+    )]
     async fn products(
         &self,
         ctx: &Context<'_>,
