@@ -13,11 +13,7 @@ use crate::config::Config;
 use crate::graphql::{build_schema, SchemaLimits};
 use crate::http::{router, HttpState};
 use crate::jobs::{Handlers, JobQueue, WorkerPool};
-use crate::services::ai::RateLimiter;
-
-/// Login attempts allowed per e-mail address and minute (a burst of this many, then one every
-/// 60/N seconds): plenty for people, slow for password guessing.
-const LOGIN_ATTEMPTS_PER_MINUTE: u32 = 10;
+use crate::limit::{LimitStore, RequestLimits};
 use crate::services::ai::AiService;
 use crate::services::inbox::{AiTurnHandler, PlatformClients, SendHandler};
 use crate::services::send_limit::SendLimiter;
@@ -61,16 +57,19 @@ impl Application {
                 .context("starting the Redis event bus")?,
             None => EventBus::in_process(),
         };
-        let limits = SchemaLimits {
+        let schema_limits = SchemaLimits {
             max_depth: config.max_depth,
             max_complexity: config.max_complexity,
+            max_root_fields: config.max_root_fields,
             introspection: config.introspection,
         };
         let listener = TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("binding {}", config.addr))?;
-        let ai = AiService::new(store.clone(), &config).context("setting up the AI providers")?;
-        let signups_per_minute = config.signup_rate_per_minute;
+        let limit_store =
+            LimitStore::from_config(&config).context("setting up the rate limits in Redis")?;
+        let ai = AiService::new(store.clone(), &config, &limit_store)
+            .context("setting up the AI providers")?;
         let jobs = JobQueue::new(store.clone(), bus.clone(), config.job_lease).with_backoff(
             leadline_domain::job::Backoff {
                 base: config.job_retry_base,
@@ -79,15 +78,16 @@ impl Application {
         );
         let platforms =
             PlatformClients::new(&config).context("building the messaging platform clients")?;
-        let send_limiter = match &config.redis_url {
-            Some(url) => SendLimiter::redis(config.send_rate_per_minute, url, &config.redis_prefix)
-                .context("setting up the send rate limit in Redis")?,
-            None => SendLimiter::in_process(config.send_rate_per_minute),
-        };
+        let send_limiter = SendLimiter::new(config.send_rate_per_minute, &limit_store);
         let live = crate::services::live::LiveSupervisor::new(&config, &store)
             .context("building the live-session supervisor")?;
         let support = crate::services::support::SupportRuntime::new(
-            config.visitor_rate_per_minute,
+            crate::limit::Limiter::new(
+                "visitor_ip",
+                crate::limit::Quota::per_minute(config.visitor_rate_per_minute),
+                crate::limit::OnOutage::InProcess,
+                &limit_store,
+            ),
             config.presence_ttl,
             config
                 .redis_url
@@ -97,6 +97,7 @@ impl Application {
         .context("setting up the support chat")?;
         let mailer = crate::mailer::Mailer::from_config(&config).context("setting up e-mail")?;
         tracing::info!(transport = %mailer.describe(), "account e-mail");
+        let limits = Arc::new(RequestLimits::new(&config, &limit_store));
         let state = AppState {
             mailer: Arc::new(mailer),
             store,
@@ -105,14 +106,13 @@ impl Application {
             config: Arc::new(config),
             ai,
             jobs,
-            login_limiter: Arc::new(RateLimiter::new(LOGIN_ATTEMPTS_PER_MINUTE)),
-            signup_limiter: Arc::new(RateLimiter::new(signups_per_minute)),
+            limits,
             platforms: Arc::new(platforms),
             send_limiter: Arc::new(send_limiter),
             live: Arc::new(live),
             support: Arc::new(support),
         };
-        let schema = build_schema(Some(state.clone()), limits);
+        let schema = build_schema(Some(state.clone()), schema_limits);
         let router = router(HttpState {
             app: state.clone(),
             schema,

@@ -337,17 +337,42 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
+/// Argon2 runs at most once per core at a time: each hash takes tens of milliseconds of one core
+/// and 19 MiB, so a flood of logins or sign-ups waits in this queue instead of filling the
+/// blocking pool (512 threads) and starving everything else. Callers check their rate limits
+/// before they get here, so refused attempts never queue.
+fn argon2_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(1, usize::from))
+    })
+}
+
+/// Runs `work` on the blocking pool under an Argon2 permit.
+async fn with_argon2<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+    // The semaphore is never closed, so acquiring only fails if that invariant is broken.
+    let _permit = argon2_permits()
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    // Lets operators (and the flood tests) see how much hashing requests cause.
+    metrics::counter!("leadline_password_hashes_total").increment(1);
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))
+}
+
 /// Hashes a password with Argon2id (the crate's defaults follow OWASP's minimums). Runs on the
-/// blocking pool: one hash takes tens of milliseconds and must not stall the async workers.
+/// blocking pool under [`argon2_permits`]: one hash takes tens of milliseconds and must not
+/// stall the async workers.
 pub async fn hash_password(password: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || {
+    with_argon2(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?
+    .await?
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("argon2: {e}")))
 }
 
@@ -357,7 +382,7 @@ pub async fn verify_password(password: String, stored: Option<String>) -> bool {
     // A valid Argon2id hash of a random string, used only to spend the same time.
     const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$8Hq5mXhJ1p0m4mZr3b9o5rW7Q8n8gVq8m0m1Jm8nC2Y";
     let found = stored.is_some();
-    tokio::task::spawn_blocking(move || {
+    with_argon2(move || {
         let stored = stored.unwrap_or_else(|| DUMMY.to_owned());
         match PasswordHash::new(&stored) {
             Ok(hash) => Argon2::default()

@@ -47,8 +47,12 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// GraphQL depth limit (`LEADLINE_MAX_DEPTH`, default 12).
     pub max_depth: usize,
-    /// GraphQL complexity limit (`LEADLINE_MAX_COMPLEXITY`, default 2000).
+    /// GraphQL complexity limit (`LEADLINE_MAX_COMPLEXITY`, default 10000). A field costs 1 plus
+    /// its selection; a connection costs `first` (20 when absent) times its selection.
     pub max_complexity: usize,
+    /// Root fields (aliases and fields from fragments included) one operation may select
+    /// (`LEADLINE_MAX_ROOT_FIELDS`, default 20, at least 1).
+    pub max_root_fields: usize,
     /// PostgreSQL pool size (`DATABASE_MAX_CONNECTIONS`, default 16).
     pub database_max_connections: u32,
     /// Jobs run at once by this process's workers (`LEADLINE_WORKERS`, default 4; 0 in `serve`
@@ -62,6 +66,18 @@ pub struct Config {
     /// Sign-ups allowed per client IP and minute (`LEADLINE_SIGNUP_RATE_PER_MINUTE`, default 10;
     /// 0 turns the limit off).
     pub signup_rate_per_minute: u32,
+    /// Login attempts per e-mail address and minute, across replicas when Redis is configured
+    /// (`LEADLINE_LOGIN_RATE_PER_MINUTE`, default 10; 0 turns the limit off).
+    pub login_rate_per_minute: u32,
+    /// Login attempts per client IP (IPv6: per /64) and minute
+    /// (`LEADLINE_LOGIN_IP_RATE_PER_MINUTE`, default 30; 0 turns the limit off).
+    pub login_ip_rate_per_minute: u32,
+    /// Login attempts of the whole deployment per minute, a ceiling on password hashing
+    /// (`LEADLINE_LOGIN_GLOBAL_RATE_PER_MINUTE`, default 600; 0 turns the limit off).
+    pub login_global_rate_per_minute: u32,
+    /// `setTyping` calls per principal and minute (`LEADLINE_TYPING_RATE_PER_MINUTE`, default
+    /// 120; 0 turns the limit off).
+    pub typing_rate_per_minute: u32,
     /// Log filter in `RUST_LOG` syntax (default `info,sqlx=warn,sea_orm=warn`).
     pub log_filter: String,
     /// Structured JSON logs (`LEADLINE_LOG_FORMAT=json`) instead of human-readable lines.
@@ -406,7 +422,8 @@ impl Config {
             ws_max_sockets_per_principal: ws_limit("LEADLINE_WS_MAX_SOCKETS_PER_PRINCIPAL", 16)?,
             max_body_bytes: usize::try_from(number("LEADLINE_MAX_BODY_BYTES", 1024 * 1024)?)?,
             max_depth: usize::try_from(number("LEADLINE_MAX_DEPTH", 12)?)?,
-            max_complexity: usize::try_from(number("LEADLINE_MAX_COMPLEXITY", 2000)?)?,
+            max_complexity: usize::try_from(number("LEADLINE_MAX_COMPLEXITY", 10_000)?)?,
+            max_root_fields: usize::try_from(number("LEADLINE_MAX_ROOT_FIELDS", 20)?.max(1))?,
             database_max_connections: u32::try_from(
                 number("DATABASE_MAX_CONNECTIONS", 16)?.clamp(1, 1000),
             )?,
@@ -416,6 +433,18 @@ impl Config {
             ),
             signup_rate_per_minute: u32::try_from(
                 number("LEADLINE_SIGNUP_RATE_PER_MINUTE", 10)?.min(100_000),
+            )?,
+            login_rate_per_minute: u32::try_from(
+                number("LEADLINE_LOGIN_RATE_PER_MINUTE", 10)?.min(100_000),
+            )?,
+            login_ip_rate_per_minute: u32::try_from(
+                number("LEADLINE_LOGIN_IP_RATE_PER_MINUTE", 30)?.min(100_000),
+            )?,
+            login_global_rate_per_minute: u32::try_from(
+                number("LEADLINE_LOGIN_GLOBAL_RATE_PER_MINUTE", 600)?.min(1_000_000),
+            )?,
+            typing_rate_per_minute: u32::try_from(
+                number("LEADLINE_TYPING_RATE_PER_MINUTE", 120)?.min(100_000),
             )?,
             trust_forwarded_for: flag("LEADLINE_TRUST_FORWARDED_FOR", false)?,
             log_filter: get("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn".to_owned()),
@@ -531,6 +560,8 @@ mod tests {
         assert!(config(&[("LEADLINE_AI_PROVIDER", "gemini")]).is_err());
         assert!(config(&[("ANTHROPIC_API_BASE", "127.0.0.1:9")]).is_err());
         assert!(config(&[("LEADLINE_AI_RATE_PER_MINUTE", "lots")]).is_err());
+        assert!(config(&[("LEADLINE_LOGIN_IP_RATE_PER_MINUTE", "-3")]).is_err());
+        assert!(config(&[("LEADLINE_MAX_ROOT_FIELDS", "many")]).is_err());
     }
 
     #[test]

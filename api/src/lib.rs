@@ -13,6 +13,7 @@ pub mod graphql;
 pub mod graphql_client;
 pub mod http;
 pub mod jobs;
+pub mod limit;
 pub mod mailer;
 pub mod secrets;
 pub mod services;

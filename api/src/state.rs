@@ -6,7 +6,8 @@ use crate::auth::TokenKeys;
 use crate::bus::EventBus;
 use crate::config::Config;
 use crate::jobs::JobQueue;
-use crate::services::ai::{AiService, RateLimiter};
+use crate::limit::RequestLimits;
+use crate::services::ai::AiService;
 use crate::services::inbox::PlatformClients;
 use crate::services::send_limit::SendLimiter;
 use crate::store::Store;
@@ -22,10 +23,9 @@ pub struct AppState {
     pub ai: AiService,
     /// The durable job queue.
     pub jobs: JobQueue,
-    /// Login attempts per e-mail address (slows password guessing on one account).
-    pub login_limiter: Arc<RateLimiter<String>>,
-    /// Sign-ups per client IP.
-    pub signup_limiter: Arc<RateLimiter<std::net::IpAddr>>,
+    /// Login (per e-mail, per IP, global), sign-up and typing limits, shared by replicas through
+    /// Redis when configured.
+    pub limits: Arc<RequestLimits>,
     /// The WhatsApp, Messenger/Instagram and TikTok clients the send jobs use (built once).
     pub platforms: Arc<PlatformClients>,
     /// Outbound sends per tenant and channel (shared through Redis when configured).

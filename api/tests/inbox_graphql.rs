@@ -66,6 +66,7 @@ async fn harness() -> Harness {
         SchemaLimits {
             max_depth: state.config.max_depth,
             max_complexity: state.config.max_complexity,
+            max_root_fields: state.config.max_root_fields,
             introspection: true,
         },
     );

@@ -301,7 +301,10 @@ impl AccountQuery {
     }
 
     /// The tenant's members, newest first.
-    #[graphql(guard = "AccessGuard(Access::Read)")]
+    #[graphql(
+        guard = "AccessGuard(Access::Read)",
+        complexity = "crate::graphql::cost::connection_cost(first, child_complexity)"
+    )]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -330,7 +333,10 @@ impl AccountQuery {
     }
 
     /// The tenant's API keys (owners and admins).
-    #[graphql(guard = "AccessGuard(Access::Administer)")]
+    #[graphql(
+        guard = "AccessGuard(Access::Administer)",
+        complexity = "crate::graphql::cost::connection_cost(first, child_complexity)"
+    )]
     async fn api_keys(
         &self,
         ctx: &Context<'_>,
@@ -344,7 +350,10 @@ impl AccountQuery {
     }
 
     /// Configuration and membership changes, newest first (owners and admins).
-    #[graphql(guard = "AccessGuard(Access::Administer)")]
+    #[graphql(
+        guard = "AccessGuard(Access::Administer)",
+        complexity = "crate::graphql::cost::connection_cost(first, child_complexity)"
+    )]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
@@ -395,7 +404,11 @@ impl AccountMutation {
         input: SignUpInput,
     ) -> async_graphql::Result<AuthPayload> {
         if let Some(ip) = ctx.data_opt::<crate::auth::ClientIp>() {
-            state(ctx).signup_limiter.check(ip.0)?;
+            state(ctx)
+                .limits
+                .signup
+                .check(&crate::limit::ip_key(ip.0))
+                .await?;
         }
         let email = Email::parse(&input.email).map_err(|e| ApiError::invalid("email", e))?;
         check_password_policy(&input.password).map_err(|e| ApiError::invalid("password", e))?;
@@ -419,9 +432,9 @@ impl AccountMutation {
     ) -> async_graphql::Result<AuthPayload> {
         let store = &state(ctx).store;
         let refused = || ApiError::Unauthenticated("wrong e-mail or password".into());
-        state(ctx)
-            .login_limiter
-            .check(input.email.trim().to_lowercase())?;
+        // Before any password is hashed, so a refused attempt costs nothing.
+        let ip = ctx.data_opt::<crate::auth::ClientIp>().map(|ip| ip.0);
+        state(ctx).limits.check_login(ip, &input.email).await?;
         let user = match Email::parse(&input.email) {
             Ok(email) => store.user_by_email(&email).await?,
             Err(_) => None,

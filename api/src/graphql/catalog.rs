@@ -297,7 +297,10 @@ pub struct CatalogQuery;
 #[Object]
 impl CatalogQuery {
     /// The tenant's channel connections, newest first.
-    #[graphql(guard = "AccessGuard(Access::Read)")]
+    #[graphql(
+        guard = "AccessGuard(Access::Read)",
+        complexity = "crate::graphql::cost::connection_cost(first, child_complexity)"
+    )]
     async fn channel_connections(
         &self,
         ctx: &Context<'_>,
@@ -343,7 +346,10 @@ impl CatalogQuery {
     }
 
     /// The catalog, newest first.
-    #[graphql(guard = "AccessGuard(Access::Read)")]
+    #[graphql(
+        guard = "AccessGuard(Access::Read)",
+        complexity = "crate::graphql::cost::connection_cost(first, child_complexity)"
+    )]
     async fn products(
         &self,
         ctx: &Context<'_>,

@@ -235,6 +235,7 @@ impl Conversation {
         ))
     }
     /// The messages, newest first.
+    #[graphql(complexity = "crate::graphql::cost::connection_cost(first, child_complexity)")]
     async fn messages(
         &self,
         ctx: &Context<'_>,
@@ -470,7 +471,10 @@ pub struct InboxQuery;
 #[Object]
 impl InboxQuery {
     /// Conversations, newest first, filtered.
-    #[graphql(guard = "AccessGuard(Access::Read)")]
+    #[graphql(
+        guard = "AccessGuard(Access::Read)",
+        complexity = "crate::graphql::cost::connection_cost(first, child_complexity)"
+    )]
     async fn conversations(
         &self,
         ctx: &Context<'_>,

@@ -154,7 +154,10 @@ pub struct JobQuery;
 #[Object]
 impl JobQuery {
     /// The tenant's jobs, newest first.
-    #[graphql(guard = "AccessGuard(Access::Read)")]
+    #[graphql(
+        guard = "AccessGuard(Access::Read)",
+        complexity = "crate::graphql::cost::connection_cost(first, child_complexity)"
+    )]
     async fn jobs(
         &self,
         ctx: &Context<'_>,

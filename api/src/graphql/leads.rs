@@ -236,7 +236,10 @@ pub struct LeadQuery;
 #[Object]
 impl LeadQuery {
     /// Leads, newest first, filtered.
-    #[graphql(guard = "AccessGuard(Access::Read)")]
+    #[graphql(
+        guard = "AccessGuard(Access::Read)",
+        complexity = "crate::graphql::cost::connection_cost(first, child_complexity)"
+    )]
     async fn leads(
         &self,
         ctx: &Context<'_>,

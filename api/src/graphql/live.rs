@@ -522,6 +522,7 @@ impl LiveSession {
         })
     }
     /// The chat messages, newest first.
+    #[graphql(complexity = "crate::graphql::cost::connection_cost(first, child_complexity)")]
     async fn interactions(
         &self,
         ctx: &Context<'_>,
@@ -553,7 +554,10 @@ pub struct LiveQuery;
 #[Object]
 impl LiveQuery {
     /// The tenant's live sessions, newest first.
-    #[graphql(guard = "AccessGuard(Access::Read)")]
+    #[graphql(
+        guard = "AccessGuard(Access::Read)",
+        complexity = "crate::graphql::cost::connection_cost(first, child_complexity)"
+    )]
     async fn live_sessions(
         &self,
         ctx: &Context<'_>,

@@ -5,6 +5,7 @@
 mod account;
 mod ai;
 mod catalog;
+pub mod cost;
 mod inbox;
 mod jobs;
 mod leads;
@@ -66,6 +67,8 @@ pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 pub struct SchemaLimits {
     pub max_depth: usize,
     pub max_complexity: usize,
+    /// Root fields per operation (`cost::RequestCost`).
+    pub max_root_fields: usize,
     pub introspection: bool,
 }
 
@@ -78,6 +81,9 @@ pub fn build_schema(state: Option<AppState>, limits: SchemaLimits) -> AppSchema 
     )
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
+    .extension(cost::RequestCost {
+        max_root_fields: limits.max_root_fields,
+    })
     .extension(metrics::Metrics);
     if !limits.introspection {
         builder = builder.disable_introspection();
@@ -95,6 +101,7 @@ pub fn sdl() -> String {
         SchemaLimits {
             max_depth: usize::MAX,
             max_complexity: usize::MAX,
+            max_root_fields: usize::MAX,
             introspection: true,
         },
     )

@@ -285,6 +285,7 @@ impl SupportSession {
         self.0.ai_turns
     }
     /// The messages, newest first.
+    #[graphql(complexity = "crate::graphql::cost::connection_cost(first, child_complexity)")]
     async fn messages(
         &self,
         ctx: &Context<'_>,
@@ -800,7 +801,10 @@ impl SupportQuery {
     }
 
     /// WAITING sessions, oldest wait first, with their wait time and escalation ticket.
-    #[graphql(guard = "AccessGuard(Access::Read)")]
+    #[graphql(
+        guard = "AccessGuard(Access::Read)",
+        complexity = "crate::graphql::cost::list_cost(first, child_complexity)"
+    )]
     async fn support_queue(
         &self,
         ctx: &Context<'_>,
@@ -820,7 +824,10 @@ impl SupportQuery {
     }
 
     /// The tenant's support sessions, newest first, filtered.
-    #[graphql(guard = "AccessGuard(Access::Read)")]
+    #[graphql(
+        guard = "AccessGuard(Access::Read)",
+        complexity = "crate::graphql::cost::connection_cost(first, child_complexity)"
+    )]
     async fn support_sessions(
         &self,
         ctx: &Context<'_>,
@@ -905,6 +912,20 @@ impl SupportQuery {
     }
 }
 
+/// The `setTyping` limit's key: who is typing (a member, an API key or a customer).
+fn typing_key(principal: &Principal) -> String {
+    match principal {
+        Principal::Member { user_id, .. } => format!("user:{user_id}"),
+        Principal::ApiKey { key_id, .. } => format!("key:{key_id}"),
+        Principal::Customer {
+            tenant_id,
+            external_id,
+            ..
+        } => format!("customer:{tenant_id}:{external_id}"),
+        Principal::Anonymous => "anonymous".to_owned(),
+    }
+}
+
 #[derive(Default)]
 pub struct SupportMutation;
 
@@ -976,7 +997,11 @@ impl SupportMutation {
     ) -> async_graphql::Result<CustomerTokenPayload> {
         let state = state(ctx);
         if let Some(ip) = ctx.data_opt::<crate::auth::ClientIp>() {
-            state.support.visitor_limiter.check(ip.0)?;
+            state
+                .support
+                .visitor_limiter
+                .check(&crate::limit::ip_key(ip.0))
+                .await?;
         }
         let slug = leadline_domain::tenant::TenantSlug::parse(&input.tenant_slug)
             .map_err(|e| ApiError::invalid("tenantSlug", e))?;
@@ -1143,6 +1168,12 @@ impl SupportMutation {
         input: SetTypingInput,
     ) -> async_graphql::Result<bool> {
         let viewer = viewer(ctx, Access::Write)?;
+        // Per caller, across replicas: every call is a bus event fanned out to subscribers.
+        state(ctx)
+            .limits
+            .typing
+            .check(&typing_key(principal(ctx)))
+            .await?;
         let session = visible_session(ctx, viewer, &input.session_id, "sessionId").await?;
         if !status::OPEN.contains(&session.status.as_str()) {
             return Err(ApiError::Conflict("this support session has ended".into()).into());

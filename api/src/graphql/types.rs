@@ -567,6 +567,7 @@ impl Lead {
             .collect())
     }
     /// Every score change with its reason, newest first.
+    #[graphql(complexity = "crate::graphql::cost::connection_cost(first, child_complexity)")]
     async fn score_history(
         &self,
         ctx: &Context<'_>,

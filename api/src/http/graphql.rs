@@ -134,6 +134,9 @@ pub async fn graphql_post(
                 ),
             );
         }
+        if let Err(error) = crate::graphql::cost::check_batch(items) {
+            return transport_error(StatusCode::BAD_REQUEST, error);
+        }
     }
     let authorization = headers
         .get(header::AUTHORIZATION)

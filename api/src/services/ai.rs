@@ -3,7 +3,7 @@
 //!
 //! Per request it:
 //! 1. validates the input (text 1..=4000 characters, at most 50 history turns, at most 200
-//!    product ids) and takes a token from the tenant's bucket (`rate_limit`);
+//!    product ids) and admits the request under the tenant's rate (`crate::limit`);
 //! 2. builds the `AnalysisContext` from the tenant's `ai_contexts` row (style, temperature, token
 //!    budget, escalation keywords, hand-over count, system prompt), `tenants.agent_name`, and its
 //!    ACTIVE products — all of them, or exactly the ids the caller named (an id that is not an
@@ -23,13 +23,10 @@
 //! The offline analyzer is trained once, when the service is built, and shared by every request.
 //! Must not: know about GraphQL or HTTP, or read the environment (the `Config` comes in).
 
-mod rate_limit;
-
-pub use rate_limit::{RateLimiter, TokenBucket};
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::limit::{LimitStore, Limiter, OnOutage, Quota};
 use anyhow::Context as _;
 use leadline_domain::analysis::offline::OfflineAnalyzer;
 use leadline_domain::analysis::{
@@ -157,7 +154,8 @@ struct Inner {
     anthropic: Option<LlmBackend>,
     openai: Option<LlmBackend>,
     default_provider: AiProviderKind,
-    limiter: RateLimiter,
+    /// AI requests per tenant (`crate::limit`, shared by replicas through Redis when configured).
+    limiter: Limiter,
 }
 
 /// Cheap to clone; held in `AppState`.
@@ -179,7 +177,7 @@ impl std::fmt::Debug for AiService {
 impl AiService {
     /// Builds the service: trains the offline analyzer and sets up a client for each LLM
     /// provider that has a key in `config`.
-    pub fn new(store: Store, config: &Config) -> anyhow::Result<Self> {
+    pub fn new(store: Store, config: &Config, limits: &LimitStore) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .build()
             .context("building the HTTP client for the AI providers")?;
@@ -233,7 +231,12 @@ impl AiService {
                 anthropic,
                 openai,
                 default_provider: config.ai_default_provider,
-                limiter: RateLimiter::new(config.ai_rate_per_minute),
+                limiter: Limiter::new(
+                    "ai_tenant",
+                    Quota::per_minute(config.ai_rate_per_minute),
+                    OnOutage::InProcess,
+                    limits,
+                ),
             }),
         })
     }
@@ -241,7 +244,7 @@ impl AiService {
     /// What `request.text` is: intent, signals, sentiment, hand-over wish, product, language.
     pub async fn analyze(&self, tenant_id: Uuid, request: AiRequest) -> ApiResult<Analyzed> {
         validate(&request)?;
-        self.inner.limiter.check(tenant_id)?;
+        self.inner.limiter.check(&tenant_id.to_string()).await?;
         self.analyze_chat(tenant_id, request).await
     }
 
@@ -266,7 +269,7 @@ impl AiService {
     /// The reply to `request.text`, with the analysis it is based on.
     pub async fn suggest_reply(&self, tenant_id: Uuid, request: AiRequest) -> ApiResult<Suggested> {
         validate(&request)?;
-        self.inner.limiter.check(tenant_id)?;
+        self.inner.limiter.check(&tenant_id.to_string()).await?;
         let prepared = self.prepare(tenant_id, &request).await?;
         let mut calls = OfflineCalls::default();
         let result = async {

@@ -1,34 +1,23 @@
 //! The per-tenant, per-channel outbound send rate (`LEADLINE_SEND_RATE_PER_MINUTE`,
 //! ARCHITECTURE.md §2 "rate limits, quotas").
 //!
-//! Two backends behind one type: an in-process token bucket (the embedded default; each process
-//! counts alone), and, when `REDIS_URL` is set, a fixed one-minute window counted in Redis with
-//! one atomic script (INCR, then EXPIRE on the first hit) so every replica shares the count.
+//! A thin adapter over `crate::limit`'s GCRA: in process by default, in Redis (one atomic
+//! script, shared by every replica) when `REDIS_URL` is set. A tenant may send a minute's
+//! allowance at once, then is held to the steady rate — no window edge at which twice the
+//! budget passes.
 //!
 //! A send over the limit is not an error of the message: the caller retries the job later. When
-//! Redis cannot be reached the in-process bucket decides instead (logged), so an outage slows
+//! Redis cannot be reached this process counts alone (logged by the limiter), so an outage slows
 //! sending down to one replica's share rather than stopping it or letting it run unlimited.
 //!
 //! Must not: know about messages, jobs or platforms — it only counts `(tenant, channel)` keys.
 
 use std::time::Duration;
 
-use chrono::Utc;
 use leadline_domain::channel::Channel;
 use uuid::Uuid;
 
-use crate::services::ai::RateLimiter;
-use crate::services::redis_conn::RedisConn;
-
-/// INCR the window's key; the first hit sets its expiry (two windows, so a clock a little off
-/// between replicas cannot reset a live count). Atomic, because Redis runs a script as a whole.
-const WINDOW_SCRIPT: &str = r"
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then
-  redis.call('EXPIRE', KEYS[1], ARGV[1])
-end
-return n
-";
+use crate::limit::{LimitStore, Limiter, OnOutage, Quota, Refusal};
 
 /// The answer for one intended send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,101 +26,46 @@ pub enum SendPermit {
     Granted,
     /// Over the limit: try again after about this long.
     Limited {
-        /// Until the window (or bucket) has room again, at least one second.
+        /// Until the tenant's rate has room again, at least one second.
         retry_after: Duration,
     },
 }
 
-struct RedisWindow {
-    redis: RedisConn,
-    script: redis::Script,
-}
-
 /// Counts sends per tenant and channel. Cheap to share (hold it in an `Arc`).
+#[derive(Debug)]
 pub struct SendLimiter {
-    per_minute: u32,
-    local: RateLimiter<(Uuid, &'static str)>,
-    redis: Option<RedisWindow>,
-}
-
-impl std::fmt::Debug for SendLimiter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SendLimiter")
-            .field("per_minute", &self.per_minute)
-            .field("redis", &self.redis.is_some())
-            .finish()
-    }
+    limiter: Limiter,
 }
 
 impl SendLimiter {
-    /// An in-process limiter of `per_minute` sends per tenant and channel (0: unlimited).
-    pub fn in_process(per_minute: u32) -> Self {
+    /// A limiter of `per_minute` sends per tenant and channel (0: unlimited), counted in `store`.
+    pub fn new(per_minute: u32, store: &LimitStore) -> Self {
         Self {
-            per_minute,
-            local: RateLimiter::new(per_minute),
-            redis: None,
+            limiter: Limiter::new(
+                "send",
+                Quota::per_minute(per_minute),
+                OnOutage::InProcess,
+                store,
+            ),
         }
     }
 
-    /// A limiter shared through Redis at `url` (keys under `prefix`). The connection is opened
-    /// on first use, so a Redis that is down at start does not stop the server.
-    pub fn redis(per_minute: u32, url: &str, prefix: &str) -> anyhow::Result<Self> {
-        Ok(Self {
-            per_minute,
-            local: RateLimiter::new(per_minute),
-            redis: Some(RedisWindow {
-                redis: RedisConn::new(url, prefix)?,
-                script: redis::Script::new(WINDOW_SCRIPT),
-            }),
-        })
+    /// An in-process limiter of `per_minute` sends per tenant and channel (0: unlimited).
+    pub fn in_process(per_minute: u32) -> Self {
+        Self::new(per_minute, &LimitStore::in_process())
     }
 
     /// Takes one send of `tenant_id` on `channel`, or says how long to wait.
     pub async fn acquire(&self, tenant_id: Uuid, channel: Channel) -> SendPermit {
-        if self.per_minute == 0 {
-            return SendPermit::Granted;
-        }
-        if let Some(redis) = &self.redis {
-            match redis.hit(tenant_id, channel).await {
-                Ok((count, retry_after)) => {
-                    return if count <= u64::from(self.per_minute) {
-                        SendPermit::Granted
-                    } else {
-                        SendPermit::Limited { retry_after }
-                    };
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "send rate counter in Redis unavailable; counting in this process");
-                }
-            }
-        }
-        match self.local.check((tenant_id, channel.as_str())) {
+        let key = format!("{tenant_id}:{}", channel.as_str());
+        match self.limiter.acquire(&key).await {
             Ok(()) => SendPermit::Granted,
-            Err(crate::error::ApiError::RateLimited { retry_after_secs }) => SendPermit::Limited {
-                retry_after: Duration::from_secs(retry_after_secs.max(1)),
+            Err(Refusal::Limited { retry_after }) => SendPermit::Limited { retry_after },
+            // The send limit never fails closed; should that change, waiting is the safe reading.
+            Err(Refusal::Unavailable) => SendPermit::Limited {
+                retry_after: Duration::from_secs(1),
             },
-            // `check` refuses only with RATE_LIMITED; anything else would be a bug there, and
-            // sending is the safer reading than losing the message.
-            Err(_) => SendPermit::Granted,
         }
-    }
-}
-
-impl RedisWindow {
-    /// Counts one hit in the current minute's window: the count and the time left in it.
-    async fn hit(&self, tenant_id: Uuid, channel: Channel) -> anyhow::Result<(u64, Duration)> {
-        let now = Utc::now().timestamp();
-        let window = now.div_euclid(60);
-        let left = Duration::from_secs(u64::try_from(60 - now.rem_euclid(60)).unwrap_or(60));
-        let key = self.redis.key(&format!(
-            "send_rate:{tenant_id}:{}:{window}",
-            channel.as_str()
-        ));
-        let count: u64 = self
-            .redis
-            .run(&self.script, &[key], &["120".to_owned()])
-            .await?;
-        Ok((count, left.max(Duration::from_secs(1))))
     }
 }
 
@@ -157,6 +91,43 @@ mod tests {
         );
         assert_eq!(
             limiter.acquire(b, Channel::Whatsapp).await,
+            SendPermit::Granted
+        );
+    }
+
+    #[tokio::test]
+    async fn the_redis_limit_is_shared_by_replicas() {
+        let Ok(url) = std::env::var("LEADLINE_TEST_REDIS_URL") else {
+            eprintln!("skipped: LEADLINE_TEST_REDIS_URL is not set");
+            return;
+        };
+        let prefix = format!("test-send-{}", Uuid::now_v7().simple());
+        let (Ok(store_a), Ok(store_b)) = (
+            LimitStore::redis(&url, &prefix),
+            LimitStore::redis(&url, &prefix),
+        ) else {
+            panic!("a valid Redis URL");
+        };
+        let (a, b) = (SendLimiter::new(2, &store_a), SendLimiter::new(2, &store_b));
+        let tenant = Uuid::now_v7();
+        assert_eq!(
+            a.acquire(tenant, Channel::Whatsapp).await,
+            SendPermit::Granted
+        );
+        assert_eq!(
+            b.acquire(tenant, Channel::Whatsapp).await,
+            SendPermit::Granted
+        );
+        match a.acquire(tenant, Channel::Whatsapp).await {
+            SendPermit::Limited { retry_after } => {
+                assert!(
+                    retry_after >= Duration::from_secs(1) && retry_after <= Duration::from_secs(30)
+                );
+            }
+            SendPermit::Granted => panic!("the third send in a minute passed across replicas"),
+        }
+        assert_eq!(
+            b.acquire(tenant, Channel::Tiktok).await,
             SendPermit::Granted
         );
     }

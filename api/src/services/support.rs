@@ -23,7 +23,6 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::bus::SupportParticipant;
-use crate::services::ai::RateLimiter;
 use crate::store::inbox::sender;
 
 /// How long one Redis presence call may take before it is given up (presence is advisory).
@@ -31,8 +30,9 @@ const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// What the support chat keeps per process.
 pub struct SupportRuntime {
-    /// `startVisitorSession` per client IP.
-    pub visitor_limiter: RateLimiter<std::net::IpAddr>,
+    /// `startVisitorSession` per client IP (`crate::limit::ip_key`), shared by replicas through
+    /// Redis when configured.
+    pub visitor_limiter: crate::limit::Limiter,
     /// Agents online.
     pub presence: Arc<Presence>,
 }
@@ -40,12 +40,12 @@ pub struct SupportRuntime {
 impl SupportRuntime {
     /// The runtime for this process (`redis`: URL and key prefix when configured).
     pub fn new(
-        visitors_per_minute: u32,
+        visitor_limiter: crate::limit::Limiter,
         presence_ttl: Duration,
         redis: Option<(&str, &str)>,
     ) -> anyhow::Result<Self> {
         Ok(Self {
-            visitor_limiter: RateLimiter::new(visitors_per_minute),
+            visitor_limiter,
             presence: Arc::new(Presence::new(presence_ttl, redis)?),
         })
     }

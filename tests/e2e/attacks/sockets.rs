@@ -9,8 +9,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::support::{
-    error_code, fresh_database, scale_out, spawn_app, spawn_with, SpawnOptions, TestApp, WsClient,
-    WsEvent,
+    error_code, fresh_database, scale_out, spawn_app, spawn_with, SpawnOptions, WsClient, WsEvent,
 };
 
 const WAIT: Duration = Duration::from_secs(15);
