@@ -82,6 +82,7 @@ impl Application {
             .context("building the live-session supervisor")?;
         let support = crate::services::support::SupportRuntime::new(
             config.visitor_rate_per_minute,
+            config.customer_messages_per_minute,
             config.presence_ttl,
             config
                 .redis_url

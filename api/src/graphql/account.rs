@@ -268,7 +268,8 @@ impl AccountQuery {
         connection(page, request, |k| k.id, ApiKey::from)
     }
 
-    /// Configuration and membership changes, newest first (owners and admins).
+    /// Configuration and membership changes, and who assigned, handed back, resolved or ended
+    /// conversations and support sessions; newest first (owners and admins).
     #[graphql(guard = "AccessGuard(Access::Administer)")]
     async fn audit_log(
         &self,

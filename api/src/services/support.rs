@@ -33,6 +33,8 @@ const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 pub struct SupportRuntime {
     /// `startVisitorSession` per client IP.
     pub visitor_limiter: RateLimiter<std::net::IpAddr>,
+    /// Customers' messages per customer (`LEADLINE_CUSTOMER_MESSAGES_PER_MINUTE`).
+    pub message_limiter: CustomerMessageLimiter,
     /// Agents online.
     pub presence: Arc<Presence>,
 }
@@ -41,13 +43,40 @@ impl SupportRuntime {
     /// The runtime for this process (`redis`: URL and key prefix when configured).
     pub fn new(
         visitors_per_minute: u32,
+        customer_messages_per_minute: u32,
         presence_ttl: Duration,
         redis: Option<(&str, &str)>,
     ) -> anyhow::Result<Self> {
         Ok(Self {
             visitor_limiter: RateLimiter::new(visitors_per_minute),
+            message_limiter: CustomerMessageLimiter::new(customer_messages_per_minute),
             presence: Arc::new(Presence::new(presence_ttl, redis)?),
         })
+    }
+}
+
+/// How many messages one customer (a visitor or a signed-in customer: one lead) may send per
+/// minute in the support chat; over it, `sendSupportMessage` is RATE_LIMITED with
+/// `retryAfterSeconds`. Keyed by lead, so a flooding visitor does not slow down anyone else.
+///
+/// The one place that names the limiter behind it: today the in-process token bucket of
+/// `services::ai` (so replicas each admit the rate); a limiter shared by replicas replaces it
+/// here without touching the callers.
+pub struct CustomerMessageLimiter {
+    buckets: RateLimiter<Uuid>,
+}
+
+impl CustomerMessageLimiter {
+    /// `per_minute` messages a minute per customer; 0 switches the limit off.
+    pub fn new(per_minute: u32) -> Self {
+        Self {
+            buckets: RateLimiter::new(per_minute),
+        }
+    }
+
+    /// Admits one new message of the customer `lead_id`, or refuses it with RATE_LIMITED.
+    pub fn admit(&self, lead_id: Uuid) -> crate::error::ApiResult<()> {
+        self.buckets.check(lead_id)
     }
 }
 
