@@ -88,6 +88,12 @@ impl Application {
                 crate::limit::OnOutage::InProcess,
                 &limit_store,
             ),
+            crate::limit::Limiter::new(
+                "customer_messages",
+                crate::limit::Quota::per_minute(config.customer_messages_per_minute),
+                crate::limit::OnOutage::InProcess,
+                &limit_store,
+            ),
             config.presence_ttl,
             config
                 .redis_url

@@ -182,6 +182,15 @@ pub struct Config {
     /// Anonymous visitor sessions (`startVisitorSession`) per client IP and minute
     /// (`LEADLINE_VISITOR_RATE_PER_MINUTE`, default 20; 0 turns the limit off).
     pub visitor_rate_per_minute: u32,
+    /// Support-chat messages one customer (visitor or signed-in customer) may send per minute
+    /// (`LEADLINE_CUSTOMER_MESSAGES_PER_MINUTE`, default 20; 0 turns the limit off). Over it,
+    /// `sendSupportMessage` is RATE_LIMITED with `retryAfterSeconds`.
+    pub customer_messages_per_minute: u32,
+    /// Most messages a customer may write in one support session
+    /// (`LEADLINE_SUPPORT_SESSION_MAX_MESSAGES`, default 500; 0 means no limit). Over it,
+    /// `sendSupportMessage` is LIMIT_REACHED (`SUPPORT_SESSION_MESSAGES`): end the session and
+    /// start a new one.
+    pub support_session_max_messages: u64,
     /// How long a typing indicator lasts without a refresh (`LEADLINE_TYPING_TTL_SECONDS`,
     /// default 5, between 1 and 60); then subscribers receive TypingStopped.
     pub typing_ttl: Duration,
@@ -510,6 +519,11 @@ impl Config {
             visitor_rate_per_minute: u32::try_from(
                 number("LEADLINE_VISITOR_RATE_PER_MINUTE", 20)?.min(100_000),
             )?,
+            customer_messages_per_minute: u32::try_from(
+                number("LEADLINE_CUSTOMER_MESSAGES_PER_MINUTE", 20)?.min(100_000),
+            )?,
+            support_session_max_messages: number("LEADLINE_SUPPORT_SESSION_MAX_MESSAGES", 500)?
+                .min(10_000_000),
             typing_ttl: Duration::from_secs(number("LEADLINE_TYPING_TTL_SECONDS", 5)?.clamp(1, 60)),
             support_agent_capacity: u32::try_from(
                 number("LEADLINE_SUPPORT_AGENT_CAPACITY", 5)?.min(100_000),

@@ -29,3 +29,4 @@ pub mod products;
 pub mod tenants;
 pub mod tickets;
 pub mod users;
+pub mod web_chat_visitors;

@@ -760,7 +760,14 @@ async fn visitors_are_rate_limited_per_ip_and_agents_have_a_capacity() {
     ]))
     .await;
     let acme = tenant(&app, "chat-visitors").await;
-    let start = "mutation($input: StartVisitorSessionInput!) { startVisitorSession(input: $input) { token visitorId customerId } }";
+    // Anonymous visitors only where the tenant has turned web chat on.
+    app.ok(
+        &acme.owner,
+        "mutation { upsertChannelConnection(input: {channel: WEB_CHAT, status: CONNECTED}) { created } }",
+        json!({}),
+    )
+    .await;
+    let start = "mutation($input: StartVisitorSessionInput!) { startVisitorSession(input: $input) { token visitorId customerId resumeSecret } }";
     let first = app
         .graphql(
             None,
@@ -776,12 +783,16 @@ async fn visitors_are_rate_limited_per_ip_and_agents_have_a_capacity() {
         .as_str()
         .unwrap()
         .to_owned();
-    // Coming back with the visitor id is the same customer.
+    let resume_secret = first["data"]["startVisitorSession"]["resumeSecret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Coming back with the visitor id and its resume secret is the same customer.
     let again = app
         .graphql(
             None,
             start,
-            json!({"input": {"tenantSlug": "chat-visitors", "visitorId": visitor_id}}),
+            json!({"input": {"tenantSlug": "chat-visitors", "visitorId": visitor_id, "resumeSecret": resume_secret}}),
         )
         .await;
     assert_eq!(

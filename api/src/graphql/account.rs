@@ -349,7 +349,8 @@ impl AccountQuery {
         connection(page, request, |k| k.id, ApiKey::from)
     }
 
-    /// Configuration and membership changes, newest first (owners and admins).
+    /// Configuration and membership changes, and who assigned, handed back, resolved or ended
+    /// conversations and support sessions; newest first (owners and admins).
     #[graphql(
         guard = "AccessGuard(Access::Administer)",
         complexity = "crate::graphql::cost::connection_cost(first, child_complexity)"

@@ -321,6 +321,22 @@ impl Message {
     }
 }
 
+/// Whether the caller holds a customer token (a support-chat end-user).
+///
+/// The rule for what customers see of shared types (`SupportSession`, `Ticket`, participants):
+/// a field holding the tenant's internals (ticket priority and description, lead scores,
+/// agents' e-mails, the assigned member) is nullable and resolves to **null** for a customer —
+/// no error, so a customer's subscription that names such a field keeps its events. Operations
+/// that only members may call are refused outright with FORBIDDEN (`Principal::require`).
+pub(crate) fn is_customer(ctx: &Context<'_>) -> bool {
+    matches!(principal(ctx), Principal::Customer { .. })
+}
+
+/// `value` for members and API keys; `None` for customer tokens (see [`is_customer`]).
+pub(crate) fn staff_sees<T>(ctx: &Context<'_>, value: T) -> Option<T> {
+    (!is_customer(ctx)).then_some(value)
+}
+
 /// A support ticket, usually opened by an escalation.
 pub struct Ticket(pub tickets::Model);
 
@@ -335,13 +351,18 @@ impl Ticket {
     async fn subject(&self) -> &str {
         &self.0.subject
     }
-    /// What happened and what is needed.
-    async fn description(&self) -> &str {
-        &self.0.description
+    /// What happened and what is needed (for an escalation, the conversation so far).
+    /// Null for customer tokens: it is the tenant's working note, not the customer's to read.
+    async fn description(&self, ctx: &Context<'_>) -> Option<&str> {
+        staff_sees(ctx, self.0.description.as_str())
     }
-    /// How soon someone must look at it.
-    async fn priority(&self) -> async_graphql::Result<TicketPriority> {
-        TicketPriority::from_stored(&self.0.priority)
+    /// How soon someone must look at it. Null for customer tokens (how a customer is ranked is
+    /// the tenant's business).
+    async fn priority(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<TicketPriority>> {
+        if is_customer(ctx) {
+            return Ok(None);
+        }
+        TicketPriority::from_stored(&self.0.priority).map(Some)
     }
     /// Where it stands.
     async fn status(&self) -> async_graphql::Result<TicketStatus> {
@@ -607,6 +628,7 @@ impl InboxMutation {
 
     /// Assigns the conversation to a member (default: the caller) and hands it to a HUMAN.
     /// A user who is not a member here, or is a VIEWER, is BAD_USER_INPUT on `userId`.
+    /// Audited (`conversation.assigned`).
     #[graphql(guard = "AccessGuard(Access::Write)")]
     async fn assign_conversation(
         &self,
@@ -638,7 +660,13 @@ impl InboxMutation {
             ..Default::default()
         };
         let conversation = store
-            .change_conversation(tenant_id, conversation_id, change)
+            .change_conversation(
+                tenant_id,
+                conversation_id,
+                change,
+                principal(ctx).actor(),
+                "conversation.assigned",
+            )
             .await?;
         publish_conversation(ctx, &conversation);
         Ok(ConversationPayload {
@@ -647,7 +675,7 @@ impl InboxMutation {
     }
 
     /// Hands the conversation back to the AI: handled by AI, ACTIVE, unassigned. The AI answers
-    /// the lead's next message.
+    /// the lead's next message. Audited (`conversation.handed_back_to_ai`).
     #[graphql(guard = "AccessGuard(Access::Write)")]
     async fn hand_back_to_ai(
         &self,
@@ -665,7 +693,13 @@ impl InboxMutation {
         };
         let conversation = state(ctx)
             .store
-            .change_conversation(tenant_id, conversation_id, change)
+            .change_conversation(
+                tenant_id,
+                conversation_id,
+                change,
+                principal(ctx).actor(),
+                "conversation.handed_back_to_ai",
+            )
             .await?;
         publish_conversation(ctx, &conversation);
         Ok(ConversationPayload {
@@ -674,7 +708,8 @@ impl InboxMutation {
     }
 
     /// Marks the conversation RESOLVED; the lead's next message opens a new one. Resolving a
-    /// RESOLVED conversation changes nothing; a CLOSED one is CONFLICT.
+    /// RESOLVED conversation changes nothing; a CLOSED one is CONFLICT. Audited
+    /// (`conversation.resolved`).
     #[graphql(guard = "AccessGuard(Access::Write)")]
     async fn resolve_conversation(
         &self,
@@ -704,7 +739,13 @@ impl InboxMutation {
             ..Default::default()
         };
         let conversation = store
-            .change_conversation(tenant_id, conversation_id, change)
+            .change_conversation(
+                tenant_id,
+                conversation_id,
+                change,
+                principal(ctx).actor(),
+                "conversation.resolved",
+            )
             .await?;
         publish_conversation(ctx, &conversation);
         Ok(ConversationPayload {

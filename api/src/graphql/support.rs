@@ -11,6 +11,14 @@
 //! Access: a customer reaches only sessions of their own lead — another customer's session is
 //! NOT_FOUND, exactly like another tenant's — and customer tokens are refused by every member
 //! operation (`Principal::require`). Agents need read access to look and write access to act.
+//! What customers see of the shared types follows one rule (`graphql::inbox::is_customer`):
+//! internals — ticket priority and description, the assigned member and any e-mail of an agent
+//! — resolve to null for a customer token; agents appear to customers by display name only.
+//!
+//! Anonymous visitors: only where the tenant has enabled web chat (a WEB_CHAT channel
+//! connection in status CONNECTED); they come back with a rotating resume secret, never with
+//! the visitor id alone (it is readable in every token). Customers' messages are limited per
+//! customer and minute and per session. Assigning and ending sessions is audited.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -23,7 +31,9 @@ use leadline_entity::{conversations, messages, tickets};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::inbox::{ConversationStatus, Handler, SenderKind, Ticket, MAX_MESSAGE_CHARS};
+use super::inbox::{
+    is_customer, ConversationStatus, Handler, SenderKind, Ticket, MAX_MESSAGE_CHARS,
+};
 use super::leads::SubscriptionGauge;
 use super::types::User;
 use super::{
@@ -35,7 +45,7 @@ use crate::bus::{Event, SupportEvent, SupportParticipant};
 use crate::error::{ApiError, ApiResult};
 use crate::services::support::{transcript_json, transcript_text, TypingClock};
 use crate::store::inbox::{handler, sender, status};
-use crate::store::support::{waiting_since, AssignRefusal, ReadSide};
+use crate::store::support::{waiting_since, AssignRefusal, CustomerMessageLimits, ReadSide};
 use crate::store::{ConversationChange, ConversationFilter, OutboundMessage, PageRequest};
 
 /// Longest `externalUserId` accepted.
@@ -107,6 +117,44 @@ fn customer(ctx: &Context<'_>) -> ApiResult<(Uuid, Uuid)> {
     }
 }
 
+/// Longest `resumeSecret` accepted (ours are 43 characters).
+const MAX_RESUME_SECRET_CHARS: usize = 200;
+
+/// Whether the tenant has enabled web chat for anonymous visitors: a WEB_CHAT channel
+/// connection in status CONNECTED. Off by default, so a tenant that never asked for a public
+/// chat does not get leads (and AI spend) from anyone who knows its slug.
+async fn web_chat_enabled(ctx: &Context<'_>, tenant_id: Uuid) -> ApiResult<bool> {
+    Ok(state(ctx)
+        .store
+        .channel_connection_for(tenant_id, DomainChannel::WebChat)
+        .await?
+        .is_some_and(|c| c.status == WEB_CHAT_ENABLED))
+}
+
+/// The stored status of a connection that is switched on.
+const WEB_CHAT_ENABLED: &str = "CONNECTED";
+
+/// FORBIDDEN unless the tenant has enabled web chat.
+async fn ensure_web_chat_enabled(ctx: &Context<'_>, tenant_id: Uuid) -> ApiResult<()> {
+    if web_chat_enabled(ctx, tenant_id).await? {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(WEB_CHAT_DISABLED.into()))
+    }
+}
+
+const WEB_CHAT_DISABLED: &str = "this tenant has not enabled web chat for visitors (an owner or \
+     admin turns it on with upsertChannelConnection(input: {channel: WEB_CHAT, status: CONNECTED}))";
+
+/// Whether the calling customer is an anonymous visitor (not a customer the tenant's backend
+/// vouched for with `createCustomerToken`).
+fn is_visitor(ctx: &Context<'_>) -> bool {
+    matches!(principal(ctx), Principal::Customer { external_id, .. } if external_id.starts_with(VISITOR_PREFIX))
+}
+
+/// The WEB_CHAT identity prefix of anonymous visitors.
+const VISITOR_PREFIX: &str = "visitor:";
+
 /// The caller as a participant the other side sees.
 async fn participant(ctx: &Context<'_>) -> ApiResult<SupportParticipant> {
     let store = &state(ctx).store;
@@ -128,16 +176,24 @@ async fn participant(ctx: &Context<'_>) -> ApiResult<SupportParticipant> {
     }
 }
 
+/// An agent as both sides see them: by display name only. Never the e-mail, not even as a
+/// fallback — participants reach customers (events, `agent`, the end-of-chat note), and an
+/// agent's address is the tenant's, not the customer's to collect.
 async fn agent_participant(ctx: &Context<'_>, user_id: Uuid) -> ApiResult<SupportParticipant> {
     let user = state(ctx).store.user(user_id).await?;
     Ok(SupportParticipant {
         kind: PARTICIPANT_AGENT.into(),
         id: user_id,
         name: user
-            .map(|u| u.name.unwrap_or(u.email))
-            .unwrap_or_else(|| "Agent".into()),
+            .and_then(|u| u.name)
+            .map(|name| name.trim().to_owned())
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| AGENT_FALLBACK_NAME.into()),
     })
 }
+
+/// What customers see for an agent who has no display name.
+const AGENT_FALLBACK_NAME: &str = "Agent";
 
 const PARTICIPANT_CUSTOMER: &str = "CUSTOMER";
 const PARTICIPANT_AGENT: &str = "AGENT";
@@ -245,7 +301,8 @@ impl SupportSession {
             .await?
             .name)
     }
-    /// The agent in charge, as the customer sees them (null while the AI or nobody handles it).
+    /// The agent in charge, as the customer sees them: display name, never the e-mail (null
+    /// while the AI or nobody handles it).
     async fn agent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Participant>> {
         match self.0.assignee_user_id {
             Some(user_id) if self.0.handled_by == handler::HUMAN => {
@@ -254,8 +311,12 @@ impl SupportSession {
             _ => Ok(None),
         }
     }
-    /// The assigned member (agents only; null for customers and when unassigned).
+    /// The assigned member with their e-mail (agents only; null for customer tokens — they see
+    /// `agent`, by display name — and when unassigned).
     async fn assignee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        if is_customer(ctx) {
+            return Ok(None);
+        }
         let (Some(user_id), Ok(tenant_id)) =
             (self.0.assignee_user_id, tenant_for(ctx, Access::Read))
         else {
@@ -630,8 +691,16 @@ pub struct CustomerTokenPayload {
     pub expires_at: DateTime<Utc>,
     /// The customer's lead id.
     pub customer_id: ID,
-    /// For visitors: the generated visitor id (keep it to come back as the same visitor).
+    /// For visitors: the visitor id (keep it, with `resumeSecret`, to come back as the same
+    /// visitor). It is readable inside the token, so it alone never lets anyone resume.
     pub visitor_id: Option<String>,
+    /// For visitors: the secret that resumes this visitor next time, together with
+    /// `visitorId`. Shown once and replaced at every resume (the previous one stops working);
+    /// keep only the newest. Null for `createCustomerToken`.
+    pub resume_secret: Option<String>,
+    /// True when `startVisitorSession` continued the visitor named by `visitorId` (with its
+    /// history); false for a new visitor and for `createCustomerToken`.
+    pub resumed: bool,
 }
 
 /// Input of `startVisitorSession`.
@@ -642,8 +711,13 @@ pub struct StartVisitorSessionInput {
     /// A name the visitor gave, if any.
     pub name: Option<String>,
     /// A visitor id from an earlier `startVisitorSession` of the same browser, to continue as
-    /// the same visitor (unknown ids start a new one).
+    /// that visitor; only together with its current `resumeSecret`.
     pub visitor_id: Option<String>,
+    /// The `resumeSecret` the last `startVisitorSession` of this visitor returned (at most 200
+    /// characters). With a missing, wrong or already-used secret — or an unknown visitor id —
+    /// a new visitor starts (`resumed: false`, a new `visitorId`): nothing of the other
+    /// visitor is reached, and no error says whether the id exists.
+    pub resume_secret: Option<String>,
 }
 
 /// Input of `createSupportSession`.
@@ -947,7 +1021,7 @@ impl SupportMutation {
             "externalUserId",
             MAX_EXTERNAL_ID_CHARS,
         )?;
-        if external_id.starts_with("visitor:") {
+        if external_id.starts_with(VISITOR_PREFIX) {
             return Err(ApiError::bad_input(
                 "externalUserId",
                 "the prefix visitor: is reserved for anonymous visitors",
@@ -984,12 +1058,18 @@ impl SupportMutation {
             expires_at,
             customer_id: ID(lead.id.to_string()),
             visitor_id: None,
+            resume_secret: None,
+            resumed: false,
         })
     }
 
     /// An anonymous visitor's customer token for the tenant's site chat. No credentials needed;
-    /// limited per client IP (`LEADLINE_VISITOR_RATE_PER_MINUTE`). Pass the returned `visitorId`
-    /// next time to continue as the same visitor.
+    /// limited per client IP (`LEADLINE_VISITOR_RATE_PER_MINUTE`). Only for tenants that have
+    /// enabled web chat (a WEB_CHAT channel connection, CONNECTED); otherwise FORBIDDEN.
+    ///
+    /// To come back as the same visitor, pass the returned `visitorId` and `resumeSecret`; the
+    /// answer carries a new `resumeSecret` (the old one stops working). Without both, or with
+    /// a stale secret, a new visitor starts (`resumed: false`).
     async fn start_visitor_session(
         &self,
         ctx: &Context<'_>,
@@ -1010,39 +1090,59 @@ impl SupportMutation {
             .tenant_by_slug(slug.as_str())
             .await?
             .ok_or(ApiError::NotFound("tenant"))?;
+        ensure_web_chat_enabled(ctx, tenant.id).await?;
         let name = clean_text(input.name, "name", 200)?;
-        // A returning visitor keeps their id only if it has the shape we issue; anything else
-        // starts a new visitor (an id cannot be used to pick someone else's: it is random).
-        let visitor_id = input
+        let presented = clean_text(input.resume_secret, "resumeSecret", MAX_RESUME_SECRET_CHARS)?;
+        let next_secret = crate::auth::random_secret(32);
+        let next_hash = crate::auth::sha256_hex(&next_secret);
+        // A visitor id that is not one we could have issued cannot be resumed: new visitor.
+        let claimed = input
             .visitor_id
             .as_deref()
             .map(str::trim)
-            .and_then(|v| Uuid::parse_str(v).ok())
-            .unwrap_or_else(Uuid::new_v4);
-        let external_id = format!("visitor:{visitor_id}");
-        let short = visitor_id.simple().to_string();
-        let display = name.unwrap_or_else(|| format!("Visitor {}", &short[..6]));
-        let (lead, created) = state
-            .store
-            .upsert_web_chat_customer(tenant.id, &external_id, &display, None)
-            .await?;
-        if created {
-            state.bus.publish(
-                tenant.id,
-                Event::LeadUpdated {
-                    lead: Box::new(lead.clone()),
-                },
-            );
-        }
+            .and_then(|v| Uuid::parse_str(v).ok());
+        let resumed = match (claimed, presented) {
+            (Some(visitor_id), Some(secret)) => {
+                state
+                    .store
+                    .resume_visitor(
+                        tenant.id,
+                        visitor_id,
+                        &crate::auth::sha256_hex(&secret),
+                        &next_hash,
+                    )
+                    .await?
+            }
+            _ => None,
+        };
+        let (visitor, is_resume) = match resumed {
+            Some(visitor) => (visitor, true),
+            None => {
+                let visitor = state
+                    .store
+                    .create_visitor(tenant.id, name, &next_hash)
+                    .await?;
+                state.bus.publish(
+                    tenant.id,
+                    Event::LeadUpdated {
+                        lead: Box::new(visitor.lead.clone()),
+                    },
+                );
+                (visitor, false)
+            }
+        };
+        let external_id = format!("{VISITOR_PREFIX}{}", visitor.id);
         let (token, expires_at) =
             state
                 .tokens
-                .issue_customer(tenant.id, lead.id, &external_id, Utc::now())?;
+                .issue_customer(tenant.id, visitor.lead.id, &external_id, Utc::now())?;
         Ok(CustomerTokenPayload {
             token,
             expires_at,
-            customer_id: ID(lead.id.to_string()),
-            visitor_id: Some(visitor_id.to_string()),
+            customer_id: ID(visitor.lead.id.to_string()),
+            visitor_id: Some(visitor.id.to_string()),
+            resume_secret: Some(next_secret),
+            resumed: is_resume,
         })
     }
 
@@ -1054,6 +1154,10 @@ impl SupportMutation {
         input: Option<CreateSupportSessionInput>,
     ) -> async_graphql::Result<SupportSessionPayload> {
         let (tenant_id, lead_id) = customer(ctx)?;
+        // A tenant that turns web chat off stops its visitors at once, whatever tokens they hold.
+        if is_visitor(ctx) {
+            ensure_web_chat_enabled(ctx, tenant_id).await?;
+        }
         let subject = clean_text(input.unwrap_or_default().subject, "subject", 200)?;
         let (session, created) = state(ctx)
             .store
@@ -1071,7 +1175,10 @@ impl SupportMutation {
     /// Writes in a session: as the customer (the AI answers while it handles the session), or as
     /// an agent (the session becomes handled by a person, assigned to the caller if nobody has
     /// it, and the AI stays silent). Idempotent on `clientMessageId`; an ended session is
-    /// CONFLICT.
+    /// CONFLICT. A customer's new message is RATE_LIMITED over
+    /// `LEADLINE_CUSTOMER_MESSAGES_PER_MINUTE` (per customer) and LIMIT_REACHED
+    /// (`SUPPORT_SESSION_MESSAGES`) over `LEADLINE_SUPPORT_SESSION_MAX_MESSAGES` in the session;
+    /// a visitor's is FORBIDDEN once the tenant has turned web chat off.
     async fn send_support_message(
         &self,
         ctx: &Context<'_>,
@@ -1089,11 +1196,23 @@ impl SupportMutation {
         let state = state(ctx);
         let (message, created, session) = match viewer {
             SupportViewer::Customer { lead_id, .. } => {
-                let ai_enabled = state
+                let connection = state
                     .store
                     .channel_connection_for(tenant_id, DomainChannel::WebChat)
-                    .await?
-                    .is_none_or(|c| c.ai_enabled);
+                    .await?;
+                if is_visitor(ctx)
+                    && !connection
+                        .as_ref()
+                        .is_some_and(|c| c.status == WEB_CHAT_ENABLED)
+                {
+                    return Err(ApiError::Forbidden(WEB_CHAT_DISABLED.into()).into());
+                }
+                let ai_enabled = connection.is_none_or(|c| c.ai_enabled);
+                let rate = state
+                    .support
+                    .message_limiter
+                    .check(&lead_id.to_string())
+                    .await;
                 let stored = state
                     .store
                     .add_customer_message(
@@ -1103,6 +1222,10 @@ impl SupportMutation {
                         text,
                         client_message_id,
                         ai_enabled,
+                        CustomerMessageLimits {
+                            session_max: state.config.support_session_max_messages,
+                            rate,
+                        },
                     )
                     .await?;
                 if stored.ai_job.is_some() {
@@ -1233,7 +1356,8 @@ impl SupportMutation {
     /// Takes a session (default: for the caller) — ACTIVE, handled by a person, its tickets IN
     /// PROGRESS — and tells the queue. Refused with CONFLICT when the agent already holds
     /// `LEADLINE_SUPPORT_AGENT_CAPACITY` open sessions, when another agent took it first (name
-    /// `agentId` to reassign), or when the session has ended.
+    /// `agentId` to reassign), or when the session has ended. Audited
+    /// (`support_session.assigned`).
     #[graphql(guard = "AccessGuard(Access::Write)")]
     async fn assign_support_session(
         &self,
@@ -1278,6 +1402,7 @@ impl SupportMutation {
                 agent,
                 session.assignee_user_id,
                 capacity,
+                principal(ctx).actor(),
             )
             .await?
         {
@@ -1314,7 +1439,7 @@ impl SupportMutation {
 
     /// Ends a session (agents, or the customer their own): RESOLVED, its tickets resolved, the
     /// resolution kept in the transcript as a SYSTEM message. Ending an ended session returns it
-    /// unchanged.
+    /// unchanged. Audited (`support_session.ended`).
     async fn end_support_session(
         &self,
         ctx: &Context<'_>,
@@ -1360,7 +1485,16 @@ impl SupportMutation {
         }
         let session = state
             .store
-            .end_support_session(tenant_id, session.id)
+            .end_support_session(
+                tenant_id,
+                session.id,
+                principal(ctx).actor(),
+                json!({
+                    "leadId": session.lead_id,
+                    "resolution": resolution,
+                    "endedBy": { "kind": ended_by.kind, "id": ended_by.id },
+                }),
+            )
             .await?;
         publish_conversation(ctx, &session);
         publish(

@@ -33,6 +33,10 @@ pub struct SupportRuntime {
     /// `startVisitorSession` per client IP (`crate::limit::ip_key`), shared by replicas through
     /// Redis when configured.
     pub visitor_limiter: crate::limit::Limiter,
+    /// Messages per customer (one lead: a visitor or a signed-in customer) and minute
+    /// (`LEADLINE_CUSTOMER_MESSAGES_PER_MINUTE`), keyed by lead so a flooding visitor slows
+    /// nobody else; shared by replicas like the visitor limit.
+    pub message_limiter: crate::limit::Limiter,
     /// Agents online.
     pub presence: Arc<Presence>,
 }
@@ -41,11 +45,13 @@ impl SupportRuntime {
     /// The runtime for this process (`redis`: URL and key prefix when configured).
     pub fn new(
         visitor_limiter: crate::limit::Limiter,
+        message_limiter: crate::limit::Limiter,
         presence_ttl: Duration,
         redis: Option<(&str, &str)>,
     ) -> anyhow::Result<Self> {
         Ok(Self {
             visitor_limiter,
+            message_limiter,
             presence: Arc::new(Presence::new(presence_ttl, redis)?),
         })
     }

@@ -24,7 +24,9 @@ use sea_orm::{
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::audit::{record, AuditEntry};
 use super::{now, paginate, Page, PageRequest, Store};
+use crate::auth::Actor;
 use crate::error::{is_unique_violation, ApiError, ApiResult};
 use crate::jobs::{enqueue, NewJob};
 
@@ -668,15 +670,21 @@ impl Store {
     }
 
     /// Applies `change` to a conversation.
+    ///
+    /// An agent's change (assignment, hand-back, resolution) is audited as `action` in the same
+    /// transaction, with who handled the conversation before and after: who took a customer
+    /// away from the AI, or closed their case, is a question an owner must be able to answer.
     pub async fn change_conversation(
         &self,
         tenant_id: Uuid,
         id: Uuid,
         change: ConversationChange,
+        actor: Actor,
+        action: &str,
     ) -> ApiResult<conversations::Model> {
         let tx = self.db.begin().await?;
-        let conversation = conversation_in(&tx, tenant_id, id).await?;
-        let conversation = apply_conversation_change(&tx, conversation, change, None)
+        let before = conversation_in(&tx, tenant_id, id).await?;
+        let conversation = apply_conversation_change(&tx, before.clone(), change, None)
             .await
             .map_err(|e| match e {
                 ApiError::Conflict(_) => ApiError::Conflict(
@@ -684,6 +692,18 @@ impl Store {
                 ),
                 other => other,
             })?;
+        record(
+            &tx,
+            tenant_id,
+            actor,
+            AuditEntry {
+                action,
+                target_type: "conversation",
+                target_id: Some(id.to_string()),
+                details: conversation_audit_details(&before, &conversation),
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(conversation)
     }
@@ -917,6 +937,27 @@ impl Store {
 
 /// Applies `change` on `tx`. A reopen that collides with another open conversation of the same
 /// lead+channel surfaces as CONFLICT.
+/// What an audited conversation change records: channel and lead, and status, handler and
+/// assignee before and after.
+pub(super) fn conversation_audit_details(
+    before: &conversations::Model,
+    after: &conversations::Model,
+) -> Value {
+    let side = |c: &conversations::Model| {
+        json!({
+            "status": c.status,
+            "handledBy": c.handled_by,
+            "assigneeUserId": c.assignee_user_id,
+        })
+    };
+    json!({
+        "channel": after.channel,
+        "leadId": after.lead_id,
+        "before": side(before),
+        "after": side(after),
+    })
+}
+
 async fn apply_conversation_change(
     tx: &DatabaseTransaction,
     conversation: conversations::Model,

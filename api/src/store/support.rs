@@ -1,7 +1,8 @@
 //! Support chat rows. A support session IS a conversation on channel WEB_CHAT (it shares the
 //! inbox's messages, tickets, job queue and AI turn); a customer IS a lead with a WEB_CHAT
 //! identity (the tenant's `externalUserId`, or `visitor:<id>` for anonymous visitors). So this
-//! module adds no table: only the queries the support chat needs on top of the inbox's rows.
+//! module adds one table only, `web_chat_visitors` (the hash of each visitor's rotating resume
+//! secret), and otherwise the queries the support chat needs on top of the inbox's rows.
 //!
 //! Every function takes the tenant id; those a customer reaches also take the lead id, so a
 //! session of another customer is NOT_FOUND exactly like a session of another tenant.
@@ -9,7 +10,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use leadline_entity::{conversations, lead_identities, leads, messages, tickets};
+use leadline_entity::{
+    conversations, lead_identities, leads, messages, tickets, web_chat_visitors,
+};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
@@ -19,8 +22,10 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
+use super::audit::{record, AuditEntry};
 use super::inbox::{delivery, handler, sender, status, AI_RESPONSE_JOB};
 use super::{now, Store};
+use crate::auth::Actor;
 use crate::error::{is_unique_violation, ApiError, ApiResult};
 use crate::jobs::{enqueue, NewJob};
 
@@ -58,6 +63,26 @@ pub enum AssignRefusal {
         /// Open sessions the agent holds.
         load: u64,
     },
+}
+
+/// An anonymous visitor, as `startVisitorSession` found or made it.
+#[derive(Debug, Clone)]
+pub struct Visitor {
+    /// The visitor id (`visitor:<id>` is its WEB_CHAT identity).
+    pub id: Uuid,
+    /// The lead the visitor is.
+    pub lead: leads::Model,
+}
+
+/// The limits a customer's new message must pass (checked after the idempotency lookup, so a
+/// retried message is answered with the first one and never refused or counted).
+pub struct CustomerMessageLimits {
+    /// Most messages the customer may write in one session (0: no limit).
+    pub session_max: u64,
+    /// The per-customer rate's verdict, taken before the call (the limiter may live in Redis,
+    /// outside this transaction): `Err` refuses a *new* message (RATE_LIMITED); a retry of an
+    /// accepted one is answered with it whatever the verdict.
+    pub rate: ApiResult<()>,
 }
 
 async fn session_in<C: ConnectionTrait>(
@@ -120,6 +145,106 @@ impl Store {
             }
         }
         Err(last.unwrap_or_else(|| ApiError::Conflict("concurrent sign-in; retry".into())))
+    }
+
+    /// Continues the visitor `visitor_id` of the tenant if `presented_hash` is the hash of its
+    /// current resume secret, replacing it with `next_hash` in the same statement — so the
+    /// presented secret stops working at once, and of two resumes racing with one secret only
+    /// one wins. `None` (nothing changed) for an unknown visitor, another tenant's, a wrong or
+    /// already-rotated secret, or a visitor whose lead was deleted.
+    pub async fn resume_visitor(
+        &self,
+        tenant_id: Uuid,
+        visitor_id: Uuid,
+        presented_hash: &str,
+        next_hash: &str,
+    ) -> ApiResult<Option<Visitor>> {
+        let tx = self.db.begin().await?;
+        let rotated = web_chat_visitors::Entity::update_many()
+            .col_expr(
+                web_chat_visitors::Column::SecretHash,
+                Expr::value(next_hash),
+            )
+            .col_expr(web_chat_visitors::Column::RotatedAt, Expr::value(now()))
+            .filter(web_chat_visitors::Column::Id.eq(visitor_id))
+            .filter(web_chat_visitors::Column::TenantId.eq(tenant_id))
+            .filter(web_chat_visitors::Column::SecretHash.eq(presented_hash))
+            .exec(&tx)
+            .await?
+            .rows_affected;
+        if rotated != 1 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let visitor = web_chat_visitors::Entity::find_by_id(visitor_id)
+            .filter(web_chat_visitors::Column::TenantId.eq(tenant_id))
+            .one(&tx)
+            .await?;
+        let lead = match visitor {
+            Some(visitor) => {
+                leads::Entity::find_by_id(visitor.lead_id)
+                    .filter(leads::Column::TenantId.eq(tenant_id))
+                    .one(&tx)
+                    .await?
+            }
+            None => None,
+        };
+        let Some(lead) = lead else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        tx.commit().await?;
+        Ok(Some(Visitor {
+            id: visitor_id,
+            lead,
+        }))
+    }
+
+    /// A new visitor: a fresh random visitor id, its lead (named `name`) with the WEB_CHAT
+    /// identity `visitor:<id>`, and the hash of its first resume secret, in one transaction.
+    pub async fn create_visitor(
+        &self,
+        tenant_id: Uuid,
+        name: Option<String>,
+        secret_hash: &str,
+    ) -> ApiResult<Visitor> {
+        // v4: random, so the id says nothing about when or where it was made. Never taken from
+        // the client: an id a client picks could be someone else's.
+        let visitor_id = Uuid::new_v4();
+        let external_id = format!("visitor:{visitor_id}");
+        let short = visitor_id.simple().to_string();
+        let display = name.unwrap_or_else(|| format!("Visitor {}", &short[..6]));
+        let tx = self.db.begin().await?;
+        let lead = super::inbox::insert_messaging_lead(
+            &tx,
+            tenant_id,
+            super::inbox::NewMessagingLead {
+                channel: WEB_CHAT,
+                external_id: &external_id,
+                display_name: Some(display.clone()),
+                name: display,
+                email: None,
+                phone: None,
+            },
+        )
+        .await?;
+        let at = now();
+        web_chat_visitors::ActiveModel {
+            id: Set(visitor_id),
+            tenant_id: Set(tenant_id),
+            lead_id: Set(lead.id),
+            secret_hash: Set(secret_hash.to_owned()),
+            created_at: Set(at),
+            rotated_at: Set(at),
+        }
+        .insert(&tx)
+        .await
+        .map_err(retryable)?;
+        tx.commit().await.map_err(retryable)?;
+        Ok(Visitor {
+            id: visitor_id,
+            lead,
+        })
     }
 
     /// The customer's open support session (ACTIVE or WAITING), if any.
@@ -202,6 +327,12 @@ impl Store {
     /// Stores a customer's message in their session, idempotent on `client_message_id`, and in
     /// the same transaction enqueues the AI's turn when the AI handles an ACTIVE session (a
     /// WAITING or human-handled session gets no AI reply: people answer there).
+    ///
+    /// A new message must pass `limits`: the customer's rate (RATE_LIMITED) and the session's
+    /// cap on customer messages (LIMIT_REACHED `SUPPORT_SESSION_MESSAGES`). The cap is counted
+    /// inside the transaction; on PostgreSQL two messages racing at the cap may both pass (the
+    /// rate limit bounds by how much), on SQLite's single writer it is exact.
+    #[allow(clippy::too_many_arguments)]
     pub async fn add_customer_message(
         &self,
         tenant_id: Uuid,
@@ -210,6 +341,7 @@ impl Store {
         body: String,
         client_message_id: String,
         ai_enabled: bool,
+        limits: CustomerMessageLimits,
     ) -> ApiResult<CustomerMessage> {
         let tx = self.db.begin().await?;
         let session = session_in(&tx, tenant_id, session_id).await?;
@@ -237,6 +369,25 @@ impl Store {
                 "this support session has ended; start a new one".into(),
             ));
         }
+        if limits.session_max > 0 {
+            let written = messages::Entity::find()
+                .filter(messages::Column::TenantId.eq(tenant_id))
+                .filter(messages::Column::ConversationId.eq(session_id))
+                .filter(messages::Column::SenderKind.eq(sender::LEAD))
+                .count(&tx)
+                .await?;
+            if written >= limits.session_max {
+                return Err(ApiError::LimitReached {
+                    limit: "SUPPORT_SESSION_MESSAGES",
+                    message: format!(
+                        "this support session holds the most messages a customer may write \
+                         ({}); end it and start a new one",
+                        limits.session_max
+                    ),
+                });
+            }
+        }
+        limits.rate?;
         let at = now();
         let message = messages::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -370,6 +521,9 @@ impl Store {
     /// With `capacity > 0` the agent's load is counted inside the same transaction, after
     /// locking the agent's membership row on PostgreSQL (SQLite has one writer), so two
     /// assignments of different sessions to one agent at once cannot both pass the capacity.
+    ///
+    /// Audited (`support_session.assigned`, by `actor`) in the same transaction.
+    #[allow(clippy::too_many_arguments)]
     pub async fn assign_support_session(
         &self,
         tenant_id: Uuid,
@@ -377,6 +531,7 @@ impl Store {
         agent: Uuid,
         expected_assignee: Option<Uuid>,
         capacity: u64,
+        actor: Actor,
     ) -> ApiResult<Result<conversations::Model, AssignRefusal>> {
         let tx = self.db.begin().await?;
         let at = now();
@@ -434,18 +589,39 @@ impl Store {
             .exec(&tx)
             .await?;
         let session = session_in(&tx, tenant_id, session_id).await?;
+        record(
+            &tx,
+            tenant_id,
+            actor,
+            AuditEntry {
+                action: "support_session.assigned",
+                target_type: "support_session",
+                target_id: Some(session_id.to_string()),
+                details: json!({
+                    "leadId": session.lead_id,
+                    "agentUserId": agent,
+                    "previousAssigneeUserId": expected_assignee,
+                }),
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(Ok(session))
     }
 
     /// Ends the session: RESOLVED, and its open tickets RESOLVED. Returns the session.
+    /// Audited (`support_session.ended`) in the same transaction: `actor` for agents (none for
+    /// a customer ending their own), and `details` says who and why.
     pub async fn end_support_session(
         &self,
         tenant_id: Uuid,
         session_id: Uuid,
+        actor: Actor,
+        details: serde_json::Value,
     ) -> ApiResult<conversations::Model> {
         let tx = self.db.begin().await?;
         let session = session_in(&tx, tenant_id, session_id).await?;
+        let ended_open = status::OPEN.contains(&session.status.as_str());
         let at = now();
         tickets::Entity::update_many()
             .col_expr(tickets::Column::Status, Expr::value("RESOLVED"))
@@ -460,6 +636,21 @@ impl Store {
         row.status = Set(status::RESOLVED.into());
         row.updated_at = Set(at);
         let session = row.update(&tx).await.map_err(retryable)?;
+        // A retry that finds the session already ended changed nothing worth a second row.
+        if ended_open {
+            record(
+                &tx,
+                tenant_id,
+                actor,
+                AuditEntry {
+                    action: "support_session.ended",
+                    target_type: "support_session",
+                    target_id: Some(session_id.to_string()),
+                    details,
+                },
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(session)
     }
