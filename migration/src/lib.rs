@@ -15,6 +15,7 @@ mod m20261123_000004_create_jobs;
 mod m20261123_000005_create_live_selling;
 mod m20261123_000006_create_voice_and_dealership;
 mod m20261124_000001_create_live_budget_counters;
+mod m20261206_000004_live_operator_budgets;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_create_live_selling::Migration),
             Box::new(m20261123_000006_create_voice_and_dealership::Migration),
             Box::new(m20261124_000001_create_live_budget_counters::Migration),
+            Box::new(m20261206_000004_live_operator_budgets::Migration),
         ]
     }
 }

@@ -32,7 +32,10 @@ use crate::error::{ApiError, ApiResult};
 pub use ai_context::AiContextChanges;
 pub use ai_usage::AiUsageIncrement;
 pub use audit::AuditEntry;
-pub use channels::{whatsapp_template, ChannelConnectionChanges, WhatsAppTemplate};
+pub use channels::{
+    live_connection_settings, whatsapp_template, ChannelConnectionChanges, LiveConnectionSettings,
+    WhatsAppTemplate,
+};
 pub use inbox::{
     ConversationChange, ConversationFilter, InboundContact, InboundMessage, IngestOutcome,
     Ingested, NewTicket, OutboundMessage,
