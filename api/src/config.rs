@@ -200,6 +200,18 @@ pub struct Config {
     /// How long an agent counts as online after their last live subscription's heartbeat
     /// (`LEADLINE_PRESENCE_TTL_SECONDS`, default 30, between 3 and 600).
     pub presence_ttl: Duration,
+    /// The ceilings of the platform budgets the operator's credentials share across tenants;
+    /// a session's limits may only lower them (`leadline_domain::live::LiveCeilings`):
+    /// `LEADLINE_TWITCH_WHISPERS_PER_DAY` (per bot and UTC day, default 40, Twitch's limit for
+    /// an unverified bot), `LEADLINE_YOUTUBE_QUOTA_PER_DAY` (units per Google project and
+    /// Pacific day, default 10,000), `LEADLINE_YOUTUBE_INSERT_COST` / `LEADLINE_YOUTUBE_LIST_COST`
+    /// (units per `liveChatMessages.insert` / `.list`, default 50 / 5 — Google's numbers; no
+    /// tenant can change them) and `LEADLINE_TIKTOK_DMS_PER_VIEWER_PER_DAY` (default 10).
+    pub live_ceilings: leadline_domain::live::LiveCeilings,
+    /// Whether live sessions of tenants without their own YouTube, Twitch or TikTok LIVE
+    /// connection may use the operator's credentials above (`LEADLINE_SHARED_PLATFORM_CREDENTIALS`,
+    /// default true). Off: such a tenant's `startLiveSession` is refused until it connects its own.
+    pub shared_platform_credentials: bool,
     /// `SMTP_URL`: where outbound e-mail (invites, address verification) goes, e.g.
     /// `smtps://user:pass@smtp.example.com:465` (implicit TLS) or
     /// `smtp://user:pass@smtp.example.com:587?tls=required` (STARTTLS). Unset: every message is
@@ -297,6 +309,33 @@ fn outbox_dir(database_url: &str) -> std::path::PathBuf {
         .map(std::path::Path::to_path_buf)
         .unwrap_or_else(|| std::path::PathBuf::from("."));
     parent.join("outbox")
+}
+
+/// The live budgets' ceilings from `LEADLINE_*` (see [`Config::live_ceilings`]), refused at start
+/// when out of range: a ceiling no session could live under is a typo, not a setting.
+fn live_ceilings(
+    number: &impl Fn(&str, u64) -> anyhow::Result<u64>,
+) -> anyhow::Result<leadline_domain::live::LiveCeilings> {
+    use leadline_domain::live::LiveCeilings;
+    let d = LiveCeilings::default();
+    let setting = |key: &str, default: u32| -> anyhow::Result<u32> {
+        u32::try_from(number(key, u64::from(default))?)
+            .with_context(|| format!("{key} is too large"))
+    };
+    let ceilings = LiveCeilings {
+        whispers_per_day: setting("LEADLINE_TWITCH_WHISPERS_PER_DAY", d.whispers_per_day)?,
+        youtube_daily_quota: setting("LEADLINE_YOUTUBE_QUOTA_PER_DAY", d.youtube_daily_quota)?,
+        youtube_insert_cost: setting("LEADLINE_YOUTUBE_INSERT_COST", d.youtube_insert_cost)?,
+        youtube_list_cost: setting("LEADLINE_YOUTUBE_LIST_COST", d.youtube_list_cost)?,
+        tiktok_dms_per_viewer_per_day: setting(
+            "LEADLINE_TIKTOK_DMS_PER_VIEWER_PER_DAY",
+            d.tiktok_dms_per_viewer_per_day,
+        )?,
+    };
+    ceilings
+        .validate()
+        .map_err(|e| anyhow::anyhow!("live budget ceiling {e}"))?;
+    Ok(ceilings)
 }
 
 /// Hides the password of a `scheme://user:password@host/…` URL.
@@ -531,6 +570,8 @@ impl Config {
             presence_ttl: Duration::from_secs(
                 number("LEADLINE_PRESENCE_TTL_SECONDS", 30)?.clamp(3, 600),
             ),
+            live_ceilings: live_ceilings(&number)?,
+            shared_platform_credentials: flag("LEADLINE_SHARED_PLATFORM_CREDENTIALS", true)?,
         })
     }
 
@@ -623,6 +664,41 @@ mod tests {
             config(&[("LEADLINE_WS_MAX_OPERATIONS", "0")])?.ws_max_operations,
             1
         );
+        Ok(())
+    }
+
+    #[test]
+    fn live_ceilings_default_to_the_platforms_numbers_and_bad_ones_stop_the_start(
+    ) -> anyhow::Result<()> {
+        let c = config(&[])?;
+        assert_eq!(
+            c.live_ceilings,
+            leadline_domain::live::LiveCeilings::default()
+        );
+        assert!(c.shared_platform_credentials);
+        let c = config(&[
+            ("LEADLINE_TWITCH_WHISPERS_PER_DAY", "3"),
+            ("LEADLINE_YOUTUBE_QUOTA_PER_DAY", "600"),
+            ("LEADLINE_YOUTUBE_INSERT_COST", "20"),
+            ("LEADLINE_YOUTUBE_LIST_COST", "1"),
+            ("LEADLINE_TIKTOK_DMS_PER_VIEWER_PER_DAY", "5"),
+            ("LEADLINE_SHARED_PLATFORM_CREDENTIALS", "false"),
+        ])?;
+        assert_eq!(c.live_ceilings.whispers_per_day, 3);
+        assert_eq!(c.live_ceilings.youtube_daily_quota, 600);
+        assert_eq!(c.live_ceilings.youtube_insert_cost, 20);
+        assert_eq!(c.live_ceilings.youtube_list_cost, 1);
+        assert_eq!(c.live_ceilings.tiktok_dms_per_viewer_per_day, 5);
+        assert!(!c.shared_platform_credentials);
+        for bad in [
+            ("LEADLINE_YOUTUBE_INSERT_COST", "0"),
+            ("LEADLINE_YOUTUBE_LIST_COST", "-5"),
+            ("LEADLINE_TWITCH_WHISPERS_PER_DAY", "99999999999"),
+            ("LEADLINE_YOUTUBE_QUOTA_PER_DAY", "1000001"),
+            ("LEADLINE_SHARED_PLATFORM_CREDENTIALS", "sometimes"),
+        ] {
+            assert!(config(&[bad]).is_err(), "{bad:?}");
+        }
         Ok(())
     }
 

@@ -462,8 +462,9 @@ pub enum YoutubeCall {
     Insert,
 }
 
-/// The live agent's limits for one session (ARCHITECTURE.md §4 defaults; each tenant and session
-/// can tune them, then [`LiveLimits::validate`] before storing).
+/// The live agent's limits for one session (ARCHITECTURE.md §4 defaults; each session can tune
+/// the anti-spam limits and lower the shared budgets, then [`LiveCeilings::check`] and
+/// [`LiveLimits::validate`] before storing, and [`LiveCeilings::apply`] before spending).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LiveLimits {
     /// Least analysis confidence (0..=1) for an automatic reply: a wrong public answer in front
@@ -479,10 +480,11 @@ pub struct LiveLimits {
     pub whispers_per_day: u32,
     /// YouTube Data API quota units per day for the project.
     pub youtube_daily_quota: u32,
-    /// Units one `liveChatMessages.insert` costs (the seed says 50; the current official
-    /// reference says 20 — configurable so the tenant can follow Google).
+    /// Units one `liveChatMessages.insert` costs. A fact about Google's API, so the operator's
+    /// (`LiveCeilings::apply` overwrites it): a tenant that could set it could spend the shared
+    /// project's quota for free.
     pub youtube_insert_cost: u32,
-    /// Units one `liveChatMessages.list` costs.
+    /// Units one `liveChatMessages.list` costs (the operator's, like the insert cost).
     pub youtube_list_cost: u32,
 }
 
@@ -592,6 +594,150 @@ impl LiveLimits {
         match call {
             YoutubeCall::List => self.youtube_list_cost,
             YoutubeCall::Insert => self.youtube_insert_cost,
+        }
+    }
+}
+
+/// The operator's ceilings for the platform budgets every tenant shares (operator
+/// configuration, never tenant input): whispers per Twitch bot and day, YouTube quota units per
+/// Google project and Pacific day, the unit costs Google charges per call, and TikTok DMs per
+/// viewer and day.
+///
+/// A session's limits may only *lower* a ceiling: [`LiveCeilings::check`] refuses a higher value
+/// when the session is configured (refused rather than silently clamped, so a creator never
+/// believes they have a budget they do not), and [`LiveCeilings::apply`] lowers whatever is
+/// stored before anything is spent, so a session stored before the ceilings existed (or before
+/// the operator lowered them) cannot exceed them either. The unit costs are not limits at all:
+/// they are facts about Google's API, so `apply` always replaces them with the operator's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveCeilings {
+    /// Most whispers one Twitch bot account sends per (UTC) day.
+    pub whispers_per_day: u32,
+    /// Most YouTube Data API units one Google project spends per Pacific day.
+    pub youtube_daily_quota: u32,
+    /// Units one `liveChatMessages.insert` costs.
+    pub youtube_insert_cost: u32,
+    /// Units one `liveChatMessages.list` costs.
+    pub youtube_list_cost: u32,
+    /// Most TikTok DMs one viewer receives per day.
+    pub tiktok_dms_per_viewer_per_day: u32,
+}
+
+/// TikTok's documented cap on direct messages to one user per day.
+pub const DEFAULT_TIKTOK_DMS_PER_VIEWER_PER_DAY: u32 = 10;
+/// Upper bound for the TikTok DM ceiling (a sanity bound for the operator's setting).
+pub const MAX_TIKTOK_DMS_PER_VIEWER_PER_DAY: u32 = 1_000;
+
+impl Default for LiveCeilings {
+    /// The platforms' documented numbers: 40 whispers a day for an unverified bot, 10,000
+    /// units a day per project with insert 50 / list 5, 10 DMs a day per TikTok user.
+    fn default() -> Self {
+        Self {
+            whispers_per_day: DEFAULT_WHISPERS_PER_DAY,
+            youtube_daily_quota: DEFAULT_YOUTUBE_DAILY_QUOTA,
+            youtube_insert_cost: DEFAULT_YOUTUBE_INSERT_COST,
+            youtube_list_cost: DEFAULT_YOUTUBE_LIST_COST,
+            tiktok_dms_per_viewer_per_day: DEFAULT_TIKTOK_DMS_PER_VIEWER_PER_DAY,
+        }
+    }
+}
+
+impl LiveCeilings {
+    /// Refuses ceilings the session limits could not live under: each within the same sane
+    /// ranges as [`LiveLimits::validate`] (so the default limits, which take the ceilings, are
+    /// always valid), and unit costs of at least 1. Named by the field, for the start-up error.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        let out = |field: &'static str, message: String| DomainError::OutOfRange { field, message };
+        let bounded = [
+            (
+                "whispersPerDay",
+                self.whispers_per_day,
+                0,
+                MAX_COUNT_SETTING,
+            ),
+            (
+                "youtubeDailyQuota",
+                self.youtube_daily_quota,
+                0,
+                MAX_YOUTUBE_QUOTA,
+            ),
+            (
+                "youtubeInsertCost",
+                self.youtube_insert_cost,
+                1,
+                MAX_YOUTUBE_CALL_COST,
+            ),
+            (
+                "youtubeListCost",
+                self.youtube_list_cost,
+                1,
+                MAX_YOUTUBE_CALL_COST,
+            ),
+            (
+                "tiktokDmsPerViewerPerDay",
+                self.tiktok_dms_per_viewer_per_day,
+                0,
+                MAX_TIKTOK_DMS_PER_VIEWER_PER_DAY,
+            ),
+        ];
+        for (field, value, min, max) in bounded {
+            if value < min || value > max {
+                return Err(out(
+                    field,
+                    format!("must be between {min} and {max}, got {value}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The limits a session gets when it sets none: the ARCHITECTURE.md §4 defaults, with the
+    /// shared budgets at the operator's ceilings and the operator's unit costs.
+    pub fn default_limits(&self) -> LiveLimits {
+        self.apply(&LiveLimits {
+            whispers_per_day: self.whispers_per_day,
+            youtube_daily_quota: self.youtube_daily_quota,
+            ..LiveLimits::default()
+        })
+    }
+
+    /// Refuses session limits above a ceiling, naming the (GraphQL) field and the ceiling.
+    /// Costs are not checked here: they are not the session's to set (see [`Self::apply`]).
+    pub fn check(&self, limits: &LiveLimits) -> Result<(), DomainError> {
+        let shared = [
+            (
+                "whispersPerDay",
+                limits.whispers_per_day,
+                self.whispers_per_day,
+            ),
+            (
+                "youtubeDailyQuota",
+                limits.youtube_daily_quota,
+                self.youtube_daily_quota,
+            ),
+        ];
+        for (field, value, ceiling) in shared {
+            if value > ceiling {
+                return Err(DomainError::OutOfRange {
+                    field,
+                    message: format!(
+                        "must be at most {ceiling} (this server's ceiling for a shared platform budget), got {value}"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The limits budgets are actually spent against: the session's shared-budget limits
+    /// lowered to the ceilings, and the operator's unit costs whatever the session stored.
+    pub fn apply(&self, limits: &LiveLimits) -> LiveLimits {
+        LiveLimits {
+            whispers_per_day: limits.whispers_per_day.min(self.whispers_per_day),
+            youtube_daily_quota: limits.youtube_daily_quota.min(self.youtube_daily_quota),
+            youtube_insert_cost: self.youtube_insert_cost,
+            youtube_list_cost: self.youtube_list_cost,
+            ..*limits
         }
     }
 }
@@ -1484,6 +1630,159 @@ mod tests {
             "sentiment -3 (5->2); total 15->12 (COLD)"
         );
         assert_eq!(score_reason(&before, &before), "no change (total 15, COLD)");
+    }
+
+    // ---- operator ceilings ----
+
+    fn ceilings(whispers: u32, quota: u32) -> LiveCeilings {
+        LiveCeilings {
+            whispers_per_day: whispers,
+            youtube_daily_quota: quota,
+            ..LiveCeilings::default()
+        }
+    }
+
+    #[test]
+    fn default_ceilings_are_the_platforms_documented_numbers_and_valid() {
+        let c = LiveCeilings::default();
+        assert_eq!(c.whispers_per_day, 40);
+        assert_eq!(c.youtube_daily_quota, 10_000);
+        assert_eq!(c.youtube_insert_cost, 50);
+        assert_eq!(c.youtube_list_cost, 5);
+        assert_eq!(c.tiktok_dms_per_viewer_per_day, 10);
+        assert_eq!(c.validate(), Ok(()));
+        assert_eq!(c.default_limits(), LiveLimits::default());
+    }
+
+    #[test]
+    fn session_limits_may_lower_a_ceiling_but_never_raise_it() {
+        let c = ceilings(3, 600);
+        let at = |whispers, quota| LiveLimits {
+            whispers_per_day: whispers,
+            youtube_daily_quota: quota,
+            ..LiveLimits::default()
+        };
+        // Table: (whispers, quota) → refusing field.
+        let cases = [
+            (0, 0, None),
+            (3, 600, None),
+            (2, 100, None),
+            (4, 600, Some("whispersPerDay")),
+            (10_000, 600, Some("whispersPerDay")),
+            (3, 601, Some("youtubeDailyQuota")),
+            (u32::MAX, u32::MAX, Some("whispersPerDay")),
+        ];
+        for (whispers, quota, refused) in cases {
+            match (c.check(&at(whispers, quota)), refused) {
+                (Ok(()), None) => {}
+                (Err(DomainError::OutOfRange { field, message }), Some(want)) => {
+                    assert_eq!(field, want);
+                    assert!(message.contains("at most"), "{message}");
+                }
+                (other, want) => panic!("({whispers}, {quota}): {other:?}, wanted {want:?}"),
+            }
+        }
+        let refused = c.check(&at(10_000, 1)).map_err(|e| e.to_string());
+        assert_eq!(
+            refused,
+            Err("whispersPerDay: must be at most 3 (this server's ceiling for a shared platform budget), got 10000".into())
+        );
+    }
+
+    #[test]
+    fn stored_limits_are_spent_under_the_ceilings_with_the_operators_costs() {
+        let c = LiveCeilings {
+            youtube_insert_cost: 20,
+            ..ceilings(3, 600)
+        };
+        // An old session stored generous limits and a cheap insert.
+        let stored = LiveLimits {
+            whispers_per_day: 10_000,
+            youtube_daily_quota: 1_000_000,
+            youtube_insert_cost: 1,
+            youtube_list_cost: 1,
+            max_replies_per_viewer: 7,
+            ..LiveLimits::default()
+        };
+        let spent = c.apply(&stored);
+        assert_eq!(spent.whispers_per_day, 3);
+        assert_eq!(spent.youtube_daily_quota, 600);
+        assert_eq!(spent.youtube_insert_cost, 20);
+        assert_eq!(spent.youtube_list_cost, 5);
+        // The anti-spam limits are the session's own.
+        assert_eq!(spent.max_replies_per_viewer, 7);
+        // A lower session limit stays lower.
+        let modest = LiveLimits {
+            whispers_per_day: 1,
+            youtube_daily_quota: 100,
+            ..LiveLimits::default()
+        };
+        assert_eq!(c.apply(&modest).whispers_per_day, 1);
+        assert_eq!(c.apply(&modest).youtube_daily_quota, 100);
+        // With the operator's costs a reply needs its real price.
+        assert!(!youtube_call_allowed(
+            590,
+            YoutubeCall::Insert,
+            &c.apply(&stored)
+        ));
+    }
+
+    #[test]
+    fn the_default_limits_take_the_ceilings_so_they_always_pass_the_check() {
+        for c in [ceilings(0, 0), ceilings(3, 60), LiveCeilings::default()] {
+            let limits = c.default_limits();
+            assert_eq!(limits.whispers_per_day, c.whispers_per_day);
+            assert_eq!(limits.youtube_daily_quota, c.youtube_daily_quota);
+            assert_eq!(c.check(&limits), Ok(()));
+            assert_eq!(limits.validate(), Ok(()));
+        }
+    }
+
+    #[test]
+    fn ceilings_outside_sane_ranges_are_refused_naming_the_setting() {
+        let cases = [
+            (
+                LiveCeilings {
+                    youtube_insert_cost: 0,
+                    ..LiveCeilings::default()
+                },
+                "youtubeInsertCost",
+            ),
+            (
+                LiveCeilings {
+                    youtube_list_cost: 0,
+                    ..LiveCeilings::default()
+                },
+                "youtubeListCost",
+            ),
+            (
+                LiveCeilings {
+                    whispers_per_day: MAX_COUNT_SETTING + 1,
+                    ..LiveCeilings::default()
+                },
+                "whispersPerDay",
+            ),
+            (
+                LiveCeilings {
+                    youtube_daily_quota: MAX_YOUTUBE_QUOTA + 1,
+                    ..LiveCeilings::default()
+                },
+                "youtubeDailyQuota",
+            ),
+            (
+                LiveCeilings {
+                    tiktok_dms_per_viewer_per_day: MAX_TIKTOK_DMS_PER_VIEWER_PER_DAY + 1,
+                    ..LiveCeilings::default()
+                },
+                "tiktokDmsPerViewerPerDay",
+            ),
+        ];
+        for (c, want) in cases {
+            match c.validate() {
+                Err(DomainError::OutOfRange { field, .. }) => assert_eq!(field, want),
+                other => panic!("{c:?}: {other:?}"),
+            }
+        }
     }
 
     // ---- limits ----

@@ -20,6 +20,12 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub access_token: Option<String>,
     pub legacy_signature: bool,
+    /// YouTube: the tenant's own Data API key (secret).
+    #[sea_orm(column_type = "Text")]
+    pub api_key: Option<String>,
+    /// TikTok: the tenant's own token for the LIVE wrapper (secret).
+    #[sea_orm(column_type = "Text")]
+    pub live_access_token: Option<String>,
     #[sea_orm(column_type = "JsonBinary")]
     pub settings: Json,
     pub created_at: DateTimeUtc,

@@ -16,6 +16,7 @@ mod m20261123_000005_create_live_selling;
 mod m20261123_000006_create_voice_and_dealership;
 mod m20261124_000001_create_live_budget_counters;
 mod m20261206_000001_add_email_verification;
+mod m20261206_000004_live_operator_budgets;
 mod m20261206_000006_support_trust;
 
 /// The ordered list of migrations.
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_create_voice_and_dealership::Migration),
             Box::new(m20261124_000001_create_live_budget_counters::Migration),
             Box::new(m20261206_000001_add_email_verification::Migration),
+            Box::new(m20261206_000004_live_operator_budgets::Migration),
             Box::new(m20261206_000006_support_trust::Migration),
         ]
     }

@@ -52,6 +52,23 @@ pub struct UpsertChannelConnectionInput {
     /// WhatsApp only: the approved message template sent instead of a reply once 24 h have
     /// passed since the customer's last message. `null` removes it; omitted keeps it.
     pub whatsapp_template: MaybeUndefined<WhatsAppTemplateInput>,
+    /// YouTube only: your own Data API key, for reading public live chats (write-only). With
+    /// your own YouTube credentials (this and/or `accessToken`, the OAuth token of the channel
+    /// the agent posts as) your live sessions use them instead of the operator's, and spend
+    /// your project's quota. An empty string clears it.
+    pub api_key: Option<String>,
+    /// YouTube only: the Google project your credentials belong to (letters, digits, `-`, `_`,
+    /// `.`; at most 100). Quota is counted per project; default `default`.
+    pub project_name: Option<String>,
+    /// Twitch only: the login of your own bot account. With it and `accessToken` (the bot's
+    /// user token: `chat:read chat:edit user:manage:whispers`) your live sessions chat and
+    /// whisper as your bot and spend its daily whispers, not the operator's.
+    pub bot_login: Option<String>,
+    /// Twitch only: your app's client id (needed for whispers and Helix sends).
+    pub client_id: Option<String>,
+    /// TikTok only: your own token for the TikTok LIVE wrapper (write-only); your LIVE sessions
+    /// then poll with it instead of the operator's.
+    pub live_access_token: Option<String>,
 }
 
 /// An approved WhatsApp message template (as named in WhatsApp Business Manager).
@@ -98,6 +115,78 @@ fn whatsapp_template(
     Ok(crate::store::WhatsAppTemplate {
         name,
         language_code: language,
+    })
+}
+
+/// Checks the non-secret parts of a live connection: each only on its channel, each in the
+/// platform's own shape (so a typo fails here, not at the first reply), empty clears.
+fn live_settings(
+    channel: Channel,
+    project_name: Option<String>,
+    bot_login: Option<String>,
+    client_id: Option<String>,
+) -> Result<crate::store::LiveConnectionSettings, ApiError> {
+    fn checked(
+        value: Option<String>,
+        field: &str,
+        wanted: Channel,
+        channel: Channel,
+        valid: impl Fn(&str) -> bool,
+        shape: &str,
+    ) -> Result<Option<String>, ApiError> {
+        let Some(value) = value.map(|v| v.trim().to_owned()) else {
+            return Ok(None);
+        };
+        if channel != wanted {
+            return Err(ApiError::bad_input(
+                field,
+                format!(
+                    "only {} connections have it",
+                    leadline_domain::channel::Channel::from(wanted)
+                ),
+            ));
+        }
+        if !value.is_empty() && !valid(&value) {
+            return Err(ApiError::bad_input(field, shape.to_owned()));
+        }
+        Ok(Some(value))
+    }
+    let project = |v: &str| {
+        v.len() <= 100
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    };
+    // Twitch logins: 3–25 letters, digits or underscores (stored lower-case, as IRC uses them).
+    let login = |v: &str| {
+        (3..=25).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    let client = |v: &str| v.len() <= 100 && v.bytes().all(|b| b.is_ascii_alphanumeric());
+    Ok(crate::store::LiveConnectionSettings {
+        youtube_project: checked(
+            project_name,
+            "projectName",
+            Channel::Youtube,
+            channel,
+            project,
+            "the Google project: at most 100 letters, digits, '-', '_' or '.'",
+        )?,
+        twitch_bot_login: checked(
+            bot_login,
+            "botLogin",
+            Channel::Twitch,
+            channel,
+            login,
+            "a Twitch login: 3–25 letters, digits or underscores",
+        )?
+        .map(|l| l.to_ascii_lowercase()),
+        twitch_client_id: checked(
+            client_id,
+            "clientId",
+            Channel::Twitch,
+            channel,
+            client,
+            "a Twitch client id: at most 100 letters or digits",
+        )?,
     })
 }
 
@@ -393,7 +482,9 @@ pub struct CatalogMutation;
 #[Object]
 impl CatalogMutation {
     /// Creates or updates the tenant's connection for a channel (owners and admins). Secrets
-    /// are stored for webhook verification and sending, and never returned. Audited.
+    /// are stored for webhook verification and sending, and never returned. Audited. YOUTUBE,
+    /// TWITCH and TIKTOK connections can also hold your own live-platform credentials, which
+    /// your live sessions then use instead of the operator's.
     #[graphql(guard = "AccessGuard(Access::Administer)")]
     async fn upsert_channel_connection(
         &self,
@@ -422,6 +513,26 @@ impl CatalogMutation {
             MaybeUndefined::Null => Some(None),
             MaybeUndefined::Value(template) => Some(Some(whatsapp_template(template)?)),
         };
+        let only = |value: Option<String>, field: &str, wanted: Channel| {
+            if value.is_some() && input.channel != wanted {
+                return Err(ApiError::bad_input(
+                    field,
+                    format!(
+                        "only {} connections have it",
+                        leadline_domain::channel::Channel::from(wanted)
+                    ),
+                ));
+            }
+            bounded(value, field)
+        };
+        let api_key = only(input.api_key, "apiKey", Channel::Youtube)?;
+        let live_access_token = only(input.live_access_token, "liveAccessToken", Channel::Tiktok)?;
+        let live = live_settings(
+            input.channel,
+            input.project_name,
+            input.bot_login,
+            input.client_id,
+        )?;
         let changes = ChannelConnectionChanges {
             external_account_id: bounded(input.external_account_id, "externalAccountId")?,
             verify_token: bounded(input.verify_token, "verifyToken")?,
@@ -433,6 +544,9 @@ impl CatalogMutation {
             legacy_signature: input.legacy_signature,
             webhook_account_id: bounded(input.webhook_account_id, "webhookAccountId")?,
             whatsapp_template,
+            api_key,
+            live_access_token,
+            live,
         };
         let store = &state(ctx).store;
         let (row, created) = store

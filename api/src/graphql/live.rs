@@ -4,7 +4,7 @@
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Subscription, Union, ID};
 use chrono::{DateTime, Duration, Utc};
 use futures::Stream;
-use leadline_domain::live::LiveLimits;
+use leadline_domain::live::{LiveCeilings, LiveLimits};
 use leadline_entity::{live_interactions, live_sessions};
 use leadline_youtube::VideoId;
 use serde_json::json;
@@ -18,8 +18,7 @@ use crate::bus::{Event, LiveEvent};
 use crate::error::ApiError;
 use crate::services::live::pipeline::publish;
 use crate::store::live::{
-    limits_from_json, session_product_ids, LiveSessionFilter, NewLiveSession, STATUS_ACTIVE,
-    STATUS_STOPPED,
+    session_product_ids, LiveSessionFilter, NewLiveSession, STATUS_ACTIVE, STATUS_STOPPED,
 };
 use crate::store::PageRequest;
 
@@ -139,6 +138,10 @@ pub struct SendManualResponsePayload {
 }
 
 /// Per-session overrides of the live agent's limits (ARCHITECTURE.md §4 defaults otherwise).
+/// The shared platform budgets (`whispersPerDay`, `youtubeDailyQuota`) can only be lowered
+/// below the operator's ceilings: a higher value is refused (BAD_USER_INPUT naming the field
+/// and the ceiling), not silently clamped. The YouTube unit costs are the operator's, not a
+/// session setting.
 #[derive(InputObject, Default)]
 pub struct LiveLimitsInput {
     /// Least analysis confidence for a reply (0–1, default 0.70).
@@ -149,14 +152,12 @@ pub struct LiveLimitsInput {
     pub viewer_cooldown_seconds: Option<i32>,
     /// Most replies per session (default 100).
     pub max_replies_per_session: Option<i32>,
-    /// Twitch whispers per day for the bot account (default 40, Twitch's own limit).
+    /// Twitch whispers per day for the bot account: at most, and by default, the operator's
+    /// ceiling (40 unless configured: Twitch's limit for an unverified bot).
     pub whispers_per_day: Option<i32>,
-    /// YouTube quota units per day (default 10,000).
+    /// YouTube quota units per day: at most, and by default, the operator's ceiling (10,000
+    /// unless configured).
     pub youtube_daily_quota: Option<i32>,
-    /// Units per `liveChatMessages.insert` (default 50).
-    pub youtube_insert_cost: Option<i32>,
-    /// Units per `liveChatMessages.list` (default 5).
-    pub youtube_list_cost: Option<i32>,
 }
 
 fn count(value: Option<i32>, field: &str, default: u32) -> Result<u32, ApiError> {
@@ -168,8 +169,10 @@ fn count(value: Option<i32>, field: &str, default: u32) -> Result<u32, ApiError>
 }
 
 impl LiveLimitsInput {
-    fn into_limits(self) -> Result<LiveLimits, ApiError> {
-        let d = LiveLimits::default();
+    /// The session's limits under `ceilings`: omitted shared budgets take the ceiling, a value
+    /// above it is refused, and the unit costs are the operator's.
+    fn into_limits(self, ceilings: &LiveCeilings) -> Result<LiveLimits, ApiError> {
+        let d = ceilings.default_limits();
         let limits = LiveLimits {
             min_confidence: self
                 .min_confidence
@@ -195,21 +198,25 @@ impl LiveLimitsInput {
                 "youtubeDailyQuota",
                 d.youtube_daily_quota,
             )?,
-            youtube_insert_cost: count(
-                self.youtube_insert_cost,
-                "youtubeInsertCost",
-                d.youtube_insert_cost,
-            )?,
-            youtube_list_cost: count(
-                self.youtube_list_cost,
-                "youtubeListCost",
-                d.youtube_list_cost,
-            )?,
+            youtube_insert_cost: d.youtube_insert_cost,
+            youtube_list_cost: d.youtube_list_cost,
         };
+        // The ceiling first: its refusal names the operator's limit, the clearer message.
+        ceilings.check(&limits).map_err(ceiling_error)?;
         limits
             .validate()
             .map_err(|e| ApiError::invalid("limits", e))?;
-        Ok(limits)
+        Ok(ceilings.apply(&limits))
+    }
+}
+
+/// A ceiling refusal as BAD_USER_INPUT on `limits.<field>`.
+fn ceiling_error(error: leadline_domain::DomainError) -> ApiError {
+    match error {
+        leadline_domain::DomainError::OutOfRange { field, message } => {
+            ApiError::bad_input(format!("limits.{field}"), message)
+        }
+        other => ApiError::invalid("limits", other),
     }
 }
 
@@ -467,17 +474,22 @@ impl LiveSession {
     }
     /// The session's numbers.
     async fn stats(&self, ctx: &Context<'_>) -> async_graphql::Result<LiveSessionStats> {
-        let limits = limits_from_json(&self.0.limits);
+        let app = state(ctx);
+        // What the budgets are spent against (the operator's ceilings applied), not what the
+        // session once stored.
+        let limits =
+            crate::services::live::budget::session_limits(&app.config.live_ceilings, &self.0);
+        let access = crate::services::live::credentials::for_session(app, &self.0).await?;
         let stats = state(ctx)
             .store
             .live_session_stats(self.0.tenant_id, self.0.id)
             .await?;
-        let app = state(ctx);
         let cap = i32::try_from(limits.max_replies_per_session).unwrap_or(i32::MAX);
         let now = crate::store::now();
-        let snapshot =
-            crate::services::live::pipeline::budget_snapshot(app, &self.0, "", &limits, now)
-                .await?;
+        let snapshot = crate::services::live::pipeline::budget_snapshot(
+            app, &self.0, "", &limits, &access, now,
+        )
+        .await?;
         let clamp = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
         let per_viewer = i64::from(limits.max_replies_per_viewer);
         let viewers = app
@@ -598,7 +610,11 @@ pub struct LiveMutation;
 #[Object]
 impl LiveMutation {
     /// Starts a session; a replica claims it and starts its chat reader within moments. Several
-    /// sessions may run at once, per tenant and across tenants.
+    /// sessions may run at once, per tenant and across tenants. The session reads and replies
+    /// with the tenant's own platform credentials (its YOUTUBE, TWITCH or TIKTOK channel
+    /// connection) when it has them, else with the operator's shared ones; when the operator
+    /// lends none (`LEADLINE_SHARED_PLATFORM_CREDENTIALS=false`) a tenant without its own is
+    /// refused with CONFLICT naming what to connect.
     #[graphql(guard = "AccessGuard(Access::Write)")]
     async fn start_live_session(
         &self,
@@ -607,8 +623,23 @@ impl LiveMutation {
     ) -> async_graphql::Result<LiveSessionPayload> {
         let tenant_id = tenant_for(ctx, Access::Write)?;
         let config = platform_config(&input)?;
-        let limits = input.limits.unwrap_or_default().into_limits()?;
         let app = state(ctx);
+        let limits = input
+            .limits
+            .unwrap_or_default()
+            .into_limits(&app.config.live_ceilings)?;
+        let webhook_only = input
+            .tiktok
+            .as_ref()
+            .and_then(|t| t.webhook_only)
+            .unwrap_or(false);
+        crate::services::live::credentials::require_for_start(
+            app,
+            tenant_id,
+            input.platform.into(),
+            webhook_only,
+        )
+        .await?;
         let mut product_ids = Vec::new();
         for id in input.products.unwrap_or_default() {
             let id: Uuid = parse_id(&id, "products")?;

@@ -330,6 +330,16 @@ pub struct ChannelConnection {
     /// WhatsApp: the approved template sent outside the 24 h window (none: such sends are
     /// blocked).
     pub whatsapp_template: Option<WhatsAppTemplateSetting>,
+    /// YouTube: whether your own Data API key is set.
+    pub has_api_key: bool,
+    /// YouTube: the Google project your own credentials belong to.
+    pub project_name: Option<String>,
+    /// Twitch: the login of your own bot account.
+    pub bot_login: Option<String>,
+    /// Twitch: your app's client id.
+    pub client_id: Option<String>,
+    /// TikTok: whether your own LIVE wrapper token is set.
+    pub has_live_access_token: bool,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -361,9 +371,15 @@ impl ChannelConnection {
             _ => None,
         }
         .map(|platform| format!("/api/webhook/{platform}/{tenant_slug}"));
+        let live = crate::store::live_connection_settings(&row.settings);
         Ok(Self {
             id: ID(row.id.to_string()),
             channel,
+            has_api_key: row.api_key.is_some(),
+            project_name: live.youtube_project,
+            bot_login: live.twitch_bot_login,
+            client_id: live.twitch_client_id,
+            has_live_access_token: row.live_access_token.is_some(),
             status: ConnectionStatus::from_stored(&row.status),
             ai_enabled: row.ai_enabled,
             external_account_id: row.external_account_id,

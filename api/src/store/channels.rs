@@ -37,6 +37,48 @@ pub struct ChannelConnectionChanges {
     pub webhook_account_id: Option<String>,
     /// WhatsApp: the approved template sent outside the 24 h window; `Some(None)` clears it.
     pub whatsapp_template: Option<Option<WhatsAppTemplate>>,
+    /// YouTube: the tenant's own Data API key (secret; empty clears it).
+    pub api_key: Option<String>,
+    /// TikTok: the tenant's own LIVE wrapper token (secret; empty clears it).
+    pub live_access_token: Option<String>,
+    /// The non-secret parts of the tenant's own live credentials (YouTube project, Twitch bot
+    /// login and client id), kept in `settings`; per field, `Some("")` clears it.
+    pub live: LiveConnectionSettings,
+}
+
+/// Keys of the live credentials' non-secret parts in `channel_connections.settings`.
+const YOUTUBE_PROJECT_KEY: &str = "youtubeProject";
+const TWITCH_BOT_LOGIN_KEY: &str = "twitchBotLogin";
+const TWITCH_CLIENT_ID_KEY: &str = "twitchClientId";
+
+/// The non-secret parts of a tenant's own live-platform credentials, stored in the connection's
+/// `settings` (validated by the caller). On a change, `None` keeps a value and `Some("")`
+/// clears it; when read back, `None` means unset.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveConnectionSettings {
+    /// YouTube: the Google project the credentials belong to (its quota is counted per project).
+    pub youtube_project: Option<String>,
+    /// Twitch: the login of the tenant's own bot account.
+    pub twitch_bot_login: Option<String>,
+    /// Twitch: the client id of the tenant's own app (sent with every Helix call).
+    pub twitch_client_id: Option<String>,
+}
+
+/// The live credentials' non-secret parts stored in a connection's `settings`.
+pub fn live_connection_settings(settings: &Value) -> LiveConnectionSettings {
+    let get = |key: &str| {
+        settings
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    LiveConnectionSettings {
+        youtube_project: get(YOUTUBE_PROJECT_KEY),
+        twitch_bot_login: get(TWITCH_BOT_LOGIN_KEY),
+        twitch_client_id: get(TWITCH_CLIENT_ID_KEY),
+    }
 }
 
 /// Key of the WhatsApp template in `channel_connections.settings`.
@@ -112,6 +154,8 @@ impl Store {
                 client_secret: Set(None),
                 access_token: Set(None),
                 legacy_signature: Set(false),
+                api_key: Set(None),
+                live_access_token: Set(None),
                 settings: Set(json!({})),
                 created_at: Set(at),
                 updated_at: Set(at),
@@ -162,21 +206,58 @@ impl Store {
             row.settings = Set(Value::Object(settings));
             changed.push("webhookAccountId");
         }
-        if let Some(template) = changes.whatsapp_template {
+        if let Some(v) = changes.api_key {
+            row.api_key = Set(self.sealed(tenant_id, row_id, "api_key", v)?);
+            changed.push("apiKey");
+        }
+        if let Some(v) = changes.live_access_token {
+            row.live_access_token = Set(self.sealed(tenant_id, row_id, "live_access_token", v)?);
+            changed.push("liveAccessToken");
+        }
+        let live = [
+            (
+                YOUTUBE_PROJECT_KEY,
+                "projectName",
+                changes.live.youtube_project,
+            ),
+            (
+                TWITCH_BOT_LOGIN_KEY,
+                "botLogin",
+                changes.live.twitch_bot_login,
+            ),
+            (
+                TWITCH_CLIENT_ID_KEY,
+                "clientId",
+                changes.live.twitch_client_id,
+            ),
+        ];
+        let settings_change =
+            changes.whatsapp_template.is_some() || live.iter().any(|(_, _, value)| value.is_some());
+        if settings_change {
             let mut settings = match row.settings.take() {
                 Some(Value::Object(map)) => map,
                 _ => serde_json::Map::new(),
             };
-            match template {
-                Some(template) => {
-                    settings.insert(WHATSAPP_TEMPLATE_KEY.into(), json!(template));
+            if let Some(template) = changes.whatsapp_template {
+                match template {
+                    Some(template) => {
+                        settings.insert(WHATSAPP_TEMPLATE_KEY.into(), json!(template));
+                    }
+                    None => {
+                        settings.remove(WHATSAPP_TEMPLATE_KEY);
+                    }
                 }
-                None => {
-                    settings.remove(WHATSAPP_TEMPLATE_KEY);
-                }
+                changed.push("whatsappTemplate");
+            }
+            for (key, field, value) in live {
+                match value {
+                    None => continue,
+                    Some(v) if v.is_empty() => settings.remove(key),
+                    Some(v) => settings.insert(key.into(), Value::String(v)),
+                };
+                changed.push(field);
             }
             row.settings = Set(Value::Object(settings));
-            changed.push("whatsappTemplate");
         }
         row.updated_at = Set(at);
         let saved = if created {

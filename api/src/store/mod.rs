@@ -34,7 +34,8 @@ pub use ai_context::AiContextChanges;
 pub use ai_usage::AiUsageIncrement;
 pub use audit::AuditEntry;
 pub use channels::{
-    webhook_account_id, whatsapp_template, ChannelConnectionChanges, WhatsAppTemplate,
+    live_connection_settings, webhook_account_id, whatsapp_template, ChannelConnectionChanges,
+    LiveConnectionSettings, WhatsAppTemplate,
 };
 pub use inbox::{
     ConversationChange, ConversationFilter, InboundContact, InboundMessage, IngestOutcome,

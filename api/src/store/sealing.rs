@@ -6,7 +6,8 @@
 //! - [`Store::rotate_secrets`] (`leadline rotate-secrets`): also re-seals every value sealed
 //!   with an older key under the current one, after which the old key can be dropped.
 //!
-//! Sealed slots: `channel_connections.{verify_token, app_secret, client_secret, access_token}`
+//! Sealed slots: `channel_connections.{verify_token, app_secret, client_secret, access_token,
+//! api_key, live_access_token}`
 //! (associated data: table, column, tenant id, row id) and `instance_settings.value` of
 //! [`SEALED_SETTINGS`] (tenant `-`, the setting's key). Every write is a conditional UPDATE
 //! on the value read, so a pass never overwrites a secret changed meanwhile by a running server.
@@ -28,11 +29,13 @@ use crate::secrets::{is_sealed, key_id_of, SealError, Slot};
 pub const SEALED_SETTINGS: [&str; 1] = ["jwt_secret"];
 
 /// The secret columns of `channel_connections`.
-pub const CONNECTION_SECRET_COLUMNS: [&str; 4] = [
+pub const CONNECTION_SECRET_COLUMNS: [&str; 6] = [
     "verify_token",
     "app_secret",
     "client_secret",
     "access_token",
+    "api_key",
+    "live_access_token",
 ];
 
 /// Rows read per batch by the passes (bounded memory on large installations).
@@ -57,6 +60,8 @@ fn column_of(name: &str) -> channel_connections::Column {
         "verify_token" => channel_connections::Column::VerifyToken,
         "app_secret" => channel_connections::Column::AppSecret,
         "client_secret" => channel_connections::Column::ClientSecret,
+        "api_key" => channel_connections::Column::ApiKey,
+        "live_access_token" => channel_connections::Column::LiveAccessToken,
         _ => channel_connections::Column::AccessToken,
     }
 }
@@ -66,6 +71,8 @@ fn value_of<'m>(row: &'m channel_connections::Model, name: &str) -> &'m Option<S
         "verify_token" => &row.verify_token,
         "app_secret" => &row.app_secret,
         "client_secret" => &row.client_secret,
+        "api_key" => &row.api_key,
+        "live_access_token" => &row.live_access_token,
         _ => &row.access_token,
     }
 }
@@ -75,6 +82,8 @@ fn value_mut<'m>(row: &'m mut channel_connections::Model, name: &str) -> &'m mut
         "verify_token" => &mut row.verify_token,
         "app_secret" => &mut row.app_secret,
         "client_secret" => &mut row.client_secret,
+        "api_key" => &mut row.api_key,
+        "live_access_token" => &mut row.live_access_token,
         _ => &mut row.access_token,
     }
 }

@@ -1037,6 +1037,8 @@ mod tests {
                 client_secret: None,
                 access_token: None,
                 legacy_signature: false,
+                api_key: None,
+                live_access_token: None,
                 settings,
                 created_at: at,
                 updated_at: at,

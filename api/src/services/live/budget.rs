@@ -2,6 +2,10 @@
 //! and per viewer (with the viewer cooldown), Twitch whispers per bot account and day, YouTube
 //! quota per Google project and Pacific day, TikTok DMs per viewer and day.
 //!
+//! The platform budgets are limited by the operator's ceilings ([`session_limits`]), and counted
+//! per credential (`credentials::BudgetScope`): the operator's bot and project once for every
+//! tenant, a tenant's own bot and project apart.
+//!
 //! A reply is first decided by `domain::live::decide_reply` on a snapshot, then *reserved* here:
 //! every counter it touches is checked and charged in one atomic step — a Lua script in Redis
 //! when `REDIS_URL` is set, else one database transaction (`store::live_budget`) — so two
@@ -400,11 +404,15 @@ pub fn viewer_spend(
     }
 }
 
-/// The whisper counter of a Twitch bot account for today (UTC day).
-pub fn whisper_spend(bot_user_id: &str, limits: &LiveLimits, now: DateTime<Utc>) -> CounterSpend {
+/// The whisper counter of a Twitch bot for today (UTC day). `owner` is the bot's
+/// [`BudgetScope`](super::credentials::BudgetScope)-qualified name
+/// (`TwitchAccess::whisper_owner`): the operator's bot is one counter shared by every tenant, a
+/// tenant's own bot one of its own. `limits` are the session's limits under the operator's
+/// ceilings ([`session_limits`]).
+pub fn whisper_spend(owner: &str, limits: &LiveLimits, now: DateTime<Utc>) -> CounterSpend {
     let day = leadline_domain::live::whisper_day(now);
     CounterSpend {
-        key: format!("{WHISPERS_KEY}{bot_user_id}:{day}"),
+        key: whisper_key(owner, now),
         cost: 1,
         limit: i64::from(limits.whispers_per_day),
         cooldown_ms: 0,
@@ -412,16 +420,18 @@ pub fn whisper_spend(bot_user_id: &str, limits: &LiveLimits, now: DateTime<Utc>)
     }
 }
 
-/// The YouTube quota counter of a Google project for today (Pacific day).
+/// The YouTube quota counter of a Google project for today (Pacific day); `owner` is the
+/// project's scope-qualified name (`YoutubeAccess::quota_owner`). `cost` is one of `limits`'
+/// costs, which [`session_limits`] always sets to the operator's.
 pub fn youtube_spend(
-    project: &str,
+    owner: &str,
     cost: u32,
     limits: &LiveLimits,
     now: DateTime<Utc>,
 ) -> CounterSpend {
     let day = leadline_domain::live::youtube_quota_day(now);
     CounterSpend {
-        key: youtube_quota_key(project, now),
+        key: youtube_quota_key(owner, now),
         cost: i64::from(cost),
         limit: i64::from(limits.youtube_daily_quota),
         cooldown_ms: 0,
@@ -430,17 +440,31 @@ pub fn youtube_spend(
 }
 
 /// The key of a project's YouTube quota counter for the Pacific day of `now`.
-pub fn youtube_quota_key(project: &str, now: DateTime<Utc>) -> String {
+pub fn youtube_quota_key(owner: &str, now: DateTime<Utc>) -> String {
     let day = leadline_domain::live::youtube_quota_day(now);
-    format!("{QUOTA_KEY}{project}:{day}")
+    format!("{QUOTA_KEY}{owner}:{day}")
 }
 
 /// The key of a bot's whisper counter for the UTC day of `now`.
-pub fn whisper_key(bot_user_id: &str, now: DateTime<Utc>) -> String {
-    whisper_spend(bot_user_id, &LiveLimits::default(), now).key
+pub fn whisper_key(owner: &str, now: DateTime<Utc>) -> String {
+    let day = leadline_domain::live::whisper_day(now);
+    format!("{WHISPERS_KEY}{owner}:{day}")
 }
 
-/// TikTok's per-viewer DM cap for today (`leadline_tiktok::dm_rules`: 10 a day).
+/// The limits a session's budgets are spent against: what it stored, with the shared budgets
+/// lowered to the operator's ceilings and the operator's unit costs (`LiveCeilings::apply`).
+/// Every spend and every limit shown goes through here, so a session stored with a higher
+/// value (before the ceilings, or before the operator lowered them) cannot exceed them.
+pub fn session_limits(
+    ceilings: &leadline_domain::live::LiveCeilings,
+    session: &leadline_entity::live_sessions::Model,
+) -> LiveLimits {
+    ceilings.apply(&crate::store::live::limits_from_json(&session.limits))
+}
+
+/// TikTok's per-viewer DM cap for today (`per_day`: the operator's ceiling, default 10 as in
+/// `leadline_tiktok::dm_rules`). DMs go out through the tenant's own TikTok connection, so the
+/// counter is the tenant's.
 pub fn tiktok_dm_spend(
     tenant_id: Uuid,
     open_id: &str,

@@ -7,6 +7,7 @@
 //! stopped, and so takes over a dead replica's sessions within one lease period.
 
 pub mod budget;
+pub mod credentials;
 pub mod lease;
 pub mod pipeline;
 pub mod reader;

@@ -19,11 +19,12 @@ use crate::error::ApiResult;
 use crate::services::ai::AiRequest;
 use crate::state::AppState;
 use crate::store::live::{
-    limits_from_json, session_product_ids, CounterDelta, InteractionOutcome, NewLiveInteraction,
+    session_product_ids, CounterDelta, InteractionOutcome, NewLiveInteraction,
 };
 use crate::store::live_budget::CounterSpend;
 
 use super::budget;
+use super::credentials::{self, SessionAccess};
 use super::reply::{send_reply, ReplyTarget};
 
 /// One viewer chat message, platform-neutral.
@@ -179,8 +180,12 @@ pub async fn handle_message(
         );
     }
 
-    let limits = limits_from_json(&session.limits);
-    let snapshot = budget_snapshot(state, &session, &message.author_id, &limits, now).await?;
+    let limits = budget::session_limits(&state.config.live_ceilings, &session);
+    // Whose bot or project this reply would spend: the tenant's own connection, else the
+    // operator's shared one (looked up per message, so a connection made mid-stream counts).
+    let access = credentials::for_session(state, &session).await?;
+    let snapshot =
+        budget_snapshot(state, &session, &message.author_id, &limits, &access, now).await?;
     let preferred = match platform {
         LivePlatform::Twitch
             if prefers_whisper(
@@ -233,7 +238,15 @@ pub async fn handle_message(
     // a manual reply); a refusal here is recorded like any other limit.
     let mut route = route;
     let reservation = loop {
-        let spends = reply_spends(&session, &message.author_id, route, &limits, state, now);
+        let spends = reply_spends(
+            &session,
+            &message.author_id,
+            route,
+            &limits,
+            &access,
+            state,
+            now,
+        );
         match state.live.budget.reserve(spends, now).await {
             Ok(Ok(reservation)) => break reservation,
             Ok(Err(refusal)) => {
@@ -257,6 +270,7 @@ pub async fn handle_message(
         route,
         viewer_id: &message.author_id,
         parent_message_id: Some(&message.id),
+        access: &access,
     };
     let sent = send_reply(state, tenant_id, &target, &text, ctx.twitch_chat.as_ref()).await;
     match sent {
@@ -369,6 +383,7 @@ pub fn reply_spends(
     author_id: &str,
     route: Route,
     limits: &LiveLimits,
+    access: &SessionAccess,
     state: &AppState,
     now: DateTime<Utc>,
 ) -> Vec<CounterSpend> {
@@ -376,90 +391,86 @@ pub fn reply_spends(
         budget::session_spend(session.id, limits, now),
         budget::viewer_spend(session.id, author_id, limits, now),
     ];
-    spends.extend(route_spend(session, author_id, route, limits, state, now));
+    spends.extend(route_spend(
+        session, author_id, route, limits, access, state, now,
+    ));
     spends
 }
 
-/// The route's own budget counter for one reply (none for Twitch public chat, which is free).
+/// The route's own budget counter for one reply (none for Twitch public chat, which is free),
+/// on the credentials `access` resolved to. Without credentials there is nothing to spend: the
+/// send then fails for want of them (NO_OAUTH_TOKEN, NO_TWITCH_CREDENTIALS) and spends nothing.
 pub fn route_spend(
     session: &live_sessions::Model,
     author_id: &str,
     route: Route,
     limits: &LiveLimits,
+    access: &SessionAccess,
     state: &AppState,
     now: DateTime<Utc>,
 ) -> Option<CounterSpend> {
     match (platform_of(session), route) {
-        (LivePlatform::Youtube, Route::Public) => Some(budget::youtube_spend(
-            &state.config.youtube_project,
-            limits.youtube_insert_cost,
-            limits,
-            now,
-        )),
-        (LivePlatform::Twitch, Route::Whisper) => {
-            Some(budget::whisper_spend(&bot_user_id(session), limits, now))
-        }
+        (LivePlatform::Youtube, Route::Public) => access.youtube.as_ref().map(|youtube| {
+            budget::youtube_spend(
+                &youtube.quota_owner(),
+                limits.youtube_insert_cost,
+                limits,
+                now,
+            )
+        }),
+        (LivePlatform::Twitch, Route::Whisper) => access
+            .twitch
+            .as_ref()
+            .map(|bot| budget::whisper_spend(&bot.whisper_owner(), limits, now)),
         (LivePlatform::Tiktok, Route::Dm) => Some(budget::tiktok_dm_spend(
             session.tenant_id,
             author_id,
-            leadline_tiktok::dm_rules::MAX_MESSAGES_PER_USER_PER_DAY,
+            state.config.live_ceilings.tiktok_dms_per_viewer_per_day,
             now,
         )),
         _ => None,
     }
 }
 
-/// The bot's Twitch user id as resolved by the reader (its login before that).
-pub fn bot_user_id(session: &live_sessions::Model) -> String {
-    session
-        .platform_config
-        .get("botUserId")
-        .or_else(|| session.platform_config.get("botLogin"))
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or("unknown-bot")
-        .to_owned()
-}
-
-/// What has been spent, as `decide_reply` needs it, read from the shared budgets.
+/// What has been spent, as `decide_reply` needs it, read from the shared budgets of the
+/// credentials `access` resolved to.
 pub async fn budget_snapshot(
     state: &AppState,
     session: &live_sessions::Model,
     author_id: &str,
     limits: &LiveLimits,
+    access: &SessionAccess,
     now: DateTime<Utc>,
 ) -> ApiResult<ReplyCounters> {
     let session_key = budget::session_spend(session.id, limits, now).key;
     let viewer_key = budget::viewer_spend(session.id, author_id, limits, now).key;
-    let whisper_key = budget::whisper_key(&bot_user_id(session), now);
-    let quota_key = budget::youtube_quota_key(&state.config.youtube_project, now);
-    let values = state
-        .live
-        .budget
-        .values(
-            &[
-                session_key.clone(),
-                viewer_key.clone(),
-                whisper_key.clone(),
-                quota_key.clone(),
-            ],
-            now,
-        )
-        .await?;
-    let used = |key: &str| {
-        values
-            .get(key)
+    // Without credentials nothing of that platform can be spent: those counters read zero.
+    let whisper_key = access
+        .twitch
+        .as_ref()
+        .map(|bot| budget::whisper_key(&bot.whisper_owner(), now));
+    let quota_key = access
+        .youtube
+        .as_ref()
+        .map(|youtube| budget::youtube_quota_key(&youtube.quota_owner(), now));
+    let mut keys = vec![session_key.clone(), viewer_key.clone()];
+    keys.extend(whisper_key.iter().cloned());
+    keys.extend(quota_key.iter().cloned());
+    let values = state.live.budget.values(&keys, now).await?;
+    let used = |key: Option<&String>| {
+        key.and_then(|key| values.get(key))
             .map(|v| u32::try_from(v.used).unwrap_or(u32::MAX))
             .unwrap_or(0)
     };
     Ok(ReplyCounters {
-        viewer_replies: used(&viewer_key),
+        viewer_replies: used(Some(&viewer_key)),
         viewer_last_reply_at: values
             .get(&viewer_key)
             .and_then(|v| v.last_at_ms)
             .and_then(DateTime::from_timestamp_millis),
-        session_replies: used(&session_key),
-        whispers_used_today: used(&whisper_key),
-        youtube_units_used_today: used(&quota_key),
+        session_replies: used(Some(&session_key)),
+        whispers_used_today: used(whisper_key.as_ref()),
+        youtube_units_used_today: used(quota_key.as_ref()),
     })
 }
 

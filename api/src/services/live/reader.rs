@@ -2,14 +2,16 @@
 //! at the pace the API dictates (`pollingIntervalMillis`, `nextPageToken`, via
 //! `leadline_youtube::LiveChatPoller`), and feeds every viewer message to the pipeline.
 //!
-//! Quota: every list call reserves `youtubeListCost` units of the project's daily budget
-//! (`YOUTUBE_PROJECT`, Pacific day, shared by all sessions and replicas) before polling, so
-//! running out stops the session with a `QUOTA_EXHAUSTED` event instead of a 403.
+//! Quota: every list call reserves the operator's list cost (`LEADLINE_YOUTUBE_LIST_COST`) of
+//! the project's daily budget before polling — the tenant's own project when it connected its
+//! own YouTube credentials, else the operator's (`YOUTUBE_PROJECT`, Pacific day, shared by all
+//! tenants, sessions and replicas) — so running out stops the session with a `QUOTA_EXHAUSTED`
+//! event instead of a 403.
 
 use std::time::Duration;
 
 use leadline_domain::live::LivePlatform;
-use leadline_youtube::{ChatEnd, Credentials, LiveChatPoller, PollerConfig, VideoId};
+use leadline_youtube::{ChatEnd, LiveChatPoller, PollerConfig, VideoId};
 use serde_json::Value;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -19,7 +21,7 @@ use super::pipeline::{handle_message, publish, ChatMessage, SessionContext};
 use crate::bus::LiveEvent;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::live::{limits_from_json, CounterDelta, STATUS_ACTIVE};
+use crate::store::live::{CounterDelta, STATUS_ACTIVE};
 
 /// How a reader run ended.
 #[derive(Debug)]
@@ -28,22 +30,6 @@ pub enum ReaderExit {
     Stopped,
     /// The chat is over for good; the session was stopped with this reason.
     Finished(String),
-}
-
-/// The credentials the reader polls with: the OAuth token when configured, else the API key.
-pub fn read_credentials(state: &AppState) -> Option<Credentials> {
-    state
-        .config
-        .youtube_access_token
-        .clone()
-        .map(Credentials::OAuth)
-        .or_else(|| {
-            state
-                .config
-                .youtube_api_key
-                .clone()
-                .map(Credentials::ApiKey)
-        })
 }
 
 /// Runs the session's reader (by platform) until it is stopped, the chat ends, or an error the
@@ -77,11 +63,14 @@ async fn run_youtube(
     if session.status != STATUS_ACTIVE {
         return Ok(ReaderExit::Stopped);
     }
-    let Some(credentials) = read_credentials(state) else {
+    // The tenant's own YouTube credentials when it connected them, else the operator's.
+    let Some(access) = super::credentials::youtube(state, tenant_id).await? else {
         let reason = "NO_YOUTUBE_CREDENTIALS";
         finish(state, tenant_id, session_id, reason).await?;
         return Ok(ReaderExit::Finished(reason.into()));
     };
+    let credentials = access.read.clone();
+    let quota_owner = access.quota_owner();
     let client = state.live.youtube();
     let mut config = session.platform_config.clone();
     let chat_id = match config.get("liveChatId").and_then(Value::as_str) {
@@ -134,29 +123,18 @@ async fn run_youtube(
         if session.status != STATUS_ACTIVE {
             return Ok(ReaderExit::Stopped);
         }
-        let limits = limits_from_json(&session.limits);
+        let limits = budget::session_limits(&state.config.live_ceilings, &session);
         // The poll's quota is reserved before it is made (per Google project and Pacific day,
         // shared by every session and replica), and given back if no request went out.
         let now = crate::store::now();
-        let spend = budget::youtube_spend(
-            &state.config.youtube_project,
-            limits.youtube_list_cost,
-            &limits,
-            now,
-        );
+        let spend = budget::youtube_spend(&quota_owner, limits.youtube_list_cost, &limits, now);
         let reservation = match state.live.budget.reserve(vec![spend], now).await? {
             Ok(reservation) => reservation,
             Err(_) => {
                 let used = state
                     .live
                     .budget
-                    .values(
-                        &[budget::youtube_quota_key(
-                            &state.config.youtube_project,
-                            now,
-                        )],
-                        now,
-                    )
+                    .values(&[budget::youtube_quota_key(&quota_owner, now)], now)
                     .await?
                     .into_values()
                     .next()

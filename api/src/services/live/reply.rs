@@ -2,7 +2,9 @@
 //! manual ones alike: YouTube public (`liveChatMessages.insert`), Twitch public (the reader's
 //! paced IRC seat when there is one, else Helix `POST /chat/messages`), Twitch whisper (Helix
 //! `POST /whispers`), TikTok DM (the tenant's TikTok connection). Budgets are not spent here: the
-//! caller reserves them first (`budget`) and refunds on failure.
+//! caller reserves them first (`budget`) and refunds on failure. YouTube and Twitch replies go
+//! out with the credentials the caller resolved (`credentials`): the tenant's own, else the
+//! operator's — the same ones whose budget the caller reserved.
 
 use leadline_domain::channel::Channel;
 use leadline_domain::live::{LivePlatform, Route};
@@ -10,6 +12,7 @@ use leadline_entity::live_sessions;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::credentials::{SessionAccess, TwitchAccess};
 use crate::state::AppState;
 
 /// Where and to whom a reply goes.
@@ -23,6 +26,8 @@ pub struct ReplyTarget<'a> {
     pub viewer_id: &'a str,
     /// The message answered, for a threaded reply where the platform has them (Twitch).
     pub parent_message_id: Option<&'a str>,
+    /// The credentials to send with (whose budget the caller reserved).
+    pub access: &'a SessionAccess,
 }
 
 /// A reply the platform accepted.
@@ -52,13 +57,39 @@ impl ReplyFailure {
     }
 }
 
-/// The Helix credentials of the bot (client id + token), when configured.
-pub fn helix_credentials(state: &AppState) -> Option<leadline_twitch::HelixCredentials> {
-    let config = &state.config;
-    match (&config.twitch_client_id, &config.twitch_access_token) {
-        (Some(id), Some(token)) => Some(leadline_twitch::HelixCredentials::new(id.clone(), token)),
-        _ => None,
+/// The bot's Helix credentials, when the session has a bot with a client id.
+fn helix_of(
+    access: &SessionAccess,
+) -> Result<(&TwitchAccess, leadline_twitch::HelixCredentials), ReplyFailure> {
+    access
+        .twitch
+        .as_ref()
+        .and_then(|bot| bot.helix().map(|credentials| (bot, credentials)))
+        .ok_or_else(no_twitch_credentials)
+}
+
+/// The Twitch user id of the bot `bot`: the one the reader resolved when it ran as this bot,
+/// else asked from Helix (the tenant connected or removed its own bot since the reader started).
+async fn bot_user_id(
+    state: &AppState,
+    session: &live_sessions::Model,
+    bot: &TwitchAccess,
+    credentials: &leadline_twitch::HelixCredentials,
+) -> Result<String, ReplyFailure> {
+    if config_str(session, "botLogin") == Some(bot.login.as_str()) {
+        if let Some(id) = config_str(session, "botUserId") {
+            return Ok(id.to_owned());
+        }
     }
+    state
+        .live
+        .clients()
+        .helix
+        .user_id(credentials, &bot.login)
+        .await
+        .map_err(|e| {
+            ReplyFailure::new("CHAT_UNAVAILABLE", format!("the bot's Twitch user id: {e}"))
+        })
 }
 
 fn config_str<'a>(session: &'a live_sessions::Model, key: &str) -> Option<&'a str> {
@@ -82,10 +113,10 @@ pub async fn send_reply(
     let failed = |e: &dyn std::fmt::Display| ReplyFailure::new("SEND_FAILED", e.to_string());
     match (platform, target.route) {
         (LivePlatform::Youtube, Route::Public) => {
-            let Some(token) = state.config.youtube_access_token.clone() else {
+            let Some(token) = target.access.youtube.as_ref().and_then(|y| y.oauth.clone()) else {
                 return Err(ReplyFailure::new(
                     "NO_OAUTH_TOKEN",
-                    "YOUTUBE_ACCESS_TOKEN is not set: the agent can read but not post",
+                    "no YouTube OAuth token (the tenant's connection or YOUTUBE_ACCESS_TOKEN): the agent can read but not post",
                 ));
             };
             let Some(chat_id) = config_str(target.session, "liveChatId") else {
@@ -116,16 +147,15 @@ pub async fn send_reply(
                 };
                 return sent.map(|()| Posted::default()).map_err(|e| failed(&e));
             }
-            let credentials = helix_credentials(state).ok_or_else(no_twitch_credentials)?;
-            let (Some(broadcaster), Some(bot)) = (
-                config_str(target.session, "broadcasterId"),
-                config_str(target.session, "botUserId"),
-            ) else {
+            let (access, credentials) = helix_of(target.access)?;
+            let Some(broadcaster) = config_str(target.session, "broadcasterId") else {
                 return Err(ReplyFailure::new(
                     "CHAT_UNAVAILABLE",
                     "the session's Twitch channel is not resolved yet",
                 ));
             };
+            let bot = bot_user_id(state, target.session, access, &credentials).await?;
+            let bot = bot.as_str();
             let sent = clients
                 .helix
                 .send_chat_message(
@@ -151,13 +181,9 @@ pub async fn send_reply(
             })
         }
         (LivePlatform::Twitch, Route::Whisper) => {
-            let credentials = helix_credentials(state).ok_or_else(no_twitch_credentials)?;
-            let Some(bot) = config_str(target.session, "botUserId") else {
-                return Err(ReplyFailure::new(
-                    "CHAT_UNAVAILABLE",
-                    "the bot's Twitch user id is not resolved yet",
-                ));
-            };
+            let (access, credentials) = helix_of(target.access)?;
+            let bot = bot_user_id(state, target.session, access, &credentials).await?;
+            let bot = bot.as_str();
             // Twitch allows 3 whispers a second per bot: a 429 that names a short wait is
             // waited out once (never more than 2 s), anything else is reported.
             let mut attempt = 0;
@@ -219,7 +245,7 @@ pub async fn send_reply(
 fn no_twitch_credentials() -> ReplyFailure {
     ReplyFailure::new(
         "NO_TWITCH_CREDENTIALS",
-        "TWITCH_CLIENT_ID and TWITCH_ACCESS_TOKEN must be set to post on Twitch",
+        "no Twitch bot with a client id (the tenant's connection, or TWITCH_CLIENT_ID and TWITCH_ACCESS_TOKEN) to post on Twitch",
     )
 }
 
@@ -262,13 +288,14 @@ pub async fn send_manual(
             ))
         }
     }
+    let access = crate::services::live::credentials::for_session(state, session).await?;
     let mut viewer_id = state
         .store
         .live_viewer_id(tenant_id, session.id, username)
         .await?;
     if viewer_id.is_none() && route == Route::Whisper {
         // A Twitch viewer who has not chatted yet: Helix knows the login.
-        if let Some(credentials) = helix_credentials(state) {
+        if let Ok((_, credentials)) = helix_of(&access) {
             match state
                 .live
                 .clients()
@@ -292,10 +319,11 @@ pub async fn send_manual(
     } else {
         text.to_owned()
     };
-    let limits = crate::store::live::limits_from_json(&session.limits);
+    let limits =
+        crate::services::live::budget::session_limits(&state.config.live_ceilings, session);
     let now = crate::store::now();
     let spend = crate::services::live::pipeline::route_spend(
-        session, &viewer_id, route, &limits, state, now,
+        session, &viewer_id, route, &limits, &access, state, now,
     );
     let reservation = match spend {
         None => None,
@@ -328,6 +356,7 @@ pub async fn send_manual(
         route,
         viewer_id: &viewer_id,
         parent_message_id: None,
+        access: &access,
     };
     match send_reply(state, tenant_id, &target, &text, None).await {
         Ok(posted) => {

@@ -47,12 +47,13 @@ pub async fn run(
         let _ = stop.changed().await;
         return Ok(ReaderExit::Stopped);
     }
-    let Some(token) = state.config.tiktok_live_access_token.clone() else {
+    // The tenant's own LIVE token when it connected one, else the operator's (if shared).
+    let Some(access) = super::credentials::tiktok_live(state, tenant_id).await? else {
         let reason = "NO_TIKTOK_LIVE_CREDENTIALS";
         finish(state, tenant_id, session_id, reason).await?;
         return Ok(ReaderExit::Finished(reason.into()));
     };
-    let credentials = LiveCredentials::new(token);
+    let credentials = LiveCredentials::new(access.token);
     let client = &state.live.clients().tiktok_live;
     let username = platform_config
         .get("username")

@@ -16,7 +16,6 @@ use uuid::Uuid;
 
 use super::pipeline::{handle_message, ChatMessage, SessionContext};
 use super::reader::{finish, give_up, ReaderExit};
-use super::reply::helix_credentials;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::live::STATUS_ACTIVE;
@@ -34,11 +33,13 @@ pub async fn run(
     let store = &state.store;
     let session = store.live_session(tenant_id, session_id).await?;
     let config = &state.config;
-    let (Some(login), Some(token)) = (&config.twitch_bot_login, &config.twitch_access_token) else {
+    // The tenant's own bot when it connected one, else the operator's (if shared).
+    let Some(bot) = super::credentials::twitch(state, tenant_id).await? else {
         let reason = "NO_TWITCH_CREDENTIALS";
         finish(state, tenant_id, session_id, reason).await?;
         return Ok(ReaderExit::Finished(reason.into()));
     };
+    let (login, token) = (&bot.login, &bot.token);
     let mut platform_config = session.platform_config.clone();
     let channel = platform_config
         .get("channel")
@@ -46,10 +47,15 @@ pub async fn run(
         .unwrap_or_default()
         .to_owned();
     // The user ids are needed for whispers and Helix sends; the chat works without them.
-    if let Some(credentials) = helix_credentials(state) {
+    if let Some(credentials) = bot.helix() {
         let helix = &state.live.clients().helix;
+        // A bot id resolved for another bot (the session ran as the operator's, the tenant
+        // connected its own since) is resolved again.
+        let same_bot =
+            platform_config.get("botLogin").and_then(Value::as_str) == Some(login.as_str());
         for (key, wanted) in [("broadcasterId", channel.as_str()), ("botUserId", login)] {
-            if platform_config.get(key).and_then(Value::as_str).is_some() {
+            let known = platform_config.get(key).and_then(Value::as_str).is_some();
+            if known && (key == "broadcasterId" || same_bot) {
                 continue;
             }
             match helix.user_id(&credentials, wanted).await {

@@ -97,10 +97,21 @@ pub struct Whisper {
     pub message: String,
 }
 
+/// A bot the fake accepts besides the default one: its app's client id, token and user id.
+#[derive(Debug, Clone)]
+struct Bot {
+    client_id: String,
+    token: String,
+    user_id: String,
+}
+
 #[derive(Default)]
 struct HelixState {
+    /// Bots accepted besides the default one (e.g. a tenant's own).
+    bots: Vec<Bot>,
     users: Vec<Value>,
-    recipients_today: HashSet<String>,
+    /// Per sending bot, its distinct recipients today (Twitch counts per sender).
+    recipients_today: BTreeMap<String, HashSet<String>>,
     whisper_times: Vec<Instant>,
     whispers: Vec<Whisper>,
     chat_messages: Vec<Value>,
@@ -185,6 +196,18 @@ impl FakeHelix {
             "offline_image_url": "", "view_count": 0, "created_at": "2016-12-14T20:32:28Z"}));
     }
 
+    /// Accepts another bot from now on: requests with `client_id` and `token` act as user
+    /// `user_id` (`login`), which is added as a user. Its whispers are limited apart from the
+    /// default bot's, as Twitch limits each sender.
+    pub fn add_bot(&self, client_id: &str, token: &str, user_id: &str, login: &str) {
+        lock(&self.shared.state).bots.push(Bot {
+            client_id: client_id.to_owned(),
+            token: token.to_owned(),
+            user_id: user_id.to_owned(),
+        });
+        self.add_user(user_id, login);
+    }
+
     /// Answers the next request not yet scripted with `failure`.
     pub fn fail_next(&self, failure: Failure) {
         lock(&self.shared.state).failures.push_back(failure);
@@ -256,14 +279,15 @@ fn ok_json(status: StatusCode, body: Value) -> Response {
     response
 }
 
-/// Records, applies an injected failure, then checks credentials.
+/// Records, applies an injected failure, then checks credentials; admitted, the user id the
+/// token belongs to.
 async fn admit(
     shared: &HelixShared,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> (usize, Vec<(String, String)>, Result<(), Response>) {
+) -> (usize, Vec<(String, String)>, Result<String, Response>) {
     let query: Vec<(String, String)> = reqwest::Url::parse(&format!("http://fake{uri}"))
         .map(|u| {
             u.query_pairs()
@@ -323,7 +347,15 @@ async fn admit(
     }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let bearer = header("authorization").and_then(|v| v.strip_prefix("Bearer "));
-    if bearer != Some(shared.token.as_str()) {
+    let default_bot = Bot {
+        client_id: shared.client_id.clone(),
+        token: shared.token.clone(),
+        user_id: BOT_USER_ID.to_owned(),
+    };
+    let bot = std::iter::once(default_bot)
+        .chain(lock(&shared.state).bots.iter().cloned())
+        .find(|bot| Some(bot.token.as_str()) == bearer);
+    let Some(bot) = bot else {
         return (
             index,
             query,
@@ -333,8 +365,8 @@ async fn admit(
                 60,
             )),
         );
-    }
-    if header("client-id") != Some(shared.client_id.as_str()) {
+    };
+    if header("client-id") != Some(bot.client_id.as_str()) {
         return (
             index,
             query,
@@ -345,7 +377,7 @@ async fn admit(
             )),
         );
     }
-    (index, query, Ok(()))
+    (index, query, Ok(bot.user_id))
 }
 
 fn finish(shared: &HelixShared, index: usize, response: Response) -> Response {
@@ -379,7 +411,7 @@ async fn users(
     let (index, query, admitted) = admit(&shared, &method, &uri, &headers, &[]).await;
     let response = match admitted {
         Err(response) => response,
-        Ok(()) => {
+        Ok(caller) => {
             let logins: Vec<&str> = query
                 .iter()
                 .filter(|(k, _)| k == "login")
@@ -401,7 +433,7 @@ async fn users(
                         let login = u["login"].as_str().unwrap_or_default();
                         let id = u["id"].as_str().unwrap_or_default();
                         // With no filter, Helix returns the token's own user.
-                        (logins.is_empty() && ids.is_empty() && id == BOT_USER_ID)
+                        (logins.is_empty() && ids.is_empty() && id == caller)
                             || logins.contains(&login)
                             || ids.contains(&id)
                     })
@@ -424,12 +456,17 @@ async fn whispers(
     let (index, query, admitted) = admit(&shared, &method, &uri, &headers, &body).await;
     let response = match admitted {
         Err(response) => response,
-        Ok(()) => whisper(&shared, &query, &body),
+        Ok(caller) => whisper(&shared, &caller, &query, &body),
     };
     finish(&shared, index, response)
 }
 
-fn whisper(shared: &HelixShared, query: &[(String, String)], body: &[u8]) -> Response {
+fn whisper(
+    shared: &HelixShared,
+    caller: &str,
+    query: &[(String, String)],
+    body: &[u8],
+) -> Response {
     let param = |name: &str| {
         query
             .iter()
@@ -450,7 +487,7 @@ fn whisper(shared: &HelixShared, query: &[(String, String)], body: &[u8]) -> Res
     if message.is_empty() {
         return helix_error(StatusCode::BAD_REQUEST, "The message field is required", 60);
     }
-    if from != BOT_USER_ID {
+    if from != caller {
         return helix_error(
             StatusCode::UNAUTHORIZED,
             "The ID in from_user_id must match the user ID in the access token.",
@@ -458,7 +495,9 @@ fn whisper(shared: &HelixShared, query: &[(String, String)], body: &[u8]) -> Res
         );
     }
     let now = Instant::now();
-    let mut state = lock(&shared.state);
+    let mut guard = lock(&shared.state);
+    // Through a plain reference, so the fields can be borrowed apart.
+    let state = &mut *guard;
     if !state.users.iter().any(|u| u["id"] == to.as_str()) {
         return helix_error(
             StatusCode::NOT_FOUND,
@@ -490,16 +529,15 @@ fn whisper(shared: &HelixShared, query: &[(String, String)], body: &[u8]) -> Res
             60,
         );
     }
-    if !state.recipients_today.contains(&to)
-        && state.recipients_today.len() >= WHISPER_RECIPIENTS_PER_DAY
-    {
+    let recipients = state.recipients_today.entry(from.clone()).or_default();
+    if !recipients.contains(&to) && recipients.len() >= WHISPER_RECIPIENTS_PER_DAY {
         return helix_error(
             StatusCode::TOO_MANY_REQUESTS,
             "The sending user exceeded the number of whisper requests that they may make.",
             86_400,
         );
     }
-    state.recipients_today.insert(to.clone());
+    recipients.insert(to.clone());
     state.whisper_times.push(now);
     state.whispers.push(Whisper {
         from_user_id: from,
@@ -521,7 +559,7 @@ async fn chat_messages(
     let (index, _, admitted) = admit(&shared, &method, &uri, &headers, &body).await;
     let response = match admitted {
         Err(response) => response,
-        Ok(()) => {
+        Ok(caller) => {
             let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             let field = |name: &str| body[name].as_str().unwrap_or_default().to_owned();
             if field("broadcaster_id").is_empty()
@@ -533,7 +571,7 @@ async fn chat_messages(
                     "broadcaster_id, sender_id and message are required",
                     60,
                 )
-            } else if field("sender_id") != BOT_USER_ID {
+            } else if field("sender_id") != caller {
                 helix_error(
                     StatusCode::FORBIDDEN,
                     "The sender must match the user ID in the access token.",

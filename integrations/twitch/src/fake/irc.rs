@@ -191,6 +191,8 @@ struct Conn {
 
 #[derive(Default)]
 struct IrcState {
+    /// Tokens accepted besides the one the server started with (other bots).
+    extra_tokens: Vec<String>,
     conns: Vec<Conn>,
     queued: VecDeque<(String, String)>,
     log: IrcLog,
@@ -254,6 +256,11 @@ impl FakeIrc {
             shared,
             shutdown: Some(shutdown),
         })
+    }
+
+    /// Also accepts `token` (another bot's, e.g. a tenant's own), from now on.
+    pub fn accept_token(&self, token: &str) {
+        lock(&self.shared.state).extra_tokens.push(token.to_owned());
     }
 
     /// `ws://127.0.0.1:<port>`: what `TWITCH_IRC_URL` should be.
@@ -517,7 +524,10 @@ fn client_line(
         }
         (Stage::Nick, "NICK") => {
             *nick = message.param(0).unwrap_or_default().to_owned();
-            if pass.strip_prefix("oauth:") != Some(shared.token.as_str()) {
+            let offered = pass.strip_prefix("oauth:");
+            let accepted = offered == Some(shared.token.as_str())
+                || offered.is_some_and(|t| lock(&shared.state).extra_tokens.iter().any(|x| x == t));
+            if !accepted {
                 shared.update(|state| {
                     state
                         .log
