@@ -942,3 +942,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod props;
