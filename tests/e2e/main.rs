@@ -5,6 +5,7 @@
 mod access;
 mod ai;
 mod attacks;
+mod fuzz;
 mod inbox_flow;
 mod jobs;
 mod live;

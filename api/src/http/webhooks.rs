@@ -315,3 +315,6 @@ mod tests {
         assert_eq!(percent_decode("%41"), "A");
     }
 }
+
+#[cfg(test)]
+mod props;

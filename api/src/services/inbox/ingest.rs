@@ -1139,3 +1139,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod props;

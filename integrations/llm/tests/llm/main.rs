@@ -4,5 +4,6 @@
 
 mod anthropic;
 mod openai;
+mod props;
 mod resilience;
 mod support;

@@ -5,5 +5,6 @@
 
 mod client;
 mod live;
+mod props;
 mod vectors;
 mod webhooks;

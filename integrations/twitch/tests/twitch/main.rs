@@ -5,3 +5,4 @@
 mod chat;
 mod eventsub;
 mod helix;
+mod props;

@@ -4,5 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod client;
+mod props;
 mod vectors;
 mod webhooks;
