@@ -126,6 +126,14 @@ impl From<sea_orm::DbErr> for ApiError {
                 tracing::warn!(error = %error, "database unavailable");
                 ApiError::Unavailable("the database is unavailable; retry shortly".to_owned())
             }
+            // PostgreSQL refuses NUL in text (SQLSTATE 22021). GraphQL input is checked before it
+            // runs (`graphql::cost`); this covers text from anywhere else, such as a webhook body.
+            _ if error
+                .to_string()
+                .contains("invalid byte sequence for encoding \"UTF8\": 0x00") =>
+            {
+                ApiError::bad_input("input", "text must not contain NUL (U+0000) characters")
+            }
             _ => ApiError::Internal(error.into()),
         }
     }

@@ -1197,6 +1197,14 @@ async fn attack(
         if codes.iter().any(|c| c == "INTERNAL") {
             report.fail(format!("INTERNAL {} to {}", snippet(&text), where_()));
         }
+        // Every error is typed: a client can always branch on `extensions.code`.
+        if codes.iter().any(|c| c == "NO_CODE") {
+            report.fail(format!(
+                "an error without a code {} to {}",
+                snippet(&text),
+                where_()
+            ));
+        }
         if text.contains(&victim.canary) {
             report.fail(format!(
                 "the victim's canary {} in {} to {}",

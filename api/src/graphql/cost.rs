@@ -22,7 +22,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
     NextValidation,
 };
 use async_graphql::parser::types::{
@@ -243,7 +243,10 @@ impl Extension for RequestCostExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
+        let document = next
+            .run(ctx, query, variables)
+            .await
+            .map_err(|error| with_code(error, "GRAPHQL_PARSE_FAILED"))?;
         let operation_name = self
             .operation_name
             .lock()
@@ -251,6 +254,7 @@ impl Extension for RequestCostExtension {
             .clone();
         let count = root_count(&document, operation_name.as_deref());
         check(count, self.max_root_fields).map_err(server_error)?;
+        refuse_nul(&document, variables).map_err(server_error)?;
         Ok(document)
     }
 
@@ -276,11 +280,104 @@ impl Extension for RequestCostExtension {
                         "query",
                         "the query is nested too deep (LEADLINE_MAX_DEPTH)",
                     )),
-                    _ => error,
+                    _ => with_code(error, "GRAPHQL_VALIDATION_FAILED"),
                 })
                 .collect()
         })
     }
+
+    /// Every error a client sees has a code: ours carry theirs, and what async-graphql reports
+    /// while running without one is a value that did not fit its argument's type (a variable
+    /// out of range, a malformed id or enum in a variable), so BAD_USER_INPUT.
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> async_graphql::Response {
+        let mut response = next.run(ctx, operation_name).await;
+        for error in &mut response.errors {
+            add_code(error, "BAD_USER_INPUT");
+        }
+        response
+    }
+}
+
+/// `error` with `code` in its extensions unless it has one already.
+fn with_code(mut error: ServerError, code: &str) -> ServerError {
+    add_code(&mut error, code);
+    error
+}
+
+fn add_code(error: &mut ServerError, code: &str) {
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    if extensions.get("code").is_none() {
+        extensions.set("code", code);
+    }
+}
+
+/// Text with a NUL character (U+0000) is refused before anything runs: PostgreSQL cannot store
+/// it in a text column and SQLite would, so refusing it here gives one typed answer on both
+/// backends instead of a database error. Looks at string literals in the document (arguments
+/// and variable defaults) and at the variables.
+fn refuse_nul(document: &ExecutableDocument, variables: &Variables) -> Result<(), ApiError> {
+    const MESSAGE: &str = "text must not contain NUL (U+0000) characters";
+    if variables.values().any(const_has_nul) {
+        return Err(ApiError::bad_input("variables", MESSAGE));
+    }
+    let operations: Vec<&Positioned<OperationDefinition>> = match &document.operations {
+        DocumentOperations::Single(operation) => vec![operation],
+        DocumentOperations::Multiple(map) => map.values().collect(),
+    };
+    let in_operations = operations.iter().any(|operation| {
+        operation
+            .node
+            .variable_definitions
+            .iter()
+            .filter_map(|definition| definition.node.default_value.as_ref())
+            .any(|default| const_has_nul(&default.node))
+            || selection_has_nul(&operation.node.selection_set.node)
+    });
+    let in_fragments = document
+        .fragments
+        .values()
+        .any(|fragment| selection_has_nul(&fragment.node.selection_set.node));
+    if in_operations || in_fragments {
+        return Err(ApiError::bad_input("query", MESSAGE));
+    }
+    Ok(())
+}
+
+fn const_has_nul(value: &async_graphql::Value) -> bool {
+    match value {
+        async_graphql::Value::String(s) => s.contains('\0'),
+        async_graphql::Value::List(items) => items.iter().any(const_has_nul),
+        async_graphql::Value::Object(fields) => fields
+            .iter()
+            .any(|(name, value)| name.contains('\0') || const_has_nul(value)),
+        _ => false,
+    }
+}
+
+/// Fragment spreads are not followed: every fragment definition is checked on its own.
+fn selection_has_nul(set: &SelectionSet) -> bool {
+    set.items.iter().any(|item| match &item.node {
+        Selection::Field(field) => {
+            field.node.arguments.iter().any(|(_, value)| {
+                // The parser's value type is not exported; variables become null, since
+                // they are checked on their own.
+                value
+                    .node
+                    .clone()
+                    .into_const_with(|_| {
+                        Ok::<_, std::convert::Infallible>(async_graphql::Value::Null)
+                    })
+                    .is_ok_and(|value| const_has_nul(&value))
+            }) || selection_has_nul(&field.node.selection_set.node)
+        }
+        Selection::InlineFragment(fragment) => selection_has_nul(&fragment.node.selection_set.node),
+        Selection::FragmentSpread(_) => false,
+    })
 }
 
 /// An [`ApiError`] as a request-level GraphQL error, with its code.
@@ -314,6 +411,38 @@ mod tests {
         assert_eq!(connection_cost(Some(-7), 5), 500);
         assert_eq!(connection_cost(Some(3), 0), 3);
         assert_eq!(list_cost(i32::MAX, usize::MAX), MAX_FIELD_COST);
+    }
+
+    #[test]
+    fn nul_characters_are_refused_in_literals_defaults_and_variables() {
+        let check = |query: &str, variables: serde_json::Value| {
+            let document = async_graphql::parser::parse_query(query).expect("parses");
+            refuse_nul(&document, &Variables::from_json(variables)).map_err(|e| e.code())
+        };
+        let ok = check(
+            r#"mutation($n: String = "fine") { updateLead(input: {name: "plain \\u0000 text"}) { id } }"#,
+            serde_json::json!({"v": {"nested": ["also fine"]}}),
+        );
+        assert_eq!(ok, Ok(()));
+        for query in [
+            r#"mutation { updateLead(input: {name: "nul\u0000byte"}) { id } }"#,
+            r#"mutation($n: String = "a\u0000") { x }"#,
+            r#"query { ...F } fragment F on Query { lead(id: ["\u0000"]) { id } }"#,
+            r#"query { ... on Query { lead(id: "\u0000") { id } } }"#,
+        ] {
+            assert_eq!(
+                check(query, serde_json::json!({})),
+                Err("BAD_USER_INPUT"),
+                "{query}"
+            );
+        }
+        assert_eq!(
+            check(
+                "query($v: String) { x }",
+                serde_json::json!({"v": {"k": ["a\0"]}})
+            ),
+            Err("BAD_USER_INPUT")
+        );
     }
 
     #[test]

@@ -988,6 +988,34 @@ pub async fn apply(
     }
 }
 
+/// An endpoint for `channel` with no secrets, for the tests and properties of this module.
+#[cfg(test)]
+pub(crate) fn endpoint_for(channel: Channel, external: Option<&str>, settings: Value) -> Endpoint {
+    let at = Utc::now();
+    Endpoint {
+        tenant_id: Uuid::nil(),
+        channel,
+        connection: channel_connections::Model {
+            id: Uuid::nil(),
+            tenant_id: Uuid::nil(),
+            channel: channel.as_str().to_owned(),
+            status: ACTIVE_STATUS.into(),
+            ai_enabled: true,
+            external_account_id: external.map(str::to_owned),
+            verify_token: None,
+            app_secret: None,
+            client_secret: None,
+            access_token: None,
+            legacy_signature: false,
+            api_key: None,
+            live_access_token: None,
+            settings,
+            created_at: at,
+            updated_at: at,
+        },
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -1018,32 +1046,6 @@ mod tests {
         assert_eq!(metadata["media"]["id"], "MEDIA1");
         let (body, _) = whatsapp_content(&content, Some("look at this"));
         assert_eq!(body, "look at this");
-    }
-
-    fn endpoint_for(channel: Channel, external: Option<&str>, settings: Value) -> Endpoint {
-        let at = Utc::now();
-        Endpoint {
-            tenant_id: Uuid::nil(),
-            channel,
-            connection: channel_connections::Model {
-                id: Uuid::nil(),
-                tenant_id: Uuid::nil(),
-                channel: channel.as_str().to_owned(),
-                status: ACTIVE_STATUS.into(),
-                ai_enabled: true,
-                external_account_id: external.map(str::to_owned),
-                verify_token: None,
-                app_secret: None,
-                client_secret: None,
-                access_token: None,
-                legacy_signature: false,
-                api_key: None,
-                live_access_token: None,
-                settings,
-                created_at: at,
-                updated_at: at,
-            },
-        }
     }
 
     const WA_BODY: &[u8] = br#"{"object":"whatsapp_business_account","entry":[{"id":"WABA1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"PN1"},"contacts":[{"profile":{"name":"A"},"wa_id":"16505551234"}],"messages":[{"from":"16505551234","id":"wamid.1","timestamp":"1749416383","type":"text","text":{"body":"hi"}}]}}]}]}"#;

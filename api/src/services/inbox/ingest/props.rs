@@ -12,27 +12,7 @@ const CASES: u32 = 10_000;
 const ACCOUNT: &str = "1234567890";
 
 fn endpoint(channel: Channel, account: Option<&str>) -> Endpoint {
-    let now = Utc::now();
-    Endpoint {
-        tenant_id: Uuid::nil(),
-        channel,
-        connection: channel_connections::Model {
-            id: Uuid::nil(),
-            tenant_id: Uuid::nil(),
-            channel: channel.as_str().to_owned(),
-            status: "CONNECTED".to_owned(),
-            ai_enabled: true,
-            external_account_id: account.map(str::to_owned),
-            verify_token: None,
-            app_secret: None,
-            client_secret: None,
-            access_token: None,
-            legacy_signature: false,
-            settings: json!({}),
-            created_at: now,
-            updated_at: now,
-        },
-    }
+    endpoint_for(channel, account, json!({}))
 }
 
 fn channel() -> impl Strategy<Value = Channel> {
