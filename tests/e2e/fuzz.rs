@@ -1140,14 +1140,17 @@ async fn attack(
         for root in &operation.roots {
             *report.per_root.entry(root.clone()).or_default() += 1;
         }
-        let mut request = app
-            .http
-            .post(format!("{}/graphql", app.base))
-            .header("content-type", "application/json")
-            .body(operation.body.clone());
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
+        let request = || {
+            let request = app
+                .http
+                .post(format!("{}/graphql", app.base))
+                .header("content-type", "application/json")
+                .body(operation.body.clone());
+            match token {
+                Some(token) => request.bearer_auth(token),
+                None => request,
+            }
+        };
         let where_ = || {
             format!(
                 "seed {seed}, case {case} as {} {principal:?}: {}",
@@ -1155,13 +1158,23 @@ async fn attack(
                 operation.document.chars().take(600).collect::<String>()
             )
         };
-        let (status, text) = match request.send().await {
+        // One retry when the request never got an answer: under a loaded test run a pooled
+        // keep-alive connection can be closed by the server just as it is reused. A server that
+        // really died fails the retry (and the periodic health check).
+        let sent = match request().send().await {
+            Err(error) if !error.is_timeout() => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                request().send().await
+            }
+            answered => answered,
+        };
+        let (status, text) = match sent {
             Ok(response) => {
                 let status = response.status();
                 (status, response.text().await.unwrap_or_default())
             }
             Err(error) => {
-                report.fail(format!("no answer ({error}) to {}", where_()));
+                report.fail(format!("no answer ({error:?}) to {}", where_()));
                 break;
             }
         };

@@ -20,6 +20,9 @@ use crate::support::{
 const APP_SECRET: &str = "wa-app-secret-SEALME-1f2e3d4c";
 const ACCESS_TOKEN: &str = "wa-access-token-SEALME-9c8d7e6f";
 const VERIFY_TOKEN: &str = "wa-verify-token-SEALME-77aa55bb";
+const YOUTUBE_API_KEY: &str = "AIza-yt-key-SEALME-5b6c7d8e";
+const YOUTUBE_ACCESS_TOKEN: &str = "ya29.yt-oauth-SEALME-1a2b3c4d";
+const TIKTOK_LIVE_TOKEN: &str = "tt-live-token-SEALME-9f8e7d6c";
 /// A rotation key (`<id>:<base64 of 32 bytes>`).
 const NEW_KEY: &str = "rotated:q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
 
@@ -125,16 +128,20 @@ async fn stored_secrets(database_url: &str) -> Vec<String> {
     let mut values = Vec::new();
     for sql in [
         "SELECT value AS v FROM instance_settings WHERE key = 'jwt_secret'",
-        "SELECT app_secret AS v FROM channel_connections",
-        "SELECT access_token AS v FROM channel_connections",
-        "SELECT verify_token AS v FROM channel_connections",
+        "SELECT app_secret AS v FROM channel_connections WHERE app_secret IS NOT NULL",
+        "SELECT access_token AS v FROM channel_connections WHERE access_token IS NOT NULL",
+        "SELECT verify_token AS v FROM channel_connections WHERE verify_token IS NOT NULL",
+        "SELECT api_key AS v FROM channel_connections WHERE api_key IS NOT NULL",
+        "SELECT live_access_token AS v FROM channel_connections WHERE live_access_token IS NOT NULL",
     ] {
         let rows = db
             .query_all(Statement::from_string(backend, sql))
             .await
             .unwrap();
-        assert_eq!(rows.len(), 1, "{sql}");
-        values.push(rows[0].try_get::<String>("", "v").unwrap());
+        assert!(!rows.is_empty(), "{sql}");
+        for row in rows {
+            values.push(row.try_get::<String>("", "v").unwrap());
+        }
     }
     let _ = db.close().await;
     values
@@ -219,6 +226,15 @@ async fn a_database_dump_holds_no_channel_secret_nor_a_usable_jwt_key_and_rotati
         true
     );
 
+    // The tenant's own live credentials are channel secrets too.
+    for input in [
+        json!({"channel": "YOUTUBE", "apiKey": YOUTUBE_API_KEY,
+               "accessToken": YOUTUBE_ACCESS_TOKEN, "projectName": "sealed-project"}),
+        json!({"channel": "TIKTOK", "liveAccessToken": TIKTOK_LIVE_TOKEN}),
+    ] {
+        app.ok(&token, CONNECT, json!({ "input": input })).await;
+    }
+
     // Legitimate use: the handshake (verify token), a signed delivery (app secret), the AI's
     // reply sent (access token).
     let challenge = app
@@ -248,7 +264,14 @@ async fn a_database_dump_holds_no_channel_secret_nor_a_usable_jwt_key_and_rotati
 
     // The attack: everything in the database, as text.
     let dumped = dump(&database_url, &db_dir).await;
-    for secret in [APP_SECRET, ACCESS_TOKEN, VERIFY_TOKEN] {
+    for secret in [
+        APP_SECRET,
+        ACCESS_TOKEN,
+        VERIFY_TOKEN,
+        YOUTUBE_API_KEY,
+        YOUTUBE_ACCESS_TOKEN,
+        TIKTOK_LIVE_TOKEN,
+    ] {
         assert!(!dumped.contains(secret), "{secret} is in the database");
     }
     let key_text = std::fs::read_to_string(&key_file).unwrap();
@@ -289,7 +312,7 @@ async fn a_database_dump_holds_no_channel_secret_nor_a_usable_jwt_key_and_rotati
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        printed.contains("channel_connections: 1 rows, 3 re-sealed"),
+        printed.contains("channel_connections: 3 rows, 6 re-sealed"),
         "{printed}"
     );
     assert!(
