@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use crate::conversation::{connect, Conversation, ConversationOptions};
 use crate::error::Error;
-use crate::models::{ConversationInitiation, OutboundCall, OutboundCallResponse, SignedUrlResponse};
+use crate::models::{
+    ConversationInitiation, OutboundCall, OutboundCallResponse, SignedUrlResponse,
+};
 
 /// ElevenLabs' REST base URL.
 pub const DEFAULT_API_BASE: &str = "https://api.elevenlabs.io";
@@ -142,8 +144,8 @@ impl Client {
         let body = self.send(self.http.get(url)).await?;
         let answer: SignedUrlResponse = serde_json::from_str(&body)
             .map_err(|e| Error::Decode(format!("get-signed-url answer: {e}")))?;
-        let scheme_ok = url::Url::parse(&answer.signed_url)
-            .is_ok_and(|u| matches!(u.scheme(), "ws" | "wss"));
+        let scheme_ok =
+            url::Url::parse(&answer.signed_url).is_ok_and(|u| matches!(u.scheme(), "ws" | "wss"));
         if !scheme_ok {
             return Err(Error::Decode(
                 "get-signed-url answered something that is not a ws(s) URL".to_owned(),

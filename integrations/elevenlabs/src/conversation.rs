@@ -164,9 +164,12 @@ pub async fn connect(
     init: &ConversationInitiation,
     options: ConversationOptions,
 ) -> Result<Conversation, Error> {
-    let opened = tokio::time::timeout(options.connect_timeout, tokio_tungstenite::connect_async(url))
-        .await
-        .map_err(|_| Error::Transport("opening the conversation WebSocket timed out".to_owned()))?;
+    let opened = tokio::time::timeout(
+        options.connect_timeout,
+        tokio_tungstenite::connect_async(url),
+    )
+    .await
+    .map_err(|_| Error::Transport("opening the conversation WebSocket timed out".to_owned()))?;
     let (socket, _) = opened.map_err(Error::from_websocket)?;
     let (mut sink, mut stream) = socket.split();
 
@@ -223,18 +226,13 @@ pub async fn connect(
     })
 }
 
-fn closed_early(
-    frame: Option<tokio_tungstenite::tungstenite::protocol::CloseFrame>,
-) -> Error {
+fn closed_early(frame: Option<tokio_tungstenite::tungstenite::protocol::CloseFrame>) -> Error {
     let (code, reason) = frame
         .map(|f| (u16::from(f.code), f.reason.as_str().to_owned()))
         .unwrap_or((1005, String::new()));
     let message = format!("conversation closed before it started ({code}: {reason})");
     match code {
-        1011 | 1013 => Error::Unavailable {
-            status: 0,
-            message,
-        },
+        1011 | 1013 => Error::Unavailable { status: 0, message },
         _ => Error::Rejected { status: 0, message },
     }
 }
@@ -415,17 +413,20 @@ impl ConversationReceiver {
                         tracing::warn!(error = %e, "skipping an unreadable ElevenLabs frame");
                     }
                 },
+                // Keep reading after a close: tungstenite sends its close reply from the next
+                // read, and only then does the server see a clean shutdown.
                 Some(Ok(Message::Close(frame))) => {
                     self.close = Some(
                         frame
                             .map(|f| (u16::from(f.code), f.reason.as_str().to_owned()))
                             .unwrap_or((u16::from(CloseCode::Status), String::new())),
                     );
-                    self.done = true;
                 }
                 // Binary frames are not part of the protocol; WebSocket pings are answered by
                 // tungstenite itself.
                 Some(Ok(_)) => {}
+                // After a close frame, the end of the socket is the normal end.
+                Some(Err(_)) if self.close.is_some() => self.done = true,
                 Some(Err(e)) => {
                     self.done = true;
                     return Err(Error::from_websocket(e));

@@ -230,9 +230,12 @@ fn error_message(body: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A status, how to recognise its variant, and whether it is retryable.
+    type Case = (u16, fn(&Error) -> bool, bool);
+
     #[test]
     fn statuses_map_to_what_the_caller_does() {
-        let cases: &[(u16, fn(&Error) -> bool, bool)] = &[
+        let cases: &[Case] = &[
             (401, |e| matches!(e, Error::Unauthorized { .. }), false),
             (403, |e| matches!(e, Error::Unauthorized { .. }), false),
             (404, |e| matches!(e, Error::NotFound(_)), false),
@@ -251,7 +254,11 @@ mod tests {
 
     #[test]
     fn messages_are_read_from_every_detail_shape() {
-        let e = Error::from_response(404, None, r#"{"detail":{"status":"agent_not_found","message":"Agent not found"}}"#);
+        let e = Error::from_response(
+            404,
+            None,
+            r#"{"detail":{"status":"agent_not_found","message":"Agent not found"}}"#,
+        );
         assert_eq!(e, Error::NotFound("Agent not found".to_owned()));
         let e = Error::from_response(
             422,

@@ -45,8 +45,7 @@ pub mod fake;
 
 pub use client::{Client, DEFAULT_API_BASE, DEFAULT_WS_BASE};
 pub use conversation::{
-    connect, AudioGate, Conversation, ConversationOptions, ConversationReceiver,
-    ConversationSender,
+    connect, AudioGate, Conversation, ConversationOptions, ConversationReceiver, ConversationSender,
 };
 pub use error::{Error, WebhookError};
 pub use models::{

@@ -450,11 +450,10 @@ impl ServerEvent {
     /// Reads a server text frame. An unknown `type` is [`ServerEvent::Unknown`]; non-JSON, a
     /// frame without `type`, or a known type without its payload object is `Decode`.
     pub fn parse(text: &str) -> Result<ServerEvent, Error> {
-        let frame: ServerFrame = serde_json::from_str(text)
-            .map_err(|e| Error::Decode(format!("server frame: {e}")))?;
-        let missing = |field: &str| {
-            Error::Decode(format!("server frame of type {}: no {field}", frame.kind))
-        };
+        let frame: ServerFrame =
+            serde_json::from_str(text).map_err(|e| Error::Decode(format!("server frame: {e}")))?;
+        let missing =
+            |field: &str| Error::Decode(format!("server frame of type {}: no {field}", frame.kind));
         let event = match frame.kind.as_str() {
             "conversation_initiation_metadata" => ServerEvent::ConversationInitiationMetadata(
                 frame

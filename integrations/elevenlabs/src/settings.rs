@@ -124,7 +124,10 @@ mod tests {
         };
         assert_eq!(blank.missing(), vec!["ELEVENLABS_API_KEY"]);
         assert!(Settings::new("k", "s").missing().is_empty());
-        assert!(matches!(blank.client(reqwest::Client::new()), Err(Error::Configuration(_))));
+        assert!(matches!(
+            blank.client(reqwest::Client::new()),
+            Err(Error::Configuration(_))
+        ));
     }
 
     #[test]

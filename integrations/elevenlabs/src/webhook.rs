@@ -81,8 +81,7 @@ fn parse_header(value: &str) -> Result<ParsedHeader<'_>, WebhookError> {
             // The first `t` counts; a second one cannot move the signed time.
             "t" if timestamp.is_none() => {
                 let text = val.trim();
-                if text.is_empty() || text.len() > 19 || !text.bytes().all(|b| b.is_ascii_digit())
-                {
+                if text.is_empty() || text.len() > 19 || !text.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(WebhookError::MalformedHeader);
                 }
                 let seconds = text
@@ -210,9 +209,7 @@ impl Receiver {
         raw_body: &[u8],
         now_unix: i64,
     ) -> Result<PostCallEvent, WebhookError> {
-        let header = headers
-            .get(SIGNATURE_HEADER)
-            .and_then(|v| v.to_str().ok());
+        let header = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
         self.receive_signature(header, raw_body, now_unix)
     }
 }
@@ -224,7 +221,8 @@ mod tests {
     // platforms.md, Appendix.
     const SECRET: &str = "wsec_test";
     const T: i64 = 1_739_537_297;
-    const BODY: &str = r#"{"type":"post_call_transcription","event_timestamp":1739537297,"data":{}}"#;
+    const BODY: &str =
+        r#"{"type":"post_call_transcription","event_timestamp":1739537297,"data":{}}"#;
     const V0: &str = "d8a0fc2a9a570a47e6ccaf1aafe3739f64d26a9dfac82f7d1a617fade715152a";
 
     #[test]
@@ -238,7 +236,15 @@ mod tests {
 
     #[test]
     fn header_parsing_refuses_what_it_cannot_read() {
-        for header in ["", "v0=ab", "t=,v0=ab", "t=12a,v0=ab", "t=-5,v0=ab", "t=1", "garbage"] {
+        for header in [
+            "",
+            "v0=ab",
+            "t=,v0=ab",
+            "t=12a,v0=ab",
+            "t=-5,v0=ab",
+            "t=1",
+            "garbage",
+        ] {
             assert!(
                 matches!(parse_header(header), Err(WebhookError::MalformedHeader)),
                 "{header}"
