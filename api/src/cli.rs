@@ -106,7 +106,7 @@ async fn worker(mut config: Config) -> anyhow::Result<()> {
     // The worker binds no public port; port 0 keeps it from clashing with a `serve` on this host.
     config.addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let app = Application::build(config).await?;
-    let pool = Application::worker_pool(app.state());
+    let pool = crate::workers::worker_pool(app.state());
     println!("leadline worker {} running", app.state().jobs.worker_id());
     pool.run(shutdown_signal()).await;
     Ok(())

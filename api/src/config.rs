@@ -296,19 +296,28 @@ impl std::fmt::Debug for Config {
     }
 }
 
+/// The folder of the SQLite file of `database_url`; `None` for PostgreSQL and in-memory SQLite.
+/// Files that belong with the database (the key file, the mail outbox) go there.
+fn sqlite_dir(database_url: &str) -> Option<std::path::PathBuf> {
+    let rest = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.contains(":memory:") || database_url.contains("mode=memory") {
+        return None;
+    }
+    let dir = std::path::Path::new(path)
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or_else(|| std::path::Path::new("."));
+    Some(dir.to_path_buf())
+}
+
 /// `outbox/` beside the SQLite file of `database_url`, else in the working directory.
 fn outbox_dir(database_url: &str) -> std::path::PathBuf {
-    let file = database_url
-        .strip_prefix("sqlite://")
-        .or_else(|| database_url.strip_prefix("sqlite:"))
-        .map(|rest| rest.split('?').next().unwrap_or_default())
-        .filter(|path| !path.is_empty() && !path.starts_with(":memory:"));
-    let parent = file
-        .and_then(|path| std::path::Path::new(path).parent())
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_else(|| std::path::PathBuf::from("."));
-    parent.join("outbox")
+    sqlite_dir(database_url)
+        .unwrap_or_else(|| std::path::PathBuf::from("."))
+        .join("outbox")
 }
 
 /// The live budgets' ceilings from `LEADLINE_*` (see [`Config::live_ceilings`]), refused at start
@@ -579,6 +588,26 @@ impl Config {
     pub fn is_postgres(&self) -> bool {
         self.database_url.starts_with("postgres")
     }
+
+    /// Where the sealing keys come from (see `secrets`): the key file is
+    /// `LEADLINE_SECRET_KEY_FILE`, else `leadline.key` beside the SQLite file, else (PostgreSQL)
+    /// in the working directory; none for an in-memory SQLite database.
+    pub fn key_sources(&self) -> crate::secrets::KeySources {
+        let in_working_dir = self.secret_key_file.is_none() && self.is_postgres();
+        let file = match &self.secret_key_file {
+            Some(path) => Some(path.clone()),
+            None if in_working_dir => Some(std::path::PathBuf::from(crate::secrets::KEY_FILE_NAME)),
+            None => {
+                sqlite_dir(&self.database_url).map(|dir| dir.join(crate::secrets::KEY_FILE_NAME))
+            }
+        };
+        crate::secrets::KeySources {
+            key: self.secret_key.clone(),
+            old: self.secret_keys_old.clone(),
+            file,
+            file_in_working_dir: in_working_dir,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -699,6 +728,28 @@ mod tests {
         ] {
             assert!(config(&[bad]).is_err(), "{bad:?}");
         }
+        Ok(())
+    }
+
+    #[test]
+    fn the_key_file_sits_beside_the_sqlite_file() -> anyhow::Result<()> {
+        let file = |url: &str| -> anyhow::Result<Option<std::path::PathBuf>> {
+            Ok(config(&[("DATABASE_URL", url)])?.key_sources().file)
+        };
+        use std::path::PathBuf;
+        assert_eq!(
+            file("sqlite:///var/lib/leadline/data.db?mode=rwc")?,
+            Some(PathBuf::from("/var/lib/leadline/leadline.key"))
+        );
+        assert_eq!(
+            file("sqlite://leadline.db?mode=rwc")?,
+            Some(PathBuf::from("./leadline.key"))
+        );
+        assert_eq!(file("sqlite::memory:")?, None);
+        assert_eq!(
+            file("postgres://u@h/db")?,
+            Some(PathBuf::from("leadline.key"))
+        );
         Ok(())
     }
 

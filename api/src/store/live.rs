@@ -727,6 +727,14 @@ impl Store {
     }
 }
 
+/// The session's platform (stored as its wire name; only values we wrote are there).
+pub fn platform_of(session: &live_sessions::Model) -> LivePlatform {
+    LivePlatform::ALL
+        .into_iter()
+        .find(|p| p.as_str() == session.platform)
+        .unwrap_or(LivePlatform::Youtube)
+}
+
 #[cfg(test)]
 #[allow(clippy::expect_used)]
 mod tests {

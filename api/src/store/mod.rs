@@ -58,7 +58,7 @@ impl Store {
     /// Connects (creating the SQLite file if needed) and loads the secret keys (creating the
     /// key file if needed). Does not migrate.
     pub async fn connect(config: &Config) -> anyhow::Result<Self> {
-        let sealer = crate::secrets::Sealer::from_config(config)?;
+        let sealer = crate::secrets::Sealer::from_sources(&config.key_sources())?;
         let mut options = ConnectOptions::new(config.database_url.clone());
         options
             .sqlx_logging(false)

@@ -277,7 +277,7 @@ pub async fn for_session(
     state: &AppState,
     session: &live_sessions::Model,
 ) -> ApiResult<SessionAccess> {
-    Ok(match super::pipeline::platform_of(session) {
+    Ok(match crate::store::live::platform_of(session) {
         LivePlatform::Youtube => SessionAccess {
             youtube: youtube(state, session.tenant_id).await?,
             ..SessionAccess::default()

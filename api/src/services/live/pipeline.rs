@@ -105,7 +105,7 @@ pub async fn handle_message(
         return Ok(Handled::Duplicate);
     }
     let session = store.live_session(tenant_id, session_id).await?;
-    let platform = platform_of(&session);
+    let platform = crate::store::live::platform_of(&session);
     let product_ids = session_product_ids(&session);
     let analyzed = state
         .ai
@@ -409,7 +409,7 @@ pub fn route_spend(
     state: &AppState,
     now: DateTime<Utc>,
 ) -> Option<CounterSpend> {
-    match (platform_of(session), route) {
+    match (crate::store::live::platform_of(session), route) {
         (LivePlatform::Youtube, Route::Public) => access.youtube.as_ref().map(|youtube| {
             budget::youtube_spend(
                 &youtube.quota_owner(),
@@ -542,14 +542,6 @@ fn interaction(
         confidence: None,
         matched_product_id: None,
     }
-}
-
-/// The session's platform (stored as its wire name; only values we wrote are there).
-pub fn platform_of(session: &live_sessions::Model) -> LivePlatform {
-    LivePlatform::ALL
-        .into_iter()
-        .find(|p| p.as_str() == session.platform)
-        .unwrap_or(LivePlatform::Youtube)
 }
 
 /// Publishes a live event for the session's dashboard.

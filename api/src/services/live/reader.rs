@@ -44,7 +44,7 @@ pub async fn run_reader(
     if session.status != STATUS_ACTIVE {
         return Ok(ReaderExit::Stopped);
     }
-    match super::pipeline::platform_of(&session) {
+    match crate::store::live::platform_of(&session) {
         LivePlatform::Youtube => run_youtube(state, tenant_id, session_id, stop).await,
         LivePlatform::Twitch => super::twitch::run(state, tenant_id, session_id, stop).await,
         LivePlatform::Tiktok => super::tiktok::run(state, tenant_id, session_id, stop).await,

@@ -108,7 +108,7 @@ pub async fn send_reply(
     text: &str,
     chat: Option<&leadline_twitch::ChatSender>,
 ) -> Result<Posted, ReplyFailure> {
-    let platform = crate::services::live::pipeline::platform_of(target.session);
+    let platform = crate::store::live::platform_of(target.session);
     let clients = state.live.clients();
     let failed = |e: &dyn std::fmt::Display| ReplyFailure::new("SEND_FAILED", e.to_string());
     match (platform, target.route) {
@@ -272,7 +272,7 @@ pub async fn send_manual(
     route: Route,
 ) -> crate::error::ApiResult<ManualReply> {
     use crate::error::ApiError;
-    let platform = crate::services::live::pipeline::platform_of(session);
+    let platform = crate::store::live::platform_of(session);
     match (platform, route) {
         (_, Route::Public)
         | (LivePlatform::Twitch, Route::Whisper)
