@@ -90,7 +90,7 @@ async fn harness(extra: &[(&str, &str)]) -> Harness {
     let config = Config::from_lookup(|key| env.get(key).cloned()).expect("config");
     let app = Application::build(config).await.expect("build");
     let state = app.state().clone();
-    let pool = Application::worker_pool(&state);
+    let pool = leadline_api::workers::worker_pool(&state);
     let tenant = tenant(&state).await;
     let connect = |account: &str, token: &str| ChannelConnectionChanges {
         external_account_id: Some(account.to_owned()),
