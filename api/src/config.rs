@@ -208,6 +208,11 @@ pub struct Config {
     /// (units per `liveChatMessages.insert` / `.list`, default 50 / 5 — Google's numbers; no
     /// tenant can change them) and `LEADLINE_TIKTOK_DMS_PER_VIEWER_PER_DAY` (default 10).
     pub live_ceilings: leadline_domain::live::LiveCeilings,
+    /// Payment-reminder calls through LiveKit SIP: `LIVEKIT_API_URL`, `LIVEKIT_API_KEY`,
+    /// `LIVEKIT_API_SECRET`, `LIVEKIT_SIP_TRUNK_ID`, `LIVEKIT_AGENT_NAME` and the optional
+    /// `LIVEKIT_WEBHOOK_KEYS` (`key=secret,…`). Unset: calls fail with a CONFIGURATION reason
+    /// when dialled, and `/readyz` names what is missing.
+    pub livekit: leadline_livekit::Settings,
     /// Whether live sessions of tenants without their own YouTube, Twitch or TikTok LIVE
     /// connection may use the operator's credentials above (`LEADLINE_SHARED_PLATFORM_CREDENTIALS`,
     /// default true). Off: such a tenant's `startLiveSession` is refused until it connects its own.
@@ -272,6 +277,7 @@ impl std::fmt::Debug for Config {
             )
             .field("secret_key_file", &self.secret_key_file)
             .field("environment", &self.environment)
+            .field("livekit", &self.livekit)
             .field("introspection", &self.introspection)
             .field(
                 "metrics_token",
@@ -580,6 +586,14 @@ impl Config {
                 number("LEADLINE_PRESENCE_TTL_SECONDS", 30)?.clamp(3, 600),
             ),
             live_ceilings: live_ceilings(&number)?,
+            livekit: leadline_livekit::Settings {
+                api_url: get("LIVEKIT_API_URL"),
+                api_key: get("LIVEKIT_API_KEY"),
+                api_secret: get("LIVEKIT_API_SECRET"),
+                sip_trunk_id: get("LIVEKIT_SIP_TRUNK_ID"),
+                agent_name: get("LIVEKIT_AGENT_NAME"),
+                webhook_keys: get("LIVEKIT_WEBHOOK_KEYS"),
+            },
             shared_platform_credentials: flag("LEADLINE_SHARED_PLATFORM_CREDENTIALS", true)?,
         })
     }

@@ -19,6 +19,10 @@ pub fn worker_pool(state: &AppState) -> WorkerPool {
             crate::services::inbox::ProfileHandler::new(state.clone()),
         )
         .with(
+            crate::store::calls::REMINDER_CALL_JOB,
+            crate::services::calls::ReminderCallHandler::new(state.clone()),
+        )
+        .with(
             crate::mailer::SEND_EMAIL_JOB,
             crate::mailer::SendEmailHandler::new(state.store.clone(), state.mailer.clone()),
         );

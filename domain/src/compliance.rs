@@ -8,7 +8,7 @@
 //! outbound calls and every retry.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
-use chrono_tz::Tz;
+pub use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::phone::PhoneNumber;
@@ -112,6 +112,17 @@ impl BlockReason {
             BlockReason::WeeklyAttemptCap => "WEEKLY_ATTEMPT_CAP",
         }
     }
+}
+
+/// An IANA time-zone name (`America/Mexico_City`), or `OutOfRange` naming `field`. Callers get
+/// [`Tz`] from here so the zone database stays a domain concern.
+pub fn parse_time_zone(field: &'static str, name: &str) -> Result<Tz, DomainError> {
+    name.trim()
+        .parse::<Tz>()
+        .map_err(|_| DomainError::OutOfRange {
+            field,
+            message: format!("`{name}` is not an IANA time zone such as America/Mexico_City"),
+        })
 }
 
 /// Where the recipient's time zone came from.
@@ -356,6 +367,16 @@ mod tests {
             caps: AttemptCaps::default(),
             earlier_attempts: attempts,
         }
+    }
+
+    #[test]
+    fn time_zones_are_iana_names() {
+        assert_eq!(
+            parse_time_zone("timeZone", " America/Mexico_City ").ok(),
+            Some(chrono_tz::America::Mexico_City)
+        );
+        assert!(parse_time_zone("timeZone", "Mars/Olympus").is_err());
+        assert!(parse_time_zone("timeZone", "").is_err());
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod m20261124_000001_create_live_budget_counters;
 mod m20261206_000001_add_email_verification;
 mod m20261206_000004_live_operator_budgets;
 mod m20261206_000006_support_trust;
+mod m20261207_000001_reminder_calls;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_add_email_verification::Migration),
             Box::new(m20261206_000004_live_operator_budgets::Migration),
             Box::new(m20261206_000006_support_trust::Migration),
+            Box::new(m20261207_000001_reminder_calls::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@
 mod access;
 mod ai;
 mod attacks;
+mod calls;
 mod fuzz;
 mod inbox_flow;
 mod jobs;

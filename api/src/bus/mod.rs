@@ -65,6 +65,13 @@ pub enum Event {
         /// What happened.
         event: SupportEvent,
     },
+    /// A call's status changed, or a transcript line or its outcome arrived (`callEvents`).
+    Call {
+        /// The call as it is after the change.
+        call: Box<leadline_entity::calls::Model>,
+        /// The timeline entry.
+        entry: Box<leadline_entity::call_events::Model>,
+    },
     /// Someone's access to the tenant changed (removed, role changed, key revoked, lead
     /// deleted). Published after the change commits; open sockets of that principal
     /// re-authenticate and end their subscriptions if the principal is gone or changed.
@@ -106,6 +113,7 @@ impl Event {
             Event::ConversationUpdated { conversation } => Some(conversation.id),
             Event::Live { session_id, .. } | Event::Support { session_id, .. } => Some(*session_id),
             Event::AccessChanged { .. } => Some(ACCESS_SCOPE),
+            Event::Call { call, .. } => Some(call.id),
             Event::LeadScoreChanged(_)
             | Event::LeadUpdated { .. }
             | Event::JobUpdated { .. }

@@ -4,6 +4,7 @@
 
 mod account;
 mod ai;
+mod calls;
 mod catalog;
 pub mod cost;
 mod inbox;
@@ -29,6 +30,7 @@ use crate::store::{encode_cursor, Page, PageRequest};
 pub struct QueryRoot(
     account::AccountQuery,
     ai::AiQuery,
+    calls::CallsQuery,
     catalog::CatalogQuery,
     inbox::InboxQuery,
     jobs::JobQuery,
@@ -41,6 +43,7 @@ pub struct QueryRoot(
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
     account::AccountMutation,
+    calls::CallsMutation,
     catalog::CatalogMutation,
     inbox::InboxMutation,
     jobs::JobMutation,
@@ -52,6 +55,7 @@ pub struct MutationRoot(
 /// All subscriptions.
 #[derive(MergedSubscription, Default)]
 pub struct SubscriptionRoot(
+    calls::CallsSubscription,
     inbox::InboxSubscription,
     jobs::JobSubscription,
     leads::LeadSubscription,

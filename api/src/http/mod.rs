@@ -7,6 +7,7 @@ mod graphql;
 mod health;
 mod jobs;
 mod live_webhooks;
+mod voice_webhooks;
 mod webhooks;
 
 use std::time::Instant;
@@ -55,6 +56,7 @@ pub fn router(state: HttpState) -> Router {
             "/api/webhook/tiktok-live/{tenant_slug}",
             post(live_webhooks::tiktok_live),
         )
+        .route("/api/webhook/livekit", post(voice_webhooks::livekit))
         .route(
             "/api/webhook/{channel}/{tenant_slug}",
             get(webhooks::verify).post(webhooks::receive),

@@ -3,6 +3,7 @@
 //! and never see HTTP or GraphQL types.
 
 pub mod ai;
+pub mod calls;
 pub mod inbox;
 pub mod live;
 pub mod redis_conn;

@@ -66,7 +66,7 @@ pub struct ScoreAdjustment {
     pub source_message_id: Option<Uuid>,
 }
 
-fn new_lead_row(tenant_id: Uuid, lead: NewLead) -> leads::ActiveModel {
+pub(super) fn new_lead_row(tenant_id: Uuid, lead: NewLead) -> leads::ActiveModel {
     let at = now();
     leads::ActiveModel {
         id: Set(Uuid::now_v7()),

@@ -1,0 +1,586 @@
+//! Payment-reminder calls over LiveKit SIP (ARCHITECTURE.md §4 "Calls", §5): the use cases the
+//! GraphQL resolvers and the LiveKit webhook call, and the `reminder_call` job that dials.
+//!
+//! - [`start_reminder_call`]: the compliance gate (`domain::compliance::check_dial`) decides
+//!   before anything is stored; a refusal is a BLOCKED call that is never dialled, hours outside
+//!   the recipient's window defer the job to the next allowed minute.
+//! - [`ReminderCallHandler`]: room `call-<id>`, agent dispatch with the prompt and invoice
+//!   context as metadata, SIP dial on the configured trunk. Timeouts and 5xx retry under the
+//!   job's backoff; a LiveKit 4xx or a missing setting fails the call with its reason.
+//! - [`handle_livekit_event`]: verified deliveries, deduplicated by event id, move the call
+//!   through the lifecycle; late or repeated events change nothing.
+//!
+//! Every change is published as `Event::Call` after its transaction commits.
+//!
+//! Must not: parse GraphQL or HTTP, or write SQL (the store does).
+
+use chrono::{DateTime, Duration, Utc};
+use leadline_domain::analysis::Language;
+use leadline_domain::calls::{
+    reminder_prompt, CallContext, CallStatus, CustomerResponse, InvoiceFacts,
+};
+use leadline_domain::compliance::{
+    check_dial, parse_time_zone, recipient_zone, AttemptCaps, CallingHours, Consent, DialCheck,
+    DialDecision, Tz, ZoneHints,
+};
+use leadline_domain::money::Money;
+use leadline_domain::phone::PhoneNumber;
+use leadline_entity::{call_events, calls, invoices, jobs};
+use leadline_livekit::models::{
+    CreateAgentDispatchRequest, CreateRoomRequest, CreateSipParticipantRequest, EventKind,
+    SipCallStatus, WebhookEvent,
+};
+use leadline_livekit::SipDialFailure;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::bus::Event;
+use crate::error::{ApiError, ApiResult};
+use crate::jobs::JobFailure;
+use crate::state::AppState;
+use crate::store::calls::{room_name, CallStatusChange, NewCall};
+
+/// The tenant's zone when neither the number nor the invoice settles the recipient's (tenants
+/// have no zone setting yet).
+const TENANT_ZONE: Tz = Tz::UTC;
+
+/// Publishes a call change for `callEvents`.
+fn publish(state: &AppState, call: calls::Model, entry: call_events::Model) {
+    state.bus.publish(
+        call.tenant_id,
+        Event::Call {
+            call: Box::new(call),
+            entry: Box::new(entry),
+        },
+    );
+}
+
+/// Decides and stores a reminder call about `invoice_id`, not before `not_before` (default
+/// now): QUEUED with its dial job (now or at the next allowed minute), or BLOCKED with the
+/// gate's reason.
+pub async fn start_reminder_call(
+    state: &AppState,
+    tenant_id: Uuid,
+    invoice_id: Uuid,
+    not_before: Option<DateTime<Utc>>,
+) -> ApiResult<calls::Model> {
+    let invoice = state.store.invoice(tenant_id, invoice_id).await?;
+    if invoice.status == crate::store::calls::invoice_status::PAID {
+        return Err(ApiError::Conflict(format!(
+            "invoice {} is paid; there is nothing to remind",
+            invoice.invoice_number
+        )));
+    }
+    let number = PhoneNumber::parse(&invoice.customer_phone, None)
+        .map_err(|e| ApiError::invalid("phone", e))?;
+    let now = Utc::now().max(not_before.unwrap_or_default());
+    let earlier = state
+        .store
+        .call_attempts_since(tenant_id, number.as_str(), now - Duration::days(7))
+        .await?;
+    let on_list = state
+        .store
+        .is_do_not_call(tenant_id, number.as_str())
+        .await?;
+    let decision = check_dial(&DialCheck {
+        number: &number,
+        now,
+        zones: zone_hints(&invoice),
+        hours: CallingHours::default(),
+        on_do_not_call_list: on_list,
+        consent: Consent::Unknown,
+        require_consent: false,
+        caps: AttemptCaps::default(),
+        earlier_attempts: &earlier,
+    });
+    let plan = match decision {
+        DialDecision::Dial => Ok(now),
+        DialDecision::Defer { until } => Ok(until),
+        DialDecision::Block(reason) => Err(reason.as_str().to_owned()),
+    };
+    let attempt = state.store.next_attempt(tenant_id, invoice_id).await?;
+    let (call, entry) = state
+        .store
+        .create_call(
+            tenant_id,
+            NewCall {
+                invoice_id,
+                lead_id: invoice.lead_id,
+                to_number: number.as_str().to_owned(),
+                attempt,
+                plan,
+            },
+        )
+        .await?;
+    if call.status == CallStatus::Queued.as_str() {
+        state.jobs.wake().await;
+    }
+    publish(state, call.clone(), entry);
+    Ok(call)
+}
+
+/// Cancels a call that has not been answered yet (QUEUED, DIALING, RINGING); CONFLICT once it
+/// is live or over.
+pub async fn cancel_call(
+    state: &AppState,
+    tenant_id: Uuid,
+    call_id: Uuid,
+) -> ApiResult<calls::Model> {
+    let call = state.store.call(tenant_id, call_id).await?;
+    let status = parse_status(&call)?;
+    if !matches!(
+        status,
+        CallStatus::Queued | CallStatus::Dialing | CallStatus::Ringing
+    ) {
+        return Err(ApiError::Conflict(format!(
+            "a {} call cannot be cancelled",
+            status.as_str()
+        )));
+    }
+    match state
+        .store
+        .move_call(
+            tenant_id,
+            call_id,
+            CallStatus::Canceled,
+            CallStatusChange::default(),
+        )
+        .await?
+    {
+        Some((call, entry)) => {
+            publish(state, call.clone(), entry);
+            Ok(call)
+        }
+        None => Err(ApiError::Conflict(
+            "the call moved on meanwhile; read it again".into(),
+        )),
+    }
+}
+
+/// Appends the agent's transcript lines and publishes each.
+pub async fn append_transcript(
+    state: &AppState,
+    tenant_id: Uuid,
+    call_id: Uuid,
+    lines: Vec<Value>,
+) -> ApiResult<Vec<call_events::Model>> {
+    let entries = state
+        .store
+        .append_call_transcript(tenant_id, call_id, lines)
+        .await?;
+    let call = state.store.call(tenant_id, call_id).await?;
+    for entry in &entries {
+        publish(state, call.clone(), entry.clone());
+    }
+    Ok(entries)
+}
+
+/// What the agent reported at the end of a call.
+#[derive(Debug, Clone)]
+pub struct OutcomeReport {
+    pub response: CustomerResponse,
+    pub notes: Option<String>,
+    pub promised_date: Option<chrono::NaiveDate>,
+    pub promised_amount: Option<Money>,
+    /// `HUMAN` or `MACHINE`.
+    pub answered_by: Option<String>,
+}
+
+/// Records the outcome and its effect on the invoice: ALREADY_PAID flags it for checking,
+/// DISPUTE marks it disputed; a promised amount must fit the amount due and a promised date
+/// must not be in the past (`CallOutcome::validate`).
+pub async fn record_outcome(
+    state: &AppState,
+    tenant_id: Uuid,
+    call_id: Uuid,
+    report: OutcomeReport,
+) -> ApiResult<calls::Model> {
+    let call = state.store.call(tenant_id, call_id).await?;
+    let invoice = match call.invoice_id {
+        Some(id) => Some(state.store.invoice(tenant_id, id).await?),
+        None => None,
+    };
+    if let (Some(invoice), Some(amount)) = (&invoice, &report.promised_amount) {
+        let due = Money::parse(invoice.amount_micros, &invoice.currency)
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("invoice {}: {e}", invoice.id)))?;
+        if amount.currency_code() != due.currency_code() {
+            return Err(ApiError::bad_input(
+                "promisedAmount",
+                format!("must be in the invoice's currency, {}", due.currency_code()),
+            ));
+        }
+        if amount.amount_micros() > due.amount_micros() || amount.amount_micros() <= 0 {
+            return Err(ApiError::bad_input(
+                "promisedAmount",
+                format!(
+                    "must be more than 0 and at most the amount due, {}",
+                    due.display()
+                ),
+            ));
+        }
+    }
+    if let Some(date) = report.promised_date {
+        if date < Utc::now().date_naive() - Duration::days(1) {
+            return Err(ApiError::bad_input(
+                "promisedDate",
+                "must not be in the past",
+            ));
+        }
+    }
+    let invoice_status = match report.response {
+        CustomerResponse::AlreadyPaid => Some(crate::store::calls::invoice_status::CHECK_PAYMENT),
+        CustomerResponse::Dispute => Some(crate::store::calls::invoice_status::DISPUTED),
+        _ => None,
+    };
+    let details = json!({
+        "notes": report.notes,
+        "promisedDate": report.promised_date.map(|d| d.to_string()),
+        "promisedAmount": report.promised_amount.as_ref().map(|m| json!({
+            "amountMicros": m.amount_micros(),
+            "currencyCode": m.currency_code(),
+        })),
+        "answeredBy": report.answered_by,
+    });
+    let (call, entry) = state
+        .store
+        .record_call_outcome(
+            tenant_id,
+            call_id,
+            report.response.as_str(),
+            details,
+            report.answered_by.as_deref(),
+            invoice_status.filter(|_| invoice.is_some()),
+        )
+        .await?;
+    publish(state, call.clone(), entry);
+    Ok(call)
+}
+
+fn parse_status(call: &calls::Model) -> ApiResult<CallStatus> {
+    CallStatus::parse(&call.status)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("call {}: {e}", call.id)))
+}
+
+fn zone_hints(invoice: &invoices::Model) -> ZoneHints {
+    ZoneHints {
+        // Stored zones were validated on the way in; an unreadable one falls back to the tenant.
+        invoice: invoice
+            .time_zone
+            .as_deref()
+            .and_then(|zone| parse_time_zone("timeZone", zone).ok()),
+        lead: None,
+        tenant: TENANT_ZONE,
+    }
+}
+
+/// The agent's instructions and the facts it may quote, for the dispatch metadata.
+fn agent_metadata(call: &calls::Model, invoice: &invoices::Model) -> ApiResult<Value> {
+    let broken = |e: leadline_domain::DomainError| {
+        ApiError::Internal(anyhow::anyhow!("invoice {}: {e}", invoice.id))
+    };
+    let amount_due = Money::parse(invoice.amount_micros, &invoice.currency).map_err(broken)?;
+    let original = Money::parse(
+        invoice
+            .original_amount_micros
+            .unwrap_or(invoice.amount_micros),
+        &invoice.currency,
+    )
+    .map_err(broken)?;
+    let payment_methods: Vec<String> = invoice
+        .payment_methods
+        .clone()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
+    let number = PhoneNumber::parse(&call.to_number, None).map_err(broken)?;
+    let (zone, _) = recipient_zone(&number, zone_hints(invoice));
+    let today = Utc::now().with_timezone(&zone).date_naive();
+    let context = CallContext::new(
+        InvoiceFacts {
+            customer_name: invoice.customer_name.clone(),
+            invoice_number: invoice.invoice_number.clone(),
+            original_amount: original,
+            amount_due: amount_due.clone(),
+            due_date: invoice.due_date,
+            payment_methods: payment_methods.clone(),
+            company_name: invoice.company_name.clone().unwrap_or_default(),
+            support_phone: invoice.support_phone.clone(),
+        },
+        today,
+    );
+    let language = if invoice.language == "es" {
+        Language::Spanish
+    } else {
+        Language::English
+    };
+    Ok(json!({
+        "callId": call.id,
+        "tenantId": call.tenant_id,
+        "attempt": call.attempt,
+        "language": invoice.language,
+        "prompt": reminder_prompt(&context, language),
+        "context": {
+            "customerName": context.customer_name,
+            "invoiceNumber": context.invoice_number,
+            "amountDue": {
+                "amountMicros": amount_due.amount_micros(),
+                "currencyCode": amount_due.currency_code(),
+                "formatted": amount_due.display(),
+            },
+            "dueDate": context.due_date.to_string(),
+            "daysUntilDue": context.days_until_due,
+            "isOverdue": context.is_overdue,
+            "paymentMethods": payment_methods,
+            "companyName": context.company_name,
+            "supportPhone": context.support_phone,
+        },
+        // How the agent reports back: `appendCallTranscript` and `recordCallOutcome` with an
+        // API key that can write.
+        "report": {"mutations": ["appendCallTranscript", "recordCallOutcome"]},
+    }))
+}
+
+/// The `reminder_call` job: dials one QUEUED call.
+pub struct ReminderCallHandler {
+    state: AppState,
+}
+
+impl ReminderCallHandler {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+
+    /// Fails the call with `code` and finishes the job (retrying cannot help).
+    async fn fail(&self, call: &calls::Model, code: String) -> Result<Value, JobFailure> {
+        let moved = self
+            .state
+            .store
+            .move_call(
+                call.tenant_id,
+                call.id,
+                CallStatus::Failed,
+                CallStatusChange {
+                    error_code: Some(code.clone()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| JobFailure::Retry(e.to_string()))?;
+        if let Some((call, entry)) = moved {
+            publish(&self.state, call, entry);
+        }
+        Ok(json!({"status": "FAILED", "error": code}))
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::jobs::JobHandler for ReminderCallHandler {
+    async fn run(&self, job: &jobs::Model) -> Result<Value, JobFailure> {
+        let call_id = job
+            .payload
+            .get("call_id")
+            .and_then(Value::as_str)
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .ok_or_else(|| JobFailure::Permanent("payload without a call_id".into()))?;
+        let state = &self.state;
+        let call = match state.store.call(job.tenant_id, call_id).await {
+            Ok(call) => call,
+            Err(ApiError::NotFound(_)) => {
+                return Err(JobFailure::Permanent("the call no longer exists".into()))
+            }
+            Err(e) => return Err(JobFailure::Retry(e.to_string())),
+        };
+        // Cancelled or already dialled by an earlier run of this job: nothing to do.
+        if call.status != CallStatus::Queued.as_str() {
+            return Ok(json!({"skipped": call.status}));
+        }
+        let settings = &state.config.livekit;
+        let missing = settings.missing();
+        if !missing.is_empty() {
+            return self
+                .fail(
+                    &call,
+                    format!("CONFIGURATION: {} not set", missing.join(", ")),
+                )
+                .await;
+        }
+        let Some(invoice_id) = call.invoice_id else {
+            return self
+                .fail(&call, "CALL_INITIATION_FAILED: no invoice".into())
+                .await;
+        };
+        let invoice = state
+            .store
+            .invoice(call.tenant_id, invoice_id)
+            .await
+            .map_err(|e| JobFailure::Retry(e.to_string()))?;
+        let metadata =
+            agent_metadata(&call, &invoice).map_err(|e| JobFailure::Permanent(e.to_string()))?;
+        let dialled = dial(state, &call, &invoice, metadata).await;
+        match dialled {
+            Ok(sip_call_id) => {
+                let moved = state
+                    .store
+                    .move_call(
+                        call.tenant_id,
+                        call.id,
+                        CallStatus::Dialing,
+                        CallStatusChange {
+                            provider_call_id: Some(sip_call_id.clone()),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .map_err(|e| JobFailure::Retry(e.to_string()))?;
+                if let Some((call, entry)) = moved {
+                    publish(state, call, entry);
+                }
+                Ok(json!({"status": "DIALING", "livekitCallId": sip_call_id}))
+            }
+            Err(e) if e.is_retryable() => Err(JobFailure::Retry(e.to_string())),
+            Err(e) => self.fail(&call, error_code(&e)).await,
+        }
+    }
+}
+
+/// The seed's error kinds, with LiveKit's message.
+fn error_code(error: &leadline_livekit::Error) -> String {
+    use leadline_livekit::Error;
+    let kind = match error {
+        Error::Configuration(_) => "CONFIGURATION",
+        Error::InvalidPhoneNumber(_) => "INVALID_PHONE_NUMBER",
+        Error::NetworkTimeout(_) => "NETWORK_TIMEOUT",
+        _ => "CALL_INITIATION_FAILED",
+    };
+    format!("{kind}: {error}")
+}
+
+/// One connection pool for every LiveKit call of the process (the client sets its own timeouts
+/// per request).
+fn livekit_http() -> &'static reqwest::Client {
+    static HTTP: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    HTTP.get_or_init(reqwest::Client::new)
+}
+
+/// Room, dispatch, dial: the LiveKit call id of the SIP leg.
+async fn dial(
+    state: &AppState,
+    call: &calls::Model,
+    invoice: &invoices::Model,
+    metadata: Value,
+) -> Result<String, leadline_livekit::Error> {
+    let settings = &state.config.livekit;
+    let client = settings.client(livekit_http().clone())?;
+    let room = room_name(call.id);
+    client
+        .create_room(&CreateRoomRequest {
+            name: room.clone(),
+            // An unanswered room closes itself after two minutes.
+            empty_timeout: Some(120),
+            metadata: json!({"callId": call.id}).to_string(),
+            ..Default::default()
+        })
+        .await?;
+    client
+        .create_dispatch(&CreateAgentDispatchRequest {
+            agent_name: settings.agent_name()?.to_owned(),
+            room: room.clone(),
+            metadata: metadata.to_string(),
+        })
+        .await?;
+    let participant = client
+        .create_sip_participant(&CreateSipParticipantRequest {
+            sip_trunk_id: settings.sip_trunk_id()?.to_owned(),
+            sip_call_to: call.to_number.clone(),
+            room_name: room,
+            participant_identity: format!("sip-{}", call.id),
+            participant_name: invoice.customer_name.clone(),
+            ..Default::default()
+        })
+        .await?;
+    Ok(participant.sip_call_id)
+}
+
+/// Why a delivery was not applied (it is still answered 200: LiveKit must not retry it).
+#[derive(Debug, PartialEq, Eq)]
+pub enum LiveKitOutcome {
+    /// The call moved (or the event was recorded).
+    Applied,
+    /// Already handled (same event id).
+    Duplicate,
+    /// Not about one of our calls, or a change the lifecycle ignores.
+    Ignored,
+}
+
+/// Applies one verified LiveKit webhook event to its call.
+pub async fn handle_livekit_event(
+    state: &AppState,
+    event: &WebhookEvent,
+) -> ApiResult<LiveKitOutcome> {
+    let Some(room) = event.room.as_ref().map(|r| r.name.as_str()) else {
+        return Ok(LiveKitOutcome::Ignored);
+    };
+    let Some(call) = state.store.call_by_room(room).await? else {
+        return Ok(LiveKitOutcome::Ignored);
+    };
+    if !event.id.is_empty() && !state.store.first_receipt("livekit", &event.id).await? {
+        return Ok(LiveKitOutcome::Duplicate);
+    }
+    let at = DateTime::from_timestamp(event.created_at, 0).filter(|_| event.created_at > 0);
+    let sip = event
+        .participant
+        .as_ref()
+        .and_then(|participant| participant.sip().map(|sip| (participant, sip)));
+    let to = match (&event.event, sip) {
+        (EventKind::ParticipantJoined, Some((_, sip))) => match sip.call_status {
+            Some(SipCallStatus::Ringing) => Some(CallStatus::Ringing),
+            Some(SipCallStatus::Active) | Some(SipCallStatus::Automation) => {
+                Some(CallStatus::InProgress)
+            }
+            _ => None,
+        },
+        (EventKind::ParticipantLeft, Some((participant, _))) => {
+            match participant.disconnect_reason.sip_dial_failure() {
+                Some(SipDialFailure::Busy) | Some(SipDialFailure::Declined) => {
+                    Some(CallStatus::Busy)
+                }
+                Some(SipDialFailure::NoAnswer) => Some(CallStatus::NoAnswer),
+                Some(SipDialFailure::Other(_)) => Some(CallStatus::Failed),
+                None => Some(ended(&call)),
+            }
+        }
+        (EventKind::RoomFinished, _) => Some(ended(&call)),
+        _ => None,
+    };
+    let Some(to) = to else {
+        return Ok(LiveKitOutcome::Ignored);
+    };
+    let moved = state
+        .store
+        .move_call(
+            call.tenant_id,
+            call.id,
+            to,
+            CallStatusChange {
+                at,
+                ..Default::default()
+            },
+        )
+        .await?;
+    match moved {
+        Some((call, entry)) => {
+            publish(state, call, entry);
+            Ok(LiveKitOutcome::Applied)
+        }
+        None => Ok(LiveKitOutcome::Ignored),
+    }
+}
+
+/// How a call ends when its leg leaves or its room closes: COMPLETED once answered, NO_ANSWER
+/// before.
+fn ended(call: &calls::Model) -> CallStatus {
+    if call.answered_at.is_some() {
+        CallStatus::Completed
+    } else {
+        CallStatus::NoAnswer
+    }
+}
