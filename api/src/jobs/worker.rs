@@ -22,6 +22,28 @@ pub enum JobFailure {
     Permanent(String),
 }
 
+/// What a job does about a store or service error: retry what may pass (database hiccups, rate
+/// limits, outages, lost races), give up on what cannot (missing rows, refused input).
+/// The job's error text is the public message (jobs are visible to the tenant); an internal
+/// cause is logged by `public_message`, never stored.
+impl From<crate::error::ApiError> for JobFailure {
+    fn from(error: crate::error::ApiError) -> Self {
+        use crate::error::ApiError;
+        let text = format!("{}: {}", error.code(), error.public_message());
+        match error {
+            ApiError::NotFound(_)
+            | ApiError::BadUserInput { .. }
+            | ApiError::Forbidden(_)
+            | ApiError::Unauthenticated(_)
+            | ApiError::LimitReached { .. } => JobFailure::Permanent(text),
+            ApiError::RateLimited { .. }
+            | ApiError::Unavailable(_)
+            | ApiError::Conflict(_)
+            | ApiError::Internal(_) => JobFailure::Retry(text),
+        }
+    }
+}
+
 /// Runs one kind of job.
 #[async_trait::async_trait]
 pub trait JobHandler: Send + Sync {

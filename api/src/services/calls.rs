@@ -364,7 +364,7 @@ impl ReminderCallHandler {
                 },
             )
             .await
-            .map_err(|e| JobFailure::Retry(e.to_string()))?;
+            .map_err(JobFailure::from)?;
         if let Some((call, entry)) = moved {
             publish(&self.state, call, entry);
         }
@@ -387,7 +387,7 @@ impl crate::jobs::JobHandler for ReminderCallHandler {
             Err(ApiError::NotFound(_)) => {
                 return Err(JobFailure::Permanent("the call no longer exists".into()))
             }
-            Err(e) => return Err(JobFailure::Retry(e.to_string())),
+            Err(e) => return Err(JobFailure::from(e)),
         };
         // Cancelled or already dialled by an earlier run of this job: nothing to do.
         if call.status != CallStatus::Queued.as_str() {
@@ -412,9 +412,8 @@ impl crate::jobs::JobHandler for ReminderCallHandler {
             .store
             .invoice(call.tenant_id, invoice_id)
             .await
-            .map_err(|e| JobFailure::Retry(e.to_string()))?;
-        let metadata =
-            agent_metadata(&call, &invoice).map_err(|e| JobFailure::Permanent(e.to_string()))?;
+            .map_err(JobFailure::from)?;
+        let metadata = agent_metadata(&call, &invoice).map_err(JobFailure::from)?;
         let dialled = dial(state, &call, &invoice, metadata).await;
         match dialled {
             Ok(sip_call_id) => {
@@ -430,7 +429,7 @@ impl crate::jobs::JobHandler for ReminderCallHandler {
                         },
                     )
                     .await
-                    .map_err(|e| JobFailure::Retry(e.to_string()))?;
+                    .map_err(JobFailure::from)?;
                 if let Some((call, entry)) = moved {
                     publish(state, call, entry);
                 }
