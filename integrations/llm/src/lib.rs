@@ -9,8 +9,8 @@
 //!
 //! Layers, bottom up:
 //! - `anthropic::Client`, `openai::Client`: one HTTP request per call, errors classified
-//!   (`error::LlmError::is_retryable`); credentials come with each call, so one client serves
-//!   every tenant.
+//!   (`error::Error::is_retryable`; `LlmError` is its older name); credentials come with each
+//!   call, so one client serves every tenant.
 //! - `request`: what every call carries (`LlmRequestConfig`, `ApiKey`), shared by both clients.
 //! - `LlmProvider`: either client behind `analyze` / `reply`, one attempt.
 //! - `ResilientProvider`: retries with backoff + jitter honouring `retry-after`, a circuit
@@ -40,7 +40,7 @@ pub mod usage;
 pub mod fake;
 
 pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker};
-pub use error::LlmError;
+pub use error::{Error, LlmError};
 pub use provider::{LlmOutcome, LlmProvider};
 pub use request::{ApiKey, LlmRequestConfig, DEFAULT_ANALYSIS_MAX_TOKENS};
 pub use resilient::{Fallback, ResilienceConfig, ResilientProvider, FALLBACK_MODEL};
