@@ -172,8 +172,14 @@ pub struct LiveCeilings {
     pub tiktok_dms_per_viewer_per_day: u32,
 }
 
-/// TikTok's documented cap on direct messages to one user per day.
-pub const DEFAULT_TIKTOK_DMS_PER_VIEWER_PER_DAY: u32 = 10;
+/// TikTok's documented cap on direct messages a business sends one user per day (seed 001). The
+/// platform rule lives here once: [`crate::messaging::TIKTOK_DAILY_LIMIT`] (the inbox send gate)
+/// and [`DEFAULT_TIKTOK_DMS_PER_VIEWER_PER_DAY`] (the operator ceiling's default) are this value,
+/// and `leadline-tiktok`'s `dm_rules` copy names it (integrations do not depend on domain).
+pub const TIKTOK_DMS_PER_USER_PER_DAY: u32 = 10;
+/// Default of the operator's TikTok DM ceiling: TikTok's documented cap,
+/// [`TIKTOK_DMS_PER_USER_PER_DAY`].
+pub const DEFAULT_TIKTOK_DMS_PER_VIEWER_PER_DAY: u32 = TIKTOK_DMS_PER_USER_PER_DAY;
 /// Upper bound for the TikTok DM ceiling (a sanity bound for the operator's setting).
 pub const MAX_TIKTOK_DMS_PER_VIEWER_PER_DAY: u32 = 1_000;
 

@@ -7,7 +7,8 @@
 //! quota units), the one-shot limit warnings and the whisper priority. Must not: read or write
 //! counters, talk to a platform, generate reply text or decide TikTok's DM window — the live
 //! session service loads the counters, calls these functions with `now`, sends, and records the
-//! result (TikTok's 24 h window and 10-a-day rule stay in [`crate::messaging`]).
+//! result (TikTok's 24 h window is [`crate::messaging`]'s, which enforces the 10-a-day cap
+//! defined here as [`TIKTOK_DMS_PER_USER_PER_DAY`]).
 //!
 //! Everything here is a plain function of its arguments, so every rule and boundary is pinned by
 //! the table tests next to it. Every item is re-exported here, so callers keep naming
@@ -41,6 +42,7 @@ pub use limits::{
     DEFAULT_TIKTOK_DMS_PER_VIEWER_PER_DAY, DEFAULT_VIEWER_COOLDOWN_SECS, DEFAULT_WHISPERS_PER_DAY,
     DEFAULT_YOUTUBE_DAILY_QUOTA, DEFAULT_YOUTUBE_INSERT_COST, DEFAULT_YOUTUBE_LIST_COST,
     MAX_COUNT_SETTING, MAX_TIKTOK_DMS_PER_VIEWER_PER_DAY, MAX_YOUTUBE_CALL_COST, MAX_YOUTUBE_QUOTA,
+    TIKTOK_DMS_PER_USER_PER_DAY,
 };
 pub use platform::{LivePlatform, Route, YoutubeCall};
 pub use score::{
