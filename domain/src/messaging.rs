@@ -28,8 +28,9 @@ pub const FREE_FORM_WINDOW: Duration = Duration::hours(24);
 /// Instagram with the `HUMAN_AGENT` message tag.
 pub const HUMAN_AGENT_WINDOW: Duration = Duration::days(7);
 
-/// Messages we may send to one TikTok user in any 24 hours (and only inside the 24 h window).
-pub const TIKTOK_DAILY_LIMIT: u32 = 10;
+/// Messages we may send to one TikTok user in any 24 hours (and only inside the 24 h window):
+/// TikTok's rule, defined once as [`crate::live::TIKTOK_DMS_PER_USER_PER_DAY`].
+pub const TIKTOK_DAILY_LIMIT: u32 = crate::live::TIKTOK_DMS_PER_USER_PER_DAY;
 
 /// Who is about to send the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,9 +10,12 @@
 //! Conventions: a ratio whose denominator is zero is reported as 0 (the counts sit next to it);
 //! macro-F1 averages the classes that occur in the labels or the predictions.
 //! Must not: read clocks or files — the caller passes the text and the elapsed time.
+//! Nor import `offline`: the analyzer reads its shipped data through this module's parsers, so
+//! the arrow runs offline → eval → `text_norm` (the letter folding both share).
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::analysis::text_norm::fold_letter;
 use crate::analysis::{Analysis, CatalogProduct, Intent, Language, Signal};
 use crate::money::Money;
 
@@ -133,7 +136,7 @@ struct RawProduct {
 fn slug(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.chars().flat_map(char::to_lowercase) {
-        let c = super::offline::fold_letter(c);
+        let c = fold_letter(c);
         if c.is_ascii_alphanumeric() {
             out.push(c);
         } else if !out.ends_with('-') && !out.is_empty() {

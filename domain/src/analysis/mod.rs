@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod eval;
 pub mod offline;
+pub(crate) mod text_norm;
 
 use crate::channel::Channel;
 use crate::money::Money;

@@ -30,7 +30,8 @@ use crate::breaker::{BreakerConfig, BreakerState, CircuitBreaker};
 use crate::error::LlmError;
 use crate::output::{parse_analysis, parse_reply};
 use crate::prompt::StructuredCall;
-use crate::provider::{outcome, ApiKey, LlmOutcome, LlmProvider, LlmRequestConfig};
+use crate::provider::{outcome, LlmOutcome, LlmProvider};
+use crate::request::{ApiKey, LlmRequestConfig};
 use crate::retry::RetryPolicy;
 use crate::usage::{Usage, UsageMeter};
 

@@ -7,10 +7,11 @@
 //! - `chat::ChatConnection`: connect → stream of `ChatEvent` + paced `say`, auto-reconnect;
 //! - `pacer::SendPacer`, `backoff::ReconnectBackoff`, `whisper::WhisperBudget`: pure policies
 //!   with `now` passed in;
-//! - `helix::HelixClient`: `GET /users`, `POST /whispers`, `POST /chat/messages`;
+//! - `client::HelixClient` (also at its old path `helix::`): `GET /users`, `POST /whispers`,
+//!   `POST /chat/messages`;
 //! - `webhook`: `verify(headers, raw_body, secret, now)` then `eventsub::parse_webhook`;
 //!   `eventsub::parse_ws_frame` for EventSub over WebSocket;
-//! - `error::TwitchError` with `is_retryable()`.
+//! - `error::Error` (also named `TwitchError`) with `is_retryable()`.
 //!
 //! Feature `fake`: `fake::FakeIrc`, `fake::FakeHelix`, `fake::eventsub` signed deliveries.
 //!
@@ -22,9 +23,9 @@
 #![warn(missing_docs)]
 pub mod backoff;
 pub mod chat;
+pub mod client;
 pub mod error;
 pub mod eventsub;
-pub mod helix;
 pub mod irc;
 pub mod models;
 pub mod pacer;
@@ -39,9 +40,11 @@ pub use chat::{
     ChatConfig, ChatConnection, ChatCredentials, ChatEvent, ChatSender, DisconnectReason,
     ReconnectReason, DEFAULT_IRC_URL,
 };
-pub use error::{SignatureProblem, TwitchError};
+/// The Helix client's old module path (`helix::HelixClient`, `helix::DEFAULT_BASE_URL`).
+pub use client as helix;
+pub use client::{HelixClient, HelixCredentials};
+pub use error::{Error, SignatureProblem, TwitchError};
 pub use eventsub::{Event, EventSubMessage, WsMessage};
-pub use helix::{HelixClient, HelixCredentials};
 pub use irc::{Badge, ChatMessage, IrcMessage};
 pub use pacer::{PacerConfig, SendPacer};
 pub use webhook::WebhookMeta;

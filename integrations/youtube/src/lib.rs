@@ -4,8 +4,8 @@
 //!
 //! - `video::VideoId`: parses ids and URL forms; garbage is a typed `InvalidVideoRef`.
 //! - `client::Client`: one request per call (`videos.list`, `liveChatMessages.list`,
-//!   `liveChatMessages.insert`), errors classified into `YoutubeError`; credentials come with each
-//!   call, so one client serves every tenant.
+//!   `liveChatMessages.insert`), errors classified into `Error` (older name `YoutubeError`);
+//!   credentials come with each call, so one client serves every tenant.
 //! - `poller::LiveChatPoller`: the page-token / polling-interval state machine and its driver.
 //! - `quota::QuotaMeter`: pure daily-quota counter, reset at midnight Pacific.
 //!
@@ -27,7 +27,7 @@ pub mod video;
 pub mod fake;
 
 pub use client::{Client, Credentials, ListMessagesRequest, DEFAULT_BASE_URL};
-pub use error::YoutubeError;
+pub use error::{Error, YoutubeError};
 pub use models::{AuthorDetails, LiveChatMessage, LiveChatMessageListResponse, MessageType};
 pub use poller::{ChatEnd, LiveChatPoller, PollBatch, PollStep, PollerConfig};
 pub use quota::{

@@ -45,8 +45,6 @@ use self::features::Feature;
 use self::lexicon::{Hit, Lexicon};
 use self::model::{IntentModel, TrainParams, CLASSES};
 
-pub(crate) use self::text::fold as fold_letter;
-
 /// The data shipped with the analyzer (`domain/data/analysis/`).
 pub mod dataset {
     use crate::analysis::eval::{parse_catalog, EvalError};
