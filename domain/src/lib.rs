@@ -5,6 +5,7 @@
 //! values and new ids come in as arguments, so every rule can be tested with a table.
 
 pub mod analysis;
+pub mod call_outcome;
 pub mod calls;
 pub mod channel;
 pub mod compliance;
