@@ -10,7 +10,7 @@
 //! Must not: panic on any input — every slice is taken on a char boundary — or look at more than
 //! [`MAX_LINE_BYTES`] of a line.
 
-use crate::analysis::offline::fold_letter;
+use crate::analysis::text_norm::fold_letter;
 
 /// Only this many bytes of a line are read: a spoken turn is short, and the cap bounds the cost
 /// of a pathological transcript.
