@@ -558,3 +558,135 @@ async fn a_removed_members_call_subscription_ends() {
         }
     }
 }
+
+#[test]
+fn eval_scores_the_offline_call_outcome_classifier_on_the_held_out_split() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_leadline"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_clear()
+            .output()
+            .expect("run leadline eval")
+    };
+    let output = run(&[
+        "eval",
+        "--task",
+        "call-outcome",
+        "domain/data/calls/outcomes.jsonl",
+        "--split",
+        "test",
+        "--json",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+    assert!(
+        report["examples"].as_u64().unwrap_or_default() >= 60,
+        "{report}"
+    );
+    let f1 = report["macroF1"].as_f64().unwrap_or_default();
+    assert!(f1 >= 0.9, "call-outcome macro-F1 on the test split: {f1}");
+    // The intent task still needs its catalog, and says so.
+    let missing = run(&["eval", "domain/data/analysis/test.jsonl"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--catalog"));
+}
+
+#[tokio::test]
+async fn a_busy_line_is_retried_after_the_spacing_and_an_unreported_call_is_classified() {
+    use leadline_livekit::models::DisconnectReason;
+    let fake = FakeLiveKit::start().await.unwrap();
+    let app = with_livekit(&fake).await;
+    let owner = app.sign_up("calls-retry").await;
+
+    // Busy: the call ends BUSY and a second attempt waits two hours, through the gate.
+    let invoice_id = invoice(&app, &owner, "INV-BUSY", CUSTOMER, &zone_at_local_hour(12)).await;
+    let id = start(&app, &owner, &invoice_id).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    until_status(&app, &owner, &id, "DIALING").await;
+    fake.hang_up(
+        &format!("call-{id}"),
+        &format!("sip-{id}"),
+        DisconnectReason::UserRejected,
+    )
+    .await
+    .unwrap();
+    until_status(&app, &owner, &id, "BUSY").await;
+    let calls = app
+        .ok(
+            &owner,
+            "query($f: CallsFilter) { calls(filter: $f, first: 10) { nodes { id status attempts scheduledFor } } }",
+            json!({"f": {"invoiceId": invoice_id}}),
+        )
+        .await;
+    let nodes = calls["calls"]["nodes"].as_array().unwrap().clone();
+    assert_eq!(nodes.len(), 2, "{calls}");
+    let retry = &nodes[0];
+    assert_eq!(
+        (retry["status"].as_str(), retry["attempts"].as_i64()),
+        (Some("QUEUED"), Some(2))
+    );
+    let when =
+        chrono::DateTime::parse_from_rfc3339(retry["scheduledFor"].as_str().unwrap()).unwrap();
+    assert!(
+        when > chrono::Utc::now() + chrono::Duration::minutes(100),
+        "{when}"
+    );
+
+    // Answered, talked, ended without a reported outcome: the transcript is classified.
+    let invoice_id = invoice(
+        &app,
+        &owner,
+        "INV-TALK",
+        "+16505551235",
+        &zone_at_local_hour(12),
+    )
+    .await;
+    let id = start(&app, &owner, &invoice_id).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    until_status(&app, &owner, &id, "DIALING").await;
+    fake.answer_call(&format!("call-{id}"), &format!("sip-{id}"))
+        .await
+        .unwrap();
+    until_status(&app, &owner, &id, "IN_PROGRESS").await;
+    app.ok(
+        &owner,
+        "mutation($input: AppendCallTranscriptInput!) { appendCallTranscript(input: $input) { appended } }",
+        json!({"input": {"callId": id, "lines": [
+            {"speaker": "AGENT", "text": "Can you pay the invoice today?"},
+            {"speaker": "CUSTOMER", "text": "I already paid it last week, I have the receipt."},
+        ]}}),
+    )
+    .await;
+    fake.finish_room(&format!("call-{id}")).await.unwrap();
+    until_status(&app, &owner, &id, "COMPLETED").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let classified = loop {
+        let now = call(&app, &owner, &id).await;
+        if !now["outcome"].is_null() {
+            break now;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never classified: {now}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        classified["outcome"]["customerResponse"], "ALREADY_PAID",
+        "{classified}"
+    );
+    assert!(classified["outcome"]["notes"]
+        .as_str()
+        .unwrap()
+        .starts_with("classified offline"));
+    assert_eq!(classified["invoice"]["status"], "CHECK_PAYMENT");
+}

@@ -13,6 +13,12 @@
 //! every 50 messages. Throughput (`messagesPerSecond`) is the examples divided by the wall time
 //! measured here, around the analysis only (the offline model is trained before the clock starts).
 //!
+//! `leadline eval --task call-outcome FILE.jsonl [--split dev|test] [--json]` scores the offline
+//! call-outcome classifier (`leadline_domain::call_outcome`) on labelled call transcripts (the
+//! shipped set is `domain/data/calls/outcomes.jsonl`): accuracy, macro-F1, per-class scores, the
+//! confusion matrix, accuracy per language, and the misclassified ids. Only `--provider offline`
+//! exists for this task so far.
+//!
 //! Exit codes: 0 done; 1 some messages were not answered (or the provider refused the key);
 //! 2 unreadable or invalid input files or configuration, with a message naming the file and line.
 
@@ -41,10 +47,17 @@ pub(super) struct EvalArgs {
     /// Labelled messages, one JSON object per line: {"text", "intent"?, "product"?, "signals"?,
     /// "escalate"?, "lang"?} (see domain/data/analysis/README.md).
     file: PathBuf,
-    /// The catalog the messages talk about: a JSON array of {name, description, priceMicros,
-    /// currency, purchaseLink, keywords}.
+    /// What is evaluated: message analysis (`intent`, the default) or the outcome of payment
+    /// reminder calls (`call-outcome`).
+    #[arg(long, value_enum, default_value_t = EvalTask::Intent)]
+    task: EvalTask,
+    /// The catalog the messages talk about (`intent` only, required there): a JSON array of
+    /// {name, description, priceMicros, currency, purchaseLink, keywords}.
     #[arg(long)]
-    catalog: PathBuf,
+    catalog: Option<PathBuf>,
+    /// Only the examples of this split (`call-outcome`: `dev` or `test`; default all).
+    #[arg(long)]
+    split: Option<String>,
     /// Who answers.
     #[arg(long, value_enum, default_value_t = EvalProvider::Offline)]
     provider: EvalProvider,
@@ -63,6 +76,15 @@ pub(super) struct EvalArgs {
     escalation_keywords: Option<Vec<String>>,
 }
 
+/// What `eval` measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum EvalTask {
+    /// Intent, products, signals, escalation and language of chat messages.
+    Intent,
+    /// The customer's answer in payment-reminder call transcripts.
+    CallOutcome,
+}
+
 /// The providers `eval` can run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum EvalProvider {
@@ -76,7 +98,14 @@ enum EvalProvider {
 
 /// Runs `leadline eval`.
 pub(super) fn run(args: &EvalArgs) -> ExitCode {
-    let (examples, products) = match load(&args.file, &args.catalog) {
+    if args.task == EvalTask::CallOutcome {
+        return call_outcome(args);
+    }
+    let Some(catalog) = &args.catalog else {
+        eprintln!("leadline eval: --catalog CATALOG.json is required for --task intent");
+        return ExitCode::from(2);
+    };
+    let (examples, products) = match load(&args.file, catalog) {
         Ok(loaded) => loaded,
         Err(message) => {
             eprintln!("leadline eval: {message}");
@@ -291,4 +320,44 @@ fn llm(args: &EvalArgs, examples: &[EvalExample], ctx: &AnalysisContext) -> Resu
             elapsed_seconds,
         })
     })
+}
+
+/// `--task call-outcome`: the offline classifier over labelled transcripts.
+fn call_outcome(args: &EvalArgs) -> ExitCode {
+    if args.provider != EvalProvider::Offline {
+        eprintln!(
+            "leadline eval: --task call-outcome runs only with --provider offline for now \
+             (the LLM providers do not classify call transcripts yet)"
+        );
+        return ExitCode::from(2);
+    }
+    let text = match std::fs::read_to_string(&args.file) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("leadline eval: {}: {e}", args.file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let report = match leadline_domain::call_outcome::eval::evaluate_call_outcomes(
+        &text,
+        args.split.as_deref(),
+    ) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("leadline eval: {}: {e}", args.file.display());
+            return ExitCode::from(2);
+        }
+    };
+    if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(json) => println!("{json}"),
+            Err(e) => {
+                eprintln!("leadline eval: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    } else {
+        print!("{}", report.render_text());
+    }
+    ExitCode::SUCCESS
 }

@@ -17,7 +17,7 @@
 use chrono::{DateTime, Duration, Utc};
 use leadline_domain::analysis::Language;
 use leadline_domain::calls::{
-    reminder_prompt, CallContext, CallStatus, CustomerResponse, InvoiceFacts,
+    reminder_prompt, CallContext, CallStatus, CustomerResponse, InvoiceFacts, RetryPolicy,
 };
 use leadline_domain::compliance::{
     check_dial, parse_time_zone, recipient_zone, AttemptCaps, CallingHours, Consent, DialCheck,
@@ -567,11 +567,107 @@ pub async fn handle_livekit_event(
         .await?;
     match moved {
         Some((call, entry)) => {
-            publish(state, call, entry);
+            publish(state, call.clone(), entry);
+            if to.is_terminal() {
+                // The call's end is recorded either way; what follows is logged when it fails
+                // rather than failing the delivery (LiveKit would redeliver an event already
+                // applied, and its receipt makes the redelivery a no-op).
+                if let Err(error) = after_call_ended(state, &call).await {
+                    tracing::warn!(call_id = %call.id, error = ?error, "after the end of a call");
+                }
+            }
             Ok(LiveKitOutcome::Applied)
         }
         None => Ok(LiveKitOutcome::Ignored),
     }
+}
+
+/// What follows the end of a call: an unanswered one (NO_ANSWER, BUSY, VOICEMAIL) is tried
+/// again after the retry policy's spacing, through the gate like any call; an answered one
+/// with a transcript but no reported outcome is classified offline from its transcript.
+async fn after_call_ended(state: &AppState, call: &calls::Model) -> ApiResult<()> {
+    let status = parse_status(call)?;
+    let ended_at = call.ended_at.unwrap_or_else(Utc::now);
+    let attempts = u32::try_from(call.attempt).unwrap_or(u32::MAX);
+    if let (Some(when), Some(invoice_id)) = (
+        RetryPolicy::default().next_attempt(status, attempts, ended_at),
+        call.invoice_id,
+    ) {
+        let retry = start_reminder_call(state, call.tenant_id, invoice_id, Some(when)).await;
+        match retry {
+            Ok(_) => {}
+            // Paid meanwhile: nothing left to remind.
+            Err(ApiError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+        return Ok(());
+    }
+    if status == CallStatus::Completed && call.outcome.is_none() {
+        classify_offline(state, call).await?;
+    }
+    Ok(())
+}
+
+/// The offline classifier's reading of the transcript, recorded as the outcome (its notes say
+/// it was classified, not reported).
+async fn classify_offline(state: &AppState, call: &calls::Model) -> ApiResult<()> {
+    use leadline_domain::call_outcome::{classify_call_outcome, TranscriptLine};
+    let entries = state
+        .store
+        .call_events(
+            call.tenant_id,
+            call.id,
+            Some(crate::store::calls::event_kind::TRANSCRIPT),
+            500,
+        )
+        .await?;
+    let lines: Vec<TranscriptLine> = entries
+        .iter()
+        .filter_map(|entry| {
+            let text = entry.payload.get("text")?.as_str()?;
+            Some(match entry.payload.get("speaker")?.as_str()? {
+                "AGENT" => TranscriptLine::agent(text),
+                _ => TranscriptLine::customer(text),
+            })
+        })
+        .collect();
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let currency = match call.invoice_id {
+        Some(id) => state.store.invoice(call.tenant_id, id).await?.currency,
+        None => "USD".to_owned(),
+    };
+    let guess = classify_call_outcome(&lines, Utc::now().date_naive(), &currency);
+    let notes = format!(
+        "classified offline from the transcript (confidence {:.2}){}",
+        guess.confidence,
+        if guess.evidence.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", guess.evidence.join("; "))
+        }
+    );
+    record_outcome(
+        state,
+        call.tenant_id,
+        call.id,
+        OutcomeReport {
+            response: guess.response,
+            notes: Some(notes),
+            promised_date: guess.promised_date,
+            promised_amount: guess.promised_amount,
+            answered_by: guess.answered_by.map(|a| {
+                match a {
+                    leadline_domain::calls::AnsweredBy::Human => "HUMAN",
+                    leadline_domain::calls::AnsweredBy::Machine => "MACHINE",
+                }
+                .to_owned()
+            }),
+        },
+    )
+    .await
+    .map(|_| ())
 }
 
 /// How a call ends when its leg leaves or its room closes: COMPLETED once answered, NO_ANSWER
