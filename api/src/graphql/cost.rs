@@ -389,6 +389,7 @@ fn server_error(error: ApiError) -> ServerError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -1201,9 +1201,9 @@ impl SupportMutation {
                     .channel_connection_for(tenant_id, DomainChannel::WebChat)
                     .await?;
                 if is_visitor(ctx)
-                    && !connection
+                    && connection
                         .as_ref()
-                        .is_some_and(|c| c.status == WEB_CHAT_ENABLED)
+                        .is_none_or(|c| c.status != WEB_CHAT_ENABLED)
                 {
                     return Err(ApiError::Forbidden(WEB_CHAT_DISABLED.into()).into());
                 }
