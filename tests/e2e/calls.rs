@@ -690,3 +690,84 @@ async fn a_busy_line_is_retried_after_the_spacing_and_an_unreported_call_is_clas
         .starts_with("classified offline"));
     assert_eq!(classified["invoice"]["status"], "CHECK_PAYMENT");
 }
+
+#[tokio::test]
+async fn a_batch_is_called_once_each_and_stats_count_what_happened() {
+    let fake = FakeLiveKit::start().await.unwrap();
+    let app = with_livekit(&fake).await;
+    let owner = app.sign_up("calls-batch").await;
+    let zone = zone_at_local_hour(12);
+    let a = invoice(&app, &owner, "INV-B1", "+16505551201", &zone).await;
+    let b = invoice(&app, &owner, "INV-B2", "+16505551202", &zone).await;
+    let batch = app
+        .ok(
+            &owner,
+            "mutation($input: ScheduleReminderCallsInput!) { scheduleReminderCalls(input: $input) { calls { id status } } }",
+            json!({"input": {"invoiceIds": [a, b, a]}}),
+        )
+        .await;
+    let calls = batch["scheduleReminderCalls"]["calls"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(calls.len(), 2, "a repeated invoice counts once: {batch}");
+    for c in &calls {
+        until_status(&app, &owner, c["id"].as_str().unwrap(), "DIALING").await;
+    }
+    assert_eq!(fake.requests_for(Rpc::CreateSipParticipant).len(), 2);
+    let first = calls[0]["id"].as_str().unwrap();
+    fake.answer_call(&format!("call-{first}"), &format!("sip-{first}"))
+        .await
+        .unwrap();
+    until_status(&app, &owner, first, "IN_PROGRESS").await;
+    app.ok(
+        &owner,
+        "mutation($input: RecordCallOutcomeInput!) { recordCallOutcome(input: $input) { call { id } } }",
+        json!({"input": {"callId": first, "customerResponse": "WILL_PAY_TODAY",
+               "promisedAmount": {"amountMicros": 50_000_000, "currencyCode": "USD"}}}),
+    )
+    .await;
+
+    // A paid invoice in a batch refuses the whole batch.
+    app.ok(
+        &owner,
+        "mutation($input: InvoiceIdInput!) { markInvoicePaid(input: $input) { invoice { status } } }",
+        json!({"input": {"invoiceId": b}}),
+    )
+    .await;
+    let c = invoice(&app, &owner, "INV-B3", "+16505551203", &zone).await;
+    let refused = app
+        .graphql(
+            Some(&owner),
+            "mutation($input: ScheduleReminderCallsInput!) { scheduleReminderCalls(input: $input) { calls { id } } }",
+            json!({"input": {"invoiceIds": [c, b]}}),
+        )
+        .await;
+    assert_eq!(error_code(&refused), "CONFLICT", "{refused}");
+
+    let from = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let to = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let stats = app
+        .ok(
+            &owner,
+            "query($from: DateTime!, $to: DateTime!) { callStats(from: $from, to: $to) { total connectRate byStatus { status count } byOutcome { outcome count } promised { amountMicros currencyCode } } }",
+            json!({"from": from, "to": to}),
+        )
+        .await["callStats"]
+        .clone();
+    assert_eq!(stats["total"], 2, "{stats}");
+    assert_eq!(stats["connectRate"], 0.5);
+    assert_eq!(
+        stats["byOutcome"],
+        json!([{"outcome": "WILL_PAY_TODAY", "count": 1}])
+    );
+    assert_eq!(stats["promised"][0]["amountMicros"], 50_000_000);
+    let too_long = app
+        .graphql(
+            Some(&owner),
+            "query { callStats(from: \"2026-01-01T00:00:00Z\", to: \"2026-06-01T00:00:00Z\") { total } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&too_long), "BAD_USER_INPUT");
+}

@@ -538,6 +538,52 @@ pub struct CallPayload {
     pub call: Call,
 }
 
+/// Input of `scheduleReminderCalls`.
+#[derive(InputObject)]
+pub struct ScheduleReminderCallsInput {
+    /// 1–100 invoices, each called once (duplicates count once).
+    pub invoice_ids: Vec<ID>,
+    /// Not dialled before this (default: now; calling hours may defer each call further).
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+/// The answer of `scheduleReminderCalls`: one call per invoice, in the order given.
+#[derive(SimpleObject)]
+pub struct ScheduleReminderCallsPayload {
+    pub calls: Vec<Call>,
+}
+
+/// Calls of a period, as `callStats` counts them.
+#[derive(SimpleObject)]
+pub struct CallStats {
+    /// Calls created in the period.
+    pub total: i32,
+    /// How many ended in each status (statuses with none are left out).
+    pub by_status: Vec<StatusCount>,
+    /// How many got each outcome.
+    pub by_outcome: Vec<OutcomeCount>,
+    /// Answered calls ÷ calls that were dialled (0 when none was).
+    pub connect_rate: f64,
+    /// Mean seconds from answer to end, of answered calls that ended.
+    pub average_duration_seconds: Option<f64>,
+    /// Sum of the amounts promised, per currency.
+    pub promised: Vec<Money>,
+}
+
+/// A status and how many calls are in it.
+#[derive(SimpleObject)]
+pub struct StatusCount {
+    pub status: CallStatus,
+    pub count: i32,
+}
+
+/// An outcome and how many calls got it.
+#[derive(SimpleObject)]
+pub struct OutcomeCount {
+    pub outcome: CustomerResponse,
+    pub count: i32,
+}
+
 /// The answer of `appendCallTranscript`.
 #[derive(SimpleObject)]
 pub struct AppendCallTranscriptPayload {
@@ -691,6 +737,27 @@ impl CallsQuery {
         connection(page, request, |i| i.id, Invoice)
     }
 
+    /// Calls created in `[from, to)` (at most 31 days): counts by status and outcome, connect
+    /// rate, average duration and the amounts promised.
+    #[graphql(guard = "AccessGuard(Access::Read)")]
+    async fn call_stats(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> async_graphql::Result<CallStats> {
+        let tenant_id = tenant_for(ctx, Access::Read)?;
+        if to <= from || to - from > chrono::Duration::days(31) {
+            return Err(ApiError::bad_input(
+                "to",
+                "must be after `from` and at most 31 days after it",
+            )
+            .into());
+        }
+        let rows = state(ctx).store.calls_between(tenant_id, from, to).await?;
+        Ok(call_stats(&rows))
+    }
+
     /// One call.
     #[graphql(guard = "AccessGuard(Access::Read)")]
     async fn call(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Call> {
@@ -743,6 +810,82 @@ impl CallsQuery {
 
 #[derive(Default)]
 pub struct CallsMutation;
+
+fn call_stats(rows: &[calls::Model]) -> CallStats {
+    use std::collections::BTreeMap;
+    let mut by_status: BTreeMap<&'static str, i32> = BTreeMap::new();
+    let mut by_outcome: BTreeMap<&'static str, i32> = BTreeMap::new();
+    let mut promised: BTreeMap<String, i64> = BTreeMap::new();
+    let (mut dialled, mut answered) = (0u32, 0u32);
+    let (mut seconds, mut ended) = (0i64, 0i64);
+    for call in rows {
+        if let Ok(status) = DomainCallStatus::parse(&call.status) {
+            *by_status.entry(status.as_str()).or_default() += 1;
+        }
+        if let Some(outcome) = call
+            .outcome
+            .as_deref()
+            .and_then(|o| DomainResponse::parse(o).ok())
+        {
+            *by_outcome.entry(outcome.as_str()).or_default() += 1;
+        }
+        if call.started_at.is_some() {
+            dialled += 1;
+        }
+        if call.answered_at.is_some() {
+            answered += 1;
+        }
+        if let Some(d) = call.duration_seconds {
+            seconds += i64::from(d);
+            ended += 1;
+        }
+        if let Some(amount) = call
+            .metadata
+            .get("outcome")
+            .and_then(|o| o.get("promisedAmount"))
+        {
+            if let (Some(micros), Some(currency)) = (
+                amount.get("amountMicros").and_then(Value::as_i64),
+                amount.get("currencyCode").and_then(Value::as_str),
+            ) {
+                let sum = promised.entry(currency.to_owned()).or_default();
+                *sum = sum.saturating_add(micros);
+            }
+        }
+    }
+    let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+    CallStats {
+        total: count(rows.len()),
+        by_status: by_status
+            .into_iter()
+            .filter_map(|(status, count)| {
+                Some(StatusCount {
+                    status: DomainCallStatus::parse(status).ok()?.into(),
+                    count,
+                })
+            })
+            .collect(),
+        by_outcome: by_outcome
+            .into_iter()
+            .filter_map(|(outcome, count)| {
+                Some(OutcomeCount {
+                    outcome: DomainResponse::parse(outcome).ok()?.into(),
+                    count,
+                })
+            })
+            .collect(),
+        connect_rate: if dialled == 0 {
+            0.0
+        } else {
+            f64::from(answered) / f64::from(dialled)
+        },
+        average_duration_seconds: (ended > 0).then(|| seconds as f64 / ended as f64),
+        promised: promised
+            .into_iter()
+            .map(|(currency, micros)| Money::from_parts(micros, &currency))
+            .collect(),
+    }
+}
 
 #[Object]
 impl CallsMutation {
@@ -805,6 +948,46 @@ impl CallsMutation {
         )
         .await?;
         Ok(CallPayload { call: Call(call) })
+    }
+
+    /// Starts one reminder call per invoice (1–100), each through the compliance gate like
+    /// `startPaymentReminderCall`. An invoice that cannot be called (unknown, paid) fails the
+    /// whole request before any call is stored, so a batch is all or nothing.
+    #[graphql(guard = "AccessGuard(Access::Write)")]
+    async fn schedule_reminder_calls(
+        &self,
+        ctx: &Context<'_>,
+        input: ScheduleReminderCallsInput,
+    ) -> async_graphql::Result<ScheduleReminderCallsPayload> {
+        let tenant_id = tenant_for(ctx, Access::Write)?;
+        if input.invoice_ids.is_empty() || input.invoice_ids.len() > 100 {
+            return Err(ApiError::bad_input("invoiceIds", "must name 1 to 100 invoices").into());
+        }
+        let mut ids = Vec::with_capacity(input.invoice_ids.len());
+        for id in &input.invoice_ids {
+            let id = parse_id(id, "invoiceIds")?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        // Every invoice is checked first, so a bad one stores nothing.
+        for id in &ids {
+            let invoice = state(ctx).store.invoice(tenant_id, *id).await?;
+            if invoice.status == invoice_status::PAID {
+                return Err(ApiError::Conflict(format!(
+                    "invoice {} is paid; there is nothing to remind",
+                    invoice.invoice_number
+                ))
+                .into());
+            }
+        }
+        let mut calls = Vec::with_capacity(ids.len());
+        for id in ids {
+            calls.push(Call(
+                service::start_reminder_call(state(ctx), tenant_id, id, input.not_before).await?,
+            ));
+        }
+        Ok(ScheduleReminderCallsPayload { calls })
     }
 
     /// Cancels a call that has not been answered (QUEUED, DIALING, RINGING).

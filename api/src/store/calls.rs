@@ -436,6 +436,23 @@ impl Store {
         paginate(&self.db, select, calls::Column::Id, page).await
     }
 
+    /// The tenant's calls created in `[from, to)`, for `callStats` (the caller bounds the
+    /// period; at most [`STATS_MAX_CALLS`] rows are read).
+    pub async fn calls_between(
+        &self,
+        tenant_id: Uuid,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> ApiResult<Vec<calls::Model>> {
+        Ok(calls::Entity::find()
+            .filter(calls::Column::TenantId.eq(tenant_id))
+            .filter(calls::Column::CreatedAt.gte(from))
+            .filter(calls::Column::CreatedAt.lt(to))
+            .limit(STATS_MAX_CALLS)
+            .all(&self.db)
+            .await?)
+    }
+
     /// The call whose LiveKit room is `room` (`call-<id>`, named by us), for webhooks that
     /// arrive before the tenant is known. Not tenant-scoped: the id comes from a verified
     /// delivery, and the row names its tenant.
@@ -611,6 +628,9 @@ impl Store {
             .await?)
     }
 }
+
+/// Most calls `callStats` reads for one period.
+pub const STATS_MAX_CALLS: u64 = 50_000;
 
 /// Rooms are named `call-<call id>`, so a webhook finds its call without a lookup table.
 pub const ROOM_PREFIX: &str = "call-";
