@@ -7,7 +7,7 @@ use std::process::Command;
 use leadline_llm::fake::{Behavior, FakeAnthropic};
 use serde_json::{json, Value};
 
-use crate::support::{error_code, spawn_app, spawn_with, SpawnOptions, TestApp};
+use crate::harness::{error_code, spawn_app, spawn_with, SpawnOptions, TestApp};
 
 const ANALYZE: &str = "query($input: AnalyzeMessageInput!) { analyzeMessage(input: $input) { intent confidence signals { signal evidence start end } sentiment wantsHuman matchedProduct { product { id name price { amountMicros currencyCode formatted } purchaseLink } score } language provider } }";
 

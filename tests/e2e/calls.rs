@@ -12,7 +12,7 @@ use leadline_livekit::fake::{
 use leadline_livekit::models::Rpc;
 use serde_json::{json, Value};
 
-use crate::support::{error_code, spawn_with, SpawnOptions, TestApp};
+use crate::harness::{error_code, spawn_with, SpawnOptions, TestApp};
 
 const CUSTOMER: &str = "+16505551234";
 const AGENT: &str = "reminder-agent";
@@ -549,7 +549,7 @@ async fn a_removed_members_call_subscription_ends() {
     // And a call started afterwards reaches nobody on that socket.
     let invoice_id = invoice(&app, &owner, "INV-R1", CUSTOMER, &zone_at_local_hour(12)).await;
     start(&app, &owner, &invoice_id).await;
-    use crate::support::WsEvent;
+    use crate::harness::WsEvent;
     while let Some(event) = ws.next_event(Duration::from_millis(500)).await {
         match event {
             WsEvent::Next(data) => panic!("no call event after removal: {data}"),

@@ -33,7 +33,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::support::{spawn_with, SpawnOptions, TestApp};
+use crate::harness::{spawn_with, SpawnOptions, TestApp};
 
 const SCHEMA: &str = include_str!("../../schema.graphql");
 const DEFAULT_CASES: usize = 1_500;

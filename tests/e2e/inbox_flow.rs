@@ -15,7 +15,7 @@ use leadline_tiktok::fake::{Failure as TikTokFailure, FakeTikTok};
 use leadline_whatsapp::fake::FakeWhatsApp;
 use serde_json::{json, Value};
 
-use crate::support::{spawn_with, SpawnOptions, TestApp, WsEvent};
+use crate::harness::{spawn_with, SpawnOptions, TestApp, WsEvent};
 
 /// The three fakes (Messenger and Instagram share one Graph fake, as they share Graph).
 struct Platforms {
@@ -398,7 +398,7 @@ async fn a_429_is_retried_and_delivered_once_and_a_500_forever_ends_dead_until_r
 async fn a_worker_killed_mid_job_is_taken_over_and_the_customer_gets_one_reply() {
     let anthropic = FakeAnthropic::start().await.expect("fake Anthropic");
     let platforms = Platforms::start().await;
-    let (database_url, redis_url, _) = crate::support::fresh_database().await;
+    let (database_url, redis_url, _) = crate::harness::fresh_database().await;
     let mut env = platforms.env();
     env.extend([
         (

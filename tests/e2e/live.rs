@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use leadline_youtube::fake::{text_message, FakeYoutube, BOT_CHANNEL_ID};
 use serde_json::{json, Value};
 
-use crate::support::{error_code, spawn_with, SpawnOptions, TestApp, WsEvent};
+use crate::harness::{error_code, spawn_with, SpawnOptions, TestApp, WsEvent};
 
 const VIDEO: &str = "dQw4w9WgXcQ";
 const CHAT: &str = "live-chat-1";

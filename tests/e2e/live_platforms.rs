@@ -8,8 +8,8 @@ use leadline_twitch::fake::{FakeHelix, FakeIrc};
 use leadline_youtube::fake::{FakeYoutube, BOT_CHANNEL_ID};
 use serde_json::{json, Value};
 
+use crate::harness::{error_code, scale_out, spawn_with, SpawnOptions, TestApp, WsEvent};
 use crate::live::{create_hoodie, eventually_with, interactions};
-use crate::support::{error_code, scale_out, spawn_with, SpawnOptions, TestApp, WsEvent};
 
 const START: &str = "mutation($input: StartLiveSessionInput!) { startLiveSession(input: $input) { session { id status platform } } }";
 const SESSION: &str = "query($id: ID!) { liveSession(id: $id) { id status stats { messagesProcessed responsesSent whispersSent whispersUsedToday whispersLimit viewers { viewerId name messages replies repliesRemaining } } interactions(first: 100) { totalCount edges { node { platformMessageId authorId authorName intent outcome skipReason response responseVia leadId } } } leads { id name score temperature } } }";
@@ -440,7 +440,7 @@ async fn two_replicas_one_owner_and_a_takeover_without_double_replies() {
     youtube.add_live_video("dQw4w9WgXcQ", "chat-ha");
     youtube.set_polling_interval("chat-ha", 1_000);
     let _ = (&admin_url, &redis_url);
-    let (database_url, redis_url, _) = crate::support::fresh_database().await;
+    let (database_url, redis_url, _) = crate::harness::fresh_database().await;
     let redis_url = redis_url.expect("the Postgres pass has Redis");
     let prefix = format!("ha-{}", uuid::Uuid::now_v7().simple());
     let options = || SpawnOptions {

@@ -15,7 +15,7 @@ use leadline_whatsapp::fake::{FakeWhatsApp, FakeWhatsAppConfig};
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use serde_json::{json, Value};
 
-use crate::support::{
+use crate::harness::{
     error_code, fresh_database, scale_out, spawn_with, swap_authority, SpawnOptions, TcpProxy,
     TestApp,
 };
