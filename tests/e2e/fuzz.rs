@@ -893,7 +893,9 @@ async fn seed_tenant(app: &TestApp, slug: &str, canary: &str, owner: Option<Stri
         app,
         &key_write,
         "mutation($i: CreateCustomerTokenInput!) { createCustomerToken(input: $i) { token customerId } }",
-        json!({"i": {"externalUserId": format!("user-{canary}"), "name": format!("Customer {canary}")}}),
+        // A fresh customer per seeding: re-seeding a tenant after it attacked must not reuse the
+        // customer's open session from the attack (which may hold no subject).
+        json!({"i": {"externalUserId": format!("user-{canary}-{}", uuid::Uuid::now_v7().simple()), "name": format!("Customer {canary}")}}),
     )
     .await;
     let customer_token = str_at(&customer, "/createCustomerToken/token").to_owned();
