@@ -166,6 +166,27 @@ pub enum AnsweredBy {
     Machine,
 }
 
+impl AnsweredBy {
+    /// The stable stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnsweredBy::Human => "HUMAN",
+            AnsweredBy::Machine => "MACHINE",
+        }
+    }
+
+    /// Reads a stored name.
+    pub fn parse(value: &str) -> Result<Self, DomainError> {
+        [AnsweredBy::Human, AnsweredBy::Machine]
+            .into_iter()
+            .find(|a| a.as_str() == value)
+            .ok_or_else(|| DomainError::UnknownVariant {
+                kind: "answered by",
+                value: value.to_owned(),
+            })
+    }
+}
+
 /// The customer's answer to a payment-reminder call (the seed's categories).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

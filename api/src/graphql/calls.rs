@@ -15,12 +15,12 @@ use serde_json::{json, Value};
 
 use super::catalog::MoneyInput;
 use super::leads::tenant_events;
-use super::types::Money;
+use super::types::{mirror_enum, Money};
 use super::{connection, parse_id, state, tenant_for, AccessGuard, IdConnection};
 use crate::auth::Access;
 use crate::bus::Event;
 use crate::error::{ApiError, ApiResult};
-use crate::services::calls::{self as service, OutcomeReport};
+use crate::services::calls as service;
 use crate::store::calls::{event_kind, invoice_status, CallFilter, NewInvoice};
 use crate::store::PageRequest;
 
@@ -29,125 +29,25 @@ const MAX_TRANSCRIPT_LINES: usize = 200;
 /// Longest transcript line, in characters.
 const MAX_LINE_CHARS: usize = 4_000;
 
-/// Where a call is in its life.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum CallStatus {
-    /// Waiting for its dial job (possibly deferred to the recipient's calling hours).
-    Queued,
-    /// The dial went to LiveKit.
-    Dialing,
-    /// The customer's phone is ringing.
-    Ringing,
-    /// Answered; the agent is talking.
-    InProgress,
-    /// Answered and ended.
-    Completed,
-    /// Nobody answered.
-    NoAnswer,
-    /// The line was busy or the call declined.
-    Busy,
-    /// An answering machine took it.
-    Voicemail,
-    /// LiveKit could not place it (see `errorCode`).
-    Failed,
-    /// Cancelled before it was answered.
-    Canceled,
-    /// Refused by the compliance gate (see `blockedReason`); never dialled.
-    Blocked,
-}
-
-impl From<DomainCallStatus> for CallStatus {
-    fn from(value: DomainCallStatus) -> Self {
-        use DomainCallStatus as D;
-        match value {
-            D::Queued => Self::Queued,
-            D::Dialing => Self::Dialing,
-            D::Ringing => Self::Ringing,
-            D::InProgress => Self::InProgress,
-            D::Completed => Self::Completed,
-            D::NoAnswer => Self::NoAnswer,
-            D::Busy => Self::Busy,
-            D::Voicemail => Self::Voicemail,
-            D::Failed => Self::Failed,
-            D::Canceled => Self::Canceled,
-            D::Blocked => Self::Blocked,
-        }
+mirror_enum!(
+    /// Where a call is in its life: QUEUED (waiting for its dial job, possibly deferred to the
+    /// recipient's calling hours), DIALING, RINGING, IN_PROGRESS (answered), then COMPLETED,
+    /// NO_ANSWER, BUSY, VOICEMAIL, FAILED (see `errorCode`), CANCELED, or BLOCKED (refused by
+    /// the compliance gate, see `blockedReason`; never dialled).
+    CallStatus => DomainCallStatus {
+        Queued, Dialing, Ringing, InProgress, Completed, NoAnswer, Busy, Voicemail, Failed,
+        Canceled, Blocked
     }
-}
-
-impl From<CallStatus> for DomainCallStatus {
-    fn from(value: CallStatus) -> Self {
-        use CallStatus as G;
-        match value {
-            G::Queued => Self::Queued,
-            G::Dialing => Self::Dialing,
-            G::Ringing => Self::Ringing,
-            G::InProgress => Self::InProgress,
-            G::Completed => Self::Completed,
-            G::NoAnswer => Self::NoAnswer,
-            G::Busy => Self::Busy,
-            G::Voicemail => Self::Voicemail,
-            G::Failed => Self::Failed,
-            G::Canceled => Self::Canceled,
-            G::Blocked => Self::Blocked,
-        }
-    }
-}
-
-/// What the customer said (the seed's categories).
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum CustomerResponse {
-    /// Promised to pay today.
-    WillPayToday,
-    /// Says it is paid already (the invoice is flagged CHECK_PAYMENT).
-    AlreadyPaid,
-    /// Disputes the invoice (the invoice is marked DISPUTED).
-    Dispute,
-    /// Nobody to talk to.
-    NoAnswer,
-    /// Anything else.
-    Other,
-}
-
-impl From<CustomerResponse> for DomainResponse {
-    fn from(value: CustomerResponse) -> Self {
-        match value {
-            CustomerResponse::WillPayToday => Self::WillPayToday,
-            CustomerResponse::AlreadyPaid => Self::AlreadyPaid,
-            CustomerResponse::Dispute => Self::Dispute,
-            CustomerResponse::NoAnswer => Self::NoAnswer,
-            CustomerResponse::Other => Self::Other,
-        }
-    }
-}
-
-impl From<DomainResponse> for CustomerResponse {
-    fn from(value: DomainResponse) -> Self {
-        match value {
-            DomainResponse::WillPayToday => Self::WillPayToday,
-            DomainResponse::AlreadyPaid => Self::AlreadyPaid,
-            DomainResponse::Dispute => Self::Dispute,
-            DomainResponse::NoAnswer => Self::NoAnswer,
-            DomainResponse::Other => Self::Other,
-        }
-    }
-}
-
-/// Who picked up.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum AnsweredBy {
-    Human,
-    Machine,
-}
-
-impl AnsweredBy {
-    fn as_str(self) -> &'static str {
-        match self {
-            AnsweredBy::Human => "HUMAN",
-            AnsweredBy::Machine => "MACHINE",
-        }
-    }
-}
+);
+mirror_enum!(
+    /// What the customer said (the seed's categories): ALREADY_PAID flags the invoice
+    /// CHECK_PAYMENT, DISPUTE marks it DISPUTED.
+    CustomerResponse => DomainResponse { WillPayToday, AlreadyPaid, Dispute, NoAnswer, Other }
+);
+mirror_enum!(
+    /// Who picked up.
+    AnsweredBy => leadline_domain::calls::AnsweredBy { Human, Machine }
+);
 
 /// Where an invoice stands.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -302,11 +202,11 @@ impl CallOutcome {
                 m.get("currencyCode")?.as_str()?,
             ))
         });
-        let answered_by = match call.answered_by.as_deref() {
-            Some("HUMAN") => Some(AnsweredBy::Human),
-            Some("MACHINE") => Some(AnsweredBy::Machine),
-            _ => None,
-        };
+        let answered_by = call
+            .answered_by
+            .as_deref()
+            .and_then(|a| leadline_domain::calls::AnsweredBy::parse(a).ok())
+            .map(AnsweredBy::from);
         Some(Self {
             customer_response: response.into(),
             notes: text("notes"),
@@ -326,9 +226,7 @@ impl Call {
         ID(self.0.id.to_string())
     }
     async fn status(&self) -> async_graphql::Result<CallStatus> {
-        DomainCallStatus::parse(&self.0.status)
-            .map(Into::into)
-            .map_err(|e| ApiError::Internal(e.into()).into())
+        CallStatus::from_stored(&self.0.status)
     }
     /// Whether the customer picked up.
     async fn connected(&self) -> bool {
@@ -478,7 +376,7 @@ pub struct CallIdInput {
 pub struct RecordCallOutcomeInput {
     pub call_id: ID,
     pub customer_response: CustomerResponse,
-    /// At most 4,000 characters.
+    /// At most 2,000 characters.
     pub notes: Option<String>,
     /// `YYYY-MM-DD`, today or later.
     pub promised_date: Option<String>,
@@ -1012,9 +910,13 @@ impl CallsMutation {
         input: RecordCallOutcomeInput,
     ) -> async_graphql::Result<CallPayload> {
         let tenant_id = tenant_for(ctx, Access::Write)?;
-        let report = OutcomeReport {
-            response: input.customer_response.into(),
-            notes: optional_text("notes", input.notes, 4_000)?,
+        let report = leadline_domain::calls::CallOutcome {
+            customer_response: input.customer_response.into(),
+            notes: optional_text(
+                "notes",
+                input.notes,
+                leadline_domain::calls::MAX_NOTES_CHARS,
+            )?,
             promised_date: input
                 .promised_date
                 .as_deref()
@@ -1025,7 +927,7 @@ impl CallsMutation {
                 .as_ref()
                 .map(|m| money("promisedAmount", m))
                 .transpose()?,
-            answered_by: input.answered_by.map(|a| a.as_str().to_owned()),
+            answered_by: input.answered_by.map(Into::into),
         };
         let call = service::record_outcome(
             state(ctx),

@@ -39,6 +39,7 @@ macro_rules! mirror_enum {
         }
     };
 }
+pub(crate) use mirror_enum;
 
 mirror_enum!(
     /// A channel a tenant can connect.

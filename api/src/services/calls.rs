@@ -17,7 +17,8 @@
 use chrono::{DateTime, Duration, Utc};
 use leadline_domain::analysis::Language;
 use leadline_domain::calls::{
-    reminder_prompt, CallContext, CallStatus, CustomerResponse, InvoiceFacts, RetryPolicy,
+    reminder_prompt, AnsweredBy, CallContext, CallOutcome, CallStatus, CustomerResponse,
+    InvoiceFacts, RetryPolicy,
 };
 use leadline_domain::compliance::{
     check_dial, parse_time_zone, recipient_zone, AttemptCaps, CallingHours, Consent, DialCheck,
@@ -25,6 +26,7 @@ use leadline_domain::compliance::{
 };
 use leadline_domain::money::Money;
 use leadline_domain::phone::PhoneNumber;
+use leadline_domain::DomainError;
 use leadline_entity::{call_events, calls, invoices, jobs};
 use leadline_livekit::models::{
     CreateAgentDispatchRequest, CreateRoomRequest, CreateSipParticipantRequest, EventKind,
@@ -127,7 +129,7 @@ pub async fn cancel_call(
     call_id: Uuid,
 ) -> ApiResult<calls::Model> {
     let call = state.store.call(tenant_id, call_id).await?;
-    let status = parse_status(&call)?;
+    let status = crate::store::calls::status_of(&call)?;
     if !matches!(
         status,
         CallStatus::Queued | CallStatus::Dialing | CallStatus::Ringing
@@ -175,59 +177,38 @@ pub async fn append_transcript(
     Ok(entries)
 }
 
-/// What the agent reported at the end of a call.
-#[derive(Debug, Clone)]
-pub struct OutcomeReport {
-    pub response: CustomerResponse,
-    pub notes: Option<String>,
-    pub promised_date: Option<chrono::NaiveDate>,
-    pub promised_amount: Option<Money>,
-    /// `HUMAN` or `MACHINE`.
-    pub answered_by: Option<String>,
-}
-
-/// Records the outcome and its effect on the invoice: ALREADY_PAID flags it for checking,
-/// DISPUTE marks it disputed; a promised amount must fit the amount due and a promised date
-/// must not be in the past (`CallOutcome::validate`).
+/// Records the agent's outcome after `CallOutcome::validate` against the invoice (currency,
+/// at most the amount due, not dated before the call, nothing promised by a machine), and its
+/// effect on the invoice: ALREADY_PAID flags it for checking, DISPUTE marks it disputed.
 pub async fn record_outcome(
     state: &AppState,
     tenant_id: Uuid,
     call_id: Uuid,
-    report: OutcomeReport,
+    report: CallOutcome,
 ) -> ApiResult<calls::Model> {
     let call = state.store.call(tenant_id, call_id).await?;
     let invoice = match call.invoice_id {
         Some(id) => Some(state.store.invoice(tenant_id, id).await?),
         None => None,
     };
-    if let (Some(invoice), Some(amount)) = (&invoice, &report.promised_amount) {
+    if report
+        .promised_amount
+        .as_ref()
+        .is_some_and(|amount| amount.amount_micros() <= 0)
+    {
+        return Err(ApiError::bad_input("promisedAmount", "must be more than 0"));
+    }
+    if let Some(invoice) = &invoice {
         let due = Money::parse(invoice.amount_micros, &invoice.currency)
             .map_err(|e| ApiError::Internal(anyhow::anyhow!("invoice {}: {e}", invoice.id)))?;
-        if amount.currency_code() != due.currency_code() {
-            return Err(ApiError::bad_input(
-                "promisedAmount",
-                format!("must be in the invoice's currency, {}", due.currency_code()),
-            ));
-        }
-        if amount.amount_micros() > due.amount_micros() || amount.amount_micros() <= 0 {
-            return Err(ApiError::bad_input(
-                "promisedAmount",
-                format!(
-                    "must be more than 0 and at most the amount due, {}",
-                    due.display()
-                ),
-            ));
-        }
+        report
+            .validate(&due, call.created_at.date_naive())
+            .map_err(|e| match &e {
+                DomainError::OutOfRange { field, .. } => ApiError::invalid(field, e),
+                _ => ApiError::invalid("input", e),
+            })?;
     }
-    if let Some(date) = report.promised_date {
-        if date < Utc::now().date_naive() - Duration::days(1) {
-            return Err(ApiError::bad_input(
-                "promisedDate",
-                "must not be in the past",
-            ));
-        }
-    }
-    let invoice_status = match report.response {
+    let invoice_status = match report.customer_response {
         CustomerResponse::AlreadyPaid => Some(crate::store::calls::invoice_status::CHECK_PAYMENT),
         CustomerResponse::Dispute => Some(crate::store::calls::invoice_status::DISPUTED),
         _ => None,
@@ -239,26 +220,21 @@ pub async fn record_outcome(
             "amountMicros": m.amount_micros(),
             "currencyCode": m.currency_code(),
         })),
-        "answeredBy": report.answered_by,
+        "answeredBy": report.answered_by.map(AnsweredBy::as_str),
     });
     let (call, entry) = state
         .store
         .record_call_outcome(
             tenant_id,
             call_id,
-            report.response.as_str(),
+            report.customer_response.as_str(),
             details,
-            report.answered_by.as_deref(),
+            report.answered_by.map(AnsweredBy::as_str),
             invoice_status.filter(|_| invoice.is_some()),
         )
         .await?;
     publish(state, call.clone(), entry);
     Ok(call)
-}
-
-fn parse_status(call: &calls::Model) -> ApiResult<CallStatus> {
-    CallStatus::parse(&call.status)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("call {}: {e}", call.id)))
 }
 
 fn zone_hints(invoice: &invoices::Model) -> ZoneHints {
@@ -521,7 +497,10 @@ pub async fn handle_livekit_event(
     let Some(call) = state.store.call_by_room(room).await? else {
         return Ok(LiveKitOutcome::Ignored);
     };
-    if !event.id.is_empty() && !state.store.first_receipt("livekit", &event.id).await? {
+    // The receipt is written after the event is applied, so a failure on the way (the database
+    // away) leaves LiveKit's redelivery free to apply it; two copies racing in between are
+    // harmless, because the lifecycle ignores a repeated move.
+    if !event.id.is_empty() && state.store.has_receipt(LIVEKIT, &event.id).await? {
         return Ok(LiveKitOutcome::Duplicate);
     }
     let at = DateTime::from_timestamp(event.created_at, 0).filter(|_| event.created_at > 0);
@@ -551,6 +530,7 @@ pub async fn handle_livekit_event(
         _ => None,
     };
     let Some(to) = to else {
+        record_receipt(state, &event.id).await?;
         return Ok(LiveKitOutcome::Ignored);
     };
     let moved = state
@@ -565,6 +545,7 @@ pub async fn handle_livekit_event(
             },
         )
         .await?;
+    record_receipt(state, &event.id).await?;
     match moved {
         Some((call, entry)) => {
             publish(state, call.clone(), entry);
@@ -586,7 +567,7 @@ pub async fn handle_livekit_event(
 /// again after the retry policy's spacing, through the gate like any call; an answered one
 /// with a transcript but no reported outcome is classified offline from its transcript.
 async fn after_call_ended(state: &AppState, call: &calls::Model) -> ApiResult<()> {
-    let status = parse_status(call)?;
+    let status = crate::store::calls::status_of(call)?;
     let ended_at = call.ended_at.unwrap_or_else(Utc::now);
     let attempts = u32::try_from(call.attempt).unwrap_or(u32::MAX);
     if let (Some(when), Some(invoice_id)) = (
@@ -639,35 +620,18 @@ async fn classify_offline(state: &AppState, call: &calls::Model) -> ApiResult<()
         None => "USD".to_owned(),
     };
     let guess = classify_call_outcome(&lines, Utc::now().date_naive(), &currency);
-    let notes = format!(
-        "classified offline from the transcript (confidence {:.2}){}",
-        guess.confidence,
-        if guess.evidence.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", guess.evidence.join("; "))
-        }
-    );
-    record_outcome(
-        state,
-        call.tenant_id,
-        call.id,
-        OutcomeReport {
-            response: guess.response,
-            notes: Some(notes),
-            promised_date: guess.promised_date,
-            promised_amount: guess.promised_amount,
-            answered_by: guess.answered_by.map(|a| {
-                match a {
-                    leadline_domain::calls::AnsweredBy::Human => "HUMAN",
-                    leadline_domain::calls::AnsweredBy::Machine => "MACHINE",
-                }
-                .to_owned()
-            }),
-        },
-    )
-    .await
-    .map(|_| ())
+    record_outcome(state, call.tenant_id, call.id, guess.to_call_outcome())
+        .await
+        .map(|_| ())
+}
+
+const LIVEKIT: &str = "livekit";
+
+async fn record_receipt(state: &AppState, event_id: &str) -> ApiResult<()> {
+    if !event_id.is_empty() {
+        state.store.record_receipt(LIVEKIT, event_id).await?;
+    }
+    Ok(())
 }
 
 /// How a call ends when its leg leaves or its room closes: COMPLETED once answered, NO_ANSWER

@@ -1,7 +1,7 @@
 //! Invoices, payment-reminder calls, their timeline and the do-not-call list (ARCHITECTURE.md
 //! §3, §4 "Calls"). Every function takes the caller's tenant id, except the two the LiveKit
 //! webhook needs before it knows the tenant: [`Store::call_by_room`] (the room name carries the
-//! call id we made) and [`Store::first_receipt`] (deduplication by the provider's event id).
+//! call id we made) and the webhook receipts (deduplication by the provider's event id).
 //!
 //! Status changes go through `domain::calls::CallStatus::apply` under a row lock, so a late or
 //! repeated event never moves a call backwards, whatever the order deliveries arrive in.
@@ -142,7 +142,8 @@ async fn insert_event<C: ConnectionTrait>(
     .await?)
 }
 
-fn status_of(call: &calls::Model) -> ApiResult<CallStatus> {
+/// The call's stored status; an unknown value is a bug, reported as INTERNAL.
+pub fn status_of(call: &calls::Model) -> ApiResult<CallStatus> {
     CallStatus::parse(&call.status)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("call {}: {e}", call.id)))
 }
@@ -466,9 +467,18 @@ impl Store {
         Ok(calls::Entity::find_by_id(id).one(&self.db).await?)
     }
 
-    /// Records that `provider`'s event `event_id` arrived; `false` when it had already (a
-    /// redelivery, to be answered 200 and ignored).
-    pub async fn first_receipt(&self, provider: &str, event_id: &str) -> ApiResult<bool> {
+    /// Whether `provider`'s event `event_id` was handled already (a redelivery).
+    pub async fn has_receipt(&self, provider: &str, event_id: &str) -> ApiResult<bool> {
+        Ok(webhook_receipts::Entity::find()
+            .filter(webhook_receipts::Column::Provider.eq(provider))
+            .filter(webhook_receipts::Column::EventId.eq(event_id))
+            .one(&self.db)
+            .await?
+            .is_some())
+    }
+
+    /// Records that `provider`'s event `event_id` was handled; recording it twice is the same.
+    pub async fn record_receipt(&self, provider: &str, event_id: &str) -> ApiResult<()> {
         let inserted = webhook_receipts::ActiveModel {
             id: Set(Uuid::now_v7()),
             provider: Set(provider.to_owned()),
@@ -478,8 +488,8 @@ impl Store {
         .insert(&self.db)
         .await;
         match inserted {
-            Ok(_) => Ok(true),
-            Err(e) if crate::error::is_unique_violation(&e) => Ok(false),
+            Ok(_) => Ok(()),
+            Err(e) if crate::error::is_unique_violation(&e) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }

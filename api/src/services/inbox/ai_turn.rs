@@ -31,7 +31,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::failure_of;
 use super::send::send_job;
 use crate::auth::Actor;
 use crate::bus::{Event, LeadScoreChanged, SupportEvent};
@@ -98,7 +97,7 @@ impl JobHandler for AiTurnHandler {
         let conversation = store
             .conversation(tenant_id, payload.conversation_id)
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         let channel = Channel::parse(&conversation.channel)
             .map_err(|e| JobFailure::Permanent(e.to_string()))?;
 
@@ -107,7 +106,7 @@ impl JobHandler for AiTurnHandler {
         let recent = store
             .recent_messages(tenant_id, conversation.id, limit + 1)
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         if let Some(handover) = recent
             .iter()
             .find(|m| m.client_message_id.as_deref() == Some(&handover_key(payload.message_id)))
@@ -206,13 +205,16 @@ impl JobHandler for AiTurnHandler {
 
         let score_changes = self.apply_signals(&conversation, trigger, analysis).await?;
 
-        let settings = store.ai_context(tenant_id).await.map_err(failure_of)?;
+        let settings = store
+            .ai_context(tenant_id)
+            .await
+            .map_err(JobFailure::from)?;
         let keywords: Vec<String> =
             serde_json::from_value(settings.escalation_keywords.clone()).unwrap_or_default();
         let open_tickets = store
             .open_ticket_count(tenant_id, conversation.lead_id)
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         let escalation = check_escalation(&EscalationInput {
             message: &text,
             analysis,
@@ -279,7 +281,7 @@ impl JobHandler for AiTurnHandler {
                 |message| send_job(tenant_id, channel, message.id),
             )
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         if created {
             self.state.bus.publish(
                 tenant_id,
@@ -323,7 +325,7 @@ impl AiTurnHandler {
         let lead = store
             .lead(conversation.tenant_id, conversation.lead_id)
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         let tickets = store
             .lead_recent_tickets(
                 conversation.tenant_id,
@@ -331,7 +333,7 @@ impl AiTurnHandler {
                 crate::services::support::CONTEXT_TICKETS,
             )
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         Ok(HistoryTurn {
             speaker: Speaker::System,
             text: clip(&crate::services::support::customer_context(&lead, &tickets)),
@@ -406,7 +408,7 @@ impl AiTurnHandler {
         if store
             .score_events_from_message(tenant_id, trigger.id)
             .await
-            .map_err(failure_of)?
+            .map_err(JobFailure::from)?
             > 0
         {
             // An earlier run of this job applied them already.
@@ -433,7 +435,7 @@ impl AiTurnHandler {
                     },
                 )
                 .await
-                .map_err(failure_of)?;
+                .map_err(JobFailure::from)?;
             self.state.bus.publish(
                 tenant_id,
                 Event::LeadScoreChanged(LeadScoreChanged {
@@ -511,7 +513,7 @@ impl AiTurnHandler {
                 |message| send_job(tenant_id, channel, message.id),
             )
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         if created {
             self.state.bus.publish(
                 tenant_id,
@@ -552,7 +554,7 @@ impl AiTurnHandler {
                 },
             )
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         self.state.bus.publish(
             conversation.tenant_id,
             Event::ConversationUpdated {
@@ -580,7 +582,7 @@ impl AiTurnHandler {
 
 /// AI errors: a busy or absent provider may answer later; refused input never will.
 fn ai_failure(error: ApiError) -> JobFailure {
-    failure_of(error)
+    JobFailure::from(error)
 }
 
 fn speaker(kind: &str) -> Speaker {

@@ -10,11 +10,3 @@ pub mod send;
 pub use ai_turn::AiTurnHandler;
 pub use profile::ProfileHandler;
 pub use send::{send_job, send_job_kind, PlatformClients, SendHandler};
-
-use crate::error::ApiError;
-use crate::jobs::JobFailure;
-
-/// A stored failure of a job (see `JobFailure::from`).
-pub(crate) fn failure_of(error: ApiError) -> JobFailure {
-    JobFailure::from(error)
-}

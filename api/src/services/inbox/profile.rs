@@ -10,7 +10,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::failure_of;
 use crate::bus::Event;
 use crate::jobs::{JobFailure, JobHandler};
 use crate::state::AppState;
@@ -55,7 +54,7 @@ impl JobHandler for ProfileHandler {
         let Some(connection) = store
             .channel_connection_for(job.tenant_id, channel)
             .await
-            .map_err(failure_of)?
+            .map_err(JobFailure::from)?
         else {
             return skipped("the channel is no longer connected");
         };
@@ -94,7 +93,7 @@ impl JobHandler for ProfileHandler {
                 &name,
             )
             .await
-            .map_err(failure_of)?
+            .map_err(JobFailure::from)?
         {
             Some(lead) => {
                 self.state.bus.publish(

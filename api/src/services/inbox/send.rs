@@ -29,7 +29,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::failure_of;
 use crate::bus::Event;
 use crate::config::Config;
 use crate::jobs::{enqueue, JobFailure, JobHandler, NewJob};
@@ -130,7 +129,7 @@ impl JobHandler for SendHandler {
         let message = store
             .message(tenant_id, payload.message_id)
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         if message.direction != "OUTBOUND" {
             return Err(JobFailure::Permanent(
                 "only outbound messages are sent".into(),
@@ -157,7 +156,7 @@ impl JobHandler for SendHandler {
         let conversation = store
             .conversation(tenant_id, message.conversation_id)
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         let recipient = match store
             .lead_identity(tenant_id, conversation.lead_id, self.channel)
             .await
@@ -171,12 +170,12 @@ impl JobHandler for SendHandler {
                     )
                     .await
             }
-            Err(error) => return Err(failure_of(error)),
+            Err(error) => return Err(JobFailure::from(error)),
         };
         let connection = store
             .channel_connection_for(tenant_id, self.channel)
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         let connection = match usable(connection, self.channel) {
             Ok(connection) => connection,
             Err(why) => return self.fail_message(&message, &why).await,
@@ -193,7 +192,7 @@ impl JobHandler for SendHandler {
                 now - chrono::Duration::hours(24),
             )
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         let context = SendContext {
             channel: self.channel,
             sender: if message.sender_kind == sender::AGENT {
@@ -219,7 +218,7 @@ impl JobHandler for SendHandler {
                         Some(json!({ "blockedCode": reason.code() })),
                     )
                     .await
-                    .map_err(failure_of)?;
+                    .map_err(JobFailure::from)?;
                 self.publish_update(updated);
                 return Ok(json!({ "blocked": reason.code(), "reason": reason.to_string() }));
             }
@@ -249,7 +248,7 @@ impl JobHandler for SendHandler {
                         Some(json!({ "sentAs": accepted.sent_as })),
                     )
                     .await
-                    .map_err(failure_of)?;
+                    .map_err(JobFailure::from)?;
                 if let Err(error) = store
                     .touch_lead_contacted(tenant_id, conversation.lead_id)
                     .await
@@ -275,7 +274,7 @@ impl JobHandler for SendHandler {
                         None,
                     )
                     .await
-                    .map_err(failure_of)?;
+                    .map_err(JobFailure::from)?;
                 Err(JobFailure::Retry(failed.error))
             }
             Err(failed) => {
@@ -289,7 +288,7 @@ impl JobHandler for SendHandler {
                         None,
                     )
                     .await
-                    .map_err(failure_of)?;
+                    .map_err(JobFailure::from)?;
                 self.publish_update(updated);
                 if failed.retryable {
                     // The last attempt: the job goes DEAD with the error (and can be revived
@@ -323,7 +322,7 @@ impl SendHandler {
                 None,
             )
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         self.publish_update(updated);
         Err(JobFailure::Permanent(why.to_owned()))
     }
@@ -353,7 +352,7 @@ impl SendHandler {
         );
         let (next_id, _) = enqueue(self.state.store.connection(), next)
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         Ok(json!({ "rateLimited": why, "continuedAs": next_id }))
     }
 
