@@ -451,6 +451,20 @@ async fn other_tenants_customers_readers_and_alias_floods_get_nothing() {
         .await;
     assert_eq!(lists["calls"]["totalCount"], 0);
     assert_eq!(lists["invoices"]["totalCount"], 0);
+    // A batch naming the victim's invoice stores nothing, not even the attacker's own call.
+    let own = invoice(&app, &attacker, "INV-A1", CUSTOMER, &zone_at_local_hour(12)).await;
+    let batch = app
+        .graphql(
+            Some(&attacker),
+            "mutation($input: ScheduleReminderCallsInput!) { scheduleReminderCalls(input: $input) { calls { id } } }",
+            json!({"input": {"invoiceIds": [own, invoice_id]}}),
+        )
+        .await;
+    assert_eq!(error_code(&batch), "NOT_FOUND", "{batch}");
+    let calls = app
+        .ok(&attacker, "{ calls(first: 10) { totalCount } }", json!({}))
+        .await;
+    assert_eq!(calls["calls"]["totalCount"], 0, "{calls}");
     let mut ws = app.ws(&attacker).await.unwrap();
     ws.subscribe(
         "subscription($id: ID) { callEvents(callId: $id) { kind } }",
@@ -510,6 +524,17 @@ async fn other_tenants_customers_readers_and_alias_floods_get_nothing() {
     assert!(
         ["FORBIDDEN", "UNAUTHENTICATED"].contains(&error_code(&customer_read)),
         "{customer_read}"
+    );
+    let customer_stats = app
+        .graphql(
+            Some(&customer),
+            "{ callStats(from: \"2026-01-01T00:00:00Z\", to: \"2026-01-02T00:00:00Z\") { total } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        ["FORBIDDEN", "UNAUTHENTICATED"].contains(&error_code(&customer_stats)),
+        "{customer_stats}"
     );
 
     // A flood of aliases is refused before any of them runs.
