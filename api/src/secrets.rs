@@ -379,11 +379,16 @@ impl fmt::Debug for KeySources {
 
 /// Reads the key file, or creates it (mode 0600, never overwriting: a concurrent start that
 /// created it first wins and both use its key).
+///
+/// The key is written to a private temporary file first and published under `path` with a hard
+/// link, which fails if `path` exists. So a reader never sees a half-written file: either the
+/// name does not exist yet or it holds a whole key (a concurrent start once read it empty).
 pub fn load_or_create_key_file(path: &Path) -> anyhow::Result<KeySpec> {
     if path.exists() {
         return read_key_file(path);
     }
     let spec = KeySpec::generate();
+    let staging = staging_path(path);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -391,14 +396,22 @@ pub fn load_or_create_key_file(path: &Path) -> anyhow::Result<KeySpec> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    match options.open(path) {
-        Ok(mut file) => {
-            use std::io::Write;
-            let line = spec.to_line();
-            file.write_all(line.as_bytes())
-                .and_then(|()| file.write_all(b"\n"))
-                .and_then(|()| file.sync_all())
-                .with_context(|| format!("writing the secret key file {}", path.display()))?;
+    let written = options.open(&staging).and_then(|mut file| {
+        use std::io::Write;
+        let line = spec.to_line();
+        file.write_all(line.as_bytes())?;
+        file.write_all(b"\n")?;
+        file.sync_all()
+    });
+    if let Err(error) = written {
+        let _ = std::fs::remove_file(&staging);
+        return Err(error)
+            .with_context(|| format!("writing the secret key file {}", path.display()));
+    }
+    let published = std::fs::hard_link(&staging, path);
+    let _ = std::fs::remove_file(&staging);
+    match published {
+        Ok(()) => {
             tracing::info!(path = %path.display(), key_id = %spec.id, "generated the secret key file; back it up with the database");
             Ok(spec)
         }
@@ -407,6 +420,21 @@ pub fn load_or_create_key_file(path: &Path) -> anyhow::Result<KeySpec> {
             Err(error).with_context(|| format!("creating the secret key file {}", path.display()))
         }
     }
+}
+
+/// A name beside `path` that no other start uses (same directory, so the link stays on one
+/// file system).
+fn staging_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path
+        .file_name()
+        .map(std::ffi::OsStr::to_os_string)
+        .unwrap_or_default();
+    name.push(format!(
+        ".{}.{}.tmp",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    path.with_file_name(name)
 }
 
 fn read_key_file(path: &Path) -> anyhow::Result<KeySpec> {
@@ -582,6 +610,41 @@ mod tests {
         .is_err());
         // The same key listed twice is harmless.
         assert!(Sealer::new(KeySpec::parse(A).unwrap(), vec![KeySpec::parse(A).unwrap()]).is_ok());
+    }
+
+    #[test]
+    fn concurrent_starts_all_read_the_one_whole_key() {
+        // CI once saw a start read the file another start had created but not yet written.
+        for round in 0..40 {
+            let dir =
+                std::env::temp_dir().join(format!("leadline-keyrace-{}", uuid::Uuid::now_v7()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join(KEY_FILE_NAME);
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+            let starts: Vec<_> = (0..8)
+                .map(|_| {
+                    let path = path.clone();
+                    let barrier = barrier.clone();
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        load_or_create_key_file(&path).map(|spec| spec.id)
+                    })
+                })
+                .collect();
+            let ids: Vec<String> = starts
+                .into_iter()
+                .map(|start| {
+                    start
+                        .join()
+                        .unwrap()
+                        .unwrap_or_else(|e| panic!("round {round}: {e:#}"))
+                })
+                .collect();
+            assert!(ids.iter().all(|id| *id == ids[0]), "round {round}: {ids:?}");
+            let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+            assert_eq!(left.len(), 1, "round {round}: staging files left behind");
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
     }
 
     #[test]
