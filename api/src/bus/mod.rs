@@ -102,7 +102,7 @@ pub enum AccessSubject {
 pub const ACCESS_SCOPE: Uuid = Uuid::nil();
 
 impl Event {
-    /// The conversation or session one event belongs to, if any: such events also reach the
+    /// The conversation, session, call or lead one event belongs to, if any: such events also reach the
     /// subscribers of that scope alone ([`EventBus::subscribe_scoped`]), so a subscription to one
     /// chat is not woken by every other chat of the tenant.
     pub fn scope(&self) -> Option<Uuid> {
@@ -114,10 +114,10 @@ impl Event {
             Event::Live { session_id, .. } | Event::Support { session_id, .. } => Some(*session_id),
             Event::AccessChanged { .. } => Some(ACCESS_SCOPE),
             Event::Call { call, .. } => Some(call.id),
-            Event::LeadScoreChanged(_)
-            | Event::LeadUpdated { .. }
-            | Event::JobUpdated { .. }
-            | Event::JobsAvailable => None,
+            // A dashboard watching one lead is not woken by the tenant's other leads.
+            Event::LeadScoreChanged(change) => Some(change.lead_id),
+            Event::LeadUpdated { lead } => Some(lead.id),
+            Event::JobUpdated { .. } | Event::JobsAvailable => None,
         }
     }
 }
@@ -258,13 +258,6 @@ pub struct LeadScoreChanged {
     pub at: chrono::DateTime<chrono::Utc>,
 }
 
-/// An event with the tenant it belongs to (the wire form on Redis).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Envelope {
-    pub tenant_id: Uuid,
-    pub event: Event,
-}
-
 /// Why a subscription stream ended or skipped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BusError {
@@ -280,6 +273,9 @@ pub enum BusError {
 #[derive(Debug, Clone)]
 pub(crate) enum Delivery {
     Event(Arc<Event>),
+    /// Events of this tenant were dropped before reaching the subscriber (a publisher's queue
+    /// overflowed): it must reload instead of trusting its picture.
+    Missed(u64),
     Disconnected,
 }
 
@@ -311,10 +307,18 @@ impl EventBus {
     }
 
     /// Publishes `event` to `tenant`'s subscribers on every replica. Never blocks.
+    ///
+    /// This process's subscribers get it at once, before Redis sees it (they do not wait on a
+    /// round trip, nor lose it when the publish queue is full); other replicas get it through
+    /// Redis, and this process drops the echo.
     pub fn publish(&self, tenant_id: Uuid, event: Event) {
         metrics::counter!("leadline_bus_events_published_total").increment(1);
         match &self.redis {
-            Some(redis) => redis.publish(Envelope { tenant_id, event }),
+            Some(redis) => {
+                let event = Arc::new(event);
+                self.hub.deliver(tenant_id, Delivery::Event(event.clone()));
+                redis.publish(tenant_id, event);
+            }
             None => self
                 .hub
                 .deliver(tenant_id, Delivery::Event(Arc::new(event))),

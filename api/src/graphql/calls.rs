@@ -14,7 +14,7 @@ use leadline_entity::{call_events, calls, invoices};
 use serde_json::{json, Value};
 
 use super::catalog::MoneyInput;
-use super::leads::tenant_events;
+use super::leads::scoped_events;
 use super::types::{mirror_enum, Money};
 use super::{connection, parse_id, state, tenant_for, AccessGuard, IdConnection};
 use crate::auth::Access;
@@ -1033,30 +1033,35 @@ impl CallsSubscription {
             ),
             None => None,
         };
-        Ok(tenant_events(ctx, tenant_id, move |event| match event {
-            Event::Call { call, entry } if wanted.is_none_or(|id| id == call.id) => {
-                let status = (entry.kind == event_kind::STATUS)
-                    .then(|| {
-                        entry
-                            .payload
-                            .get("status")
-                            .and_then(Value::as_str)
-                            .and_then(|s| DomainCallStatus::parse(s).ok())
-                            .map(CallStatus::from)
+        Ok(scoped_events(
+            ctx,
+            tenant_id,
+            wanted,
+            move |event| match event {
+                Event::Call { call, entry } if wanted.is_none_or(|id| id == call.id) => {
+                    let status = (entry.kind == event_kind::STATUS)
+                        .then(|| {
+                            entry
+                                .payload
+                                .get("status")
+                                .and_then(Value::as_str)
+                                .and_then(|s| DomainCallStatus::parse(s).ok())
+                                .map(CallStatus::from)
+                        })
+                        .flatten();
+                    let line = (entry.kind == event_kind::TRANSCRIPT)
+                        .then(|| TranscriptLine::from_event(entry))
+                        .flatten();
+                    Some(CallEvent {
+                        kind: entry.kind.clone(),
+                        call: Call((**call).clone()),
+                        status,
+                        line,
+                        at: entry.created_at,
                     })
-                    .flatten();
-                let line = (entry.kind == event_kind::TRANSCRIPT)
-                    .then(|| TranscriptLine::from_event(entry))
-                    .flatten();
-                Some(CallEvent {
-                    kind: entry.kind.clone(),
-                    call: Call((**call).clone()),
-                    status,
-                    line,
-                    at: entry.created_at,
-                })
-            }
-            _ => None,
-        }))
+                }
+                _ => None,
+            },
+        ))
     }
 }

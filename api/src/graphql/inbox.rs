@@ -16,7 +16,7 @@ use leadline_entity::{conversations, leads, messages, tickets};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::leads::tenant_events;
+use super::leads::scoped_events;
 use super::types::{Channel, Lead, User};
 use super::{
     clean_text, connection, parse_id, principal, required_text, state, tenant_for, AccessGuard,
@@ -768,14 +768,19 @@ impl InboxSubscription {
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Message>>> {
         let tenant_id = tenant_for(ctx, Access::Read)?;
         let wanted = subscribed_conversation(ctx, tenant_id, conversation_id).await?;
-        Ok(tenant_events(ctx, tenant_id, move |event| match event {
-            Event::MessageAdded { message }
-                if wanted.is_none_or(|id| id == message.conversation_id) =>
-            {
-                Some(Message((**message).clone()))
-            }
-            _ => None,
-        }))
+        Ok(scoped_events(
+            ctx,
+            tenant_id,
+            wanted,
+            move |event| match event {
+                Event::MessageAdded { message }
+                    if wanted.is_none_or(|id| id == message.conversation_id) =>
+                {
+                    Some(Message((**message).clone()))
+                }
+                _ => None,
+            },
+        ))
     }
 
     /// Delivery-status changes (SENT, DELIVERED, READ, FAILED, BLOCKED) of messages in the
@@ -787,14 +792,19 @@ impl InboxSubscription {
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Message>>> {
         let tenant_id = tenant_for(ctx, Access::Read)?;
         let wanted = subscribed_conversation(ctx, tenant_id, conversation_id).await?;
-        Ok(tenant_events(ctx, tenant_id, move |event| match event {
-            Event::MessageUpdated { message }
-                if wanted.is_none_or(|id| id == message.conversation_id) =>
-            {
-                Some(Message((**message).clone()))
-            }
-            _ => None,
-        }))
+        Ok(scoped_events(
+            ctx,
+            tenant_id,
+            wanted,
+            move |event| match event {
+                Event::MessageUpdated { message }
+                    if wanted.is_none_or(|id| id == message.conversation_id) =>
+                {
+                    Some(Message((**message).clone()))
+                }
+                _ => None,
+            },
+        ))
     }
 
     /// Status, handler and assignee changes of the tenant's conversations (and new ones), or of
@@ -806,13 +816,18 @@ impl InboxSubscription {
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Conversation>>> {
         let tenant_id = tenant_for(ctx, Access::Read)?;
         let wanted = subscribed_conversation(ctx, tenant_id, conversation_id).await?;
-        Ok(tenant_events(ctx, tenant_id, move |event| match event {
-            Event::ConversationUpdated { conversation }
-                if wanted.is_none_or(|id| id == conversation.id) =>
-            {
-                Some(Conversation::new((**conversation).clone()))
-            }
-            _ => None,
-        }))
+        Ok(scoped_events(
+            ctx,
+            tenant_id,
+            wanted,
+            move |event| match event {
+                Event::ConversationUpdated { conversation }
+                    if wanted.is_none_or(|id| id == conversation.id) =>
+                {
+                    Some(Conversation::new((**conversation).clone()))
+                }
+                _ => None,
+            },
+        ))
     }
 }

@@ -484,8 +484,24 @@ pub(crate) fn tenant_events<T: Send + 'static>(
     tenant_id: Uuid,
     select: impl Fn(&Event) -> Option<T> + Send + 'static,
 ) -> impl Stream<Item = async_graphql::Result<T>> + Send + 'static {
+    scoped_events(ctx, tenant_id, None, select)
+}
+
+/// Like [`tenant_events`], but with a `scope` (a lead, call, conversation or session id:
+/// `Event::scope`) only that scope's events wake the stream, not the tenant's whole traffic.
+pub(crate) fn scoped_events<T: Send + 'static>(
+    ctx: &Context<'_>,
+    tenant_id: Uuid,
+    scope: Option<Uuid>,
+    select: impl Fn(&Event) -> Option<T> + Send + 'static,
+) -> impl Stream<Item = async_graphql::Result<T>> + Send + 'static {
     let gauge = SubscriptionGauge::start();
-    state(ctx).bus.subscribe(tenant_id).filter_map(move |item| {
+    let bus = &state(ctx).bus;
+    let events = match scope {
+        Some(scope) => bus.subscribe_scoped(tenant_id, scope).left_stream(),
+        None => bus.subscribe(tenant_id).right_stream(),
+    };
+    events.filter_map(move |item| {
         let _counted = &gauge;
         let mapped = match item {
             Ok(event) => select(&event).map(Ok),
@@ -517,22 +533,27 @@ impl LeadSubscription {
             ),
             None => None,
         };
-        Ok(tenant_events(ctx, tenant_id, move |event| match event {
-            Event::LeadScoreChanged(change) if wanted.is_none_or(|id| id == change.lead_id) => {
-                Some(LeadScoreChange {
-                    lead_id: ID(change.lead_id.to_string()),
-                    score: change.score,
-                    previous_score: change.previous_score,
-                    temperature: leadline_domain::lead::Temperature::parse(&change.temperature)
-                        .map(Into::into)
-                        .unwrap_or(Temperature::Warm),
-                    signal: change.signal.clone(),
-                    reason: change.reason.clone(),
-                    at: change.at,
-                })
-            }
-            _ => None,
-        }))
+        Ok(scoped_events(
+            ctx,
+            tenant_id,
+            wanted,
+            move |event| match event {
+                Event::LeadScoreChanged(change) if wanted.is_none_or(|id| id == change.lead_id) => {
+                    Some(LeadScoreChange {
+                        lead_id: ID(change.lead_id.to_string()),
+                        score: change.score,
+                        previous_score: change.previous_score,
+                        temperature: leadline_domain::lead::Temperature::parse(&change.temperature)
+                            .map(Into::into)
+                            .unwrap_or(Temperature::Warm),
+                        signal: change.signal.clone(),
+                        reason: change.reason.clone(),
+                        at: change.at,
+                    })
+                }
+                _ => None,
+            },
+        ))
     }
 
     /// Lead creations and changes (or of one lead).
@@ -552,11 +573,16 @@ impl LeadSubscription {
             ),
             None => None,
         };
-        Ok(tenant_events(ctx, tenant_id, move |event| match event {
-            Event::LeadUpdated { lead } if wanted.is_none_or(|id| id == lead.id) => {
-                Some(Lead((**lead).clone()))
-            }
-            _ => None,
-        }))
+        Ok(scoped_events(
+            ctx,
+            tenant_id,
+            wanted,
+            move |event| match event {
+                Event::LeadUpdated { lead } if wanted.is_none_or(|id| id == lead.id) => {
+                    Some(Lead((**lead).clone()))
+                }
+                _ => None,
+            },
+        ))
     }
 }

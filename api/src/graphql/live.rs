@@ -10,7 +10,7 @@ use leadline_youtube::VideoId;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::leads::{tenant_events, LeadScoreChange};
+use super::leads::{scoped_events, LeadScoreChange};
 use super::types::{Lead, Temperature};
 use super::{clean_text, connection, parse_id, state, tenant_for, AccessGuard, IdConnection};
 use crate::auth::Access;
@@ -950,10 +950,17 @@ impl LiveSubscription {
             .live_session(tenant_id, parse_id(&session_id, "sessionId")?)
             .await?
             .id;
-        Ok(tenant_events(ctx, tenant_id, move |event| match event {
-            Event::Live { session_id, event } if *session_id == wanted => Some(to_graphql(event)),
-            _ => None,
-        }))
+        Ok(scoped_events(
+            ctx,
+            tenant_id,
+            Some(wanted),
+            move |event| match event {
+                Event::Live { session_id, event } if *session_id == wanted => {
+                    Some(to_graphql(event))
+                }
+                _ => None,
+            },
+        ))
     }
 }
 
