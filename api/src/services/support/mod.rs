@@ -11,10 +11,12 @@
 //!   the typing clock), testable without GraphQL.
 //! - [`presence`]: which agents are online, from their live subscriptions.
 //! - [`context`]: what the AI reads about the customer, and the transcript formats.
+//! - [`ai_turn`]: the WEB_CHAT observer of the AI turn ([`WebChatTurns`]).
 //!
 //! Must not: see GraphQL or HTTP types, speak SQL (the store does), store typing (bus-only by
 //! design) or decide escalation (the domain does).
 
+pub mod ai_turn;
 pub mod context;
 pub mod customers;
 pub mod feed;
@@ -24,6 +26,7 @@ pub mod session;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use ai_turn::WebChatTurns;
 pub use context::{customer_context, transcript_json, transcript_text, CONTEXT_TICKETS};
 pub use feed::{FeedItem, SessionFeed, TypingClock};
 pub use presence::{OnlineAgent, Presence, PresenceGuard};
