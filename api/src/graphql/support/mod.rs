@@ -43,7 +43,7 @@ use crate::auth::{Access, Principal};
 use crate::bus::Event;
 use crate::error::{ApiError, ApiResult};
 use crate::services::support::session::{self, NewSupportMessage, Viewer, VISITOR_PREFIX};
-use crate::services::support::{customers, feed, transcript_json, transcript_text};
+use crate::services::support::{customers, feed};
 use crate::store::{ConversationFilter, PageRequest};
 
 /// Longest `externalUserId` accepted.
@@ -52,8 +52,6 @@ const MAX_EXTERNAL_ID_CHARS: usize = 200;
 const MAX_CLIENT_MESSAGE_ID_CHARS: usize = 200;
 /// Longest `resumeSecret` accepted (ours are 43 characters).
 const MAX_RESUME_SECRET_CHARS: usize = 200;
-/// Most messages a transcript holds.
-const TRANSCRIPT_CAP: u64 = 10_000;
 /// Largest `supportQueue(first:)`.
 const MAX_QUEUE: i32 = 500;
 
@@ -213,21 +211,13 @@ impl SupportQuery {
     ) -> async_graphql::Result<SupportTranscript> {
         let viewer = viewer(ctx, Access::Read)?;
         let session = visible_session(ctx, viewer, &session_id, "sessionId").await?;
-        let mut messages = state(ctx)
-            .store
-            .support_transcript_messages(session.tenant_id, session.id, TRANSCRIPT_CAP + 1)
-            .await?;
-        let truncated = messages.len() as u64 > TRANSCRIPT_CAP;
-        messages.truncate(TRANSCRIPT_CAP as usize);
-        let content = match format {
-            TranscriptFormat::Text => transcript_text(&messages),
-            TranscriptFormat::Json => transcript_json(&messages).to_string(),
-        };
+        let as_json = format == TranscriptFormat::Json;
+        let transcript = session::transcript(&state(ctx).store, &session, as_json).await?;
         Ok(SupportTranscript {
             format,
-            content,
-            message_count: i32::try_from(messages.len()).unwrap_or(i32::MAX),
-            truncated,
+            content: transcript.content,
+            message_count: i32::try_from(transcript.message_count).unwrap_or(i32::MAX),
+            truncated: transcript.truncated,
         })
     }
 
@@ -235,26 +225,14 @@ impl SupportQuery {
     #[graphql(guard = "AccessGuard(Access::Read)")]
     async fn online_agents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OnlineAgent>> {
         let tenant_id = tenant_for(ctx, Access::Read)?;
-        let state = state(ctx);
-        let mut agents = Vec::new();
-        for online in state.support.presence.online(tenant_id).await {
-            // Someone removed meanwhile is not shown.
-            if state
-                .store
-                .membership(tenant_id, online.user_id)
-                .await?
-                .is_none()
-            {
-                continue;
-            }
-            if let Some(user) = state.store.user(online.user_id).await? {
-                agents.push(OnlineAgent {
-                    user: user.into(),
-                    last_seen_at: online.last_seen_at,
-                });
-            }
-        }
-        Ok(agents)
+        let agents = session::online_agents(state(ctx), tenant_id).await?;
+        Ok(agents
+            .into_iter()
+            .map(|(user, last_seen_at)| OnlineAgent {
+                user: user.into(),
+                last_seen_at,
+            })
+            .collect())
     }
 }
 

@@ -1,5 +1,6 @@
 //! The support session's use cases: who may see a session, who the caller is to the other side,
-//! and opening, writing in, typing in, reading, assigning and ending a session.
+//! and opening, writing in, typing in, reading, assigning, ending and exporting a session; and
+//! which agents are online.
 //!
 //! A session is a WEB_CHAT conversation, so the agent's reply, the eligibility of an agent and
 //! the `ConversationUpdated` publication are `services::conversation`'s; what is added here is
@@ -9,12 +10,13 @@
 //! Must not: see GraphQL types (resolvers parse and map), speak SQL (the store does), or decide
 //! escalation (the AI turn and the domain do).
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use leadline_domain::channel::Channel;
-use leadline_entity::{conversations, messages};
+use leadline_entity::{conversations, messages, users};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::context::{transcript_json, transcript_text};
 use crate::auth::{Actor, Principal};
 use crate::bus::{Event, SupportEvent, SupportParticipant};
 use crate::error::{ApiError, ApiResult};
@@ -32,6 +34,9 @@ const WEB_CHAT_ENABLED: &str = "CONNECTED";
 
 const WEB_CHAT_DISABLED: &str = "this tenant has not enabled web chat for visitors (an owner or \
      admin turns it on with upsertChannelConnection(input: {channel: WEB_CHAT, status: CONNECTED}))";
+
+/// Most messages a transcript holds.
+const TRANSCRIPT_CAP: u64 = 10_000;
 
 /// What customers see for an agent who has no display name.
 const AGENT_FALLBACK_NAME: &str = "Agent";
@@ -457,4 +462,62 @@ pub async fn end(
         },
     );
     Ok(session)
+}
+
+/// A session's transcript.
+#[derive(Debug, Clone)]
+pub struct Transcript {
+    /// The text, or the JSON array as text.
+    pub content: String,
+    /// Messages in it.
+    pub message_count: usize,
+    /// True when the session had more than the cap (the first ones are included).
+    pub truncated: bool,
+}
+
+/// The transcript of `session` (already authorised): one `[time] Who: text` line per message,
+/// or (`as_json`) a JSON array; at most 10,000 messages.
+pub async fn transcript(
+    store: &Store,
+    session: &conversations::Model,
+    as_json: bool,
+) -> ApiResult<Transcript> {
+    let mut messages = store
+        .support_transcript_messages(session.tenant_id, session.id, TRANSCRIPT_CAP + 1)
+        .await?;
+    let truncated = messages.len() as u64 > TRANSCRIPT_CAP;
+    messages.truncate(TRANSCRIPT_CAP as usize);
+    let content = if as_json {
+        transcript_json(&messages).to_string()
+    } else {
+        transcript_text(&messages)
+    };
+    Ok(Transcript {
+        content,
+        message_count: messages.len(),
+        truncated,
+    })
+}
+
+/// The tenant's agents online now (on any replica), with their last heartbeat; someone removed
+/// from the tenant meanwhile is not shown.
+pub async fn online_agents(
+    state: &AppState,
+    tenant_id: Uuid,
+) -> ApiResult<Vec<(users::Model, DateTime<Utc>)>> {
+    let mut agents = Vec::new();
+    for online in state.support.presence.online(tenant_id).await {
+        if state
+            .store
+            .membership(tenant_id, online.user_id)
+            .await?
+            .is_none()
+        {
+            continue;
+        }
+        if let Some(user) = state.store.user(online.user_id).await? {
+            agents.push((user, online.last_seen_at));
+        }
+    }
+    Ok(agents)
 }
