@@ -493,25 +493,13 @@ impl SupportSubscription {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<SupportQueueEvent>>> {
         let tenant_id = tenant_for(ctx, Access::Read)?;
-        let state = state(ctx).clone();
-        let bus = state.bus.subscribe(tenant_id);
-        let snapshot = state
-            .store
-            .support_queue(tenant_id, u64::try_from(MAX_QUEUE).unwrap_or(500))
-            .await?;
-        let presence = match principal(ctx) {
-            Principal::Member { user_id, .. } => {
-                Some(state.support.presence.track(tenant_id, *user_id))
-            }
-            _ => None,
-        };
+        let limit = u64::try_from(MAX_QUEUE).unwrap_or(500);
+        let opened = session::open_queue(state(ctx), tenant_id, limit, member(ctx)).await?;
+        let (snapshot, bus, presence) = (opened.waiting, opened.events, opened.presence);
         let gauge = SubscriptionGauge::start();
         let first = futures::stream::once(futures::future::ready(Ok(
             SupportQueueEvent::QueueSnapshot(QueueSnapshot {
-                sessions: snapshot
-                    .into_iter()
-                    .map(|(s, _)| SupportSession(s))
-                    .collect(),
+                sessions: snapshot.into_iter().map(SupportSession).collect(),
             }),
         )));
         let live = bus.filter_map(move |item| {

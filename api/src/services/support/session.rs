@@ -10,15 +10,19 @@
 //! Must not: see GraphQL types (resolvers parse and map), speak SQL (the store does), or decide
 //! escalation (the AI turn and the domain do).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
+use futures::Stream;
 use leadline_domain::channel::Channel;
 use leadline_entity::{conversations, messages, users};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::context::{transcript_json, transcript_text};
+use super::presence::PresenceGuard;
 use crate::auth::{Actor, Principal};
-use crate::bus::{Event, SupportEvent, SupportParticipant};
+use crate::bus::{BusError, Event, SupportEvent, SupportParticipant};
 use crate::error::{ApiError, ApiResult};
 use crate::services::conversation::{self, publish_conversation, AgentReply};
 use crate::state::AppState;
@@ -520,4 +524,39 @@ pub async fn online_agents(
         }
     }
     Ok(agents)
+}
+
+/// The agents' queue as a subscriber opens it.
+pub struct OpenedQueue<S> {
+    /// WAITING sessions, oldest wait first.
+    pub waiting: Vec<conversations::Model>,
+    /// The tenant's events from before `waiting` was read (so none falls in between).
+    pub events: S,
+    /// Keeps a member online while the subscription holds it.
+    pub presence: Option<PresenceGuard>,
+}
+
+/// Opens the agents' queue of `tenant_id` (at most `limit` sessions); `member` is the
+/// subscriber's user id when it is a member (then counted online).
+pub async fn open_queue(
+    state: &AppState,
+    tenant_id: Uuid,
+    limit: u64,
+    member: Option<Uuid>,
+) -> ApiResult<OpenedQueue<impl Stream<Item = Result<Arc<Event>, BusError>> + Send + 'static>> {
+    // Subscribe before reading: an escalation in between is then delivered, not lost.
+    let events = state.bus.subscribe(tenant_id);
+    let waiting = state
+        .store
+        .support_queue(tenant_id, limit)
+        .await?
+        .into_iter()
+        .map(|(session, _)| session)
+        .collect();
+    let presence = member.map(|user_id| state.support.presence.track(tenant_id, user_id));
+    Ok(OpenedQueue {
+        waiting,
+        events,
+        presence,
+    })
 }
