@@ -13,7 +13,13 @@ use leadline_domain::channel::Channel;
 /// The job workers for this process (the handlers every deployment runs).
 pub fn worker_pool(state: &AppState) -> WorkerPool {
     let mut handlers = Handlers::builtin()
-        .with(AI_RESPONSE_JOB, AiTurnHandler::new(state.clone()))
+        .with(
+            AI_RESPONSE_JOB,
+            AiTurnHandler::new(state.clone()).observing(
+                Channel::WebChat,
+                crate::services::support::WebChatTurns::new(state.clone()),
+            ),
+        )
         .with(
             crate::store::inbox::FETCH_PROFILE_JOB,
             crate::services::inbox::ProfileHandler::new(state.clone()),

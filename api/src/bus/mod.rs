@@ -137,7 +137,7 @@ pub struct SupportParticipant {
 /// What a support session's participants (and the agents' queue) are told about.
 ///
 /// Typing is deliberately only here, never stored: it is worthless a few seconds later.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SupportEvent {
     /// A participant is typing; without a refresh it counts as stopped at `expires_at`.

@@ -3,17 +3,19 @@
 //! AI and resolution; and the live `messageAdded` / `messageUpdated` / `conversationUpdated`
 //! subscriptions.
 //!
-//! What it must not do: talk to a platform. A reply is stored PENDING with its `send_{channel}`
-//! job in one transaction (`Store::add_outbound`); the worker sends it and records delivery.
+//! The use cases are `services::conversation`'s (shared with the support chat); this module
+//! parses arguments, authorises, calls them and maps the result.
+//!
+//! What it must not do: talk to a platform or decide anything about a conversation itself. A
+//! reply is stored PENDING with its `send_{channel}` job in one transaction
+//! (`services::conversation::agent_reply`); the worker sends it and records delivery.
 
 use std::collections::HashMap;
 
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Subscription, ID};
 use chrono::{DateTime, Utc};
 use futures::Stream;
-use leadline_domain::channel::Channel as DomainChannel;
 use leadline_entity::{conversations, leads, messages, tickets};
-use serde_json::json;
 use uuid::Uuid;
 
 use super::leads::scoped_events;
@@ -25,9 +27,9 @@ use super::{
 use crate::auth::{Access, Principal};
 use crate::bus::Event;
 use crate::error::{ApiError, ApiResult};
-use crate::services::inbox::{send_job, send_job_kind};
+use crate::services::conversation::{self, AgentReply};
 use crate::store::inbox::{delivery, handler, sender, status};
-use crate::store::{ConversationChange, ConversationFilter, OutboundMessage, PageRequest};
+use crate::store::{ConversationFilter, PageRequest};
 
 /// Longest reply an agent may send, in characters (the smallest platform limit we send to).
 pub const MAX_MESSAGE_CHARS: usize = 4096;
@@ -440,34 +442,6 @@ pub struct ConversationPayload {
     pub conversation: Conversation,
 }
 
-/// The conversation, refused with CONFLICT when it is RESOLVED or CLOSED (`doing` completes
-/// the message, e.g. "reply").
-async fn open_conversation(
-    ctx: &Context<'_>,
-    tenant_id: Uuid,
-    id: Uuid,
-    doing: &str,
-) -> ApiResult<conversations::Model> {
-    let conversation = state(ctx).store.conversation(tenant_id, id).await?;
-    if conversation.status == status::RESOLVED || conversation.status == status::CLOSED {
-        return Err(ApiError::Conflict(format!(
-            "this conversation is {}: you cannot {doing} here; the lead's next message opens a \
-             new conversation",
-            conversation.status.to_lowercase()
-        )));
-    }
-    Ok(conversation)
-}
-
-fn publish_conversation(ctx: &Context<'_>, conversation: &conversations::Model) {
-    state(ctx).bus.publish(
-        conversation.tenant_id,
-        Event::ConversationUpdated {
-            conversation: Box::new(conversation.clone()),
-        },
-    );
-}
-
 /// The conversation named by a subscription argument, checked to be the caller's.
 async fn subscribed_conversation(
     ctx: &Context<'_>,
@@ -570,56 +544,15 @@ impl InboxMutation {
             "clientMessageId",
             MAX_CLIENT_MESSAGE_ID_CHARS,
         )?;
-        // Not `open_conversation`: the store checks the status inside its transaction, after
-        // the clientMessageId lookup, so a retried send still gets its first answer.
-        let conversation = state(ctx)
-            .store
-            .conversation(tenant_id, conversation_id)
-            .await?;
-        let channel = DomainChannel::parse(&conversation.channel)
-            .map_err(|e| ApiError::Internal(e.into()))?;
-        // The same job (kind, payload, idempotency key) the AI turn enqueues for its replies.
-        let sends = send_job_kind(channel).is_some();
-        let actor = principal(ctx).actor();
-        let metadata = match principal(ctx) {
-            Principal::ApiKey { key_id, .. } => json!({ "apiKeyId": key_id }),
-            _ => json!({}),
-        };
-        let change = ConversationChange {
-            handled_by: Some(handler::HUMAN),
-            // The first agent to answer takes the conversation; an API key takes nobody.
-            assignee_user_id: match (conversation.assignee_user_id, actor.user_id) {
-                (None, Some(user_id)) => Some(Some(user_id)),
-                _ => None,
-            },
-            ..Default::default()
-        };
-        let outbound = OutboundMessage {
-            sender_kind: sender::AGENT,
-            sender_user_id: actor.user_id,
-            body: text,
-            client_message_id,
-            metadata,
-        };
         let state = state(ctx);
-        let (message, created, conversation) = state
-            .store
-            .add_outbound(tenant_id, conversation_id, outbound, change, |message| {
-                send_job(tenant_id, channel, message.id)
-            })
-            .await?;
-        if created {
-            state.bus.publish(
-                tenant_id,
-                Event::MessageAdded {
-                    message: Box::new(message.clone()),
-                },
-            );
-            publish_conversation(ctx, &conversation);
-            if sends {
-                state.jobs.wake().await;
-            }
-        }
+        let conversation = state.store.conversation(tenant_id, conversation_id).await?;
+        let reply = AgentReply {
+            text,
+            client_message_id,
+            picks_up_waiting: false,
+        };
+        let (message, _, conversation) =
+            conversation::agent_reply(state, principal(ctx).actor(), &conversation, reply).await?;
         Ok(SendMessagePayload {
             message: Message(message),
             conversation: Conversation::new(conversation),
@@ -637,38 +570,19 @@ impl InboxMutation {
     ) -> async_graphql::Result<ConversationPayload> {
         let tenant_id = tenant_for(ctx, Access::Write)?;
         let conversation_id = parse_id(&input.conversation_id, "conversationId")?;
-        let user_id = match input.user_id {
-            Some(id) => parse_id(&id, "userId")?,
-            None => principal(ctx).actor().user_id.ok_or_else(|| {
-                ApiError::bad_input("userId", "required when calling with an API key")
-            })?,
-        };
-        open_conversation(ctx, tenant_id, conversation_id, "assign it").await?;
-        let store = &state(ctx).store;
-        let membership = store
-            .membership(tenant_id, user_id)
-            .await?
-            .ok_or_else(|| ApiError::bad_input("userId", "not a member of this tenant"))?;
-        if membership.role == leadline_domain::tenant::Role::Viewer.as_str() {
-            return Err(
-                ApiError::bad_input("userId", "a VIEWER cannot handle conversations").into(),
-            );
-        }
-        let change = ConversationChange {
-            handled_by: Some(handler::HUMAN),
-            assignee_user_id: Some(Some(user_id)),
-            ..Default::default()
-        };
-        let conversation = store
-            .change_conversation(
-                tenant_id,
-                conversation_id,
-                change,
-                principal(ctx).actor(),
-                "conversation.assigned",
-            )
-            .await?;
-        publish_conversation(ctx, &conversation);
+        let named = input
+            .user_id
+            .map(|id| parse_id(&id, "userId"))
+            .transpose()?;
+        let conversation = conversation::assign(
+            state(ctx),
+            tenant_id,
+            conversation_id,
+            named,
+            principal(ctx).actor(),
+            "userId",
+        )
+        .await?;
         Ok(ConversationPayload {
             conversation: Conversation::new(conversation),
         })
@@ -684,24 +598,13 @@ impl InboxMutation {
     ) -> async_graphql::Result<ConversationPayload> {
         let tenant_id = tenant_for(ctx, Access::Write)?;
         let conversation_id = parse_id(&input.conversation_id, "conversationId")?;
-        open_conversation(ctx, tenant_id, conversation_id, "hand it back to the AI").await?;
-        let change = ConversationChange {
-            status: Some(status::ACTIVE),
-            handled_by: Some(handler::AI),
-            assignee_user_id: Some(None),
-            ..Default::default()
-        };
-        let conversation = state(ctx)
-            .store
-            .change_conversation(
-                tenant_id,
-                conversation_id,
-                change,
-                principal(ctx).actor(),
-                "conversation.handed_back_to_ai",
-            )
-            .await?;
-        publish_conversation(ctx, &conversation);
+        let conversation = conversation::hand_back_to_ai(
+            state(ctx),
+            tenant_id,
+            conversation_id,
+            principal(ctx).actor(),
+        )
+        .await?;
         Ok(ConversationPayload {
             conversation: Conversation::new(conversation),
         })
@@ -718,36 +621,13 @@ impl InboxMutation {
     ) -> async_graphql::Result<ConversationPayload> {
         let tenant_id = tenant_for(ctx, Access::Write)?;
         let conversation_id = parse_id(&input.conversation_id, "conversationId")?;
-        let store = &state(ctx).store;
-        let current = store.conversation(tenant_id, conversation_id).await?;
-        match current.status.as_str() {
-            status::RESOLVED => {
-                return Ok(ConversationPayload {
-                    conversation: Conversation::new(current),
-                })
-            }
-            status::CLOSED => {
-                return Err(ApiError::Conflict(
-                    "this conversation is closed; it cannot be resolved".into(),
-                )
-                .into())
-            }
-            _ => {}
-        }
-        let change = ConversationChange {
-            status: Some(status::RESOLVED),
-            ..Default::default()
-        };
-        let conversation = store
-            .change_conversation(
-                tenant_id,
-                conversation_id,
-                change,
-                principal(ctx).actor(),
-                "conversation.resolved",
-            )
-            .await?;
-        publish_conversation(ctx, &conversation);
+        let conversation = conversation::resolve(
+            state(ctx),
+            tenant_id,
+            conversation_id,
+            principal(ctx).actor(),
+        )
+        .await?;
         Ok(ConversationPayload {
             conversation: Conversation::new(conversation),
         })

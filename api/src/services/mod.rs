@@ -4,6 +4,7 @@
 
 pub mod ai;
 pub mod calls;
+pub mod conversation;
 pub mod inbox;
 pub mod live;
 pub mod redis_conn;

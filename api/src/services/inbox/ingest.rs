@@ -902,11 +902,9 @@ pub async fn apply(
                             );
                         }
                         if ingested.conversation_created {
-                            state.bus.publish(
-                                tenant_id,
-                                Event::ConversationUpdated {
-                                    conversation: Box::new(ingested.conversation),
-                                },
+                            crate::services::conversation::publish_conversation(
+                                &state.bus,
+                                &ingested.conversation,
                             );
                         }
                         state.bus.publish(

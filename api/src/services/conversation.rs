@@ -1,0 +1,257 @@
+//! Conversations as agents work them, shared by the inbox and the support chat (a support
+//! session is a WEB_CHAT conversation): the agent's reply, who may handle a conversation,
+//! assignment, hand-back to the AI, resolution, and the one `ConversationUpdated` publication
+//! that follows every change.
+//!
+//! Must not: see GraphQL or HTTP types (callers pass parsed ids and the principal's `Actor`),
+//! speak SQL (the store does), or talk to a platform (a reply's send job does, after commit).
+
+use leadline_domain::channel::Channel;
+use leadline_entity::{conversations, messages};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::Actor;
+use crate::bus::{Event, EventBus};
+use crate::error::{ApiError, ApiResult};
+use crate::services::inbox::{send_job, send_job_kind};
+use crate::state::AppState;
+use crate::store::inbox::{handler, sender, status};
+use crate::store::{ConversationChange, OutboundMessage, Store};
+
+/// Tells the inbox's views (and the support queue's) that `conversation` changed or is new.
+pub fn publish_conversation(bus: &EventBus, conversation: &conversations::Model) {
+    bus.publish(
+        conversation.tenant_id,
+        Event::ConversationUpdated {
+            conversation: Box::new(conversation.clone()),
+        },
+    );
+}
+
+/// An agent's reply, already validated by the caller.
+#[derive(Debug, Clone)]
+pub struct AgentReply {
+    /// The text.
+    pub text: String,
+    /// The sender's idempotency key.
+    pub client_message_id: Option<String>,
+    /// Whether replying to a WAITING conversation makes it ACTIVE. The support chat's agent
+    /// has picked the session up from the queue by answering; the inbox keeps the status until
+    /// someone assigns or resolves it (each area's documented behaviour).
+    pub picks_up_waiting: bool,
+}
+
+/// A stored reply: the message, whether this call stored it (false for a repeated
+/// `client_message_id`), and the conversation after it.
+pub type ReplyOutcome = (messages::Model, bool, conversations::Model);
+
+/// Stores an agent's reply in `conversation`: handled by a HUMAN from now on (which pauses the
+/// AI there), assigned to the writing member when nobody has it (an API key takes nobody), with
+/// its `send_{channel}` job in the same transaction on channels we send to. The store checks
+/// the status inside its transaction, after the idempotency lookup, so a retried send still
+/// gets its first answer. Publishes `MessageAdded` then `ConversationUpdated` for a new message
+/// and wakes the workers when a job was enqueued.
+pub async fn agent_reply(
+    state: &AppState,
+    actor: Actor,
+    conversation: &conversations::Model,
+    reply: AgentReply,
+) -> ApiResult<ReplyOutcome> {
+    let tenant_id = conversation.tenant_id;
+    let channel =
+        Channel::parse(&conversation.channel).map_err(|e| ApiError::Internal(e.into()))?;
+    // The same job (kind, payload, idempotency key) the AI turn enqueues for its replies.
+    let sends = send_job_kind(channel).is_some();
+    let metadata = match actor.api_key_id {
+        Some(key_id) => json!({ "apiKeyId": key_id }),
+        None => json!({}),
+    };
+    let change = ConversationChange {
+        handled_by: Some(handler::HUMAN),
+        status: (reply.picks_up_waiting && conversation.status == status::WAITING)
+            .then_some(status::ACTIVE),
+        // The first agent to answer takes the conversation; an API key takes nobody.
+        assignee_user_id: match (conversation.assignee_user_id, actor.user_id) {
+            (None, Some(user_id)) => Some(Some(user_id)),
+            _ => None,
+        },
+        ..Default::default()
+    };
+    let outbound = OutboundMessage {
+        sender_kind: sender::AGENT,
+        sender_user_id: actor.user_id,
+        body: reply.text,
+        client_message_id: reply.client_message_id,
+        metadata,
+    };
+    // WEB_CHAT has no platform to send to (`send_job` is None): subscriptions deliver it.
+    let (message, created, conversation) = state
+        .store
+        .add_outbound(tenant_id, conversation.id, outbound, change, |message| {
+            send_job(tenant_id, channel, message.id)
+        })
+        .await?;
+    if created {
+        state.bus.publish(
+            tenant_id,
+            Event::MessageAdded {
+                message: Box::new(message.clone()),
+            },
+        );
+        publish_conversation(&state.bus, &conversation);
+        if sends {
+            state.jobs.wake().await;
+        }
+    }
+    Ok((message, created, conversation))
+}
+
+/// The agent an assignment names: `named`, else the calling member. An API key must name one
+/// (BAD_USER_INPUT on `field`, the input's name for it).
+pub fn agent_or_caller(named: Option<Uuid>, actor: Actor, field: &str) -> ApiResult<Uuid> {
+    match named {
+        Some(agent) => Ok(agent),
+        None => actor
+            .user_id
+            .ok_or_else(|| ApiError::bad_input(field, "required when calling with an API key")),
+    }
+}
+
+/// Refuses (BAD_USER_INPUT on `field`) an agent who is not a member of the tenant or is a
+/// VIEWER; `what` names what they would handle ("conversations", "sessions").
+pub async fn ensure_can_handle(
+    store: &Store,
+    tenant_id: Uuid,
+    agent: Uuid,
+    field: &str,
+    what: &str,
+) -> ApiResult<()> {
+    let membership = store
+        .membership(tenant_id, agent)
+        .await?
+        .ok_or_else(|| ApiError::bad_input(field, "not a member of this tenant"))?;
+    if membership.role == leadline_domain::tenant::Role::Viewer.as_str() {
+        return Err(ApiError::bad_input(
+            field,
+            format!("a VIEWER cannot handle {what}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The conversation, refused with CONFLICT when it is RESOLVED or CLOSED (`doing` completes
+/// the message, e.g. "assign it").
+async fn open_conversation(
+    store: &Store,
+    tenant_id: Uuid,
+    id: Uuid,
+    doing: &str,
+) -> ApiResult<conversations::Model> {
+    let conversation = store.conversation(tenant_id, id).await?;
+    if conversation.status == status::RESOLVED || conversation.status == status::CLOSED {
+        return Err(ApiError::Conflict(format!(
+            "this conversation is {}: you cannot {doing} here; the lead's next message opens a \
+             new conversation",
+            conversation.status.to_lowercase()
+        )));
+    }
+    Ok(conversation)
+}
+
+/// Assigns an open conversation to `named` (default: the caller) and hands it to a HUMAN.
+/// Audited (`conversation.assigned`); `field` names the agent in errors.
+pub async fn assign(
+    state: &AppState,
+    tenant_id: Uuid,
+    conversation_id: Uuid,
+    named: Option<Uuid>,
+    actor: Actor,
+    field: &str,
+) -> ApiResult<conversations::Model> {
+    let agent = agent_or_caller(named, actor, field)?;
+    let store = &state.store;
+    open_conversation(store, tenant_id, conversation_id, "assign it").await?;
+    ensure_can_handle(store, tenant_id, agent, field, "conversations").await?;
+    let change = ConversationChange {
+        handled_by: Some(handler::HUMAN),
+        assignee_user_id: Some(Some(agent)),
+        ..Default::default()
+    };
+    let conversation = store
+        .change_conversation(
+            tenant_id,
+            conversation_id,
+            change,
+            actor,
+            "conversation.assigned",
+        )
+        .await?;
+    publish_conversation(&state.bus, &conversation);
+    Ok(conversation)
+}
+
+/// Hands an open conversation back to the AI: ACTIVE, handled by the AI, unassigned. Audited
+/// (`conversation.handed_back_to_ai`).
+pub async fn hand_back_to_ai(
+    state: &AppState,
+    tenant_id: Uuid,
+    conversation_id: Uuid,
+    actor: Actor,
+) -> ApiResult<conversations::Model> {
+    let store = &state.store;
+    open_conversation(store, tenant_id, conversation_id, "hand it back to the AI").await?;
+    let change = ConversationChange {
+        status: Some(status::ACTIVE),
+        handled_by: Some(handler::AI),
+        assignee_user_id: Some(None),
+        ..Default::default()
+    };
+    let conversation = store
+        .change_conversation(
+            tenant_id,
+            conversation_id,
+            change,
+            actor,
+            "conversation.handed_back_to_ai",
+        )
+        .await?;
+    publish_conversation(&state.bus, &conversation);
+    Ok(conversation)
+}
+
+/// Marks the conversation RESOLVED. A RESOLVED one comes back unchanged (nothing published);
+/// a CLOSED one is CONFLICT. Audited (`conversation.resolved`).
+pub async fn resolve(
+    state: &AppState,
+    tenant_id: Uuid,
+    conversation_id: Uuid,
+    actor: Actor,
+) -> ApiResult<conversations::Model> {
+    let store = &state.store;
+    let current = store.conversation(tenant_id, conversation_id).await?;
+    match current.status.as_str() {
+        status::RESOLVED => return Ok(current),
+        status::CLOSED => {
+            return Err(ApiError::Conflict(
+                "this conversation is closed; it cannot be resolved".into(),
+            ))
+        }
+        _ => {}
+    }
+    let change = ConversationChange {
+        status: Some(status::RESOLVED),
+        ..Default::default()
+    };
+    let conversation = store
+        .change_conversation(
+            tenant_id,
+            conversation_id,
+            change,
+            actor,
+            "conversation.resolved",
+        )
+        .await?;
+    publish_conversation(&state.bus, &conversation);
+    Ok(conversation)
+}
