@@ -390,3 +390,45 @@ async fn two_worker_pools_run_a_thousand_jobs_exactly_once() {
             .collect::<Vec<_>>()
     );
 }
+
+#[tokio::test]
+async fn released_jobs_go_back_to_the_queue_with_their_attempt_undone() {
+    let url = common::database_url("jobs").await;
+    let store = store_at(&url).await;
+    let tenant = tenant(&store).await;
+    let holder = JobQueue::new(
+        store.clone(),
+        EventBus::in_process(),
+        Duration::from_secs(60),
+    );
+    let other = JobQueue::new(
+        store_at(&url).await,
+        EventBus::in_process(),
+        Duration::from_secs(60),
+    );
+    for i in 0..3 {
+        holder
+            .push(NewJob::new(tenant, "noop", json!({ "i": i })))
+            .await
+            .unwrap();
+    }
+    let held = holder.claim(10).await.unwrap();
+    assert_eq!(held.len(), 3);
+    assert!(other.claim(10).await.unwrap().is_empty(), "all leased");
+    let handed_back: Vec<_> = held[..2].iter().map(|job| job.id).collect();
+    // Another worker's release cannot touch them.
+    assert_eq!(other.release(&handed_back).await.unwrap(), 0);
+    assert_eq!(holder.release(&handed_back).await.unwrap(), 2);
+    let mut taken: Vec<_> = other.claim(10).await.unwrap();
+    taken.sort_by_key(|job| job.id);
+    let mut expected = handed_back.clone();
+    expected.sort();
+    assert_eq!(taken.iter().map(|j| j.id).collect::<Vec<_>>(), expected);
+    assert!(
+        taken.iter().all(|job| job.attempts == 1),
+        "the held claim did not count"
+    );
+    // The holder can no longer record them; the new owner can.
+    assert!(!holder.complete(&held[0], json!({})).await.unwrap());
+    assert!(other.complete(&taken[0], json!({})).await.unwrap());
+}
