@@ -108,6 +108,8 @@ mod tests {
         ) else {
             panic!("a valid Redis URL");
         };
+        store_a.warm_up().await;
+        store_b.warm_up().await;
         let (a, b) = (SendLimiter::new(2, &store_a), SendLimiter::new(2, &store_b));
         let tenant = Uuid::now_v7();
         assert_eq!(
