@@ -47,6 +47,9 @@ pub enum Principal {
         /// The WEB_CHAT identity: the tenant's `externalUserId`, or `visitor:<id>`.
         external_id: String,
     },
+    /// The voice agent on one call, holding the call-scoped token from its dispatch metadata.
+    /// May report on that call (`appendCallTranscript`, `recordCallOutcome`) and nothing else.
+    CallAgent { tenant_id: Uuid, call_id: Uuid },
 }
 
 /// The caller's IP address (attached by the HTTP layer), for per-client limits such as sign-ups.
@@ -72,7 +75,9 @@ impl Principal {
     /// What the principal may do.
     pub fn permissions(&self) -> Permissions {
         match self {
-            Principal::Anonymous | Principal::Customer { .. } => Permissions::default(),
+            Principal::Anonymous | Principal::Customer { .. } | Principal::CallAgent { .. } => {
+                Permissions::default()
+            }
             Principal::Member { role, .. } => role.permissions(),
             Principal::ApiKey { scopes, .. } => Permissions::for_api_key(scopes),
         }
@@ -91,6 +96,7 @@ impl Principal {
                     "a customer token can only use the support chat".into(),
                 ))
             }
+            Principal::CallAgent { .. } => return Err(call_agent_only()),
             Principal::Member { tenant_id, .. } | Principal::ApiKey { tenant_id, .. } => *tenant_id,
         };
         let permissions = self.permissions();
@@ -127,7 +133,34 @@ impl Principal {
             Principal::Customer { .. } => Err(ApiError::Forbidden(
                 "a customer token can only use the support chat".into(),
             )),
+            Principal::CallAgent { .. } => Err(call_agent_only()),
             Principal::Anonymous => Err(ApiError::Unauthenticated("sign in first".into())),
+        }
+    }
+
+    /// The tenant, when the caller may report on call `call_id`: a member or key that may
+    /// write, a CALLS key, or that call's own agent token.
+    pub fn require_call_reporter(&self, call_id: Uuid) -> ApiResult<Uuid> {
+        match self {
+            Principal::CallAgent {
+                tenant_id,
+                call_id: own,
+            } => {
+                if *own == call_id {
+                    Ok(*tenant_id)
+                } else {
+                    Err(ApiError::Forbidden(
+                        "this call token reports on another call".into(),
+                    ))
+                }
+            }
+            Principal::ApiKey { tenant_id, .. } if self.permissions().report_calls => {
+                Ok(*tenant_id)
+            }
+            Principal::Member { tenant_id, .. } if self.permissions().report_calls => {
+                Ok(*tenant_id)
+            }
+            _ => self.require(Access::Write),
         }
     }
 
@@ -142,9 +175,33 @@ impl Principal {
                 user_id: None,
                 api_key_id: Some(*key_id),
             },
-            Principal::Anonymous | Principal::Customer { .. } => Actor::default(),
+            Principal::Anonymous | Principal::Customer { .. } | Principal::CallAgent { .. } => {
+                Actor::default()
+            }
         }
     }
+}
+
+fn call_agent_only() -> ApiError {
+    ApiError::Forbidden(
+        "a call token can only report on its call (appendCallTranscript, recordCallOutcome)".into(),
+    )
+}
+
+/// The audience of call-scoped agent tokens (see [`Principal::CallAgent`]).
+pub const CALL_AGENT_AUDIENCE: &str = "leadline:call-agent";
+
+/// The claims of a call-scoped agent token.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CallAgentClaims {
+    /// The call id.
+    pub sub: Uuid,
+    /// The tenant.
+    pub tid: Uuid,
+    /// Always [`CALL_AGENT_AUDIENCE`].
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
 }
 
 /// The audience of customer tokens. Member tokens carry none and customer tokens carry no role,
@@ -249,6 +306,41 @@ impl TokenKeys {
             })
     }
 
+    /// A token that lets the voice agent report on call `call_id` until `expires_at`.
+    pub fn issue_call_agent(
+        &self,
+        tenant_id: Uuid,
+        call_id: Uuid,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> ApiResult<String> {
+        let claims = CallAgentClaims {
+            sub: call_id,
+            tid: tenant_id,
+            aud: CALL_AGENT_AUDIENCE.to_owned(),
+            iat: now.timestamp(),
+            exp: (now + ttl).timestamp(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| ApiError::Internal(e.into()))
+    }
+
+    /// Verifies a call-scoped agent token: HS256 only, unexpired, with the call-agent audience.
+    pub fn verify_call_agent(&self, token: &str) -> ApiResult<CallAgentClaims> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "sub", "aud"]);
+        validation.set_audience(&[CALL_AGENT_AUDIENCE]);
+        jsonwebtoken::decode::<CallAgentClaims>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|error| match error.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                    ApiError::Unauthenticated("the call token has expired".into())
+                }
+                _ => ApiError::Unauthenticated("the token is not valid".into()),
+            })
+    }
+
     /// A token for `user_id` in `tenant_id`, for an account that never had its sessions revoked
     /// (session version 0); see [`TokenKeys::issue_session`].
     pub fn issue(
@@ -304,17 +396,24 @@ impl TokenKeys {
     }
 }
 
-/// Whether a JWT's (unverified) payload names the customer audience: only picks which decoder
-/// runs; the decoder then verifies everything.
-fn is_customer_token(token: &str) -> bool {
-    let Some(payload) = token.split('.').nth(1) else {
-        return false;
-    };
+/// The (unverified) `aud` claim of a JWT, if it has one: only picks which decoder runs; the
+/// decoder then verifies everything, the audience included.
+fn token_audience(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .ok()
         .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-        .is_some_and(|claims| claims.get("aud").is_some())
+        .and_then(|claims| {
+            claims
+                .get("aud")
+                .map(|aud| aud.as_str().unwrap_or("").to_owned())
+        })
+}
+
+/// Whether a JWT names any audience (customer or call agent tokens do; member tokens never).
+fn is_customer_token(token: &str) -> bool {
+    token_audience(token).is_some()
 }
 
 /// Random bytes, base64url without padding.
@@ -456,6 +555,23 @@ pub async fn authenticate(
             scopes,
         });
     }
+    if token_audience(credential).as_deref() == Some(CALL_AGENT_AUDIENCE) {
+        let claims = keys.verify_call_agent(credential)?;
+        // The call must still exist in its tenant (a deleted tenant's tokens die with it).
+        match store.call(claims.tid, claims.sub).await {
+            Ok(_) => {}
+            Err(ApiError::NotFound(_)) => {
+                return Err(ApiError::Unauthenticated(
+                    "this call no longer exists".into(),
+                ))
+            }
+            Err(error) => return Err(error),
+        }
+        return Ok(Principal::CallAgent {
+            tenant_id: claims.tid,
+            call_id: claims.sub,
+        });
+    }
     if is_customer_token(credential) {
         let claims = keys.verify_customer(credential)?;
         // The identity must still exist: deleting the lead (or its identity) revokes its tokens.
@@ -501,7 +617,9 @@ pub fn credential_expires_at(keys: &TokenKeys, credential: &str) -> Option<DateT
     if parse_api_key(credential).is_some() {
         return None;
     }
-    let exp = if is_customer_token(credential) {
+    let exp = if token_audience(credential).as_deref() == Some(CALL_AGENT_AUDIENCE) {
+        keys.verify_call_agent(credential).ok()?.exp
+    } else if is_customer_token(credential) {
         keys.verify_customer(credential).ok()?.exp
     } else {
         keys.verify(credential).ok()?.exp
@@ -556,6 +674,64 @@ mod tests {
         assert!(keys
             .verify(&format!("{none_header}.{}.", parts[1]))
             .is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn call_tokens_are_only_call_tokens_and_only_for_their_call() -> ApiResult<()> {
+        let keys = TokenKeys::new(&[7; 32], std::time::Duration::from_secs(3600));
+        let (tenant, call, other_call) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let token = keys.issue_call_agent(tenant, call, Utc::now(), chrono::Duration::hours(2))?;
+        let claims = keys.verify_call_agent(&token)?;
+        assert_eq!((claims.sub, claims.tid), (call, tenant));
+        // Neither a member nor a customer token, and those are not call tokens.
+        assert!(keys.verify(&token).is_err());
+        assert!(keys.verify_customer(&token).is_err());
+        let member = keys.issue(Uuid::now_v7(), tenant, Role::Owner, Utc::now())?;
+        assert!(keys.verify_call_agent(&member).is_err());
+        let (customer, _) = keys.issue_customer(tenant, Uuid::now_v7(), "x", Utc::now())?;
+        assert!(keys.verify_call_agent(&customer).is_err());
+        let expired = keys.issue_call_agent(
+            tenant,
+            call,
+            Utc::now() - chrono::Duration::hours(3),
+            chrono::Duration::hours(2),
+        )?;
+        assert!(
+            matches!(keys.verify_call_agent(&expired), Err(ApiError::Unauthenticated(m)) if m.contains("expired"))
+        );
+        let agent = Principal::CallAgent {
+            tenant_id: tenant,
+            call_id: call,
+        };
+        assert_eq!(agent.require_call_reporter(call)?, tenant);
+        assert!(matches!(
+            agent.require_call_reporter(other_call),
+            Err(ApiError::Forbidden(_))
+        ));
+        for access in [Access::Read, Access::Write, Access::Administer] {
+            assert!(matches!(agent.require(access), Err(ApiError::Forbidden(_))));
+        }
+        assert!(matches!(agent.member(), Err(ApiError::Forbidden(_))));
+        let calls_key = Principal::ApiKey {
+            key_id: Uuid::now_v7(),
+            tenant_id: tenant,
+            scopes: vec![ApiKeyScope::Calls],
+        };
+        assert_eq!(calls_key.require_call_reporter(other_call)?, tenant);
+        assert!(matches!(
+            calls_key.require(Access::Read),
+            Err(ApiError::Forbidden(_))
+        ));
+        let viewer = Principal::Member {
+            user_id: Uuid::now_v7(),
+            tenant_id: tenant,
+            role: Role::Viewer,
+        };
+        assert!(matches!(
+            viewer.require_call_reporter(call),
+            Err(ApiError::Forbidden(_))
+        ));
         Ok(())
     }
 

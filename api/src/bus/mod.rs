@@ -258,6 +258,21 @@ pub struct LeadScoreChanged {
     pub at: chrono::DateTime<chrono::Utc>,
 }
 
+impl From<&leadline_entity::lead_score_events::Model> for LeadScoreChanged {
+    /// The event for a recorded score change (one shape wherever scores move).
+    fn from(event: &leadline_entity::lead_score_events::Model) -> Self {
+        Self {
+            lead_id: event.lead_id,
+            score: event.score_after,
+            previous_score: event.score_before,
+            temperature: event.temperature_after.clone(),
+            signal: event.signal.clone(),
+            reason: event.reason.clone(),
+            at: event.created_at,
+        }
+    }
+}
+
 /// Why a subscription stream ended or skipped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BusError {

@@ -18,9 +18,22 @@ use uuid::Uuid;
 use crate::app::{shutdown_signal, Application};
 use crate::config::Config;
 
+/// Which demo to run.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Scenario {
+    /// The live-stream sales agent on YouTube and Twitch fakes.
+    #[default]
+    Live,
+    /// Payment-reminder calls through a LiveKit fake (`super::demo_calls`).
+    Calls,
+}
+
 /// Options of `leadline demo`.
 #[derive(Args, Debug, Clone)]
 pub struct DemoArgs {
+    /// `live` (default) or `calls`.
+    #[arg(value_enum, default_value_t = Scenario::Live)]
+    pub scenario: Scenario,
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     pub seconds: Option<u64>,
@@ -68,7 +81,15 @@ impl Script {
 }
 
 /// Runs the demo.
-pub async fn run(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
+pub async fn run(config: Config, args: &DemoArgs) -> anyhow::Result<()> {
+    match args.scenario {
+        Scenario::Live => run_live(config, args).await,
+        Scenario::Calls => super::demo_calls::run(config).await,
+    }
+}
+
+/// The live-stream demo.
+async fn run_live(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
     let youtube = FakeYoutube::start()
         .await
         .context("starting the YouTube fake")?;

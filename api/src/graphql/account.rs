@@ -287,7 +287,7 @@ impl AccountQuery {
                 tenant: Tenant(state.store.tenant(tenant_id).await?),
             }),
             // The guard refuses customers before this point; they are never members.
-            Principal::Anonymous | Principal::Customer { .. } => {
+            Principal::Anonymous | Principal::Customer { .. } | Principal::CallAgent { .. } => {
                 Err(ApiError::Unauthenticated("sign in first".into()).into())
             }
         }

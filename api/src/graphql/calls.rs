@@ -12,12 +12,13 @@ use leadline_domain as domain;
 use leadline_domain::calls::{CallStatus as DomainCallStatus, CustomerResponse as DomainResponse};
 use leadline_entity::{call_events, calls, invoices};
 use serde_json::{json, Value};
+use uuid::Uuid;
 
 use super::catalog::MoneyInput;
 use super::leads::scoped_events;
 use super::types::{mirror_enum, Money};
 use super::{connection, parse_id, state, tenant_for, AccessGuard, IdConnection};
-use crate::auth::Access;
+use crate::auth::{Access, Principal};
 use crate::bus::Event;
 use crate::error::{ApiError, ApiResult};
 use crate::services::calls as service;
@@ -175,6 +176,20 @@ impl TranscriptLine {
     }
 }
 
+/// The caller's tenant and the call it may report on: an anonymous caller is told to sign in
+/// before its input is read; then the id is parsed and the caller checked against that call
+/// (`Principal::require_call_reporter`).
+fn call_reporter(ctx: &Context<'_>, call_id: &ID) -> ApiResult<(Uuid, Uuid)> {
+    let principal = super::principal(ctx);
+    if matches!(principal, Principal::Anonymous) {
+        return Err(ApiError::Unauthenticated(
+            "sign in, or send an API key or the call's token".into(),
+        ));
+    }
+    let call_id = parse_id(call_id, "callId")?;
+    Ok((principal.require_call_reporter(call_id)?, call_id))
+}
+
 /// How the call ended for the invoice.
 #[derive(SimpleObject, Clone)]
 pub struct CallOutcome {
@@ -184,6 +199,8 @@ pub struct CallOutcome {
     pub promised_date: Option<String>,
     pub promised_amount: Option<Money>,
     pub answered_by: Option<AnsweredBy>,
+    /// The ticket a DISPUTE opened for people to follow up (linked to the call's lead).
+    pub ticket_id: Option<ID>,
 }
 
 impl CallOutcome {
@@ -213,6 +230,7 @@ impl CallOutcome {
             promised_date: text("promisedDate"),
             promised_amount,
             answered_by,
+            ticket_id: text("ticketId").map(ID),
         })
     }
 }
@@ -903,13 +921,15 @@ impl CallsMutation {
 
     /// The voice agent's report of how the call went. ALREADY_PAID flags the invoice
     /// CHECK_PAYMENT, DISPUTE marks it DISPUTED.
-    #[graphql(guard = "AccessGuard(Access::Write)")]
+    ///
+    /// Accepted from a member or API key that may write, an API key with the CALLS scope, or
+    /// the call-scoped token from the agent's dispatch metadata (for that call only).
     async fn record_call_outcome(
         &self,
         ctx: &Context<'_>,
         input: RecordCallOutcomeInput,
     ) -> async_graphql::Result<CallPayload> {
-        let tenant_id = tenant_for(ctx, Access::Write)?;
+        let (tenant_id, call_id) = call_reporter(ctx, &input.call_id)?;
         let report = leadline_domain::calls::CallOutcome {
             customer_response: input.customer_response.into(),
             notes: optional_text(
@@ -929,24 +949,18 @@ impl CallsMutation {
                 .transpose()?,
             answered_by: input.answered_by.map(Into::into),
         };
-        let call = service::record_outcome(
-            state(ctx),
-            tenant_id,
-            parse_id(&input.call_id, "callId")?,
-            report,
-        )
-        .await?;
+        let call = service::record_outcome(state(ctx), tenant_id, call_id, report).await?;
         Ok(CallPayload { call: Call(call) })
     }
 
     /// Appends transcript lines as the agent hears them (1–200 per call of this mutation).
-    #[graphql(guard = "AccessGuard(Access::Write)")]
+    /// Accepted from the same callers as `recordCallOutcome`.
     async fn append_call_transcript(
         &self,
         ctx: &Context<'_>,
         input: AppendCallTranscriptInput,
     ) -> async_graphql::Result<AppendCallTranscriptPayload> {
-        let tenant_id = tenant_for(ctx, Access::Write)?;
+        let (tenant_id, call_id) = call_reporter(ctx, &input.call_id)?;
         if input.lines.is_empty() || input.lines.len() > MAX_TRANSCRIPT_LINES {
             return Err(ApiError::bad_input(
                 "lines",
@@ -976,13 +990,7 @@ impl CallsMutation {
                 }))
             })
             .collect::<ApiResult<Vec<_>>>()?;
-        let stored = service::append_transcript(
-            state(ctx),
-            tenant_id,
-            parse_id(&input.call_id, "callId")?,
-            lines,
-        )
-        .await?;
+        let stored = service::append_transcript(state(ctx), tenant_id, call_id, lines).await?;
         Ok(AppendCallTranscriptPayload {
             appended: i32::try_from(stored.len()).unwrap_or(i32::MAX),
         })

@@ -443,15 +443,7 @@ impl LeadMutation {
         let bus = &state(ctx).bus;
         bus.publish(
             tenant_id,
-            Event::LeadScoreChanged(LeadScoreChanged {
-                lead_id,
-                score: event.score_after,
-                previous_score: event.score_before,
-                temperature: event.temperature_after.clone(),
-                signal: event.signal.clone(),
-                reason: event.reason.clone(),
-                at: event.created_at,
-            }),
+            Event::LeadScoreChanged(LeadScoreChanged::from(&event)),
         );
         publish_lead(ctx, &lead);
         Ok(AdjustLeadScorePayload {

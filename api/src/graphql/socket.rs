@@ -112,7 +112,8 @@ fn tenant_of(principal: &Principal) -> Option<Uuid> {
         Principal::Anonymous => None,
         Principal::Member { tenant_id, .. }
         | Principal::ApiKey { tenant_id, .. }
-        | Principal::Customer { tenant_id, .. } => Some(*tenant_id),
+        | Principal::Customer { tenant_id, .. }
+        | Principal::CallAgent { tenant_id, .. } => Some(*tenant_id),
     }
 }
 
@@ -172,6 +173,12 @@ impl SocketRegistry {
                 user_id: *user_id,
             },
             Principal::ApiKey { key_id, .. } => PrincipalKey::ApiKey(*key_id),
+            // A call token reports over HTTP; it has nothing to subscribe to.
+            Principal::CallAgent { .. } => {
+                return Err(ApiError::Forbidden(
+                    "a call token cannot open a socket".into(),
+                ))
+            }
             Principal::Customer {
                 tenant_id,
                 lead_id,

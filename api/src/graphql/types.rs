@@ -50,8 +50,10 @@ mirror_enum!(
     Role => domain::tenant::Role { Owner, Admin, Agent, Viewer }
 );
 mirror_enum!(
-    /// What an API key may do: READ, or WRITE (which implies read). Keys never administer.
-    ApiKeyScope => domain::tenant::ApiKeyScope { Read, Write }
+    /// What an API key may do: READ; WRITE (which implies read and CALLS); or CALLS, which only
+    /// reports on calls (`appendCallTranscript`, `recordCallOutcome`): the voice agent's key.
+    /// Keys never administer.
+    ApiKeyScope => domain::tenant::ApiKeyScope { Read, Write, Calls }
 );
 mirror_enum!(
     /// Where a lead stands in the pipeline.

@@ -36,11 +36,14 @@ use leadline_livekit::SipDialFailure;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use crate::auth::Actor;
 use crate::bus::Event;
 use crate::error::{ApiError, ApiResult};
 use crate::jobs::JobFailure;
 use crate::state::AppState;
 use crate::store::calls::{room_name, CallStatusChange, NewCall};
+use crate::store::inbox::NewTicket;
+use crate::store::ScoreAdjustment;
 
 /// The tenant's zone when neither the number nor the invoice settles the recipient's (tenants
 /// have no zone setting yet).
@@ -222,18 +225,66 @@ pub async fn record_outcome(
         })),
         "answeredBy": report.answered_by.map(AnsweredBy::as_str),
     });
-    let (call, entry) = state
+    let response = report.customer_response;
+    let what = match &invoice {
+        Some(invoice) => format!("invoice {}", invoice.invoice_number),
+        None => "a reminder call".to_owned(),
+    };
+    let ticket = response.opens_ticket().then(|| NewTicket {
+        subject: format!("Disputed on a reminder call: {what}")
+            .chars()
+            .take(200)
+            .collect(),
+        description: format!(
+            "The customer disputed {what} on call {call_id}.\n\nAgent's notes: {}",
+            report.notes.as_deref().unwrap_or("(none)")
+        ),
+        priority: "HIGH".into(),
+    });
+    let (call, entry, _ticket) = state
         .store
         .record_call_outcome(
             tenant_id,
             call_id,
-            report.customer_response.as_str(),
+            response.as_str(),
             details,
             report.answered_by.map(AnsweredBy::as_str),
             invoice_status.filter(|_| invoice.is_some()),
+            ticket,
         )
         .await?;
     publish(state, call.clone(), entry);
+    if let (Some(lead_id), Some((delta, signal))) = (call.lead_id, response.score_effect()) {
+        // After the outcome committed: a score that fails to move (the lead was deleted
+        // meanwhile) does not undo what the call established.
+        let adjustment = ScoreAdjustment {
+            delta,
+            signal: signal.to_owned(),
+            reason: format!("{} on a reminder call about {what}", response.as_str()),
+            source_message_id: None,
+        };
+        match state
+            .store
+            .adjust_lead_score(tenant_id, Actor::default(), lead_id, adjustment)
+            .await
+        {
+            Ok((lead, event)) => {
+                state
+                    .bus
+                    .publish(tenant_id, Event::LeadScoreChanged((&event).into()));
+                state.bus.publish(
+                    tenant_id,
+                    Event::LeadUpdated {
+                        lead: Box::new(lead),
+                    },
+                );
+            }
+            Err(ApiError::NotFound(_)) => {}
+            Err(error) => {
+                tracing::warn!(error = ?error, call = %call_id, "the call's outcome could not move its lead's score")
+            }
+        }
+    }
     Ok(call)
 }
 
@@ -249,8 +300,16 @@ fn zone_hints(invoice: &invoices::Model) -> ZoneHints {
     }
 }
 
+/// How long the agent's call-scoped token lives: the call plus time to file its outcome after
+/// the room closes, bounded so a leaked token dies the same day.
+const CALL_TOKEN_TTL: Duration = Duration::hours(6);
+
 /// The agent's instructions and the facts it may quote, for the dispatch metadata.
-fn agent_metadata(call: &calls::Model, invoice: &invoices::Model) -> ApiResult<Value> {
+fn agent_metadata(
+    call: &calls::Model,
+    invoice: &invoices::Model,
+    report_token: &str,
+) -> ApiResult<Value> {
     let broken = |e: leadline_domain::DomainError| {
         ApiError::Internal(anyhow::anyhow!("invoice {}: {e}", invoice.id))
     };
@@ -309,9 +368,14 @@ fn agent_metadata(call: &calls::Model, invoice: &invoices::Model) -> ApiResult<V
             "companyName": context.company_name,
             "supportPhone": context.support_phone,
         },
-        // How the agent reports back: `appendCallTranscript` and `recordCallOutcome` with an
-        // API key that can write.
-        "report": {"mutations": ["appendCallTranscript", "recordCallOutcome"]},
+        // How the agent reports back: `appendCallTranscript` and `recordCallOutcome`, with this
+        // call's own token as the bearer (it can do nothing else, and only for this call), or
+        // with an API key that has the CALLS scope.
+        "report": {
+            "mutations": ["appendCallTranscript", "recordCallOutcome"],
+            "token": report_token,
+            "tokenExpiresAt": (Utc::now() + CALL_TOKEN_TTL).to_rfc3339(),
+        },
     }))
 }
 
@@ -389,7 +453,11 @@ impl crate::jobs::JobHandler for ReminderCallHandler {
             .invoice(call.tenant_id, invoice_id)
             .await
             .map_err(JobFailure::from)?;
-        let metadata = agent_metadata(&call, &invoice).map_err(JobFailure::from)?;
+        let report_token = state
+            .tokens
+            .issue_call_agent(call.tenant_id, call.id, Utc::now(), CALL_TOKEN_TTL)
+            .map_err(JobFailure::from)?;
+        let metadata = agent_metadata(&call, &invoice, &report_token).map_err(JobFailure::from)?;
         let dialled = dial(state, &call, &invoice, metadata).await;
         match dialled {
             Ok(sip_call_id) => {

@@ -8,7 +8,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use leadline_domain::calls::{CallStatus, Transition};
-use leadline_entity::{call_events, calls, do_not_call_numbers, invoices, leads, webhook_receipts};
+use leadline_entity::{
+    call_events, calls, do_not_call_numbers, invoices, leads, tickets, webhook_receipts,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, TransactionTrait,
@@ -576,7 +578,9 @@ impl Store {
     }
 
     /// Records the call's outcome (`customerResponse` code and its details) and how it was
-    /// answered, and applies its effect on the invoice (`invoice_status`, when given).
+    /// answered, and applies its effects in the same transaction: the invoice's status (when
+    /// given) and a ticket for people (when given), linked to the call's lead.
+    #[allow(clippy::too_many_arguments)]
     pub async fn record_call_outcome(
         &self,
         tenant_id: Uuid,
@@ -585,18 +589,31 @@ impl Store {
         details: Value,
         answered_by: Option<&str>,
         invoice_status: Option<&str>,
-    ) -> ApiResult<(calls::Model, call_events::Model)> {
+        ticket: Option<crate::store::inbox::NewTicket>,
+    ) -> ApiResult<(calls::Model, call_events::Model, Option<tickets::Model>)> {
         let tx = self.db.begin().await?;
         let row = call_for_update(&tx, self.is_postgres(), tenant_id, call_id).await?;
         let invoice_id = row.invoice_id;
+        let call_lead = row.lead_id;
         let mut active: calls::ActiveModel = row.into();
         active.outcome = Set(Some(response.to_owned()));
         if let Some(by) = answered_by {
             active.answered_by = Set(Some(by.to_owned()));
         }
+        let ticket = match ticket {
+            Some(ticket) => Some(
+                crate::store::inbox::ticket_row(tenant_id, call_lead, None, ticket, now())
+                    .insert(&tx)
+                    .await?,
+            ),
+            None => None,
+        };
         let mut metadata = details.clone();
         if let Value::Object(map) = &mut metadata {
             map.insert("customerResponse".into(), json!(response));
+            if let Some(ticket) = &ticket {
+                map.insert("ticketId".into(), json!(ticket.id));
+            }
         }
         active.summary = Set(details
             .get("notes")
@@ -614,7 +631,7 @@ impl Store {
             invoice.update(&tx).await?;
         }
         tx.commit().await?;
-        Ok((saved, entry))
+        Ok((saved, entry, ticket))
     }
 
     /// A call's timeline, oldest first (at most `limit` rows).

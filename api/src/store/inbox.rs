@@ -192,6 +192,30 @@ pub struct NewTicket {
     pub priority: String,
 }
 
+/// A new OPEN ticket's row (escalated conversations, disputed calls).
+pub(super) fn ticket_row(
+    tenant_id: Uuid,
+    lead_id: Option<Uuid>,
+    conversation_id: Option<Uuid>,
+    ticket: NewTicket,
+    at: chrono::DateTime<chrono::Utc>,
+) -> tickets::ActiveModel {
+    tickets::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant_id),
+        lead_id: Set(lead_id),
+        conversation_id: Set(conversation_id),
+        subject: Set(ticket.subject),
+        description: Set(ticket.description),
+        priority: Set(ticket.priority),
+        status: Set("OPEN".into()),
+        assignee_user_id: Set(None),
+        resolved_at: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+}
+
 fn fallback_name(contact: &InboundContact) -> String {
     if let Some(name) = contact
         .display_name
@@ -829,20 +853,13 @@ impl Store {
         let tx = self.db.begin().await?;
         let conversation = conversation_in(&tx, tenant_id, conversation_id).await?;
         let at = now();
-        let ticket = tickets::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(tenant_id),
-            lead_id: Set(Some(conversation.lead_id)),
-            conversation_id: Set(Some(conversation.id)),
-            subject: Set(ticket.subject),
-            description: Set(ticket.description),
-            priority: Set(ticket.priority),
-            status: Set("OPEN".into()),
-            assignee_user_id: Set(None),
-            resolved_at: Set(None),
-            created_at: Set(at),
-            updated_at: Set(at),
-        }
+        let ticket = ticket_row(
+            tenant_id,
+            Some(conversation.lead_id),
+            Some(conversation.id),
+            ticket,
+            at,
+        )
         .insert(&tx)
         .await?;
         let change = ConversationChange {

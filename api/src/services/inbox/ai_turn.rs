@@ -391,15 +391,7 @@ impl AiTurnHandler {
                 .map_err(JobFailure::from)?;
             self.state.bus.publish(
                 tenant_id,
-                Event::LeadScoreChanged(LeadScoreChanged {
-                    lead_id: conversation.lead_id,
-                    score: event.score_after,
-                    previous_score: event.score_before,
-                    temperature: event.temperature_after.clone(),
-                    signal: event.signal.clone(),
-                    reason: event.reason.clone(),
-                    at: event.created_at,
-                }),
+                Event::LeadScoreChanged(LeadScoreChanged::from(&event)),
             );
             lead = Some(updated);
         }

@@ -160,15 +160,7 @@ pub async fn handle_message(
         },
     );
     if let Some(event) = &viewer.score_event {
-        let change = LeadScoreChanged {
-            lead_id: event.lead_id,
-            score: event.score_after,
-            previous_score: event.score_before,
-            temperature: event.temperature_after.clone(),
-            signal: event.signal.clone(),
-            reason: event.reason.clone(),
-            at: event.created_at,
-        };
+        let change = LeadScoreChanged::from(event);
         state
             .bus
             .publish(tenant_id, Event::LeadScoreChanged(change.clone()));

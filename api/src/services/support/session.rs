@@ -127,6 +127,9 @@ pub async fn participant(store: &Store, principal: &Principal) -> ApiResult<Supp
             id: *key_id,
             name: "API".into(),
         }),
+        Principal::CallAgent { .. } => Err(ApiError::Forbidden(
+            "a call token can only report on its call".into(),
+        )),
         Principal::Anonymous => Err(ApiError::Unauthenticated("sign in first".into())),
     }
 }
@@ -272,6 +275,7 @@ fn typing_key(principal: &Principal) -> String {
             external_id,
             ..
         } => format!("customer:{tenant_id}:{external_id}"),
+        Principal::CallAgent { call_id, .. } => format!("call:{call_id}"),
         Principal::Anonymous => "anonymous".to_owned(),
     }
 }
