@@ -16,7 +16,7 @@ use super::{clean_text, connection, parse_id, state, tenant_for, AccessGuard, Id
 use crate::auth::Access;
 use crate::bus::{Event, LiveEvent};
 use crate::error::ApiError;
-use crate::services::live::pipeline::publish;
+use crate::services::live::events::publish;
 use crate::store::live::{
     session_product_ids, LiveSessionFilter, NewLiveSession, STATUS_ACTIVE, STATUS_STOPPED,
 };

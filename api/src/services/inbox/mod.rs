@@ -3,10 +3,12 @@
 //! elsewhere; these run only inside the job queue's workers.
 
 pub mod ai_turn;
+pub mod clients;
 pub mod ingest;
 pub mod profile;
 pub mod send;
 
 pub use ai_turn::AiTurnHandler;
+pub use clients::PlatformClients;
 pub use profile::ProfileHandler;
-pub use send::{send_job, send_job_kind, PlatformClients, SendHandler};
+pub use send::{send_job, send_job_kind, SendHandler};

@@ -30,15 +30,11 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::bus::Event;
-use crate::config::Config;
 use crate::jobs::{enqueue, JobFailure, JobHandler, NewJob};
 use crate::services::send_limit::SendPermit;
 use crate::state::AppState;
 use crate::store::inbox::{delivery, sender};
 use crate::store::{whatsapp_template, WhatsAppTemplate};
-
-/// Connect timeout of the platform clients (the request timeout is each client's own, 15 s).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The job kind that sends a message on `channel`, for the channels the inbox sends on.
 pub fn send_job_kind(channel: Channel) -> Option<&'static str> {
@@ -58,32 +54,6 @@ pub fn send_job(tenant_id: Uuid, channel: Channel, message_id: Uuid) -> Option<N
         NewJob::new(tenant_id, kind, json!({ "messageId": message_id }))
             .idempotent(format!("send:{message_id}"))
     })
-}
-
-/// The platform clients, built once per process over one shared HTTP pool. Stateless about
-/// tenants: credentials come from the channel connection on every call.
-#[derive(Debug, Clone)]
-pub struct PlatformClients {
-    /// WhatsApp Cloud API (`WHATSAPP_API_BASE`).
-    pub whatsapp: leadline_whatsapp::Client,
-    /// Messenger and Instagram Send API (`META_API_BASE`).
-    pub meta: leadline_meta::Client,
-    /// TikTok Business messaging (`TIKTOK_API_BASE`).
-    pub tiktok: leadline_tiktok::Client,
-}
-
-impl PlatformClients {
-    /// Builds the clients from the configured API bases.
-    pub fn new(config: &Config) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .build()?;
-        Ok(Self {
-            whatsapp: leadline_whatsapp::Client::new(http.clone(), &config.whatsapp_api_base),
-            meta: leadline_meta::Client::new(http.clone(), &config.meta_api_base),
-            tiktok: leadline_tiktok::Client::new(http, &config.tiktok_api_base),
-        })
-    }
 }
 
 /// The `send_{channel}` job handler for one channel.

@@ -21,11 +21,12 @@ use crate::state::AppState;
 use crate::store::live::{
     session_product_ids, CounterDelta, InteractionOutcome, NewLiveInteraction,
 };
-use crate::store::live_budget::CounterSpend;
 
 use super::budget;
 use super::credentials::{self, SessionAccess};
+use super::events::publish;
 use super::reply::{send_reply, ReplyTarget};
+use super::spend::{reply_spends, route_cost};
 
 /// One viewer chat message, platform-neutral.
 #[derive(Debug, Clone)]
@@ -356,74 +357,6 @@ fn route_budget_reason(route: Route) -> SkipReason {
     }
 }
 
-/// Whispers and YouTube units one reply by `route` costs (for the session row's counters).
-pub fn route_cost(platform: LivePlatform, route: Route, limits: &LiveLimits) -> (i32, i32) {
-    match (platform, route) {
-        (LivePlatform::Youtube, Route::Public) => (
-            0,
-            i32::try_from(limits.youtube_insert_cost).unwrap_or(i32::MAX),
-        ),
-        (_, Route::Whisper) => (1, 0),
-        _ => (0, 0),
-    }
-}
-
-/// The counters a reply by `route` spends, in `decide_reply`'s order: session, viewer, then the
-/// route's own budget (YouTube quota, the bot's whispers, the viewer's TikTok DMs).
-pub fn reply_spends(
-    session: &live_sessions::Model,
-    author_id: &str,
-    route: Route,
-    limits: &LiveLimits,
-    access: &SessionAccess,
-    state: &AppState,
-    now: DateTime<Utc>,
-) -> Vec<CounterSpend> {
-    let mut spends = vec![
-        budget::session_spend(session.id, limits, now),
-        budget::viewer_spend(session.id, author_id, limits, now),
-    ];
-    spends.extend(route_spend(
-        session, author_id, route, limits, access, state, now,
-    ));
-    spends
-}
-
-/// The route's own budget counter for one reply (none for Twitch public chat, which is free),
-/// on the credentials `access` resolved to. Without credentials there is nothing to spend: the
-/// send then fails for want of them (NO_OAUTH_TOKEN, NO_TWITCH_CREDENTIALS) and spends nothing.
-pub fn route_spend(
-    session: &live_sessions::Model,
-    author_id: &str,
-    route: Route,
-    limits: &LiveLimits,
-    access: &SessionAccess,
-    state: &AppState,
-    now: DateTime<Utc>,
-) -> Option<CounterSpend> {
-    match (crate::store::live::platform_of(session), route) {
-        (LivePlatform::Youtube, Route::Public) => access.youtube.as_ref().map(|youtube| {
-            budget::youtube_spend(
-                &youtube.quota_owner(),
-                limits.youtube_insert_cost,
-                limits,
-                now,
-            )
-        }),
-        (LivePlatform::Twitch, Route::Whisper) => access
-            .twitch
-            .as_ref()
-            .map(|bot| budget::whisper_spend(&bot.whisper_owner(), limits, now)),
-        (LivePlatform::Tiktok, Route::Dm) => Some(budget::tiktok_dm_spend(
-            session.tenant_id,
-            author_id,
-            state.config.live_ceilings.tiktok_dms_per_viewer_per_day,
-            now,
-        )),
-        _ => None,
-    }
-}
-
 /// What has been spent, as `decide_reply` needs it, read from the shared budgets of the
 /// credentials `access` resolved to.
 pub async fn budget_snapshot(
@@ -534,13 +467,6 @@ fn interaction(
         confidence: None,
         matched_product_id: None,
     }
-}
-
-/// Publishes a live event for the session's dashboard.
-pub fn publish(state: &AppState, tenant_id: Uuid, session_id: Uuid, event: LiveEvent) {
-    state
-        .bus
-        .publish(tenant_id, Event::Live { session_id, event });
 }
 
 #[cfg(test)]

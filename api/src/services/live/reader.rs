@@ -10,14 +10,14 @@
 
 use std::time::Duration;
 
-use leadline_domain::live::LivePlatform;
 use leadline_youtube::{ChatEnd, LiveChatPoller, PollerConfig, VideoId};
 use serde_json::Value;
 use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::budget;
-use super::pipeline::{handle_message, publish, ChatMessage, SessionContext};
+use super::events::publish;
+use super::pipeline::{handle_message, ChatMessage, SessionContext};
 use crate::bus::LiveEvent;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -32,27 +32,8 @@ pub enum ReaderExit {
     Finished(String),
 }
 
-/// Runs the session's reader (by platform) until it is stopped, the chat ends, or an error the
-/// supervisor should retry.
-pub async fn run_reader(
-    state: &AppState,
-    tenant_id: Uuid,
-    session_id: Uuid,
-    stop: &mut watch::Receiver<bool>,
-) -> ApiResult<ReaderExit> {
-    let session = state.store.live_session(tenant_id, session_id).await?;
-    if session.status != STATUS_ACTIVE {
-        return Ok(ReaderExit::Stopped);
-    }
-    match crate::store::live::platform_of(&session) {
-        LivePlatform::Youtube => run_youtube(state, tenant_id, session_id, stop).await,
-        LivePlatform::Twitch => super::twitch::run(state, tenant_id, session_id, stop).await,
-        LivePlatform::Tiktok => super::tiktok::run(state, tenant_id, session_id, stop).await,
-    }
-}
-
 /// The YouTube reader.
-async fn run_youtube(
+pub(super) async fn run_youtube(
     state: &AppState,
     tenant_id: Uuid,
     session_id: Uuid,

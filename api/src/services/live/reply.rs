@@ -322,9 +322,7 @@ pub async fn send_manual(
     let limits =
         crate::services::live::budget::session_limits(&state.config.live_ceilings, session);
     let now = crate::store::now();
-    let spend = crate::services::live::pipeline::route_spend(
-        session, &viewer_id, route, &limits, &access, state, now,
-    );
+    let spend = super::spend::route_spend(session, &viewer_id, route, &limits, &access, state, now);
     let reservation = match spend {
         None => None,
         Some(spend) => match state.live.budget.reserve(vec![spend], now).await? {
@@ -360,8 +358,7 @@ pub async fn send_manual(
     };
     match send_reply(state, tenant_id, &target, &text, None).await {
         Ok(posted) => {
-            let (whispers, units) =
-                crate::services::live::pipeline::route_cost(platform, route, &limits);
+            let (whispers, units) = super::spend::route_cost(platform, route, &limits);
             state
                 .store
                 .add_live_counters(
@@ -376,7 +373,7 @@ pub async fn send_manual(
                 .await?;
             if let Some(reservation) = &reservation {
                 for warning in crate::services::live::budget::spend_warnings(reservation, &limits) {
-                    crate::services::live::pipeline::publish(
+                    super::events::publish(
                         state,
                         tenant_id,
                         session.id,
