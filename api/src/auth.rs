@@ -382,7 +382,7 @@ impl TokenKeys {
         validation.set_required_spec_claims(&["exp", "sub"]);
         // Member tokens have no audience; one that names any (a customer token) is refused
         // here, whatever else it carries.
-        if is_customer_token(token) {
+        if has_audience(token) {
             return Err(ApiError::Unauthenticated("the token is not valid".into()));
         }
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
@@ -411,8 +411,8 @@ fn token_audience(token: &str) -> Option<String> {
         })
 }
 
-/// Whether a JWT names any audience (customer or call agent tokens do; member tokens never).
-fn is_customer_token(token: &str) -> bool {
+/// Whether a JWT names any audience (customer and call-agent tokens do; member tokens never).
+fn has_audience(token: &str) -> bool {
     token_audience(token).is_some()
 }
 
@@ -572,7 +572,7 @@ pub async fn authenticate(
             call_id: claims.sub,
         });
     }
-    if is_customer_token(credential) {
+    if has_audience(credential) {
         let claims = keys.verify_customer(credential)?;
         // The identity must still exist: deleting the lead (or its identity) revokes its tokens.
         if !store
@@ -619,7 +619,7 @@ pub fn credential_expires_at(keys: &TokenKeys, credential: &str) -> Option<DateT
     }
     let exp = if token_audience(credential).as_deref() == Some(CALL_AGENT_AUDIENCE) {
         keys.verify_call_agent(credential).ok()?.exp
-    } else if is_customer_token(credential) {
+    } else if has_audience(credential) {
         keys.verify_customer(credential).ok()?.exp
     } else {
         keys.verify(credential).ok()?.exp

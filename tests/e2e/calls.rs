@@ -951,6 +951,26 @@ async fn the_agents_call_token_and_a_calls_key_report_on_calls_and_can_do_nothin
         let refused = app.graphql(Some(&token), query, variables).await;
         assert_eq!(error_code(&refused), "FORBIDDEN", "{query}: {refused}");
     }
+    // It cannot open a socket (nothing to subscribe to), so it cannot outlive the call there.
+    let socket = app.ws(&token).await;
+    assert!(
+        socket
+            .as_ref()
+            .err()
+            .is_some_and(|e| e.contains("FORBIDDEN") || e.contains("call token")),
+        "a call token opened a socket: {:?}",
+        socket.err()
+    );
+    // Many aliased reports in one request are refused before any runs.
+    let flood = format!(
+        "mutation {{ {} }}",
+        (0..30)
+            .map(|i| format!("a{i}: appendCallTranscript(input: {{callId: \"{id}\", lines: [{{speaker: \"AGENT\", text: \"x\"}}]}}) {{ appended }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let refused = app.graphql(Some(&token), &flood, json!({})).await;
+    assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{refused}");
     // A tampered token is nobody.
     let mut tampered = token.clone();
     tampered.pop();

@@ -178,17 +178,15 @@ pub async fn assign(
         assignee_user_id: Some(Some(agent)),
         ..Default::default()
     };
-    let conversation = store
-        .change_conversation(
-            tenant_id,
-            conversation_id,
-            change,
-            actor,
-            "conversation.assigned",
-        )
-        .await?;
-    publish_conversation(&state.bus, &conversation);
-    Ok(conversation)
+    apply(
+        state,
+        tenant_id,
+        conversation_id,
+        change,
+        actor,
+        "conversation.assigned",
+    )
+    .await
 }
 
 /// Hands an open conversation back to the AI: ACTIVE, handled by the AI, unassigned. Audited
@@ -207,14 +205,30 @@ pub async fn hand_back_to_ai(
         assignee_user_id: Some(None),
         ..Default::default()
     };
-    let conversation = store
-        .change_conversation(
-            tenant_id,
-            conversation_id,
-            change,
-            actor,
-            "conversation.handed_back_to_ai",
-        )
+    apply(
+        state,
+        tenant_id,
+        conversation_id,
+        change,
+        actor,
+        "conversation.handed_back_to_ai",
+    )
+    .await
+}
+
+/// Applies an agent's change to a conversation (audited as `audit_action`) and tells its
+/// subscribers.
+async fn apply(
+    state: &AppState,
+    tenant_id: Uuid,
+    conversation_id: Uuid,
+    change: ConversationChange,
+    actor: Actor,
+    audit_action: &str,
+) -> ApiResult<conversations::Model> {
+    let conversation = state
+        .store
+        .change_conversation(tenant_id, conversation_id, change, actor, audit_action)
         .await?;
     publish_conversation(&state.bus, &conversation);
     Ok(conversation)
@@ -243,15 +257,13 @@ pub async fn resolve(
         status: Some(status::RESOLVED),
         ..Default::default()
     };
-    let conversation = store
-        .change_conversation(
-            tenant_id,
-            conversation_id,
-            change,
-            actor,
-            "conversation.resolved",
-        )
-        .await?;
-    publish_conversation(&state.bus, &conversation);
-    Ok(conversation)
+    apply(
+        state,
+        tenant_id,
+        conversation_id,
+        change,
+        actor,
+        "conversation.resolved",
+    )
+    .await
 }
