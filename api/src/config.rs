@@ -213,6 +213,9 @@ pub struct Config {
     /// `LIVEKIT_WEBHOOK_KEYS` (`key=secret,…`). Unset: calls fail with a CONFIGURATION reason
     /// when dialled, and `/readyz` names what is missing.
     pub livekit: leadline_livekit::Settings,
+    /// How long one LiveKit server call may take before it counts as a timeout and the dial
+    /// job retries (`LIVEKIT_REQUEST_TIMEOUT_MS`, default 10,000, LiveKit's SDK default).
+    pub livekit_request_timeout: Duration,
     /// Whether live sessions of tenants without their own YouTube, Twitch or TikTok LIVE
     /// connection may use the operator's credentials above (`LEADLINE_SHARED_PLATFORM_CREDENTIALS`,
     /// default true). Off: such a tenant's `startLiveSession` is refused until it connects its own.
@@ -594,6 +597,9 @@ impl Config {
                 agent_name: get("LIVEKIT_AGENT_NAME"),
                 webhook_keys: get("LIVEKIT_WEBHOOK_KEYS"),
             },
+            livekit_request_timeout: Duration::from_millis(
+                number("LIVEKIT_REQUEST_TIMEOUT_MS", 10_000)?.clamp(50, 120_000),
+            ),
             shared_platform_credentials: flag("LEADLINE_SHARED_PLATFORM_CREDENTIALS", true)?,
         })
     }

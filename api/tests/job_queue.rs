@@ -45,6 +45,8 @@ async fn tenant(store: &Store) -> Uuid {
         default_phone_region: sea_orm::Set(None),
         elevenlabs_agent_id: sea_orm::Set(None),
         livekit_agent_name: sea_orm::Set(None),
+        time_zone: sea_orm::Set(None),
+        call_policy: sea_orm::Set(None),
         created_at: sea_orm::Set(at),
         updated_at: sea_orm::Set(at),
     };

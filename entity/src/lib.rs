@@ -24,6 +24,7 @@ pub mod leads;
 pub mod live_budget_counters;
 pub mod live_interactions;
 pub mod live_sessions;
+pub mod livekit_connections;
 pub mod memberships;
 pub mod messages;
 pub mod nurture_enrollments;

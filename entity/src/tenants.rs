@@ -21,6 +21,11 @@ pub struct Model {
     pub default_phone_region: Option<String>,
     pub elevenlabs_agent_id: Option<String>,
     pub livekit_agent_name: Option<String>,
+    /// IANA zone for calling hours when a recipient's own zone is unknown (null: UTC).
+    pub time_zone: Option<String>,
+    /// The calling policy (`domain::compliance::CallPolicy` as JSON); null: the built-in one.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub call_policy: Option<Json>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

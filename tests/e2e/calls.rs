@@ -14,16 +14,16 @@ use serde_json::{json, Value};
 
 use crate::harness::{error_code, spawn_with, SpawnOptions, TestApp};
 
-const CUSTOMER: &str = "+16505551234";
-const AGENT: &str = "reminder-agent";
+pub(crate) const CUSTOMER: &str = "+16505551234";
+pub(crate) const AGENT: &str = "reminder-agent";
 
 const CREATE_INVOICE: &str = "mutation($input: CreateInvoiceInput!) { createInvoice(input: $input) { invoice { id status leadId phone amountDue { amountMicros currencyCode } } } }";
-const START: &str = "mutation($input: StartPaymentReminderCallInput!) { startPaymentReminderCall(input: $input) { call { id status blockedReason scheduledFor attempts } } }";
-const CALL: &str = "query($id: ID!) { call(id: $id) { id status connected durationSeconds attempts blockedReason errorCode livekitCallId toNumber outcome { customerResponse notes promisedDate promisedAmount { amountMicros currencyCode } answeredBy } transcript { speaker text } invoice { invoiceNumber status } } }";
+pub(crate) const START: &str = "mutation($input: StartPaymentReminderCallInput!) { startPaymentReminderCall(input: $input) { call { id status blockedReason scheduledFor attempts } } }";
+pub(crate) const CALL: &str = "query($id: ID!) { call(id: $id) { id status connected durationSeconds attempts blockedReason errorCode livekitCallId toNumber outcome { customerResponse notes promisedDate promisedAmount { amountMicros currencyCode } answeredBy } transcript { speaker text } invoice { invoiceNumber status } } }";
 
 /// An IANA zone whose local time is now `hour` o'clock (give or take the minutes): a fixed
 /// offset, so the test does not depend on today's DST.
-fn zone_at_local_hour(hour: i64) -> String {
+pub(crate) fn zone_at_local_hour(hour: i64) -> String {
     let now = chrono::Utc::now().hour() as i64;
     let mut offset = hour - now;
     if offset < -12 {
@@ -40,23 +40,32 @@ fn zone_at_local_hour(hour: i64) -> String {
     }
 }
 
-async fn with_livekit(fake: &FakeLiveKit) -> TestApp {
-    let app = spawn_with(SpawnOptions {
-        env: vec![
-            ("LIVEKIT_API_URL".into(), fake.base_url().to_owned()),
-            ("LIVEKIT_API_KEY".into(), DEFAULT_API_KEY.into()),
-            ("LIVEKIT_API_SECRET".into(), DEFAULT_API_SECRET.into()),
-            ("LIVEKIT_SIP_TRUNK_ID".into(), DEFAULT_TRUNK_ID.into()),
-            ("LIVEKIT_AGENT_NAME".into(), AGENT.into()),
-        ],
-        ..Default::default()
-    })
-    .await;
+pub(crate) async fn with_livekit(fake: &FakeLiveKit) -> TestApp {
+    with_livekit_and(fake, SpawnOptions::default()).await
+}
+
+/// An app whose operator LiveKit is `fake`, with `options` (their `env` is added to it).
+pub(crate) async fn with_livekit_and(fake: &FakeLiveKit, options: SpawnOptions) -> TestApp {
+    let mut env = vec![
+        ("LIVEKIT_API_URL".into(), fake.base_url().to_owned()),
+        ("LIVEKIT_API_KEY".into(), DEFAULT_API_KEY.into()),
+        ("LIVEKIT_API_SECRET".into(), DEFAULT_API_SECRET.into()),
+        ("LIVEKIT_SIP_TRUNK_ID".into(), DEFAULT_TRUNK_ID.into()),
+        ("LIVEKIT_AGENT_NAME".into(), AGENT.into()),
+    ];
+    env.extend(options.env.clone());
+    let app = spawn_with(SpawnOptions { env, ..options }).await;
     fake.set_webhook_url(format!("{}/api/webhook/livekit", app.base));
     app
 }
 
-async fn invoice(app: &TestApp, token: &str, number: &str, phone: &str, zone: &str) -> String {
+pub(crate) async fn invoice(
+    app: &TestApp,
+    token: &str,
+    number: &str,
+    phone: &str,
+    zone: &str,
+) -> String {
     let data = app
         .ok(
             token,
@@ -77,18 +86,18 @@ async fn invoice(app: &TestApp, token: &str, number: &str, phone: &str, zone: &s
         .to_owned()
 }
 
-async fn start(app: &TestApp, token: &str, invoice_id: &str) -> Value {
+pub(crate) async fn start(app: &TestApp, token: &str, invoice_id: &str) -> Value {
     app.ok(token, START, json!({"input": {"invoiceId": invoice_id}}))
         .await["startPaymentReminderCall"]["call"]
         .clone()
 }
 
-async fn call(app: &TestApp, token: &str, id: &str) -> Value {
+pub(crate) async fn call(app: &TestApp, token: &str, id: &str) -> Value {
     app.ok(token, CALL, json!({"id": id})).await["call"].clone()
 }
 
 /// Waits until the call reaches `status` (the dial job and webhooks are asynchronous).
-async fn until_status(app: &TestApp, token: &str, id: &str, status: &str) -> Value {
+pub(crate) async fn until_status(app: &TestApp, token: &str, id: &str, status: &str) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let now = call(app, token, id).await;

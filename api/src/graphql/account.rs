@@ -87,6 +87,8 @@ pub struct UpdateTenantSettingsInput {
     pub human_operator_number: Option<String>,
     /// ISO-3166 alpha-2 region for national-format phone numbers (empty clears it).
     pub default_phone_region: Option<String>,
+    /// IANA time zone for calling hours when a recipient's own is unknown (empty: UTC).
+    pub time_zone: Option<String>,
 }
 
 /// Result of `updateTenantSettings`.
@@ -624,6 +626,7 @@ impl AccountMutation {
             agent_name: optional(input.agent_name, "agentName")?,
             human_operator_number: operator,
             default_phone_region: region,
+            time_zone: super::leads::optional_time_zone(input.time_zone)?,
         };
         let tenant = state(ctx)
             .store

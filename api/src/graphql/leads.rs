@@ -69,6 +69,22 @@ pub struct UpdateLeadInput {
     pub status: Option<LeadStatus>,
     /// Notes.
     pub notes: Option<String>,
+    /// IANA time zone (`America/Bogota`), a hint for calling hours; empty clears it.
+    pub time_zone: Option<String>,
+}
+
+/// An optional IANA zone from input: `None` leaves it, empty clears it, anything else must be
+/// a zone the database knows.
+pub(super) fn optional_time_zone(
+    value: Option<String>,
+) -> Result<Option<Option<String>>, ApiError> {
+    match value.as_deref().map(str::trim) {
+        None => Ok(None),
+        Some("") => Ok(Some(None)),
+        Some(name) => leadline_domain::compliance::parse_time_zone("timeZone", name)
+            .map(|zone| Some(Some(zone.name().to_owned())))
+            .map_err(|e| ApiError::invalid("timeZone", e)),
+    }
 }
 
 /// Input of `deleteLead`.
@@ -345,6 +361,7 @@ impl LeadMutation {
             company: fields.company,
             status: input.status.map(Into::into),
             notes: fields.notes,
+            time_zone: optional_time_zone(input.time_zone)?,
         };
         let lead = state(ctx).store.update_lead(tenant_id, id, changes).await?;
         publish_lead(ctx, &lead);
@@ -407,6 +424,7 @@ impl LeadMutation {
             company: fields.company,
             status,
             notes: fields.notes,
+            time_zone: None,
         };
         let (lead, created) = state(ctx)
             .store

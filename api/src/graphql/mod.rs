@@ -4,6 +4,7 @@
 
 mod account;
 mod ai;
+mod call_settings;
 mod calls;
 mod catalog;
 pub mod cost;
@@ -30,6 +31,7 @@ use crate::store::{encode_cursor, Page, PageRequest};
 pub struct QueryRoot(
     account::AccountQuery,
     ai::AiQuery,
+    call_settings::CallSettingsQuery,
     calls::CallsQuery,
     catalog::CatalogQuery,
     inbox::InboxQuery,
@@ -43,6 +45,7 @@ pub struct QueryRoot(
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
     account::AccountMutation,
+    call_settings::CallSettingsMutation,
     calls::CallsMutation,
     catalog::CatalogMutation,
     inbox::InboxMutation,

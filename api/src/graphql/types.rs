@@ -56,6 +56,10 @@ mirror_enum!(
     ApiKeyScope => domain::tenant::ApiKeyScope { Read, Write, Calls }
 );
 mirror_enum!(
+    /// What a lead said about being called: GRANTED, REVOKED (final: never called), UNKNOWN.
+    CallConsent => domain::compliance::Consent { Granted, Revoked, Unknown }
+);
+mirror_enum!(
     /// Where a lead stands in the pipeline.
     LeadStatus => domain::lead::LeadStatus { New, Contacted, Nurture, ClosedWon, ClosedLost }
 );
@@ -186,6 +190,7 @@ impl Tenant {
             agent_name: self.0.agent_name.clone(),
             human_operator_number: self.0.human_operator_number.clone(),
             default_phone_region: self.0.default_phone_region.clone(),
+            time_zone: self.0.time_zone.clone(),
         }
     }
     /// When the tenant was created.
@@ -207,6 +212,9 @@ pub struct TenantSettings {
     pub human_operator_number: Option<String>,
     /// ISO-3166 alpha-2 region used to read phone numbers written without a country code.
     pub default_phone_region: Option<String>,
+    /// IANA time zone (`America/Mexico_City`) used for calling hours when neither the number,
+    /// the invoice nor the lead settles the recipient's zone; null means UTC.
+    pub time_zone: Option<String>,
 }
 
 /// A person who can sign in.
@@ -555,6 +563,19 @@ impl Lead {
             .source_channel
             .as_deref()
             .and_then(|c| Channel::from_stored(c).ok())
+    }
+    /// What the lead said about being called (GRANTED, REVOKED, UNKNOWN): REVOKED blocks every
+    /// call; UNKNOWN blocks them when the tenant's call policy requires consent.
+    async fn call_consent(&self) -> async_graphql::Result<CallConsent> {
+        CallConsent::from_stored(&self.0.call_consent)
+    }
+    /// When the call consent was last recorded.
+    async fn call_consent_at(&self) -> Option<DateTime<Utc>> {
+        self.0.call_consent_at
+    }
+    /// The lead's IANA time zone, a hint for calling hours.
+    async fn time_zone(&self) -> Option<&str> {
+        self.0.time_zone.as_deref()
     }
     /// Free-form notes.
     async fn notes(&self) -> Option<&str> {

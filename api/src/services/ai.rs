@@ -33,6 +33,7 @@ use leadline_domain::analysis::{
     AiSettings, Analysis, AnalysisContext, CatalogProduct, HistoryTurn, Provider, Reply,
     ResponseStyle,
 };
+use leadline_domain::call_outcome::{classify_call_outcome, OutcomeGuess, TranscriptLine};
 use leadline_domain::channel::Channel;
 use leadline_domain::ids::TenantId;
 use leadline_domain::money::Money;
@@ -353,17 +354,86 @@ impl AiService {
         backend: &LlmBackend,
         prepared: &Prepared,
     ) -> LlmRequestConfig {
-        let model = prepared
-            .model
-            .clone()
+        Self::config_for(
+            tenant_id,
+            backend,
+            prepared.model.as_deref(),
+            &prepared.ctx.settings,
+        )
+    }
+
+    fn config_for(
+        tenant_id: Uuid,
+        backend: &LlmBackend,
+        model: Option<&str>,
+        settings: &leadline_domain::analysis::AiSettings,
+    ) -> LlmRequestConfig {
+        let model = model
             .filter(|m| !m.trim().is_empty())
+            .map(str::to_owned)
             .unwrap_or_else(|| backend.provider.provider().default_model().to_owned());
         LlmRequestConfig::from_settings(
             TenantId(tenant_id),
             backend.api_key.clone(),
             model,
-            &prepared.ctx.settings,
+            settings,
         )
+    }
+
+    /// What the customer answered on a payment-reminder call, from its transcript: through the
+    /// tenant's AI provider when it uses one, else (or when that provider is unavailable, or
+    /// its answer unusable) by the offline classifier. Never an error for the provider's sake:
+    /// a call that ended must still get its outcome. Returns who decided.
+    pub async fn classify_call_outcome(
+        &self,
+        tenant_id: Uuid,
+        lines: &[TranscriptLine],
+        today: chrono::NaiveDate,
+        currency: &str,
+    ) -> ApiResult<(OutcomeGuess, Provider)> {
+        let offline = || classify_call_outcome(lines, today, currency);
+        let store = &self.inner.store;
+        let settings_row = store.ai_context(tenant_id).await?;
+        let mut calls = OfflineCalls::default();
+        let decided = match self.route(&settings_row.provider) {
+            Route::Offline => {
+                calls.offline += 1;
+                (offline(), Provider::Offline)
+            }
+            Route::Unconfigured(variable) => {
+                tracing::warn!(%tenant_id, "{variable} is not set; the offline call classifier answers");
+                calls.fallback += 1;
+                (offline(), Provider::OfflineFallback)
+            }
+            Route::Llm(backend) => {
+                let tenant = store.tenant(tenant_id).await?;
+                let settings = ai_settings(&settings_row, tenant.agent_name);
+                let cfg =
+                    Self::config_for(tenant_id, backend, settings_row.model.as_deref(), &settings);
+                match backend
+                    .provider
+                    .classify_call(lines, today, currency, &cfg, offline)
+                    .await
+                {
+                    Ok(outcome) => {
+                        if outcome.provider == Provider::OfflineFallback {
+                            calls.fallback += 1;
+                        }
+                        (outcome.value, outcome.provider)
+                    }
+                    Err(error) => {
+                        tracing::warn!(%tenant_id, %error, provider = backend.label, "the call classifier's provider failed; the offline classifier answers");
+                        calls.fallback += 1;
+                        (
+                            classify_call_outcome(lines, today, currency),
+                            Provider::OfflineFallback,
+                        )
+                    }
+                }
+            }
+        };
+        self.record_usage(tenant_id, calls).await;
+        Ok(decided)
     }
 
     async fn run_analysis(

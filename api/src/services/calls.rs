@@ -21,13 +21,12 @@ use leadline_domain::calls::{
     InvoiceFacts, RetryPolicy,
 };
 use leadline_domain::compliance::{
-    check_dial, parse_time_zone, recipient_zone, AttemptCaps, CallingHours, Consent, DialCheck,
-    DialDecision, Tz, ZoneHints,
+    check_dial, parse_time_zone, recipient_zone, Consent, DialCheck, DialDecision, Tz, ZoneHints,
 };
 use leadline_domain::money::Money;
 use leadline_domain::phone::PhoneNumber;
 use leadline_domain::DomainError;
-use leadline_entity::{call_events, calls, invoices, jobs};
+use leadline_entity::{call_events, calls, invoices, jobs, leads};
 use leadline_livekit::models::{
     CreateAgentDispatchRequest, CreateRoomRequest, CreateSipParticipantRequest, EventKind,
     SipCallStatus, WebhookEvent,
@@ -45,9 +44,101 @@ use crate::store::calls::{room_name, CallStatusChange, NewCall};
 use crate::store::inbox::NewTicket;
 use crate::store::ScoreAdjustment;
 
-/// The tenant's zone when neither the number nor the invoice settles the recipient's (tenants
-/// have no zone setting yet).
-const TENANT_ZONE: Tz = Tz::UTC;
+/// The zone of a tenant that set none, when neither the number, the invoice nor the lead
+/// settles the recipient's.
+const DEFAULT_TENANT_ZONE: Tz = Tz::UTC;
+
+/// A stored zone; stored zones were validated on the way in, so an unreadable one is logged
+/// and skipped (the next hint, or the tenant's, decides) rather than failing the call.
+fn stored_zone(what: &str, zone: Option<&str>) -> Option<Tz> {
+    let zone = zone?;
+    match parse_time_zone("timeZone", zone) {
+        Ok(tz) => Some(tz),
+        Err(error) => {
+            tracing::warn!(%error, what, "a stored time zone does not read; ignored");
+            None
+        }
+    }
+}
+
+/// What the gate and the agent's context know about where the recipient is.
+fn zone_hints(invoice: &invoices::Model, lead: Option<&leads::Model>, tenant: Tz) -> ZoneHints {
+    ZoneHints {
+        invoice: stored_zone("invoice", invoice.time_zone.as_deref()),
+        lead: stored_zone("lead", lead.and_then(|l| l.time_zone.as_deref())),
+        tenant,
+    }
+}
+
+/// The facts about a call's recipient, read fresh for each decision.
+struct Recipient {
+    lead: Option<leads::Model>,
+    tenant_zone: Tz,
+}
+
+impl Recipient {
+    async fn read(state: &AppState, tenant_id: Uuid, invoice: &invoices::Model) -> ApiResult<Self> {
+        let lead = match invoice.lead_id {
+            Some(id) => match state.store.lead(tenant_id, id).await {
+                Ok(lead) => Some(lead),
+                Err(ApiError::NotFound(_)) => None,
+                Err(e) => return Err(e),
+            },
+            None => None,
+        };
+        let tenant = state.store.tenant(tenant_id).await?;
+        Ok(Self {
+            lead,
+            tenant_zone: stored_zone("tenant", tenant.time_zone.as_deref())
+                .unwrap_or(DEFAULT_TENANT_ZONE),
+        })
+    }
+
+    fn zones(&self, invoice: &invoices::Model) -> ZoneHints {
+        zone_hints(invoice, self.lead.as_ref(), self.tenant_zone)
+    }
+
+    fn consent(&self) -> ApiResult<Consent> {
+        match &self.lead {
+            None => Ok(Consent::Unknown),
+            Some(lead) => Consent::parse(&lead.call_consent)
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("lead {}: {e}", lead.id))),
+        }
+    }
+}
+
+/// The compliance gate for one dial of `number` about `invoice` at `now`, on facts read now:
+/// the tenant's policy and zone, the lead's consent and zone, the do-not-call list and the
+/// number's earlier attempts. Run when a call is asked for and again right before it is
+/// dialled, so a consent revoked, a number listed or a policy tightened in between still holds.
+async fn gate(
+    state: &AppState,
+    tenant_id: Uuid,
+    invoice: &invoices::Model,
+    number: &PhoneNumber,
+    now: DateTime<Utc>,
+) -> ApiResult<(DialDecision, Recipient)> {
+    let recipient = Recipient::read(state, tenant_id, invoice).await?;
+    let policy = state.store.call_policy(tenant_id).await?.policy;
+    let earlier = state
+        .store
+        .call_attempts_since(tenant_id, number.as_str(), now - Duration::days(7))
+        .await?;
+    let on_list = state
+        .store
+        .is_do_not_call(tenant_id, number.as_str())
+        .await?;
+    let decision = check_dial(&DialCheck {
+        number,
+        now,
+        zones: recipient.zones(invoice),
+        policy,
+        on_do_not_call_list: on_list,
+        consent: recipient.consent()?,
+        earlier_attempts: &earlier,
+    });
+    Ok((decision, recipient))
+}
 
 /// Publishes a call change for `callEvents`.
 fn publish(state: &AppState, call: calls::Model, entry: call_events::Model) {
@@ -79,25 +170,7 @@ pub async fn start_reminder_call(
     let number = PhoneNumber::parse(&invoice.customer_phone, None)
         .map_err(|e| ApiError::invalid("phone", e))?;
     let now = Utc::now().max(not_before.unwrap_or_default());
-    let earlier = state
-        .store
-        .call_attempts_since(tenant_id, number.as_str(), now - Duration::days(7))
-        .await?;
-    let on_list = state
-        .store
-        .is_do_not_call(tenant_id, number.as_str())
-        .await?;
-    let decision = check_dial(&DialCheck {
-        number: &number,
-        now,
-        zones: zone_hints(&invoice),
-        hours: CallingHours::default(),
-        on_do_not_call_list: on_list,
-        consent: Consent::Unknown,
-        require_consent: false,
-        caps: AttemptCaps::default(),
-        earlier_attempts: &earlier,
-    });
+    let (decision, _) = gate(state, tenant_id, &invoice, &number, now).await?;
     let plan = match decision {
         DialDecision::Dial => Ok(now),
         DialDecision::Defer { until } => Ok(until),
@@ -288,18 +361,6 @@ pub async fn record_outcome(
     Ok(call)
 }
 
-fn zone_hints(invoice: &invoices::Model) -> ZoneHints {
-    ZoneHints {
-        // Stored zones were validated on the way in; an unreadable one falls back to the tenant.
-        invoice: invoice
-            .time_zone
-            .as_deref()
-            .and_then(|zone| parse_time_zone("timeZone", zone).ok()),
-        lead: None,
-        tenant: TENANT_ZONE,
-    }
-}
-
 /// How long the agent's call-scoped token lives: the call plus time to file its outcome after
 /// the room closes, bounded so a leaked token dies the same day.
 const CALL_TOKEN_TTL: Duration = Duration::hours(6);
@@ -308,6 +369,7 @@ const CALL_TOKEN_TTL: Duration = Duration::hours(6);
 fn agent_metadata(
     call: &calls::Model,
     invoice: &invoices::Model,
+    zones: ZoneHints,
     report_token: &str,
 ) -> ApiResult<Value> {
     let broken = |e: leadline_domain::DomainError| {
@@ -327,7 +389,7 @@ fn agent_metadata(
         .and_then(|v| serde_json::from_value(v).ok())
         .unwrap_or_default();
     let number = PhoneNumber::parse(&call.to_number, None).map_err(broken)?;
-    let (zone, _) = recipient_zone(&number, zone_hints(invoice));
+    let (zone, _) = recipient_zone(&number, zones);
     let today = Utc::now().with_timezone(&zone).date_naive();
     let context = CallContext::new(
         InvoiceFacts {
@@ -433,16 +495,6 @@ impl crate::jobs::JobHandler for ReminderCallHandler {
         if call.status != CallStatus::Queued.as_str() {
             return Ok(json!({"skipped": call.status}));
         }
-        let settings = &state.config.livekit;
-        let missing = settings.missing();
-        if !missing.is_empty() {
-            return self
-                .fail(
-                    &call,
-                    format!("CONFIGURATION: {} not set", missing.join(", ")),
-                )
-                .await;
-        }
         let Some(invoice_id) = call.invoice_id else {
             return self
                 .fail(&call, "CALL_INITIATION_FAILED: no invoice".into())
@@ -453,12 +505,61 @@ impl crate::jobs::JobHandler for ReminderCallHandler {
             .invoice(call.tenant_id, invoice_id)
             .await
             .map_err(JobFailure::from)?;
+        let number = PhoneNumber::parse(&call.to_number, None)
+            .map_err(|e| JobFailure::Permanent(format!("stored number does not read: {e}")))?;
+        // The gate again, on what is true now: the call may have waited hours in the queue.
+        let (decision, recipient) = gate(state, call.tenant_id, &invoice, &number, Utc::now())
+            .await
+            .map_err(JobFailure::from)?;
+        match decision {
+            DialDecision::Dial => {}
+            DialDecision::Block(reason) => {
+                let moved = state
+                    .store
+                    .move_call(
+                        call.tenant_id,
+                        call.id,
+                        CallStatus::Blocked,
+                        CallStatusChange {
+                            blocked_reason: Some(reason.as_str().to_owned()),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .map_err(JobFailure::from)?;
+                if let Some((call, entry)) = moved {
+                    publish(state, call, entry);
+                }
+                return Ok(json!({"status": "BLOCKED", "reason": reason.as_str()}));
+            }
+            DialDecision::Defer { until } => {
+                state
+                    .store
+                    .defer_call(call.tenant_id, call.id, until)
+                    .await
+                    .map_err(JobFailure::from)?;
+                return Ok(json!({"deferredUntil": until.to_rfc3339()}));
+            }
+        }
+        let settings = settings_for(state, call.tenant_id)
+            .await
+            .map_err(JobFailure::from)?;
+        let missing = settings.missing();
+        if !missing.is_empty() {
+            return self
+                .fail(
+                    &call,
+                    format!("CONFIGURATION: {} not set", missing.join(", ")),
+                )
+                .await;
+        }
         let report_token = state
             .tokens
             .issue_call_agent(call.tenant_id, call.id, Utc::now(), CALL_TOKEN_TTL)
             .map_err(JobFailure::from)?;
-        let metadata = agent_metadata(&call, &invoice, &report_token).map_err(JobFailure::from)?;
-        let dialled = dial(state, &call, &invoice, metadata).await;
+        let metadata = agent_metadata(&call, &invoice, recipient.zones(&invoice), &report_token)
+            .map_err(JobFailure::from)?;
+        let dialled = dial(state, &settings, &call, &invoice, metadata).await;
         match dialled {
             Ok(sip_call_id) => {
                 let moved = state
@@ -479,8 +580,9 @@ impl crate::jobs::JobHandler for ReminderCallHandler {
                 }
                 Ok(json!({"status": "DIALING", "livekitCallId": sip_call_id}))
             }
-            Err(e) if e.is_retryable() => Err(JobFailure::Retry(e.to_string())),
-            Err(e) => self.fail(&call, error_code(&e)).await,
+            Err(DialError::Store(e)) => Err(JobFailure::from(e)),
+            Err(DialError::LiveKit(e)) if e.is_retryable() => Err(JobFailure::Retry(e.to_string())),
+            Err(DialError::LiveKit(e)) => self.fail(&call, error_code(&e)).await,
         }
     }
 }
@@ -504,16 +606,114 @@ fn livekit_http() -> &'static reqwest::Client {
     HTTP.get_or_init(reqwest::Client::new)
 }
 
+/// The LiveKit project a tenant's calls go through: its own when it set one, else the
+/// operator's `LIVEKIT_*` settings.
+pub async fn settings_for(
+    state: &AppState,
+    tenant_id: Uuid,
+) -> ApiResult<leadline_livekit::Settings> {
+    Ok(match state.store.livekit_connection(tenant_id).await? {
+        Some(own) => leadline_livekit::Settings {
+            api_url: Some(own.api_url),
+            api_key: Some(own.api_key),
+            api_secret: Some(own.api_secret),
+            sip_trunk_id: Some(own.sip_trunk_id),
+            agent_name: Some(own.agent_name),
+            webhook_keys: None,
+        },
+        None => state.config.livekit.clone(),
+    })
+}
+
+/// A tenant's LiveKit URL, normalised (`wss://` → `https://`). In production it must be https
+/// to a host name or public address, because the server sends signed requests there: a
+/// tenant must not make it call into the operator's own network.
+pub fn tenant_livekit_url(url: &str, environment: crate::config::Environment) -> ApiResult<String> {
+    let normalized = leadline_livekit::client::normalize_api_url(url)
+        .map_err(|_| ApiError::bad_input("apiUrl", "must be an https:// or wss:// URL"))?;
+    let parsed = reqwest::Url::parse(&normalized)
+        .map_err(|e| ApiError::bad_input("apiUrl", format!("is not a URL: {e}")))?;
+    if parsed.username() != "" || parsed.password().is_some() {
+        return Err(ApiError::bad_input(
+            "apiUrl",
+            "must not carry credentials; the API key and secret are separate fields",
+        ));
+    }
+    if environment == crate::config::Environment::Production {
+        if parsed.scheme() != "https" {
+            return Err(ApiError::bad_input(
+                "apiUrl",
+                "must use https in production",
+            ));
+        }
+        let private = match parsed.host() {
+            Some(url::Host::Domain(name)) => {
+                let name = name.to_ascii_lowercase();
+                name == "localhost" || name.ends_with(".localhost") || name.ends_with(".internal")
+            }
+            Some(url::Host::Ipv4(ip)) => {
+                ip.is_private() || ip.is_loopback() || ip.is_link_local() || ip.is_unspecified()
+            }
+            Some(url::Host::Ipv6(ip)) => {
+                ip.is_loopback()
+                    || ip.is_unspecified()
+                    || (ip.segments()[0] & 0xfe00) == 0xfc00
+                    || (ip.segments()[0] & 0xffc0) == 0xfe80
+            }
+            None => true,
+        };
+        if private {
+            return Err(ApiError::bad_input(
+                "apiUrl",
+                "must name a public host in production",
+            ));
+        }
+    }
+    Ok(normalized)
+}
+
+/// Why a dial stopped.
+enum DialError {
+    /// LiveKit answered with an error or not at all.
+    LiveKit(leadline_livekit::Error),
+    /// Recording what was done failed.
+    Store(ApiError),
+}
+
+impl From<leadline_livekit::Error> for DialError {
+    fn from(error: leadline_livekit::Error) -> Self {
+        DialError::LiveKit(error)
+    }
+}
+
+impl From<ApiError> for DialError {
+    fn from(error: ApiError) -> Self {
+        DialError::Store(error)
+    }
+}
+
 /// Room, dispatch, dial: the LiveKit call id of the SIP leg.
+///
+/// A retried job (after a timeout) must not ask for a second agent or ring the customer
+/// twice, because a timed-out request may have been carried out. So each step is recorded
+/// on the call (`metadata.dial`) before or after it is sent, and a retry looks at LiveKit
+/// before repeating one: the room is created idempotently by LiveKit itself; the dispatch is
+/// skipped when the room already has our agent (ListDispatch); the SIP participant is
+/// adopted when the room already has it (ListParticipants).
 async fn dial(
     state: &AppState,
+    settings: &leadline_livekit::Settings,
     call: &calls::Model,
     invoice: &invoices::Model,
     metadata: Value,
-) -> Result<String, leadline_livekit::Error> {
-    let settings = &state.config.livekit;
-    let client = settings.client(livekit_http().clone())?;
+) -> Result<String, DialError> {
+    let client = settings
+        .client(livekit_http().clone())?
+        .with_timeout(state.config.livekit_request_timeout);
+    let agent_name = settings.agent_name()?.to_owned();
     let room = room_name(call.id);
+    let progress = call.metadata.get("dial").cloned().unwrap_or(Value::Null);
+    let identity = format!("sip-{}", call.id);
     client
         .create_room(&CreateRoomRequest {
             name: room.clone(),
@@ -523,19 +723,48 @@ async fn dial(
             ..Default::default()
         })
         .await?;
-    client
-        .create_dispatch(&CreateAgentDispatchRequest {
-            agent_name: settings.agent_name()?.to_owned(),
-            room: room.clone(),
-            metadata: metadata.to_string(),
-        })
+    let dispatched = if progress.get("dispatchRequested").is_some() {
+        client
+            .list_dispatch(&room)
+            .await?
+            .into_iter()
+            .any(|d| d.agent_name == agent_name)
+    } else {
+        false
+    };
+    if !dispatched {
+        state
+            .store
+            .record_dial_progress(call.tenant_id, call.id, json!({"dispatchRequested": true}))
+            .await?;
+        client
+            .create_dispatch(&CreateAgentDispatchRequest {
+                agent_name,
+                room: room.clone(),
+                metadata: metadata.to_string(),
+            })
+            .await?;
+    }
+    if progress.get("sipDialRequested").is_some() {
+        let existing = client.list_participants(&room).await?;
+        if let Some(leg) = existing.iter().find(|p| p.identity == identity) {
+            let sip_call_id = leg
+                .sip()
+                .and_then(|sip| sip.call_id)
+                .unwrap_or_else(|| leg.sid.clone());
+            return Ok(sip_call_id);
+        }
+    }
+    state
+        .store
+        .record_dial_progress(call.tenant_id, call.id, json!({"sipDialRequested": true}))
         .await?;
     let participant = client
         .create_sip_participant(&CreateSipParticipantRequest {
             sip_trunk_id: settings.sip_trunk_id()?.to_owned(),
             sip_call_to: call.to_number.clone(),
             room_name: room,
-            participant_identity: format!("sip-{}", call.id),
+            participant_identity: identity,
             participant_name: invoice.customer_name.clone(),
             ..Default::default()
         })
@@ -554,10 +783,20 @@ pub enum LiveKitOutcome {
     Ignored,
 }
 
+/// Whose LiveKit project signed a webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveKitSigner {
+    /// The operator's (`LIVEKIT_API_KEY`, `LIVEKIT_WEBHOOK_KEYS`): any tenant's call.
+    Operator,
+    /// A tenant's own project: that tenant's calls only.
+    Tenant(Uuid),
+}
+
 /// Applies one verified LiveKit webhook event to its call.
 pub async fn handle_livekit_event(
     state: &AppState,
     event: &WebhookEvent,
+    signer: LiveKitSigner,
 ) -> ApiResult<LiveKitOutcome> {
     let Some(room) = event.room.as_ref().map(|r| r.name.as_str()) else {
         return Ok(LiveKitOutcome::Ignored);
@@ -565,6 +804,13 @@ pub async fn handle_livekit_event(
     let Some(call) = state.store.call_by_room(room).await? else {
         return Ok(LiveKitOutcome::Ignored);
     };
+    if let LiveKitSigner::Tenant(tenant_id) = signer {
+        if tenant_id != call.tenant_id {
+            // A tenant's own secret signs for its own calls only: room names are guessable.
+            tracing::warn!(room, signer = %tenant_id, "a tenant's LiveKit project named another tenant's call; ignored");
+            return Ok(LiveKitOutcome::Ignored);
+        }
+    }
     // The receipt is written after the event is applied, so a failure on the way (the database
     // away) leaves LiveKit's redelivery free to apply it; two copies racing in between are
     // harmless, because the lifecycle ignores a repeated move.
@@ -633,7 +879,8 @@ pub async fn handle_livekit_event(
 
 /// What follows the end of a call: an unanswered one (NO_ANSWER, BUSY, VOICEMAIL) is tried
 /// again after the retry policy's spacing, through the gate like any call; an answered one
-/// with a transcript but no reported outcome is classified offline from its transcript.
+/// with a transcript but no reported outcome is classified from its transcript (the tenant's AI
+/// provider, else offline).
 async fn after_call_ended(state: &AppState, call: &calls::Model) -> ApiResult<()> {
     let status = crate::store::calls::status_of(call)?;
     let ended_at = call.ended_at.unwrap_or_else(Utc::now);
@@ -652,15 +899,16 @@ async fn after_call_ended(state: &AppState, call: &calls::Model) -> ApiResult<()
         return Ok(());
     }
     if status == CallStatus::Completed && call.outcome.is_none() {
-        classify_offline(state, call).await?;
+        classify_transcript(state, call).await?;
     }
     Ok(())
 }
 
-/// The offline classifier's reading of the transcript, recorded as the outcome (its notes say
-/// it was classified, not reported).
-async fn classify_offline(state: &AppState, call: &calls::Model) -> ApiResult<()> {
-    use leadline_domain::call_outcome::{classify_call_outcome, TranscriptLine};
+/// The classifier's reading of the transcript, recorded as the outcome: the tenant's AI
+/// provider when it uses one, else offline (its notes say it was classified, and by whom, not
+/// reported).
+async fn classify_transcript(state: &AppState, call: &calls::Model) -> ApiResult<()> {
+    use leadline_domain::call_outcome::TranscriptLine;
     let entries = state
         .store
         .call_events(
@@ -687,8 +935,20 @@ async fn classify_offline(state: &AppState, call: &calls::Model) -> ApiResult<()
         Some(id) => state.store.invoice(call.tenant_id, id).await?.currency,
         None => "USD".to_owned(),
     };
-    let guess = classify_call_outcome(&lines, Utc::now().date_naive(), &currency);
-    record_outcome(state, call.tenant_id, call.id, guess.to_call_outcome())
+    let today = call.ended_at.unwrap_or_else(Utc::now).date_naive();
+    let (guess, provider) = state
+        .ai
+        .classify_call_outcome(call.tenant_id, &lines, today, &currency)
+        .await?;
+    let by = match provider {
+        leadline_domain::analysis::Provider::Anthropic => "by Anthropic",
+        leadline_domain::analysis::Provider::Openai => "by OpenAI",
+        leadline_domain::analysis::Provider::OfflineFallback => {
+            "offline (the AI provider was unavailable)"
+        }
+        leadline_domain::analysis::Provider::Offline => "offline",
+    };
+    record_outcome(state, call.tenant_id, call.id, guess.to_call_outcome_by(by))
         .await
         .map(|_| ())
 }

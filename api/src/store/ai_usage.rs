@@ -133,6 +133,8 @@ mod tests {
             default_phone_region: Set(None),
             elevenlabs_agent_id: Set(None),
             livekit_agent_name: Set(None),
+            time_zone: Set(None),
+            call_policy: Set(None),
             created_at: Set(at),
             updated_at: Set(at),
         }

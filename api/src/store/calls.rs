@@ -79,6 +79,8 @@ pub struct NewCall {
 pub struct CallStatusChange {
     pub provider_call_id: Option<String>,
     pub error_code: Option<String>,
+    /// The gate's reason, for a move to BLOCKED.
+    pub blocked_reason: Option<String>,
     pub at: Option<DateTime<Utc>>,
 }
 
@@ -534,6 +536,10 @@ impl Store {
         if let Some(code) = &change.error_code {
             active.error_code = Set(Some(code.clone()));
         }
+        if let Some(reason) = &change.blocked_reason {
+            active.blocked_reason = Set(Some(reason.clone()));
+            active.scheduled_for = Set(None);
+        }
         match to {
             CallStatus::Dialing => active.started_at = Set(Some(at)),
             CallStatus::InProgress => active.answered_at = Set(Some(at)),
@@ -553,11 +559,67 @@ impl Store {
             tenant_id,
             call_id,
             event_kind::STATUS,
-            json!({"status": to.as_str(), "errorCode": change.error_code}),
+            json!({"status": to.as_str(), "errorCode": change.error_code, "reason": change.blocked_reason}),
         )
         .await?;
         tx.commit().await?;
         Ok(Some((saved, entry)))
+    }
+
+    /// Moves a QUEUED call's dial to `until` with a fresh job (the gate deferred it at dial
+    /// time: the tenant's hours changed, or the day's attempts ran out meanwhile). `None` when
+    /// the call is no longer QUEUED (cancelled meanwhile): nothing is scheduled.
+    pub async fn defer_call(
+        &self,
+        tenant_id: Uuid,
+        call_id: Uuid,
+        until: DateTime<Utc>,
+    ) -> ApiResult<Option<calls::Model>> {
+        let tx = self.db.begin().await?;
+        let row = call_for_update(&tx, self.is_postgres(), tenant_id, call_id).await?;
+        if status_of(&row)? != CallStatus::Queued {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let mut active: calls::ActiveModel = row.into();
+        active.scheduled_for = Set(Some(until));
+        active.updated_at = Set(now());
+        let saved = active.update(&tx).await?;
+        let mut job = NewJob::new(tenant_id, REMINDER_CALL_JOB, json!({"call_id": call_id}));
+        job.scheduled_for = Some(until);
+        job.idempotency_key = Some(format!("reminder_call:{call_id}:{}", until.timestamp()));
+        enqueue(&tx, job).await?;
+        tx.commit().await?;
+        Ok(Some(saved))
+    }
+
+    /// Merges `progress` into the call's `metadata.dial` (what a dial job has already done at
+    /// LiveKit, so a retried job does not do it twice).
+    pub async fn record_dial_progress(
+        &self,
+        tenant_id: Uuid,
+        call_id: Uuid,
+        progress: serde_json::Value,
+    ) -> ApiResult<calls::Model> {
+        let tx = self.db.begin().await?;
+        let row = call_for_update(&tx, self.is_postgres(), tenant_id, call_id).await?;
+        let mut metadata = row.metadata.clone();
+        if !metadata.is_object() {
+            metadata = json!({});
+        }
+        let mut dial = metadata.get("dial").cloned().unwrap_or_else(|| json!({}));
+        if let (Some(dial), Some(new)) = (dial.as_object_mut(), progress.as_object()) {
+            for (key, value) in new {
+                dial.insert(key.clone(), value.clone());
+            }
+        }
+        metadata["dial"] = dial;
+        let mut active: calls::ActiveModel = row.into();
+        active.metadata = Set(metadata);
+        active.updated_at = Set(now());
+        let saved = active.update(&tx).await?;
+        tx.commit().await?;
+        Ok(saved)
     }
 
     /// Appends transcript lines (`[{speaker, text, at}]`) to a call's timeline.

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use leadline_domain::channel::Channel;
+use leadline_domain::compliance::Consent;
 use leadline_domain::lead::{LeadStatus, Temperature, INITIAL_SCORE};
 use leadline_entity::{conversations, lead_identities, leads, messages, tickets};
 use sea_orm::sea_query::Expr;
@@ -304,6 +305,9 @@ pub(super) async fn insert_messaging_lead(
         assigned_user_id: Set(None),
         metadata: Set(json!({})),
         last_contacted_at: Set(None),
+        call_consent: Set(Consent::Unknown.as_str().to_owned()),
+        call_consent_at: Set(None),
+        time_zone: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
     }

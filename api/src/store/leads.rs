@@ -3,6 +3,7 @@
 //! change writes a `lead_score_events` row in the same transaction.
 
 use leadline_domain::channel::Channel;
+use leadline_domain::compliance::Consent;
 use leadline_domain::lead::{apply_inbox_delta, LeadStatus, Temperature, INITIAL_SCORE};
 use leadline_entity::{lead_identities, lead_score_events, leads};
 use sea_orm::sea_query::Query;
@@ -43,6 +44,8 @@ pub struct LeadChanges {
     pub company: Option<Option<String>>,
     pub status: Option<LeadStatus>,
     pub notes: Option<Option<String>>,
+    /// IANA zone (validated by the caller), a hint for calling hours.
+    pub time_zone: Option<Option<String>>,
 }
 
 /// Filter for lead listings; all parts combine with AND.
@@ -86,6 +89,9 @@ pub(super) fn new_lead_row(tenant_id: Uuid, lead: NewLead) -> leads::ActiveModel
         assigned_user_id: Set(None),
         metadata: Set(json!({})),
         last_contacted_at: Set(None),
+        call_consent: Set(Consent::Unknown.as_str().to_owned()),
+        call_consent_at: Set(None),
+        time_zone: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
     }
@@ -109,6 +115,9 @@ fn apply_changes(row: &mut leads::ActiveModel, changes: LeadChanges) {
     }
     if let Some(v) = changes.notes {
         row.notes = Set(v);
+    }
+    if let Some(v) = changes.time_zone {
+        row.time_zone = Set(v);
     }
     row.updated_at = Set(now());
 }

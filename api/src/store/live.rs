@@ -12,6 +12,7 @@
 use chrono::{DateTime, Duration, Utc};
 use leadline_domain::analysis::Analysis;
 use leadline_domain::channel::Channel;
+use leadline_domain::compliance::Consent;
 use leadline_domain::lead::{LeadStatus, Temperature};
 use leadline_domain::live::{
     live_score, score_reason, LiveLimits, LivePlatform, LiveScore, ViewerActivity,
@@ -627,6 +628,9 @@ impl Store {
                     assigned_user_id: Set(None),
                     metadata: Set(json!({})),
                     last_contacted_at: Set(None),
+                    call_consent: Set(Consent::Unknown.as_str().to_owned()),
+                    call_consent_at: Set(None),
+                    time_zone: Set(None),
                     created_at: Set(at),
                     updated_at: Set(at),
                 }
@@ -769,6 +773,8 @@ mod tests {
             default_phone_region: Set(None),
             elevenlabs_agent_id: Set(None),
             livekit_agent_name: Set(None),
+            time_zone: Set(None),
+            call_policy: Set(None),
             created_at: Set(at),
             updated_at: Set(at),
         }

@@ -6,6 +6,7 @@ mod ai_context;
 mod ai_usage;
 mod api_keys;
 mod audit;
+pub mod call_settings;
 pub mod calls;
 mod channels;
 pub mod inbox;

@@ -24,6 +24,8 @@ pub struct TenantSettingsChanges {
     pub agent_name: Option<Option<String>>,
     pub human_operator_number: Option<Option<String>>,
     pub default_phone_region: Option<Option<String>>,
+    /// IANA zone (validated by the caller).
+    pub time_zone: Option<Option<String>>,
 }
 
 impl Store {
@@ -75,6 +77,8 @@ impl Store {
             default_phone_region: Set(None),
             elevenlabs_agent_id: Set(None),
             livekit_agent_name: Set(None),
+            time_zone: Set(None),
+            call_policy: Set(None),
             created_at: Set(at),
             updated_at: Set(at),
         }
@@ -187,6 +191,10 @@ impl Store {
         if let Some(v) = changes.default_phone_region {
             changed.insert("defaultPhoneRegion".into(), json!(v));
             row.default_phone_region = Set(v);
+        }
+        if let Some(v) = changes.time_zone {
+            changed.insert("timeZone".into(), json!(v));
+            row.time_zone = Set(v);
         }
         row.updated_at = Set(now());
         let updated = row.update(&tx).await?;

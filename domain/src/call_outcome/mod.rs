@@ -110,11 +110,16 @@ impl OutcomeGuess {
     /// The outcome to store for the call. The notes say the classifier decided it, with the
     /// evidence, so a person reading the call knows no one reported it.
     pub fn to_call_outcome(&self) -> CallOutcome {
+        self.to_call_outcome_by("offline")
+    }
+
+    /// [`OutcomeGuess::to_call_outcome`] naming who classified it (`offline`, `by Anthropic`…).
+    pub fn to_call_outcome_by(&self, classifier: &str) -> CallOutcome {
         let notes = if self.evidence.is_empty() {
-            "classified offline from the transcript".to_owned()
+            format!("classified {classifier} from the transcript")
         } else {
             format!(
-                "classified offline from the transcript: \"{}\"",
+                "classified {classifier} from the transcript: \"{}\"",
                 self.evidence.join("\", \"")
             )
         };

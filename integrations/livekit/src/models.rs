@@ -260,16 +260,19 @@ pub enum Rpc {
     CreateSipParticipant,
     /// `livekit.AgentDispatchService/CreateDispatch`.
     CreateDispatch,
+    /// `livekit.AgentDispatchService/ListDispatch`.
+    ListDispatch,
 }
 
 impl Rpc {
     /// Every method, for tables and tests.
-    pub const ALL: [Rpc; 5] = [
+    pub const ALL: [Rpc; 6] = [
         Rpc::CreateRoom,
         Rpc::DeleteRoom,
         Rpc::ListParticipants,
         Rpc::CreateSipParticipant,
         Rpc::CreateDispatch,
+        Rpc::ListDispatch,
     ];
 
     /// The Twirp service (`livekit.SIP`, not `SIPService`).
@@ -277,7 +280,7 @@ impl Rpc {
         match self {
             Rpc::CreateRoom | Rpc::DeleteRoom | Rpc::ListParticipants => "livekit.RoomService",
             Rpc::CreateSipParticipant => "livekit.SIP",
-            Rpc::CreateDispatch => "livekit.AgentDispatchService",
+            Rpc::CreateDispatch | Rpc::ListDispatch => "livekit.AgentDispatchService",
         }
     }
 
@@ -289,6 +292,7 @@ impl Rpc {
             Rpc::ListParticipants => "ListParticipants",
             Rpc::CreateSipParticipant => "CreateSIPParticipant",
             Rpc::CreateDispatch => "CreateDispatch",
+            Rpc::ListDispatch => "ListDispatch",
         }
     }
 
@@ -700,6 +704,25 @@ pub struct CreateAgentDispatchRequest {
     /// Job metadata: a JSON document for our agents.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub metadata: String,
+}
+
+/// `ListAgentDispatchRequest`: the dispatches of a room (all of them without a `dispatch_id`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListAgentDispatchRequest {
+    /// The room.
+    #[serde(default)]
+    pub room: String,
+    /// One dispatch only, when set.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub dispatch_id: String,
+}
+
+/// `ListAgentDispatchResponse`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListAgentDispatchResponse {
+    /// The room's dispatches.
+    #[serde(default, alias = "agentDispatches")]
+    pub agent_dispatches: Vec<AgentDispatch>,
 }
 
 impl CreateAgentDispatchRequest {

@@ -13,6 +13,8 @@
 //!   call, so one client serves every tenant.
 //! - `request`: what every call carries (`LlmRequestConfig`, `ApiKey`), shared by both clients.
 //! - `LlmProvider`: either client behind `analyze` / `reply`, one attempt.
+//! - `call_outcome`: the payment-reminder call's outcome from its transcript (prompt and
+//!   validation), run through `ResilientProvider::classify_call`.
 //! - `ResilientProvider`: retries with backoff + jitter honouring `retry-after`, a circuit
 //!   breaker per credential, usage metering per tenant, and the caller's offline `Fallback`
 //!   when the provider is unavailable (recorded as `Provider::OfflineFallback`).
@@ -25,6 +27,7 @@
 
 pub mod anthropic;
 pub mod breaker;
+pub mod call_outcome;
 pub mod error;
 pub mod models;
 pub mod openai;

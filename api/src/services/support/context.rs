@@ -113,6 +113,9 @@ mod tests {
             assigned_user_id: None,
             metadata: json!({}),
             last_contacted_at: None,
+            call_consent: "UNKNOWN".into(),
+            call_consent_at: None,
+            time_zone: None,
             created_at: at,
             updated_at: at,
         };
