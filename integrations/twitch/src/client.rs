@@ -4,8 +4,8 @@
 //! Stateless about tenants: each call takes the tenant's `HelixCredentials` (client id + user
 //! access token), so one client and one connection pool serve every tenant. One request per call,
 //! no retries: a 429 comes back as `RateLimited` with the wait from `Ratelimit-Reset`, and the
-//! caller decides. The daily whisper allowance is `whisper::WhisperBudget`'s business, not this
-//! module's.
+//! caller decides. The daily whisper allowance is the api's business (counted across replicas),
+//! not this module's.
 
 use std::fmt;
 use std::time::Duration;

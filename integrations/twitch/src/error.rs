@@ -45,7 +45,7 @@ pub enum Error {
     /// 404, or a user lookup that returned nothing.
     #[error("not found: {0}")]
     NotFound(String),
-    /// Helix 429 (`Ratelimit-Reset` gives the wait), or our own whisper budget said no.
+    /// Helix 429 (`Ratelimit-Reset` gives the wait).
     #[error("rate limited by Twitch (retry after {retry_after:?})")]
     RateLimited {
         /// How long until the bucket refills, when known.

@@ -1,12 +1,12 @@
 //! Twitch for Leadline's live-sales agent (platforms.md §2): the bot's chat seat over IRC (read
 //! viewers' messages, answer within Twitch's send limits, survive reconnects), Helix user lookup
-//! and whispers within a daily budget, and EventSub parsing with mandatory webhook signature
+//! and whispers, and EventSub parsing with mandatory webhook signature
 //! verification.
 //!
 //! - `irc`: IRCv3 parser/writer and the Twitch view of a PRIVMSG (`ChatMessage`);
 //! - `chat::ChatConnection`: connect → stream of `ChatEvent` + paced `say`, auto-reconnect;
-//! - `pacer::SendPacer`, `backoff::ReconnectBackoff`, `whisper::WhisperBudget`: pure policies
-//!   with `now` passed in;
+//! - `pacer::SendPacer`, `backoff::ReconnectBackoff`: pure policies with `now` passed in (the
+//!   daily whisper budget is shared by replicas, so the api counts it in its store);
 //! - `client::HelixClient` (also at its old path `helix::`): `GET /users`, `POST /whispers`,
 //!   `POST /chat/messages`;
 //! - `webhook`: `verify(headers, raw_body, secret, now)` then `eventsub::parse_webhook`;
@@ -30,7 +30,6 @@ pub mod irc;
 pub mod models;
 pub mod pacer;
 pub mod webhook;
-pub mod whisper;
 
 #[cfg(feature = "fake")]
 pub mod fake;
@@ -48,4 +47,3 @@ pub use eventsub::{Event, EventSubMessage, WsMessage};
 pub use irc::{Badge, ChatMessage, IrcMessage};
 pub use pacer::{PacerConfig, SendPacer};
 pub use webhook::WebhookMeta;
-pub use whisper::{WhisperBudget, WhisperBudgetConfig, WhisperCounting, WhisperRefusal};

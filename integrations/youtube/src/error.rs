@@ -44,7 +44,7 @@ pub enum Error {
         retry_after: Option<Duration>,
     },
     /// The project's daily quota is spent (403 with reason `quotaExceeded` or `dailyLimitExceeded`,
-    /// platforms.md §1), or our own `QuotaMeter` refused to spend more. Nothing succeeds until the
+    /// platforms.md §1), or the api's shared quota counter refused to spend more. Nothing succeeds until the
     /// quota day rolls over at midnight Pacific time.
     #[error("the YouTube quota is exhausted ({reason})")]
     QuotaExceeded {

@@ -272,13 +272,17 @@ pub fn verify_signature(
                 allow_legacy: endpoint.connection.legacy_signature,
                 ..Default::default()
             };
-            leadline_tiktok::signature::verify(headers, raw_body, &[secret], now, &options)
-                .map(|_| source)
-                .map_err(|e| tiktok_signature(&e))
+            match leadline_tiktok::webhook::verify(headers, raw_body, &[secret], now, &options) {
+                Ok(_) => Ok(source),
+                Err(leadline_tiktok::Error::SignatureInvalid(e)) => Err(tiktok_signature(&e)),
+                Err(other) => Err(WebhookRejection::BadSignature(other.to_string())),
+            }
         }
-        _ => leadline_meta::signature::verify_hub_signature_256(headers, raw_body, &[secret])
-            .map(|()| source)
-            .map_err(|e| meta_signature(&e)),
+        _ => match leadline_meta::webhook::verify(headers, raw_body, &[secret]) {
+            Ok(()) => Ok(source),
+            Err(leadline_meta::Error::SignatureInvalid(e)) => Err(meta_signature(&e)),
+            Err(other) => Err(WebhookRejection::BadSignature(other.to_string())),
+        },
     }
 }
 
