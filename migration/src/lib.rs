@@ -20,6 +20,7 @@ mod m20261206_000004_live_operator_budgets;
 mod m20261206_000006_support_trust;
 mod m20261207_000001_reminder_calls;
 mod m20261207_000002_job_claim_indexes;
+mod m20261207_000003_fill_lead_phone;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000006_support_trust::Migration),
             Box::new(m20261207_000001_reminder_calls::Migration),
             Box::new(m20261207_000002_job_claim_indexes::Migration),
+            Box::new(m20261207_000003_fill_lead_phone::Migration),
         ]
     }
 }
