@@ -4,8 +4,8 @@
 //! product accuracy, every signal, escalation, language, throughput — overall and per language).
 //! Without FILE it runs the shipped splits, each reported on its own: TRAIN (what the model
 //! learns from, so its figure is flattering), TEST (read by the quality test) and HOLDOUT (read
-//! by nothing that trains or tunes: the honest figure); `--split` picks one. The catalog defaults
-//! to the shipped demo catalog.
+//! by nothing that trains or tunes: the honest figure); `--split` picks one. With FILE,
+//! `--catalog` is required; the shipped data defaults to the shipped demo catalog.
 //!
 //! `leadline eval --task replies [FILE.jsonl]` scores the offline provider's suggested replies
 //! (`leadline_domain::analysis::reply_eval`; default file `domain/data/analysis/replies.jsonl`):
@@ -67,9 +67,9 @@ pub(super) struct EvalArgs {
     /// (`replies`) or the outcome of payment reminder calls (`call-outcome`).
     #[arg(long, value_enum, default_value_t = EvalTask::Intent)]
     task: EvalTask,
-    /// The catalog the messages talk about (`intent` and `replies`; default: the shipped demo
-    /// catalog): a JSON array of {name, description, priceMicros, currency, purchaseLink,
-    /// keywords}.
+    /// The catalog the messages talk about (`intent` and `replies`; required with FILE, else
+    /// the shipped demo catalog): a JSON array of {name, description, priceMicros, currency,
+    /// purchaseLink, keywords}.
     #[arg(long)]
     catalog: Option<PathBuf>,
     /// Only the examples of this split (`intent` without FILE: `train`, `test` or `holdout`;
@@ -160,15 +160,19 @@ fn intent_sets(args: &EvalArgs) -> Result<Vec<(String, Vec<EvalExample>)>, Strin
         .collect()
 }
 
-/// The catalog given, else the shipped demo catalog.
+/// A FILE of one's own talks about one's own catalog, so it needs `--catalog`; the shipped data
+/// defaults to the shipped catalog it was labelled for.
 fn catalog(args: &EvalArgs) -> Result<Vec<CatalogProduct>, String> {
-    match &args.catalog {
-        Some(path) => {
+    match (&args.catalog, &args.file) {
+        (Some(path), _) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             parse_catalog(&text).map_err(|e| format!("{}: {e}", path.display()))
         }
-        None => parse_catalog(dataset::CATALOG_JSON).map_err(|e| format!("shipped catalog: {e}")),
+        (None, Some(_)) => Err("--catalog CATALOG.json is required with FILE".to_owned()),
+        (None, None) => {
+            parse_catalog(dataset::CATALOG_JSON).map_err(|e| format!("shipped catalog: {e}"))
+        }
     }
 }
 
