@@ -49,6 +49,12 @@ impl Channel {
         }
     }
 
+    /// Whether a person's id on this channel is their phone number (WhatsApp's `wa_id`, a
+    /// caller's number on Twilio), so a lead met there has that number as its phone.
+    pub fn identity_is_phone(self) -> bool {
+        matches!(self, Channel::Whatsapp | Channel::Twilio)
+    }
+
     /// Parses the stable name (case-insensitive, `-` accepted for `_`).
     pub fn parse(value: &str) -> Result<Self, DomainError> {
         let wanted = value.trim().to_ascii_uppercase().replace('-', "_");

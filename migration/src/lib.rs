@@ -20,6 +20,7 @@ mod m20261206_000004_live_operator_budgets;
 mod m20261206_000006_support_trust;
 mod m20261207_000001_reminder_calls;
 mod m20261207_000002_job_claim_indexes;
+mod m20261207_000003_fill_lead_phone;
 mod m20261207_000004_call_policy;
 
 /// The ordered list of migrations.
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000006_support_trust::Migration),
             Box::new(m20261207_000001_reminder_calls::Migration),
             Box::new(m20261207_000002_job_claim_indexes::Migration),
+            Box::new(m20261207_000003_fill_lead_phone::Migration),
             Box::new(m20261207_000004_call_policy::Migration),
         ]
     }

@@ -319,6 +319,67 @@ async fn a_youtube_session_answers_qualifying_questions_within_limits_and_scores
     assert_eq!(error_code(&hidden), "NOT_FOUND", "{hidden:#}");
 }
 
+/// Each viewer is answered in the language they wrote in; the price and link stay verbatim.
+#[tokio::test]
+async fn a_spanish_live_chat_question_gets_a_spanish_reply() {
+    let youtube = FakeYoutube::start().await.expect("fake YouTube");
+    youtube.add_live_video(VIDEO, CHAT);
+    youtube.set_polling_interval(CHAT, 1_000);
+    let app = spawn_with(SpawnOptions {
+        env: vec![
+            ("YOUTUBE_API_BASE".into(), youtube.base_url().to_owned()),
+            (
+                "YOUTUBE_ACCESS_TOKEN".into(),
+                youtube.oauth_token().to_owned(),
+            ),
+        ],
+        ..SpawnOptions::default()
+    })
+    .await;
+    let token = app.sign_up("live-es").await;
+    let hoodie = create_hoodie(&app, &token).await;
+    let started = app
+        .ok(
+            &token,
+            START,
+            json!({"input": {
+                "platform": "YOUTUBE",
+                "products": [hoodie],
+                "youtube": {"videoId": VIDEO, "botChannelId": BOT_CHANNEL_ID},
+                "limits": {"viewerCooldownSeconds": 0}
+            }}),
+        )
+        .await;
+    let id = started["startLiveSession"]["session"]["id"]
+        .as_str()
+        .expect("session id")
+        .to_owned();
+    youtube.push_text(CHAT, "lucia", "¿cuánto cuesta la sudadera?");
+    youtube.push_text(CHAT, "sam", "how much is the hoodie?");
+    let data = eventually(&app, &token, &id, "both questions answered", |d| {
+        let rows = interactions(d);
+        rows.len() == 2 && rows.iter().all(|r| r["outcome"] == "REPLIED")
+    })
+    .await;
+    let rows = interactions(&data);
+    let response = |author: &str| {
+        rows.iter()
+            .find(|r| r["authorName"] == author)
+            .and_then(|r| r["response"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        response("lucia"),
+        "@lucia Ocean Hoodie cuesta 19.99 USD. Cómpralo aquí: https://shop.example/ocean-hoodie"
+    );
+    assert_eq!(
+        response("sam"),
+        "@sam Ocean Hoodie is 19.99 USD. Get it here: https://shop.example/ocean-hoodie"
+    );
+    app.ok(&token, STOP, json!({"id": id})).await;
+}
+
 #[tokio::test]
 async fn a_youtube_session_stops_cleanly_when_its_quota_runs_out() {
     let youtube = FakeYoutube::start().await.expect("fake YouTube");

@@ -337,6 +337,137 @@ async fn customer_and_agent_chat_live_with_history_ai_turn_typing_and_read_recei
     );
 }
 
+const DELIVERY: &str = "query($id: ID!) { conversation(id: $id) { messages(first: 50) { edges { node { id senderKind deliveryStatus } } } } }";
+
+/// The delivery status of message `id` of `session`, as agents see it in the inbox.
+async fn delivery_status(app: &TestApp, owner: &str, session: &str, id: &str) -> String {
+    let data = app.ok(owner, DELIVERY, json!({"id": session})).await;
+    data["conversation"]["messages"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["id"] == id)
+        .map(|e| e["node"]["deliveryStatus"].as_str().unwrap().to_owned())
+        .unwrap_or_else(|| panic!("message {id} not in {data}"))
+}
+
+/// Polls until message `id` has `want` (or the wait ends, then fails showing the last status).
+async fn wait_delivery(app: &TestApp, owner: &str, session: &str, id: &str, want: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let status = delivery_status(app, owner, session, id).await;
+        if status == want {
+            return;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "{id} is still {status}, not {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_web_chat_reply_becomes_delivered_once_it_reaches_the_customer_socket() {
+    let app = spawn_with(SpawnOptions::default()).await;
+    let acme = tenant(&app, "chat-delivery").await;
+    let customer = customer_token(&app, &acme.api_key, "user-d", "Dana").await;
+    let session = open_session(&app, &customer, "Delivery").await;
+
+    // Nobody listens: the AI's reply waits PENDING.
+    send(
+        &app,
+        &customer,
+        &session,
+        "What are your opening hours?",
+        "d-1",
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let ai_reply = loop {
+        let data = app.ok(&acme.owner, DELIVERY, json!({"id": session})).await;
+        let found = data["conversation"]["messages"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["node"]["senderKind"] == "AI")
+            .map(|e| e["node"]["id"].as_str().unwrap().to_owned());
+        if let Some(id) = found {
+            break id;
+        }
+        assert!(started.elapsed() < WAIT, "no AI reply: {data}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // An agent watching is not the customer.
+    let mut agent = app.ws(&acme.owner).await.expect("agent socket");
+    agent
+        .subscribe(SESSION_EVENTS, json!({"id": session}))
+        .await;
+    agent
+        .next_data_where(WAIT, is("SessionHistory"))
+        .await
+        .expect("agent history");
+    assert_eq!(
+        delivery_status(&app, &acme.owner, &session, &ai_reply).await,
+        "PENDING",
+        "an agent's socket is not the customer's"
+    );
+
+    // The customer connects: the history carries the reply, which is now DELIVERED.
+    let mut customer_ws = app.ws(&customer).await.expect("customer socket");
+    customer_ws
+        .subscribe(SESSION_EVENTS, json!({"id": session}))
+        .await;
+    customer_ws
+        .next_data_where(WAIT, is("SessionHistory"))
+        .await
+        .expect("history");
+    wait_delivery(&app, &acme.owner, &session, &ai_reply, "DELIVERED").await;
+
+    // Live: an agent's reply reaches the connected customer and becomes DELIVERED.
+    let reply = app
+        .ok(
+            &acme.owner,
+            SEND,
+            json!({"input": {"sessionId": session, "text": "We open at 9.", "clientMessageId": "a-1"}}),
+        )
+        .await;
+    let reply = reply["sendSupportMessage"]["message"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    customer_ws
+        .next_data_where(WAIT, message_from("AGENT"))
+        .await
+        .expect("the customer gets the agent's reply");
+    wait_delivery(&app, &acme.owner, &session, &reply, "DELIVERED").await;
+
+    // Read wins, and a reconnect never moves a message back.
+    app.ok(
+        &customer,
+        "mutation($input: MarkReadInput!) { markRead(input: $input) { marked } }",
+        json!({"input": {"sessionId": session, "upToMessageId": reply}}),
+    )
+    .await;
+    drop(customer_ws);
+    let mut again = app.ws(&customer).await.expect("customer socket again");
+    again
+        .subscribe(SESSION_EVENTS, json!({"id": session}))
+        .await;
+    again
+        .next_data_where(WAIT, is("SessionHistory"))
+        .await
+        .expect("history again");
+    assert_eq!(
+        delivery_status(&app, &acme.owner, &session, &reply).await,
+        "READ"
+    );
+    assert_eq!(
+        delivery_status(&app, &acme.owner, &session, &ai_reply).await,
+        "READ"
+    );
+}
+
 /// Escalates by an explicit request in `language`, then checks queue, assignment, the agent's
 /// messages reaching the customer and the AI's silence.
 async fn escalation_flow(app: &TestApp, acme: &Tenant, external_id: &str, request: &str) {

@@ -271,6 +271,32 @@ async fn whatsapp_delivery_creates_one_warm_lead_and_one_ai_job_and_redelivery_c
     .await;
 }
 
+/// A WhatsApp lead has its phone even when libphonenumber does not list the number's range:
+/// the `wa_id` is the number (WhatsApp registered it by SMS), so the lead carries it in E.164.
+#[tokio::test]
+async fn a_whatsapp_lead_has_its_phone_even_outside_the_number_metadata() {
+    let app = app_with(&[]).await;
+    let token = app.sign_up("wa-phone").await;
+    let fake = FakeWhatsApp::start().await.unwrap();
+    connect(
+        &app,
+        &token,
+        json!({"channel": "WHATSAPP", "appSecret": fake.app_secret(), "externalAccountId": fake.phone_number_id()}),
+    )
+    .await;
+    for (from, name) in [("15550100123", "Range Unlisted"), (WA_FROM, "Listed Range")] {
+        let delivery = meta_delivery(fake.signed_text_message_webhook(from, name, "hola!"));
+        let (status, body) = post(&app, "whatsapp", "wa-phone", &delivery).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let found = leads(&app, &token).await;
+    assert_eq!(found.len(), 2, "{found:#?}");
+    for lead in &found {
+        let external_id = lead["identities"][0]["externalId"].as_str().unwrap();
+        assert_eq!(lead["phone"], json!(format!("+{external_id}")), "{lead}");
+    }
+}
+
 #[tokio::test]
 async fn facebook_delivery_creates_one_warm_lead_and_one_ai_job_and_redelivery_changes_nothing() {
     let fake = FakeMeta::start().await.unwrap();

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use leadline_domain::channel::Channel;
 use leadline_domain::compliance::Consent;
 use leadline_domain::lead::{LeadStatus, Temperature, INITIAL_SCORE};
+use leadline_domain::phone::PhoneNumber;
 use leadline_entity::{conversations, lead_identities, leads, messages, tickets};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -275,17 +276,33 @@ pub(super) struct NewMessagingLead<'a> {
     pub name: String,
     /// E-mail, when known.
     pub email: Option<String>,
-    /// E.164 phone, when known.
+    /// E.164 phone, when known. On a channel whose identity is a phone number it is filled
+    /// from `external_id` when the caller has none ([`identity_phone`]).
     pub phone: Option<String>,
+}
+
+/// The E.164 number a phone identity carries (WhatsApp's `wa_id` is the number's digits), when
+/// `channel` identifies people by phone and the id reads as one.
+pub(super) fn identity_phone(channel: &str, external_id: &str) -> Option<String> {
+    Channel::parse(channel)
+        .ok()
+        .filter(|c| c.identity_is_phone())
+        .and_then(|_| PhoneNumber::from_platform_identity(external_id).ok())
+        .map(|p| p.as_str().to_owned())
 }
 
 /// Inserts a new lead (the inbox's starting score, handled by the AI) with its identity on the
 /// channel. A lost race on the identity's unique key is a retryable CONFLICT ([`race_or`]).
+/// Every lead whose identity is a phone number gets that number as its phone, here, whichever
+/// path created it: the number is the identity, and a lead without it cannot be called back.
 pub(super) async fn insert_messaging_lead(
     tx: &DatabaseTransaction,
     tenant_id: Uuid,
-    new: NewMessagingLead<'_>,
+    mut new: NewMessagingLead<'_>,
 ) -> ApiResult<leads::Model> {
+    if new.phone.is_none() {
+        new.phone = identity_phone(new.channel, new.external_id);
+    }
     let at = now();
     let lead = leads::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -1015,4 +1032,25 @@ fn with_sent_at(metadata: &Value, sent_at: DateTime<Utc>) -> Value {
         map.insert("sentAt".into(), json!(sent_at.to_rfc3339()));
     }
     metadata
+}
+
+#[cfg(test)]
+mod tests {
+    use super::identity_phone;
+
+    #[test]
+    fn a_phone_identity_gives_the_lead_its_number_and_other_identities_do_not() {
+        assert_eq!(
+            identity_phone("WHATSAPP", "447911123456").as_deref(),
+            Some("+447911123456")
+        );
+        // libphonenumber does not list this range; the platform vouches for the number.
+        assert_eq!(
+            identity_phone("WHATSAPP", "15550100123").as_deref(),
+            Some("+15550100123")
+        );
+        assert_eq!(identity_phone("WHATSAPP", "not-a-number"), None);
+        assert_eq!(identity_phone("INSTAGRAM", "447911123456"), None);
+        assert_eq!(identity_phone("WEB_CHAT", "visitor:447911123456"), None);
+    }
 }

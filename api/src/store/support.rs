@@ -694,6 +694,61 @@ impl Store {
         Ok(update.exec(&self.db).await?.rows_affected)
     }
 
+    /// Marks the session's outbound messages among `ids` DELIVERED: they reached a connected
+    /// customer socket. Only PENDING and SENT move (a READ, FAILED or BLOCKED message keeps its
+    /// status: delivery never goes backwards, `delivery::rank`), in one conditional UPDATE, so
+    /// two sockets of the same customer cannot undo a read in between. Returns the messages as
+    /// they are now, for `MessageUpdated`.
+    pub async fn mark_support_delivered(
+        &self,
+        tenant_id: Uuid,
+        session_id: Uuid,
+        ids: &[Uuid],
+    ) -> ApiResult<Vec<messages::Model>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let movable = [delivery::PENDING, delivery::SENT];
+        let scope = |select: sea_orm::Select<messages::Entity>| {
+            select
+                .filter(messages::Column::TenantId.eq(tenant_id))
+                .filter(messages::Column::ConversationId.eq(session_id))
+                .filter(messages::Column::Id.is_in(ids.iter().copied()))
+                .filter(messages::Column::Direction.eq("OUTBOUND"))
+        };
+        let candidates = scope(messages::Entity::find())
+            .filter(messages::Column::DeliveryStatus.is_in(movable))
+            .all(&self.db)
+            .await?;
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let at = now();
+        let changed = messages::Entity::update_many()
+            .col_expr(
+                messages::Column::DeliveryStatus,
+                Expr::value(delivery::DELIVERED),
+            )
+            .col_expr(messages::Column::UpdatedAt, Expr::value(at))
+            .filter(messages::Column::TenantId.eq(tenant_id))
+            .filter(messages::Column::ConversationId.eq(session_id))
+            .filter(messages::Column::Id.is_in(candidates.iter().map(|m| m.id)))
+            .filter(messages::Column::DeliveryStatus.is_in(movable))
+            .exec(&self.db)
+            .await?
+            .rows_affected;
+        if changed == 0 {
+            return Ok(Vec::new());
+        }
+        // Another socket or a read receipt may have moved some in between: report what is stored.
+        Ok(scope(messages::Entity::find())
+            .filter(messages::Column::Id.is_in(candidates.iter().map(|m| m.id)))
+            .filter(messages::Column::DeliveryStatus.eq(delivery::DELIVERED))
+            .order_by_asc(messages::Column::Id)
+            .all(&self.db)
+            .await?)
+    }
+
     /// Messages of a session, oldest first: those after `after` (a resume), or the last `limit`.
     /// Returns them and whether older (or, after a cursor, further) messages were left out.
     pub async fn support_history(

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod eval;
 pub mod offline;
+pub mod reply_eval;
 pub(crate) mod text_norm;
 
 use crate::channel::Channel;

@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
+use leadline_domain::analysis::Language;
 use leadline_domain::live::{
     decide_reply, prefers_whisper, Decision, LiveLimits, LivePlatform, ReplyCounters, ReplyInput,
     Route, SkipReason,
@@ -65,18 +66,28 @@ pub enum Handled {
     Stored(String),
 }
 
-/// The reply text: names the product with its price and link, because replies never invent
-/// facts — everything in it comes from the tenant's catalogue row.
-pub fn reply_text(author_name: &str, product: &products::Model) -> String {
+/// The reply text, in the language of the viewer's message: names the product with its price
+/// and link, because replies never invent facts — everything in it comes from the tenant's
+/// catalogue row, verbatim.
+pub fn reply_text(author_name: &str, product: &products::Model, language: Language) -> String {
+    let es = language == Language::Spanish;
     let price = Money::parse(product.price_micros, &product.currency)
         .map(|m| m.display())
         .ok();
     let mut text = format!("@{author_name} {}", product.name);
     if let Some(price) = price {
-        text.push_str(&format!(" is {price}"));
+        text.push_str(&if es {
+            format!(" cuesta {price}")
+        } else {
+            format!(" is {price}")
+        });
     }
     match &product.purchase_link {
-        Some(link) if !link.is_empty() => text.push_str(&format!(". Get it here: {link}")),
+        Some(link) if !link.is_empty() => text.push_str(&if es {
+            format!(". Cómpralo aquí: {link}")
+        } else {
+            format!(". Get it here: {link}")
+        }),
         _ => text.push('.'),
     }
     // YouTube refuses chat messages above 200 characters.
@@ -257,7 +268,7 @@ pub async fn handle_message(
             }
         }
     };
-    let text = reply_text(&message.author_name, &product);
+    let text = reply_text(&message.author_name, &product, analyzed.analysis.language);
     let target = ReplyTarget {
         session: &session,
         route,
@@ -493,14 +504,39 @@ mod tests {
     #[test]
     fn replies_quote_the_catalogue_and_fit_youtube() {
         assert_eq!(
-            reply_text("alice", &hoodie(Some("https://shop.example/h"))),
+            reply_text(
+                "alice",
+                &hoodie(Some("https://shop.example/h")),
+                Language::English
+            ),
             "@alice Ocean Hoodie is 19.99 USD. Get it here: https://shop.example/h"
         );
         assert_eq!(
-            reply_text("bob", &hoodie(None)),
+            reply_text("bob", &hoodie(None), Language::English),
             "@bob Ocean Hoodie is 19.99 USD."
         );
         let long = "x".repeat(500);
-        assert_eq!(reply_text(&long, &hoodie(None)).chars().count(), 200);
+        assert_eq!(
+            reply_text(&long, &hoodie(None), Language::Spanish)
+                .chars()
+                .count(),
+            200
+        );
+    }
+
+    #[test]
+    fn a_spanish_question_gets_a_spanish_reply_with_the_same_price_and_link() {
+        assert_eq!(
+            reply_text(
+                "ana",
+                &hoodie(Some("https://shop.example/h")),
+                Language::Spanish
+            ),
+            "@ana Ocean Hoodie cuesta 19.99 USD. Cómpralo aquí: https://shop.example/h"
+        );
+        assert_eq!(
+            reply_text("leo", &hoodie(None), Language::Spanish),
+            "@leo Ocean Hoodie cuesta 19.99 USD."
+        );
     }
 }

@@ -14,6 +14,11 @@
 //!   (a refresh may land on any replica; only the subscriber sees them all), ended early by the
 //!   typist's own message.
 //!
+//! - **delivery**: WEB_CHAT has no platform to report delivery, so the customer's own feed does:
+//!   an outbound message (AI, agent, system) that reaches a connected customer — in the history
+//!   or live — moves from PENDING (or SENT) to DELIVERED and `MessageUpdated` tells the agents.
+//!   It never moves a message backwards (a READ one stays READ).
+//!
 //! Must not: map to GraphQL types (the resolver does), store typing (bus-only by design), or
 //! read anything but the session's own history.
 
@@ -29,10 +34,12 @@ use leadline_entity::{conversations, messages};
 use uuid::Uuid;
 
 use super::presence::PresenceGuard;
+use super::session::PARTICIPANT_CUSTOMER;
 use crate::bus::{BusError, Event, EventBus, SupportEvent, SupportParticipant};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::inbox::sender;
+use crate::store::inbox::{delivery, sender};
+use crate::store::Store;
 
 /// Messages sent with the history when a client subscribes (older ones: `messages` on the session).
 pub const HISTORY_MESSAGES: u64 = 100;
@@ -270,6 +277,36 @@ impl SessionFeed {
     }
 }
 
+/// Whether `message` is ours to the customer and not yet known to have reached them.
+pub fn awaiting_delivery(message: &messages::Model) -> bool {
+    message.direction == "OUTBOUND"
+        && delivery::rank(&message.delivery_status) < delivery::rank(delivery::DELIVERED)
+}
+
+/// Records that `sent` reached the customer's socket: DELIVERED in the store, then
+/// `MessageUpdated` for each message that moved. A failure is logged, never the feed's end: the
+/// customer has the message either way, only its status lags.
+async fn deliver(store: &Store, bus: &EventBus, tenant_id: Uuid, session_id: Uuid, sent: &[Uuid]) {
+    match store
+        .mark_support_delivered(tenant_id, session_id, sent)
+        .await
+    {
+        Ok(moved) => {
+            for message in moved {
+                bus.publish(
+                    tenant_id,
+                    Event::MessageUpdated {
+                        message: Box::new(message),
+                    },
+                );
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%session_id, ?error, "could not mark web chat replies delivered")
+        }
+    }
+}
+
 /// Publishes ParticipantLeft when the subscription that joined ends (the client unsubscribed or
 /// the socket dropped); publishing never blocks, so Drop may do it.
 struct LeaveOnDrop {
@@ -318,10 +355,22 @@ pub async fn open(
     let session_id = session.id;
     // Scoped: this session's events only, so 1,000 open chats do not wake each other.
     let bus = state.bus.subscribe_scoped(tenant_id, session_id);
-    let (history, has_more) = state
+    let (mut history, has_more) = state
         .store
         .support_history(tenant_id, session_id, after, HISTORY_MESSAGES)
         .await?;
+    let customer = me.kind == PARTICIPANT_CUSTOMER;
+    if customer {
+        let sent: Vec<Uuid> = history
+            .iter()
+            .filter(|m| awaiting_delivery(m))
+            .map(|m| m.id)
+            .collect();
+        deliver(&state.store, &state.bus, tenant_id, session_id, &sent).await;
+        for message in history.iter_mut().filter(|m| sent.contains(&m.id)) {
+            message.delivery_status = delivery::DELIVERED.to_owned();
+        }
+    }
     let presence: Option<PresenceGuard> =
         member.map(|user_id| state.support.presence.track(tenant_id, user_id));
     state.bus.publish(
@@ -351,11 +400,21 @@ pub async fn open(
         }
     };
     let held = (leave, presence);
+    let (store, events) = (state.store.clone(), state.bus.clone());
     let items = feed
         .run(bus, reload)
-        .map(move |item| {
+        .then(move |item| {
             let _held = &held;
-            item
+            let (store, events) = (store.clone(), events.clone());
+            async move {
+                match &item {
+                    Ok(FeedItem::Message(message)) if customer && awaiting_delivery(message) => {
+                        deliver(&store, &events, tenant_id, session_id, &[message.id]).await;
+                    }
+                    _ => {}
+                }
+                item
+            }
         })
         .boxed();
     Ok(OpenedFeed {
@@ -456,6 +515,27 @@ mod tests {
         Event::Support {
             session_id: session.id,
             event,
+        }
+    }
+
+    #[test]
+    fn only_our_undelivered_messages_await_delivery() {
+        let session = session();
+        let with = |kind: &str, status: &str| {
+            let mut m = message(&session, kind, None);
+            m.delivery_status = status.into();
+            m
+        };
+        assert!(awaiting_delivery(&with(sender::AI, delivery::PENDING)));
+        assert!(awaiting_delivery(&with(sender::AGENT, delivery::SENT)));
+        for (kind, status) in [
+            (sender::AI, delivery::DELIVERED),
+            (sender::AI, delivery::READ),
+            (sender::AI, delivery::FAILED),
+            (sender::AGENT, delivery::BLOCKED),
+            (sender::LEAD, delivery::RECEIVED),
+        ] {
+            assert!(!awaiting_delivery(&with(kind, status)), "{kind} {status}");
         }
     }
 
