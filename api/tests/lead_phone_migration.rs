@@ -8,7 +8,7 @@ mod common;
 
 use leadline_api::config::Config;
 use leadline_api::store::Store;
-use leadline_migration::MigratorTrait;
+use leadline_migration::{MigrationName, MigratorTrait};
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::json;
 use uuid::Uuid;
@@ -126,9 +126,18 @@ async fn whatsapp_leads_without_a_phone_get_their_identity_number() {
     let garbage = lead(&store, tenant_id, None, "WHATSAPP", "not-a-number").await;
     let leading_zero = lead(&store, tenant_id, None, "WHATSAPP", "0447911123456").await;
 
-    // Undo the last migration (a no-op: the phones it fills are true) and run it again, as an
-    // upgrade from the release before it would.
-    leadline_migration::Migrator::down(store.connection(), Some(1))
+    // Undo this migration and every later one (its own down is a no-op: the phones it fills are
+    // true) and run them again, as an upgrade from the release before it would.
+    let names: Vec<String> = leadline_migration::Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    let position = names
+        .iter()
+        .position(|n| n == "m20261207_000003_fill_lead_phone")
+        .expect("the migration is registered");
+    let from_it = u32::try_from(names.len() - position).expect("a few migrations");
+    leadline_migration::Migrator::down(store.connection(), Some(from_it))
         .await
         .expect("down");
     leadline_migration::Migrator::up(store.connection(), None)
