@@ -1,66 +1,65 @@
 //! Live-stream selling sessions (issue 5, YouTube slice): start/stop a session, switch its agent,
 //! read its stats, interactions and viewer leads, and follow it live with `liveSessionEvents`.
 
-use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Subscription, Union, ID};
+use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription, Union, ID};
 use chrono::{DateTime, Duration, Utc};
 use futures::Stream;
-use leadline_domain::live::{LiveCeilings, LiveLimits};
+use leadline_domain::live::{
+    LiveCeilings, LiveLimits, LivePlatform as DomainPlatform, LiveSessionStatus as DomainStatus,
+};
 use leadline_entity::{live_interactions, live_sessions};
 use leadline_youtube::VideoId;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::leads::{scoped_events, LeadScoreChange};
-use super::types::{Lead, Temperature};
+use super::types::{mirror_enum, Lead, Temperature};
 use super::{clean_text, connection, parse_id, state, tenant_for, AccessGuard, IdConnection};
 use crate::auth::Access;
 use crate::bus::{Event, LiveEvent};
 use crate::error::ApiError;
 use crate::services::live::events::publish;
 use crate::store::live::{
-    session_product_ids, LiveSessionFilter, NewLiveSession, STATUS_ACTIVE, STATUS_STOPPED,
+    platform_of, session_product_ids, status_of, LiveSessionFilter, NewLiveSession,
 };
 use crate::store::PageRequest;
 
-/// A live-stream platform.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum LivePlatform {
-    /// YouTube Live chat.
-    Youtube,
-    /// Twitch chat (IRC; whispers through Helix).
-    Twitch,
-    /// TikTok LIVE (through a wrapper service and its webhooks; DMs through the TikTok
-    /// connection).
-    Tiktok,
-}
-
-impl From<LivePlatform> for leadline_domain::live::LivePlatform {
-    fn from(value: LivePlatform) -> Self {
-        match value {
-            LivePlatform::Youtube => Self::Youtube,
-            LivePlatform::Twitch => Self::Twitch,
-            LivePlatform::Tiktok => Self::Tiktok,
-        }
+mirror_enum!(
+    /// A live-stream platform.
+    LivePlatform => leadline_domain::live::LivePlatform {
+        /// YouTube Live chat.
+        Youtube,
+        /// Twitch chat (IRC; whispers through Helix).
+        Twitch,
+        /// TikTok LIVE (through a wrapper service and its webhooks; DMs through the TikTok
+        /// connection).
+        Tiktok,
     }
-}
+);
 
-/// Whether a session's reader runs.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum LiveSessionStatus {
-    /// The chat is being read.
-    Active,
-    /// Stopped by the creator, at the chat's end, or out of quota.
-    Stopped,
-}
-
-impl LiveSessionStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            LiveSessionStatus::Active => STATUS_ACTIVE,
-            LiveSessionStatus::Stopped => STATUS_STOPPED,
-        }
+mirror_enum!(
+    /// Whether a session's reader runs.
+    LiveSessionStatus => leadline_domain::live::LiveSessionStatus {
+        /// The chat is being read.
+        Active,
+        /// Stopped by the creator, at the chat's end, or out of quota.
+        Stopped,
     }
-}
+);
+
+mirror_enum!(
+    /// What the agent did with one chat message.
+    InteractionOutcome => leadline_domain::live::InteractionOutcome {
+        /// Stored and analysed; no decision yet.
+        Received,
+        /// The agent answered.
+        Replied,
+        /// The agent stayed silent (`skipReason` says why).
+        Skipped,
+        /// The reply could not be sent (`skipReason` holds the send error).
+        Failed,
+    }
+);
 
 /// Which YouTube live stream to read.
 #[derive(InputObject)]
@@ -92,26 +91,17 @@ pub struct TiktokLiveInput {
     pub webhook_only: Option<bool>,
 }
 
-/// How a manual reply reaches the viewer.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum ReplyVia {
-    /// In the public chat (YouTube, Twitch), addressed to the viewer with @name.
-    Public,
-    /// A Twitch whisper (spends today's whisper budget).
-    Whisper,
-    /// A TikTok direct message (follower, 24 h window, daily cap).
-    Dm,
-}
-
-impl From<ReplyVia> for leadline_domain::live::Route {
-    fn from(value: ReplyVia) -> Self {
-        match value {
-            ReplyVia::Public => Self::Public,
-            ReplyVia::Whisper => Self::Whisper,
-            ReplyVia::Dm => Self::Dm,
-        }
+mirror_enum!(
+    /// How a manual reply reaches the viewer.
+    ReplyVia => leadline_domain::live::Route {
+        /// In the public chat (YouTube, Twitch), addressed to the viewer with @name.
+        Public,
+        /// A Twitch whisper (spends today's whisper budget).
+        Whisper,
+        /// A TikTok direct message (follower, 24 h window, daily cap).
+        Dm,
     }
-}
+);
 
 /// Input of `sendManualResponse`.
 #[derive(InputObject)]
@@ -378,9 +368,9 @@ impl LiveInteraction {
     async fn lead_id(&self) -> Option<ID> {
         self.0.lead_id.map(|id| ID(id.to_string()))
     }
-    /// RECEIVED, REPLIED, SKIPPED or FAILED.
-    async fn outcome(&self) -> &str {
-        &self.0.outcome
+    /// What the agent did with it.
+    async fn outcome(&self) -> async_graphql::Result<InteractionOutcome> {
+        InteractionOutcome::from_stored(&self.0.outcome)
     }
     /// Why the agent stayed silent (e.g. VIEWER_LIMIT), or the send error.
     async fn skip_reason(&self) -> Option<&str> {
@@ -410,20 +400,12 @@ impl LiveSession {
         ID(self.0.id.to_string())
     }
     /// Platform.
-    async fn platform(&self) -> LivePlatform {
-        match self.0.platform.as_str() {
-            "TWITCH" => LivePlatform::Twitch,
-            "TIKTOK" => LivePlatform::Tiktok,
-            _ => LivePlatform::Youtube,
-        }
+    async fn platform(&self) -> async_graphql::Result<LivePlatform> {
+        Ok(platform_of(&self.0)?.into())
     }
     /// Status.
-    async fn status(&self) -> LiveSessionStatus {
-        if self.0.status == STATUS_ACTIVE {
-            LiveSessionStatus::Active
-        } else {
-            LiveSessionStatus::Stopped
-        }
+    async fn status(&self) -> async_graphql::Result<LiveSessionStatus> {
+        Ok(status_of(&self.0)?.into())
     }
     /// Whether the agent answers.
     async fn agent_enabled(&self) -> bool {
@@ -506,7 +488,7 @@ impl LiveSession {
             })
             .collect();
         Ok(LiveSessionStats {
-            active: self.0.status == STATUS_ACTIVE,
+            active: status_of(&self.0)? == DomainStatus::Active,
             messages_processed: self.0.messages_processed,
             responses_sent: self.0.responses_sent,
             responses_remaining: (cap - self.0.responses_sent).max(0),
@@ -581,7 +563,7 @@ impl LiveQuery {
         let request = PageRequest::parse(first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
         let filter = LiveSessionFilter {
-            status: filter.status.map(|s| s.as_str().to_owned()),
+            status: filter.status.map(Into::into),
             platform: filter.platform.map(Into::into),
         };
         let page = state(ctx)
@@ -688,7 +670,7 @@ impl LiveMutation {
         let before = app.store.live_session(tenant_id, id).await?;
         app.live.stop(id);
         let session = app.store.stop_live_session(tenant_id, id).await?;
-        if before.status == STATUS_ACTIVE {
+        if status_of(&before)? == DomainStatus::Active {
             publish(
                 app,
                 tenant_id,
@@ -720,15 +702,15 @@ impl LiveMutation {
             .store
             .live_session(tenant_id, parse_id(&input.session_id, "sessionId")?)
             .await?;
-        if session.status != STATUS_ACTIVE {
+        if status_of(&session)? != DomainStatus::Active {
             return Err(ApiError::Conflict("the session is stopped".into()).into());
         }
         let username = clean_text(Some(input.username), "username", 100)?
             .ok_or_else(|| ApiError::bad_input("username", "required"))?;
-        let max_chars = match session.platform.as_str() {
-            "YOUTUBE" => 200,
-            "TWITCH" => 480,
-            _ => 1000,
+        let max_chars = match platform_of(&session)? {
+            DomainPlatform::Youtube => 200,
+            DomainPlatform::Twitch => 480,
+            DomainPlatform::Tiktok => 1000,
         };
         let text = clean_text(Some(input.text), "text", max_chars)?
             .ok_or_else(|| ApiError::bad_input("text", "required"))?;

@@ -12,9 +12,11 @@
 use chrono::{DateTime, Duration, Utc};
 use leadline_domain::analysis::Analysis;
 use leadline_domain::channel::Channel;
+use leadline_domain::conversation::Handler;
 use leadline_domain::lead::{LeadStatus, Temperature};
 use leadline_domain::live::{
-    live_score, score_reason, LiveLimits, LivePlatform, LiveScore, ViewerActivity,
+    live_score, score_reason, InteractionOutcome as Outcome, LiveLimits, LivePlatform, LiveScore,
+    LiveSessionStatus, ViewerActivity,
 };
 use leadline_entity::{
     lead_identities, lead_score_events, leads, live_interactions, live_sessions,
@@ -27,22 +29,8 @@ use sea_orm::{
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{now, paginate, Page, PageRequest, Store};
+use super::{now, paginate, Page, PageRequest, Store, Stored};
 use crate::error::{is_unique_violation, ApiError, ApiResult};
-
-/// `live_sessions.status` while a reader should run.
-pub const STATUS_ACTIVE: &str = "ACTIVE";
-/// `live_sessions.status` once the creator stopped it (or the chat ended).
-pub const STATUS_STOPPED: &str = "STOPPED";
-
-/// `live_interactions.outcome` right after the message was stored, before the decision.
-pub const OUTCOME_RECEIVED: &str = "RECEIVED";
-/// A reply was sent.
-pub const OUTCOME_REPLIED: &str = "REPLIED";
-/// The agent stayed silent (`skip_reason` says why).
-pub const OUTCOME_SKIPPED: &str = "SKIPPED";
-/// The agent decided to reply but the platform refused it (`skip_reason` carries the error code).
-pub const OUTCOME_FAILED: &str = "FAILED";
 
 /// The `lead_score_events.signal` of live score changes.
 pub const LIVE_SCORE_SIGNAL: &str = "LIVE_CHAT";
@@ -62,7 +50,7 @@ pub struct NewLiveSession {
 /// Filter for session listings; parts combine with AND.
 #[derive(Debug, Default, Clone)]
 pub struct LiveSessionFilter {
-    pub status: Option<String>,
+    pub status: Option<LiveSessionStatus>,
     pub platform: Option<LivePlatform>,
 }
 
@@ -216,7 +204,7 @@ impl Store {
             id: Set(Uuid::now_v7()),
             tenant_id: Set(tenant_id),
             platform: Set(new.platform.as_str().to_owned()),
-            status: Set(STATUS_ACTIVE.to_owned()),
+            status: Set(LiveSessionStatus::Active.as_str().to_owned()),
             agent_enabled: Set(new.agent_enabled),
             title: Set(new.title),
             platform_config: Set(new.platform_config),
@@ -252,7 +240,7 @@ impl Store {
         let mut select =
             live_sessions::Entity::find().filter(live_sessions::Column::TenantId.eq(tenant_id));
         if let Some(status) = filter.status {
-            select = select.filter(live_sessions::Column::Status.eq(status));
+            select = select.filter(live_sessions::Column::Status.eq(status.as_str()));
         }
         if let Some(platform) = filter.platform {
             select = select.filter(live_sessions::Column::Platform.eq(platform.as_str()));
@@ -263,7 +251,7 @@ impl Store {
     /// Every ACTIVE session of every tenant (boot: the supervisor restarts their readers).
     pub async fn active_live_sessions(&self) -> ApiResult<Vec<live_sessions::Model>> {
         Ok(live_sessions::Entity::find()
-            .filter(live_sessions::Column::Status.eq(STATUS_ACTIVE))
+            .filter(live_sessions::Column::Status.eq(LiveSessionStatus::Active.as_str()))
             .order_by_asc(live_sessions::Column::Id)
             .all(&self.db)
             .await?)
@@ -276,12 +264,12 @@ impl Store {
         id: Uuid,
     ) -> ApiResult<live_sessions::Model> {
         let session = session_in(&self.db, tenant_id, id).await?;
-        if session.status == STATUS_STOPPED {
+        if session.status == LiveSessionStatus::Stopped.as_str() {
             return Ok(session);
         }
         let at = now();
         let mut row = session.into_active_model();
-        row.status = Set(STATUS_STOPPED.to_owned());
+        row.status = Set(LiveSessionStatus::Stopped.as_str().to_owned());
         row.stopped_at = Set(Some(at));
         row.updated_at = Set(at);
         Ok(row.update(&self.db).await?)
@@ -371,7 +359,7 @@ impl Store {
             matched_product_id: Set(new.matched_product_id),
             response: Set(None),
             response_via: Set(None),
-            outcome: Set(OUTCOME_RECEIVED.to_owned()),
+            outcome: Set(Outcome::Received.as_str().to_owned()),
             skip_reason: Set(None),
             created_at: Set(now()),
         }
@@ -415,17 +403,17 @@ impl Store {
         let mut row = row.into_active_model();
         match outcome {
             InteractionOutcome::Replied { text, via } => {
-                row.outcome = Set(OUTCOME_REPLIED.to_owned());
+                row.outcome = Set(Outcome::Replied.as_str().to_owned());
                 row.response = Set(Some(text));
                 row.response_via = Set(Some(via));
                 row.skip_reason = Set(None);
             }
             InteractionOutcome::Skipped { reason } => {
-                row.outcome = Set(OUTCOME_SKIPPED.to_owned());
+                row.outcome = Set(Outcome::Skipped.as_str().to_owned());
                 row.skip_reason = Set(Some(reason));
             }
             InteractionOutcome::Failed { code } => {
-                row.outcome = Set(OUTCOME_FAILED.to_owned());
+                row.outcome = Set(Outcome::Failed.as_str().to_owned());
                 row.skip_reason = Set(Some(code));
             }
         }
@@ -459,7 +447,7 @@ impl Store {
             .filter(live_interactions::Column::TenantId.eq(tenant_id))
             .filter(live_interactions::Column::SessionId.eq(session_id))
             .filter(live_interactions::Column::AuthorId.eq(author_id))
-            .filter(live_interactions::Column::Outcome.eq(OUTCOME_REPLIED))
+            .filter(live_interactions::Column::Outcome.eq(Outcome::Replied.as_str()))
             .into_tuple()
             .all(&self.db)
             .await?;
@@ -623,7 +611,7 @@ impl Store {
                     temperature: Set(fresh.temperature.as_str().to_owned()),
                     source_channel: Set(Some(channel.as_str().to_owned())),
                     notes: Set(None),
-                    handler: Set("AI".into()),
+                    handler: Set(Handler::Ai.as_str().into()),
                     assigned_user_id: Set(None),
                     metadata: Set(json!({})),
                     last_contacted_at: Set(None),
@@ -727,12 +715,15 @@ impl Store {
     }
 }
 
-/// The session's platform (stored as its wire name; only values we wrote are there).
-pub fn platform_of(session: &live_sessions::Model) -> LivePlatform {
-    LivePlatform::ALL
-        .into_iter()
-        .find(|p| p.as_str() == session.platform)
-        .unwrap_or(LivePlatform::Youtube)
+/// The session's platform: the one place `live_sessions.platform` is read. Only names we wrote
+/// are there, so an unknown one is logged and INTERNAL, never taken for YouTube.
+pub fn platform_of(session: &live_sessions::Model) -> ApiResult<LivePlatform> {
+    LivePlatform::stored(&session.platform)
+}
+
+/// The session's status (ACTIVE or STOPPED); an unknown stored value is logged and INTERNAL.
+pub fn status_of(session: &live_sessions::Model) -> ApiResult<LiveSessionStatus> {
+    LiveSessionStatus::stored(&session.status)
 }
 
 #[cfg(test)]
@@ -888,7 +879,7 @@ mod tests {
             .create_live_session(a, session(limits))
             .await
             .expect("create");
-        assert_eq!(created.status, STATUS_ACTIVE);
+        assert_eq!(created.status, LiveSessionStatus::Active.as_str());
         assert_eq!(limits_from_json(&created.limits), limits);
         assert!(matches!(
             store.live_session(b, created.id).await,
@@ -902,7 +893,7 @@ mod tests {
         assert_eq!(listed.total_count, 1);
         assert_eq!(store.active_live_sessions().await.expect("active").len(), 1);
         let stopped = store.stop_live_session(a, created.id).await.expect("stop");
-        assert_eq!(stopped.status, STATUS_STOPPED);
+        assert_eq!(stopped.status, LiveSessionStatus::Stopped.as_str());
         let again = store.stop_live_session(a, created.id).await.expect("stop");
         assert_eq!(again.stopped_at, stopped.stopped_at);
         assert!(store
@@ -1076,7 +1067,7 @@ impl Store {
             .col_expr(live_sessions::Column::OwnerId, Expr::value(owner))
             .col_expr(live_sessions::Column::LeaseUntil, Expr::value(until))
             .filter(live_sessions::Column::Id.eq(session_id))
-            .filter(live_sessions::Column::Status.eq(STATUS_ACTIVE))
+            .filter(live_sessions::Column::Status.eq(LiveSessionStatus::Active.as_str()))
             .filter(
                 Condition::any()
                     .add(live_sessions::Column::OwnerId.is_null())
@@ -1171,7 +1162,8 @@ impl Store {
             .column_as(
                 // Our own constant, not input: safe to inline.
                 Expr::cust(format!(
-                    "SUM(CASE WHEN outcome = '{OUTCOME_REPLIED}' THEN 1 ELSE 0 END)"
+                    "SUM(CASE WHEN outcome = '{}' THEN 1 ELSE 0 END)",
+                    Outcome::Replied.as_str()
                 )),
                 "replies",
             )
@@ -1201,13 +1193,13 @@ impl Store {
         &self,
         tenant_id: Uuid,
         session_id: Uuid,
-        outcome: &str,
+        outcome: Outcome,
     ) -> ApiResult<i64> {
         use sea_orm::PaginatorTrait;
         let n = live_interactions::Entity::find()
             .filter(live_interactions::Column::TenantId.eq(tenant_id))
             .filter(live_interactions::Column::SessionId.eq(session_id))
-            .filter(live_interactions::Column::Outcome.eq(outcome))
+            .filter(live_interactions::Column::Outcome.eq(outcome.as_str()))
             .count(&self.db)
             .await?;
         Ok(i64::try_from(n).unwrap_or(i64::MAX))

@@ -8,6 +8,7 @@ mod api_keys;
 mod audit;
 pub mod calls;
 mod channels;
+pub mod columns;
 pub mod inbox;
 mod leads;
 pub mod live;
@@ -38,6 +39,7 @@ pub use channels::{
     live_connection_settings, webhook_account_id, whatsapp_template, ChannelConnectionChanges,
     LiveConnectionSettings, WhatsAppTemplate,
 };
+pub use columns::Stored;
 pub use inbox::{
     ConversationChange, ConversationFilter, InboundContact, InboundMessage, IngestOutcome,
     Ingested, NewTicket, OutboundMessage,

@@ -184,12 +184,12 @@ impl SupportQuery {
         let filter = filter.unwrap_or_default();
         let filter = ConversationFilter {
             channel: Some(DomainChannel::WebChat),
-            status: filter.status.map(|s| s.as_str().to_owned()),
+            status: filter.status.map(Into::into),
             lead_id: filter
                 .customer_id
                 .map(|id| parse_id(&id, "filter.customerId"))
                 .transpose()?,
-            handled_by: filter.handled_by.map(|h| h.as_str().to_owned()),
+            handled_by: filter.handled_by.map(Into::into),
             assignee_user_id: filter
                 .assignee_id
                 .map(|id| parse_id(&id, "filter.assigneeId"))

@@ -15,7 +15,8 @@
 
 use chrono::{DateTime, Utc};
 use http::HeaderMap;
-use leadline_domain::channel::Channel;
+use leadline_domain::channel::{Channel, ConnectionStatus};
+use leadline_domain::messaging::DeliveryStatus;
 use leadline_domain::phone::PhoneNumber;
 use leadline_entity::channel_connections;
 use leadline_meta::webhook::{EventKind, InboundEvent as MetaEvent};
@@ -27,11 +28,8 @@ use uuid::Uuid;
 use crate::bus::Event;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::inbox::{delivery, IngestOutcome};
+use crate::store::inbox::IngestOutcome;
 use crate::store::{InboundContact, InboundMessage};
-
-/// The connection status that receives webhooks (`ConnectionStatus::Connected`).
-const ACTIVE_STATUS: &str = "CONNECTED";
 
 /// The channels that receive messaging webhooks, by their path segment
 /// (`/api/webhook/{segment}/{tenantSlug}`).
@@ -164,7 +162,7 @@ pub async fn endpoint(
         .channel_connection_for(tenant.id, channel)
         .await
         .map_err(unavailable)?
-        .filter(|c| c.status == ACTIVE_STATUS)
+        .filter(|c| c.status == ConnectionStatus::Connected.as_str())
         .ok_or(WebhookRejection::NotConnected)?;
     Ok(Endpoint {
         tenant_id: tenant.id,
@@ -315,15 +313,15 @@ pub enum WebhookItem {
     Status {
         /// The platform's id of our message.
         platform_message_id: String,
-        /// One of `delivery::{SENT, DELIVERED, READ, FAILED}`.
-        status: &'static str,
+        /// SENT, DELIVERED, READ or FAILED.
+        status: DeliveryStatus,
         /// `code: title` on failures.
         error: Option<String>,
         /// When the platform says it happened.
         at: DateTime<Utc>,
     },
     /// Several of our messages reached the same status (Messenger's `delivery.mids[]`).
-    Statuses(Vec<(String, &'static str, DateTime<Utc>)>),
+    Statuses(Vec<(String, DeliveryStatus, DateTime<Utc>)>),
     /// Addressed to another account than the connection's: skipped, counted.
     AccountMismatch {
         /// The account id the payload named.
@@ -523,10 +521,10 @@ fn whatsapp_item(
             }
             use leadline_whatsapp::models::DeliveryStatus as S;
             let ours = match status.status {
-                S::Sent => delivery::SENT,
-                S::Delivered => delivery::DELIVERED,
-                S::Read => delivery::READ,
-                S::Failed => delivery::FAILED,
+                S::Sent => DeliveryStatus::Sent,
+                S::Delivered => DeliveryStatus::Delivered,
+                S::Read => DeliveryStatus::Read,
+                S::Failed => DeliveryStatus::Failed,
                 S::Unknown => return WebhookItem::Ignored("unknown_status"),
             };
             let error = status.errors.first().map(|e| {
@@ -757,12 +755,12 @@ fn meta_item(
         }
         EventKind::Delivery { mids, .. } => WebhookItem::Statuses(
             mids.iter()
-                .map(|mid| (mid.clone(), delivery::DELIVERED, at))
+                .map(|mid| (mid.clone(), DeliveryStatus::Delivered, at))
                 .collect(),
         ),
         EventKind::Read { mid: Some(mid), .. } => WebhookItem::Status {
             platform_message_id: mid.clone(),
-            status: delivery::READ,
+            status: DeliveryStatus::Read,
             error: None,
             at,
         },
@@ -997,7 +995,7 @@ pub(crate) fn endpoint_for(channel: Channel, external: Option<&str>, settings: V
             id: Uuid::nil(),
             tenant_id: Uuid::nil(),
             channel: channel.as_str().to_owned(),
-            status: ACTIVE_STATUS.into(),
+            status: ConnectionStatus::Connected.as_str().into(),
             ai_enabled: true,
             external_account_id: external.map(str::to_owned),
             verify_token: None,

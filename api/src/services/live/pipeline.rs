@@ -62,7 +62,7 @@ pub enum Handled {
     /// Seen before: not stored again.
     Duplicate,
     /// Stored with this outcome.
-    Stored(String),
+    Stored(leadline_domain::live::InteractionOutcome),
 }
 
 /// The reply text: names the product with its price and link, because replies never invent
@@ -106,7 +106,7 @@ pub async fn handle_message(
         return Ok(Handled::Duplicate);
     }
     let session = store.live_session(tenant_id, session_id).await?;
-    let platform = crate::store::live::platform_of(&session);
+    let platform = crate::store::live::platform_of(&session)?;
     let product_ids = session_product_ids(&session);
     let analyzed = state
         .ai
@@ -239,7 +239,7 @@ pub async fn handle_message(
             &access,
             state,
             now,
-        );
+        )?;
         match state.live.budget.reserve(spends, now).await {
             Ok(Ok(reservation)) => break reservation,
             Ok(Err(refusal)) => {
@@ -260,6 +260,7 @@ pub async fn handle_message(
     let text = reply_text(&message.author_name, &product);
     let target = ReplyTarget {
         session: &session,
+        platform,
         route,
         viewer_id: &message.author_id,
         parent_message_id: Some(&message.id),
@@ -321,7 +322,9 @@ pub async fn handle_message(
                     interaction: Box::new(row),
                 },
             );
-            Ok(Handled::Stored("REPLIED".into()))
+            Ok(Handled::Stored(
+                leadline_domain::live::InteractionOutcome::Replied,
+            ))
         }
         Err(failure) => {
             tracing::warn!(%session_id, ?failure, "live reply failed");
@@ -343,7 +346,9 @@ pub async fn handle_message(
                     interaction: Box::new(row),
                 },
             );
-            Ok(Handled::Stored("FAILED".into()))
+            Ok(Handled::Stored(
+                leadline_domain::live::InteractionOutcome::Failed,
+            ))
         }
     }
 }
@@ -448,7 +453,9 @@ async fn skip(
             interaction: Box::new(row),
         },
     );
-    Ok(Handled::Stored("SKIPPED".into()))
+    Ok(Handled::Stored(
+        leadline_domain::live::InteractionOutcome::Skipped,
+    ))
 }
 
 fn interaction(

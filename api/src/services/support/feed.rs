@@ -32,7 +32,7 @@ use super::presence::PresenceGuard;
 use crate::bus::{BusError, Event, EventBus, SupportEvent, SupportParticipant};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::inbox::sender;
+use leadline_domain::messaging::SenderKind;
 
 /// Messages sent with the history when a client subscribes (older ones: `messages` on the session).
 pub const HISTORY_MESSAGES: u64 = 100;
@@ -162,9 +162,10 @@ impl SessionFeed {
                 }
                 let mut items = Vec::new();
                 // A message ends its author's typing indicator.
-                let author = match message.sender_kind.as_str() {
-                    sender::LEAD => Some(self.lead_id),
-                    _ => message.sender_user_id,
+                let author = if message.sender_kind == SenderKind::Lead.as_str() {
+                    Some(self.lead_id)
+                } else {
+                    message.sender_user_id
                 };
                 if let Some(participant) = author.and_then(|id| self.typing.stopped(id)) {
                     items.push(FeedItem::TypingStopped {
@@ -369,11 +370,13 @@ pub async fn open(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use leadline_domain::conversation::{ConversationStatus, Handler, ParticipantKind};
+    use leadline_domain::messaging::{DeliveryStatus, MessageDirection};
     use serde_json::json;
 
     fn participant(name: &str) -> SupportParticipant {
         SupportParticipant {
-            kind: "CUSTOMER".into(),
+            kind: ParticipantKind::Customer,
             id: Uuid::now_v7(),
             name: name.into(),
         }
@@ -407,8 +410,8 @@ mod tests {
             tenant_id: Uuid::now_v7(),
             lead_id: Uuid::now_v7(),
             channel: "WEB_CHAT".into(),
-            status: "ACTIVE".into(),
-            handled_by: "AI".into(),
+            status: ConversationStatus::Active.as_str().into(),
+            handled_by: Handler::Ai.as_str().into(),
             assignee_user_id: None,
             subject: None,
             ai_turns: 0,
@@ -419,25 +422,30 @@ mod tests {
         }
     }
 
-    fn message(session: &conversations::Model, kind: &str, user: Option<Uuid>) -> messages::Model {
+    fn message(
+        session: &conversations::Model,
+        kind: SenderKind,
+        user: Option<Uuid>,
+    ) -> messages::Model {
         let at = Utc::now();
         messages::Model {
             id: Uuid::now_v7(),
             tenant_id: session.tenant_id,
             conversation_id: session.id,
             channel: "WEB_CHAT".into(),
-            direction: if kind == sender::LEAD {
-                "INBOUND"
+            direction: if kind == SenderKind::Lead {
+                MessageDirection::Inbound
             } else {
-                "OUTBOUND"
+                MessageDirection::Outbound
             }
+            .as_str()
             .into(),
-            sender_kind: kind.into(),
+            sender_kind: kind.as_str().into(),
             sender_user_id: user,
             body: "hello".into(),
             platform_message_id: None,
             client_message_id: None,
-            delivery_status: "RECEIVED".into(),
+            delivery_status: DeliveryStatus::Received.as_str().into(),
             delivery_error: None,
             metadata: json!({}),
             read_at: None,
@@ -463,7 +471,7 @@ mod tests {
     fn the_other_sides_typing_expires_without_refresh() {
         let s = session();
         let agent = SupportParticipant {
-            kind: "AGENT".into(),
+            kind: ParticipantKind::Agent,
             id: Uuid::now_v7(),
             name: "Agent".into(),
         };
@@ -505,7 +513,7 @@ mod tests {
     fn ones_own_typing_and_arrival_are_not_shown() {
         let s = session();
         let me = SupportParticipant {
-            kind: "CUSTOMER".into(),
+            kind: ParticipantKind::Customer,
             id: s.lead_id,
             name: "Ana".into(),
         };
@@ -526,11 +534,11 @@ mod tests {
     fn a_message_is_delivered_once_and_ends_its_authors_typing() {
         let s = session();
         let customer = SupportParticipant {
-            kind: "CUSTOMER".into(),
+            kind: ParticipantKind::Customer,
             id: s.lead_id,
             name: "Ana".into(),
         };
-        let old = message(&s, sender::LEAD, None);
+        let old = message(&s, SenderKind::Lead, None);
         let mut feed = SessionFeed::new(&s, Uuid::now_v7(), std::slice::from_ref(&old));
         // Already in the history: dropped.
         assert!(feed.on_event(&added(&old)).is_empty());
@@ -539,7 +547,7 @@ mod tests {
             expires_at: Utc::now() + chrono::Duration::seconds(5),
         };
         assert_eq!(feed.on_event(&support(&s, typing)).len(), 1);
-        let new = message(&s, sender::LEAD, None);
+        let new = message(&s, SenderKind::Lead, None);
         assert_eq!(
             feed.on_event(&added(&new)),
             vec![
@@ -559,9 +567,9 @@ mod tests {
     fn a_reload_after_a_lag_delivers_only_the_missed_messages() {
         let s = session();
         let (first, second, third) = (
-            message(&s, sender::LEAD, None),
-            message(&s, sender::AI, None),
-            message(&s, sender::LEAD, None),
+            message(&s, SenderKind::Lead, None),
+            message(&s, SenderKind::Ai, None),
+            message(&s, SenderKind::Lead, None),
         );
         let mut feed = SessionFeed::new(&s, Uuid::now_v7(), std::slice::from_ref(&first));
         assert_eq!(feed.on_event(&added(&second)).len(), 1);
@@ -573,8 +581,8 @@ mod tests {
     async fn a_lagged_bus_reloads_from_the_store_and_a_lost_bus_ends_with_an_error() {
         let s = session();
         let (seen, missed) = (
-            message(&s, sender::LEAD, None),
-            message(&s, sender::AI, None),
+            message(&s, SenderKind::Lead, None),
+            message(&s, SenderKind::Ai, None),
         );
         let feed = SessionFeed::new(&s, Uuid::now_v7(), std::slice::from_ref(&seen));
         let bus = futures::stream::iter(vec![
@@ -582,7 +590,7 @@ mod tests {
             Ok(Arc::new(added(&missed))),
             Err(BusError::Disconnected),
             // Never reached: the feed ends at the lost bus.
-            Ok(Arc::new(added(&message(&s, sender::LEAD, None)))),
+            Ok(Arc::new(added(&message(&s, SenderKind::Lead, None)))),
         ]);
         let store = vec![seen, missed.clone()];
         let items: Vec<_> = feed
