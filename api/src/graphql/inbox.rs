@@ -19,7 +19,7 @@ use leadline_domain as domain;
 use leadline_entity::{conversations, leads, messages, tickets};
 use uuid::Uuid;
 
-use super::leads::scoped_events;
+use super::subscription::scoped_events;
 use super::types::{mirror_enum, Channel, Lead, User};
 use super::{
     clean_text, connection, parse_id, principal, required_text, state, tenant_for, AccessGuard,

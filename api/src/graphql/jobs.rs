@@ -4,7 +4,7 @@ use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription, ID
 use chrono::{DateTime, Utc};
 use futures::Stream;
 
-use super::leads::tenant_events;
+use super::subscription::tenant_events;
 use super::types::mirror_enum;
 use super::{connection, parse_id, state, tenant_for, AccessGuard, IdConnection};
 use crate::auth::Access;

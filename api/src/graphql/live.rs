@@ -12,7 +12,8 @@ use leadline_youtube::VideoId;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::leads::{scoped_events, LeadScoreChange};
+use super::leads::LeadScoreChange;
+use super::subscription::scoped_events;
 use super::types::{mirror_enum, Lead, Temperature};
 use super::{clean_text, connection, parse_id, state, tenant_for, AccessGuard, IdConnection};
 use crate::auth::Access;

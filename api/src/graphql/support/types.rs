@@ -654,6 +654,8 @@ impl SupportSessionEvent {
                 expired,
             }),
             FeedItem::Session(event) => return session_event(&event),
+            // Not an event: the subscription's lag policy turns it into an error item.
+            FeedItem::Lagged { .. } => return None,
         })
     }
 }

@@ -100,6 +100,10 @@ pub enum FeedItem {
     /// Any other event of the session: read receipts, others joining and leaving, the AI's
     /// progress, assignment, escalation, the end.
     Session(SupportEvent),
+    /// The subscriber fell behind the bus by `missed` events. The messages among them were
+    /// reloaded (the items just before this one); passing events (typing, receipts) are lost,
+    /// so the subscription tells its client (`graphql::subscription`'s lag policy).
+    Lagged { missed: u64 },
 }
 
 /// One subscriber's state: what it has seen and who it shows typing (see the module docs).
@@ -213,8 +217,8 @@ impl SessionFeed {
     }
 
     /// Drives the feed over `bus` until it ends: expiring typing on time, reloading messages
-    /// with `reload` after a lag. A failed reload, or a bus that is gone, is the stream's last
-    /// item (an error), never silence.
+    /// with `reload` after a lag and then saying so ([`FeedItem::Lagged`]). A failed reload, or a
+    /// bus that is gone, is the stream's last item (an error), never silence.
     pub fn run<S, R, F>(mut self, bus: S, mut reload: R) -> impl Stream<Item = ApiResult<FeedItem>>
     where
         S: Stream<Item = Result<Arc<Event>, BusError>> + Send + 'static,
@@ -248,11 +252,12 @@ impl SessionFeed {
                                     yield Ok(item);
                                 }
                             }
-                            Some(Err(BusError::Lagged(_))) => match reload().await {
+                            Some(Err(BusError::Lagged(count))) => match reload().await {
                                 Ok(missed) => {
                                     for item in self.reloaded(missed) {
                                         yield Ok(item);
                                     }
+                                    yield Ok(FeedItem::Lagged { missed: count });
                                 }
                                 Err(error) => {
                                     yield Err(error);
@@ -600,9 +605,10 @@ mod tests {
             })
             .collect()
             .await;
-        assert_eq!(items.len(), 2);
+        assert_eq!(items.len(), 3);
         assert!(matches!(&items[0], Ok(FeedItem::Message(m)) if m.id == missed.id));
-        assert!(matches!(&items[1], Err(ApiError::Unavailable(_))));
+        assert!(matches!(&items[1], Ok(FeedItem::Lagged { missed: 3 })));
+        assert!(matches!(&items[2], Err(ApiError::Unavailable(_))));
     }
 
     #[tokio::test]
