@@ -19,7 +19,7 @@ use crate::error::ApiResult;
 use crate::services::ai::AiRequest;
 use crate::state::AppState;
 use crate::store::live::{
-    session_product_ids, CounterDelta, InteractionOutcome, NewLiveInteraction,
+    session_product_ids, CounterDelta, InteractionOutcome, LiveViewerMessage, NewLiveInteraction,
 };
 
 use super::budget;
@@ -136,13 +136,15 @@ pub async fn handle_message(
     let viewer = store
         .record_live_viewer(
             tenant_id,
-            session_id,
-            platform,
-            &message.author_id,
-            &message.author_name,
-            &analyzed.analysis,
-            &message.text,
-            now,
+            LiveViewerMessage {
+                session_id,
+                platform,
+                author_id: &message.author_id,
+                author_name: &message.author_name,
+                analysis: &analyzed.analysis,
+                text: &message.text,
+                at: now,
+            },
         )
         .await?;
     let mut new = interaction(&session, &message, Some(viewer.lead.id));
