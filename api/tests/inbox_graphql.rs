@@ -977,7 +977,7 @@ async fn subscriptions_see_new_messages_delivery_updates_and_conversation_change
         .record_send(
             owner.tenant_id,
             message_id.parse().unwrap(),
-            "SENT",
+            leadline_domain::messaging::DeliveryStatus::Sent,
             Some("wamid.TEST".into()),
             None,
             None,

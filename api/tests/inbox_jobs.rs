@@ -266,7 +266,7 @@ impl Harness {
                 tenant,
                 conversation,
                 OutboundMessage {
-                    sender_kind: "AGENT",
+                    sender_kind: leadline_domain::messaging::SenderKind::Agent,
                     sender_user_id: None,
                     body: text.to_owned(),
                     client_message_id: Some(format!("agent-{}", Uuid::now_v7())),

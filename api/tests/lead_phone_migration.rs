@@ -8,7 +8,7 @@ mod common;
 
 use leadline_api::config::Config;
 use leadline_api::store::Store;
-use leadline_migration::{MigrationName, MigratorTrait};
+use leadline_migration::MigratorTrait;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::json;
 use uuid::Uuid;

@@ -68,6 +68,18 @@ impl Channel {
     }
 }
 
+named_enum! {
+    /// Whether a tenant's channel connection is in use.
+    pub enum ConnectionStatus("connection status") {
+        /// Receiving webhooks and sending.
+        Connected => "CONNECTED",
+        /// Kept but switched off: webhooks are refused.
+        Disconnected => "DISCONNECTED",
+        /// The platform rejected our credentials; fix them to reconnect.
+        Error => "ERROR",
+    }
+}
+
 impl std::fmt::Display for Channel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

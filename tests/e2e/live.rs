@@ -537,3 +537,82 @@ async fn a_youtube_session_rides_out_a_server_error_and_stops_when_the_stream_go
         youtube.violations()
     );
 }
+
+#[tokio::test]
+async fn an_unknown_platform_is_bad_input_and_an_unknown_stored_one_is_internal_not_youtube() {
+    let youtube = FakeYoutube::start().await.expect("fake YouTube");
+    youtube.add_live_video(VIDEO, CHAT);
+    let (database_url, redis_url, _dir) = crate::harness::fresh_database().await;
+    let app = spawn_with(SpawnOptions {
+        database_url: Some(database_url.clone()),
+        redis_url: Some(redis_url),
+        env: vec![
+            ("YOUTUBE_API_BASE".into(), youtube.base_url().to_owned()),
+            (
+                "YOUTUBE_ACCESS_TOKEN".into(),
+                youtube.oauth_token().to_owned(),
+            ),
+        ],
+        ..SpawnOptions::default()
+    })
+    .await;
+    let token = app.sign_up("live-platforms").await;
+
+    // Input: a platform this build does not know is refused as the client's mistake.
+    let refused = app
+        .graphql(
+            Some(&token),
+            START,
+            json!({"input": {"platform": "KICK", "youtube": {"videoId": VIDEO}}}),
+        )
+        .await;
+    assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{refused:#}");
+
+    let started = app
+        .ok(
+            &token,
+            START,
+            json!({"input": {"platform": "YOUTUBE", "youtube": {"videoId": VIDEO}}}),
+        )
+        .await;
+    let id = started["startLiveSession"]["session"]["id"]
+        .as_str()
+        .expect("session id")
+        .to_owned();
+    app.ok(&token, STOP, json!({"id": id})).await;
+
+    // Storage: a row written by a newer build (the only session in this database). It used to
+    // read back as YOUTUBE; now it is INTERNAL and logged, and the rest of the row still reads.
+    let db = sea_orm::Database::connect(database_url.as_str())
+        .await
+        .expect("connect");
+    sea_orm::ConnectionTrait::execute_unprepared(&db, "UPDATE live_sessions SET platform = 'KICK'")
+        .await
+        .expect("rewrite the platform");
+    let platform = app
+        .graphql(
+            Some(&token),
+            "query($id: ID!) { liveSession(id: $id) { id platform } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(error_code(&platform), "INTERNAL", "{platform:#}");
+    assert!(
+        !platform.to_string().contains("YOUTUBE"),
+        "never taken for YouTube: {platform:#}"
+    );
+    let status = app
+        .ok(
+            &token,
+            "query($id: ID!) { liveSession(id: $id) { id status } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(status["liveSession"]["status"], "STOPPED");
+    let log = std::fs::read_to_string(app.dir.join("server.log")).unwrap_or_default();
+    assert!(
+        log.contains("a stored column holds a value this build does not know")
+            && log.contains("KICK"),
+        "the unknown value is logged"
+    );
+}

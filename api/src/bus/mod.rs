@@ -126,8 +126,8 @@ impl Event {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SupportParticipant {
-    /// `CUSTOMER`, `AGENT` or `AI`.
-    pub kind: String,
+    /// Customer, agent or AI (serialized under its stable name, e.g. `CUSTOMER`).
+    pub kind: leadline_domain::conversation::ParticipantKind,
     /// The lead id (customer) or user id (agent); nil for the AI.
     pub id: Uuid,
     /// What to show.

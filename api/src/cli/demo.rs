@@ -322,7 +322,11 @@ async fn summarize(
             .sum::<i64>();
         summary.skipped += state
             .store
-            .live_outcome_count(tenant_id, id, crate::store::live::OUTCOME_SKIPPED)
+            .live_outcome_count(
+                tenant_id,
+                id,
+                leadline_domain::live::InteractionOutcome::Skipped,
+            )
             .await?;
         for lead in state.store.live_session_leads(tenant_id, id).await? {
             leads.insert(lead.id, lead.temperature);

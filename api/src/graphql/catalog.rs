@@ -540,7 +540,7 @@ impl CatalogMutation {
             client_secret: bounded(input.client_secret, "clientSecret")?,
             access_token: bounded(input.access_token, "accessToken")?,
             ai_enabled: input.ai_enabled,
-            status: input.status.map(|s| s.as_str().to_owned()),
+            status: input.status.map(Into::into),
             legacy_signature: input.legacy_signature,
             webhook_account_id: bounded(input.webhook_account_id, "webhookAccountId")?,
             whatsapp_template,

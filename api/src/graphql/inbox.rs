@@ -12,23 +12,23 @@
 
 use std::collections::HashMap;
 
-use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Subscription, ID};
+use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription, ID};
 use chrono::{DateTime, Utc};
 use futures::Stream;
+use leadline_domain as domain;
 use leadline_entity::{conversations, leads, messages, tickets};
 use uuid::Uuid;
 
-use super::leads::scoped_events;
-use super::types::{Channel, Lead, User};
+use super::subscription::scoped_events;
+use super::types::{mirror_enum, Channel, Lead, User};
 use super::{
     clean_text, connection, parse_id, principal, required_text, state, tenant_for, AccessGuard,
     IdConnection,
 };
 use crate::auth::{Access, Principal};
 use crate::bus::Event;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::services::conversation::{self, AgentReply};
-use crate::store::inbox::{delivery, handler, sender, status};
 use crate::store::{ConversationFilter, PageRequest};
 
 /// Longest reply an agent may send, in characters (the smallest platform limit we send to).
@@ -36,129 +36,99 @@ pub const MAX_MESSAGE_CHARS: usize = 4096;
 /// Longest client message id accepted.
 const MAX_CLIENT_MESSAGE_ID_CHARS: usize = 200;
 
-/// Declares a GraphQL enum over stored string values, with `as_str` and `from_stored`.
-macro_rules! stored_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $stored:expr),* $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-        pub enum $name { $($(#[$vdoc])* $variant),* }
-
-        impl $name {
-            /// The stored name.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $stored),* }
-            }
-
-            /// Reads a stored name; an unknown stored value is a bug, reported as INTERNAL.
-            pub fn from_stored(value: &str) -> async_graphql::Result<Self> {
-                [$($name::$variant),*]
-                    .into_iter()
-                    .find(|v| v.as_str() == value)
-                    .ok_or_else(|| {
-                        ApiError::Internal(anyhow::anyhow!(
-                            "unknown stored {} {value:?}",
-                            stringify!($name)
-                        ))
-                        .into()
-                    })
-            }
-        }
-    };
-}
-
-stored_enum!(
+mirror_enum!(
     /// Where a conversation stands.
-    ConversationStatus {
+    ConversationStatus => domain::conversation::ConversationStatus {
         /// The AI (or an agent) is talking with the lead.
-        Active => status::ACTIVE,
+        Active,
         /// Escalated: waiting for a human agent.
-        Waiting => status::WAITING,
+        Waiting,
         /// Done; the lead's next message opens a new conversation.
-        Resolved => status::RESOLVED,
+        Resolved,
         /// Closed for good.
-        Closed => status::CLOSED,
+        Closed,
     }
 );
 
-stored_enum!(
+mirror_enum!(
     /// Who answers a conversation.
-    Handler {
+    Handler => domain::conversation::Handler {
         /// AI replies are sent automatically.
-        Ai => handler::AI,
+        Ai,
         /// A human agent answers; the AI stays silent there.
-        Human => handler::HUMAN,
+        Human,
     }
 );
 
-stored_enum!(
+mirror_enum!(
     /// Which way a message went.
-    MessageDirection {
+    MessageDirection => domain::messaging::MessageDirection {
         /// From the lead to the tenant.
-        Inbound => "INBOUND",
+        Inbound,
         /// From the tenant (AI, agent or system) to the lead.
-        Outbound => "OUTBOUND",
+        Outbound,
     }
 );
 
-stored_enum!(
+mirror_enum!(
     /// Who wrote a message.
-    SenderKind {
+    SenderKind => domain::messaging::SenderKind {
         /// The customer.
-        Lead => sender::LEAD,
+        Lead,
         /// The AI.
-        Ai => sender::AI,
+        Ai,
         /// A human agent of the tenant.
-        Agent => sender::AGENT,
+        Agent,
         /// The platform itself (notices, hand-over messages).
-        System => sender::SYSTEM,
+        System,
     }
 );
 
-stored_enum!(
+mirror_enum!(
     /// Where a message is on its way to the customer.
-    DeliveryStatus {
+    DeliveryStatus => domain::messaging::DeliveryStatus {
         /// An inbound message we stored.
-        Received => delivery::RECEIVED,
+        Received,
         /// Outbound, waiting for its send job.
-        Pending => delivery::PENDING,
+        Pending,
         /// Accepted by the platform.
-        Sent => delivery::SENT,
+        Sent,
         /// On the customer's device.
-        Delivered => delivery::DELIVERED,
+        Delivered,
         /// Seen by the customer.
-        Read => delivery::READ,
+        Read,
         /// The platform refused or could not deliver it (see `deliveryError`).
-        Failed => delivery::FAILED,
+        Failed,
         /// Our send gate refused it (outside the messaging window, over a limit); never sent.
-        Blocked => delivery::BLOCKED,
+        Blocked,
     }
 );
 
-stored_enum!(
+mirror_enum!(
     /// How soon a person must look at a ticket.
-    TicketPriority {
+    TicketPriority => domain::escalation::TicketPriority {
         /// Whenever convenient.
-        Low => "LOW",
+        Low,
         /// The normal queue.
-        Medium => "MEDIUM",
+        Medium,
         /// Before the normal queue.
-        High => "HIGH",
+        High,
         /// Now.
-        Urgent => "URGENT",
+        Urgent,
     }
 );
 
-stored_enum!(
+mirror_enum!(
     /// Where a ticket stands.
-    TicketStatus {
+    TicketStatus => domain::conversation::TicketStatus {
         /// Opened, nobody on it yet.
-        Open => "OPEN",
+        Open,
         /// Someone is working on it.
-        InProgress => "IN_PROGRESS",
+        InProgress,
         /// Done.
-        Resolved => "RESOLVED",
+        Resolved,
         /// Closed without further work.
-        Closed => "CLOSED",
+        Closed,
     }
 );
 
@@ -482,12 +452,12 @@ impl InboxQuery {
         let filter = filter.unwrap_or_default();
         let filter = ConversationFilter {
             channel: filter.channel.map(Into::into),
-            status: filter.status.map(|s| s.as_str().to_owned()),
+            status: filter.status.map(Into::into),
             lead_id: filter
                 .lead_id
                 .map(|id| parse_id(&id, "filter.leadId"))
                 .transpose()?,
-            handled_by: filter.handled_by.map(|h| h.as_str().to_owned()),
+            handled_by: filter.handled_by.map(Into::into),
             assignee_user_id: filter
                 .assignee_id
                 .map(|id| parse_id(&id, "filter.assigneeId"))

@@ -3,11 +3,13 @@
 
 use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription, ID};
 use chrono::{DateTime, Utc};
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use leadline_domain::phone::PhoneNumber;
 use leadline_domain::tenant::Email;
 use uuid::Uuid;
 
+// Re-exported: `graphql::calls` still names the helper through this module.
+pub(crate) use super::subscription::scoped_events;
 use super::types::{Channel, Lead, LeadScoreEvent, LeadStatus, Temperature};
 use super::{
     clean_text, connection, parse_id, principal, required_text, state, tenant_for, AccessGuard,
@@ -469,56 +471,6 @@ impl LeadMutation {
             event: event.into(),
         })
     }
-}
-
-/// Counts live subscriptions for `/metrics`; decrements when the stream is dropped.
-pub(crate) struct SubscriptionGauge;
-
-impl SubscriptionGauge {
-    pub(crate) fn start() -> Self {
-        metrics::gauge!("leadline_graphql_subscriptions").increment(1.0);
-        SubscriptionGauge
-    }
-}
-
-impl Drop for SubscriptionGauge {
-    fn drop(&mut self) {
-        metrics::gauge!("leadline_graphql_subscriptions").decrement(1.0);
-    }
-}
-
-/// The tenant's bus events mapped by `select`; a lost bus connection becomes one UNAVAILABLE
-/// error, after which the stream completes.
-pub(crate) fn tenant_events<T: Send + 'static>(
-    ctx: &Context<'_>,
-    tenant_id: Uuid,
-    select: impl Fn(&Event) -> Option<T> + Send + 'static,
-) -> impl Stream<Item = async_graphql::Result<T>> + Send + 'static {
-    scoped_events(ctx, tenant_id, None, select)
-}
-
-/// Like [`tenant_events`], but with a `scope` (a lead, call, conversation or session id:
-/// `Event::scope`) only that scope's events wake the stream, not the tenant's whole traffic.
-pub(crate) fn scoped_events<T: Send + 'static>(
-    ctx: &Context<'_>,
-    tenant_id: Uuid,
-    scope: Option<Uuid>,
-    select: impl Fn(&Event) -> Option<T> + Send + 'static,
-) -> impl Stream<Item = async_graphql::Result<T>> + Send + 'static {
-    let gauge = SubscriptionGauge::start();
-    let bus = &state(ctx).bus;
-    let events = match scope {
-        Some(scope) => bus.subscribe_scoped(tenant_id, scope).left_stream(),
-        None => bus.subscribe(tenant_id).right_stream(),
-    };
-    events.filter_map(move |item| {
-        let _counted = &gauge;
-        let mapped = match item {
-            Ok(event) => select(&event).map(Ok),
-            Err(error) => Some(Err(ApiError::Unavailable(error.to_string()).into())),
-        };
-        futures::future::ready(mapped)
-    })
 }
 
 #[derive(Default)]

@@ -14,6 +14,7 @@ mod leads;
 mod live;
 pub mod metrics;
 pub mod socket;
+mod subscription;
 mod support;
 pub mod types;
 

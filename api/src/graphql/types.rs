@@ -10,12 +10,19 @@ use super::{connection, state, tenant_for, IdConnection};
 use crate::auth::Access;
 use crate::store::PageRequest;
 
-/// Declares a GraphQL enum that mirrors a domain enum one to one.
+/// Declares a GraphQL enum that mirrors a domain enum one to one: the one way a domain state
+/// or kind reaches the schema. The GraphQL names and docs are given here (they are the public
+/// API); the stored names are the domain's (`as_str`/`parse`), read through
+/// [`crate::store::Stored`], so an unknown stored value is a logged INTERNAL error, never a
+/// default.
 macro_rules! mirror_enum {
-    ($(#[$doc:meta])* $name:ident => $domain:ty { $($variant:ident),* $(,)? }) => {
+    (
+        $(#[$doc:meta])*
+        $name:ident => $domain:ty { $($(#[$vdoc:meta])* $variant:ident),* $(,)? }
+    ) => {
         $(#[$doc])*
-        #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-        pub enum $name { $($variant),* }
+        #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+        pub enum $name { $($(#[$vdoc])* $variant),* }
 
         impl From<$name> for $domain {
             fn from(value: $name) -> Self {
@@ -30,11 +37,12 @@ macro_rules! mirror_enum {
         }
 
         impl $name {
-            /// Reads the stored name; an unknown stored value is a bug, reported as INTERNAL.
+            /// Reads the stored name; an unknown stored value is a bug, logged and reported
+            /// as INTERNAL.
             pub fn from_stored(value: &str) -> async_graphql::Result<Self> {
-                <$domain>::parse(value)
+                <$domain as crate::store::Stored>::stored(value)
                     .map(Self::from)
-                    .map_err(|e| crate::error::ApiError::Internal(e.into()).into())
+                    .map_err(Into::into)
             }
         }
     };
@@ -72,35 +80,17 @@ mirror_enum!(
     ResponseStyle => domain::analysis::ResponseStyle { Concise, Friendly, Professional, Detailed }
 );
 
-/// Whether a channel connection is in use.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ConnectionStatus {
-    /// Receiving webhooks and sending.
-    Connected,
-    /// Kept but switched off: webhooks are refused.
-    Disconnected,
-    /// The platform rejected our credentials; fix them to reconnect.
-    Error,
-}
-
-impl ConnectionStatus {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConnectionStatus::Connected => "CONNECTED",
-            ConnectionStatus::Disconnected => "DISCONNECTED",
-            ConnectionStatus::Error => "ERROR",
-        }
+mirror_enum!(
+    /// Whether a channel connection is in use.
+    ConnectionStatus => domain::channel::ConnectionStatus {
+        /// Receiving webhooks and sending.
+        Connected,
+        /// Kept but switched off: webhooks are refused.
+        Disconnected,
+        /// The platform rejected our credentials; fix them to reconnect.
+        Error,
     }
-
-    fn from_stored(value: &str) -> Self {
-        match value {
-            "DISCONNECTED" => ConnectionStatus::Disconnected,
-            "ERROR" => ConnectionStatus::Error,
-            _ => ConnectionStatus::Connected,
-        }
-    }
-}
+);
 
 /// Which AI provider answers for the tenant.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -391,7 +381,7 @@ impl ChannelConnection {
             bot_login: live.twitch_bot_login,
             client_id: live.twitch_client_id,
             has_live_access_token: row.live_access_token.is_some(),
-            status: ConnectionStatus::from_stored(&row.status),
+            status: ConnectionStatus::from_stored(&row.status)?,
             ai_enabled: row.ai_enabled,
             external_account_id: row.external_account_id,
             has_verify_token: row.verify_token.is_some(),

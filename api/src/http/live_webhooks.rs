@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http::{HeaderMap, StatusCode};
 use leadline_domain::channel::Channel;
+use leadline_domain::live::LivePlatform;
 use leadline_entity::live_sessions;
 use serde_json::{json, Value};
 
@@ -27,6 +28,7 @@ use super::HttpState;
 use crate::services::inbox::ingest::{self, WebhookRejection};
 use crate::services::live::pipeline::{handle_message, ChatMessage, SessionContext};
 use crate::state::AppState;
+use crate::store::live::platform_of;
 
 const TWITCH: &str = "twitch";
 const TIKTOK_LIVE: &str = "tiktok_live";
@@ -88,7 +90,7 @@ pub async fn twitch_eventsub(
             };
             let targets: Vec<live_sessions::Model> = sessions
                 .into_iter()
-                .filter(|s| s.platform == "TWITCH")
+                .filter(|s| platform_of(s).is_ok_and(|p| p == LivePlatform::Twitch))
                 .filter(|s| {
                     let config = |key: &str| s.platform_config.get(key).and_then(Value::as_str);
                     config("broadcasterId") == Some(chat.broadcaster_user_id.as_str())
@@ -162,7 +164,7 @@ pub async fn tiktok_live(
             .iter()
             .find(|s| {
                 s.tenant_id == endpoint.tenant_id
-                    && s.platform == "TIKTOK"
+                    && platform_of(s).is_ok_and(|p| p == LivePlatform::Tiktok)
                     && s.platform_config.get("roomId").and_then(Value::as_str) == Some(room)
             })
             .cloned()

@@ -7,6 +7,8 @@
 //! speak SQL (the store does), or talk to a platform (a reply's send job does, after commit).
 
 use leadline_domain::channel::Channel;
+use leadline_domain::conversation::{ConversationStatus, Handler};
+use leadline_domain::messaging::SenderKind;
 use leadline_entity::{conversations, messages};
 use serde_json::json;
 use uuid::Uuid;
@@ -16,8 +18,7 @@ use crate::bus::{Event, EventBus};
 use crate::error::{ApiError, ApiResult};
 use crate::services::inbox::{send_job, send_job_kind};
 use crate::state::AppState;
-use crate::store::inbox::{handler, sender, status};
-use crate::store::{ConversationChange, OutboundMessage, Store};
+use crate::store::{ConversationChange, OutboundMessage, Store, Stored};
 
 /// Tells the inbox's views (and the support queue's) that `conversation` changed or is new.
 pub fn publish_conversation(bus: &EventBus, conversation: &conversations::Model) {
@@ -59,8 +60,7 @@ pub async fn agent_reply(
     reply: AgentReply,
 ) -> ApiResult<ReplyOutcome> {
     let tenant_id = conversation.tenant_id;
-    let channel =
-        Channel::parse(&conversation.channel).map_err(|e| ApiError::Internal(e.into()))?;
+    let channel = Channel::stored(&conversation.channel)?;
     // The same job (kind, payload, idempotency key) the AI turn enqueues for its replies.
     let sends = send_job_kind(channel).is_some();
     let metadata = match actor.api_key_id {
@@ -68,9 +68,10 @@ pub async fn agent_reply(
         None => json!({}),
     };
     let change = ConversationChange {
-        handled_by: Some(handler::HUMAN),
-        status: (reply.picks_up_waiting && conversation.status == status::WAITING)
-            .then_some(status::ACTIVE),
+        handled_by: Some(Handler::Human),
+        status: (reply.picks_up_waiting
+            && ConversationStatus::stored(&conversation.status)? == ConversationStatus::Waiting)
+            .then_some(ConversationStatus::Active),
         // The first agent to answer takes the conversation; an API key takes nobody.
         assignee_user_id: match (conversation.assignee_user_id, actor.user_id) {
             (None, Some(user_id)) => Some(Some(user_id)),
@@ -79,7 +80,7 @@ pub async fn agent_reply(
         ..Default::default()
     };
     let outbound = OutboundMessage {
-        sender_kind: sender::AGENT,
+        sender_kind: SenderKind::Agent,
         sender_user_id: actor.user_id,
         body: reply.text,
         client_message_id: reply.client_message_id,
@@ -149,7 +150,7 @@ async fn open_conversation(
     doing: &str,
 ) -> ApiResult<conversations::Model> {
     let conversation = store.conversation(tenant_id, id).await?;
-    if conversation.status == status::RESOLVED || conversation.status == status::CLOSED {
+    if !ConversationStatus::stored(&conversation.status)?.is_open() {
         return Err(ApiError::Conflict(format!(
             "this conversation is {}: you cannot {doing} here; the lead's next message opens a \
              new conversation",
@@ -174,7 +175,7 @@ pub async fn assign(
     open_conversation(store, tenant_id, conversation_id, "assign it").await?;
     ensure_can_handle(store, tenant_id, agent, field, "conversations").await?;
     let change = ConversationChange {
-        handled_by: Some(handler::HUMAN),
+        handled_by: Some(Handler::Human),
         assignee_user_id: Some(Some(agent)),
         ..Default::default()
     };
@@ -200,8 +201,8 @@ pub async fn hand_back_to_ai(
     let store = &state.store;
     open_conversation(store, tenant_id, conversation_id, "hand it back to the AI").await?;
     let change = ConversationChange {
-        status: Some(status::ACTIVE),
-        handled_by: Some(handler::AI),
+        status: Some(ConversationStatus::Active),
+        handled_by: Some(Handler::Ai),
         assignee_user_id: Some(None),
         ..Default::default()
     };
@@ -244,17 +245,17 @@ pub async fn resolve(
 ) -> ApiResult<conversations::Model> {
     let store = &state.store;
     let current = store.conversation(tenant_id, conversation_id).await?;
-    match current.status.as_str() {
-        status::RESOLVED => return Ok(current),
-        status::CLOSED => {
+    match ConversationStatus::stored(&current.status)? {
+        ConversationStatus::Resolved => return Ok(current),
+        ConversationStatus::Closed => {
             return Err(ApiError::Conflict(
                 "this conversation is closed; it cannot be resolved".into(),
             ))
         }
-        _ => {}
+        ConversationStatus::Active | ConversationStatus::Waiting => {}
     }
     let change = ConversationChange {
-        status: Some(status::RESOLVED),
+        status: Some(ConversationStatus::Resolved),
         ..Default::default()
     };
     apply(

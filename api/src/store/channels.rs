@@ -6,7 +6,7 @@
 //! sealed (`store::sealing`): every function here seals what it writes and returns rows with
 //! the secrets opened, so callers only ever see plain values and never write a raw row.
 
-use leadline_domain::channel::Channel;
+use leadline_domain::channel::{Channel, ConnectionStatus};
 use leadline_entity::channel_connections;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
@@ -30,7 +30,7 @@ pub struct ChannelConnectionChanges {
     pub client_secret: Option<String>,
     pub access_token: Option<String>,
     pub ai_enabled: Option<bool>,
-    pub status: Option<String>,
+    pub status: Option<ConnectionStatus>,
     pub legacy_signature: Option<bool>,
     /// The account id the platform's webhooks name when it differs from `external_account_id`
     /// (TikTok: the business account's `user_openid`); an empty string clears it.
@@ -146,7 +146,7 @@ impl Store {
                 id: Set(row_id),
                 tenant_id: Set(tenant_id),
                 channel: Set(channel.as_str().to_owned()),
-                status: Set("CONNECTED".into()),
+                status: Set(ConnectionStatus::Connected.as_str().into()),
                 ai_enabled: Set(true),
                 external_account_id: Set(None),
                 verify_token: Set(None),
@@ -187,7 +187,7 @@ impl Store {
             changed.push("aiEnabled");
         }
         if let Some(v) = changes.status {
-            row.status = Set(v);
+            row.status = Set(v.as_str().into());
             changed.push("status");
         }
         if let Some(v) = changes.legacy_signature {

@@ -14,20 +14,23 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use leadline_domain::channel::Channel;
 use leadline_domain::compliance::Consent;
+use leadline_domain::conversation::{ConversationStatus, Handler, TicketStatus};
 use leadline_domain::lead::{LeadStatus, Temperature, INITIAL_SCORE};
+use leadline_domain::messaging::{DeliveryStatus, MessageDirection, SenderKind};
 use leadline_domain::phone::PhoneNumber;
 use leadline_entity::{conversations, lead_identities, leads, messages, tickets};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseTransaction, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    TransactionTrait,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::audit::{record, AuditEntry};
-use super::{now, paginate, Page, PageRequest, Store};
+use super::columns::names;
+use super::{now, paginate, Page, PageRequest, Store, Stored};
 use crate::auth::Actor;
 use crate::error::{is_unique_violation, ApiError, ApiResult};
 use crate::jobs::{enqueue, NewJob};
@@ -38,67 +41,14 @@ pub const AI_RESPONSE_JOB: &str = "ai_response";
 /// (their webhooks carry no name, and the request path makes no outbound call).
 pub const FETCH_PROFILE_JOB: &str = "fetch_profile";
 
-/// Conversation statuses.
-pub mod status {
-    /// The AI (or an agent) is talking with the lead.
-    pub const ACTIVE: &str = "ACTIVE";
-    /// Escalated: waiting for a human agent.
-    pub const WAITING: &str = "WAITING";
-    /// Done; the next inbound message opens a new conversation.
-    pub const RESOLVED: &str = "RESOLVED";
-    /// Closed for good.
-    pub const CLOSED: &str = "CLOSED";
-    /// The statuses counted as "open" (at most one per lead and channel).
-    pub const OPEN: [&str; 2] = [ACTIVE, WAITING];
+/// The stored names of the open conversation statuses, for `IN (...)` filters.
+pub(super) fn open_statuses() -> [&'static str; 2] {
+    names(ConversationStatus::OPEN, ConversationStatus::as_str)
 }
 
-/// Who handles a conversation.
-pub mod handler {
-    /// AI replies are sent automatically.
-    pub const AI: &str = "AI";
-    /// A human agent answers; the AI stays silent.
-    pub const HUMAN: &str = "HUMAN";
-}
-
-/// Message delivery statuses, in the order a message moves through them (FAILED aside).
-pub mod delivery {
-    /// An inbound message we stored.
-    pub const RECEIVED: &str = "RECEIVED";
-    /// Outbound, waiting for its send job.
-    pub const PENDING: &str = "PENDING";
-    /// Accepted by the platform.
-    pub const SENT: &str = "SENT";
-    /// On the customer's device.
-    pub const DELIVERED: &str = "DELIVERED";
-    /// Seen by the customer.
-    pub const READ: &str = "READ";
-    /// The platform refused or could not deliver it (see `delivery_error`).
-    pub const FAILED: &str = "FAILED";
-    /// Our send gate refused it (outside the messaging window, over a limit); never sent.
-    pub const BLOCKED: &str = "BLOCKED";
-
-    /// Rank for "never go backwards": a late SENT must not overwrite DELIVERED.
-    pub fn rank(status: &str) -> u8 {
-        match status {
-            PENDING => 0,
-            SENT => 1,
-            DELIVERED => 2,
-            READ => 3,
-            _ => 4,
-        }
-    }
-}
-
-/// Who wrote a message.
-pub mod sender {
-    /// The customer.
-    pub const LEAD: &str = "LEAD";
-    /// Our AI.
-    pub const AI: &str = "AI";
-    /// A human agent of the tenant.
-    pub const AGENT: &str = "AGENT";
-    /// The platform itself (notices, hand-over messages).
-    pub const SYSTEM: &str = "SYSTEM";
+/// The stored names of the open ticket statuses, for `IN (...)` filters.
+pub(super) fn open_ticket_statuses() -> [&'static str; 2] {
+    names(TicketStatus::OPEN, TicketStatus::as_str)
 }
 
 /// The customer as the platform describes them.
@@ -156,17 +106,17 @@ pub enum IngestOutcome {
 #[derive(Debug, Default, Clone)]
 pub struct ConversationFilter {
     pub channel: Option<Channel>,
-    pub status: Option<String>,
+    pub status: Option<ConversationStatus>,
     pub lead_id: Option<Uuid>,
-    pub handled_by: Option<String>,
+    pub handled_by: Option<Handler>,
     pub assignee_user_id: Option<Uuid>,
 }
 
 /// A message we are about to send.
 #[derive(Debug, Clone)]
 pub struct OutboundMessage {
-    /// `sender::AI`, `sender::AGENT` or `sender::SYSTEM`.
-    pub sender_kind: &'static str,
+    /// AI, AGENT or SYSTEM (LEAD messages are stored by the ingestion paths).
+    pub sender_kind: SenderKind,
     pub sender_user_id: Option<Uuid>,
     pub body: String,
     /// The client's idempotency key (unique per conversation).
@@ -177,8 +127,8 @@ pub struct OutboundMessage {
 /// A change of who handles a conversation, or of its status.
 #[derive(Debug, Clone, Default)]
 pub struct ConversationChange {
-    pub status: Option<&'static str>,
-    pub handled_by: Option<&'static str>,
+    pub status: Option<ConversationStatus>,
+    pub handled_by: Option<Handler>,
     /// `Some(None)` clears the assignee.
     pub assignee_user_id: Option<Option<Uuid>>,
     /// Adds to `ai_turns`.
@@ -210,7 +160,7 @@ pub(super) fn ticket_row(
         subject: Set(ticket.subject),
         description: Set(ticket.description),
         priority: Set(ticket.priority),
-        status: Set("OPEN".into()),
+        status: Set(TicketStatus::Open.as_str().into()),
         assignee_user_id: Set(None),
         resolved_at: Set(None),
         created_at: Set(at),
@@ -318,7 +268,7 @@ pub(super) async fn insert_messaging_lead(
             .to_owned()),
         source_channel: Set(Some(new.channel.to_owned())),
         notes: Set(None),
-        handler: Set(handler::AI.into()),
+        handler: Set(Handler::Ai.as_str().into()),
         assigned_user_id: Set(None),
         metadata: Set(json!({})),
         last_contacted_at: Set(None),
@@ -411,7 +361,7 @@ impl Store {
             .filter(conversations::Column::TenantId.eq(tenant_id))
             .filter(conversations::Column::LeadId.eq(lead.id))
             .filter(conversations::Column::Channel.eq(channel))
-            .filter(conversations::Column::Status.is_in(status::OPEN))
+            .filter(conversations::Column::Status.is_in(open_statuses()))
             .one(tx)
             .await?;
         let (conversation, conversation_created) = match open {
@@ -428,11 +378,11 @@ impl Store {
                     tenant_id: Set(tenant_id),
                     lead_id: Set(lead.id),
                     channel: Set(channel.to_owned()),
-                    status: Set(status::ACTIVE.into()),
-                    handled_by: Set(if lead.handler == handler::HUMAN {
-                        handler::HUMAN.into()
+                    status: Set(ConversationStatus::Active.as_str().into()),
+                    handled_by: Set(if lead.handler == Handler::Human.as_str() {
+                        Handler::Human.as_str().into()
                     } else {
-                        handler::AI.into()
+                        Handler::Ai.as_str().into()
                     }),
                     assignee_user_id: Set(lead.assigned_user_id),
                     subject: Set(None),
@@ -451,13 +401,13 @@ impl Store {
             tenant_id: Set(tenant_id),
             conversation_id: Set(conversation.id),
             channel: Set(channel.to_owned()),
-            direction: Set("INBOUND".into()),
-            sender_kind: Set(sender::LEAD.into()),
+            direction: Set(MessageDirection::Inbound.as_str().into()),
+            sender_kind: Set(SenderKind::Lead.as_str().into()),
             sender_user_id: Set(None),
             body: Set(inbound.body.clone()),
             platform_message_id: Set(Some(inbound.platform_message_id.clone())),
             client_message_id: Set(None),
-            delivery_status: Set(delivery::RECEIVED.into()),
+            delivery_status: Set(DeliveryStatus::Received.as_str().into()),
             delivery_error: Set(None),
             read_at: Set(None),
             metadata: Set(with_sent_at(&inbound.metadata, inbound.sent_at)),
@@ -469,8 +419,8 @@ impl Store {
         .map_err(race_or)?;
 
         let ai_job = if inbound.ai_enabled
-            && conversation.handled_by == handler::AI
-            && conversation.status == status::ACTIVE
+            && conversation.handled_by == Handler::Ai.as_str()
+            && conversation.status == ConversationStatus::Active.as_str()
         {
             let job = NewJob::new(
                 tenant_id,
@@ -588,13 +538,13 @@ impl Store {
             select = select.filter(conversations::Column::Channel.eq(channel.as_str()));
         }
         if let Some(status) = filter.status {
-            select = select.filter(conversations::Column::Status.eq(status));
+            select = select.filter(conversations::Column::Status.eq(status.as_str()));
         }
         if let Some(lead_id) = filter.lead_id {
             select = select.filter(conversations::Column::LeadId.eq(lead_id));
         }
         if let Some(handled_by) = filter.handled_by {
-            select = select.filter(conversations::Column::HandledBy.eq(handled_by));
+            select = select.filter(conversations::Column::HandledBy.eq(handled_by.as_str()));
         }
         if let Some(assignee) = filter.assignee_user_id {
             select = select.filter(conversations::Column::AssigneeUserId.eq(assignee));
@@ -671,7 +621,7 @@ impl Store {
         // Checked inside the transaction, after the idempotency lookup: a repeat of a message
         // that was accepted still answers with it, and a resolve that lands between a caller's
         // own check and this insert cannot let a reply slip into a closed thread.
-        if !status::OPEN.contains(&conversation.status.as_str()) {
+        if !ConversationStatus::stored(&conversation.status)?.is_open() {
             tx.rollback().await?;
             return Err(ApiError::Conflict(format!(
                 "this conversation is {}: the lead's next message opens a new conversation",
@@ -684,13 +634,13 @@ impl Store {
             tenant_id: Set(tenant_id),
             conversation_id: Set(conversation_id),
             channel: Set(conversation.channel.clone()),
-            direction: Set("OUTBOUND".into()),
-            sender_kind: Set(outbound.sender_kind.into()),
+            direction: Set(MessageDirection::Outbound.as_str().into()),
+            sender_kind: Set(outbound.sender_kind.as_str().into()),
             sender_user_id: Set(outbound.sender_user_id),
             body: Set(outbound.body),
             platform_message_id: Set(None),
             client_message_id: Set(outbound.client_message_id),
-            delivery_status: Set(delivery::PENDING.into()),
+            delivery_status: Set(DeliveryStatus::Pending.as_str().into()),
             delivery_error: Set(None),
             read_at: Set(None),
             metadata: Set(outbound.metadata),
@@ -758,7 +708,7 @@ impl Store {
         &self,
         tenant_id: Uuid,
         message_id: Uuid,
-        status: &str,
+        status: DeliveryStatus,
         platform_message_id: Option<String>,
         error: Option<String>,
         metadata_patch: Option<Value>,
@@ -770,7 +720,7 @@ impl Store {
             target.extend(patch);
         }
         let mut active = row.into_active_model();
-        active.delivery_status = Set(status.to_owned());
+        active.delivery_status = Set(status.as_str().to_owned());
         if platform_message_id.is_some() {
             active.platform_message_id = Set(platform_message_id);
         }
@@ -794,7 +744,7 @@ impl Store {
         tenant_id: Uuid,
         channel: Channel,
         platform_message_id: &str,
-        new_status: &str,
+        new_status: DeliveryStatus,
         error: Option<String>,
         at: DateTime<Utc>,
     ) -> ApiResult<Option<messages::Model>> {
@@ -802,31 +752,24 @@ impl Store {
             .filter(messages::Column::TenantId.eq(tenant_id))
             .filter(messages::Column::Channel.eq(channel.as_str()))
             .filter(messages::Column::PlatformMessageId.eq(platform_message_id))
-            .filter(messages::Column::Direction.eq("OUTBOUND"))
+            .filter(messages::Column::Direction.eq(MessageDirection::Outbound.as_str()))
             .one(&self.db)
             .await?
         else {
             return Ok(None);
         };
-        let current = row.delivery_status.as_str();
-        let newer = if new_status == delivery::FAILED {
-            // A failure after delivery is not meaningful; before it, it wins.
-            delivery::rank(current) < delivery::rank(delivery::DELIVERED)
-        } else {
-            current == delivery::FAILED && new_status != delivery::SENT
-                || delivery::rank(new_status) > delivery::rank(current)
-        };
+        let newer = new_status.supersedes(DeliveryStatus::stored(&row.delivery_status)?);
         if !newer {
             return Ok(None);
         }
         let mut active = row.into_active_model();
-        active.delivery_status = Set(new_status.to_owned());
-        if new_status == delivery::FAILED {
+        active.delivery_status = Set(new_status.as_str().to_owned());
+        if new_status == DeliveryStatus::Failed {
             active.delivery_error = Set(error);
         } else {
             active.delivery_error = Set(None);
         }
-        if new_status == delivery::READ {
+        if new_status == DeliveryStatus::Read {
             active.read_at = Set(Some(at));
         }
         active.updated_at = Set(now());
@@ -851,12 +794,10 @@ impl Store {
         Ok(messages::Entity::find()
             .filter(messages::Column::TenantId.eq(tenant_id))
             .filter(messages::Column::ConversationId.in_subquery(conversation_ids))
-            .filter(messages::Column::Direction.eq("OUTBOUND"))
+            .filter(messages::Column::Direction.eq(MessageDirection::Outbound.as_str()))
             .filter(
-                Condition::any()
-                    .add(messages::Column::DeliveryStatus.eq(delivery::SENT))
-                    .add(messages::Column::DeliveryStatus.eq(delivery::DELIVERED))
-                    .add(messages::Column::DeliveryStatus.eq(delivery::READ)),
+                messages::Column::DeliveryStatus
+                    .is_in(names(DeliveryStatus::ACCEPTED, DeliveryStatus::as_str)),
             )
             .filter(messages::Column::CreatedAt.gte(since))
             .count(&self.db)
@@ -884,8 +825,8 @@ impl Store {
         .insert(&tx)
         .await?;
         let change = ConversationChange {
-            status: Some(status::WAITING),
-            handled_by: Some(handler::HUMAN),
+            status: Some(ConversationStatus::Waiting),
+            handled_by: Some(Handler::Human),
             ..Default::default()
         };
         let conversation = apply_conversation_change(&tx, conversation, change, None).await?;
@@ -898,7 +839,7 @@ impl Store {
         Ok(tickets::Entity::find()
             .filter(tickets::Column::TenantId.eq(tenant_id))
             .filter(tickets::Column::LeadId.eq(lead_id))
-            .filter(tickets::Column::Status.is_in(["OPEN", "IN_PROGRESS"]))
+            .filter(tickets::Column::Status.is_in(open_ticket_statuses()))
             .count(&self.db)
             .await?)
     }
@@ -1004,10 +945,10 @@ async fn apply_conversation_change(
 ) -> ApiResult<conversations::Model> {
     let mut row = conversation.clone().into_active_model();
     if let Some(status) = change.status {
-        row.status = Set(status.to_owned());
+        row.status = Set(status.as_str().to_owned());
     }
     if let Some(handled_by) = change.handled_by {
-        row.handled_by = Set(handled_by.to_owned());
+        row.handled_by = Set(handled_by.as_str().to_owned());
     }
     if let Some(assignee) = change.assignee_user_id {
         row.assignee_user_id = Set(assignee);

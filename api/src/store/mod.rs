@@ -9,6 +9,7 @@ mod audit;
 pub mod call_settings;
 pub mod calls;
 mod channels;
+pub mod columns;
 pub mod inbox;
 mod leads;
 pub mod live;
@@ -39,6 +40,7 @@ pub use channels::{
     live_connection_settings, webhook_account_id, whatsapp_template, ChannelConnectionChanges,
     LiveConnectionSettings, WhatsAppTemplate,
 };
+pub use columns::Stored;
 pub use inbox::{
     ConversationChange, ConversationFilter, InboundContact, InboundMessage, IngestOutcome,
     Ingested, NewTicket, OutboundMessage,

@@ -10,6 +10,8 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use leadline_domain::conversation::{ConversationStatus, Handler, TicketStatus};
+use leadline_domain::messaging::{DeliveryStatus, MessageDirection, SenderKind};
 use leadline_entity::{
     conversations, lead_identities, leads, messages, tickets, web_chat_visitors,
 };
@@ -23,15 +25,13 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{record, AuditEntry};
-use super::inbox::{delivery, handler, sender, status, AI_RESPONSE_JOB};
-use super::{now, Store};
+use super::inbox::{open_statuses, open_ticket_statuses, AI_RESPONSE_JOB};
+use super::{now, Store, Stored};
 use crate::auth::Actor;
 use crate::error::{is_unique_violation, ApiError, ApiResult};
 use crate::jobs::{enqueue, NewJob};
 
 const WEB_CHAT: &str = "WEB_CHAT";
-/// Ticket statuses that still need a person.
-const OPEN_TICKETS: [&str; 2] = ["OPEN", "IN_PROGRESS"];
 
 /// A customer's message, as stored by [`Store::add_customer_message`].
 #[derive(Debug, Clone)]
@@ -257,7 +257,7 @@ impl Store {
             .filter(conversations::Column::TenantId.eq(tenant_id))
             .filter(conversations::Column::LeadId.eq(lead_id))
             .filter(conversations::Column::Channel.eq(WEB_CHAT))
-            .filter(conversations::Column::Status.is_in(status::OPEN))
+            .filter(conversations::Column::Status.is_in(open_statuses()))
             .one(&self.db)
             .await?)
     }
@@ -280,14 +280,16 @@ impl Store {
                 .await?
                 .ok_or(ApiError::NotFound("customer"))?;
             let at = now();
-            let human = lead.handler == handler::HUMAN;
+            let human = lead.handler == Handler::Human.as_str();
             let row = conversations::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 tenant_id: Set(tenant_id),
                 lead_id: Set(lead_id),
                 channel: Set(WEB_CHAT.to_owned()),
-                status: Set(status::ACTIVE.into()),
-                handled_by: Set(if human { handler::HUMAN } else { handler::AI }.into()),
+                status: Set(ConversationStatus::Active.as_str().into()),
+                handled_by: Set(if human { Handler::Human } else { Handler::Ai }
+                    .as_str()
+                    .into()),
                 assignee_user_id: Set(lead.assigned_user_id),
                 subject: Set(subject.clone()),
                 ai_turns: Set(0),
@@ -364,7 +366,7 @@ impl Store {
             });
         }
         // After the idempotency lookup, so a retry of an accepted message still gets it back.
-        if !status::OPEN.contains(&session.status.as_str()) {
+        if !ConversationStatus::stored(&session.status)?.is_open() {
             return Err(ApiError::Conflict(
                 "this support session has ended; start a new one".into(),
             ));
@@ -373,7 +375,7 @@ impl Store {
             let written = messages::Entity::find()
                 .filter(messages::Column::TenantId.eq(tenant_id))
                 .filter(messages::Column::ConversationId.eq(session_id))
-                .filter(messages::Column::SenderKind.eq(sender::LEAD))
+                .filter(messages::Column::SenderKind.eq(SenderKind::Lead.as_str()))
                 .count(&tx)
                 .await?;
             if written >= limits.session_max {
@@ -394,13 +396,13 @@ impl Store {
             tenant_id: Set(tenant_id),
             conversation_id: Set(session_id),
             channel: Set(WEB_CHAT.to_owned()),
-            direction: Set("INBOUND".into()),
-            sender_kind: Set(sender::LEAD.into()),
+            direction: Set(MessageDirection::Inbound.as_str().into()),
+            sender_kind: Set(SenderKind::Lead.as_str().into()),
             sender_user_id: Set(None),
             body: Set(body),
             platform_message_id: Set(None),
             client_message_id: Set(Some(client_message_id)),
-            delivery_status: Set(delivery::RECEIVED.into()),
+            delivery_status: Set(DeliveryStatus::Received.as_str().into()),
             delivery_error: Set(None),
             read_at: Set(None),
             metadata: Set(json!({})),
@@ -422,8 +424,8 @@ impl Store {
         row.updated_at = Set(at);
         let conversation = row.update(&tx).await?;
         let ai_job = if ai_enabled
-            && conversation.handled_by == handler::AI
-            && conversation.status == status::ACTIVE
+            && conversation.handled_by == Handler::Ai.as_str()
+            && conversation.status == ConversationStatus::Active.as_str()
         {
             // The same job, payload and key the webhook ingestion enqueues.
             let job = NewJob::new(
@@ -457,7 +459,7 @@ impl Store {
         let sessions = conversations::Entity::find()
             .filter(conversations::Column::TenantId.eq(tenant_id))
             .filter(conversations::Column::Channel.eq(WEB_CHAT))
-            .filter(conversations::Column::Status.eq(status::WAITING))
+            .filter(conversations::Column::Status.eq(ConversationStatus::Waiting.as_str()))
             .order_by_asc(conversations::Column::Id)
             .limit(limit)
             .all(&self.db)
@@ -548,7 +550,7 @@ impl Store {
                 .filter(conversations::Column::TenantId.eq(tenant_id))
                 .filter(conversations::Column::Channel.eq(WEB_CHAT))
                 .filter(conversations::Column::AssigneeUserId.eq(agent))
-                .filter(conversations::Column::Status.is_in(status::OPEN))
+                .filter(conversations::Column::Status.is_in(open_statuses()))
                 .count(&tx)
                 .await?;
             if load >= capacity {
@@ -557,10 +559,13 @@ impl Store {
             }
         }
         let mut update = conversations::Entity::update_many()
-            .col_expr(conversations::Column::Status, Expr::value(status::ACTIVE))
+            .col_expr(
+                conversations::Column::Status,
+                Expr::value(ConversationStatus::Active.as_str()),
+            )
             .col_expr(
                 conversations::Column::HandledBy,
-                Expr::value(handler::HUMAN),
+                Expr::value(Handler::Human.as_str()),
             )
             .col_expr(
                 conversations::Column::AssigneeUserId,
@@ -570,7 +575,7 @@ impl Store {
             .filter(conversations::Column::TenantId.eq(tenant_id))
             .filter(conversations::Column::Id.eq(session_id))
             .filter(conversations::Column::Channel.eq(WEB_CHAT))
-            .filter(conversations::Column::Status.is_in(status::OPEN));
+            .filter(conversations::Column::Status.is_in(open_statuses()));
         update = match expected_assignee {
             Some(current) => update.filter(conversations::Column::AssigneeUserId.eq(current)),
             None => update.filter(conversations::Column::AssigneeUserId.is_null()),
@@ -580,12 +585,15 @@ impl Store {
             return Ok(Err(AssignRefusal::TakenMeanwhile));
         }
         tickets::Entity::update_many()
-            .col_expr(tickets::Column::Status, Expr::value("IN_PROGRESS"))
+            .col_expr(
+                tickets::Column::Status,
+                Expr::value(TicketStatus::InProgress.as_str()),
+            )
             .col_expr(tickets::Column::AssigneeUserId, Expr::value(Some(agent)))
             .col_expr(tickets::Column::UpdatedAt, Expr::value(at))
             .filter(tickets::Column::TenantId.eq(tenant_id))
             .filter(tickets::Column::ConversationId.eq(session_id))
-            .filter(tickets::Column::Status.is_in(OPEN_TICKETS))
+            .filter(tickets::Column::Status.is_in(open_ticket_statuses()))
             .exec(&tx)
             .await?;
         let session = session_in(&tx, tenant_id, session_id).await?;
@@ -621,19 +629,22 @@ impl Store {
     ) -> ApiResult<conversations::Model> {
         let tx = self.db.begin().await?;
         let session = session_in(&tx, tenant_id, session_id).await?;
-        let ended_open = status::OPEN.contains(&session.status.as_str());
+        let ended_open = ConversationStatus::stored(&session.status)?.is_open();
         let at = now();
         tickets::Entity::update_many()
-            .col_expr(tickets::Column::Status, Expr::value("RESOLVED"))
+            .col_expr(
+                tickets::Column::Status,
+                Expr::value(TicketStatus::Resolved.as_str()),
+            )
             .col_expr(tickets::Column::ResolvedAt, Expr::value(Some(at)))
             .col_expr(tickets::Column::UpdatedAt, Expr::value(at))
             .filter(tickets::Column::TenantId.eq(tenant_id))
             .filter(tickets::Column::ConversationId.eq(session_id))
-            .filter(tickets::Column::Status.is_in(OPEN_TICKETS))
+            .filter(tickets::Column::Status.is_in(open_ticket_statuses()))
             .exec(&tx)
             .await?;
         let mut row = session.into_active_model();
-        row.status = Set(status::RESOLVED.into());
+        row.status = Set(ConversationStatus::Resolved.as_str().into());
         row.updated_at = Set(at);
         let session = row.update(&tx).await.map_err(retryable)?;
         // A retry that finds the session already ended changed nothing worth a second row.
@@ -686,10 +697,12 @@ impl Store {
             ReadSide::CustomerReads => update
                 .col_expr(
                     messages::Column::DeliveryStatus,
-                    Expr::value(delivery::READ),
+                    Expr::value(DeliveryStatus::Read.as_str()),
                 )
-                .filter(messages::Column::Direction.eq("OUTBOUND")),
-            ReadSide::AgentReads => update.filter(messages::Column::Direction.eq("INBOUND")),
+                .filter(messages::Column::Direction.eq(MessageDirection::Outbound.as_str())),
+            ReadSide::AgentReads => {
+                update.filter(messages::Column::Direction.eq(MessageDirection::Inbound.as_str()))
+            }
         };
         Ok(update.exec(&self.db).await?.rows_affected)
     }
@@ -708,13 +721,16 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let movable = [delivery::PENDING, delivery::SENT];
+        let movable = [
+            DeliveryStatus::Pending.as_str(),
+            DeliveryStatus::Sent.as_str(),
+        ];
         let scope = |select: sea_orm::Select<messages::Entity>| {
             select
                 .filter(messages::Column::TenantId.eq(tenant_id))
                 .filter(messages::Column::ConversationId.eq(session_id))
                 .filter(messages::Column::Id.is_in(ids.iter().copied()))
-                .filter(messages::Column::Direction.eq("OUTBOUND"))
+                .filter(messages::Column::Direction.eq(MessageDirection::Outbound.as_str()))
         };
         let candidates = scope(messages::Entity::find())
             .filter(messages::Column::DeliveryStatus.is_in(movable))
@@ -727,7 +743,7 @@ impl Store {
         let changed = messages::Entity::update_many()
             .col_expr(
                 messages::Column::DeliveryStatus,
-                Expr::value(delivery::DELIVERED),
+                Expr::value(DeliveryStatus::Delivered.as_str()),
             )
             .col_expr(messages::Column::UpdatedAt, Expr::value(at))
             .filter(messages::Column::TenantId.eq(tenant_id))
@@ -743,7 +759,7 @@ impl Store {
         // Another socket or a read receipt may have moved some in between: report what is stored.
         Ok(scope(messages::Entity::find())
             .filter(messages::Column::Id.is_in(candidates.iter().map(|m| m.id)))
-            .filter(messages::Column::DeliveryStatus.eq(delivery::DELIVERED))
+            .filter(messages::Column::DeliveryStatus.eq(DeliveryStatus::Delivered.as_str()))
             .order_by_asc(messages::Column::Id)
             .all(&self.db)
             .await?)

@@ -44,7 +44,7 @@ pub use limits::{
     MAX_COUNT_SETTING, MAX_TIKTOK_DMS_PER_VIEWER_PER_DAY, MAX_YOUTUBE_CALL_COST, MAX_YOUTUBE_QUOTA,
     TIKTOK_DMS_PER_USER_PER_DAY,
 };
-pub use platform::{LivePlatform, Route, YoutubeCall};
+pub use platform::{InteractionOutcome, LivePlatform, LiveSessionStatus, Route, YoutubeCall};
 pub use score::{
     live_score, score_reason, signal_purchase_points, LiveScore, ViewerActivity, DETAILS_POINTS,
     ENGAGEMENT_BY_MESSAGES, ENGAGEMENT_MAX, EXTRA_PRODUCT_POINTS, FIRST_PRODUCT_POINTS,

@@ -1,41 +1,24 @@
 //! The live platforms and the routes a reply can take on each (ARCHITECTURE.md §4).
 //!
-//! Owns: [`LivePlatform`], [`Route`] and the per-platform route mapping, and [`YoutubeCall`]
-//! for quota accounting. Must not: check budgets (see [`super::limits`]).
-
-use serde::{Deserialize, Serialize};
+//! Owns: [`LivePlatform`], [`Route`] and the per-platform route mapping, a session's
+//! [`LiveSessionStatus`] and an interaction's [`InteractionOutcome`], and [`YoutubeCall`] for
+//! quota accounting. Must not: check budgets (see [`super::limits`]).
 
 use crate::channel::Channel;
 
-/// The live platforms the agent chats on; each has its own reply routes and budgets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum LivePlatform {
-    /// YouTube Live chat: public messages only, each insert costs quota units.
-    Youtube,
-    /// Twitch IRC chat: free public messages; whispers are capped per day.
-    Twitch,
-    /// TikTok Live: comments are read-only for us, answers go by DM.
-    Tiktok,
+named_enum! {
+    /// The live platforms the agent chats on; each has its own reply routes and budgets.
+    pub enum LivePlatform("live platform") {
+        /// YouTube Live chat: public messages only, each insert costs quota units.
+        Youtube => "YOUTUBE",
+        /// Twitch IRC chat: free public messages; whispers are capped per day.
+        Twitch => "TWITCH",
+        /// TikTok Live: comments are read-only for us, answers go by DM.
+        Tiktok => "TIKTOK",
+    }
 }
 
 impl LivePlatform {
-    /// Every live platform.
-    pub const ALL: [LivePlatform; 3] = [
-        LivePlatform::Youtube,
-        LivePlatform::Twitch,
-        LivePlatform::Tiktok,
-    ];
-
-    /// The stable stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LivePlatform::Youtube => "YOUTUBE",
-            LivePlatform::Twitch => "TWITCH",
-            LivePlatform::Tiktok => "TIKTOK",
-        }
-    }
-
     /// The live platform of a channel, if the channel streams live.
     pub fn from_channel(channel: Channel) -> Option<Self> {
         match channel {
@@ -71,26 +54,39 @@ impl LivePlatform {
     }
 }
 
-/// How a reply reaches the viewer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Route {
-    /// A message in the stream's public chat, seen by every viewer.
-    Public,
-    /// A Twitch whisper (private, [`LiveLimits::whispers_per_day`]).
-    Whisper,
-    /// A direct message (TikTok; its window and per-user limit are [`crate::messaging`]'s).
-    Dm,
+named_enum! {
+    /// How a reply reaches the viewer.
+    pub enum Route("reply route") {
+        /// A message in the stream's public chat, seen by every viewer.
+        Public => "PUBLIC",
+        /// A Twitch whisper (private, [`super::LiveLimits::whispers_per_day`]).
+        Whisper => "WHISPER",
+        /// A direct message (TikTok; its window and per-user limit are [`crate::messaging`]'s).
+        Dm => "DM",
+    }
 }
 
-impl Route {
-    /// The stable stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Route::Public => "PUBLIC",
-            Route::Whisper => "WHISPER",
-            Route::Dm => "DM",
-        }
+named_enum! {
+    /// Whether a live session's chat is being read.
+    pub enum LiveSessionStatus("live session status") {
+        /// The chat is being read.
+        Active => "ACTIVE",
+        /// Stopped by the creator, at the chat's end, or out of quota.
+        Stopped => "STOPPED",
+    }
+}
+
+named_enum! {
+    /// What the agent did with one live chat message.
+    pub enum InteractionOutcome("interaction outcome") {
+        /// Stored and analysed; no decision yet.
+        Received => "RECEIVED",
+        /// The agent answered.
+        Replied => "REPLIED",
+        /// The agent stayed silent (the skip reason says why).
+        Skipped => "SKIPPED",
+        /// The reply could not be sent (the skip reason holds the send error).
+        Failed => "FAILED",
     }
 }
 

@@ -34,7 +34,7 @@ use uuid::Uuid;
 pub use types::*;
 
 use super::inbox::MAX_MESSAGE_CHARS;
-use super::leads::SubscriptionGauge;
+use super::subscription::{lagged, map_events, SubscriptionGauge};
 use super::{
     clean_text, connection, parse_id, principal, required_text, state, tenant_for, AccessGuard,
     IdConnection,
@@ -43,7 +43,7 @@ use crate::auth::{Access, Principal};
 use crate::bus::Event;
 use crate::error::{ApiError, ApiResult};
 use crate::services::support::session::{self, NewSupportMessage, Viewer, VISITOR_PREFIX};
-use crate::services::support::{customers, feed};
+use crate::services::support::{customers, feed, FeedItem};
 use crate::store::{ConversationFilter, PageRequest};
 
 /// Longest `externalUserId` accepted.
@@ -184,12 +184,12 @@ impl SupportQuery {
         let filter = filter.unwrap_or_default();
         let filter = ConversationFilter {
             channel: Some(DomainChannel::WebChat),
-            status: filter.status.map(|s| s.as_str().to_owned()),
+            status: filter.status.map(Into::into),
             lead_id: filter
                 .customer_id
                 .map(|id| parse_id(&id, "filter.customerId"))
                 .transpose()?,
-            handled_by: filter.handled_by.map(|h| h.as_str().to_owned()),
+            handled_by: filter.handled_by.map(Into::into),
             assignee_user_id: filter
                 .assignee_id
                 .map(|id| parse_id(&id, "filter.assigneeId"))
@@ -477,6 +477,9 @@ impl SupportSubscription {
         let live = opened.items.filter_map(move |item| {
             let _held = &gauge;
             futures::future::ready(match item {
+                // The feed reloaded the messages it missed; the lag policy still tells the
+                // client, which may have missed passing events (typing, receipts).
+                Ok(FeedItem::Lagged { missed }) => Some(Err(lagged(missed))),
                 Ok(item) => SupportSessionEvent::from_feed(item).map(Ok),
                 Err(error) => Some(Err(error.into())),
             })
@@ -496,25 +499,14 @@ impl SupportSubscription {
         let limit = u64::try_from(MAX_QUEUE).unwrap_or(500);
         let opened = session::open_queue(state(ctx), tenant_id, limit, member(ctx)).await?;
         let (snapshot, bus, presence) = (opened.waiting, opened.events, opened.presence);
-        let gauge = SubscriptionGauge::start();
         let first = futures::stream::once(futures::future::ready(Ok(
             SupportQueueEvent::QueueSnapshot(QueueSnapshot {
                 sessions: snapshot.into_iter().map(SupportSession).collect(),
             }),
         )));
-        let live = bus.filter_map(move |item| {
-            let _held = (&gauge, &presence);
-            futures::future::ready(match item {
-                Ok(event) => match &*event {
-                    Event::Support { event, .. } => queue_event(event).map(Ok),
-                    _ => None,
-                },
-                Err(crate::bus::BusError::Lagged(missed)) => {
-                    tracing::warn!(missed, "support queue subscriber lagged");
-                    None
-                }
-                Err(error) => Some(Err(ApiError::Unavailable(error.to_string()).into())),
-            })
+        let live = map_events(bus, presence, |event| match event {
+            Event::Support { event, .. } => queue_event(event),
+            _ => None,
         });
         Ok(first.chain(live))
     }

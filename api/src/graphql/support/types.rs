@@ -11,27 +11,27 @@ use leadline_entity::{conversations, messages, tickets};
 use uuid::Uuid;
 
 use super::super::inbox::{is_customer, ConversationStatus, Handler, SenderKind, Ticket};
-use super::super::types::User;
+use super::super::types::{mirror_enum, User};
 use super::super::{connection, state, tenant_for, IdConnection};
 use crate::auth::Access;
 use crate::bus::{SupportEvent, SupportParticipant};
 use crate::error::ApiResult;
-use crate::services::support::session::{agent_participant, PARTICIPANT_AI, PARTICIPANT_CUSTOMER};
+use crate::services::support::session::agent_participant;
 use crate::services::support::FeedItem;
-use crate::store::inbox::{handler, status};
 use crate::store::support::waiting_since;
 use crate::store::PageRequest;
 
-/// Who takes part in a session.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ParticipantKind {
-    /// The tenant's end-user (signed-in customer or anonymous visitor).
-    Customer,
-    /// A member of the tenant (or an API key acting for one).
-    Agent,
-    /// The AI assistant.
-    Ai,
-}
+mirror_enum!(
+    /// Who takes part in a session.
+    ParticipantKind => leadline_domain::conversation::ParticipantKind {
+        /// The tenant's end-user (signed-in customer or anonymous visitor).
+        Customer,
+        /// A member of the tenant (or an API key acting for one).
+        Agent,
+        /// The AI assistant.
+        Ai,
+    }
+);
 
 /// Someone in a support session, as the other side sees them.
 #[derive(SimpleObject, Clone)]
@@ -47,11 +47,7 @@ pub struct Participant {
 impl From<&SupportParticipant> for Participant {
     fn from(p: &SupportParticipant) -> Self {
         Self {
-            kind: match p.kind.as_str() {
-                PARTICIPANT_CUSTOMER => ParticipantKind::Customer,
-                PARTICIPANT_AI => ParticipantKind::Ai,
-                _ => ParticipantKind::Agent,
-            },
+            kind: p.kind.into(),
             id: ID(p.id.to_string()),
             name: p.name.clone(),
         }
@@ -96,7 +92,7 @@ impl SupportSession {
     /// while the AI or nobody handles it).
     async fn agent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Participant>> {
         match self.0.assignee_user_id {
-            Some(user_id) if self.0.handled_by == handler::HUMAN => {
+            Some(user_id) if Handler::from_stored(&self.0.handled_by)? == Handler::Human => {
                 let agent = agent_participant(&state(ctx).store, user_id).await?;
                 Ok(Some((&agent).into()))
             }
@@ -122,7 +118,7 @@ impl SupportSession {
     }
     /// Seconds since the session entered the queue (WAITING only; null otherwise).
     async fn waiting_seconds(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<i64>> {
-        if self.0.status != status::WAITING {
+        if ConversationStatus::from_stored(&self.0.status)? != ConversationStatus::Waiting {
             return Ok(None);
         }
         let ticket = latest_ticket(ctx, &self.0).await?;
@@ -658,6 +654,8 @@ impl SupportSessionEvent {
                 expired,
             }),
             FeedItem::Session(event) => return session_event(&event),
+            // Not an event: the subscription's lag policy turns it into an error item.
+            FeedItem::Lagged { .. } => return None,
         })
     }
 }

@@ -27,8 +27,10 @@ use std::sync::Arc;
 use chrono::Utc;
 use leadline_domain::analysis::{Analysis, HistoryTurn, Speaker};
 use leadline_domain::channel::Channel;
+use leadline_domain::conversation::{ConversationStatus, Handler};
 use leadline_domain::escalation::{check_escalation, Escalation, EscalationInput};
 use leadline_domain::lead::inbox_signal_delta;
+use leadline_domain::messaging::{MessageDirection, SenderKind};
 use leadline_entity::{conversations, jobs, messages, tickets};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -42,7 +44,6 @@ use crate::jobs::{JobFailure, JobHandler};
 use crate::services::ai::{AiRequest, MAX_HISTORY_TURNS, MAX_TEXT_CHARS};
 use crate::services::conversation::publish_conversation;
 use crate::state::AppState;
-use crate::store::inbox::{handler, sender, status};
 use crate::store::{ConversationChange, NewTicket, OutboundMessage, ScoreAdjustment};
 
 /// What the customer is told when a person takes over. Fixed text on purpose: the AI has just
@@ -171,7 +172,9 @@ impl JobHandler for AiTurnHandler {
             .iter()
             .find(|m| m.client_message_id.as_deref() == Some(&handover_key(payload.message_id)))
         {
-            if conversation.status == status::ACTIVE && conversation.handled_by == handler::AI {
+            if conversation.status == ConversationStatus::Active.as_str()
+                && conversation.handled_by == Handler::Ai.as_str()
+            {
                 // The hand-over was stored but the escalation did not commit: finish it.
                 return self
                     .finish_escalation(observer, &conversation, handover)
@@ -186,10 +189,10 @@ impl JobHandler for AiTurnHandler {
             return Ok(json!({ "replyMessageId": reply.id, "alreadyAnswered": true }));
         }
 
-        if conversation.status != status::ACTIVE {
+        if conversation.status != ConversationStatus::Active.as_str() {
             return skipped(&format!("conversation is {}", conversation.status));
         }
-        if conversation.handled_by == handler::HUMAN {
+        if conversation.handled_by == Handler::Human.as_str() {
             return skipped("a person handles this conversation");
         }
         let Some(position) = recent.iter().position(|m| m.id == payload.message_id) else {
@@ -199,7 +202,7 @@ impl JobHandler for AiTurnHandler {
         let trigger = &recent[position];
         if recent[position + 1..]
             .iter()
-            .any(|m| m.direction == "INBOUND")
+            .any(|m| m.direction == MessageDirection::Inbound.as_str())
         {
             return skipped("a later customer message will be answered instead");
         }
@@ -312,7 +315,7 @@ impl JobHandler for AiTurnHandler {
                 tenant_id,
                 conversation.id,
                 OutboundMessage {
-                    sender_kind: sender::AI,
+                    sender_kind: SenderKind::Ai,
                     sender_user_id: None,
                     body: reply_text,
                     client_message_id: Some(reply_key(trigger.id)),
@@ -440,7 +443,7 @@ impl AiTurnHandler {
                 tenant_id,
                 conversation.id,
                 OutboundMessage {
-                    sender_kind: sender::SYSTEM,
+                    sender_kind: SenderKind::System,
                     sender_user_id: None,
                     body: HANDOVER_TEXT.to_owned(),
                     client_message_id: Some(handover_key(trigger.id)),
@@ -520,11 +523,11 @@ fn ai_failure(error: ApiError) -> JobFailure {
 }
 
 fn speaker(kind: &str) -> Speaker {
-    match kind {
-        sender::LEAD => Speaker::Lead,
-        sender::AGENT => Speaker::Agent,
-        sender::SYSTEM => Speaker::System,
-        _ => Speaker::Ai,
+    match SenderKind::parse(kind) {
+        Ok(SenderKind::Lead) => Speaker::Lead,
+        Ok(SenderKind::Agent) => Speaker::Agent,
+        Ok(SenderKind::System) => Speaker::System,
+        Ok(SenderKind::Ai) | Err(_) => Speaker::Ai,
     }
 }
 
@@ -538,11 +541,11 @@ fn clip(text: &str) -> String {
 fn transcript(recent: &[messages::Model], until: Uuid) -> String {
     let mut lines = Vec::new();
     for message in recent {
-        let who = match message.sender_kind.as_str() {
-            sender::LEAD => "Customer",
-            sender::AI => "AI",
-            sender::AGENT => "Agent",
-            _ => "System",
+        let who = match SenderKind::parse(&message.sender_kind) {
+            Ok(SenderKind::Lead) => "Customer",
+            Ok(SenderKind::Ai) => "AI",
+            Ok(SenderKind::Agent) => "Agent",
+            Ok(SenderKind::System) | Err(_) => "System",
         };
         lines.push(format!(
             "[{}] {who}: {}",

@@ -22,8 +22,10 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use leadline_domain::channel::Channel;
-use leadline_domain::messaging::{decide_send, SendContext, SendMode, Sender};
+use leadline_domain::channel::{Channel, ConnectionStatus};
+use leadline_domain::messaging::{
+    decide_send, DeliveryStatus, MessageDirection, SendContext, SendMode, Sender, SenderKind,
+};
 use leadline_entity::{channel_connections, jobs, messages};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -33,8 +35,7 @@ use crate::bus::Event;
 use crate::jobs::{enqueue, JobFailure, JobHandler, NewJob};
 use crate::services::send_limit::SendPermit;
 use crate::state::AppState;
-use crate::store::inbox::{delivery, sender};
-use crate::store::{whatsapp_template, WhatsAppTemplate};
+use crate::store::{whatsapp_template, Stored, WhatsAppTemplate};
 
 /// The job kind that sends a message on `channel`, for the channels the inbox sends on.
 pub fn send_job_kind(channel: Channel) -> Option<&'static str> {
@@ -100,19 +101,13 @@ impl JobHandler for SendHandler {
             .message(tenant_id, payload.message_id)
             .await
             .map_err(JobFailure::from)?;
-        if message.direction != "OUTBOUND" {
+        if message.direction != MessageDirection::Outbound.as_str() {
             return Err(JobFailure::Permanent(
                 "only outbound messages are sent".into(),
             ));
         }
-        if [
-            delivery::SENT,
-            delivery::DELIVERED,
-            delivery::READ,
-            delivery::BLOCKED,
-        ]
-        .contains(&message.delivery_status.as_str())
-        {
+        let current = DeliveryStatus::stored(&message.delivery_status).map_err(JobFailure::from)?;
+        if DeliveryStatus::ACCEPTED.contains(&current) || current == DeliveryStatus::Blocked {
             return Ok(json!({ "skipped": format!("already {}", message.delivery_status) }));
         }
         if message.channel != self.channel.as_str() {
@@ -165,7 +160,7 @@ impl JobHandler for SendHandler {
             .map_err(JobFailure::from)?;
         let context = SendContext {
             channel: self.channel,
-            sender: if message.sender_kind == sender::AGENT {
+            sender: if message.sender_kind == SenderKind::Agent.as_str() {
                 Sender::Agent
             } else {
                 Sender::Ai
@@ -182,7 +177,7 @@ impl JobHandler for SendHandler {
                     .record_send(
                         tenant_id,
                         message.id,
-                        delivery::BLOCKED,
+                        DeliveryStatus::Blocked,
                         None,
                         Some(format!("{}: {reason}", reason.code())),
                         Some(json!({ "blockedCode": reason.code() })),
@@ -212,7 +207,7 @@ impl JobHandler for SendHandler {
                     .record_send(
                         tenant_id,
                         message.id,
-                        delivery::SENT,
+                        DeliveryStatus::Sent,
                         accepted.platform_message_id.clone(),
                         None,
                         Some(json!({ "sentAs": accepted.sent_as })),
@@ -238,7 +233,7 @@ impl JobHandler for SendHandler {
                     .record_send(
                         tenant_id,
                         message.id,
-                        delivery::PENDING,
+                        DeliveryStatus::Pending,
                         None,
                         Some(failed.error.clone()),
                         None,
@@ -252,7 +247,7 @@ impl JobHandler for SendHandler {
                     .record_send(
                         tenant_id,
                         message.id,
-                        delivery::FAILED,
+                        DeliveryStatus::Failed,
                         None,
                         Some(failed.error.clone()),
                         None,
@@ -286,7 +281,7 @@ impl SendHandler {
             .record_send(
                 message.tenant_id,
                 message.id,
-                delivery::FAILED,
+                DeliveryStatus::Failed,
                 None,
                 Some(why.to_owned()),
                 None,
@@ -456,7 +451,7 @@ pub(crate) fn usable(
             "no {channel} connection is configured for this tenant"
         ));
     };
-    if connection.status == "DISCONNECTED" {
+    if connection.status == ConnectionStatus::Disconnected.as_str() {
         return Err(format!("the {channel} connection is switched off"));
     }
     let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());

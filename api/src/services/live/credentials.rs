@@ -14,7 +14,7 @@
 //! This module only chooses; it reads connections through the store's channel-connection
 //! functions (which own the secrets) and never logs a secret.
 
-use leadline_domain::channel::Channel;
+use leadline_domain::channel::{Channel, ConnectionStatus};
 use leadline_domain::live::LivePlatform;
 use leadline_entity::{channel_connections, live_sessions};
 use uuid::Uuid;
@@ -146,7 +146,7 @@ fn filled(value: &Option<String>) -> Option<String> {
 
 /// A connection the tenant switched off is not used (nor are its credentials).
 fn usable(row: Option<channel_connections::Model>) -> Option<channel_connections::Model> {
-    row.filter(|r| r.status != "DISCONNECTED")
+    row.filter(|r| r.status != ConnectionStatus::Disconnected.as_str())
 }
 
 /// The tenant's own YouTube credentials in its YOUTUBE connection: an OAuth token and/or an API
@@ -277,7 +277,7 @@ pub async fn for_session(
     state: &AppState,
     session: &live_sessions::Model,
 ) -> ApiResult<SessionAccess> {
-    Ok(match crate::store::live::platform_of(session) {
+    Ok(match crate::store::live::platform_of(session)? {
         LivePlatform::Youtube => SessionAccess {
             youtube: youtube(state, session.tenant_id).await?,
             ..SessionAccess::default()

@@ -11,13 +11,13 @@ use std::time::Duration;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use leadline_domain::live::LivePlatform;
+use leadline_domain::live::{LivePlatform, LiveSessionStatus};
 
 use super::reader::{self, ReaderExit};
 use super::{LiveSupervisor, Running};
 use crate::error::ApiResult;
 use crate::state::AppState;
-use crate::store::live::STATUS_ACTIVE;
+use crate::store::live::{platform_of, status_of};
 
 /// How often a replica deletes expired budget counters (day- and session-scoped rows).
 const BUDGET_SWEEP_EVERY: Duration = Duration::from_secs(3600);
@@ -135,10 +135,10 @@ async fn run_reader(
     stop: &mut watch::Receiver<bool>,
 ) -> ApiResult<ReaderExit> {
     let session = state.store.live_session(tenant_id, session_id).await?;
-    if session.status != STATUS_ACTIVE {
+    if status_of(&session)? != LiveSessionStatus::Active {
         return Ok(ReaderExit::Stopped);
     }
-    match crate::store::live::platform_of(&session) {
+    match platform_of(&session)? {
         LivePlatform::Youtube => reader::run_youtube(state, tenant_id, session_id, stop).await,
         LivePlatform::Twitch => super::twitch::run(state, tenant_id, session_id, stop).await,
         LivePlatform::Tiktok => super::tiktok::run(state, tenant_id, session_id, stop).await,

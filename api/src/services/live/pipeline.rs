@@ -20,7 +20,7 @@ use crate::error::ApiResult;
 use crate::services::ai::AiRequest;
 use crate::state::AppState;
 use crate::store::live::{
-    session_product_ids, CounterDelta, InteractionOutcome, NewLiveInteraction,
+    session_product_ids, CounterDelta, InteractionOutcome, LiveViewerMessage, NewLiveInteraction,
 };
 
 use super::budget;
@@ -63,7 +63,7 @@ pub enum Handled {
     /// Seen before: not stored again.
     Duplicate,
     /// Stored with this outcome.
-    Stored(String),
+    Stored(leadline_domain::live::InteractionOutcome),
 }
 
 /// The reply text, in the language of the viewer's message: names the product with its price
@@ -117,7 +117,7 @@ pub async fn handle_message(
         return Ok(Handled::Duplicate);
     }
     let session = store.live_session(tenant_id, session_id).await?;
-    let platform = crate::store::live::platform_of(&session);
+    let platform = crate::store::live::platform_of(&session)?;
     let product_ids = session_product_ids(&session);
     let analyzed = state
         .ai
@@ -147,13 +147,15 @@ pub async fn handle_message(
     let viewer = store
         .record_live_viewer(
             tenant_id,
-            session_id,
-            platform,
-            &message.author_id,
-            &message.author_name,
-            &analyzed.analysis,
-            &message.text,
-            now,
+            LiveViewerMessage {
+                session_id,
+                platform,
+                author_id: &message.author_id,
+                author_name: &message.author_name,
+                analysis: &analyzed.analysis,
+                text: &message.text,
+                at: now,
+            },
         )
         .await?;
     let mut new = interaction(&session, &message, Some(viewer.lead.id));
@@ -250,7 +252,7 @@ pub async fn handle_message(
             &access,
             state,
             now,
-        );
+        )?;
         match state.live.budget.reserve(spends, now).await {
             Ok(Ok(reservation)) => break reservation,
             Ok(Err(refusal)) => {
@@ -271,6 +273,7 @@ pub async fn handle_message(
     let text = reply_text(&message.author_name, &product, analyzed.analysis.language);
     let target = ReplyTarget {
         session: &session,
+        platform,
         route,
         viewer_id: &message.author_id,
         parent_message_id: Some(&message.id),
@@ -332,7 +335,9 @@ pub async fn handle_message(
                     interaction: Box::new(row),
                 },
             );
-            Ok(Handled::Stored("REPLIED".into()))
+            Ok(Handled::Stored(
+                leadline_domain::live::InteractionOutcome::Replied,
+            ))
         }
         Err(failure) => {
             tracing::warn!(%session_id, ?failure, "live reply failed");
@@ -354,7 +359,9 @@ pub async fn handle_message(
                     interaction: Box::new(row),
                 },
             );
-            Ok(Handled::Stored("FAILED".into()))
+            Ok(Handled::Stored(
+                leadline_domain::live::InteractionOutcome::Failed,
+            ))
         }
     }
 }
@@ -459,7 +466,9 @@ async fn skip(
             interaction: Box::new(row),
         },
     );
-    Ok(Handled::Stored("SKIPPED".into()))
+    Ok(Handled::Stored(
+        leadline_domain::live::InteractionOutcome::Skipped,
+    ))
 }
 
 fn interaction(

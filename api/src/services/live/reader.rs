@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use leadline_domain::live::LiveSessionStatus;
 use leadline_youtube::{ChatEnd, LiveChatPoller, PollerConfig, VideoId};
 use serde_json::Value;
 use tokio::sync::watch;
@@ -21,7 +22,7 @@ use super::pipeline::{handle_message, ChatMessage, SessionContext};
 use crate::bus::LiveEvent;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::live::{CounterDelta, STATUS_ACTIVE};
+use crate::store::live::{status_of, CounterDelta};
 
 /// How a reader run ended.
 #[derive(Debug)]
@@ -41,7 +42,7 @@ pub(super) async fn run_youtube(
 ) -> ApiResult<ReaderExit> {
     let store = &state.store;
     let session = store.live_session(tenant_id, session_id).await?;
-    if session.status != STATUS_ACTIVE {
+    if status_of(&session)? != LiveSessionStatus::Active {
         return Ok(ReaderExit::Stopped);
     }
     // The tenant's own YouTube credentials when it connected them, else the operator's.
@@ -101,7 +102,7 @@ pub(super) async fn run_youtube(
             return Ok(ReaderExit::Stopped);
         }
         let session = store.live_session(tenant_id, session_id).await?;
-        if session.status != STATUS_ACTIVE {
+        if status_of(&session)? != LiveSessionStatus::Active {
             return Ok(ReaderExit::Stopped);
         }
         let limits = budget::session_limits(&state.config.live_ceilings, &session);

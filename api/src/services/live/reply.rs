@@ -20,6 +20,8 @@ use crate::state::AppState;
 pub struct ReplyTarget<'a> {
     /// The session (its platform config names the chat).
     pub session: &'a live_sessions::Model,
+    /// The session's platform, read once by the caller (`store::live::platform_of`).
+    pub platform: LivePlatform,
     /// The route.
     pub route: Route,
     /// The viewer's platform id (YouTube channel id, Twitch user id, TikTok user id).
@@ -108,7 +110,7 @@ pub async fn send_reply(
     text: &str,
     chat: Option<&leadline_twitch::ChatSender>,
 ) -> Result<Posted, ReplyFailure> {
-    let platform = crate::store::live::platform_of(target.session);
+    let platform = target.platform;
     let clients = state.live.clients();
     let failed = |e: &dyn std::fmt::Display| ReplyFailure::new("SEND_FAILED", e.to_string());
     match (platform, target.route) {
@@ -272,7 +274,7 @@ pub async fn send_manual(
     route: Route,
 ) -> crate::error::ApiResult<ManualReply> {
     use crate::error::ApiError;
-    let platform = crate::store::live::platform_of(session);
+    let platform = crate::store::live::platform_of(session)?;
     match (platform, route) {
         (_, Route::Public)
         | (LivePlatform::Twitch, Route::Whisper)
@@ -322,7 +324,8 @@ pub async fn send_manual(
     let limits =
         crate::services::live::budget::session_limits(&state.config.live_ceilings, session);
     let now = crate::store::now();
-    let spend = super::spend::route_spend(session, &viewer_id, route, &limits, &access, state, now);
+    let spend =
+        super::spend::route_spend(session, &viewer_id, route, &limits, &access, state, now)?;
     let reservation = match spend {
         None => None,
         Some(spend) => match state.live.budget.reserve(vec![spend], now).await? {
@@ -351,6 +354,7 @@ pub async fn send_manual(
     };
     let target = ReplyTarget {
         session,
+        platform,
         route,
         viewer_id: &viewer_id,
         parent_message_id: None,

@@ -8,7 +8,9 @@ use leadline_entity::live_sessions;
 
 use super::budget;
 use super::credentials::SessionAccess;
+use crate::error::ApiResult;
 use crate::state::AppState;
+use crate::store::live::platform_of;
 use crate::store::live_budget::CounterSpend;
 
 /// Whispers and YouTube units one reply by `route` costs (for the session row's counters).
@@ -33,15 +35,15 @@ pub fn reply_spends(
     access: &SessionAccess,
     state: &AppState,
     now: DateTime<Utc>,
-) -> Vec<CounterSpend> {
+) -> ApiResult<Vec<CounterSpend>> {
     let mut spends = vec![
         budget::session_spend(session.id, limits, now),
         budget::viewer_spend(session.id, author_id, limits, now),
     ];
     spends.extend(route_spend(
         session, author_id, route, limits, access, state, now,
-    ));
-    spends
+    )?);
+    Ok(spends)
 }
 
 /// The route's own budget counter for one reply (none for Twitch public chat, which is free),
@@ -55,8 +57,8 @@ pub fn route_spend(
     access: &SessionAccess,
     state: &AppState,
     now: DateTime<Utc>,
-) -> Option<CounterSpend> {
-    match (crate::store::live::platform_of(session), route) {
+) -> ApiResult<Option<CounterSpend>> {
+    Ok(match (platform_of(session)?, route) {
         (LivePlatform::Youtube, Route::Public) => access.youtube.as_ref().map(|youtube| {
             budget::youtube_spend(
                 &youtube.quota_owner(),
@@ -76,5 +78,5 @@ pub fn route_spend(
             now,
         )),
         _ => None,
-    }
+    })
 }

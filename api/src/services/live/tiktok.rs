@@ -5,6 +5,7 @@
 //! by webhook (`POST /api/webhook/tiktok-live/{tenantSlug}`) go through the same pipeline; the
 //! interactions' unique key makes a comment seen both ways count once.
 
+use leadline_domain::live::LiveSessionStatus;
 use leadline_tiktok::live::{LiveCommentPoller, LiveCredentials, LiveEnd, PollerConfig};
 use serde_json::Value;
 use tokio::sync::watch;
@@ -14,7 +15,7 @@ use super::pipeline::{handle_message, ChatMessage, SessionContext};
 use super::reader::{finish, give_up, remember, ReaderExit};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::live::STATUS_ACTIVE;
+use crate::store::live::status_of;
 
 /// A LIVE comment as the pipeline's chat message.
 pub fn chat_message(comment: &leadline_tiktok::live::LiveComment) -> ChatMessage {
@@ -99,7 +100,9 @@ pub async fn run(
     let mut poller = LiveCommentPoller::resume(room_id, PollerConfig::default(), cursor);
     let mut ctx = SessionContext::default();
     loop {
-        if store.live_session(tenant_id, session_id).await?.status != STATUS_ACTIVE {
+        if status_of(&store.live_session(tenant_id, session_id).await?)?
+            != LiveSessionStatus::Active
+        {
             return Ok(ReaderExit::Stopped);
         }
         let polled = tokio::select! {

@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use leadline_domain::live::LiveSessionStatus;
 use leadline_twitch::{ChatConfig, ChatConnection, ChatCredentials, ChatEvent, DisconnectReason};
 use serde_json::Value;
 use tokio::sync::watch;
@@ -18,7 +19,7 @@ use super::pipeline::{handle_message, ChatMessage, SessionContext};
 use super::reader::{finish, give_up, ReaderExit};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::live::STATUS_ACTIVE;
+use crate::store::live::status_of;
 
 /// How often the reader re-reads its session (stopped elsewhere, agent switched).
 const STATUS_CHECK: Duration = Duration::from_secs(2);
@@ -107,7 +108,9 @@ pub async fn run(
                 return Ok(ReaderExit::Stopped);
             }
             _ = check.tick() => {
-                if store.live_session(tenant_id, session_id).await?.status != STATUS_ACTIVE {
+                if status_of(&store.live_session(tenant_id, session_id).await?)?
+                    != LiveSessionStatus::Active
+                {
                     connection.close().await;
                     return Ok(ReaderExit::Stopped);
                 }

@@ -17,8 +17,8 @@ use crate::bus::{Event, SupportEvent};
 use crate::jobs::JobFailure;
 use crate::services::inbox::ai_turn::TurnObserver;
 use crate::state::AppState;
-use crate::store::inbox::sender;
 use crate::store::{ConversationChange, OutboundMessage};
+use leadline_domain::messaging::SenderKind;
 
 /// What a support-chat customer is told when the AI cannot answer right now (once per message;
 /// the turn is retried and answers when it can).
@@ -118,7 +118,7 @@ impl TurnObserver for WebChatTurns {
                 conversation.tenant_id,
                 conversation.id,
                 OutboundMessage {
-                    sender_kind: sender::SYSTEM,
+                    sender_kind: SenderKind::System,
                     sender_user_id: None,
                     body: AI_FAILED_TEXT.to_owned(),
                     client_message_id: Some(failure_notice_key(trigger_id)),

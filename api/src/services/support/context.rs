@@ -8,7 +8,7 @@
 use leadline_entity::{leads, messages, tickets};
 use serde_json::json;
 
-use crate::store::inbox::sender;
+use leadline_domain::messaging::SenderKind;
 
 /// Most recent tickets shown to the AI.
 pub const CONTEXT_TICKETS: u64 = 5;
@@ -45,11 +45,12 @@ pub fn customer_context(lead: &leads::Model, recent_tickets: &[tickets::Model]) 
 
 /// Who wrote a message, for transcripts.
 pub fn author(message: &messages::Model) -> &'static str {
-    match message.sender_kind.as_str() {
-        sender::LEAD => "Customer",
-        sender::AI => "AI",
-        sender::AGENT => "Agent",
-        _ => "System",
+    // A transcript line for a value this build does not know still reads sensibly.
+    match SenderKind::parse(&message.sender_kind) {
+        Ok(SenderKind::Lead) => "Customer",
+        Ok(SenderKind::Ai) => "AI",
+        Ok(SenderKind::Agent) => "Agent",
+        Ok(SenderKind::System) | Err(_) => "System",
     }
 }
 

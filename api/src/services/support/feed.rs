@@ -34,12 +34,12 @@ use leadline_entity::{conversations, messages};
 use uuid::Uuid;
 
 use super::presence::PresenceGuard;
-use super::session::PARTICIPANT_CUSTOMER;
 use crate::bus::{BusError, Event, EventBus, SupportEvent, SupportParticipant};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::inbox::{delivery, sender};
 use crate::store::Store;
+use leadline_domain::conversation::ParticipantKind;
+use leadline_domain::messaging::{DeliveryStatus, MessageDirection, SenderKind};
 
 /// Messages sent with the history when a client subscribes (older ones: `messages` on the session).
 pub const HISTORY_MESSAGES: u64 = 100;
@@ -107,6 +107,10 @@ pub enum FeedItem {
     /// Any other event of the session: read receipts, others joining and leaving, the AI's
     /// progress, assignment, escalation, the end.
     Session(SupportEvent),
+    /// The subscriber fell behind the bus by `missed` events. The messages among them were
+    /// reloaded (the items just before this one); passing events (typing, receipts) are lost,
+    /// so the subscription tells its client (`graphql::subscription`'s lag policy).
+    Lagged { missed: u64 },
 }
 
 /// One subscriber's state: what it has seen and who it shows typing (see the module docs).
@@ -169,9 +173,10 @@ impl SessionFeed {
                 }
                 let mut items = Vec::new();
                 // A message ends its author's typing indicator.
-                let author = match message.sender_kind.as_str() {
-                    sender::LEAD => Some(self.lead_id),
-                    _ => message.sender_user_id,
+                let author = if message.sender_kind == SenderKind::Lead.as_str() {
+                    Some(self.lead_id)
+                } else {
+                    message.sender_user_id
                 };
                 if let Some(participant) = author.and_then(|id| self.typing.stopped(id)) {
                     items.push(FeedItem::TypingStopped {
@@ -219,8 +224,8 @@ impl SessionFeed {
     }
 
     /// Drives the feed over `bus` until it ends: expiring typing on time, reloading messages
-    /// with `reload` after a lag. A failed reload, or a bus that is gone, is the stream's last
-    /// item (an error), never silence.
+    /// with `reload` after a lag and then saying so ([`FeedItem::Lagged`]). A failed reload, or a
+    /// bus that is gone, is the stream's last item (an error), never silence.
     pub fn run<S, R, F>(mut self, bus: S, mut reload: R) -> impl Stream<Item = ApiResult<FeedItem>>
     where
         S: Stream<Item = Result<Arc<Event>, BusError>> + Send + 'static,
@@ -254,11 +259,12 @@ impl SessionFeed {
                                     yield Ok(item);
                                 }
                             }
-                            Some(Err(BusError::Lagged(_))) => match reload().await {
+                            Some(Err(BusError::Lagged(count))) => match reload().await {
                                 Ok(missed) => {
                                     for item in self.reloaded(missed) {
                                         yield Ok(item);
                                     }
+                                    yield Ok(FeedItem::Lagged { missed: count });
                                 }
                                 Err(error) => {
                                     yield Err(error);
@@ -279,8 +285,9 @@ impl SessionFeed {
 
 /// Whether `message` is ours to the customer and not yet known to have reached them.
 pub fn awaiting_delivery(message: &messages::Model) -> bool {
-    message.direction == "OUTBOUND"
-        && delivery::rank(&message.delivery_status) < delivery::rank(delivery::DELIVERED)
+    message.direction == MessageDirection::Outbound.as_str()
+        && DeliveryStatus::parse(&message.delivery_status)
+            .is_ok_and(|status| status.rank() < DeliveryStatus::Delivered.rank())
 }
 
 /// Records that `sent` reached the customer's socket: DELIVERED in the store, then
@@ -359,7 +366,7 @@ pub async fn open(
         .store
         .support_history(tenant_id, session_id, after, HISTORY_MESSAGES)
         .await?;
-    let customer = me.kind == PARTICIPANT_CUSTOMER;
+    let customer = me.kind == ParticipantKind::Customer;
     if customer {
         let sent: Vec<Uuid> = history
             .iter()
@@ -368,7 +375,7 @@ pub async fn open(
             .collect();
         deliver(&state.store, &state.bus, tenant_id, session_id, &sent).await;
         for message in history.iter_mut().filter(|m| sent.contains(&m.id)) {
-            message.delivery_status = delivery::DELIVERED.to_owned();
+            message.delivery_status = DeliveryStatus::Delivered.as_str().to_owned();
         }
     }
     let presence: Option<PresenceGuard> =
@@ -428,11 +435,13 @@ pub async fn open(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use leadline_domain::conversation::{ConversationStatus, Handler, ParticipantKind};
+    use leadline_domain::messaging::{DeliveryStatus, MessageDirection};
     use serde_json::json;
 
     fn participant(name: &str) -> SupportParticipant {
         SupportParticipant {
-            kind: "CUSTOMER".into(),
+            kind: ParticipantKind::Customer,
             id: Uuid::now_v7(),
             name: name.into(),
         }
@@ -466,8 +475,8 @@ mod tests {
             tenant_id: Uuid::now_v7(),
             lead_id: Uuid::now_v7(),
             channel: "WEB_CHAT".into(),
-            status: "ACTIVE".into(),
-            handled_by: "AI".into(),
+            status: ConversationStatus::Active.as_str().into(),
+            handled_by: Handler::Ai.as_str().into(),
             assignee_user_id: None,
             subject: None,
             ai_turns: 0,
@@ -478,25 +487,30 @@ mod tests {
         }
     }
 
-    fn message(session: &conversations::Model, kind: &str, user: Option<Uuid>) -> messages::Model {
+    fn message(
+        session: &conversations::Model,
+        kind: SenderKind,
+        user: Option<Uuid>,
+    ) -> messages::Model {
         let at = Utc::now();
         messages::Model {
             id: Uuid::now_v7(),
             tenant_id: session.tenant_id,
             conversation_id: session.id,
             channel: "WEB_CHAT".into(),
-            direction: if kind == sender::LEAD {
-                "INBOUND"
+            direction: if kind == SenderKind::Lead {
+                MessageDirection::Inbound
             } else {
-                "OUTBOUND"
+                MessageDirection::Outbound
             }
+            .as_str()
             .into(),
-            sender_kind: kind.into(),
+            sender_kind: kind.as_str().into(),
             sender_user_id: user,
             body: "hello".into(),
             platform_message_id: None,
             client_message_id: None,
-            delivery_status: "RECEIVED".into(),
+            delivery_status: DeliveryStatus::Received.as_str().into(),
             delivery_error: None,
             metadata: json!({}),
             read_at: None,
@@ -521,21 +535,32 @@ mod tests {
     #[test]
     fn only_our_undelivered_messages_await_delivery() {
         let session = session();
-        let with = |kind: &str, status: &str| {
+        let with = |kind: SenderKind, status: DeliveryStatus| {
             let mut m = message(&session, kind, None);
-            m.delivery_status = status.into();
+            m.delivery_status = status.as_str().into();
             m
         };
-        assert!(awaiting_delivery(&with(sender::AI, delivery::PENDING)));
-        assert!(awaiting_delivery(&with(sender::AGENT, delivery::SENT)));
+        assert!(awaiting_delivery(&with(
+            SenderKind::Ai,
+            DeliveryStatus::Pending
+        )));
+        assert!(awaiting_delivery(&with(
+            SenderKind::Agent,
+            DeliveryStatus::Sent
+        )));
         for (kind, status) in [
-            (sender::AI, delivery::DELIVERED),
-            (sender::AI, delivery::READ),
-            (sender::AI, delivery::FAILED),
-            (sender::AGENT, delivery::BLOCKED),
-            (sender::LEAD, delivery::RECEIVED),
+            (SenderKind::Ai, DeliveryStatus::Delivered),
+            (SenderKind::Ai, DeliveryStatus::Read),
+            (SenderKind::Ai, DeliveryStatus::Failed),
+            (SenderKind::Agent, DeliveryStatus::Blocked),
+            (SenderKind::Lead, DeliveryStatus::Received),
         ] {
-            assert!(!awaiting_delivery(&with(kind, status)), "{kind} {status}");
+            assert!(
+                !awaiting_delivery(&with(kind, status)),
+                "{} {}",
+                kind.as_str(),
+                status.as_str()
+            );
         }
     }
 
@@ -543,7 +568,7 @@ mod tests {
     fn the_other_sides_typing_expires_without_refresh() {
         let s = session();
         let agent = SupportParticipant {
-            kind: "AGENT".into(),
+            kind: ParticipantKind::Agent,
             id: Uuid::now_v7(),
             name: "Agent".into(),
         };
@@ -585,7 +610,7 @@ mod tests {
     fn ones_own_typing_and_arrival_are_not_shown() {
         let s = session();
         let me = SupportParticipant {
-            kind: "CUSTOMER".into(),
+            kind: ParticipantKind::Customer,
             id: s.lead_id,
             name: "Ana".into(),
         };
@@ -606,11 +631,11 @@ mod tests {
     fn a_message_is_delivered_once_and_ends_its_authors_typing() {
         let s = session();
         let customer = SupportParticipant {
-            kind: "CUSTOMER".into(),
+            kind: ParticipantKind::Customer,
             id: s.lead_id,
             name: "Ana".into(),
         };
-        let old = message(&s, sender::LEAD, None);
+        let old = message(&s, SenderKind::Lead, None);
         let mut feed = SessionFeed::new(&s, Uuid::now_v7(), std::slice::from_ref(&old));
         // Already in the history: dropped.
         assert!(feed.on_event(&added(&old)).is_empty());
@@ -619,7 +644,7 @@ mod tests {
             expires_at: Utc::now() + chrono::Duration::seconds(5),
         };
         assert_eq!(feed.on_event(&support(&s, typing)).len(), 1);
-        let new = message(&s, sender::LEAD, None);
+        let new = message(&s, SenderKind::Lead, None);
         assert_eq!(
             feed.on_event(&added(&new)),
             vec![
@@ -639,9 +664,9 @@ mod tests {
     fn a_reload_after_a_lag_delivers_only_the_missed_messages() {
         let s = session();
         let (first, second, third) = (
-            message(&s, sender::LEAD, None),
-            message(&s, sender::AI, None),
-            message(&s, sender::LEAD, None),
+            message(&s, SenderKind::Lead, None),
+            message(&s, SenderKind::Ai, None),
+            message(&s, SenderKind::Lead, None),
         );
         let mut feed = SessionFeed::new(&s, Uuid::now_v7(), std::slice::from_ref(&first));
         assert_eq!(feed.on_event(&added(&second)).len(), 1);
@@ -653,8 +678,8 @@ mod tests {
     async fn a_lagged_bus_reloads_from_the_store_and_a_lost_bus_ends_with_an_error() {
         let s = session();
         let (seen, missed) = (
-            message(&s, sender::LEAD, None),
-            message(&s, sender::AI, None),
+            message(&s, SenderKind::Lead, None),
+            message(&s, SenderKind::Ai, None),
         );
         let feed = SessionFeed::new(&s, Uuid::now_v7(), std::slice::from_ref(&seen));
         let bus = futures::stream::iter(vec![
@@ -662,7 +687,7 @@ mod tests {
             Ok(Arc::new(added(&missed))),
             Err(BusError::Disconnected),
             // Never reached: the feed ends at the lost bus.
-            Ok(Arc::new(added(&message(&s, sender::LEAD, None)))),
+            Ok(Arc::new(added(&message(&s, SenderKind::Lead, None)))),
         ]);
         let store = vec![seen, missed.clone()];
         let items: Vec<_> = feed
@@ -672,9 +697,10 @@ mod tests {
             })
             .collect()
             .await;
-        assert_eq!(items.len(), 2);
+        assert_eq!(items.len(), 3);
         assert!(matches!(&items[0], Ok(FeedItem::Message(m)) if m.id == missed.id));
-        assert!(matches!(&items[1], Err(ApiError::Unavailable(_))));
+        assert!(matches!(&items[1], Ok(FeedItem::Lagged { missed: 3 })));
+        assert!(matches!(&items[2], Err(ApiError::Unavailable(_))));
     }
 
     #[tokio::test]

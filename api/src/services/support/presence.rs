@@ -13,49 +13,27 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use redis::aio::MultiplexedConnection;
 use uuid::Uuid;
 
-/// How long one Redis presence call may take before it is given up (presence is advisory).
-const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
+use crate::services::redis_conn::RedisConn;
 
+/// Presence on the shared Redis connection helper: one sorted set per tenant.
 struct RedisPresence {
-    client: redis::Client,
-    prefix: String,
-    connection: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    conn: RedisConn,
 }
 
 impl RedisPresence {
-    async fn connection(&self) -> Option<MultiplexedConnection> {
-        let mut slot = self.connection.lock().await;
-        if slot.is_none() {
-            *slot = tokio::time::timeout(
-                REDIS_TIMEOUT,
-                self.client.get_multiplexed_async_connection(),
-            )
-            .await
-            .ok()
-            .and_then(Result::ok);
-        }
-        slot.clone()
-    }
-
-    async fn forget_connection(&self) {
-        *self.connection.lock().await = None;
-    }
-
     fn key(&self, tenant_id: Uuid) -> String {
-        format!("{}:presence:{tenant_id}", self.prefix)
+        self.conn.key(&format!("presence:{tenant_id}"))
     }
 
-    /// Runs `command`; a failure is logged and forgets the connection (presence is advisory).
+    /// Runs `command`; a failure is logged and forgotten (presence is advisory), and the helper
+    /// reconnects on the next call.
     async fn run<T: redis::FromRedisValue>(&self, command: redis::Cmd) -> Option<T> {
-        let mut connection = self.connection().await?;
-        match tokio::time::timeout(REDIS_TIMEOUT, command.query_async::<T>(&mut connection)).await {
-            Ok(Ok(value)) => Some(value),
-            other => {
-                tracing::warn!(ok = other.is_ok(), "presence: redis call failed");
-                self.forget_connection().await;
+        match self.conn.query(&command).await {
+            Ok(value) => Some(value),
+            Err(error) => {
+                tracing::warn!(error = %error, "presence: redis call failed");
                 None
             }
         }
@@ -84,9 +62,7 @@ impl Presence {
     pub fn new(ttl: Duration, redis: Option<(&str, &str)>) -> anyhow::Result<Self> {
         let redis = match redis {
             Some((url, prefix)) => Some(Arc::new(RedisPresence {
-                client: redis::Client::open(url)?,
-                prefix: prefix.to_owned(),
-                connection: tokio::sync::Mutex::new(None),
+                conn: RedisConn::new(url, prefix)?,
             })),
             None => None,
         };

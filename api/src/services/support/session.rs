@@ -14,7 +14,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::Stream;
-use leadline_domain::channel::Channel;
+use leadline_domain::channel::{Channel, ConnectionStatus};
+use leadline_domain::conversation::{ConversationStatus, Handler, ParticipantKind};
+use leadline_domain::messaging::SenderKind;
 use leadline_entity::{conversations, messages, users};
 use serde_json::json;
 use uuid::Uuid;
@@ -26,15 +28,11 @@ use crate::bus::{BusError, Event, SupportEvent, SupportParticipant};
 use crate::error::{ApiError, ApiResult};
 use crate::services::conversation::{self, publish_conversation, AgentReply};
 use crate::state::AppState;
-use crate::store::inbox::{handler, sender, status};
 use crate::store::support::{AssignRefusal, CustomerMessageLimits, ReadSide};
-use crate::store::{ConversationChange, OutboundMessage, Store};
+use crate::store::{ConversationChange, OutboundMessage, Store, Stored};
 
 /// The WEB_CHAT identity prefix of anonymous visitors.
 pub const VISITOR_PREFIX: &str = "visitor:";
-
-/// The stored status of a WEB_CHAT connection that is switched on.
-const WEB_CHAT_ENABLED: &str = "CONNECTED";
 
 const WEB_CHAT_DISABLED: &str = "this tenant has not enabled web chat for visitors (an owner or \
      admin turns it on with upsertChannelConnection(input: {channel: WEB_CHAT, status: CONNECTED}))";
@@ -44,13 +42,6 @@ const TRANSCRIPT_CAP: u64 = 10_000;
 
 /// What customers see for an agent who has no display name.
 const AGENT_FALLBACK_NAME: &str = "Agent";
-
-/// `SupportParticipant::kind` of a customer.
-pub const PARTICIPANT_CUSTOMER: &str = "CUSTOMER";
-/// `SupportParticipant::kind` of an agent (a member or an API key).
-pub const PARTICIPANT_AGENT: &str = "AGENT";
-/// `SupportParticipant::kind` of the AI assistant.
-pub const PARTICIPANT_AI: &str = "AI";
 
 /// Who is calling a support operation.
 #[derive(Debug, Clone, Copy)]
@@ -97,7 +88,7 @@ pub async fn ensure_web_chat_enabled(store: &Store, tenant_id: Uuid) -> ApiResul
     let enabled = store
         .channel_connection_for(tenant_id, Channel::WebChat)
         .await?
-        .is_some_and(|c| c.status == WEB_CHAT_ENABLED);
+        .is_some_and(|c| c.status == ConnectionStatus::Connected.as_str());
     if enabled {
         Ok(())
     } else {
@@ -117,13 +108,13 @@ pub async fn participant(store: &Store, principal: &Principal) -> ApiResult<Supp
         Principal::Customer {
             tenant_id, lead_id, ..
         } => Ok(SupportParticipant {
-            kind: PARTICIPANT_CUSTOMER.into(),
+            kind: ParticipantKind::Customer,
             id: *lead_id,
             name: store.lead(*tenant_id, *lead_id).await?.name,
         }),
         Principal::Member { user_id, .. } => agent_participant(store, *user_id).await,
         Principal::ApiKey { key_id, .. } => Ok(SupportParticipant {
-            kind: PARTICIPANT_AGENT.into(),
+            kind: ParticipantKind::Agent,
             id: *key_id,
             name: "API".into(),
         }),
@@ -140,7 +131,7 @@ pub async fn participant(store: &Store, principal: &Principal) -> ApiResult<Supp
 pub async fn agent_participant(store: &Store, user_id: Uuid) -> ApiResult<SupportParticipant> {
     let user = store.user(user_id).await?;
     Ok(SupportParticipant {
-        kind: PARTICIPANT_AGENT.into(),
+        kind: ParticipantKind::Agent,
         id: user_id,
         name: user
             .and_then(|u| u.name)
@@ -157,7 +148,7 @@ fn publish(state: &AppState, tenant_id: Uuid, session_id: Uuid, event: SupportEv
 }
 
 fn ensure_open(session: &conversations::Model) -> ApiResult<()> {
-    if status::OPEN.contains(&session.status.as_str()) {
+    if ConversationStatus::stored(&session.status)?.is_open() {
         Ok(())
     } else {
         Err(ApiError::Conflict("this support session has ended".into()))
@@ -222,7 +213,7 @@ pub async fn send_message(
     if is_visitor(principal)
         && connection
             .as_ref()
-            .is_none_or(|c| c.status != WEB_CHAT_ENABLED)
+            .is_none_or(|c| c.status != ConnectionStatus::Connected.as_str())
     {
         return Err(ApiError::Forbidden(WEB_CHAT_DISABLED.into()));
     }
@@ -361,7 +352,8 @@ pub async fn assign(
     ensure_open(&session)?;
     conversation::ensure_can_handle(store, tenant_id, agent, "agentId", "sessions").await?;
     if let Some(current) = session.assignee_user_id {
-        if current != agent && !reassign && session.handled_by == handler::HUMAN {
+        if current != agent && !reassign && Handler::stored(&session.handled_by)? == Handler::Human
+        {
             return Err(ApiError::Conflict(
                 "another agent has this session; name agentId to reassign it".into(),
             ));
@@ -414,7 +406,7 @@ pub async fn end(
     session: conversations::Model,
     resolution: String,
 ) -> ApiResult<conversations::Model> {
-    if !status::OPEN.contains(&session.status.as_str()) {
+    if !ConversationStatus::stored(&session.status)?.is_open() {
         return Ok(session);
     }
     let ended_by = participant(&state.store, principal).await?;
@@ -427,7 +419,7 @@ pub async fn end(
             tenant_id,
             session.id,
             OutboundMessage {
-                sender_kind: sender::SYSTEM,
+                sender_kind: SenderKind::System,
                 sender_user_id: principal.actor().user_id,
                 body: format!("Chat ended by {}: {resolution}", ended_by.name),
                 client_message_id: Some(format!("end:{}", session.id)),

@@ -5,6 +5,7 @@
 //! connection's.
 
 use proptest::prelude::*;
+use serde_json::{json, Value};
 
 use super::*;
 

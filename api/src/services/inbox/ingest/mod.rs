@@ -13,25 +13,22 @@
 //! or the AI (the `ai_response` job does that later), and never defaults to "no verification":
 //! without a secret the delivery is refused.
 
+mod meta;
+mod tiktok;
+mod whatsapp;
+
 use chrono::{DateTime, Utc};
 use http::HeaderMap;
-use leadline_domain::channel::Channel;
-use leadline_domain::phone::PhoneNumber;
+use leadline_domain::channel::{Channel, ConnectionStatus};
+use leadline_domain::messaging::DeliveryStatus;
 use leadline_entity::channel_connections;
-use leadline_meta::webhook::{EventKind, InboundEvent as MetaEvent};
-use leadline_tiktok::webhook::{DmContent, InboundEvent as TikTokEvent};
-use leadline_whatsapp::webhook::{InboundEvent as WaEvent, MediaKind, MessageContent};
-use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use crate::bus::Event;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::inbox::{delivery, IngestOutcome};
-use crate::store::{InboundContact, InboundMessage};
-
-/// The connection status that receives webhooks (`ConnectionStatus::Connected`).
-const ACTIVE_STATUS: &str = "CONNECTED";
+use crate::store::inbox::IngestOutcome;
+use crate::store::InboundMessage;
 
 /// The channels that receive messaging webhooks, by their path segment
 /// (`/api/webhook/{segment}/{tenantSlug}`).
@@ -164,7 +161,7 @@ pub async fn endpoint(
         .channel_connection_for(tenant.id, channel)
         .await
         .map_err(unavailable)?
-        .filter(|c| c.status == ACTIVE_STATUS)
+        .filter(|c| c.status == ConnectionStatus::Connected.as_str())
         .ok_or(WebhookRejection::NotConnected)?;
     Ok(Endpoint {
         tenant_id: tenant.id,
@@ -319,15 +316,15 @@ pub enum WebhookItem {
     Status {
         /// The platform's id of our message.
         platform_message_id: String,
-        /// One of `delivery::{SENT, DELIVERED, READ, FAILED}`.
-        status: &'static str,
+        /// SENT, DELIVERED, READ or FAILED.
+        status: DeliveryStatus,
         /// `code: title` on failures.
         error: Option<String>,
         /// When the platform says it happened.
         at: DateTime<Utc>,
     },
     /// Several of our messages reached the same status (Messenger's `delivery.mids[]`).
-    Statuses(Vec<(String, &'static str, DateTime<Utc>)>),
+    Statuses(Vec<(String, DeliveryStatus, DateTime<Utc>)>),
     /// Addressed to another account than the connection's: skipped, counted.
     AccountMismatch {
         /// The account id the payload named.
@@ -412,7 +409,7 @@ fn parse_items(
                 .map_err(|e| WebhookRejection::BadPayload(e.to_string()))?;
             Ok(events
                 .into_iter()
-                .map(|event| whatsapp_item(event, ai_enabled, &account_ok))
+                .map(|event| whatsapp::whatsapp_item(event, ai_enabled, &account_ok))
                 .collect())
         }
         Channel::Facebook | Channel::Instagram => {
@@ -435,7 +432,7 @@ fn parse_items(
             }
             Ok(events
                 .into_iter()
-                .map(|event| meta_item(endpoint.channel, event, ai_enabled, &account_ok))
+                .map(|event| meta::meta_item(endpoint.channel, event, ai_enabled, &account_ok))
                 .collect())
         }
         Channel::Tiktok => {
@@ -459,7 +456,7 @@ fn parse_items(
             };
             Ok(events
                 .into_iter()
-                .map(|event| tiktok_item(event, ai_enabled, &tiktok_ok))
+                .map(|event| tiktok::tiktok_item(event, ai_enabled, &tiktok_ok))
                 .collect())
         }
         _ => Err(WebhookRejection::BadPayload(
@@ -475,376 +472,6 @@ fn at_seconds(secs: i64) -> DateTime<Utc> {
 fn at_millis(ms: Option<i64>) -> DateTime<Utc> {
     ms.and_then(DateTime::from_timestamp_millis)
         .unwrap_or_else(Utc::now)
-}
-
-fn whatsapp_item(
-    event: WaEvent,
-    ai_enabled: bool,
-    account_ok: &dyn Fn(&str) -> bool,
-) -> WebhookItem {
-    match event {
-        WaEvent::Message(message) => {
-            if !account_ok(&message.phone_number_id) && !account_ok(&message.waba_id) {
-                return WebhookItem::AccountMismatch {
-                    account_id: message.phone_number_id,
-                };
-            }
-            if matches!(message.content, MessageContent::Reaction { .. }) {
-                // A reaction is not something to answer; storing it as a message would make
-                // the AI reply to an emoji.
-                return WebhookItem::Ignored("reaction");
-            }
-            let (body, mut metadata) = whatsapp_content(&message.content, message.text());
-            metadata.insert("platform".into(), json!("whatsapp"));
-            metadata.insert("phoneNumberId".into(), json!(message.phone_number_id));
-            if let Some(reply_to) = &message.reply_to {
-                metadata.insert("replyTo".into(), json!(reply_to));
-            }
-            // Best effort: a wa_id is the number's digits; a number libphonenumber rejects keeps
-            // the lead without a phone rather than failing the delivery.
-            let phone = PhoneNumber::parse(&format!("+{}", message.from), None)
-                .ok()
-                .map(|p| p.as_str().to_owned());
-            WebhookItem::Inbound(Box::new(InboundMessage {
-                contact: InboundContact {
-                    channel: Channel::Whatsapp,
-                    external_id: message.from,
-                    phone,
-                    display_name: message.profile_name,
-                },
-                platform_message_id: message.message_id,
-                body,
-                metadata: Value::Object(metadata),
-                sent_at: at_seconds(message.timestamp),
-                ai_enabled,
-            }))
-        }
-        WaEvent::Status(status) => {
-            if !account_ok(&status.phone_number_id) && !account_ok(&status.waba_id) {
-                return WebhookItem::AccountMismatch {
-                    account_id: status.phone_number_id,
-                };
-            }
-            use leadline_whatsapp::models::DeliveryStatus as S;
-            let ours = match status.status {
-                S::Sent => delivery::SENT,
-                S::Delivered => delivery::DELIVERED,
-                S::Read => delivery::READ,
-                S::Failed => delivery::FAILED,
-                S::Unknown => return WebhookItem::Ignored("unknown_status"),
-            };
-            let error = status.errors.first().map(|e| {
-                format!(
-                    "{}: {}",
-                    e.code,
-                    e.title
-                        .as_deref()
-                        .or(e.message.as_deref())
-                        .unwrap_or("error")
-                )
-            });
-            WebhookItem::Status {
-                platform_message_id: status.message_id,
-                status: ours,
-                error,
-                at: at_seconds(status.timestamp),
-            }
-        }
-        WaEvent::Errors {
-            phone_number_id,
-            errors,
-        } => {
-            tracing::warn!(%phone_number_id, ?errors, "WhatsApp reported errors for the number");
-            WebhookItem::Ignored("platform_errors")
-        }
-    }
-}
-
-/// The readable body and the metadata of a WhatsApp message.
-fn whatsapp_content(content: &MessageContent, text: Option<&str>) -> (String, Map<String, Value>) {
-    let mut metadata = Map::new();
-    let placeholder = match content {
-        MessageContent::Text { .. } => {
-            metadata.insert("type".into(), json!("text"));
-            "[text]".to_owned()
-        }
-        MessageContent::Media {
-            kind,
-            id,
-            mime_type,
-            sha256,
-            filename,
-            ..
-        } => {
-            let kind = match kind {
-                MediaKind::Image => "image",
-                MediaKind::Audio => "audio",
-                MediaKind::Video => "video",
-                MediaKind::Document => "document",
-                MediaKind::Sticker => "sticker",
-            };
-            metadata.insert("type".into(), json!(kind));
-            metadata.insert(
-                "media".into(),
-                json!({"id": id, "mimeType": mime_type, "sha256": sha256, "filename": filename}),
-            );
-            format!("[{kind}]")
-        }
-        MessageContent::Location {
-            latitude,
-            longitude,
-            name,
-            address,
-        } => {
-            metadata.insert("type".into(), json!("location"));
-            metadata.insert(
-                "location".into(),
-                json!({"latitude": latitude, "longitude": longitude, "name": name, "address": address}),
-            );
-            match name.as_deref().or(address.as_deref()) {
-                Some(place) => format!("[location: {place}]"),
-                None => format!("[location: {latitude}, {longitude}]"),
-            }
-        }
-        MessageContent::Contacts(cards) => {
-            metadata.insert("type".into(), json!("contacts"));
-            metadata.insert("contacts".into(), cards.clone());
-            "[contacts]".to_owned()
-        }
-        MessageContent::ButtonReply { id, .. } => {
-            metadata.insert("type".into(), json!("button_reply"));
-            metadata.insert("replyId".into(), json!(id));
-            "[button]".to_owned()
-        }
-        MessageContent::ListReply { id, .. } => {
-            metadata.insert("type".into(), json!("list_reply"));
-            metadata.insert("replyId".into(), json!(id));
-            "[list reply]".to_owned()
-        }
-        MessageContent::QuickReplyButton { payload, .. } => {
-            metadata.insert("type".into(), json!("button"));
-            metadata.insert("payload".into(), json!(payload));
-            "[button]".to_owned()
-        }
-        MessageContent::Reaction { message_id, emoji } => {
-            metadata.insert("type".into(), json!("reaction"));
-            metadata.insert("reactedTo".into(), json!(message_id));
-            format!("[reaction {}]", emoji.as_deref().unwrap_or("removed"))
-        }
-        MessageContent::Unsupported { kind, .. } => {
-            metadata.insert("type".into(), json!(kind));
-            format!("[unsupported: {kind}]")
-        }
-    };
-    let body = text
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .unwrap_or(placeholder);
-    (body, metadata)
-}
-
-fn meta_item(
-    channel: Channel,
-    event: MetaEvent,
-    ai_enabled: bool,
-    account_ok: &dyn Fn(&str) -> bool,
-) -> WebhookItem {
-    if !account_ok(&event.account_id) {
-        return WebhookItem::AccountMismatch {
-            account_id: event.account_id,
-        };
-    }
-    let platform = match channel {
-        Channel::Instagram => "instagram",
-        _ => "messenger",
-    };
-    let at = at_millis(event.timestamp_ms);
-    // Under `standby[]` another app holds the thread: keep the message, do not answer it.
-    let ai_enabled = ai_enabled && !event.standby;
-    let user_id = event.sender_id.clone();
-    let inbound = |mid: String, body: String, mut metadata: Map<String, Value>| {
-        metadata.insert("platform".into(), json!(platform));
-        metadata.insert("accountId".into(), json!(event.account_id));
-        if event.standby {
-            metadata.insert("standby".into(), json!(true));
-        }
-        WebhookItem::Inbound(Box::new(InboundMessage {
-            contact: InboundContact {
-                channel,
-                external_id: user_id.clone(),
-                phone: None,
-                // Graph sends no name with messages; fetching the profile is an outbound call,
-                // which does not belong on the webhook's request path.
-                display_name: None,
-            },
-            platform_message_id: mid,
-            body,
-            metadata: Value::Object(metadata),
-            sent_at: at,
-            ai_enabled,
-        }))
-    };
-    match &event.kind {
-        EventKind::Message(message) => {
-            if event.sender_id.is_empty() || event.sender_id == event.account_id {
-                // Our own account speaking (an echo without the flag): never a lead.
-                return WebhookItem::Ignored("own_message");
-            }
-            let mut metadata = Map::new();
-            metadata.insert("type".into(), json!("message"));
-            if let Some(reply_to) = &message.reply_to_mid {
-                metadata.insert("replyTo".into(), json!(reply_to));
-            }
-            if let Some(payload) = &message.quick_reply_payload {
-                metadata.insert("quickReplyPayload".into(), json!(payload));
-            }
-            let kinds: Vec<String> = message
-                .attachments
-                .iter()
-                .map(|a| {
-                    serde_json::to_value(a.kind)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_else(|| "attachment".into())
-                })
-                .collect();
-            if !message.attachments.is_empty() {
-                metadata.insert(
-                    "attachments".into(),
-                    Value::Array(
-                        message
-                            .attachments
-                            .iter()
-                            .zip(&kinds)
-                            .map(|(a, kind)| json!({"type": kind, "url": a.url}))
-                            .collect(),
-                    ),
-                );
-            }
-            let body = message
-                .text
-                .as_deref()
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned)
-                .unwrap_or_else(|| match kinds.first() {
-                    Some(kind) => format!("[{kind}]"),
-                    None => "[empty message]".to_owned(),
-                });
-            inbound(message.mid.clone(), body, metadata)
-        }
-        EventKind::Postback {
-            mid: Some(mid),
-            title,
-            payload,
-        } => {
-            let mut metadata = Map::new();
-            metadata.insert("type".into(), json!("postback"));
-            metadata.insert("payload".into(), json!(payload));
-            let body = title
-                .clone()
-                .or_else(|| payload.clone())
-                .unwrap_or_else(|| "[button]".into());
-            inbound(mid.clone(), body, metadata)
-        }
-        // Without a mid a postback cannot be deduplicated against redeliveries.
-        EventKind::Postback { mid: None, .. } => WebhookItem::Ignored("postback_without_mid"),
-        EventKind::Echo(_) => WebhookItem::Ignored("echo"),
-        EventKind::Deleted { .. } => WebhookItem::Ignored("deleted"),
-        EventKind::Reaction { .. } => WebhookItem::Ignored("reaction"),
-        EventKind::Unsupported { .. } => WebhookItem::Ignored("unsupported"),
-        // Graph lists each delivered mid; a watermark-only delivery names no message (we would
-        // need "everything before" semantics the store does not offer).
-        EventKind::Delivery { mids, .. } if mids.is_empty() => {
-            WebhookItem::Ignored("delivery_watermark")
-        }
-        EventKind::Delivery { mids, .. } => WebhookItem::Statuses(
-            mids.iter()
-                .map(|mid| (mid.clone(), delivery::DELIVERED, at))
-                .collect(),
-        ),
-        EventKind::Read { mid: Some(mid), .. } => WebhookItem::Status {
-            platform_message_id: mid.clone(),
-            status: delivery::READ,
-            error: None,
-            at,
-        },
-        EventKind::Read { mid: None, .. } => WebhookItem::Ignored("read_watermark"),
-    }
-}
-
-fn tiktok_item(
-    event: TikTokEvent,
-    ai_enabled: bool,
-    account_ok: &dyn Fn(&str) -> bool,
-) -> WebhookItem {
-    match event {
-        TikTokEvent::DirectMessage(dm) => {
-            if !account_ok(&dm.account_open_id) {
-                return WebhookItem::AccountMismatch {
-                    account_id: dm.account_open_id,
-                };
-            }
-            if dm.sender_open_id == dm.account_open_id {
-                return WebhookItem::Ignored("own_message");
-            }
-            let mut metadata = Map::new();
-            metadata.insert("platform".into(), json!("tiktok"));
-            metadata.insert("accountOpenId".into(), json!(dm.account_open_id));
-            if let Some(conversation) = &dm.conversation_id {
-                metadata.insert("tiktokConversationId".into(), json!(conversation));
-            }
-            let body = match &dm.content {
-                DmContent::Text { text } if !text.trim().is_empty() => {
-                    metadata.insert("type".into(), json!("text"));
-                    text.trim().to_owned()
-                }
-                DmContent::Text { .. } => {
-                    metadata.insert("type".into(), json!("text"));
-                    "[empty message]".to_owned()
-                }
-                DmContent::Image { url, media_id } => {
-                    metadata.insert("type".into(), json!("image"));
-                    metadata.insert("media".into(), json!({"id": media_id, "url": url}));
-                    "[image]".to_owned()
-                }
-                DmContent::SharePost { url } => {
-                    metadata.insert("type".into(), json!("share_post"));
-                    metadata.insert("url".into(), json!(url));
-                    "[shared post]".to_owned()
-                }
-                DmContent::Unsupported { kind } => {
-                    metadata.insert("type".into(), json!(kind));
-                    format!("[unsupported: {kind}]")
-                }
-            };
-            WebhookItem::Inbound(Box::new(InboundMessage {
-                contact: InboundContact {
-                    channel: Channel::Tiktok,
-                    external_id: dm.sender_open_id,
-                    phone: None,
-                    display_name: None,
-                },
-                platform_message_id: dm.message_id,
-                body,
-                metadata: Value::Object(metadata),
-                sent_at: at_seconds(dm.create_time),
-                ai_enabled,
-            }))
-        }
-        TikTokEvent::AuthorizationRemoved {
-            user_open_id,
-            reason,
-            ..
-        } => {
-            // Switching the connection off is an operator decision (and another module's
-            // write); make it loud instead.
-            tracing::warn!(%user_open_id, ?reason, "TikTok authorization removed for this connection");
-            WebhookItem::Ignored("authorization_removed")
-        }
-        TikTokEvent::Other { .. } => WebhookItem::Ignored("other_event"),
-    }
 }
 
 /// What a delivery changed.
@@ -992,7 +619,11 @@ pub async fn apply(
 
 /// An endpoint for `channel` with no secrets, for the tests and properties of this module.
 #[cfg(test)]
-pub(crate) fn endpoint_for(channel: Channel, external: Option<&str>, settings: Value) -> Endpoint {
+pub(crate) fn endpoint_for(
+    channel: Channel,
+    external: Option<&str>,
+    settings: serde_json::Value,
+) -> Endpoint {
     let at = Utc::now();
     Endpoint {
         tenant_id: Uuid::nil(),
@@ -1001,7 +632,7 @@ pub(crate) fn endpoint_for(channel: Channel, external: Option<&str>, settings: V
             id: Uuid::nil(),
             tenant_id: Uuid::nil(),
             channel: channel.as_str().to_owned(),
-            status: ACTIVE_STATUS.into(),
+            status: ConnectionStatus::Connected.as_str().into(),
             ai_enabled: true,
             external_account_id: external.map(str::to_owned),
             verify_token: None,
@@ -1019,130 +650,6 @@ pub(crate) fn endpoint_for(channel: Channel, external: Option<&str>, settings: V
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_the_four_messaging_segments_are_channels() {
-        assert_eq!(channel_for_segment("whatsapp"), Some(Channel::Whatsapp));
-        assert_eq!(channel_for_segment("instagram"), Some(Channel::Instagram));
-        assert_eq!(channel_for_segment("facebook"), Some(Channel::Facebook));
-        assert_eq!(channel_for_segment("tiktok"), Some(Channel::Tiktok));
-        assert_eq!(channel_for_segment("WHATSAPP"), None);
-        assert_eq!(channel_for_segment("twitch"), None);
-    }
-
-    #[test]
-    fn whatsapp_media_without_caption_reads_as_a_placeholder_and_keeps_its_id() {
-        let content = MessageContent::Media {
-            kind: MediaKind::Image,
-            id: "MEDIA1".into(),
-            mime_type: Some("image/jpeg".into()),
-            sha256: None,
-            caption: None,
-            filename: None,
-        };
-        let (body, metadata) = whatsapp_content(&content, None);
-        assert_eq!(body, "[image]");
-        assert_eq!(metadata["media"]["id"], "MEDIA1");
-        let (body, _) = whatsapp_content(&content, Some("look at this"));
-        assert_eq!(body, "look at this");
-    }
-
-    const WA_BODY: &[u8] = br#"{"object":"whatsapp_business_account","entry":[{"id":"WABA1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"PN1"},"contacts":[{"profile":{"name":"A"},"wa_id":"16505551234"}],"messages":[{"from":"16505551234","id":"wamid.1","timestamp":"1749416383","type":"text","text":{"body":"hi"}}]}}]}]}"#;
-    const TIKTOK_BODY: &[u8] = br#"{"client_key":"ck","event":"direct_message.receive","create_time":1732350000,"user_openid":"act.x","content":"{\"message_id\": \"m1\", \"open_id\": \"oid_lead\", \"message_type\": \"text\", \"text\": \"hi\"}"}"#;
-
-    fn stored(result: Result<Vec<WebhookItem>, WebhookRejection>) -> usize {
-        match result {
-            Ok(items) => items
-                .iter()
-                .filter(|i| matches!(i, WebhookItem::Inbound(_)))
-                .count(),
-            Err(rejection) => panic!("refused: {rejection:?}"),
-        }
-    }
-
-    fn refused(result: Result<Vec<WebhookItem>, WebhookRejection>) -> bool {
-        matches!(result, Err(WebhookRejection::AccountMismatch))
-    }
-
-    #[test]
-    fn the_operator_secret_opens_only_deliveries_for_the_connections_own_account() {
-        use SecretSource::{Connection, Operator};
-        let wa = |external: Option<&str>, settings: Value| {
-            endpoint_for(Channel::Whatsapp, external, settings)
-        };
-        // The shared secret and a connection naming no account, or another one: refused.
-        assert!(refused(parse_verified(
-            &wa(None, json!({})),
-            WA_BODY,
-            Operator
-        )));
-        assert!(refused(parse_verified(
-            &wa(Some("PN2"), json!({})),
-            WA_BODY,
-            Operator
-        )));
-        // Its own number, or its WhatsApp Business Account: accepted.
-        assert_eq!(
-            stored(parse_verified(
-                &wa(Some("PN1"), json!({})),
-                WA_BODY,
-                Operator
-            )),
-            1
-        );
-        let waba = wa(Some("PN2"), json!({"webhookAccountId": "WABA1"}));
-        assert_eq!(stored(parse_verified(&waba, WA_BODY, Operator)), 1);
-        // The connection's own secret: another account's events are skipped, not refused.
-        let own = parse_verified(&wa(Some("PN2"), json!({})), WA_BODY, Connection).unwrap();
-        assert!(matches!(own[..], [WebhookItem::AccountMismatch { .. }]));
-        assert_eq!(
-            stored(parse_verified(&wa(None, json!({})), WA_BODY, Connection)),
-            1
-        );
-
-        let tiktok = |settings: Value| endpoint_for(Channel::Tiktok, Some("7000001"), settings);
-        // TikTok names the account by its open id; the business id (for sends) never matches.
-        assert!(refused(parse_verified(
-            &tiktok(json!({})),
-            TIKTOK_BODY,
-            Operator
-        )));
-        let other = tiktok(json!({"webhookAccountId": "act.y"}));
-        assert!(refused(parse_verified(&other, TIKTOK_BODY, Operator)));
-        let mine = tiktok(json!({"webhookAccountId": "act.x"}));
-        assert_eq!(stored(parse_verified(&mine, TIKTOK_BODY, Operator)), 1);
-        assert_eq!(
-            stored(parse_verified(&tiktok(json!({})), TIKTOK_BODY, Connection)),
-            1
-        );
-    }
-
-    #[test]
-    fn every_rejection_has_a_reason_and_the_documented_status() {
-        let cases = [
-            (WebhookRejection::UnknownTenant, 404),
-            (WebhookRejection::NotConnected, 404),
-            (WebhookRejection::MissingSecret, 401),
-            (WebhookRejection::MissingSignature, 401),
-            (WebhookRejection::BadSignature("x".into()), 401),
-            (WebhookRejection::StaleTimestamp, 401),
-            (WebhookRejection::AccountMismatch, 401),
-            (WebhookRejection::VerificationRefused("x".into()), 403),
-            (WebhookRejection::BadPayload("x".into()), 400),
-            (
-                WebhookRejection::DatabaseUnavailable(ApiError::Unavailable("x".into())),
-                503,
-            ),
-        ];
-        for (rejection, status) in cases {
-            assert!(!rejection.reason().is_empty());
-            assert_eq!(rejection.to_api_error().status().as_u16(), status);
-        }
-    }
-}
-
-#[cfg(test)]
 mod props;
+#[cfg(test)]
+mod tests;
