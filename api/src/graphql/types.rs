@@ -113,12 +113,23 @@ impl AiProvider {
         }
     }
 
-    fn from_stored(value: &str) -> Self {
-        match value {
-            "ANTHROPIC" => AiProvider::Anthropic,
-            "OPENAI" => AiProvider::Openai,
-            _ => AiProvider::Offline,
-        }
+    /// The stored name back; an unknown one is a bug, logged and INTERNAL, never shown as
+    /// OFFLINE (which would hide that the tenant's setting is broken).
+    fn from_stored(value: &str) -> async_graphql::Result<Self> {
+        [
+            AiProvider::Offline,
+            AiProvider::Anthropic,
+            AiProvider::Openai,
+        ]
+        .into_iter()
+        .find(|provider| provider.as_str() == value)
+        .ok_or_else(|| {
+            tracing::error!(stored = value, "unknown stored AI provider");
+            crate::error::ApiError::Internal(anyhow::anyhow!(
+                "unknown stored AI provider `{value}`"
+            ))
+            .into()
+        })
     }
 }
 
@@ -453,7 +464,7 @@ impl AiContext {
         self.0.auto_escalate_after_messages
     }
     /// Which provider answers.
-    async fn provider(&self) -> AiProvider {
+    async fn provider(&self) -> async_graphql::Result<AiProvider> {
         AiProvider::from_stored(&self.0.provider)
     }
     /// The provider's model name (null: the provider's default).

@@ -332,7 +332,14 @@ impl AiService {
             "OFFLINE" => AiProviderKind::Offline,
             "ANTHROPIC" => AiProviderKind::Anthropic,
             "OPENAI" => AiProviderKind::OpenAi,
-            _ => self.inner.default_provider,
+            other => {
+                // Only a hand-edited row gets here (updateAiContext stores the three names).
+                tracing::warn!(
+                    stored = other,
+                    "unknown stored AI provider; the operator's default answers"
+                );
+                self.inner.default_provider
+            }
         };
         match kind {
             AiProviderKind::Offline => Route::Offline,
