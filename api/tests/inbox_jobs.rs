@@ -91,7 +91,7 @@ async fn harness(extra: &[(&str, &str)]) -> Harness {
     let app = Application::build(config).await.expect("build");
     let state = app.state().clone();
     let pool = leadline_api::workers::worker_pool(&state);
-    let tenant = tenant(&state).await;
+    let tenant = tenant(&state.store).await;
     let connect = |account: &str, token: &str| ChannelConnectionChanges {
         external_account_id: Some(account.to_owned()),
         access_token: Some(token.to_owned()),
@@ -131,33 +131,10 @@ async fn harness(extra: &[(&str, &str)]) -> Harness {
     }
 }
 
-async fn tenant(state: &AppState) -> Uuid {
-    let id = Uuid::now_v7();
-    let at = Utc::now();
-    let row = leadline_entity::tenants::ActiveModel {
-        id: sea_orm::Set(id),
-        slug: sea_orm::Set(format!("t-{}", &id.simple().to_string()[20..])),
-        name: sea_orm::Set("Inbox".into()),
-        plan: sea_orm::Set("FREE".into()),
-        subscription_status: sea_orm::Set("NONE".into()),
-        stripe_customer_id: sea_orm::Set(None),
-        agent_running: sea_orm::Set(false),
-        ai_lead_percentage: sea_orm::Set(100),
-        agent_name: sea_orm::Set(None),
-        human_operator_number: sea_orm::Set(None),
-        default_phone_region: sea_orm::Set(None),
-        elevenlabs_agent_id: sea_orm::Set(None),
-        livekit_agent_name: sea_orm::Set(None),
-        time_zone: sea_orm::Set(None),
-        call_policy: sea_orm::Set(None),
-        created_at: sea_orm::Set(at),
-        updated_at: sea_orm::Set(at),
-    };
-    leadline_entity::tenants::Entity::insert(row)
-        .exec_without_returning(state.store.connection())
+async fn tenant(store: &leadline_api::store::Store) -> Uuid {
+    leadline_api::store::testkit::seed_tenant(store, "inbox")
         .await
-        .expect("tenant");
-    id
+        .expect("tenant")
 }
 
 impl Harness {

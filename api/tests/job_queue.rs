@@ -29,32 +29,9 @@ async fn store_at(url: &str) -> Store {
 
 /// A tenant row, since jobs reference tenants.
 async fn tenant(store: &Store) -> Uuid {
-    let id = Uuid::now_v7();
-    let at = chrono::Utc::now();
-    let row = leadline_entity::tenants::ActiveModel {
-        id: sea_orm::Set(id),
-        slug: sea_orm::Set(format!("t-{}", &id.simple().to_string()[20..])),
-        name: sea_orm::Set("Jobs".into()),
-        plan: sea_orm::Set("FREE".into()),
-        subscription_status: sea_orm::Set("NONE".into()),
-        stripe_customer_id: sea_orm::Set(None),
-        agent_running: sea_orm::Set(false),
-        ai_lead_percentage: sea_orm::Set(100),
-        agent_name: sea_orm::Set(None),
-        human_operator_number: sea_orm::Set(None),
-        default_phone_region: sea_orm::Set(None),
-        elevenlabs_agent_id: sea_orm::Set(None),
-        livekit_agent_name: sea_orm::Set(None),
-        time_zone: sea_orm::Set(None),
-        call_policy: sea_orm::Set(None),
-        created_at: sea_orm::Set(at),
-        updated_at: sea_orm::Set(at),
-    };
-    sea_orm::EntityTrait::insert(row)
-        .exec_without_returning(store.connection())
+    leadline_api::store::testkit::seed_tenant(store, "jobs")
         .await
-        .expect("tenant");
-    id
+        .expect("tenant")
 }
 
 fn quick() -> Backoff {

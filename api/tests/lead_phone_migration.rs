@@ -22,31 +22,9 @@ async fn store_at(url: &str) -> Store {
 }
 
 async fn tenant(store: &Store) -> Uuid {
-    let id = Uuid::now_v7();
-    let at = chrono::Utc::now();
-    leadline_entity::tenants::ActiveModel {
-        id: Set(id),
-        slug: Set(format!("t-{}", &id.simple().to_string()[20..])),
-        name: Set("Phones".into()),
-        plan: Set("FREE".into()),
-        subscription_status: Set("NONE".into()),
-        stripe_customer_id: Set(None),
-        agent_running: Set(false),
-        ai_lead_percentage: Set(100),
-        agent_name: Set(None),
-        human_operator_number: Set(None),
-        default_phone_region: Set(None),
-        elevenlabs_agent_id: Set(None),
-        livekit_agent_name: Set(None),
-        time_zone: Set(None),
-        call_policy: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
-    }
-    .insert(store.connection())
-    .await
-    .expect("tenant");
-    id
+    leadline_api::store::testkit::seed_tenant(store, "phones")
+        .await
+        .expect("tenant")
 }
 
 /// A lead with `phone` and one identity (`channel`, `external_id`), as an older release stored it.

@@ -114,34 +114,10 @@ mod tests {
     }
 
     async fn tenant(store: &Store) -> Uuid {
-        use leadline_entity::tenants;
-        use sea_orm::ActiveModelTrait;
         // The usage table references tenants; a bare row is enough here.
-        let id = Uuid::now_v7();
-        let at = super::super::now();
-        tenants::ActiveModel {
-            id: Set(id),
-            slug: Set(format!("t-{}", id.simple())),
-            name: Set("T".into()),
-            plan: Set("FREE".into()),
-            subscription_status: Set("NONE".into()),
-            stripe_customer_id: Set(None),
-            agent_running: Set(false),
-            ai_lead_percentage: Set(0),
-            agent_name: Set(None),
-            human_operator_number: Set(None),
-            default_phone_region: Set(None),
-            elevenlabs_agent_id: Set(None),
-            livekit_agent_name: Set(None),
-            time_zone: Set(None),
-            call_policy: Set(None),
-            created_at: Set(at),
-            updated_at: Set(at),
-        }
-        .insert(&store.db)
-        .await
-        .expect("tenant row");
-        id
+        crate::store::testkit::seed_tenant(store, "usage")
+            .await
+            .expect("tenant row")
     }
 
     fn increment(day: NaiveDate, provider: &str, requests: i64, tokens: i64) -> AiUsageIncrement {

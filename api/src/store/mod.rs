@@ -19,6 +19,8 @@ mod products;
 pub mod sealing;
 pub mod support;
 mod tenants;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 
 use std::time::Duration;
 

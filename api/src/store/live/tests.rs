@@ -6,9 +6,7 @@ use crate::store::{now, PageRequest, Store};
 use leadline_domain::analysis::Analysis;
 use leadline_domain::analysis::{Intent, Language, ProductMatch, Provider};
 use leadline_domain::lead::Temperature;
-use leadline_entity::tenants;
 use sea_orm::Database;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 
 async fn store() -> Store {
     let db = Database::connect("sqlite::memory:")
@@ -20,31 +18,9 @@ async fn store() -> Store {
 }
 
 async fn tenant(store: &Store) -> Uuid {
-    let id = Uuid::now_v7();
-    let at = now();
-    tenants::ActiveModel {
-        id: Set(id),
-        slug: Set(format!("t-{}", id.simple())),
-        name: Set("T".into()),
-        plan: Set("FREE".into()),
-        subscription_status: Set("NONE".into()),
-        stripe_customer_id: Set(None),
-        agent_running: Set(false),
-        ai_lead_percentage: Set(0),
-        agent_name: Set(None),
-        human_operator_number: Set(None),
-        default_phone_region: Set(None),
-        elevenlabs_agent_id: Set(None),
-        livekit_agent_name: Set(None),
-        time_zone: Set(None),
-        call_policy: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
-    }
-    .insert(store.connection())
-    .await
-    .expect("tenant row");
-    id
+    crate::store::testkit::seed_tenant(store, "live")
+        .await
+        .expect("tenant row")
 }
 
 fn analysis(intent: Intent, product: Option<&str>) -> Analysis {
