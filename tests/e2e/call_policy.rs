@@ -417,6 +417,43 @@ async fn a_tenants_own_livekit_project_dials_its_calls_and_signs_for_them_alone(
     let answered = own.answer_call(&room, &format!("sip-{id}")).await.unwrap();
     assert_eq!(answered.status, Some(200), "{answered:?}");
     until_status(&app, &tenant, &id, "IN_PROGRESS").await;
+    // The same delivery again changes nothing (deduplicated by its event id)...
+    let post = |body: String, authorization: String| {
+        let app = &app;
+        async move {
+            let response = app
+                .http
+                .post(format!("{}/api/webhook/livekit", app.base))
+                .header("content-type", "application/webhook+json")
+                .header("authorization", authorization)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, replayed) = post(answered.body.clone(), answered.authorization.clone()).await;
+    assert_eq!(
+        (status, replayed["outcome"].as_str()),
+        (200, Some("duplicate")),
+        "{replayed}"
+    );
+    // ...and one that claims the tenant's key but is signed with another secret is 401.
+    let finish = json!({"event": "room_finished", "id": "EV_forged_key",
+        "room": {"name": room.clone(), "sid": "RM_y"},
+        "createdAt": chrono::Utc::now().timestamp().to_string()})
+    .to_string();
+    let impostor = ApiCredentials::new("APItenantOwn", "not-the-tenant-secret-0123456789").unwrap();
+    let forged_key =
+        leadline_livekit::webhook::sign(&impostor, finish.as_bytes(), chrono::Utc::now()).unwrap();
+    let (status, _) = post(finish, forged_key).await;
+    assert_eq!(status, 401);
+    assert_eq!(call(&app, &tenant, &id).await["status"], "IN_PROGRESS");
 
     // The neighbour's call (through the operator) is out of the tenant project's reach, even
     // with a valid signature naming its room.

@@ -102,15 +102,11 @@ impl Store {
 #[allow(clippy::expect_used)]
 mod tests {
     use super::*;
-    use sea_orm::Database;
 
     async fn store() -> Store {
-        let db = Database::connect("sqlite::memory:")
+        crate::store::testkit::memory_store()
             .await
-            .expect("in-memory SQLite");
-        let store = Store::from_connection(db);
-        store.migrate().await.expect("migrations");
-        store
+            .expect("in-memory store")
     }
 
     async fn tenant(store: &Store) -> Uuid {

@@ -41,6 +41,24 @@ pub struct NewLiveKitConnection {
     pub agent_name: String,
 }
 
+impl TenantCallPolicy {
+    /// The policy of a tenant row already read (the gate reads the row once for its zone too).
+    pub fn of(tenant: &tenants::Model) -> ApiResult<Self> {
+        match &tenant.call_policy {
+            None => Ok(Self {
+                policy: CallPolicy::default(),
+                custom: false,
+            }),
+            Some(stored) => CallPolicy::from_stored(stored)
+                .map(|policy| Self {
+                    policy,
+                    custom: true,
+                })
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("tenant {}: {e}", tenant.id))),
+        }
+    }
+}
+
 impl Store {
     fn livekit_slot<'a>(tenant: &'a str, row: &'a str) -> Slot<'a> {
         Slot {
@@ -73,18 +91,7 @@ impl Store {
             .one(&self.db)
             .await?
             .ok_or(ApiError::NotFound("tenant"))?;
-        match tenant.call_policy {
-            None => Ok(TenantCallPolicy {
-                policy: CallPolicy::default(),
-                custom: false,
-            }),
-            Some(stored) => CallPolicy::from_stored(&stored)
-                .map(|policy| TenantCallPolicy {
-                    policy,
-                    custom: true,
-                })
-                .map_err(|e| ApiError::Internal(anyhow::anyhow!("tenant {tenant_id}: {e}"))),
-        }
+        TenantCallPolicy::of(&tenant)
     }
 
     /// Stores the tenant's calling policy (`None`: back to the built-in one). Audited.

@@ -28,6 +28,35 @@ pub struct TenantSettingsChanges {
     pub time_zone: Option<Option<String>>,
 }
 
+/// A new tenant's row: the FREE plan, no subscription, the agent stopped, the AI taking every
+/// lead, no settings. Sign-up and the test kit both start here, so a new column is added once.
+pub(super) fn new_tenant_row(
+    id: Uuid,
+    slug: &str,
+    name: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> tenants::ActiveModel {
+    tenants::ActiveModel {
+        id: Set(id),
+        slug: Set(slug.to_owned()),
+        name: Set(name.to_owned()),
+        plan: Set("FREE".into()),
+        subscription_status: Set("NONE".into()),
+        stripe_customer_id: Set(None),
+        agent_running: Set(false),
+        ai_lead_percentage: Set(100),
+        agent_name: Set(None),
+        human_operator_number: Set(None),
+        default_phone_region: Set(None),
+        elevenlabs_agent_id: Set(None),
+        livekit_agent_name: Set(None),
+        time_zone: Set(None),
+        call_policy: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+}
+
 impl Store {
     /// Creates a tenant, its owner and default AI context in one transaction.
     pub async fn create_tenant_with_owner(
@@ -63,34 +92,16 @@ impl Store {
                 "an account with this e-mail exists; log in instead (or accept the invite sent to this address)".into(),
             ));
         }
-        let tenant = tenants::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            slug: Set(slug.as_str().to_owned()),
-            name: Set(name.to_owned()),
-            plan: Set("FREE".into()),
-            subscription_status: Set("NONE".into()),
-            stripe_customer_id: Set(None),
-            agent_running: Set(false),
-            ai_lead_percentage: Set(100),
-            agent_name: Set(None),
-            human_operator_number: Set(None),
-            default_phone_region: Set(None),
-            elevenlabs_agent_id: Set(None),
-            livekit_agent_name: Set(None),
-            time_zone: Set(None),
-            call_policy: Set(None),
-            created_at: Set(at),
-            updated_at: Set(at),
-        }
-        .insert(&tx)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                ApiError::Conflict("the tenant slug is taken".into())
-            } else {
-                e.into()
-            }
-        })?;
+        let tenant = new_tenant_row(Uuid::now_v7(), slug.as_str(), name, at)
+            .insert(&tx)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    ApiError::Conflict("the tenant slug is taken".into())
+                } else {
+                    e.into()
+                }
+            })?;
         let user = super::members::insert_user(
             &tx,
             super::members::NewUser {

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use leadline_domain::compliance::{
-    check_dial, parse_time_zone, Consent, DialCheck, DialDecision, Tz, ZoneHints,
+    check_dial, parse_time_zone, CallPolicy, Consent, DialCheck, DialDecision, Tz, ZoneHints,
 };
 use leadline_domain::phone::PhoneNumber;
 use leadline_entity::{invoices, leads};
@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::store::call_settings::TenantCallPolicy;
 
 /// The zone of a tenant that set none, when neither the number, the invoice nor the lead
 /// settles the recipient's.
@@ -43,6 +44,7 @@ fn zone_hints(invoice: &invoices::Model, lead: Option<&leads::Model>, tenant: Tz
 pub(super) struct Recipient {
     lead: Option<leads::Model>,
     tenant_zone: Tz,
+    policy: CallPolicy,
 }
 
 impl Recipient {
@@ -64,6 +66,7 @@ impl Recipient {
             lead,
             tenant_zone: stored_zone("tenant", tenant.time_zone.as_deref())
                 .unwrap_or(DEFAULT_TENANT_ZONE),
+            policy: TenantCallPolicy::of(&tenant)?.policy,
         })
     }
 
@@ -92,7 +95,6 @@ pub(super) async fn gate(
     now: DateTime<Utc>,
 ) -> ApiResult<(DialDecision, Recipient)> {
     let recipient = Recipient::read(state, tenant_id, invoice).await?;
-    let policy = state.store.call_policy(tenant_id).await?.policy;
     let earlier = state
         .store
         .call_attempts_since(tenant_id, number.as_str(), now - Duration::days(7))
@@ -105,7 +107,7 @@ pub(super) async fn gate(
         number,
         now,
         zones: recipient.zones(invoice),
-        policy,
+        policy: recipient.policy,
         on_do_not_call_list: on_list,
         consent: recipient.consent()?,
         earlier_attempts: &earlier,

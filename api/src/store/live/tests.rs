@@ -6,15 +6,11 @@ use crate::store::{now, PageRequest, Store};
 use leadline_domain::analysis::Analysis;
 use leadline_domain::analysis::{Intent, Language, ProductMatch, Provider};
 use leadline_domain::lead::Temperature;
-use sea_orm::Database;
 
 async fn store() -> Store {
-    let db = Database::connect("sqlite::memory:")
+    crate::store::testkit::memory_store()
         .await
-        .expect("in-memory SQLite");
-    let store = Store::from_connection(db);
-    store.migrate().await.expect("migrations");
-    store
+        .expect("in-memory store")
 }
 
 async fn tenant(store: &Store) -> Uuid {
