@@ -52,7 +52,9 @@ macro_rules! named_enum {
     };
 }
 
+pub mod allocation;
 pub mod analysis;
+pub mod call_analytics;
 pub mod call_outcome;
 pub mod calls;
 pub mod channel;
@@ -66,6 +68,7 @@ pub mod lead;
 pub mod live;
 pub mod messaging;
 pub mod money;
+pub mod nurture;
 pub mod phone;
 pub mod tenant;
 
