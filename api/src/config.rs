@@ -213,6 +213,12 @@ pub struct Config {
     /// `LIVEKIT_WEBHOOK_KEYS` (`key=secret,…`). Unset: calls fail with a CONFIGURATION reason
     /// when dialled, and `/readyz` names what is missing.
     pub livekit: leadline_livekit::Settings,
+    /// Twilio (`TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`, `TWILIO_API_BASE`): nurture
+    /// follow-ups by SMS. Unset: follow-ups go by WhatsApp or e-mail only.
+    pub twilio: leadline_twilio::Settings,
+    /// `TWILIO_SMS_FROM`: the number (E.164) or Messaging Service (`MG…`) follow-up texts are
+    /// sent from. Unset: no SMS.
+    pub twilio_sms_from: Option<String>,
     /// How long one LiveKit server call may take before it counts as a timeout and the dial
     /// job retries (`LIVEKIT_REQUEST_TIMEOUT_MS`, default 10,000, LiveKit's SDK default).
     pub livekit_request_timeout: Duration,
@@ -281,6 +287,8 @@ impl std::fmt::Debug for Config {
             .field("secret_key_file", &self.secret_key_file)
             .field("environment", &self.environment)
             .field("livekit", &self.livekit)
+            .field("twilio", &self.twilio)
+            .field("twilio_sms_from", &self.twilio_sms_from)
             .field("introspection", &self.introspection)
             .field(
                 "metrics_token",
@@ -597,6 +605,12 @@ impl Config {
                 agent_name: get("LIVEKIT_AGENT_NAME"),
                 webhook_keys: get("LIVEKIT_WEBHOOK_KEYS"),
             },
+            twilio: leadline_twilio::Settings {
+                account_sid: get("TWILIO_ACCOUNT_SID"),
+                auth_token: get("TWILIO_AUTH_TOKEN"),
+                api_base: get("TWILIO_API_BASE"),
+            },
+            twilio_sms_from: get("TWILIO_SMS_FROM"),
             livekit_request_timeout: Duration::from_millis(
                 number("LIVEKIT_REQUEST_TIMEOUT_MS", 10_000)?.clamp(50, 120_000),
             ),

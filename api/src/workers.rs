@@ -29,6 +29,10 @@ pub fn worker_pool(state: &AppState) -> WorkerPool {
             crate::services::calls::ReminderCallHandler::new(state.clone()),
         )
         .with(
+            crate::store::nurture::NURTURE_STEP_JOB,
+            crate::services::nurture::NurtureStepHandler::new(state.clone()),
+        )
+        .with(
             crate::mailer::SEND_EMAIL_JOB,
             crate::mailer::SendEmailHandler::new(state.store.clone(), state.mailer.clone()),
         );

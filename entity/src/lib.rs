@@ -18,6 +18,7 @@ pub mod instance_settings;
 pub mod invites;
 pub mod invoices;
 pub mod jobs;
+pub mod lead_allocation_counters;
 pub mod lead_identities;
 pub mod lead_score_events;
 pub mod leads;

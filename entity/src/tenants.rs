@@ -26,6 +26,11 @@ pub struct Model {
     /// The calling policy (`domain::compliance::CallPolicy` as JSON); null: the built-in one.
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub call_policy: Option<Json>,
+    /// The nurture schedule (`domain::nurture::NurtureSchedule` as JSON); null: the defaults, off.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub nurture_schedule: Option<Json>,
+    /// Micro-USD per billed telephony minute (cost per lead); 0: not configured.
+    pub call_minute_rate_micros: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -11,6 +11,7 @@ mod fuzz;
 mod harness;
 mod inbox_flow;
 mod jobs;
+mod lead_flow;
 mod live;
 mod live_platforms;
 mod records;

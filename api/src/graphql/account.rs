@@ -89,6 +89,28 @@ pub struct UpdateTenantSettingsInput {
     pub default_phone_region: Option<String>,
     /// IANA time zone for calling hours when a recipient's own is unknown (empty: UTC).
     pub time_zone: Option<String>,
+    /// Lead nurture: when follow-ups go to silent AI leads, and whether they do (replaces the
+    /// whole schedule; omitted hours take their defaults).
+    pub nurture_schedule: Option<NurtureScheduleInput>,
+    /// Micro-USD per billed telephony minute (0 to 10,000,000), for cost per lead in
+    /// `callAnalytics`; 0 means not configured.
+    pub call_minute_rate_micros: Option<i64>,
+}
+
+/// A nurture schedule (`updateTenantSettings.nurtureSchedule`).
+#[derive(InputObject)]
+pub struct NurtureScheduleInput {
+    /// Hours after enrolment of FOLLOWUP_1 (1–720).
+    #[graphql(default = 24)]
+    pub followup1_hours: i32,
+    /// Hours after enrolment of FOLLOWUP_2 (after FOLLOWUP_1, at most 2,160).
+    #[graphql(default = 72)]
+    pub followup2_hours: i32,
+    /// Days between LONG_TERM check-ins (1–365).
+    #[graphql(default = 30)]
+    pub long_term_days: i32,
+    /// Whether new AI leads with a phone or an e-mail are enrolled.
+    pub enabled: bool,
 }
 
 /// Result of `updateTenantSettings`.
@@ -627,6 +649,33 @@ impl AccountMutation {
             human_operator_number: operator,
             default_phone_region: region,
             time_zone: super::leads::optional_time_zone(input.time_zone)?,
+            nurture_schedule: input
+                .nurture_schedule
+                .map(|n| {
+                    leadline_domain::nurture::NurtureSchedule::new(
+                        n.followup1_hours.into(),
+                        n.followup2_hours.into(),
+                        n.long_term_days.into(),
+                        n.enabled,
+                    )
+                    .map_err(|e| match &e {
+                        leadline_domain::DomainError::OutOfRange { field, .. } => {
+                            ApiError::invalid(&format!("nurtureSchedule.{field}"), e.clone())
+                        }
+                        _ => ApiError::invalid("nurtureSchedule", e),
+                    })
+                })
+                .transpose()?,
+            call_minute_rate_micros: match input.call_minute_rate_micros {
+                Some(rate) if !(0..=10_000_000).contains(&rate) => {
+                    return Err(ApiError::bad_input(
+                        "callMinuteRateMicros",
+                        "must be between 0 and 10,000,000",
+                    )
+                    .into())
+                }
+                other => other,
+            },
         };
         let tenant = state(ctx)
             .store

@@ -33,6 +33,8 @@ pub struct LeadFilterInput {
     pub channel: Option<Channel>,
     /// Case-insensitive text in name, e-mail, phone or company.
     pub search: Option<String>,
+    /// Who handles the lead: HUMAN lists the sales team's queue.
+    pub handled_by: Option<super::inbox::Handler>,
 }
 
 /// Input of `createLead`.
@@ -281,6 +283,7 @@ impl LeadQuery {
             min_score: filter.min_score,
             channel: filter.channel.map(Into::into),
             search: clean_text(filter.search, "filter.search", 200)?,
+            handled_by: filter.handled_by.map(Into::into),
         };
         let page = state(ctx).store.leads(tenant_id, filter, request).await?;
         connection(page, request, |l| l.id, Lead)
@@ -304,7 +307,8 @@ pub struct LeadMutation;
 
 #[Object]
 impl LeadMutation {
-    /// Creates a lead at score 50 (WARM).
+    /// Creates a lead at score 50 (WARM), allocated to the AI or the human team at the tenant's
+    /// `aiLeadPercentage` (see `Lead.handledBy`).
     #[graphql(guard = "AccessGuard(Access::Write)")]
     async fn create_lead(
         &self,

@@ -10,6 +10,7 @@ mod catalog;
 pub mod cost;
 mod inbox;
 mod jobs;
+mod lead_flow;
 mod leads;
 mod live;
 pub mod metrics;
@@ -37,6 +38,7 @@ pub struct QueryRoot(
     catalog::CatalogQuery,
     inbox::InboxQuery,
     jobs::JobQuery,
+    lead_flow::LeadFlowQuery,
     leads::LeadQuery,
     live::LiveQuery,
     support::SupportQuery,
@@ -51,6 +53,7 @@ pub struct MutationRoot(
     catalog::CatalogMutation,
     inbox::InboxMutation,
     jobs::JobMutation,
+    lead_flow::LeadFlowMutation,
     leads::LeadMutation,
     live::LiveMutation,
     support::SupportMutation,

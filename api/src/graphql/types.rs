@@ -192,6 +192,16 @@ impl Tenant {
             human_operator_number: self.0.human_operator_number.clone(),
             default_phone_region: self.0.default_phone_region.clone(),
             time_zone: self.0.time_zone.clone(),
+            nurture_schedule: {
+                let schedule = crate::store::nurture::schedule_of(&self.0);
+                NurtureSchedule {
+                    followup1_hours: schedule.followup1_hours,
+                    followup2_hours: schedule.followup2_hours,
+                    long_term_days: schedule.long_term_days,
+                    enabled: schedule.enabled,
+                }
+            },
+            call_minute_rate_micros: self.0.call_minute_rate_micros,
         }
     }
     /// When the tenant was created.
@@ -216,6 +226,23 @@ pub struct TenantSettings {
     /// IANA time zone (`America/Mexico_City`) used for calling hours when neither the number,
     /// the invoice nor the lead settles the recipient's zone; null means UTC.
     pub time_zone: Option<String>,
+    /// Lead nurture: follow-ups to silent AI leads.
+    pub nurture_schedule: NurtureSchedule,
+    /// Micro-USD per billed telephony minute (0: not configured).
+    pub call_minute_rate_micros: i64,
+}
+
+/// When nurture follow-ups go out.
+#[derive(SimpleObject)]
+pub struct NurtureSchedule {
+    /// Hours after enrolment of FOLLOWUP_1.
+    pub followup1_hours: u32,
+    /// Hours after enrolment of FOLLOWUP_2.
+    pub followup2_hours: u32,
+    /// Days between LONG_TERM check-ins.
+    pub long_term_days: u32,
+    /// Whether new AI leads are enrolled.
+    pub enabled: bool,
 }
 
 /// A person who can sign in.
@@ -564,6 +591,12 @@ impl Lead {
             .source_channel
             .as_deref()
             .and_then(|c| Channel::from_stored(c).ok())
+    }
+    /// Who handles the lead, allocated when it was created at the tenant's `aiLeadPercentage`:
+    /// AI, or HUMAN — the sales team's queue (`leads(filter: {handledBy: HUMAN})`); a HUMAN
+    /// lead's conversations open handled by a person and the AI stays silent there.
+    async fn handled_by(&self) -> async_graphql::Result<super::inbox::Handler> {
+        super::inbox::Handler::from_stored(&self.0.handler)
     }
     /// What the lead said about being called (GRANTED, REVOKED, UNKNOWN): REVOKED blocks every
     /// call; UNKNOWN blocks them when the tenant's call policy requires consent.

@@ -443,6 +443,29 @@ impl AiService {
         Ok(decided)
     }
 
+    /// A nurture follow-up for `stage`, written by the offline writer
+    /// (`domain::nurture::follow_up_text`: personal, one question, how to opt out, nothing it
+    /// cannot know) and metered as an OFFLINE request. The LLM providers are not asked yet: a
+    /// message that goes out unprompted must not invent stock or prices, and their prompts
+    /// answer a customer's message rather than open a conversation.
+    pub async fn write_follow_up(
+        &self,
+        tenant_id: Uuid,
+        stage: leadline_domain::nurture::NurtureStage,
+        facts: &leadline_domain::nurture::FollowUpFacts<'_>,
+    ) -> String {
+        let text = leadline_domain::nurture::follow_up_text(stage, facts);
+        self.record_usage(
+            tenant_id,
+            OfflineCalls {
+                offline: 1,
+                fallback: 0,
+            },
+        )
+        .await;
+        text
+    }
+
     async fn run_analysis(
         &self,
         tenant_id: Uuid,

@@ -191,7 +191,8 @@ impl Store {
                 match existing {
                     Some(lead) => lead.id,
                     None => {
-                        super::leads::new_lead_row(
+                        super::leads::insert_lead(
+                            &tx,
                             tenant_id,
                             super::NewLead {
                                 name: invoice.customer_name.clone(),
@@ -203,7 +204,6 @@ impl Store {
                                 source_channel: None,
                             },
                         )
-                        .insert(&tx)
                         .await?
                         .id
                     }

@@ -8,6 +8,7 @@
 //!
 //! Must not: parse client input (that is BAD_USER_INPUT, at the GraphQL boundary).
 
+use leadline_domain::call_analytics::Granularity;
 use leadline_domain::calls::{AnsweredBy, CallStatus, CustomerResponse};
 use leadline_domain::channel::{Channel, ConnectionStatus};
 use leadline_domain::compliance::Consent;
@@ -17,6 +18,7 @@ use leadline_domain::job::JobStatus;
 use leadline_domain::lead::{LeadStatus, Temperature};
 use leadline_domain::live::{InteractionOutcome, LivePlatform, LiveSessionStatus, Route};
 use leadline_domain::messaging::{DeliveryStatus, MessageDirection, SenderKind};
+use leadline_domain::nurture::{NurtureChannel, NurtureStage, NurtureStatus, StopReason};
 use leadline_domain::tenant::{ApiKeyScope, Role};
 use leadline_domain::DomainError;
 
@@ -54,6 +56,7 @@ stored!(
     ConversationStatus,
     CustomerResponse,
     DeliveryStatus,
+    Granularity,
     Handler,
     InteractionOutcome,
     JobStatus,
@@ -61,9 +64,13 @@ stored!(
     LivePlatform,
     LiveSessionStatus,
     MessageDirection,
+    NurtureChannel,
+    NurtureStage,
+    NurtureStatus,
     ParticipantKind,
     Role,
     Route,
+    StopReason,
     SenderKind,
     Temperature,
     TicketPriority,

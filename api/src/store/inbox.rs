@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use leadline_domain::channel::Channel;
 use leadline_domain::compliance::Consent;
 use leadline_domain::conversation::{ConversationStatus, Handler, TicketStatus};
+use leadline_domain::ids::TenantId;
 use leadline_domain::lead::{LeadStatus, Temperature, INITIAL_SCORE};
 use leadline_domain::messaging::{DeliveryStatus, MessageDirection, SenderKind};
 use leadline_domain::phone::PhoneNumber;
@@ -241,7 +242,8 @@ pub(super) fn identity_phone(channel: &str, external_id: &str) -> Option<String>
         .map(|p| p.as_str().to_owned())
 }
 
-/// Inserts a new lead (the inbox's starting score, handled by the AI) with its identity on the
+/// Inserts a new lead (the inbox's starting score, allocated to the AI or the human team at the
+/// tenant's share) with its identity on the
 /// channel. A lost race on the identity's unique key is a retryable CONFLICT ([`race_or`]).
 /// Every lead whose identity is a phone number gets that number as its phone, here, whichever
 /// path created it: the number is the identity, and a lead without it cannot be called back.
@@ -253,6 +255,9 @@ pub(super) async fn insert_messaging_lead(
     if new.phone.is_none() {
         new.phone = identity_phone(new.channel, new.external_id);
     }
+    // A HUMAN lead's conversations open handled by a person (the assignment queue); the AI
+    // stays silent there.
+    let (handler, tenant) = super::allocation::allocate_lead(tx, TenantId(tenant_id)).await?;
     let at = now();
     let lead = leads::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -268,7 +273,7 @@ pub(super) async fn insert_messaging_lead(
             .to_owned()),
         source_channel: Set(Some(new.channel.to_owned())),
         notes: Set(None),
-        handler: Set(Handler::Ai.as_str().into()),
+        handler: Set(handler.as_str().into()),
         assigned_user_id: Set(None),
         metadata: Set(json!({})),
         last_contacted_at: Set(None),
@@ -292,6 +297,12 @@ pub(super) async fn insert_messaging_lead(
     .insert(tx)
     .await
     .map_err(race_or)?;
+    // A WhatsApp lead whose first message goes unanswered by it afterwards is followed up in
+    // its own conversation; its next message stops that (`try_ingest`). Other messaging
+    // channels have no way to write first outside their window.
+    if handler == Handler::Ai && new.channel == Channel::Whatsapp.as_str() {
+        super::nurture::enroll_new_lead(tx, &tenant, &lead).await?;
+    }
     Ok(lead)
 }
 
@@ -417,6 +428,17 @@ impl Store {
         .insert(tx)
         .await
         .map_err(race_or)?;
+
+        if !lead_created {
+            // A reply ends the lead's follow-ups (an opt-out says why); with the message, so a
+            // step that runs after this commit sees it stopped.
+            let reason = if leadline_domain::nurture::is_opt_out(&inbound.body) {
+                leadline_domain::nurture::StopReason::OptedOut
+            } else {
+                leadline_domain::nurture::StopReason::Replied
+            };
+            super::nurture::stop_lead_nurture(tx, tenant_id, lead.id, reason).await?;
+        }
 
         let ai_job = if inbound.ai_enabled
             && conversation.handled_by == Handler::Ai.as_str()

@@ -4,6 +4,8 @@
 
 use leadline_domain::channel::Channel;
 use leadline_domain::compliance::Consent;
+use leadline_domain::conversation::Handler;
+use leadline_domain::ids::TenantId;
 use leadline_domain::lead::{apply_inbox_delta, LeadStatus, Temperature, INITIAL_SCORE};
 use leadline_entity::{lead_identities, lead_score_events, leads};
 use sea_orm::sea_query::Query;
@@ -14,6 +16,8 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
+use super::allocation::allocate_lead;
+use super::nurture::enroll_new_lead;
 use super::products::contains_ci;
 use super::{now, paginate, Page, PageRequest, Store};
 use crate::auth::Actor;
@@ -58,6 +62,8 @@ pub struct LeadFilter {
     pub channel: Option<Channel>,
     /// Case-insensitive match on name, e-mail, phone or company.
     pub search: Option<String>,
+    /// AI or HUMAN (the sales team's queue).
+    pub handled_by: Option<Handler>,
 }
 
 /// A score change request.
@@ -69,7 +75,7 @@ pub struct ScoreAdjustment {
     pub source_message_id: Option<Uuid>,
 }
 
-pub(super) fn new_lead_row(tenant_id: Uuid, lead: NewLead) -> leads::ActiveModel {
+pub(super) fn new_lead_row(tenant_id: Uuid, lead: NewLead, handler: Handler) -> leads::ActiveModel {
     let at = now();
     leads::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -85,7 +91,7 @@ pub(super) fn new_lead_row(tenant_id: Uuid, lead: NewLead) -> leads::ActiveModel
             .to_owned()),
         source_channel: Set(lead.source_channel.map(|c| c.as_str().to_owned())),
         notes: Set(lead.notes),
-        handler: Set("AI".into()),
+        handler: Set(handler.as_str().into()),
         assigned_user_id: Set(None),
         metadata: Set(json!({})),
         last_contacted_at: Set(None),
@@ -95,6 +101,21 @@ pub(super) fn new_lead_row(tenant_id: Uuid, lead: NewLead) -> leads::ActiveModel
         created_at: Set(at),
         updated_at: Set(at),
     }
+}
+
+/// Inserts a new lead in `tx`, allocated to the AI or the human team at the tenant's share
+/// (`store::allocation`), and enrolls an AI lead in nurture when the tenant has it on.
+pub(super) async fn insert_lead(
+    tx: &DatabaseTransaction,
+    tenant_id: Uuid,
+    lead: NewLead,
+) -> ApiResult<leads::Model> {
+    let (handler, tenant) = allocate_lead(tx, TenantId(tenant_id)).await?;
+    let created = new_lead_row(tenant_id, lead, handler).insert(tx).await?;
+    if handler == Handler::Ai {
+        enroll_new_lead(tx, &tenant, &created).await?;
+    }
+    Ok(created)
 }
 
 fn apply_changes(row: &mut leads::ActiveModel, changes: LeadChanges) {
@@ -131,9 +152,12 @@ async fn lead_in<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> ApiRe
 }
 
 impl Store {
-    /// Creates a lead at score 50 (WARM).
+    /// Creates a lead at score 50 (WARM), allocated to the AI or the human team.
     pub async fn create_lead(&self, tenant_id: Uuid, lead: NewLead) -> ApiResult<leads::Model> {
-        Ok(new_lead_row(tenant_id, lead).insert(&self.db).await?)
+        let tx = self.db.begin().await?;
+        let created = insert_lead(&tx, tenant_id, lead).await?;
+        tx.commit().await?;
+        Ok(created)
     }
 
     /// One lead of the tenant.
@@ -154,6 +178,9 @@ impl Store {
         }
         if let Some(temperature) = filter.temperature {
             select = select.filter(leads::Column::Temperature.eq(temperature.as_str()));
+        }
+        if let Some(handler) = filter.handled_by {
+            select = select.filter(leads::Column::Handler.eq(handler.as_str()));
         }
         if let Some(min_score) = filter.min_score {
             select = select.filter(leads::Column::Score.gte(min_score));
@@ -270,7 +297,7 @@ impl Store {
             return Ok((row.update(tx).await?, false));
         }
         let display_name = lead.name.clone();
-        let created = new_lead_row(tenant_id, lead).insert(tx).await?;
+        let created = insert_lead(tx, tenant_id, lead).await?;
         lead_identities::ActiveModel {
             id: Set(Uuid::now_v7()),
             tenant_id: Set(tenant_id),

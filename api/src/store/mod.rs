@@ -4,8 +4,10 @@
 
 mod ai_context;
 mod ai_usage;
+mod allocation;
 mod api_keys;
 mod audit;
+pub mod call_analytics;
 pub mod call_settings;
 pub mod calls;
 mod channels;
@@ -15,6 +17,7 @@ mod leads;
 pub mod live;
 pub mod live_budget;
 mod members;
+pub mod nurture;
 mod products;
 pub mod sealing;
 pub mod support;

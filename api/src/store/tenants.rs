@@ -26,6 +26,10 @@ pub struct TenantSettingsChanges {
     pub default_phone_region: Option<Option<String>>,
     /// IANA zone (validated by the caller).
     pub time_zone: Option<Option<String>>,
+    /// Lead nurture (validated by the caller).
+    pub nurture_schedule: Option<leadline_domain::nurture::NurtureSchedule>,
+    /// Micro-USD per billed telephony minute.
+    pub call_minute_rate_micros: Option<i64>,
 }
 
 /// A new tenant's row: the FREE plan, no subscription, the agent stopped, the AI taking every
@@ -52,6 +56,8 @@ pub(super) fn new_tenant_row(
         livekit_agent_name: Set(None),
         time_zone: Set(None),
         call_policy: Set(None),
+        nurture_schedule: Set(None),
+        call_minute_rate_micros: Set(0),
         created_at: Set(at),
         updated_at: Set(at),
     }
@@ -206,6 +212,14 @@ impl Store {
         if let Some(v) = changes.time_zone {
             changed.insert("timeZone".into(), json!(v));
             row.time_zone = Set(v);
+        }
+        if let Some(v) = changes.nurture_schedule {
+            changed.insert("nurtureSchedule".into(), json!(v));
+            row.nurture_schedule = Set(Some(json!(v)));
+        }
+        if let Some(v) = changes.call_minute_rate_micros {
+            changed.insert("callMinuteRateMicros".into(), json!(v));
+            row.call_minute_rate_micros = Set(v);
         }
         row.updated_at = Set(now());
         let updated = row.update(&tx).await?;
