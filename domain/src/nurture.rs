@@ -325,6 +325,7 @@ pub fn follow_up_text(stage: NurtureStage, facts: &FollowUpFacts<'_>) -> String 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
