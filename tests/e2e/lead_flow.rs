@@ -408,6 +408,27 @@ async fn nurture_moves_through_its_stages_on_the_clock_and_stops_on_a_reply() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(twilio.messages().len(), 3, "no text after removal");
 
+    // A lead with only an e-mail address gets its follow-up by mail.
+    let eva = app
+        .ok(
+            &owner,
+            "mutation { createLead(input: {name: \"Eva Ortiz\", email: \"eva@example.com\"}) { lead { id } } }",
+            json!({}),
+        )
+        .await["createLead"]["lead"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(db.advance_nurture(&eva).await, 1);
+    let mails = app.wait_for_mails("eva@example.com", 1).await;
+    assert!(mails[0].contains("Hi Eva,"), "{}", mails[0]);
+    let data = eventually(&app, &owner, NURTURE, json!({}), "the e-mail step", |d| {
+        nurture_of(d, &eva)["followUpsSent"] == 1
+    })
+    .await;
+    assert_eq!(nurture_of(&data, &eva)["channel"], "EMAIL");
+    app.ok(&owner, REMOVE, json!({"lead": eva})).await;
+
     // A WhatsApp lead: its one message enrols it; it then goes quiet for more than a day, so the
     // follow-up goes as the approved template; then it replies and the sequence stops.
     whatsapp_says(
@@ -538,7 +559,7 @@ async fn nurture_moves_through_its_stages_on_the_clock_and_stops_on_a_reply() {
     let stopped = app
         .ok(&owner, NURTURE, json!({"f": {"status": "STOPPED"}}))
         .await;
-    assert_eq!(stopped["nurtureLeads"]["totalCount"], 3);
+    assert_eq!(stopped["nurtureLeads"]["totalCount"], 4);
     let long_term = app
         .ok(&owner, NURTURE, json!({"f": {"stage": "LONG_TERM"}}))
         .await;
