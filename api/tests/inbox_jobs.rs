@@ -5,6 +5,8 @@
 //! `LEADLINE_TEST_REDIS_URL`). Jobs run deterministically through `WorkerPool::process_batch`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::HashMap;
 
 use chrono::{Duration, Utc};
@@ -33,25 +35,6 @@ fn postgres() -> bool {
     std::env::var("LEADLINE_TEST_BACKEND").as_deref() == Ok("postgres")
 }
 
-async fn database_url() -> String {
-    if postgres() {
-        let admin =
-            std::env::var("LEADLINE_TEST_DATABASE_URL").expect("LEADLINE_TEST_DATABASE_URL");
-        let name = format!("leadline_inbox_{}", Uuid::now_v7().simple());
-        let conn = sea_orm::Database::connect(admin.as_str())
-            .await
-            .expect("admin connection");
-        sea_orm::ConnectionTrait::execute_unprepared(&conn, &format!("CREATE DATABASE \"{name}\""))
-            .await
-            .expect("create database");
-        format!("{}/{name}", admin.rsplit_once('/').expect("db part").0)
-    } else {
-        let dir = std::env::temp_dir().join(format!("leadline-inbox-{}", Uuid::now_v7().simple()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        format!("sqlite://{}?mode=rwc", dir.join("inbox.db").display())
-    }
-}
-
 struct Harness {
     state: AppState,
     pool: WorkerPool,
@@ -68,7 +51,7 @@ async fn harness(extra: &[(&str, &str)]) -> Harness {
     let meta = FakeMeta::start().await.expect("meta fake");
     let tiktok = FakeTikTok::start().await.expect("tiktok fake");
     let mut env: HashMap<String, String> = HashMap::new();
-    env.insert("DATABASE_URL".into(), database_url().await);
+    env.insert("DATABASE_URL".into(), common::database_url("inbox").await);
     env.insert("LEADLINE_ADDR".into(), "127.0.0.1:0".into());
     env.insert("LEADLINE_WORKERS".into(), "0".into());
     env.insert("WHATSAPP_API_BASE".into(), whatsapp.base_url().into());

@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use leadline_api::bus::EventBus;
-use leadline_api::config::Config;
 use leadline_api::jobs::{enqueue, Handlers, JobFailure, JobHandler, JobQueue, NewJob, WorkerPool};
 use leadline_api::store::Store;
 use leadline_domain::job::Backoff;
@@ -20,11 +19,9 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 async fn store_at(url: &str) -> Store {
-    let config =
-        Config::from_lookup(|key| (key == "DATABASE_URL").then(|| url.to_owned())).expect("config");
-    let store = Store::connect(&config).await.expect("connect");
-    store.migrate().await.expect("migrate");
-    store
+    leadline_api::store::testkit::store_at(url)
+        .await
+        .expect("a migrated store")
 }
 
 /// A tenant row, since jobs reference tenants.
