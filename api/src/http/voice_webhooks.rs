@@ -19,7 +19,7 @@ use serde_json::json;
 use super::webhooks::{count, read_body, reject};
 use super::HttpState;
 use crate::services::calls::{handle_livekit_event, LiveKitOutcome, LiveKitSigner};
-use crate::services::inbox::ingest::WebhookRejection;
+use crate::services::webhooks::WebhookRejection;
 
 const LIVEKIT: &str = "livekit";
 

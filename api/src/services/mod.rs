@@ -10,3 +10,4 @@ pub mod live;
 pub mod redis_conn;
 pub mod send_limit;
 pub mod support;
+pub mod webhooks;

@@ -9,7 +9,7 @@ use leadline_entity::{live_interactions, live_sessions};
 
 use super::super::types::{mirror_enum, Lead, Temperature};
 use super::super::{connection, state, IdConnection};
-use crate::store::live::{platform_of, session_product_ids, status_of};
+use crate::store::live::{platform_config_of, platform_of, session_product_ids, status_of};
 use crate::store::PageRequest;
 
 mirror_enum!(
@@ -232,28 +232,16 @@ impl LiveSession {
         self.0.title.as_deref()
     }
     /// The YouTube video id.
-    async fn video_id(&self) -> Option<String> {
-        self.0
-            .platform_config
-            .get("videoId")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
+    async fn video_id(&self) -> async_graphql::Result<Option<String>> {
+        Ok(platform_config_of(&self.0)?.video_id)
     }
     /// The Twitch channel login.
-    async fn twitch_channel(&self) -> Option<String> {
-        self.0
-            .platform_config
-            .get("channel")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
+    async fn twitch_channel(&self) -> async_graphql::Result<Option<String>> {
+        Ok(platform_config_of(&self.0)?.channel)
     }
     /// The TikTok username.
-    async fn tiktok_username(&self) -> Option<String> {
-        self.0
-            .platform_config
-            .get("username")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
+    async fn tiktok_username(&self) -> async_graphql::Result<Option<String>> {
+        Ok(platform_config_of(&self.0)?.username)
     }
     /// The products the agent may talk about (empty: every active product).
     async fn product_ids(&self) -> Vec<ID> {

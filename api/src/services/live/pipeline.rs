@@ -55,6 +55,17 @@ pub struct SessionContext {
     pub twitch_chat: Option<leadline_twitch::ChatSender>,
 }
 
+impl SessionContext {
+    /// A context that already knows the bot's ids the session's config resolved, so the bot's
+    /// own messages are never answered.
+    pub fn for_config(config: &leadline_domain::live::LivePlatformConfig) -> Self {
+        let mut ctx = Self::default();
+        ctx.bot_author_ids
+            .extend(config.bot_author_ids().map(str::to_owned));
+        ctx
+    }
+}
+
 /// What happened to one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Handled {
@@ -271,8 +282,9 @@ pub async fn handle_message(
         }
     };
     let text = reply_text(&message.author_name, &product, analyzed.analysis.language);
+    let config = crate::store::live::platform_config_of(&session)?;
     let target = ReplyTarget {
-        session: &session,
+        config: &config,
         platform,
         route,
         viewer_id: &message.author_id,

@@ -14,9 +14,9 @@ use uuid::Uuid;
 use super::{
     limits_to_json, session_in, CounterDelta, LiveSessionFilter, LiveSessionStats, NewLiveSession,
 };
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::store::{now, paginate, Page, PageRequest, Store};
-use leadline_domain::live::LiveSessionStatus;
+use leadline_domain::live::{LivePlatformConfig, LiveSessionStatus};
 
 impl Store {
     /// Creates an ACTIVE session.
@@ -38,7 +38,7 @@ impl Store {
             status: Set(LiveSessionStatus::Active.as_str().to_owned()),
             agent_enabled: Set(new.agent_enabled),
             title: Set(new.title),
-            platform_config: Set(new.platform_config),
+            platform_config: Set(config_json(&new.platform_config)?),
             product_ids: Set(Value::Array(ids)),
             limits: Set(limits_to_json(&new.limits)),
             messages_processed: Set(0),
@@ -126,10 +126,13 @@ impl Store {
         &self,
         tenant_id: Uuid,
         id: Uuid,
-        config: Value,
+        config: &LivePlatformConfig,
     ) -> ApiResult<()> {
         live_sessions::Entity::update_many()
-            .col_expr(live_sessions::Column::PlatformConfig, Expr::value(config))
+            .col_expr(
+                live_sessions::Column::PlatformConfig,
+                Expr::value(config_json(config)?),
+            )
             .col_expr(live_sessions::Column::UpdatedAt, Expr::value(now()))
             .filter(live_sessions::Column::Id.eq(id))
             .filter(live_sessions::Column::TenantId.eq(tenant_id))
@@ -205,4 +208,12 @@ impl Store {
             leads_by_temperature: by_temperature,
         })
     }
+}
+
+/// The stored JSON of a platform config (a plain struct of strings: serialising cannot fail,
+/// but an error is still an error, not a panic).
+fn config_json(config: &LivePlatformConfig) -> ApiResult<Value> {
+    serde_json::to_value(config).map_err(|error| {
+        ApiError::Internal(anyhow::Error::new(error).context("writing a live platform config"))
+    })
 }

@@ -41,7 +41,10 @@ fn session(limits: LiveLimits) -> NewLiveSession {
         platform: LivePlatform::Youtube,
         agent_enabled: true,
         title: None,
-        platform_config: json!({"videoId": "abc"}),
+        platform_config: leadline_domain::live::LivePlatformConfig {
+            video_id: Some("abc".into()),
+            ..Default::default()
+        },
         product_ids: vec![],
         limits,
     }
