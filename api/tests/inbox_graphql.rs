@@ -19,6 +19,7 @@ use leadline_api::graphql::{build_schema, AppSchema, SchemaLimits};
 use leadline_api::state::AppState;
 use leadline_api::store::{InboundContact, InboundMessage, IngestOutcome, Ingested};
 use leadline_domain::channel::Channel;
+use leadline_domain::ids::TenantId;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -208,7 +209,7 @@ impl Harness {
         match self
             .state
             .store
-            .ingest_inbound(tenant_id, &message)
+            .ingest_inbound(TenantId(tenant_id), &message)
             .await
             .expect("ingest")
         {
@@ -223,7 +224,7 @@ impl Harness {
             .state
             .jobs
             .jobs(
-                tenant_id,
+                TenantId(tenant_id),
                 leadline_api::jobs::JobFilter {
                     status: None,
                     kind: Some(kind.to_owned()),
@@ -848,7 +849,7 @@ async fn web_chat_replies_are_stored_without_a_send_job() {
         .state
         .jobs
         .jobs(
-            owner.tenant_id,
+            TenantId(owner.tenant_id),
             leadline_api::jobs::JobFilter::default(),
             leadline_api::store::PageRequest::parse(Some(100), None).unwrap(),
         )
@@ -975,7 +976,7 @@ async fn subscriptions_see_new_messages_delivery_updates_and_conversation_change
         .state
         .store
         .record_send(
-            owner.tenant_id,
+            TenantId(owner.tenant_id),
             message_id.parse().unwrap(),
             leadline_domain::messaging::DeliveryStatus::Sent,
             Some("wamid.TEST".into()),
@@ -985,7 +986,7 @@ async fn subscriptions_see_new_messages_delivery_updates_and_conversation_change
         .await
         .unwrap();
     h.state.bus.publish(
-        owner.tenant_id,
+        TenantId(owner.tenant_id),
         leadline_api::bus::Event::MessageUpdated {
             message: Box::new(delivered),
         },

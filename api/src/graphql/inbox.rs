@@ -16,6 +16,7 @@ use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription, ID
 use chrono::{DateTime, Utc};
 use futures::Stream;
 use leadline_domain as domain;
+use leadline_domain::ids::TenantId;
 use leadline_entity::{conversations, leads, messages, tickets};
 use uuid::Uuid;
 
@@ -415,7 +416,7 @@ pub struct ConversationPayload {
 /// The conversation named by a subscription argument, checked to be the caller's.
 async fn subscribed_conversation(
     ctx: &Context<'_>,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     id: Option<ID>,
 ) -> ApiResult<Option<Uuid>> {
     match id {

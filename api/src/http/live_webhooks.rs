@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http::{HeaderMap, StatusCode};
 use leadline_domain::channel::Channel;
+use leadline_domain::ids::TenantId;
 use leadline_domain::live::LivePlatform;
 use leadline_entity::live_sessions;
 use serde_json::{json, Value};
@@ -163,7 +164,7 @@ pub async fn tiktok_live(
         sessions
             .iter()
             .find(|s| {
-                s.tenant_id == endpoint.tenant_id
+                s.tenant_id == endpoint.tenant_id.uuid()
                     && platform_of(s).is_ok_and(|p| p == LivePlatform::Tiktok)
                     && s.platform_config.get("roomId").and_then(Value::as_str) == Some(room)
             })
@@ -191,7 +192,7 @@ pub async fn tiktok_live(
                     tokio::spawn(async move {
                         if let Err(error) = crate::services::live::reader::finish(
                             &app,
-                            session.tenant_id,
+                            TenantId(session.tenant_id),
                             session.id,
                             "LIVE_ENDED",
                         )
@@ -224,7 +225,7 @@ fn dispatch(app: &AppState, session: live_sessions::Model, message: ChatMessage)
         }
         let handled = handle_message(
             &app,
-            session.tenant_id,
+            TenantId(session.tenant_id),
             session.id,
             &mut ctx,
             message,

@@ -8,6 +8,7 @@
 
 use leadline_domain::channel::Channel;
 use leadline_domain::conversation::{ConversationStatus, Handler};
+use leadline_domain::ids::TenantId;
 use leadline_domain::messaging::SenderKind;
 use leadline_entity::{conversations, messages};
 use serde_json::json;
@@ -23,7 +24,7 @@ use crate::store::{ConversationChange, OutboundMessage, Store, Stored};
 /// Tells the inbox's views (and the support queue's) that `conversation` changed or is new.
 pub fn publish_conversation(bus: &EventBus, conversation: &conversations::Model) {
     bus.publish(
-        conversation.tenant_id,
+        TenantId(conversation.tenant_id),
         Event::ConversationUpdated {
             conversation: Box::new(conversation.clone()),
         },
@@ -59,7 +60,7 @@ pub async fn agent_reply(
     conversation: &conversations::Model,
     reply: AgentReply,
 ) -> ApiResult<ReplyOutcome> {
-    let tenant_id = conversation.tenant_id;
+    let tenant_id = TenantId(conversation.tenant_id);
     let channel = Channel::stored(&conversation.channel)?;
     // The same job (kind, payload, idempotency key) the AI turn enqueues for its replies.
     let sends = send_job_kind(channel).is_some();
@@ -123,7 +124,7 @@ pub fn agent_or_caller(named: Option<Uuid>, actor: Actor, field: &str) -> ApiRes
 /// VIEWER; `what` names what they would handle ("conversations", "sessions").
 pub async fn ensure_can_handle(
     store: &Store,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     agent: Uuid,
     field: &str,
     what: &str,
@@ -145,7 +146,7 @@ pub async fn ensure_can_handle(
 /// the message, e.g. "assign it").
 async fn open_conversation(
     store: &Store,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     id: Uuid,
     doing: &str,
 ) -> ApiResult<conversations::Model> {
@@ -164,7 +165,7 @@ async fn open_conversation(
 /// Audited (`conversation.assigned`); `field` names the agent in errors.
 pub async fn assign(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     conversation_id: Uuid,
     named: Option<Uuid>,
     actor: Actor,
@@ -194,7 +195,7 @@ pub async fn assign(
 /// (`conversation.handed_back_to_ai`).
 pub async fn hand_back_to_ai(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     conversation_id: Uuid,
     actor: Actor,
 ) -> ApiResult<conversations::Model> {
@@ -221,7 +222,7 @@ pub async fn hand_back_to_ai(
 /// subscribers.
 async fn apply(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     conversation_id: Uuid,
     change: ConversationChange,
     actor: Actor,
@@ -239,7 +240,7 @@ async fn apply(
 /// a CLOSED one is CONFLICT. Audited (`conversation.resolved`).
 pub async fn resolve(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     conversation_id: Uuid,
     actor: Actor,
 ) -> ApiResult<conversations::Model> {

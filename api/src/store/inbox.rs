@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use leadline_domain::channel::Channel;
 use leadline_domain::compliance::Consent;
 use leadline_domain::conversation::{ConversationStatus, Handler, TicketStatus};
+use leadline_domain::ids::TenantId;
 use leadline_domain::lead::{LeadStatus, Temperature, INITIAL_SCORE};
 use leadline_domain::messaging::{DeliveryStatus, MessageDirection, SenderKind};
 use leadline_domain::phone::PhoneNumber;
@@ -309,9 +310,10 @@ impl Store {
     /// returns [`IngestOutcome::Duplicate`] without touching anything.
     pub async fn ingest_inbound(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         inbound: &InboundMessage,
     ) -> ApiResult<IngestOutcome> {
+        let tenant_id = tenant.uuid();
         let mut last = None;
         for _ in 0..3 {
             let tx = self.db.begin().await?;
@@ -498,7 +500,12 @@ impl Store {
     }
 
     /// One conversation of the tenant.
-    pub async fn conversation(&self, tenant_id: Uuid, id: Uuid) -> ApiResult<conversations::Model> {
+    pub async fn conversation(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+    ) -> ApiResult<conversations::Model> {
+        let tenant_id = tenant.uuid();
         conversation_in(&self.db, tenant_id, id).await
     }
 
@@ -506,9 +513,10 @@ impl Store {
     /// each conversation's lead; loading them one by one would cost a query per row).
     pub async fn conversation_leads(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         conversations: &[conversations::Model],
     ) -> ApiResult<HashMap<Uuid, leads::Model>> {
+        let tenant_id = tenant.uuid();
         let mut ids: Vec<Uuid> = conversations.iter().map(|c| c.lead_id).collect();
         ids.sort_unstable();
         ids.dedup();
@@ -528,10 +536,11 @@ impl Store {
     /// A page of conversations, newest first.
     pub async fn conversations(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         filter: ConversationFilter,
         page: PageRequest,
     ) -> ApiResult<Page<conversations::Model>> {
+        let tenant_id = tenant.uuid();
         let mut select =
             conversations::Entity::find().filter(conversations::Column::TenantId.eq(tenant_id));
         if let Some(channel) = filter.channel {
@@ -555,10 +564,11 @@ impl Store {
     /// A page of a conversation's messages, newest first.
     pub async fn conversation_messages(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         conversation_id: Uuid,
         page: PageRequest,
     ) -> ApiResult<Page<messages::Model>> {
+        let tenant_id = tenant.uuid();
         let select = messages::Entity::find()
             .filter(messages::Column::TenantId.eq(tenant_id))
             .filter(messages::Column::ConversationId.eq(conversation_id));
@@ -568,10 +578,11 @@ impl Store {
     /// The last `limit` messages of a conversation, oldest first (the AI's history).
     pub async fn recent_messages(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         conversation_id: Uuid,
         limit: u64,
     ) -> ApiResult<Vec<messages::Model>> {
+        let tenant_id = tenant.uuid();
         let mut rows = messages::Entity::find()
             .filter(messages::Column::TenantId.eq(tenant_id))
             .filter(messages::Column::ConversationId.eq(conversation_id))
@@ -584,7 +595,8 @@ impl Store {
     }
 
     /// One message of the tenant.
-    pub async fn message(&self, tenant_id: Uuid, id: Uuid) -> ApiResult<messages::Model> {
+    pub async fn message(&self, tenant: TenantId, id: Uuid) -> ApiResult<messages::Model> {
+        let tenant_id = tenant.uuid();
         messages::Entity::find_by_id(id)
             .filter(messages::Column::TenantId.eq(tenant_id))
             .one(&self.db)
@@ -598,12 +610,13 @@ impl Store {
     /// is new, and the conversation after `change` (applied only to a new message).
     pub async fn add_outbound(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         conversation_id: Uuid,
         outbound: OutboundMessage,
         change: ConversationChange,
         send_job: impl FnOnce(&messages::Model) -> Option<NewJob>,
     ) -> ApiResult<(messages::Model, bool, conversations::Model)> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let conversation = conversation_in(&tx, tenant_id, conversation_id).await?;
         if let Some(client_id) = &outbound.client_message_id {
@@ -671,12 +684,13 @@ impl Store {
     /// away from the AI, or closed their case, is a question an owner must be able to answer.
     pub async fn change_conversation(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         id: Uuid,
         change: ConversationChange,
         actor: Actor,
         action: &str,
     ) -> ApiResult<conversations::Model> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let before = conversation_in(&tx, tenant_id, id).await?;
         let conversation = apply_conversation_change(&tx, before.clone(), change, None)
@@ -706,14 +720,14 @@ impl Store {
     /// Records the outcome of a send attempt on an outbound message.
     pub async fn record_send(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         message_id: Uuid,
         status: DeliveryStatus,
         platform_message_id: Option<String>,
         error: Option<String>,
         metadata_patch: Option<Value>,
     ) -> ApiResult<messages::Model> {
-        let row = self.message(tenant_id, message_id).await?;
+        let row = self.message(tenant, message_id).await?;
         let mut metadata = row.metadata.clone();
         if let (Some(Value::Object(patch)), Value::Object(target)) = (metadata_patch, &mut metadata)
         {
@@ -741,13 +755,14 @@ impl Store {
     /// message when it changed; `None` when unknown or not newer.
     pub async fn apply_delivery_status(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         channel: Channel,
         platform_message_id: &str,
         new_status: DeliveryStatus,
         error: Option<String>,
         at: DateTime<Utc>,
     ) -> ApiResult<Option<messages::Model>> {
+        let tenant_id = tenant.uuid();
         let Some(row) = messages::Entity::find()
             .filter(messages::Column::TenantId.eq(tenant_id))
             .filter(messages::Column::Channel.eq(channel.as_str()))
@@ -779,11 +794,12 @@ impl Store {
     /// How many messages we sent (or are sending) on `conversation`'s lead+channel since `since`.
     pub async fn outbound_count_since(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         lead_id: Uuid,
         channel: Channel,
         since: DateTime<Utc>,
     ) -> ApiResult<u64> {
+        let tenant_id = tenant.uuid();
         let conversation_ids = conversations::Entity::find()
             .select_only()
             .column(conversations::Column::Id)
@@ -808,10 +824,11 @@ impl Store {
     /// transaction. Returns the ticket and the conversation.
     pub async fn escalate_conversation(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         conversation_id: Uuid,
         ticket: NewTicket,
     ) -> ApiResult<(tickets::Model, conversations::Model)> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let conversation = conversation_in(&tx, tenant_id, conversation_id).await?;
         let at = now();
@@ -835,7 +852,8 @@ impl Store {
     }
 
     /// Open tickets of a lead.
-    pub async fn open_ticket_count(&self, tenant_id: Uuid, lead_id: Uuid) -> ApiResult<u64> {
+    pub async fn open_ticket_count(&self, tenant: TenantId, lead_id: Uuid) -> ApiResult<u64> {
+        let tenant_id = tenant.uuid();
         Ok(tickets::Entity::find()
             .filter(tickets::Column::TenantId.eq(tenant_id))
             .filter(tickets::Column::LeadId.eq(lead_id))
@@ -847,9 +865,10 @@ impl Store {
     /// A lead's conversations' tickets, newest first (for the conversation view).
     pub async fn conversation_tickets(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         conversation_id: Uuid,
     ) -> ApiResult<Vec<tickets::Model>> {
+        let tenant_id = tenant.uuid();
         Ok(tickets::Entity::find()
             .filter(tickets::Column::TenantId.eq(tenant_id))
             .filter(tickets::Column::ConversationId.eq(conversation_id))
@@ -861,10 +880,11 @@ impl Store {
     /// The identity of a lead on a channel (whom to send to).
     pub async fn lead_identity(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         lead_id: Uuid,
         channel: Channel,
     ) -> ApiResult<lead_identities::Model> {
+        let tenant_id = tenant.uuid();
         lead_identities::Entity::find()
             .filter(lead_identities::Column::TenantId.eq(tenant_id))
             .filter(lead_identities::Column::LeadId.eq(lead_id))
@@ -879,11 +899,12 @@ impl Store {
     /// a name an agent typed meanwhile is never overwritten. Returns the lead when renamed.
     pub async fn rename_lead_if_unchanged(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         lead_id: Uuid,
         expected: &str,
         name: &str,
     ) -> ApiResult<Option<leads::Model>> {
+        let tenant_id = tenant.uuid();
         let result = leads::Entity::update_many()
             .col_expr(leads::Column::Name, Expr::value(name))
             .col_expr(leads::Column::UpdatedAt, Expr::value(now()))
@@ -902,7 +923,8 @@ impl Store {
     }
 
     /// Marks the lead as contacted now (after a successful send).
-    pub async fn touch_lead_contacted(&self, tenant_id: Uuid, lead_id: Uuid) -> ApiResult<()> {
+    pub async fn touch_lead_contacted(&self, tenant: TenantId, lead_id: Uuid) -> ApiResult<()> {
+        let tenant_id = tenant.uuid();
         let at = now();
         leads::Entity::update_many()
             .col_expr(leads::Column::LastContactedAt, Expr::value(Some(at)))

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use leadline_domain::conversation::{ConversationStatus, Handler, TicketStatus};
+use leadline_domain::ids::TenantId;
 use leadline_domain::messaging::{DeliveryStatus, MessageDirection, SenderKind};
 use leadline_entity::{
     conversations, lead_identities, leads, messages, tickets, web_chat_visitors,
@@ -106,10 +107,11 @@ impl Store {
     /// lead revokes its tokens at once).
     pub async fn web_chat_identity_exists(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         lead_id: Uuid,
         external_id: &str,
     ) -> ApiResult<bool> {
+        let tenant_id = tenant.uuid();
         Ok(lead_identities::Entity::find()
             .filter(lead_identities::Column::TenantId.eq(tenant_id))
             .filter(lead_identities::Column::Channel.eq(WEB_CHAT))
@@ -125,11 +127,12 @@ impl Store {
     /// missing e-mail is filled in. Returns the lead and whether it was created.
     pub async fn upsert_web_chat_customer(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         external_id: &str,
         name: &str,
         email: Option<&str>,
     ) -> ApiResult<(leads::Model, bool)> {
+        let tenant_id = tenant.uuid();
         // Two first requests for one customer race on the identity's unique key; the loser
         // finds the winner's row on its second pass.
         let mut last = None;
@@ -154,11 +157,12 @@ impl Store {
     /// already-rotated secret, or a visitor whose lead was deleted.
     pub async fn resume_visitor(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         visitor_id: Uuid,
         presented_hash: &str,
         next_hash: &str,
     ) -> ApiResult<Option<Visitor>> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let rotated = web_chat_visitors::Entity::update_many()
             .col_expr(
@@ -204,10 +208,11 @@ impl Store {
     /// identity `visitor:<id>`, and the hash of its first resume secret, in one transaction.
     pub async fn create_visitor(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         name: Option<String>,
         secret_hash: &str,
     ) -> ApiResult<Visitor> {
+        let tenant_id = tenant.uuid();
         // v4: random, so the id says nothing about when or where it was made. Never taken from
         // the client: an id a client picks could be someone else's.
         let visitor_id = Uuid::new_v4();
@@ -250,9 +255,10 @@ impl Store {
     /// The customer's open support session (ACTIVE or WAITING), if any.
     pub async fn active_support_session(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         lead_id: Uuid,
     ) -> ApiResult<Option<conversations::Model>> {
+        let tenant_id = tenant.uuid();
         Ok(conversations::Entity::find()
             .filter(conversations::Column::TenantId.eq(tenant_id))
             .filter(conversations::Column::LeadId.eq(lead_id))
@@ -266,12 +272,13 @@ impl Store {
     /// open conversation per channel). Returns the session and whether it was created.
     pub async fn open_support_session(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         lead_id: Uuid,
         subject: Option<String>,
     ) -> ApiResult<(conversations::Model, bool)> {
+        let tenant_id = tenant.uuid();
         for _ in 0..2 {
-            if let Some(open) = self.active_support_session(tenant_id, lead_id).await? {
+            if let Some(open) = self.active_support_session(tenant, lead_id).await? {
                 return Ok((open, false));
             }
             let lead = leads::Entity::find_by_id(lead_id)
@@ -305,7 +312,7 @@ impl Store {
                 Err(error) => return Err(error.into()),
             }
         }
-        self.active_support_session(tenant_id, lead_id)
+        self.active_support_session(tenant, lead_id)
             .await?
             .map(|s| (s, false))
             .ok_or_else(|| ApiError::Conflict("the session was closed meanwhile; retry".into()))
@@ -315,10 +322,11 @@ impl Store {
     /// that customer's. Anything else is NOT_FOUND.
     pub async fn support_session(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         id: Uuid,
         lead_id: Option<Uuid>,
     ) -> ApiResult<conversations::Model> {
+        let tenant_id = tenant.uuid();
         let session = session_in(&self.db, tenant_id, id).await?;
         if lead_id.is_some_and(|lead| lead != session.lead_id) {
             return Err(ApiError::NotFound("support session"));
@@ -337,7 +345,7 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     pub async fn add_customer_message(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         session_id: Uuid,
         lead_id: Uuid,
         body: String,
@@ -345,6 +353,7 @@ impl Store {
         ai_enabled: bool,
         limits: CustomerMessageLimits,
     ) -> ApiResult<CustomerMessage> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let session = session_in(&tx, tenant_id, session_id).await?;
         if session.lead_id != lead_id {
@@ -451,9 +460,10 @@ impl Store {
     /// escalation that put it in the queue). At most `limit`.
     pub async fn support_queue(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         limit: u64,
     ) -> ApiResult<Vec<(conversations::Model, Option<tickets::Model>)>> {
+        let tenant_id = tenant.uuid();
         // Oldest sessions first, so `limit` keeps the longest-waiting ones in the usual case;
         // the exact order (by escalation time) is applied below.
         let sessions = conversations::Entity::find()
@@ -465,7 +475,7 @@ impl Store {
             .all(&self.db)
             .await?;
         let tickets = self
-            .latest_session_tickets(tenant_id, sessions.iter().map(|s| s.id).collect())
+            .latest_session_tickets(tenant, sessions.iter().map(|s| s.id).collect())
             .await?;
         let mut queue: Vec<_> = sessions
             .into_iter()
@@ -481,9 +491,10 @@ impl Store {
     /// The newest ticket of each session, in one query.
     pub async fn latest_session_tickets(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         session_ids: Vec<Uuid>,
     ) -> ApiResult<HashMap<Uuid, tickets::Model>> {
+        let tenant_id = tenant.uuid();
         if session_ids.is_empty() {
             return Ok(HashMap::new());
         }
@@ -503,10 +514,11 @@ impl Store {
     /// The customer's most recent tickets, newest first (for the AI's context).
     pub async fn lead_recent_tickets(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         lead_id: Uuid,
         limit: u64,
     ) -> ApiResult<Vec<tickets::Model>> {
+        let tenant_id = tenant.uuid();
         Ok(tickets::Entity::find()
             .filter(tickets::Column::TenantId.eq(tenant_id))
             .filter(tickets::Column::LeadId.eq(lead_id))
@@ -528,13 +540,14 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     pub async fn assign_support_session(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         session_id: Uuid,
         agent: Uuid,
         expected_assignee: Option<Uuid>,
         capacity: u64,
         actor: Actor,
     ) -> ApiResult<Result<conversations::Model, AssignRefusal>> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let at = now();
         if capacity > 0 && expected_assignee != Some(agent) {
@@ -622,11 +635,12 @@ impl Store {
     /// a customer ending their own), and `details` says who and why.
     pub async fn end_support_session(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         session_id: Uuid,
         actor: Actor,
         details: serde_json::Value,
     ) -> ApiResult<conversations::Model> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let session = session_in(&tx, tenant_id, session_id).await?;
         let ended_open = ConversationStatus::stored(&session.status)?.is_open();
@@ -671,11 +685,12 @@ impl Store {
     /// session (NOT_FOUND otherwise).
     pub async fn mark_support_read(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         session_id: Uuid,
         up_to: Uuid,
         side: ReadSide,
     ) -> ApiResult<u64> {
+        let tenant_id = tenant.uuid();
         let exists = messages::Entity::find()
             .filter(messages::Column::TenantId.eq(tenant_id))
             .filter(messages::Column::ConversationId.eq(session_id))
@@ -714,10 +729,11 @@ impl Store {
     /// they are now, for `MessageUpdated`.
     pub async fn mark_support_delivered(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         session_id: Uuid,
         ids: &[Uuid],
     ) -> ApiResult<Vec<messages::Model>> {
+        let tenant_id = tenant.uuid();
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -769,11 +785,12 @@ impl Store {
     /// Returns them and whether older (or, after a cursor, further) messages were left out.
     pub async fn support_history(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         session_id: Uuid,
         after: Option<Uuid>,
         limit: u64,
     ) -> ApiResult<(Vec<messages::Model>, bool)> {
+        let tenant_id = tenant.uuid();
         let base = messages::Entity::find()
             .filter(messages::Column::TenantId.eq(tenant_id))
             .filter(messages::Column::ConversationId.eq(session_id));
@@ -810,10 +827,11 @@ impl Store {
     /// Every message of a session, oldest first, up to `cap` (the transcript export).
     pub async fn support_transcript_messages(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         session_id: Uuid,
         cap: u64,
     ) -> ApiResult<Vec<messages::Model>> {
+        let tenant_id = tenant.uuid();
         Ok(messages::Entity::find()
             .filter(messages::Column::TenantId.eq(tenant_id))
             .filter(messages::Column::ConversationId.eq(session_id))

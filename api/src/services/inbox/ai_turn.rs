@@ -29,6 +29,7 @@ use leadline_domain::analysis::{Analysis, HistoryTurn, Speaker};
 use leadline_domain::channel::Channel;
 use leadline_domain::conversation::{ConversationStatus, Handler};
 use leadline_domain::escalation::{check_escalation, Escalation, EscalationInput};
+use leadline_domain::ids::TenantId;
 use leadline_domain::lead::inbox_signal_delta;
 use leadline_domain::messaging::{MessageDirection, SenderKind};
 use leadline_entity::{conversations, jobs, messages, tickets};
@@ -152,7 +153,7 @@ impl JobHandler for AiTurnHandler {
     async fn run(&self, job: &jobs::Model) -> Result<Value, JobFailure> {
         let payload: AiTurnPayload = serde_json::from_value(job.payload.clone())
             .map_err(|e| JobFailure::Permanent(format!("bad payload: {e}")))?;
-        let tenant_id = job.tenant_id;
+        let tenant_id = TenantId(job.tenant_id);
         let store = &self.state.store;
         let conversation = store
             .conversation(tenant_id, payload.conversation_id)
@@ -357,7 +358,7 @@ impl AiTurnHandler {
         analysis: &Analysis,
     ) -> Result<usize, JobFailure> {
         let store = &self.state.store;
-        let tenant_id = conversation.tenant_id;
+        let tenant_id = TenantId(conversation.tenant_id);
         if analysis.signals.is_empty() {
             return Ok(0);
         }
@@ -421,7 +422,7 @@ impl AiTurnHandler {
         score_changes: usize,
     ) -> Result<Value, JobFailure> {
         let store = &self.state.store;
-        let tenant_id = conversation.tenant_id;
+        let tenant_id = TenantId(conversation.tenant_id);
         let channel = Channel::parse(&conversation.channel)
             .map_err(|e| JobFailure::Permanent(e.to_string()))?;
         let lead_name = store
@@ -497,7 +498,7 @@ impl AiTurnHandler {
             .state
             .store
             .escalate_conversation(
-                conversation.tenant_id,
+                TenantId(conversation.tenant_id),
                 conversation.id,
                 NewTicket {
                     subject: text("subject", "Escalation"),

@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use leadline_domain::ids::TenantId;
 use leadline_domain::live::LiveSessionStatus;
 use leadline_youtube::{ChatEnd, LiveChatPoller, PollerConfig, VideoId};
 use serde_json::Value;
@@ -36,7 +37,7 @@ pub enum ReaderExit {
 /// The YouTube reader.
 pub(super) async fn run_youtube(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     stop: &mut watch::Receiver<bool>,
 ) -> ApiResult<ReaderExit> {
@@ -254,7 +255,7 @@ pub(super) async fn run_youtube(
 /// Stops the session for good with `reason` and ends the reader.
 pub(super) async fn give_up(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     reason: String,
 ) -> ApiResult<ReaderExit> {
@@ -266,7 +267,7 @@ pub(super) async fn give_up(
 /// restarted reader — here or on another replica — picks up where this one was.
 pub(super) async fn remember(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     config: &mut Value,
     key: &str,
@@ -284,7 +285,7 @@ pub(super) async fn remember(
 /// Stops the session and tells the dashboard why.
 pub async fn finish(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     reason: &str,
 ) -> ApiResult<()> {
