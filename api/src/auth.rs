@@ -8,6 +8,7 @@ use argon2::Argon2;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use leadline_domain::ids::TenantId;
 use leadline_domain::tenant::{ApiKeyScope, Permissions, Role};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -27,13 +28,13 @@ pub enum Principal {
     /// removed or demoted member loses access at once, whatever the token says.
     Member {
         user_id: Uuid,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         role: Role,
     },
     /// An API key of a tenant.
     ApiKey {
         key_id: Uuid,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         scopes: Vec<ApiKeyScope>,
     },
     /// A tenant's end-user in the support chat (a signed-in customer of the tenant's site, or an
@@ -41,7 +42,7 @@ pub enum Principal {
     /// lead (through its WEB_CHAT identity); has no member permissions at all, so every member
     /// operation refuses it — only the support-chat operations for its own sessions accept it.
     Customer {
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         /// The lead the customer is, in the tenant's CRM.
         lead_id: Uuid,
         /// The WEB_CHAT identity: the tenant's `externalUserId`, or `visitor:<id>`.
@@ -49,7 +50,7 @@ pub enum Principal {
     },
     /// The voice agent on one call, holding the call-scoped token from its dispatch metadata.
     /// May report on that call (`appendCallTranscript`, `recordCallOutcome`) and nothing else.
-    CallAgent { tenant_id: Uuid, call_id: Uuid },
+    CallAgent { tenant_id: TenantId, call_id: Uuid },
 }
 
 /// The caller's IP address (attached by the HTTP layer), for per-client limits such as sign-ups.
@@ -84,7 +85,7 @@ impl Principal {
     }
 
     /// Checks `access` and returns the caller's tenant: the only tenant any store call may use.
-    pub fn require(&self, access: Access) -> ApiResult<Uuid> {
+    pub fn require(&self, access: Access) -> ApiResult<TenantId> {
         let tenant_id = match self {
             Principal::Anonymous => {
                 return Err(ApiError::Unauthenticated(
@@ -120,7 +121,7 @@ impl Principal {
     }
 
     /// The member's user id and role, for operations only people can do.
-    pub fn member(&self) -> ApiResult<(Uuid, Uuid, Role)> {
+    pub fn member(&self) -> ApiResult<(Uuid, TenantId, Role)> {
         match self {
             Principal::Member {
                 user_id,
@@ -140,7 +141,7 @@ impl Principal {
 
     /// The tenant, when the caller may report on call `call_id`: a member or key that may
     /// write, a CALLS key, or that call's own agent token.
-    pub fn require_call_reporter(&self, call_id: Uuid) -> ApiResult<Uuid> {
+    pub fn require_call_reporter(&self, call_id: Uuid) -> ApiResult<TenantId> {
         match self {
             Principal::CallAgent {
                 tenant_id,
@@ -551,14 +552,14 @@ pub async fn authenticate(
             .collect();
         return Ok(Principal::ApiKey {
             key_id,
-            tenant_id: key.tenant_id,
+            tenant_id: TenantId(key.tenant_id),
             scopes,
         });
     }
     if token_audience(credential).as_deref() == Some(CALL_AGENT_AUDIENCE) {
         let claims = keys.verify_call_agent(credential)?;
         // The call must still exist in its tenant (a deleted tenant's tokens die with it).
-        match store.call(claims.tid, claims.sub).await {
+        match store.call(TenantId(claims.tid), claims.sub).await {
             Ok(_) => {}
             Err(ApiError::NotFound(_)) => {
                 return Err(ApiError::Unauthenticated(
@@ -568,7 +569,7 @@ pub async fn authenticate(
             Err(error) => return Err(error),
         }
         return Ok(Principal::CallAgent {
-            tenant_id: claims.tid,
+            tenant_id: TenantId(claims.tid),
             call_id: claims.sub,
         });
     }
@@ -576,7 +577,7 @@ pub async fn authenticate(
         let claims = keys.verify_customer(credential)?;
         // The identity must still exist: deleting the lead (or its identity) revokes its tokens.
         if !store
-            .web_chat_identity_exists(claims.tid, claims.sub, &claims.ext)
+            .web_chat_identity_exists(TenantId(claims.tid), claims.sub, &claims.ext)
             .await?
         {
             return Err(ApiError::Unauthenticated(
@@ -584,7 +585,7 @@ pub async fn authenticate(
             ));
         }
         return Ok(Principal::Customer {
-            tenant_id: claims.tid,
+            tenant_id: TenantId(claims.tid),
             lead_id: claims.sub,
             external_id: claims.ext,
         });
@@ -596,7 +597,7 @@ pub async fn authenticate(
         return Err(ApiError::Unauthenticated("this session was revoked".into()));
     }
     let membership = store
-        .membership(claims.tid, claims.sub)
+        .membership(TenantId(claims.tid), claims.sub)
         .await?
         .ok_or_else(|| {
             ApiError::Unauthenticated("this account is no longer a member of the tenant".into())
@@ -604,7 +605,7 @@ pub async fn authenticate(
     let role = Role::parse(&membership.role).map_err(|e| ApiError::Internal(e.into()))?;
     Ok(Principal::Member {
         user_id: claims.sub,
-        tenant_id: claims.tid,
+        tenant_id: TenantId(claims.tid),
         role,
     })
 }

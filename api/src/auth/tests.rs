@@ -61,10 +61,10 @@ fn call_tokens_are_only_call_tokens_and_only_for_their_call() -> ApiResult<()> {
         matches!(keys.verify_call_agent(&expired), Err(ApiError::Unauthenticated(m)) if m.contains("expired"))
     );
     let agent = Principal::CallAgent {
-        tenant_id: tenant,
+        tenant_id: TenantId(tenant),
         call_id: call,
     };
-    assert_eq!(agent.require_call_reporter(call)?, tenant);
+    assert_eq!(agent.require_call_reporter(call)?, TenantId(tenant));
     assert!(matches!(
         agent.require_call_reporter(other_call),
         Err(ApiError::Forbidden(_))
@@ -75,17 +75,20 @@ fn call_tokens_are_only_call_tokens_and_only_for_their_call() -> ApiResult<()> {
     assert!(matches!(agent.member(), Err(ApiError::Forbidden(_))));
     let calls_key = Principal::ApiKey {
         key_id: Uuid::now_v7(),
-        tenant_id: tenant,
+        tenant_id: TenantId(tenant),
         scopes: vec![ApiKeyScope::Calls],
     };
-    assert_eq!(calls_key.require_call_reporter(other_call)?, tenant);
+    assert_eq!(
+        calls_key.require_call_reporter(other_call)?,
+        TenantId(tenant)
+    );
     assert!(matches!(
         calls_key.require(Access::Read),
         Err(ApiError::Forbidden(_))
     ));
     let viewer = Principal::Member {
         user_id: Uuid::now_v7(),
-        tenant_id: tenant,
+        tenant_id: TenantId(tenant),
         role: Role::Viewer,
     };
     assert!(matches!(
@@ -122,7 +125,7 @@ fn customer_and_member_tokens_are_never_taken_for_each_other() -> ApiResult<()> 
         matches!(keys.verify_customer(&expired.0), Err(ApiError::Unauthenticated(m)) if m.contains("expired"))
     );
     let customer_principal = Principal::Customer {
-        tenant_id: tenant,
+        tenant_id: TenantId(tenant),
         lead_id: lead,
         external_id: "user-42".into(),
     };

@@ -4,6 +4,7 @@
 
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
+use leadline_domain::ids::TenantId;
 use leadline_domain::phone::PhoneNumber;
 use leadline_domain::tenant::{check_ai_lead_percentage, check_password_policy, Email, TenantSlug};
 
@@ -391,7 +392,7 @@ async fn session(
         token,
         expires_at,
         user: user.into(),
-        tenant: Tenant(state.store.tenant(tenant_id).await?),
+        tenant: Tenant(state.store.tenant(TenantId(tenant_id)).await?),
         role: role.into(),
     })
 }

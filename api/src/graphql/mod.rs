@@ -20,6 +20,7 @@ pub mod types;
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Guard, MergedObject, MergedSubscription, Schema, SimpleObject, ID};
+use leadline_domain::ids::TenantId;
 use uuid::Uuid;
 
 use crate::auth::{Access, Principal};
@@ -129,7 +130,7 @@ pub(crate) fn principal<'a>(ctx: &Context<'a>) -> &'a Principal {
 }
 
 /// Checks access and returns the caller's tenant.
-pub(crate) fn tenant_for(ctx: &Context<'_>, access: Access) -> ApiResult<Uuid> {
+pub(crate) fn tenant_for(ctx: &Context<'_>, access: Access) -> ApiResult<TenantId> {
     principal(ctx).require(access)
 }
 

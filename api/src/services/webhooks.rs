@@ -12,8 +12,8 @@
 use chrono::{DateTime, Utc};
 use http::HeaderMap;
 use leadline_domain::channel::{Channel, ConnectionStatus};
+use leadline_domain::ids::TenantId;
 use leadline_entity::channel_connections;
-use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -124,7 +124,7 @@ pub(crate) fn unavailable(error: ApiError) -> WebhookRejection {
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     /// The tenant.
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     /// Which channel (from the path).
     pub channel: Channel,
     /// The tenant's connection for it (CONNECTED).
@@ -146,13 +146,13 @@ pub async fn endpoint(
     // Through the store, which opens the sealed secrets.
     let connection = state
         .store
-        .channel_connection_for(tenant.id, channel)
+        .channel_connection_for(TenantId(tenant.id), channel)
         .await
         .map_err(unavailable)?
         .filter(|c| c.status == ConnectionStatus::Connected.as_str())
         .ok_or(WebhookRejection::NotConnected)?;
     Ok(Endpoint {
-        tenant_id: tenant.id,
+        tenant_id: TenantId(tenant.id),
         channel,
         connection,
     })
@@ -304,11 +304,11 @@ pub(crate) fn endpoint_for(
 ) -> Endpoint {
     let at = Utc::now();
     Endpoint {
-        tenant_id: Uuid::nil(),
+        tenant_id: TenantId(uuid::Uuid::nil()),
         channel,
         connection: channel_connections::Model {
-            id: Uuid::nil(),
-            tenant_id: Uuid::nil(),
+            id: uuid::Uuid::nil(),
+            tenant_id: uuid::Uuid::nil(),
             channel: channel.as_str().to_owned(),
             status: ConnectionStatus::Connected.as_str().into(),
             ai_enabled: true,

@@ -4,6 +4,7 @@
 
 use leadline_domain::channel::Channel;
 use leadline_domain::compliance::Consent;
+use leadline_domain::ids::TenantId;
 use leadline_domain::lead::{apply_inbox_delta, LeadStatus, Temperature, INITIAL_SCORE};
 use leadline_entity::{lead_identities, lead_score_events, leads};
 use sea_orm::sea_query::Query;
@@ -132,22 +133,25 @@ async fn lead_in<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> ApiRe
 
 impl Store {
     /// Creates a lead at score 50 (WARM).
-    pub async fn create_lead(&self, tenant_id: Uuid, lead: NewLead) -> ApiResult<leads::Model> {
+    pub async fn create_lead(&self, tenant: TenantId, lead: NewLead) -> ApiResult<leads::Model> {
+        let tenant_id = tenant.uuid();
         Ok(new_lead_row(tenant_id, lead).insert(&self.db).await?)
     }
 
     /// One lead of the tenant.
-    pub async fn lead(&self, tenant_id: Uuid, id: Uuid) -> ApiResult<leads::Model> {
+    pub async fn lead(&self, tenant: TenantId, id: Uuid) -> ApiResult<leads::Model> {
+        let tenant_id = tenant.uuid();
         lead_in(&self.db, tenant_id, id).await
     }
 
     /// A page of leads, newest first.
     pub async fn leads(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         filter: LeadFilter,
         page: PageRequest,
     ) -> ApiResult<Page<leads::Model>> {
+        let tenant_id = tenant.uuid();
         let mut select = leads::Entity::find().filter(leads::Column::TenantId.eq(tenant_id));
         if let Some(status) = filter.status {
             select = select.filter(leads::Column::Status.eq(status.as_str()));
@@ -191,10 +195,11 @@ impl Store {
     /// Applies a partial change.
     pub async fn update_lead(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         id: Uuid,
         changes: LeadChanges,
     ) -> ApiResult<leads::Model> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let mut row = lead_in(&tx, tenant_id, id).await?.into_active_model();
         apply_changes(&mut row, changes);
@@ -204,7 +209,8 @@ impl Store {
     }
 
     /// Deletes a lead with its identities, score history and conversations.
-    pub async fn delete_lead(&self, tenant_id: Uuid, id: Uuid) -> ApiResult<()> {
+    pub async fn delete_lead(&self, tenant: TenantId, id: Uuid) -> ApiResult<()> {
+        let tenant_id = tenant.uuid();
         let result = leads::Entity::delete_many()
             .filter(leads::Column::Id.eq(id))
             .filter(leads::Column::TenantId.eq(tenant_id))
@@ -221,12 +227,13 @@ impl Store {
     /// loser retries as an update. Returns the lead and whether it was created.
     pub async fn upsert_lead_by_external_ref(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         system: &str,
         reference: &str,
         lead: NewLead,
         changes: LeadChanges,
     ) -> ApiResult<(leads::Model, bool)> {
+        let tenant_id = tenant.uuid();
         let external_id = format!("{system}:{reference}");
         for _ in 0..2 {
             let tx = self.db.begin().await?;
@@ -295,9 +302,10 @@ impl Store {
     /// How many score events a message caused (the AI turn applies a message's signals once).
     pub async fn score_events_from_message(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         message_id: Uuid,
     ) -> ApiResult<u64> {
+        let tenant_id = tenant.uuid();
         Ok(sea_orm::PaginatorTrait::count(
             lead_score_events::Entity::find()
                 .filter(lead_score_events::Column::TenantId.eq(tenant_id))
@@ -310,11 +318,12 @@ impl Store {
     /// Moves a lead's score by `delta` (inbox model, clamped) and records why.
     pub async fn adjust_lead_score(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         actor: Actor,
         lead_id: Uuid,
         adjustment: ScoreAdjustment,
     ) -> ApiResult<(leads::Model, lead_score_events::Model)> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let mut query =
             leads::Entity::find_by_id(lead_id).filter(leads::Column::TenantId.eq(tenant_id));
@@ -353,10 +362,11 @@ impl Store {
     /// A lead's score events, newest first.
     pub async fn score_history(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         lead_id: Uuid,
         page: PageRequest,
     ) -> ApiResult<Page<lead_score_events::Model>> {
+        let tenant_id = tenant.uuid();
         let select = lead_score_events::Entity::find()
             .filter(lead_score_events::Column::TenantId.eq(tenant_id))
             .filter(lead_score_events::Column::LeadId.eq(lead_id));
@@ -366,9 +376,10 @@ impl Store {
     /// How the lead is known on each channel.
     pub async fn lead_identities(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         lead_id: Uuid,
     ) -> ApiResult<Vec<lead_identities::Model>> {
+        let tenant_id = tenant.uuid();
         Ok(lead_identities::Entity::find()
             .filter(lead_identities::Column::TenantId.eq(tenant_id))
             .filter(lead_identities::Column::LeadId.eq(lead_id))

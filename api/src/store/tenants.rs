@@ -1,6 +1,7 @@
 //! Tenants: sign-up (tenant + unverified owner + the verification mail job in one transaction),
 //! settings, and the instance secret.
 
+use leadline_domain::ids::TenantId;
 use leadline_domain::tenant::{Email, Role, TenantSlug};
 use leadline_entity::{ai_contexts, instance_settings, memberships, tenants, users};
 use sea_orm::{
@@ -150,7 +151,8 @@ impl Store {
     }
 
     /// The caller's tenant.
-    pub async fn tenant(&self, tenant_id: Uuid) -> ApiResult<tenants::Model> {
+    pub async fn tenant(&self, tenant: TenantId) -> ApiResult<tenants::Model> {
+        let tenant_id = tenant.uuid();
         tenants::Entity::find_by_id(tenant_id)
             .one(&self.db)
             .await?
@@ -168,10 +170,11 @@ impl Store {
     /// Applies a partial settings change and audits it.
     pub async fn update_tenant_settings(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         actor: Actor,
         changes: TenantSettingsChanges,
     ) -> ApiResult<tenants::Model> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let current = tenants::Entity::find_by_id(tenant_id)
             .one(&tx)

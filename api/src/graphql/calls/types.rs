@@ -4,6 +4,7 @@
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use leadline_domain::calls::{CallStatus as DomainCallStatus, CustomerResponse as DomainResponse};
+use leadline_domain::ids::TenantId;
 use leadline_entity::{call_events, calls, invoices};
 use serde_json::Value;
 
@@ -270,7 +271,7 @@ impl Call {
         let entries = state(ctx)
             .store
             .call_events(
-                self.0.tenant_id,
+                TenantId(self.0.tenant_id),
                 self.0.id,
                 Some(event_kind::TRANSCRIPT),
                 MAX_TRANSCRIPT_LINES as u64,
@@ -285,7 +286,10 @@ impl Call {
     async fn invoice(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Invoice>> {
         match self.0.invoice_id {
             Some(id) => Ok(Some(Invoice(
-                state(ctx).store.invoice(self.0.tenant_id, id).await?,
+                state(ctx)
+                    .store
+                    .invoice(TenantId(self.0.tenant_id), id)
+                    .await?,
             ))),
             None => Ok(None),
         }

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use leadline_domain::analysis::Language;
+use leadline_domain::ids::TenantId;
 use leadline_domain::live::{
     decide_reply, prefers_whisper, Decision, LiveLimits, LivePlatform, ReplyCounters, ReplyInput,
     Route, SkipReason,
@@ -109,7 +110,7 @@ pub fn reply_text(author_name: &str, product: &products::Model, language: Langua
 /// counters are current).
 pub async fn handle_message(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     ctx: &mut SessionContext,
     message: ChatMessage,
@@ -432,7 +433,7 @@ pub async fn budget_snapshot(
 /// Stores a chat message and counts it; `None` when the session already has it.
 async fn store_interaction(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     new: NewLiveInteraction,
 ) -> ApiResult<Option<live_interactions::Model>> {
@@ -455,7 +456,7 @@ async fn store_interaction(
 
 async fn skip(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     stored: live_interactions::Model,
     reason: &str,

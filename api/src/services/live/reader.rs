@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use leadline_domain::ids::TenantId;
 use leadline_domain::live::{LivePlatformConfig, LiveSessionStatus};
 use leadline_youtube::{ChatEnd, LiveChatPoller, PollerConfig, VideoId};
 use tokio::sync::watch;
@@ -35,7 +36,7 @@ pub enum ReaderExit {
 /// The YouTube reader.
 pub(super) async fn run_youtube(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     stop: &mut watch::Receiver<bool>,
 ) -> ApiResult<ReaderExit> {
@@ -233,7 +234,7 @@ pub(super) async fn run_youtube(
 /// Stops the session for good with `reason` and ends the reader.
 pub(super) async fn give_up(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     reason: String,
 ) -> ApiResult<ReaderExit> {
@@ -245,7 +246,7 @@ pub(super) async fn give_up(
 /// so a restarted reader — here or on another replica — picks up where this one was.
 pub(super) async fn remember(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     config: &LivePlatformConfig,
 ) -> ApiResult<()> {
@@ -258,7 +259,7 @@ pub(super) async fn remember(
 /// Stops the session and tells the dashboard why.
 pub async fn finish(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     reason: &str,
 ) -> ApiResult<()> {

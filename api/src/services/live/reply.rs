@@ -7,9 +7,9 @@
 //! operator's — the same ones whose budget the caller reserved.
 
 use leadline_domain::channel::Channel;
+use leadline_domain::ids::TenantId;
 use leadline_domain::live::{LivePlatform, LivePlatformConfig, Route};
 use leadline_entity::live_sessions;
-use uuid::Uuid;
 
 use super::credentials::{SessionAccess, TwitchAccess};
 use crate::state::AppState;
@@ -101,7 +101,7 @@ fn present(value: &Option<String>) -> Option<&str> {
 /// Sends `text` to `target`; `chat` is the reader's IRC seat for Twitch public replies.
 pub async fn send_reply(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     target: &ReplyTarget<'_>,
     text: &str,
     chat: Option<&leadline_twitch::ChatSender>,
@@ -263,7 +263,7 @@ pub struct ManualReply {
 /// agent's per-viewer and per-session limits, which exist to keep a bot from spamming.
 pub async fn send_manual(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session: &live_sessions::Model,
     username: &str,
     text: &str,

@@ -11,6 +11,7 @@
 //! Must not: verify signatures or answer HTTP (the shims in `http::live_webhooks` do, through
 //! `services::webhooks` and each crate's front door).
 
+use leadline_domain::ids::TenantId;
 use leadline_domain::live::{LivePlatform, LivePlatformConfig};
 use leadline_entity::live_sessions;
 use leadline_tiktok::live::LiveEvent;
@@ -74,12 +75,15 @@ pub async fn route_twitch_chat(app: &AppState, chat: &ChannelChatMessage) -> Api
 /// rooms it names; a LIVE end stops its session.
 pub async fn route_tiktok_live(
     app: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     events: Vec<LiveEvent>,
 ) -> ApiResult<TiktokRouting> {
-    let sessions = active_sessions(app, LivePlatform::Tiktok, Some(tenant_id), |config| {
-        config.room_id.is_some()
-    })
+    let sessions = active_sessions(
+        app,
+        LivePlatform::Tiktok,
+        Some(tenant_id.uuid()),
+        |config| config.room_id.is_some(),
+    )
     .await?;
     let session_of = |room: &str| {
         sessions
@@ -105,7 +109,7 @@ pub async fn route_tiktok_live(
                 if let Some((session, _)) = session_of(&room_id) {
                     routing.routed += 1;
                     let app = app.clone();
-                    let (tenant_id, session_id) = (session.tenant_id, session.id);
+                    let (tenant_id, session_id) = (TenantId(session.tenant_id), session.id);
                     tokio::spawn(async move {
                         let finished =
                             super::reader::finish(&app, tenant_id, session_id, "LIVE_ENDED").await;
@@ -133,7 +137,7 @@ fn dispatch(
     tokio::spawn(async move {
         let handled = handle_message(
             &app,
-            session.tenant_id,
+            TenantId(session.tenant_id),
             session.id,
             &mut ctx,
             message,

@@ -5,6 +5,7 @@
 //! by webhook (`POST /api/webhook/tiktok-live/{tenantSlug}`) go through the same pipeline; the
 //! interactions' unique key makes a comment seen both ways count once.
 
+use leadline_domain::ids::TenantId;
 use leadline_domain::live::LiveSessionStatus;
 use leadline_tiktok::live::{LiveCommentPoller, LiveCredentials, LiveEnd, PollerConfig};
 use tokio::sync::watch;
@@ -35,7 +36,7 @@ pub fn chat_message(comment: &leadline_tiktok::live::LiveComment) -> ChatMessage
 /// Runs the session's TikTok LIVE reader until it is stopped, the LIVE ends, or it fails.
 pub async fn run(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     stop: &mut watch::Receiver<bool>,
 ) -> ApiResult<ReaderExit> {

@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use leadline_domain::ids::TenantId;
 use leadline_domain::live::LiveSessionStatus;
 use leadline_twitch::{ChatConfig, ChatConnection, ChatCredentials, ChatEvent, DisconnectReason};
 use tokio::sync::watch;
@@ -26,7 +27,7 @@ const STATUS_CHECK: Duration = Duration::from_secs(2);
 /// Runs the session's Twitch reader until it is stopped or fails.
 pub async fn run(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     stop: &mut watch::Receiver<bool>,
 ) -> ApiResult<ReaderExit> {
