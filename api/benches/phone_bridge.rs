@@ -317,7 +317,8 @@ async fn run() -> anyhow::Result<()> {
                 ..TenantSettingsChanges::default()
             },
         )
-        .await?;
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let epoch = Instant::now();
 
     // Baseline: the same load straight to the echo agent.
@@ -348,7 +349,8 @@ async fn run() -> anyhow::Result<()> {
                     handled_by: "AI",
                 },
             )
-            .await?;
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let token = state
             .tokens
             .issue_media_stream(

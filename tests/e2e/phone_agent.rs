@@ -582,6 +582,30 @@ async fn with_the_agent_stopped_a_call_dials_the_operator_and_opens_no_stream() 
     let call = p.only_call().await;
     assert_eq!(call["handledBy"], "HUMAN");
     assert_eq!(call["direction"], "INBOUND");
+    // The operator's leg ends: the call is finished as handed to a person.
+    let (url, signed) = p.url("/api/voice/twilio/status");
+    let done = p
+        .twilio
+        .post_signed_as(
+            &url,
+            &signed,
+            vec![
+                ("AccountSid".into(), p.twilio.account_sid().to_owned()),
+                ("CallSid".into(), call_sid(&sent)),
+                ("From".into(), CALLER.into()),
+                ("To".into(), NUMBER.into()),
+                ("CallStatus".into(), "completed".into()),
+                ("CallDuration".into(), "65".into()),
+                ("SequenceNumber".into(), "1".into()),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.status, 200, "{}", done.body);
+    let call = p.only_call().await;
+    assert_eq!(call["status"], "COMPLETED");
+    assert_eq!(call["agentOutcome"], "TRANSFERRED");
+    assert_eq!(call["durationSeconds"], 65);
 }
 
 #[tokio::test]

@@ -578,7 +578,8 @@ impl Store {
         ) || (status == CallStatus::Failed && row.answered_at.is_none());
         let outcome = call_outcome(CallFacts {
             booked,
-            transferred: row.metadata.get("transfer").is_some(),
+            // Handed over by the agent, or sent straight to a person (the agent was stopped).
+            transferred: row.metadata.get("transfer").is_some() || row.handled_by == "HUMAN",
             machine,
             unanswered,
             agent_verdict: verdict,
