@@ -61,10 +61,13 @@ pub struct BusinessDayInput {
 
 /// The week as GraphQL shows it.
 pub fn business_days(tenant: &tenants::Model) -> Vec<BusinessDay> {
-    // A stored week that no longer reads is logged by `business_hours_of`'s caller elsewhere;
-    // the settings still show (as the default) rather than fail the whole tenant query.
+    // A stored week that no longer reads (edited by hand) is logged; the settings still show
+    // (as the default week) rather than fail the whole tenant query. Booking refuses it.
     business_hours_of(tenant)
-        .unwrap_or_default()
+        .unwrap_or_else(|error| {
+            tracing::error!(error = ?error, "a tenant's stored business hours do not read");
+            BusinessHours::default()
+        })
         .windows()
         .into_iter()
         .map(|day| BusinessDay {
