@@ -205,6 +205,27 @@ pub struct CallAgentClaims {
     pub exp: i64,
 }
 
+/// The audience of the tokens a phone-agent call's TwiML hands to its media stream. They open
+/// that one stream and are no credential anywhere else: [`authenticate`] sends every audience
+/// other than the call agent's to the customer decoder, which refuses this one.
+pub const MEDIA_STREAM_AUDIENCE: &str = "leadline:media-stream";
+
+/// The claims of a media-stream token: which call of which tenant, and which Twilio call
+/// (`CallSid`) may carry it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MediaStreamClaims {
+    /// The call id.
+    pub sub: Uuid,
+    /// The tenant.
+    pub tid: Uuid,
+    /// Twilio's `CallSid`: the stream's `start` must name the same call.
+    pub csid: String,
+    /// Always [`MEDIA_STREAM_AUDIENCE`].
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
 /// The audience of customer tokens. Member tokens carry none and customer tokens carry no role,
 /// and each decoder requires its own shape, so neither kind is ever accepted as the other.
 pub const CUSTOMER_AUDIENCE: &str = "leadline:customer";
@@ -337,6 +358,45 @@ impl TokenKeys {
             .map_err(|error| match error.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
                     ApiError::Unauthenticated("the call token has expired".into())
+                }
+                _ => ApiError::Unauthenticated("the token is not valid".into()),
+            })
+    }
+
+    /// A token that opens the media stream of call `call_id` (Twilio call `call_sid`) until
+    /// `now + ttl`.
+    pub fn issue_media_stream(
+        &self,
+        tenant_id: Uuid,
+        call_id: Uuid,
+        call_sid: &str,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> ApiResult<String> {
+        let claims = MediaStreamClaims {
+            sub: call_id,
+            tid: tenant_id,
+            csid: call_sid.to_owned(),
+            aud: MEDIA_STREAM_AUDIENCE.to_owned(),
+            iat: now.timestamp(),
+            exp: (now + ttl).timestamp(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| ApiError::Internal(e.into()))
+    }
+
+    /// Verifies a media-stream token: HS256 only, with its audience, and unexpired with no
+    /// leeway (it lives seconds; Twilio connects at once).
+    pub fn verify_media_stream(&self, token: &str) -> ApiResult<MediaStreamClaims> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "sub", "aud"]);
+        validation.set_audience(&[MEDIA_STREAM_AUDIENCE]);
+        jsonwebtoken::decode::<MediaStreamClaims>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|error| match error.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                    ApiError::Unauthenticated("the media-stream token has expired".into())
                 }
                 _ => ApiError::Unauthenticated("the token is not valid".into()),
             })

@@ -216,6 +216,23 @@ pub struct Config {
     /// How long one LiveKit server call may take before it counts as a timeout and the dial
     /// job retries (`LIVEKIT_REQUEST_TIMEOUT_MS`, default 10,000, LiveKit's SDK default).
     pub livekit_request_timeout: Duration,
+    /// The dealership AI phone agent's Twilio account: `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`
+    /// (verifies `X-Twilio-Signature` and authenticates REST calls) and `TWILIO_API_BASE`
+    /// (default `https://api.twilio.com`; the fake's URL in tests).
+    pub twilio: leadline_twilio::Settings,
+    /// The phone agent's ElevenLabs account: `ELEVENLABS_API_KEY`, `ELEVENLABS_API_BASE`
+    /// (default `https://api.elevenlabs.io`), `ELEVENLABS_WS_BASE` (follows the API base when
+    /// unset) and `ELEVENLABS_WEBHOOK_SECRET` (verifies post-call webhooks).
+    pub elevenlabs: leadline_elevenlabs::Settings,
+    /// `LEADLINE_PUBLIC_URL`: the `https://host[/prefix]` Twilio reaches this server at, without
+    /// a trailing slash. Twilio signs the URL it was configured with, so webhook signatures are
+    /// checked against this plus the path, never against what a proxy forwarded; the media
+    /// stream's `wss://` URL is built from it too. Unset: phone-agent webhooks are refused.
+    pub public_url: Option<String>,
+    /// How long the call token in an incoming call's `<Stream>` stays valid
+    /// (`LEADLINE_MEDIA_STREAM_TOKEN_TTL_SECONDS`, default 60, between 1 and 600): Twilio opens
+    /// the stream at once, so a short life limits what a leaked TwiML answer is worth.
+    pub media_stream_token_ttl: Duration,
     /// Whether live sessions of tenants without their own YouTube, Twitch or TikTok LIVE
     /// connection may use the operator's credentials above (`LEADLINE_SHARED_PLATFORM_CREDENTIALS`,
     /// default true). Off: such a tenant's `startLiveSession` is refused until it connects its own.
@@ -281,6 +298,9 @@ impl std::fmt::Debug for Config {
             .field("secret_key_file", &self.secret_key_file)
             .field("environment", &self.environment)
             .field("livekit", &self.livekit)
+            .field("twilio", &self.twilio)
+            .field("elevenlabs", &self.elevenlabs)
+            .field("public_url", &self.public_url)
             .field("introspection", &self.introspection)
             .field(
                 "metrics_token",
@@ -371,6 +391,17 @@ pub fn redact_url(url: &str) -> String {
 }
 
 impl Config {
+    /// What the AI phone agent still needs, for `/readyz`: the Twilio and ElevenLabs settings
+    /// and `LEADLINE_PUBLIC_URL`, in a stable order.
+    pub fn phone_agent_missing(&self) -> Vec<&'static str> {
+        let mut missing = self.twilio.missing();
+        missing.extend(self.elevenlabs.missing());
+        if self.public_url.is_none() {
+            missing.push("LEADLINE_PUBLIC_URL");
+        }
+        missing
+    }
+
     /// Reads the environment.
     pub fn from_env() -> anyhow::Result<Self> {
         Self::from_lookup(|key| std::env::var(key).ok())
@@ -416,6 +447,19 @@ impl Config {
         if let Some(list) = &secret_keys_old {
             crate::secrets::parse_key_list(list)?;
         }
+        let public_url = match get("LEADLINE_PUBLIC_URL") {
+            Some(url) => {
+                let trimmed = url.trim_end_matches('/').to_owned();
+                let parsed = url::Url::parse(&trimmed).context(
+                    "LEADLINE_PUBLIC_URL must be an absolute URL, e.g. https://leads.example.com",
+                )?;
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() {
+                    bail!("LEADLINE_PUBLIC_URL must be an http(s) URL without a query");
+                }
+                Some(trimmed)
+            }
+            None => None,
+        };
         let number = |key: &str, default: u64| -> anyhow::Result<u64> {
             match get(key) {
                 Some(v) => v
@@ -601,6 +645,21 @@ impl Config {
                 number("LIVEKIT_REQUEST_TIMEOUT_MS", 10_000)?.clamp(50, 120_000),
             ),
             shared_platform_credentials: flag("LEADLINE_SHARED_PLATFORM_CREDENTIALS", true)?,
+            twilio: leadline_twilio::Settings {
+                account_sid: get("TWILIO_ACCOUNT_SID"),
+                auth_token: get("TWILIO_AUTH_TOKEN"),
+                api_base: get("TWILIO_API_BASE"),
+            },
+            elevenlabs: leadline_elevenlabs::Settings {
+                api_key: get("ELEVENLABS_API_KEY"),
+                api_base: get("ELEVENLABS_API_BASE"),
+                ws_base: get("ELEVENLABS_WS_BASE"),
+                webhook_secret: get("ELEVENLABS_WEBHOOK_SECRET"),
+            },
+            public_url,
+            media_stream_token_ttl: Duration::from_secs(
+                number("LEADLINE_MEDIA_STREAM_TOKEN_TTL_SECONDS", 60)?.clamp(1, 600),
+            ),
         })
     }
 

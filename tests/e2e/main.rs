@@ -13,6 +13,7 @@ mod inbox_flow;
 mod jobs;
 mod live;
 mod live_platforms;
+mod phone_agent;
 mod records;
 mod scale_out;
 mod subscriptions;

@@ -38,6 +38,43 @@ fn tokens_round_trip_and_reject_tampering() -> ApiResult<()> {
 }
 
 #[test]
+fn media_stream_tokens_open_only_their_stream_and_expire_without_leeway() -> ApiResult<()> {
+    let keys = TokenKeys::new(&[7; 32], std::time::Duration::from_secs(3600));
+    let (tenant, call) = (Uuid::now_v7(), Uuid::now_v7());
+    let token = keys.issue_media_stream(
+        tenant,
+        call,
+        "CA1",
+        Utc::now(),
+        chrono::Duration::seconds(60),
+    )?;
+    let claims = keys.verify_media_stream(&token)?;
+    assert_eq!(
+        (claims.sub, claims.tid, claims.csid.as_str()),
+        (call, tenant, "CA1")
+    );
+    // No other kind of token reads as one, and it reads as no other kind.
+    assert!(keys.verify(&token).is_err());
+    assert!(keys.verify_customer(&token).is_err());
+    assert!(keys.verify_call_agent(&token).is_err());
+    let agent = keys.issue_call_agent(tenant, call, Utc::now(), chrono::Duration::hours(1))?;
+    assert!(keys.verify_media_stream(&agent).is_err());
+    let other = TokenKeys::new(&[8; 32], std::time::Duration::from_secs(3600));
+    assert!(other.verify_media_stream(&token).is_err());
+    let expired = keys.issue_media_stream(
+        tenant,
+        call,
+        "CA1",
+        Utc::now() - chrono::Duration::seconds(2),
+        chrono::Duration::seconds(1),
+    )?;
+    assert!(
+        matches!(keys.verify_media_stream(&expired), Err(ApiError::Unauthenticated(m)) if m.contains("expired"))
+    );
+    Ok(())
+}
+
+#[test]
 fn call_tokens_are_only_call_tokens_and_only_for_their_call() -> ApiResult<()> {
     let keys = TokenKeys::new(&[7; 32], std::time::Duration::from_secs(3600));
     let (tenant, call, other_call) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());

@@ -73,6 +73,15 @@ pub enum Event {
         /// The timeline entry.
         entry: Box<leadline_entity::call_events::Model>,
     },
+    /// The tenant's AI phone agent was started or stopped (`phoneAgentStatus`).
+    PhoneAgentStatus {
+        /// Whether it now answers calls.
+        running: bool,
+        /// The member who switched it, when it was one.
+        changed_by: Option<Uuid>,
+        /// When.
+        at: chrono::DateTime<chrono::Utc>,
+    },
     /// Someone's access to the tenant changed (removed, role changed, key revoked, lead
     /// deleted). Published after the change commits; open sockets of that principal
     /// re-authenticate and end their subscriptions if the principal is gone or changed.
@@ -118,7 +127,9 @@ impl Event {
             // A dashboard watching one lead is not woken by the tenant's other leads.
             Event::LeadScoreChanged(change) => Some(change.lead_id),
             Event::LeadUpdated { lead } => Some(lead.id),
-            Event::JobUpdated { .. } | Event::JobsAvailable => None,
+            Event::JobUpdated { .. } | Event::JobsAvailable | Event::PhoneAgentStatus { .. } => {
+                None
+            }
         }
     }
 }

@@ -20,6 +20,44 @@ fn defaults_are_the_embedded_backend() -> anyhow::Result<()> {
 }
 
 #[test]
+fn the_phone_agent_names_what_it_misses_and_keeps_its_secrets_out_of_debug_output(
+) -> anyhow::Result<()> {
+    let none = config(&[])?;
+    assert_eq!(
+        none.phone_agent_missing(),
+        vec![
+            "TWILIO_ACCOUNT_SID",
+            "TWILIO_AUTH_TOKEN",
+            "ELEVENLABS_API_KEY",
+            "ELEVENLABS_WEBHOOK_SECRET",
+            "LEADLINE_PUBLIC_URL"
+        ]
+    );
+    let all = config(&[
+        ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+        ("TWILIO_AUTH_TOKEN", "twilio-token-value"),
+        ("ELEVENLABS_API_KEY", "sk_eleven_value"),
+        ("ELEVENLABS_WEBHOOK_SECRET", "wsec_value"),
+        ("LEADLINE_PUBLIC_URL", "https://leads.example.com/"),
+    ])?;
+    assert!(all.phone_agent_missing().is_empty());
+    assert_eq!(all.public_url.as_deref(), Some("https://leads.example.com"));
+    assert_eq!(all.media_stream_token_ttl, Duration::from_secs(60));
+    let shown = format!("{all:?}");
+    for secret in ["twilio-token-value", "sk_eleven_value", "wsec_value"] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+    for bad in [
+        "leads.example.com",
+        "ftp://x.example",
+        "https://x.example/?a=1",
+    ] {
+        assert!(config(&[("LEADLINE_PUBLIC_URL", bad)]).is_err(), "{bad}");
+    }
+    Ok(())
+}
+
+#[test]
 fn bad_values_are_refused_at_start() {
     assert!(config(&[("DATABASE_URL", "mysql://x")]).is_err());
     assert!(config(&[("REDIS_URL", "http://x")]).is_err());

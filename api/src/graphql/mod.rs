@@ -13,6 +13,7 @@ mod jobs;
 mod leads;
 mod live;
 pub mod metrics;
+mod phone_agent;
 pub mod socket;
 mod subscription;
 mod support;
@@ -40,6 +41,7 @@ pub struct QueryRoot(
     jobs::JobQuery,
     leads::LeadQuery,
     live::LiveQuery,
+    phone_agent::PhoneAgentQuery,
     support::SupportQuery,
 );
 
@@ -65,6 +67,7 @@ pub struct SubscriptionRoot(
     jobs::JobSubscription,
     leads::LeadSubscription,
     live::LiveSubscription,
+    phone_agent::PhoneAgentSubscription,
     support::SupportSubscription,
 );
 

@@ -7,6 +7,7 @@ pub mod calls;
 pub mod conversation;
 pub mod inbox;
 pub mod live;
+pub mod phone_agent;
 pub mod redis_conn;
 pub mod send_limit;
 pub mod support;

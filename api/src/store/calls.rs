@@ -402,6 +402,8 @@ impl Store {
             blocked_reason: Set(blocked_reason.clone()),
             scheduled_for: Set(scheduled_for),
             answered_by: Set(None),
+            agent_conversation_id: Set(None),
+            recording_url: Set(None),
         }
         .insert(&tx)
         .await?;

@@ -12,6 +12,7 @@ use leadline_domain::calls::{AnsweredBy, CallStatus, CustomerResponse};
 use leadline_domain::channel::{Channel, ConnectionStatus};
 use leadline_domain::compliance::Consent;
 use leadline_domain::conversation::{ConversationStatus, Handler, ParticipantKind, TicketStatus};
+use leadline_domain::dealership::{PhoneCallOutcome, Weekday};
 use leadline_domain::escalation::TicketPriority;
 use leadline_domain::job::JobStatus;
 use leadline_domain::lead::{LeadStatus, Temperature};
@@ -62,12 +63,14 @@ stored!(
     LiveSessionStatus,
     MessageDirection,
     ParticipantKind,
+    PhoneCallOutcome,
     Role,
     Route,
     SenderKind,
     Temperature,
     TicketPriority,
     TicketStatus,
+    Weekday,
     leadline_domain::analysis::ResponseStyle,
 );
 

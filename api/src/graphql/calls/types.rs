@@ -249,6 +249,39 @@ impl Call {
     async fn to_number(&self) -> &str {
         &self.0.to_number
     }
+    // The dealership AI phone agent (issue 15).
+    /// INBOUND (a caller rang the dealership's Twilio number) or OUTBOUND.
+    async fn direction(&self) -> &str {
+        &self.0.direction
+    }
+    /// The caller's number (E.164), on inbound calls whose caller did not withhold it.
+    async fn from_number(&self) -> Option<&str> {
+        self.0.from_number.as_deref()
+    }
+    /// AI while the agent talks, HUMAN once the call went to a person.
+    async fn handled_by(&self) -> &str {
+        &self.0.handled_by
+    }
+    /// How a phone-agent call ended (null while it runs, and on payment-reminder calls).
+    async fn agent_outcome(&self) -> Option<crate::graphql::phone_agent::PhoneCallOutcome> {
+        self.0
+            .outcome
+            .as_deref()
+            .and_then(|o| leadline_domain::dealership::PhoneCallOutcome::parse(o).ok())
+            .map(Into::into)
+    }
+    /// The agent's summary of the call, once it reported one.
+    async fn summary(&self) -> Option<&str> {
+        self.0.summary.as_deref()
+    }
+    /// Where the call's recording is kept, when it was recorded.
+    async fn recording_url(&self) -> Option<&str> {
+        self.0.recording_url.as_deref()
+    }
+    /// The ElevenLabs conversation the agent held on the call (`conv_…`).
+    async fn agent_conversation_id(&self) -> Option<&str> {
+        self.0.agent_conversation_id.as_deref()
+    }
     /// Not dialled before this (deferred to the recipient's calling hours).
     async fn scheduled_for(&self) -> Option<DateTime<Utc>> {
         self.0.scheduled_for
