@@ -28,6 +28,7 @@ use futures::{SinkExt, StreamExt};
 use leadline_api::app::Application;
 use leadline_api::bus::{Event, EventBus, LeadScoreChanged};
 use leadline_api::config::Config;
+use leadline_domain::ids::TenantId;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -185,7 +186,7 @@ async fn bus_baseline(
     let delivered = Arc::new(AtomicUsize::new(0));
     let mut readers = Vec::new();
     for lead in &leads {
-        let mut stream = Box::pin(receiving.subscribe(tenant));
+        let mut stream = Box::pin(receiving.subscribe(TenantId(tenant)));
         let (tx, lead, delivered) = (tx.clone(), *lead, delivered.clone());
         readers.push(tokio::spawn(async move {
             while let Some(item) = stream.next().await {
@@ -210,7 +211,7 @@ async fn bus_baseline(
         let reason = format!("b-{i}");
         sent.insert(reason.clone(), Instant::now());
         publishing.publish(
-            tenant,
+            TenantId(tenant),
             Event::LeadScoreChanged(LeadScoreChanged {
                 lead_id: leads[i % leads.len()],
                 score: 1,

@@ -29,6 +29,7 @@ use common::{env_number, fresh_database, Figures};
 use leadline_api::app::Application;
 use leadline_api::bus::{Event, EventBus, SupportEvent};
 use leadline_api::config::Config;
+use leadline_domain::ids::TenantId;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, Semaphore};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -52,7 +53,7 @@ async fn bus_baseline(
     let delivered = Arc::new(AtomicUsize::new(0));
     let mut readers = Vec::new();
     for id in &ids {
-        let mut stream = Box::pin(bus.subscribe(tenant));
+        let mut stream = Box::pin(bus.subscribe(TenantId(tenant)));
         let (tx, id, delivered) = (tx.clone(), *id, delivered.clone());
         readers.push(tokio::spawn(async move {
             while let Some(item) = stream.next().await {
@@ -84,7 +85,7 @@ async fn bus_baseline(
             let message_id = Uuid::now_v7();
             sent.insert(message_id.to_string(), Instant::now());
             bus.publish(
-                tenant,
+                TenantId(tenant),
                 Event::Support {
                     session_id: *id,
                     event: SupportEvent::AiProcessing { message_id },

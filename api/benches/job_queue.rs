@@ -12,6 +12,7 @@ use leadline_api::config::Config;
 use leadline_api::error::ApiError;
 use leadline_api::jobs::{enqueue, Handlers, JobQueue, NewJob, WorkerPool};
 use leadline_api::store::Store;
+use leadline_domain::ids::TenantId;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -78,7 +79,13 @@ async fn run() -> anyhow::Result<()> {
         let _ = stopped.await;
     }));
     loop {
-        if queue.counts(Some(tenant)).await.map_err(api)?.completed as usize >= jobs {
+        if queue
+            .counts(Some(TenantId(tenant)))
+            .await
+            .map_err(api)?
+            .completed as usize
+            >= jobs
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use leadline_api::bus::{Event, EventBus, LeadScoreChanged};
+use leadline_domain::ids::TenantId;
 use uuid::Uuid;
 
 fn score_event(lead_id: Uuid, score: i32) -> Event {
@@ -43,12 +44,12 @@ async fn a_burst_published_on_one_replica_arrives_whole_and_in_order_on_the_othe
     }
     let tenant = Uuid::now_v7();
     let lead = Uuid::now_v7();
-    let mut events = Box::pin(subscriber.subscribe(tenant));
+    let mut events = Box::pin(subscriber.subscribe(TenantId(tenant)));
     // More than one pipelined batch, published without yielding: the publisher must keep them
     // all (the queue holds 10,000) and in order.
     const BURST: i32 = 5_000;
     for score in 1..=BURST {
-        publisher.publish(tenant, score_event(lead, score));
+        publisher.publish(TenantId(tenant), score_event(lead, score));
     }
     let mut expected = 1;
     while expected <= BURST {
@@ -108,10 +109,10 @@ async fn the_publishing_replica_delivers_locally_once_and_the_other_through_redi
     };
     let tenant = Uuid::now_v7();
     let lead = Uuid::now_v7();
-    let mut on_a = Box::pin(a.subscribe(tenant));
-    let mut on_b = Box::pin(b.subscribe(tenant));
+    let mut on_a = Box::pin(a.subscribe(TenantId(tenant)));
+    let mut on_b = Box::pin(b.subscribe(TenantId(tenant)));
     for score in 1..=3 {
-        a.publish(tenant, score_event(lead, score));
+        a.publish(TenantId(tenant), score_event(lead, score));
     }
     let quiet = Duration::from_millis(500);
     // A hears its own events once (local delivery; the Redis echo is dropped), B once from Redis.
@@ -124,7 +125,7 @@ async fn the_publishing_replica_delivers_locally_once_and_the_other_through_redi
         vec![Ok(1), Ok(2), Ok(3)]
     );
     // And the other way round.
-    b.publish(tenant, score_event(lead, 4));
+    b.publish(TenantId(tenant), score_event(lead, 4));
     assert_eq!(drain_scores(&mut on_a, quiet).await, vec![Ok(4)]);
     assert_eq!(drain_scores(&mut on_b, quiet).await, vec![Ok(4)]);
 }
@@ -139,13 +140,13 @@ async fn events_dropped_on_overflow_are_announced_as_lag_on_the_other_replica() 
     // Scoped watchers of one conversation: the flood (tenant-wide score events) does not reach
     // them, but the news that the tenant's events were dropped must.
     let conversation = Uuid::now_v7();
-    let mut watcher_on_a = Box::pin(a.subscribe_scoped(tenant, conversation));
-    let mut watcher_on_b = Box::pin(b.subscribe_scoped(tenant, conversation));
-    let mut other_tenant_on_b = Box::pin(b.subscribe(Uuid::now_v7()));
+    let mut watcher_on_a = Box::pin(a.subscribe_scoped(TenantId(tenant), conversation));
+    let mut watcher_on_b = Box::pin(b.subscribe_scoped(TenantId(tenant), conversation));
+    let mut other_tenant_on_b = Box::pin(b.subscribe(TenantId(Uuid::now_v7())));
     // Published without yielding on this single-threaded runtime, so A's publisher cannot
     // drain: the queue keeps 10,000 and the last 500 are dropped.
     for score in 1..=10_500 {
-        a.publish(tenant, score_event(lead, score));
+        a.publish(TenantId(tenant), score_event(lead, score));
     }
     let told = tokio::time::timeout(Duration::from_secs(10), watcher_on_b.next())
         .await
@@ -161,9 +162,9 @@ async fn events_dropped_on_overflow_are_announced_as_lag_on_the_other_replica() 
     assert!(drain_scores(&mut watcher_on_a, quiet).await.is_empty());
     assert!(drain_scores(&mut other_tenant_on_b, quiet).await.is_empty());
     // The bus goes on: the next event reaches B's tenant-wide subscribers.
-    let mut tenant_on_b = Box::pin(b.subscribe(tenant));
+    let mut tenant_on_b = Box::pin(b.subscribe(TenantId(tenant)));
     tokio::time::sleep(Duration::from_millis(200)).await;
-    a.publish(tenant, score_event(lead, 20_000));
+    a.publish(TenantId(tenant), score_event(lead, 20_000));
     let next = drain_scores(&mut tenant_on_b, Duration::from_secs(2)).await;
     assert!(next.contains(&Ok(20_000)), "{next:?}");
 }

@@ -19,6 +19,7 @@ use leadline_api::graphql::{build_schema, AppSchema, SchemaLimits};
 use leadline_api::state::AppState;
 use leadline_api::store::{InboundContact, InboundMessage, IngestOutcome, Ingested};
 use leadline_domain::channel::Channel;
+use leadline_domain::ids::TenantId;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -208,7 +209,7 @@ impl Harness {
         match self
             .state
             .store
-            .ingest_inbound(tenant_id, &message)
+            .ingest_inbound(TenantId(tenant_id), &message)
             .await
             .expect("ingest")
         {
@@ -223,7 +224,7 @@ impl Harness {
             .state
             .jobs
             .jobs(
-                tenant_id,
+                TenantId(tenant_id),
                 leadline_api::jobs::JobFilter {
                     status: None,
                     kind: Some(kind.to_owned()),
@@ -637,17 +638,17 @@ async fn assignment_hand_back_and_resolution() {
         .run(
             Some(&owner.principal),
             ASSIGN,
-            json!({"input": {"conversationId": id, "userId": other.user_id.to_string()}}),
+            json!({"input": {"conversationId": id, "agentId": other.user_id.to_string()}}),
         )
         .await;
     assert_eq!(error_code(&foreign), "BAD_USER_INPUT");
-    assert_eq!(foreign["errors"][0]["extensions"]["field"], "userId");
+    assert_eq!(foreign["errors"][0]["extensions"]["field"], "agentId");
 
     let assigned = h
         .ok(
             &owner.principal,
             ASSIGN,
-            json!({"input": {"conversationId": id, "userId": agent.user_id.to_string()}}),
+            json!({"input": {"conversationId": id, "agentId": agent.user_id.to_string()}}),
         )
         .await;
     assert_eq!(
@@ -801,7 +802,7 @@ async fn viewers_and_read_keys_cannot_change_conversations() {
     let to_viewer = h
         .run(
             Some(&owner.principal),
-            "mutation($id: ID!, $user: ID) { assignConversation(input: {conversationId: $id, userId: $user}) { conversation { id } } }",
+            "mutation($id: ID!, $user: ID) { assignConversation(input: {conversationId: $id, agentId: $user}) { conversation { id } } }",
             json!({"id": id, "user": viewer.user_id.to_string()}),
         )
         .await;
@@ -848,7 +849,7 @@ async fn web_chat_replies_are_stored_without_a_send_job() {
         .state
         .jobs
         .jobs(
-            owner.tenant_id,
+            TenantId(owner.tenant_id),
             leadline_api::jobs::JobFilter::default(),
             leadline_api::store::PageRequest::parse(Some(100), None).unwrap(),
         )
@@ -975,7 +976,7 @@ async fn subscriptions_see_new_messages_delivery_updates_and_conversation_change
         .state
         .store
         .record_send(
-            owner.tenant_id,
+            TenantId(owner.tenant_id),
             message_id.parse().unwrap(),
             leadline_domain::messaging::DeliveryStatus::Sent,
             Some("wamid.TEST".into()),
@@ -985,7 +986,7 @@ async fn subscriptions_see_new_messages_delivery_updates_and_conversation_change
         .await
         .unwrap();
     h.state.bus.publish(
-        owner.tenant_id,
+        TenantId(owner.tenant_id),
         leadline_api::bus::Event::MessageUpdated {
             message: Box::new(delivered),
         },

@@ -6,7 +6,6 @@
 
 mod common;
 
-use leadline_api::config::Config;
 use leadline_api::store::Store;
 use leadline_migration::MigratorTrait;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
@@ -14,11 +13,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 async fn store_at(url: &str) -> Store {
-    let config =
-        Config::from_lookup(|key| (key == "DATABASE_URL").then(|| url.to_owned())).expect("config");
-    let store = Store::connect(&config).await.expect("connect");
-    store.migrate().await.expect("migrate");
-    store
+    leadline_api::store::testkit::store_at(url)
+        .await
+        .expect("a migrated store")
 }
 
 async fn tenant(store: &Store) -> Uuid {

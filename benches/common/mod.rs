@@ -15,15 +15,9 @@ pub fn env_number(key: &str, default: usize) -> usize {
 
 /// Creates an empty database named `{prefix}_{uuid}` on the server of `admin_url`; returns its URL.
 pub async fn fresh_database(admin_url: &str, prefix: &str) -> String {
-    use sea_orm::ConnectionTrait;
-    let name = format!("{prefix}_{}", uuid::Uuid::now_v7().simple());
-    let admin = sea_orm::Database::connect(admin_url).await.expect("admin");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+    leadline_api::store::testkit::create_postgres_database(admin_url, prefix)
         .await
-        .expect("create database");
-    let _ = admin.close().await;
-    format!("{}/{name}", admin_url.rsplit_once('/').expect("db part").0)
+        .expect("create the bench database")
 }
 
 /// The `p` quantile (0–1) of sorted samples.

@@ -60,6 +60,7 @@ pub mod calls;
 pub mod channel;
 pub mod compliance;
 pub mod conversation;
+pub mod dealership;
 pub mod error;
 pub mod escalation;
 pub mod ids;

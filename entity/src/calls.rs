@@ -43,6 +43,11 @@ pub struct Model {
     pub scheduled_for: Option<DateTimeUtc>,
     /// HUMAN or MACHINE, as the agent reported.
     pub answered_by: Option<String>,
+    /// The ElevenLabs conversation of a phone-agent call (`conv_…`).
+    pub agent_conversation_id: Option<String>,
+    /// Where the provider keeps the call's recording.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub recording_url: Option<String>,
 }
 
 /// Relations are expressed as explicit joins in the stores.

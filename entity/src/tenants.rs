@@ -26,6 +26,21 @@ pub struct Model {
     /// The calling policy (`domain::compliance::CallPolicy` as JSON); null: the built-in one.
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub call_policy: Option<Json>,
+    /// The Twilio number (E.164) that rings the phone agent; unique, it routes calls here.
+    pub twilio_phone_number: Option<String>,
+    /// The ElevenLabs agent that answers incoming calls.
+    pub elevenlabs_inbound_agent_id: Option<String>,
+    /// The ElevenLabs agent for outbound calls.
+    pub elevenlabs_outbound_agent_id: Option<String>,
+    /// The name the agent gives the dealership (null: the tenant's name).
+    pub dealership_name: Option<String>,
+    /// `domain::dealership::BusinessHours` as JSON; null: the default week.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub business_hours: Option<Json>,
+    /// Minutes per appointment slot.
+    pub appointment_slot_minutes: i32,
+    /// Appointments one slot may hold.
+    pub appointments_per_slot: i32,
     /// The nurture schedule (`domain::nurture::NurtureSchedule` as JSON); null: the defaults, off.
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub nurture_schedule: Option<Json>,

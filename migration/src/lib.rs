@@ -22,6 +22,7 @@ mod m20261207_000001_reminder_calls;
 mod m20261207_000002_job_claim_indexes;
 mod m20261207_000003_fill_lead_phone;
 mod m20261207_000004_call_policy;
+mod m20261207_000005_phone_agent;
 mod m20261207_000006_lead_flow;
 
 /// The ordered list of migrations.
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000002_job_claim_indexes::Migration),
             Box::new(m20261207_000003_fill_lead_phone::Migration),
             Box::new(m20261207_000004_call_policy::Migration),
+            Box::new(m20261207_000005_phone_agent::Migration),
             Box::new(m20261207_000006_lead_flow::Migration),
         ]
     }

@@ -21,30 +21,12 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
 
-/// Which backends this run uses.
-#[derive(Clone, Debug)]
-pub enum Backend {
-    Embedded,
-    Postgres {
-        admin_url: String,
-        redis_url: String,
-    },
-}
+/// Which backends this run uses: the one test kit's (`store::testkit`), shared with the api's
+/// tests and the benches.
+pub use leadline_api::store::testkit::TestBackend as Backend;
 
 pub fn backend() -> Backend {
-    match std::env::var("LEADLINE_TEST_BACKEND").as_deref() {
-        Ok("postgres") => {
-            let admin_url = std::env::var("LEADLINE_TEST_DATABASE_URL")
-                .expect("LEADLINE_TEST_BACKEND=postgres needs LEADLINE_TEST_DATABASE_URL");
-            let redis_url = std::env::var("LEADLINE_TEST_REDIS_URL")
-                .expect("LEADLINE_TEST_BACKEND=postgres needs LEADLINE_TEST_REDIS_URL");
-            Backend::Postgres {
-                admin_url,
-                redis_url,
-            }
-        }
-        _ => Backend::Embedded,
-    }
+    leadline_api::store::testkit::test_backend().expect("the test backend's settings")
 }
 
 /// True on the Postgres+Redis pass. Tests that only make sense with a shared database and
@@ -78,22 +60,11 @@ pub async fn fresh_database() -> (String, Option<String>, PathBuf) {
             admin_url,
             redis_url,
         } => {
-            let name = format!("leadline_test_{}", Uuid::now_v7().simple());
-            let admin = sea_orm::Database::connect(admin_url.as_str())
-                .await
-                .expect("connect to the Postgres admin URL");
-            sea_orm::ConnectionTrait::execute_unprepared(
-                &admin,
-                &format!("CREATE DATABASE \"{name}\""),
-            )
-            .await
-            .expect("create test database");
-            let _ = admin.close().await;
-            let base = admin_url
-                .rsplit_once('/')
-                .map(|(b, _)| b.to_owned())
-                .expect("admin URL has a database part");
-            (format!("{base}/{name}"), Some(redis_url), dir)
+            let url =
+                leadline_api::store::testkit::create_postgres_database(&admin_url, "leadline_test")
+                    .await
+                    .expect("create the test database");
+            (url, Some(redis_url), dir)
         }
     }
 }
@@ -267,6 +238,33 @@ impl TestApp {
             "unexpected errors: {response:#}"
         );
         response["data"].clone()
+    }
+
+    /// Polls `query` until `done` holds on its data (workers and other replicas act
+    /// asynchronously), failing after 30 s with the last answer.
+    pub async fn eventually(
+        &self,
+        token: &str,
+        query: &str,
+        variables: Value,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        leadline_api::store::testkit::eventually(
+            what,
+            Duration::from_secs(30),
+            Duration::from_millis(100),
+            || async {
+                let data = self.ok(token, query, variables.clone()).await;
+                if done(&data) {
+                    Ok(data)
+                } else {
+                    Err(data)
+                }
+            },
+        )
+        .await
+        .unwrap_or_else(|timed_out| panic!("{timed_out}"))
     }
 
     /// Signs up a new tenant and returns its owner's token.

@@ -84,29 +84,6 @@ fn uuid(id: &str) -> Uuid {
     Uuid::parse_str(id).expect("uuid")
 }
 
-/// Polls `query` until `done` holds (workers run asynchronously), failing after 30 s.
-async fn eventually(
-    app: &TestApp,
-    token: &str,
-    query: &str,
-    variables: Value,
-    what: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let started = Instant::now();
-    loop {
-        let data = app.ok(token, query, variables.clone()).await;
-        if done(&data) {
-            return data;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}; last answer: {data:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
-}
-
 fn nurture_of<'a>(data: &'a Value, lead: &str) -> &'a Value {
     data["nurtureLeads"]["nodes"]
         .as_array()
@@ -369,10 +346,11 @@ async fn nurture_moves_through_its_stages_on_the_clock_and_stops_on_a_reply() {
     ];
     for (stage, sent, since, wanted) in steps {
         assert_eq!(db.advance_nurture(&lead).await, 1, "one pending step");
-        let data = eventually(&app, &owner, NURTURE, json!({}), stage, |d| {
-            nurture_of(d, &lead)["followUpsSent"] == sent
-        })
-        .await;
+        let data = app
+            .eventually(&owner, NURTURE, json!({}), stage, |d| {
+                nurture_of(d, &lead)["followUpsSent"] == sent
+            })
+            .await;
         let row = nurture_of(&data, &lead);
         assert_eq!(row["stage"], stage, "{row:#}");
         assert_eq!(row["channel"], "SMS");
@@ -422,10 +400,11 @@ async fn nurture_moves_through_its_stages_on_the_clock_and_stops_on_a_reply() {
     assert_eq!(db.advance_nurture(&eva).await, 1);
     let mails = app.wait_for_mails("eva@example.com", 1).await;
     assert!(mails[0].contains("Hi Eva,"), "{}", mails[0]);
-    let data = eventually(&app, &owner, NURTURE, json!({}), "the e-mail step", |d| {
-        nurture_of(d, &eva)["followUpsSent"] == 1
-    })
-    .await;
+    let data = app
+        .eventually(&owner, NURTURE, json!({}), "the e-mail step", |d| {
+            nurture_of(d, &eva)["followUpsSent"] == 1
+        })
+        .await;
     assert_eq!(nurture_of(&data, &eva)["channel"], "EMAIL");
     app.ok(&owner, REMOVE, json!({"lead": eva})).await;
 
@@ -439,15 +418,15 @@ async fn nurture_moves_through_its_stages_on_the_clock_and_stops_on_a_reply() {
         "Hi, is the 2024 Civic available?",
     )
     .await;
-    let data = eventually(
-        &app,
-        &owner,
-        NURTURE,
-        json!({"f": {"status": "ACTIVE"}}),
-        "the WhatsApp enrolment",
-        |d| d["nurtureLeads"]["totalCount"] == 1,
-    )
-    .await;
+    let data = app
+        .eventually(
+            &owner,
+            NURTURE,
+            json!({"f": {"status": "ACTIVE"}}),
+            "the WhatsApp enrolment",
+            |d| d["nurtureLeads"]["totalCount"] == 1,
+        )
+        .await;
     let wa_lead = data["nurtureLeads"]["nodes"][0]["lead"]["id"]
         .as_str()
         .unwrap()
@@ -471,14 +450,9 @@ async fn nurture_moves_through_its_stages_on_the_clock_and_stops_on_a_reply() {
     )
     .await;
     assert_eq!(db.advance_nurture(&wa_lead).await, 1);
-    eventually(
-        &app,
-        &owner,
-        NURTURE,
-        json!({}),
-        "the WhatsApp follow-up",
-        |d| nurture_of(d, &wa_lead)["followUpsSent"] == 1,
-    )
+    app.eventually(&owner, NURTURE, json!({}), "the WhatsApp follow-up", |d| {
+        nurture_of(d, &wa_lead)["followUpsSent"] == 1
+    })
     .await;
     let started = Instant::now();
     let template = loop {
@@ -503,10 +477,11 @@ async fn nurture_moves_through_its_stages_on_the_clock_and_stops_on_a_reply() {
         "Thanks! I'll come by on Saturday",
     )
     .await;
-    let data = eventually(&app, &owner, NURTURE, json!({}), "the stop on reply", |d| {
-        nurture_of(d, &wa_lead)["status"] == "STOPPED"
-    })
-    .await;
+    let data = app
+        .eventually(&owner, NURTURE, json!({}), "the stop on reply", |d| {
+            nurture_of(d, &wa_lead)["status"] == "STOPPED"
+        })
+        .await;
     let row = nurture_of(&data, &wa_lead);
     assert_eq!(row["stopReason"], "REPLIED");
     assert!(row["nextFollowUpAt"].is_null());
@@ -530,29 +505,29 @@ async fn nurture_moves_through_its_stages_on_the_clock_and_stops_on_a_reply() {
         "Hola, precio del Corolla?",
     )
     .await;
-    let data = eventually(
-        &app,
-        &owner,
-        NURTURE,
-        json!({"f": {"status": "ACTIVE"}}),
-        "second enrolment",
-        |d| d["nurtureLeads"]["totalCount"] == 1,
-    )
-    .await;
+    let data = app
+        .eventually(
+            &owner,
+            NURTURE,
+            json!({"f": {"status": "ACTIVE"}}),
+            "second enrolment",
+            |d| d["nurtureLeads"]["totalCount"] == 1,
+        )
+        .await;
     let quitter = data["nurtureLeads"]["nodes"][0]["lead"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
     whatsapp_says(&app, &whatsapp, slug, "14155550888", "BAJA").await;
-    let data = eventually(
-        &app,
-        &owner,
-        NURTURE,
-        json!({"f": {"status": "STOPPED"}}),
-        "the opt-out",
-        |d| nurture_of(d, &quitter)["status"] == "STOPPED",
-    )
-    .await;
+    let data = app
+        .eventually(
+            &owner,
+            NURTURE,
+            json!({"f": {"status": "STOPPED"}}),
+            "the opt-out",
+            |d| nurture_of(d, &quitter)["status"] == "STOPPED",
+        )
+        .await;
     assert_eq!(nurture_of(&data, &quitter)["stopReason"], "OPTED_OUT");
 
     // Filters: three stopped, none active; stage filter.

@@ -49,38 +49,16 @@ pub(crate) fn interactions(data: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// Polls the session until `done` holds, failing after 30 s.
-async fn eventually(
+/// Polls the live session `id` until `done` holds, failing after 30 s.
+async fn until_session(
     app: &TestApp,
     token: &str,
     id: &str,
     what: &str,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
-    eventually_with(app, token, SESSION, id, what, done).await
-}
-
-/// Polls `query` (with `$id`) until `done` holds, failing after 30 s.
-pub(crate) async fn eventually_with(
-    app: &TestApp,
-    token: &str,
-    query: &str,
-    id: &str,
-    what: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let started = Instant::now();
-    loop {
-        let data = app.ok(token, query, json!({"id": id})).await;
-        if done(&data) {
-            return data;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}; last answer: {data:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    app.eventually(token, SESSION, json!({"id": id}), what, done)
+        .await
 }
 
 #[tokio::test]
@@ -169,7 +147,7 @@ async fn a_youtube_session_answers_qualifying_questions_within_limits_and_scores
         youtube.push_text(CHAT, "alice", question);
     }
 
-    let data = eventually(&app, &token, &id, "all six viewer messages decided", |d| {
+    let data = until_session(&app, &token, &id, "all six viewer messages decided", |d| {
         let rows = interactions(d);
         rows.len() == 6 && rows.iter().all(|r| r["outcome"] != "RECEIVED")
     })
@@ -356,7 +334,7 @@ async fn a_spanish_live_chat_question_gets_a_spanish_reply() {
         .to_owned();
     youtube.push_text(CHAT, "lucia", "¿cuánto cuesta la sudadera?");
     youtube.push_text(CHAT, "sam", "how much is the hoodie?");
-    let data = eventually(&app, &token, &id, "both questions answered", |d| {
+    let data = until_session(&app, &token, &id, "both questions answered", |d| {
         let rows = interactions(d);
         rows.len() == 2 && rows.iter().all(|r| r["outcome"] == "REPLIED")
     })
@@ -422,7 +400,7 @@ async fn a_youtube_session_stops_cleanly_when_its_quota_runs_out() {
     youtube.push_text(CHAT, "alice", "How much is the Ocean Hoodie?");
     youtube.push_text(CHAT, "bob", "How much is the Ocean Hoodie?");
 
-    let data = eventually(&app, &token, &id, "the session to stop", |d| {
+    let data = until_session(&app, &token, &id, "the session to stop", |d| {
         d["liveSession"]["status"] == "STOPPED"
     })
     .await;
@@ -508,7 +486,7 @@ async fn a_youtube_session_rides_out_a_server_error_and_stops_when_the_stream_go
         .expect("session id")
         .to_owned();
 
-    let data = eventually(&app, &token, &id, "alice's question answered", |d| {
+    let data = until_session(&app, &token, &id, "alice's question answered", |d| {
         interactions(d).iter().any(|r| r["outcome"] == "REPLIED")
     })
     .await;
@@ -519,7 +497,7 @@ async fn a_youtube_session_rides_out_a_server_error_and_stops_when_the_stream_go
         "the first request was the injected failure"
     );
     youtube.go_offline(CHAT, "2024-01-01T11:00:00Z");
-    eventually(&app, &token, &id, "the session to stop", |d| {
+    until_session(&app, &token, &id, "the session to stop", |d| {
         d["liveSession"]["status"] == "STOPPED"
     })
     .await;

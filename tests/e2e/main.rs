@@ -14,6 +14,7 @@ mod jobs;
 mod lead_flow;
 mod live;
 mod live_platforms;
+mod phone_agent;
 mod records;
 mod scale_out;
 mod subscriptions;

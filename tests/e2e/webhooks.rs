@@ -699,22 +699,6 @@ async fn echoes_and_events_for_another_account_are_skipped_without_failing_the_b
     assert!(text.contains("leadline_webhook_duration_seconds"), "{text}");
 }
 
-/// Retries `f` until it returns `Some`, for at most `limit` (reconnection takes a moment).
-async fn eventually<T, F, Fut>(limit: Duration, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let started = std::time::Instant::now();
-    loop {
-        if let Some(value) = f().await {
-            return value;
-        }
-        assert!(started.elapsed() < limit, "gave up after {limit:?}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
 #[tokio::test]
 async fn database_outage_answers_503_and_the_redelivery_stores_exactly_once() {
     if scale_out("database_outage_answers_503_and_the_redelivery_stores_exactly_once").is_none() {
@@ -748,11 +732,21 @@ async fn database_outage_answers_503_and_the_redelivery_stores_exactly_once() {
 
     proxy.restore();
     // The platform keeps redelivering; the first one after the pool reconnects is stored.
-    let body = eventually(Duration::from_secs(60), || async {
-        let (status, body) = post(&app, "whatsapp", "outage-co", &delivery).await;
-        (status == 200).then_some(body)
-    })
-    .await;
+    let body = leadline_api::store::testkit::eventually(
+        "a redelivery stored after the outage",
+        Duration::from_secs(60),
+        Duration::from_millis(250),
+        || async {
+            let (status, body) = post(&app, "whatsapp", "outage-co", &delivery).await;
+            if status == 200 {
+                Ok(body)
+            } else {
+                Err((status, body))
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|timed_out| panic!("{timed_out}"));
     assert_eq!(body, json!({"ok": true, "stored": 1, "duplicates": 0}));
     let (status, body) = post(&app, "whatsapp", "outage-co", &delivery).await;
     assert_eq!((status, body["duplicates"].as_i64()), (200, Some(1)));

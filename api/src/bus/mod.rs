@@ -17,6 +17,7 @@ mod redis_backend;
 use std::sync::Arc;
 
 use futures::Stream;
+use leadline_domain::ids::TenantId;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -72,6 +73,15 @@ pub enum Event {
         /// The timeline entry.
         entry: Box<leadline_entity::call_events::Model>,
     },
+    /// The tenant's AI phone agent was started or stopped (`phoneAgentStatus`).
+    PhoneAgentStatus {
+        /// Whether it now answers calls.
+        running: bool,
+        /// The member who switched it, when it was one.
+        changed_by: Option<Uuid>,
+        /// When.
+        at: chrono::DateTime<chrono::Utc>,
+    },
     /// Someone's access to the tenant changed (removed, role changed, key revoked, lead
     /// deleted). Published after the change commits; open sockets of that principal
     /// re-authenticate and end their subscriptions if the principal is gone or changed.
@@ -117,7 +127,9 @@ impl Event {
             // A dashboard watching one lead is not woken by the tenant's other leads.
             Event::LeadScoreChanged(change) => Some(change.lead_id),
             Event::LeadUpdated { lead } => Some(lead.id),
-            Event::JobUpdated { .. } | Event::JobsAvailable => None,
+            Event::JobUpdated { .. } | Event::JobsAvailable | Event::PhoneAgentStatus { .. } => {
+                None
+            }
         }
     }
 }
@@ -326,7 +338,8 @@ impl EventBus {
     /// This process's subscribers get it at once, before Redis sees it (they do not wait on a
     /// round trip, nor lose it when the publish queue is full); other replicas get it through
     /// Redis, and this process drops the echo.
-    pub fn publish(&self, tenant_id: Uuid, event: Event) {
+    pub fn publish(&self, tenant: TenantId, event: Event) {
+        let tenant_id = tenant.uuid();
         metrics::counter!("leadline_bus_events_published_total").increment(1);
         match &self.redis {
             Some(redis) => {
@@ -342,24 +355,25 @@ impl EventBus {
 
     /// Tells every replica that `subject`'s access to `tenant_id` changed. Call it after the
     /// change commits (a socket re-reading before the commit would see the old state).
-    pub fn access_changed(&self, tenant_id: Uuid, subject: AccessSubject) {
-        self.publish(tenant_id, Event::AccessChanged { subject });
+    pub fn access_changed(&self, tenant: TenantId, subject: AccessSubject) {
+        self.publish(tenant, Event::AccessChanged { subject });
     }
 
     /// Subscribes to [`Event::AccessChanged`] of `tenant_id` only. Like every subscription,
     /// the stream ends after yielding `BusError::Disconnected`.
     pub fn subscribe_access(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
     ) -> impl Stream<Item = Result<Arc<Event>, BusError>> + Send + 'static {
-        self.subscribe_scoped(tenant_id, ACCESS_SCOPE)
+        self.subscribe_scoped(tenant, ACCESS_SCOPE)
     }
 
     /// Subscribes to `tenant`'s events. The stream ends after yielding `BusError::Disconnected`.
     pub fn subscribe(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
     ) -> impl Stream<Item = Result<Arc<Event>, BusError>> + Send + 'static {
+        let tenant_id = tenant.uuid();
         let connected = self.redis.as_ref().is_none_or(|r| r.is_subscribed());
         self.hub.subscribe(tenant_id, connected)
     }
@@ -369,9 +383,10 @@ impl EventBus {
     /// this subscriber for the tenant's other traffic.
     pub fn subscribe_scoped(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         scope: Uuid,
     ) -> impl Stream<Item = Result<Arc<Event>, BusError>> + Send + 'static {
+        let tenant_id = tenant.uuid();
         let connected = self.redis.as_ref().is_none_or(|r| r.is_subscribed());
         self.hub.subscribe_to((tenant_id, Some(scope)), connected)
     }

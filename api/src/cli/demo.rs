@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
+use leadline_domain::ids::TenantId;
 use leadline_twitch::fake::helix::FakeHelix;
 use leadline_twitch::fake::irc::{FakeIrc, ScriptedMessage};
 use leadline_youtube::fake::FakeYoutube;
@@ -246,7 +247,7 @@ async fn run_live(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
         if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
             break;
         }
-        let summary = summarize(&state, tenant_id, &sessions)
+        let summary = summarize(&state, TenantId(tenant_id), &sessions)
             .await
             .map_err(api_error)?;
         println!(
@@ -264,7 +265,7 @@ async fn run_live(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
             )
             .await;
     }
-    let summary = summarize(&state, tenant_id, &sessions)
+    let summary = summarize(&state, TenantId(tenant_id), &sessions)
         .await
         .map_err(api_error)?;
     feeder.abort();
@@ -300,7 +301,7 @@ struct Summary {
 
 async fn summarize(
     state: &crate::state::AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     sessions: &[String],
 ) -> crate::error::ApiResult<Summary> {
     let mut summary = Summary::default();

@@ -4,6 +4,7 @@
 
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
+use leadline_domain::ids::TenantId;
 use leadline_domain::phone::PhoneNumber;
 use leadline_domain::tenant::{check_ai_lead_percentage, check_password_policy, Email, TenantSlug};
 
@@ -87,8 +88,27 @@ pub struct UpdateTenantSettingsInput {
     pub human_operator_number: Option<String>,
     /// ISO-3166 alpha-2 region for national-format phone numbers (empty clears it).
     pub default_phone_region: Option<String>,
-    /// IANA time zone for calling hours when a recipient's own is unknown (empty: UTC).
+    /// IANA time zone for calling hours when a recipient's own is unknown (empty: UTC). The
+    /// phone agent books appointments in it too.
     pub time_zone: Option<String>,
+    // The dealership AI phone agent (issue 15).
+    /// The Twilio number (E.164) whose calls the agent answers; unique across tenants, since it
+    /// routes each incoming call to its dealership (empty clears it).
+    pub twilio_phone_number: Option<String>,
+    /// The ElevenLabs agent that answers incoming calls (`ulaw_8000` in and out, with the
+    /// `schedule_appointment` and `transfer_to_human` client tools; empty clears it).
+    pub elevenlabs_inbound_agent_id: Option<String>,
+    /// The ElevenLabs agent for outbound calls (empty clears it).
+    pub elevenlabs_outbound_agent_id: Option<String>,
+    /// The dealership's name as the agent says it (empty: the tenant's name).
+    pub dealership_name: Option<String>,
+    /// The open days, local time in `timeZone` (an empty list: back to Mon–Fri 09–18, Sat
+    /// 09–14). Appointments are booked only inside them.
+    pub business_hours: Option<Vec<super::phone_agent::BusinessDayInput>>,
+    /// Minutes per appointment slot, 5–240 (slots start at each day's opening time).
+    pub appointment_slot_minutes: Option<i32>,
+    /// Appointments one slot may hold, 1–50.
+    pub appointments_per_slot: Option<i32>,
     /// Lead nurture: when follow-ups go to silent AI leads, and whether they do (replaces the
     /// whole schedule; omitted hours take their defaults).
     pub nurture_schedule: Option<NurtureScheduleInput>,
@@ -413,7 +433,7 @@ async fn session(
         token,
         expires_at,
         user: user.into(),
-        tenant: Tenant(state.store.tenant(tenant_id).await?),
+        tenant: Tenant(state.store.tenant(TenantId(tenant_id)).await?),
         role: role.into(),
     })
 }
@@ -614,6 +634,20 @@ impl AccountMutation {
         input: UpdateTenantSettingsInput,
     ) -> async_graphql::Result<UpdateTenantSettingsPayload> {
         let tenant_id = tenant_for(ctx, Access::Administer)?;
+        // The dealership AI phone agent (issue 15).
+        let phone_agent = super::phone_agent::settings_changes(
+            input.twilio_phone_number,
+            input.elevenlabs_inbound_agent_id,
+            input.elevenlabs_outbound_agent_id,
+            input.dealership_name,
+            input.business_hours,
+            input.appointment_slot_minutes,
+            input.appointments_per_slot,
+        )?;
+        let was_running = match input.agent_running {
+            Some(_) => Some(state(ctx).store.tenant(tenant_id).await?.agent_running),
+            None => None,
+        };
         let optional =
             |value: Option<String>, field: &str| -> Result<Option<Option<String>>, ApiError> {
                 value.map(|v| clean_text(Some(v), field, 120)).transpose()
@@ -676,11 +710,23 @@ impl AccountMutation {
                 }
                 other => other,
             },
+            ..phone_agent
         };
         let tenant = state(ctx)
             .store
             .update_tenant_settings(tenant_id, principal(ctx).actor(), changes)
             .await?;
+        // Starting or stopping the phone agent is streamed (`phoneAgentStatus`) after it commits.
+        if was_running.is_some_and(|before| before != tenant.agent_running) {
+            state(ctx).bus.publish(
+                tenant_id,
+                crate::bus::Event::PhoneAgentStatus {
+                    running: tenant.agent_running,
+                    changed_by: principal(ctx).actor().user_id,
+                    at: tenant.updated_at,
+                },
+            );
+        }
         Ok(UpdateTenantSettingsPayload {
             tenant: Tenant(tenant),
         })

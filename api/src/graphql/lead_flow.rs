@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use leadline_domain as domain;
 use leadline_domain::call_analytics::{analyze, CallFact, Period};
 use leadline_domain::calls::{AnsweredBy as DomainAnsweredBy, CallStatus as DomainCallStatus};
-use leadline_domain::ids::{LeadId, TenantId};
+use leadline_domain::ids::LeadId;
 use leadline_entity::{calls, nurture_enrollments};
 
 use super::calls::CallStatus;
@@ -289,7 +289,7 @@ impl LeadFlowQuery {
         let page = state(ctx)
             .store
             .nurture_enrollments(
-                TenantId(tenant_id),
+                tenant_id,
                 NurtureFilter {
                     status: filter.status.map(Into::into),
                     stage: filter.stage.map(Into::into),
@@ -332,9 +332,7 @@ impl LeadFlowQuery {
         })?;
         let mut rows = store.calls_between(tenant_id, from, to).await?;
         let ids: Vec<uuid::Uuid> = rows.iter().map(|c| c.id).collect();
-        let booked = store
-            .calls_with_appointments(TenantId(tenant_id), &ids)
-            .await?;
+        let booked = store.calls_with_appointments(tenant_id, &ids).await?;
         let facts: Vec<CallFact> = rows
             .iter()
             .map(|c| fact(c, booked.contains(&c.id)))
@@ -417,7 +415,7 @@ impl LeadFlowMutation {
         let lead_id = parse_id(&input.lead_id, "leadId")?;
         let row = state(ctx)
             .store
-            .remove_from_nurture(TenantId(tenant_id), principal(ctx).actor(), LeadId(lead_id))
+            .remove_from_nurture(tenant_id, principal(ctx).actor(), LeadId(lead_id))
             .await?;
         Ok(RemoveFromNurturePayload {
             nurture_lead: NurtureLead(row),

@@ -4,9 +4,9 @@
 use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription, ID};
 use chrono::{DateTime, Utc};
 use futures::Stream;
+use leadline_domain::ids::TenantId;
 use leadline_domain::phone::PhoneNumber;
 use leadline_domain::tenant::Email;
-use uuid::Uuid;
 
 // Re-exported: `graphql::calls` still names the helper through this module.
 pub(crate) use super::subscription::scoped_events;
@@ -233,7 +233,10 @@ fn lead_fields(
     })
 }
 
-async fn phone_region(ctx: &Context<'_>, tenant_id: Uuid) -> async_graphql::Result<Option<String>> {
+async fn phone_region(
+    ctx: &Context<'_>,
+    tenant_id: TenantId,
+) -> async_graphql::Result<Option<String>> {
     Ok(state(ctx)
         .store
         .tenant(tenant_id)
@@ -243,7 +246,7 @@ async fn phone_region(ctx: &Context<'_>, tenant_id: Uuid) -> async_graphql::Resu
 
 fn publish_lead(ctx: &Context<'_>, lead: &leadline_entity::leads::Model) {
     state(ctx).bus.publish(
-        lead.tenant_id,
+        TenantId(lead.tenant_id),
         Event::LeadUpdated {
             lead: Box::new(lead.clone()),
         },

@@ -14,6 +14,7 @@ mod lead_flow;
 mod leads;
 mod live;
 pub mod metrics;
+mod phone_agent;
 pub mod socket;
 mod subscription;
 mod support;
@@ -21,6 +22,7 @@ pub mod types;
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Guard, MergedObject, MergedSubscription, Schema, SimpleObject, ID};
+use leadline_domain::ids::TenantId;
 use uuid::Uuid;
 
 use crate::auth::{Access, Principal};
@@ -41,6 +43,7 @@ pub struct QueryRoot(
     lead_flow::LeadFlowQuery,
     leads::LeadQuery,
     live::LiveQuery,
+    phone_agent::PhoneAgentQuery,
     support::SupportQuery,
 );
 
@@ -67,6 +70,7 @@ pub struct SubscriptionRoot(
     jobs::JobSubscription,
     leads::LeadSubscription,
     live::LiveSubscription,
+    phone_agent::PhoneAgentSubscription,
     support::SupportSubscription,
 );
 
@@ -132,7 +136,7 @@ pub(crate) fn principal<'a>(ctx: &Context<'a>) -> &'a Principal {
 }
 
 /// Checks access and returns the caller's tenant.
-pub(crate) fn tenant_for(ctx: &Context<'_>, access: Access) -> ApiResult<Uuid> {
+pub(crate) fn tenant_for(ctx: &Context<'_>, access: Access) -> ApiResult<TenantId> {
     principal(ctx).require(access)
 }
 

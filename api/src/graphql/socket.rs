@@ -30,6 +30,7 @@ use async_graphql::{Data, Executor, Pos, Request, Response};
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 use futures::StreamExt;
+use leadline_domain::ids::TenantId;
 use uuid::Uuid;
 
 use super::AppSchema;
@@ -41,7 +42,7 @@ use crate::state::AppState;
 /// What a socket remembers from `connection_init`: stored in the connection's data.
 pub struct SocketSession {
     credential: String,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     running: Arc<AtomicUsize>,
     max_operations: usize,
     /// Holds this socket's place in its principal's count until the socket is gone.
@@ -107,7 +108,7 @@ fn expired() -> ApiError {
     ApiError::Unauthenticated("the token has expired; log in again".into())
 }
 
-fn tenant_of(principal: &Principal) -> Option<Uuid> {
+fn tenant_of(principal: &Principal) -> Option<TenantId> {
     match principal {
         Principal::Anonymous => None,
         Principal::Member { tenant_id, .. }
@@ -121,12 +122,12 @@ fn tenant_of(principal: &Principal) -> Option<Uuid> {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum PrincipalKey {
     Member {
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         user_id: Uuid,
     },
     ApiKey(Uuid),
     Customer {
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         lead_id: Uuid,
         external_id: String,
     },
@@ -416,7 +417,7 @@ mod tests {
     fn member(user_id: Uuid) -> Principal {
         Principal::Member {
             user_id,
-            tenant_id: Uuid::nil(),
+            tenant_id: TenantId(Uuid::nil()),
             role: Role::Admin,
         }
     }
@@ -474,7 +475,7 @@ mod tests {
         ));
         assert!(concerns(&member(user), &change(AccessSubject::Everyone)));
         let customer = Principal::Customer {
-            tenant_id: Uuid::nil(),
+            tenant_id: TenantId(Uuid::nil()),
             lead_id: user,
             external_id: "visitor:1".into(),
         };

@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ErrorExtensions};
 use futures::{Stream, StreamExt};
+use leadline_domain::ids::TenantId;
 use uuid::Uuid;
 
 use super::state;
@@ -83,7 +84,7 @@ where
 /// The tenant's bus events mapped by `select` (see [`map_events`]).
 pub(crate) fn tenant_events<T: Send + 'static>(
     ctx: &Context<'_>,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     select: impl Fn(&Event) -> Option<T> + Send + 'static,
 ) -> impl Stream<Item = async_graphql::Result<T>> + Send + 'static {
     scoped_events(ctx, tenant_id, None, select)
@@ -93,7 +94,7 @@ pub(crate) fn tenant_events<T: Send + 'static>(
 /// `Event::scope`) only that scope's events wake the stream, not the tenant's whole traffic.
 pub(crate) fn scoped_events<T: Send + 'static>(
     ctx: &Context<'_>,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     scope: Option<Uuid>,
     select: impl Fn(&Event) -> Option<T> + Send + 'static,
 ) -> impl Stream<Item = async_graphql::Result<T>> + Send + 'static {

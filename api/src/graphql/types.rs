@@ -192,6 +192,13 @@ impl Tenant {
             human_operator_number: self.0.human_operator_number.clone(),
             default_phone_region: self.0.default_phone_region.clone(),
             time_zone: self.0.time_zone.clone(),
+            twilio_phone_number: self.0.twilio_phone_number.clone(),
+            elevenlabs_inbound_agent_id: self.0.elevenlabs_inbound_agent_id.clone(),
+            elevenlabs_outbound_agent_id: self.0.elevenlabs_outbound_agent_id.clone(),
+            dealership_name: self.0.dealership_name.clone(),
+            business_hours: super::phone_agent::business_days(&self.0),
+            appointment_slot_minutes: self.0.appointment_slot_minutes,
+            appointments_per_slot: self.0.appointments_per_slot,
             nurture_schedule: {
                 let schedule = crate::store::nurture::schedule_of(&self.0);
                 NurtureSchedule {
@@ -224,8 +231,24 @@ pub struct TenantSettings {
     /// ISO-3166 alpha-2 region used to read phone numbers written without a country code.
     pub default_phone_region: Option<String>,
     /// IANA time zone (`America/Mexico_City`) used for calling hours when neither the number,
-    /// the invoice nor the lead settles the recipient's zone; null means UTC.
+    /// the invoice nor the lead settles the recipient's zone; null means UTC. The phone agent
+    /// books appointments in it.
     pub time_zone: Option<String>,
+    // The dealership AI phone agent (issue 15).
+    /// The Twilio number (E.164) whose incoming calls the agent answers.
+    pub twilio_phone_number: Option<String>,
+    /// The ElevenLabs agent that answers incoming calls.
+    pub elevenlabs_inbound_agent_id: Option<String>,
+    /// The ElevenLabs agent for outbound calls.
+    pub elevenlabs_outbound_agent_id: Option<String>,
+    /// The dealership's name as the agent says it (null: the tenant's name).
+    pub dealership_name: Option<String>,
+    /// The open days the agent books appointments in (local time in `timeZone`).
+    pub business_hours: Vec<super::phone_agent::BusinessDay>,
+    /// Minutes per appointment slot.
+    pub appointment_slot_minutes: i32,
+    /// Appointments one slot may hold.
+    pub appointments_per_slot: i32,
     /// Lead nurture: follow-ups to silent AI leads.
     pub nurture_schedule: NurtureSchedule,
     /// Micro-USD per billed telephony minute (0: not configured).

@@ -27,6 +27,10 @@ pub async fn readyz(State(state): State<HttpState>) -> Response {
             "configured": state.app.config.livekit.missing().is_empty(),
             "missing": state.app.config.livekit.missing(),
         },
+        "phoneAgent": {
+            "configured": state.app.config.phone_agent_missing().is_empty(),
+            "missing": state.app.config.phone_agent_missing(),
+        },
     });
     let status = if database && bus {
         StatusCode::OK

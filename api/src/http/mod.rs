@@ -58,6 +58,19 @@ pub fn router(state: HttpState) -> Router {
         )
         .route("/api/webhook/livekit", post(voice_webhooks::livekit))
         .route(
+            "/api/voice/twilio/incoming",
+            post(voice_webhooks::twilio_incoming),
+        )
+        .route("/api/voice/twilio/status", post(voice_webhooks::twilio_status))
+        .route(
+            "/api/voice/twilio/media-stream",
+            get(voice_webhooks::twilio_media_stream),
+        )
+        .route(
+            "/api/voice/elevenlabs/post-call",
+            post(voice_webhooks::elevenlabs_post_call),
+        )
+        .route(
             "/api/webhook/{channel}/{tenant_slug}",
             get(webhooks::verify).post(webhooks::receive),
         )

@@ -1,4 +1,11 @@
-//! Webhooks of the voice platforms: `POST /api/webhook/livekit` (ARCHITECTURE.md §6).
+//! Webhooks of the voice platforms: `POST /api/webhook/livekit` (ARCHITECTURE.md §6), and the
+//! dealership AI phone agent's Twilio and ElevenLabs endpoints (issue 15):
+//! `POST /api/voice/twilio/incoming` (TwiML), `POST /api/voice/twilio/status`,
+//! `GET /api/voice/twilio/media-stream` (the bridge's WebSocket) and
+//! `POST /api/voice/elevenlabs/post-call`. Twilio deliveries are verified by the crate's
+//! receiver against `LEADLINE_PUBLIC_URL` + the path Twilio requested (Twilio signs the URL it
+//! was configured with, not the one a proxy forwards); ElevenLabs' by its `t=,v0=` signature. A
+//! refusal is 401 with the JSON error body and stores nothing.
 //!
 //! LiveKit signs each delivery with a JWT in `Authorization` (our API key as issuer, the body's
 //! SHA-256 as a claim); the crate's receiver verifies it on the raw bytes before anything is
@@ -10,16 +17,20 @@
 //! LiveKit never retries an event we chose to ignore.
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{OriginalUri, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use futures::{SinkExt, StreamExt};
 use http::HeaderMap;
 use serde_json::json;
 
 use super::webhooks::{count, read_body, reject};
 use super::HttpState;
+use crate::error::ApiError;
 use crate::services::calls::{handle_livekit_event, LiveKitOutcome, LiveKitSigner};
-use crate::services::inbox::ingest::WebhookRejection;
+use crate::services::phone_agent::{self, Bridge, ReportOutcome};
+use crate::services::webhooks::WebhookRejection;
 
 const LIVEKIT: &str = "livekit";
 
@@ -120,4 +131,175 @@ pub async fn livekit(State(state): State<HttpState>, headers: HeaderMap, body: B
             error.into_response()
         }
     }
+}
+
+const TWILIO: &str = "twilio_voice";
+const ELEVENLABS: &str = "elevenlabs";
+
+/// Verifies a Twilio form delivery against the public URL it was sent to; the parsed webhook,
+/// or the refusal to answer.
+async fn verified_twilio(
+    state: &HttpState,
+    uri: &http::Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<leadline_twilio::VoiceWebhook, Response> {
+    let raw = read_body(state, TWILIO, headers, body).await?;
+    let (Some(public), Ok(receiver)) = (
+        state.app.config.public_url.as_deref(),
+        state.app.config.twilio.receiver(),
+    ) else {
+        return Err(reject(TWILIO, &WebhookRejection::MissingSecret));
+    };
+    let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+    match receiver.receive(&format!("{public}{path}"), headers, &raw) {
+        Ok(webhook) => Ok(webhook),
+        Err(leadline_twilio::Error::SignatureInvalid(problem)) => Err(reject(
+            TWILIO,
+            &WebhookRejection::BadSignature(problem.to_string()),
+        )),
+        Err(error) => Err(reject(
+            TWILIO,
+            &WebhookRejection::BadPayload(error.to_string()),
+        )),
+    }
+}
+
+/// `POST /api/voice/twilio/incoming`: a call to a dealership's number. TwiML that streams the
+/// call to the agent, or dials the operator.
+pub async fn twilio_incoming(
+    State(state): State<HttpState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let webhook = match verified_twilio(&state, &uri, &headers, body).await {
+        Ok(webhook) => webhook,
+        Err(refused) => return refused,
+    };
+    match phone_agent::answer_incoming(&state.app, &webhook).await {
+        Ok(twiml) => {
+            count(TWILIO, "applied");
+            (
+                [(
+                    http::header::CONTENT_TYPE,
+                    leadline_twilio::twiml::CONTENT_TYPE,
+                )],
+                twiml,
+            )
+                .into_response()
+        }
+        Err(error) => {
+            count(TWILIO, "failed");
+            error.into_response()
+        }
+    }
+}
+
+/// `POST /api/voice/twilio/status`: Twilio's status callback of a phone-agent call.
+pub async fn twilio_status(
+    State(state): State<HttpState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let webhook = match verified_twilio(&state, &uri, &headers, body).await {
+        Ok(webhook) => webhook,
+        Err(refused) => return refused,
+    };
+    report(
+        TWILIO,
+        phone_agent::twilio_status(&state.app, &webhook).await,
+    )
+}
+
+fn report(channel: &'static str, result: Result<ReportOutcome, ApiError>) -> Response {
+    match result {
+        Ok(outcome) => {
+            let label = match outcome {
+                ReportOutcome::Applied => "applied",
+                ReportOutcome::Duplicate => "duplicate",
+                ReportOutcome::Ignored => "ignored",
+            };
+            count(channel, label);
+            Json(json!({"ok": true, "outcome": label})).into_response()
+        }
+        Err(error) => {
+            count(channel, "failed");
+            error.into_response()
+        }
+    }
+}
+
+/// `POST /api/voice/elevenlabs/post-call`: ElevenLabs' signed post-call webhook.
+pub async fn elevenlabs_post_call(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let raw = match read_body(&state, ELEVENLABS, &headers, body).await {
+        Ok(raw) => raw,
+        Err(refused) => return refused,
+    };
+    let Ok(receiver) = state.app.config.elevenlabs.receiver() else {
+        return reject(ELEVENLABS, &WebhookRejection::MissingSecret);
+    };
+    let event = match receiver.receive(&headers, &raw, chrono::Utc::now().timestamp()) {
+        Ok(event) => event,
+        Err(leadline_elevenlabs::WebhookError::Decode(why)) => {
+            return reject(ELEVENLABS, &WebhookRejection::BadPayload(why))
+        }
+        Err(leadline_elevenlabs::WebhookError::MissingHeader) => {
+            return reject(ELEVENLABS, &WebhookRejection::MissingSignature)
+        }
+        Err(
+            leadline_elevenlabs::WebhookError::Stale
+            | leadline_elevenlabs::WebhookError::FromTheFuture,
+        ) => return reject(ELEVENLABS, &WebhookRejection::StaleTimestamp),
+        Err(error) => {
+            return reject(
+                ELEVENLABS,
+                &WebhookRejection::BadSignature(error.to_string()),
+            )
+        }
+    };
+    report(
+        ELEVENLABS,
+        phone_agent::elevenlabs_post_call(&state.app, &event).await,
+    )
+}
+
+/// `GET /api/voice/twilio/media-stream`: Twilio's Media Stream WebSocket, handed to the
+/// bridge. The call token arrives in the `start` message, so the upgrade itself is open; the
+/// bridge closes a stream whose token does not hold before anything else happens.
+pub async fn twilio_media_stream(
+    State(state): State<HttpState>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    // Twilio's frames are small JSON (a 20 ms media frame is ~300 bytes); a large frame is
+    // not Twilio.
+    const MAX_FRAME: usize = 64 * 1024;
+    upgrade
+        .max_message_size(MAX_FRAME)
+        .max_frame_size(MAX_FRAME)
+        .on_upgrade(move |socket| bridge_socket(socket, state))
+        .into_response()
+}
+
+async fn bridge_socket(socket: WebSocket, state: HttpState) {
+    let (sink, stream) = socket.split();
+    let incoming = Box::pin(
+        stream
+            .take_while(|message| futures::future::ready(message.is_ok()))
+            .filter_map(|message| {
+                futures::future::ready(match message {
+                    Ok(Message::Text(text)) => Some(text.as_str().to_owned()),
+                    _ => None,
+                })
+            }),
+    );
+    let outgoing = Box::pin(sink.with(|text: String| {
+        futures::future::ready(Ok::<_, axum::Error>(Message::Text(text.into())))
+    }));
+    Bridge::new(state.app.clone()).run(incoming, outgoing).await;
 }

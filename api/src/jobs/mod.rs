@@ -13,6 +13,7 @@ mod worker;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use leadline_domain::ids::TenantId;
 use leadline_domain::job::{after_failure, AfterFailure, Backoff, JobStatus};
 use leadline_entity::jobs;
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -154,7 +155,7 @@ pub struct JobQueue {
 const REMOTE_WAKE_COALESCE: Duration = Duration::from_millis(2);
 
 /// The topic workers listen on for "new work": the nil tenant is never a real tenant.
-pub(crate) const QUEUE_TOPIC: Uuid = Uuid::nil();
+pub(crate) const QUEUE_TOPIC: TenantId = TenantId(Uuid::nil());
 
 impl JobQueue {
     /// A queue over `store`, announcing on `bus`.
@@ -387,8 +388,10 @@ impl JobQueue {
         let updated = jobs::Entity::find().from_raw_sql(statement).all(db).await?;
         let recorded = !updated.is_empty();
         if let Some(row) = updated.into_iter().next() {
-            self.bus
-                .publish(row.tenant_id, Event::JobUpdated { job: Box::new(row) });
+            self.bus.publish(
+                TenantId(row.tenant_id),
+                Event::JobUpdated { job: Box::new(row) },
+            );
         } else {
             tracing::warn!(job = %job.id, kind = %job.kind, "lease lost before the job finished; another worker owns it now");
         }
@@ -396,8 +399,9 @@ impl JobQueue {
     }
 
     /// Revives a DEAD or FAILED job of the tenant: attempts reset, due now.
-    pub async fn retry(&self, tenant_id: Uuid, job_id: Uuid) -> ApiResult<jobs::Model> {
-        let job = self.job(tenant_id, job_id).await?;
+    pub async fn retry(&self, tenant: TenantId, job_id: Uuid) -> ApiResult<jobs::Model> {
+        let tenant_id = tenant.uuid();
+        let job = self.job(tenant, job_id).await?;
         let status = JobStatus::parse(&job.status).map_err(|e| ApiError::Internal(e.into()))?;
         if !matches!(status, JobStatus::Dead | JobStatus::Failed) {
             return Err(ApiError::Conflict(format!(
@@ -420,9 +424,9 @@ impl JobQueue {
             .filter(jobs::Column::Status.eq(status.as_str()))
             .exec(self.store.connection())
             .await?;
-        let job = self.job(tenant_id, job_id).await?;
+        let job = self.job(tenant, job_id).await?;
         self.bus.publish(
-            tenant_id,
+            tenant,
             Event::JobUpdated {
                 job: Box::new(job.clone()),
             },
@@ -432,9 +436,9 @@ impl JobQueue {
     }
 
     /// One job of the tenant.
-    pub async fn job(&self, tenant_id: Uuid, job_id: Uuid) -> ApiResult<jobs::Model> {
+    pub async fn job(&self, tenant: TenantId, job_id: Uuid) -> ApiResult<jobs::Model> {
         jobs::Entity::find_by_id(job_id)
-            .filter(jobs::Column::TenantId.eq(tenant_id))
+            .filter(jobs::Column::TenantId.eq(tenant.uuid()))
             .one(self.store.connection())
             .await?
             .ok_or(ApiError::NotFound("job"))
@@ -443,11 +447,11 @@ impl JobQueue {
     /// A page of the tenant's jobs, newest first.
     pub async fn jobs(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         filter: JobFilter,
         page: PageRequest,
     ) -> ApiResult<Page<jobs::Model>> {
-        let mut select = jobs::Entity::find().filter(jobs::Column::TenantId.eq(tenant_id));
+        let mut select = jobs::Entity::find().filter(jobs::Column::TenantId.eq(tenant.uuid()));
         if let Some(status) = filter.status {
             select = select.filter(jobs::Column::Status.eq(status.as_str()));
         }
@@ -458,14 +462,14 @@ impl JobQueue {
     }
 
     /// Counts by status, for one tenant or (None) the whole queue.
-    pub async fn counts(&self, tenant_id: Option<Uuid>) -> ApiResult<QueueCounts> {
+    pub async fn counts(&self, tenant: Option<TenantId>) -> ApiResult<QueueCounts> {
         let mut query = jobs::Entity::find()
             .select_only()
             .column(jobs::Column::Status)
             .column_as(jobs::Column::Id.count(), "n")
             .group_by(jobs::Column::Status);
-        if let Some(tenant_id) = tenant_id {
-            query = query.filter(jobs::Column::TenantId.eq(tenant_id));
+        if let Some(tenant) = tenant {
+            query = query.filter(jobs::Column::TenantId.eq(tenant.uuid()));
         }
         let rows: Vec<(String, i64)> = query.into_tuple().all(self.store.connection()).await?;
         let mut counts = QueueCounts::default();
@@ -484,9 +488,9 @@ impl JobQueue {
     }
 
     /// Total jobs of the tenant (for tests and reports).
-    pub async fn total(&self, tenant_id: Uuid) -> ApiResult<u64> {
+    pub async fn total(&self, tenant: TenantId) -> ApiResult<u64> {
         Ok(jobs::Entity::find()
-            .filter(jobs::Column::TenantId.eq(tenant_id))
+            .filter(jobs::Column::TenantId.eq(tenant.uuid()))
             .count(self.store.connection())
             .await?)
     }

@@ -243,7 +243,7 @@ impl AiService {
     }
 
     /// What `request.text` is: intent, signals, sentiment, hand-over wish, product, language.
-    pub async fn analyze(&self, tenant_id: Uuid, request: AiRequest) -> ApiResult<Analyzed> {
+    pub async fn analyze(&self, tenant_id: TenantId, request: AiRequest) -> ApiResult<Analyzed> {
         validate(&request)?;
         self.inner.limiter.check(&tenant_id.to_string()).await?;
         self.analyze_chat(tenant_id, request).await
@@ -253,7 +253,11 @@ impl AiService {
     /// of API requests (`LEADLINE_AI_RATE_PER_MINUTE` is for `analyzeMessage`/`suggestReply`
     /// callers; a live chat's volume is the audience's, and the session's reply limits and the
     /// provider's own breaker bound it). Usage is still metered.
-    pub async fn analyze_chat(&self, tenant_id: Uuid, request: AiRequest) -> ApiResult<Analyzed> {
+    pub async fn analyze_chat(
+        &self,
+        tenant_id: TenantId,
+        request: AiRequest,
+    ) -> ApiResult<Analyzed> {
         validate(&request)?;
         let prepared = self.prepare(tenant_id, &request).await?;
         let mut calls = OfflineCalls::default();
@@ -268,7 +272,11 @@ impl AiService {
     }
 
     /// The reply to `request.text`, with the analysis it is based on.
-    pub async fn suggest_reply(&self, tenant_id: Uuid, request: AiRequest) -> ApiResult<Suggested> {
+    pub async fn suggest_reply(
+        &self,
+        tenant_id: TenantId,
+        request: AiRequest,
+    ) -> ApiResult<Suggested> {
         validate(&request)?;
         self.inner.limiter.check(&tenant_id.to_string()).await?;
         let prepared = self.prepare(tenant_id, &request).await?;
@@ -294,7 +302,7 @@ impl AiService {
         })
     }
 
-    async fn prepare(&self, tenant_id: Uuid, request: &AiRequest) -> ApiResult<Prepared> {
+    async fn prepare(&self, tenant_id: TenantId, request: &AiRequest) -> ApiResult<Prepared> {
         let store = &self.inner.store;
         let settings_row = store.ai_context(tenant_id).await?;
         let tenant = store.tenant(tenant_id).await?;
@@ -357,7 +365,7 @@ impl AiService {
     }
 
     fn request_config(
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         backend: &LlmBackend,
         prepared: &Prepared,
     ) -> LlmRequestConfig {
@@ -370,7 +378,7 @@ impl AiService {
     }
 
     fn config_for(
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         backend: &LlmBackend,
         model: Option<&str>,
         settings: &leadline_domain::analysis::AiSettings,
@@ -379,12 +387,7 @@ impl AiService {
             .filter(|m| !m.trim().is_empty())
             .map(str::to_owned)
             .unwrap_or_else(|| backend.provider.provider().default_model().to_owned());
-        LlmRequestConfig::from_settings(
-            TenantId(tenant_id),
-            backend.api_key.clone(),
-            model,
-            settings,
-        )
+        LlmRequestConfig::from_settings(tenant_id, backend.api_key.clone(), model, settings)
     }
 
     /// What the customer answered on a payment-reminder call, from its transcript: through the
@@ -393,7 +396,7 @@ impl AiService {
     /// a call that ended must still get its outcome. Returns who decided.
     pub async fn classify_call_outcome(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         lines: &[TranscriptLine],
         today: chrono::NaiveDate,
         currency: &str,
@@ -450,7 +453,7 @@ impl AiService {
     /// answer a customer's message rather than open a conversation.
     pub async fn write_follow_up(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         stage: leadline_domain::nurture::NurtureStage,
         facts: &leadline_domain::nurture::FollowUpFacts<'_>,
     ) -> String {
@@ -468,7 +471,7 @@ impl AiService {
 
     async fn run_analysis(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         text: &str,
         prepared: &Prepared,
         calls: &mut OfflineCalls,
@@ -504,7 +507,7 @@ impl AiService {
 
     async fn run_reply(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         text: &str,
         analysis: &Analysis,
         prepared: &Prepared,
@@ -551,7 +554,7 @@ impl AiService {
     /// Writes this request's offline answers and everything the LLM meters hold (other
     /// requests' included: draining takes all) to `ai_usage`. A failed write is logged: the
     /// customer's answer matters more than the counter.
-    async fn record_usage(&self, tenant_id: Uuid, calls: OfflineCalls) {
+    async fn record_usage(&self, tenant_id: TenantId, calls: OfflineCalls) {
         let day = chrono::Utc::now().date_naive();
         let mut increments: Vec<(Uuid, AiUsageIncrement)> = Vec::new();
         let offline = |provider: &str, requests: i64| AiUsageIncrement {
@@ -564,10 +567,13 @@ impl AiService {
             cost_micros: 0,
         };
         if calls.offline > 0 {
-            increments.push((tenant_id, offline("OFFLINE", calls.offline)));
+            increments.push((tenant_id.uuid(), offline("OFFLINE", calls.offline)));
         }
         if calls.fallback > 0 {
-            increments.push((tenant_id, offline("OFFLINE_FALLBACK", calls.fallback)));
+            increments.push((
+                tenant_id.uuid(),
+                offline("OFFLINE_FALLBACK", calls.fallback),
+            ));
         }
         let backends = [&self.inner.anthropic, &self.inner.openai];
         for backend in backends.into_iter().flatten() {
@@ -588,7 +594,12 @@ impl AiService {
             }
         }
         for (tenant, increment) in increments {
-            if let Err(error) = self.inner.store.record_ai_usage(tenant, &increment).await {
+            if let Err(error) = self
+                .inner
+                .store
+                .record_ai_usage(TenantId(tenant), &increment)
+                .await
+            {
                 tracing::warn!(%tenant, ?increment, ?error, "AI usage not recorded");
             }
         }

@@ -8,6 +8,8 @@ pub mod conversation;
 pub mod inbox;
 pub mod live;
 pub mod nurture;
+pub mod phone_agent;
 pub mod redis_conn;
 pub mod send_limit;
 pub mod support;
+pub mod webhooks;

@@ -109,7 +109,7 @@ impl JobHandler for NurtureStepHandler {
         if let Some(reason) = stop {
             return self.stop(tenant, &enrollment, reason).await;
         }
-        let lead = store.lead(tenant.uuid(), lead_id.uuid()).await?;
+        let lead = store.lead(tenant, lead_id.uuid()).await?;
         let channel = pick_channel(Reach {
             whatsapp: signals.whatsapp_conversation.is_some(),
             sms: lead.phone.is_some() && self.sms.is_some(),
@@ -121,12 +121,12 @@ impl JobHandler for NurtureStepHandler {
                 .await;
         };
         let stage = NurtureStage::stored(&enrollment.step)?;
-        let tenant_row = store.tenant(tenant.uuid()).await?;
+        let tenant_row = store.tenant(tenant).await?;
         let text = self
             .state
             .ai
             .write_follow_up(
-                tenant.uuid(),
+                tenant,
                 stage,
                 &FollowUpFacts {
                     lead_name: &lead.name,
@@ -189,7 +189,7 @@ impl NurtureStepHandler {
         enrollment: &nurture_enrollments::Model,
         text: String,
     ) -> Result<Value, JobFailure> {
-        let tenant_id = tenant.uuid();
+        let tenant_id = tenant;
         let outbound = OutboundMessage {
             sender_kind: SenderKind::Ai,
             sender_user_id: None,

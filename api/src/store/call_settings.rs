@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use leadline_domain::compliance::{CallPolicy, Consent};
+use leadline_domain::ids::TenantId;
 use leadline_entity::{leads, livekit_connections, tenants};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
@@ -86,7 +87,8 @@ impl Store {
 
     /// The tenant's calling policy. A stored policy that no longer reads (edited by hand, or
     /// looser than the limits) is INTERNAL: calls stop rather than follow a policy nobody set.
-    pub async fn call_policy(&self, tenant_id: Uuid) -> ApiResult<TenantCallPolicy> {
+    pub async fn call_policy(&self, tenant: TenantId) -> ApiResult<TenantCallPolicy> {
+        let tenant_id = tenant.uuid();
         let tenant = tenants::Entity::find_by_id(tenant_id)
             .one(&self.db)
             .await?
@@ -97,10 +99,11 @@ impl Store {
     /// Stores the tenant's calling policy (`None`: back to the built-in one). Audited.
     pub async fn set_call_policy(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         actor: Actor,
         policy: Option<CallPolicy>,
     ) -> ApiResult<TenantCallPolicy> {
+        let tenant_id = tenant.uuid();
         let stored = policy
             .map(|p| serde_json::to_value(p).map_err(|e| ApiError::Internal(e.into())))
             .transpose()?;
@@ -135,13 +138,14 @@ impl Store {
     /// Records what the lead said about being called. Audited, with where it was heard.
     pub async fn set_call_consent(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         actor: Actor,
         lead_id: Uuid,
         consent: Consent,
         source: Option<String>,
         at: DateTime<Utc>,
     ) -> ApiResult<leads::Model> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let lead = leads::Entity::find_by_id(lead_id)
             .filter(leads::Column::TenantId.eq(tenant_id))
@@ -173,8 +177,9 @@ impl Store {
     /// The tenant's own LiveKit project, secret opened (for the dial job), if it set one.
     pub async fn livekit_connection(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
     ) -> ApiResult<Option<livekit_connections::Model>> {
+        let tenant_id = tenant.uuid();
         livekit_connections::Entity::find()
             .filter(livekit_connections::Column::TenantId.eq(tenant_id))
             .one(&self.db)
@@ -203,10 +208,11 @@ impl Store {
     /// logged).
     pub async fn set_livekit_connection(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         actor: Actor,
         new: NewLiveKitConnection,
     ) -> ApiResult<livekit_connections::Model> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let existing = livekit_connections::Entity::find()
             .filter(livekit_connections::Column::TenantId.eq(tenant_id))
@@ -271,9 +277,10 @@ impl Store {
     /// Whether there was one. Audited.
     pub async fn remove_livekit_connection(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         actor: Actor,
     ) -> ApiResult<bool> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let deleted = livekit_connections::Entity::delete_many()
             .filter(livekit_connections::Column::TenantId.eq(tenant_id))

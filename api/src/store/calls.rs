@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use leadline_domain::calls::{CallStatus, Transition};
+use leadline_domain::ids::TenantId;
 use leadline_entity::{
     call_events, calls, do_not_call_numbers, invoices, leads, tickets, webhook_receipts,
 };
@@ -157,9 +158,10 @@ impl Store {
     /// when there is none). The number is unique per tenant: a second one is CONFLICT.
     pub async fn create_invoice(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         invoice: NewInvoice,
     ) -> ApiResult<invoices::Model> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let taken = invoices::Entity::find()
             .filter(invoices::Column::TenantId.eq(tenant_id))
@@ -238,17 +240,19 @@ impl Store {
     }
 
     /// One invoice of the tenant.
-    pub async fn invoice(&self, tenant_id: Uuid, id: Uuid) -> ApiResult<invoices::Model> {
+    pub async fn invoice(&self, tenant: TenantId, id: Uuid) -> ApiResult<invoices::Model> {
+        let tenant_id = tenant.uuid();
         invoice_in(&self.db, tenant_id, id).await
     }
 
     /// A page of the tenant's invoices, newest first, optionally of one status.
     pub async fn invoices(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         status: Option<&str>,
         page: PageRequest,
     ) -> ApiResult<Page<invoices::Model>> {
+        let tenant_id = tenant.uuid();
         let mut select = invoices::Entity::find().filter(invoices::Column::TenantId.eq(tenant_id));
         if let Some(status) = status {
             select = select.filter(invoices::Column::Status.eq(status));
@@ -259,10 +263,11 @@ impl Store {
     /// Sets an invoice's status (PAID, CHECK_PAYMENT, DISPUTED, OPEN).
     pub async fn set_invoice_status(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         id: Uuid,
         status: &str,
     ) -> ApiResult<invoices::Model> {
+        let tenant_id = tenant.uuid();
         let row = invoice_in(&self.db, tenant_id, id).await?;
         let mut active: invoices::ActiveModel = row.into();
         active.status = Set(status.to_owned());
@@ -271,7 +276,8 @@ impl Store {
     }
 
     /// Whether `phone` (E.164) is on the tenant's do-not-call list.
-    pub async fn is_do_not_call(&self, tenant_id: Uuid, phone: &str) -> ApiResult<bool> {
+    pub async fn is_do_not_call(&self, tenant: TenantId, phone: &str) -> ApiResult<bool> {
+        let tenant_id = tenant.uuid();
         Ok(do_not_call_numbers::Entity::find()
             .filter(do_not_call_numbers::Column::TenantId.eq(tenant_id))
             .filter(do_not_call_numbers::Column::Phone.eq(phone))
@@ -283,11 +289,12 @@ impl Store {
     /// Puts `phone` on the do-not-call list (`blocked`) or takes it off; idempotent.
     pub async fn set_do_not_call(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         phone: &str,
         blocked: bool,
         reason: Option<String>,
     ) -> ApiResult<()> {
+        let tenant_id = tenant.uuid();
         let existing = do_not_call_numbers::Entity::find()
             .filter(do_not_call_numbers::Column::TenantId.eq(tenant_id))
             .filter(do_not_call_numbers::Column::Phone.eq(phone))
@@ -325,10 +332,11 @@ impl Store {
     /// `since`: what the attempt caps count.
     pub async fn call_attempts_since(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         phone: &str,
         since: DateTime<Utc>,
     ) -> ApiResult<Vec<DateTime<Utc>>> {
+        let tenant_id = tenant.uuid();
         let rows = calls::Entity::find()
             .filter(calls::Column::TenantId.eq(tenant_id))
             .filter(calls::Column::ToNumber.eq(phone))
@@ -339,7 +347,8 @@ impl Store {
     }
 
     /// The attempt number the next call about `invoice_id` gets (1 for the first).
-    pub async fn next_attempt(&self, tenant_id: Uuid, invoice_id: Uuid) -> ApiResult<i32> {
+    pub async fn next_attempt(&self, tenant: TenantId, invoice_id: Uuid) -> ApiResult<i32> {
+        let tenant_id = tenant.uuid();
         let last = calls::Entity::find()
             .filter(calls::Column::TenantId.eq(tenant_id))
             .filter(calls::Column::InvoiceId.eq(invoice_id))
@@ -353,9 +362,10 @@ impl Store {
     /// one transaction, so a stored QUEUED call always gets dialled.
     pub async fn create_call(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         call: NewCall,
     ) -> ApiResult<(calls::Model, call_events::Model)> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let at = now();
         let id = Uuid::now_v7();
@@ -392,6 +402,8 @@ impl Store {
             blocked_reason: Set(blocked_reason.clone()),
             scheduled_for: Set(scheduled_for),
             answered_by: Set(None),
+            agent_conversation_id: Set(None),
+            recording_url: Set(None),
         }
         .insert(&tx)
         .await?;
@@ -414,17 +426,19 @@ impl Store {
     }
 
     /// One call of the tenant.
-    pub async fn call(&self, tenant_id: Uuid, id: Uuid) -> ApiResult<calls::Model> {
+    pub async fn call(&self, tenant: TenantId, id: Uuid) -> ApiResult<calls::Model> {
+        let tenant_id = tenant.uuid();
         call_in(&self.db, tenant_id, id).await
     }
 
     /// A page of the tenant's calls, newest first.
     pub async fn calls(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         filter: CallFilter,
         page: PageRequest,
     ) -> ApiResult<Page<calls::Model>> {
+        let tenant_id = tenant.uuid();
         let mut select = calls::Entity::find().filter(calls::Column::TenantId.eq(tenant_id));
         if let Some(status) = filter.status {
             select = select.filter(calls::Column::Status.eq(status));
@@ -445,10 +459,11 @@ impl Store {
     /// period; at most [`STATS_MAX_CALLS`] rows are read).
     pub async fn calls_between(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> ApiResult<Vec<calls::Model>> {
+        let tenant_id = tenant.uuid();
         Ok(calls::Entity::find()
             .filter(calls::Column::TenantId.eq(tenant_id))
             .filter(calls::Column::CreatedAt.gte(from))
@@ -504,11 +519,12 @@ impl Store {
     /// since the answer.
     pub async fn move_call(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         call_id: Uuid,
         to: CallStatus,
         change: CallStatusChange,
     ) -> ApiResult<Option<(calls::Model, call_events::Model)>> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let row = call_for_update(&tx, self.is_postgres(), tenant_id, call_id).await?;
         let from = status_of(&row)?;
@@ -571,10 +587,11 @@ impl Store {
     /// the call is no longer QUEUED (cancelled meanwhile): nothing is scheduled.
     pub async fn defer_call(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         call_id: Uuid,
         until: DateTime<Utc>,
     ) -> ApiResult<Option<calls::Model>> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let row = call_for_update(&tx, self.is_postgres(), tenant_id, call_id).await?;
         if status_of(&row)? != CallStatus::Queued {
@@ -597,10 +614,11 @@ impl Store {
     /// LiveKit, so a retried job does not do it twice).
     pub async fn record_dial_progress(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         call_id: Uuid,
         progress: serde_json::Value,
     ) -> ApiResult<calls::Model> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let row = call_for_update(&tx, self.is_postgres(), tenant_id, call_id).await?;
         let mut metadata = row.metadata.clone();
@@ -625,10 +643,11 @@ impl Store {
     /// Appends transcript lines (`[{speaker, text, at}]`) to a call's timeline.
     pub async fn append_call_transcript(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         call_id: Uuid,
         lines: Vec<Value>,
     ) -> ApiResult<Vec<call_events::Model>> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         call_in(&tx, tenant_id, call_id).await?;
         let mut stored = Vec::with_capacity(lines.len());
@@ -645,7 +664,7 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     pub async fn record_call_outcome(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         call_id: Uuid,
         response: &str,
         details: Value,
@@ -653,6 +672,7 @@ impl Store {
         invoice_status: Option<&str>,
         ticket: Option<crate::store::inbox::NewTicket>,
     ) -> ApiResult<(calls::Model, call_events::Model, Option<tickets::Model>)> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let row = call_for_update(&tx, self.is_postgres(), tenant_id, call_id).await?;
         let invoice_id = row.invoice_id;
@@ -699,11 +719,12 @@ impl Store {
     /// A call's timeline, oldest first (at most `limit` rows).
     pub async fn call_events(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         call_id: Uuid,
         kind: Option<&str>,
         limit: u64,
     ) -> ApiResult<Vec<call_events::Model>> {
+        let tenant_id = tenant.uuid();
         let mut select = call_events::Entity::find()
             .filter(call_events::Column::TenantId.eq(tenant_id))
             .filter(call_events::Column::CallId.eq(call_id));

@@ -7,6 +7,7 @@
 //! the secrets opened, so callers only ever see plain values and never write a raw row.
 
 use leadline_domain::channel::{Channel, ConnectionStatus};
+use leadline_domain::ids::TenantId;
 use leadline_entity::channel_connections;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
@@ -126,11 +127,12 @@ impl Store {
     /// was created.
     pub async fn upsert_channel_connection(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         actor: Actor,
         channel: Channel,
         changes: ChannelConnectionChanges,
     ) -> ApiResult<(channel_connections::Model, bool)> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let at = now();
         let existing = channel_connections::Entity::find()
@@ -310,10 +312,11 @@ impl Store {
     /// The tenant's connections, optionally of one channel.
     pub async fn channel_connections(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         channel: Option<Channel>,
         page: PageRequest,
     ) -> ApiResult<Page<channel_connections::Model>> {
+        let tenant_id = tenant.uuid();
         let mut select = channel_connections::Entity::find()
             .filter(channel_connections::Column::TenantId.eq(tenant_id));
         if let Some(channel) = channel {
@@ -334,9 +337,10 @@ impl Store {
     /// The tenant's connection for `channel`, if any (whose credentials the senders use).
     pub async fn channel_connection_for(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         channel: Channel,
     ) -> ApiResult<Option<channel_connections::Model>> {
+        let tenant_id = tenant.uuid();
         channel_connections::Entity::find()
             .filter(channel_connections::Column::TenantId.eq(tenant_id))
             .filter(channel_connections::Column::Channel.eq(channel.as_str()))
@@ -349,9 +353,10 @@ impl Store {
     /// One connection of the tenant.
     pub async fn channel_connection(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         id: Uuid,
     ) -> ApiResult<channel_connections::Model> {
+        let tenant_id = tenant.uuid();
         channel_connections::Entity::find_by_id(id)
             .filter(channel_connections::Column::TenantId.eq(tenant_id))
             .one(&self.db)
@@ -363,10 +368,11 @@ impl Store {
     /// Deletes a connection.
     pub async fn delete_channel_connection(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         actor: Actor,
         id: Uuid,
     ) -> ApiResult<()> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let existing = channel_connections::Entity::find_by_id(id)
             .filter(channel_connections::Column::TenantId.eq(tenant_id))

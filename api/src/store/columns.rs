@@ -13,6 +13,7 @@ use leadline_domain::calls::{AnsweredBy, CallStatus, CustomerResponse};
 use leadline_domain::channel::{Channel, ConnectionStatus};
 use leadline_domain::compliance::Consent;
 use leadline_domain::conversation::{ConversationStatus, Handler, ParticipantKind, TicketStatus};
+use leadline_domain::dealership::{PhoneCallOutcome, Weekday};
 use leadline_domain::escalation::TicketPriority;
 use leadline_domain::job::JobStatus;
 use leadline_domain::lead::{LeadStatus, Temperature};
@@ -68,6 +69,7 @@ stored!(
     NurtureStage,
     NurtureStatus,
     ParticipantKind,
+    PhoneCallOutcome,
     Role,
     Route,
     StopReason,
@@ -75,6 +77,7 @@ stored!(
     Temperature,
     TicketPriority,
     TicketStatus,
+    Weekday,
     leadline_domain::analysis::ResponseStyle,
 );
 

@@ -153,25 +153,27 @@ async fn lead_in<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> ApiRe
 
 impl Store {
     /// Creates a lead at score 50 (WARM), allocated to the AI or the human team.
-    pub async fn create_lead(&self, tenant_id: Uuid, lead: NewLead) -> ApiResult<leads::Model> {
+    pub async fn create_lead(&self, tenant: TenantId, lead: NewLead) -> ApiResult<leads::Model> {
         let tx = self.db.begin().await?;
-        let created = insert_lead(&tx, tenant_id, lead).await?;
+        let created = insert_lead(&tx, tenant.uuid(), lead).await?;
         tx.commit().await?;
         Ok(created)
     }
 
     /// One lead of the tenant.
-    pub async fn lead(&self, tenant_id: Uuid, id: Uuid) -> ApiResult<leads::Model> {
+    pub async fn lead(&self, tenant: TenantId, id: Uuid) -> ApiResult<leads::Model> {
+        let tenant_id = tenant.uuid();
         lead_in(&self.db, tenant_id, id).await
     }
 
     /// A page of leads, newest first.
     pub async fn leads(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         filter: LeadFilter,
         page: PageRequest,
     ) -> ApiResult<Page<leads::Model>> {
+        let tenant_id = tenant.uuid();
         let mut select = leads::Entity::find().filter(leads::Column::TenantId.eq(tenant_id));
         if let Some(status) = filter.status {
             select = select.filter(leads::Column::Status.eq(status.as_str()));
@@ -218,10 +220,11 @@ impl Store {
     /// Applies a partial change.
     pub async fn update_lead(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         id: Uuid,
         changes: LeadChanges,
     ) -> ApiResult<leads::Model> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let mut row = lead_in(&tx, tenant_id, id).await?.into_active_model();
         apply_changes(&mut row, changes);
@@ -231,7 +234,8 @@ impl Store {
     }
 
     /// Deletes a lead with its identities, score history and conversations.
-    pub async fn delete_lead(&self, tenant_id: Uuid, id: Uuid) -> ApiResult<()> {
+    pub async fn delete_lead(&self, tenant: TenantId, id: Uuid) -> ApiResult<()> {
+        let tenant_id = tenant.uuid();
         let result = leads::Entity::delete_many()
             .filter(leads::Column::Id.eq(id))
             .filter(leads::Column::TenantId.eq(tenant_id))
@@ -248,12 +252,13 @@ impl Store {
     /// loser retries as an update. Returns the lead and whether it was created.
     pub async fn upsert_lead_by_external_ref(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         system: &str,
         reference: &str,
         lead: NewLead,
         changes: LeadChanges,
     ) -> ApiResult<(leads::Model, bool)> {
+        let tenant_id = tenant.uuid();
         let external_id = format!("{system}:{reference}");
         for _ in 0..2 {
             let tx = self.db.begin().await?;
@@ -322,9 +327,10 @@ impl Store {
     /// How many score events a message caused (the AI turn applies a message's signals once).
     pub async fn score_events_from_message(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         message_id: Uuid,
     ) -> ApiResult<u64> {
+        let tenant_id = tenant.uuid();
         Ok(sea_orm::PaginatorTrait::count(
             lead_score_events::Entity::find()
                 .filter(lead_score_events::Column::TenantId.eq(tenant_id))
@@ -337,11 +343,12 @@ impl Store {
     /// Moves a lead's score by `delta` (inbox model, clamped) and records why.
     pub async fn adjust_lead_score(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         actor: Actor,
         lead_id: Uuid,
         adjustment: ScoreAdjustment,
     ) -> ApiResult<(leads::Model, lead_score_events::Model)> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let mut query =
             leads::Entity::find_by_id(lead_id).filter(leads::Column::TenantId.eq(tenant_id));
@@ -380,10 +387,11 @@ impl Store {
     /// A lead's score events, newest first.
     pub async fn score_history(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         lead_id: Uuid,
         page: PageRequest,
     ) -> ApiResult<Page<lead_score_events::Model>> {
+        let tenant_id = tenant.uuid();
         let select = lead_score_events::Entity::find()
             .filter(lead_score_events::Column::TenantId.eq(tenant_id))
             .filter(lead_score_events::Column::LeadId.eq(lead_id));
@@ -393,9 +401,10 @@ impl Store {
     /// How the lead is known on each channel.
     pub async fn lead_identities(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         lead_id: Uuid,
     ) -> ApiResult<Vec<lead_identities::Model>> {
+        let tenant_id = tenant.uuid();
         Ok(lead_identities::Entity::find()
             .filter(lead_identities::Column::TenantId.eq(tenant_id))
             .filter(lead_identities::Column::LeadId.eq(lead_id))

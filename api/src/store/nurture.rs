@@ -381,8 +381,8 @@ mod tests {
         }
     }
 
-    async fn set_tenant(store: &Store, tenant: Uuid, percentage: i32, nurture: bool) {
-        let row = tenants::Entity::find_by_id(tenant)
+    async fn set_tenant(store: &Store, tenant: TenantId, percentage: i32, nurture: bool) {
+        let row = tenants::Entity::find_by_id(tenant.uuid())
             .one(store.connection())
             .await
             .unwrap()
@@ -411,7 +411,7 @@ mod tests {
     #[tokio::test]
     async fn inbound_leads_are_allocated_and_a_human_lead_s_conversation_waits_for_a_person() {
         let store = memory_store().await.expect("store");
-        let tenant = seed_tenant(&store, "split").await.unwrap();
+        let tenant = TenantId(seed_tenant(&store, "split").await.unwrap());
         set_tenant(&store, tenant, 50, false).await;
         let mut handled = Vec::new();
         for i in 0..4 {
@@ -442,7 +442,7 @@ mod tests {
     #[tokio::test]
     async fn ai_leads_are_enrolled_when_nurture_is_on_and_a_reply_stops_them() {
         let store = memory_store().await.expect("store");
-        let tenant = seed_tenant(&store, "nurture").await.unwrap();
+        let tenant = TenantId(seed_tenant(&store, "nurture").await.unwrap());
         // Off: nobody is enrolled.
         store
             .create_lead(tenant, lead("Off", Some("+14155550100")))
@@ -450,7 +450,7 @@ mod tests {
             .unwrap();
         let page = PageRequest::parse(None, None).unwrap();
         let none = store
-            .nurture_enrollments(TenantId(tenant), NurtureFilter::default(), page)
+            .nurture_enrollments(tenant, NurtureFilter::default(), page)
             .await
             .unwrap();
         assert_eq!(none.total_count, 0);
@@ -470,7 +470,7 @@ mod tests {
             panic!("stored");
         };
         let all = store
-            .nurture_enrollments(TenantId(tenant), NurtureFilter::default(), page)
+            .nurture_enrollments(tenant, NurtureFilter::default(), page)
             .await
             .unwrap();
         assert_eq!(all.total_count, 2);
@@ -485,7 +485,7 @@ mod tests {
 
         // Its first message is not a reply; its second is, and "STOP" elsewhere is an opt-out.
         let signals = store
-            .nurture_signals(TenantId(tenant), LeadId(first.lead.id), enrolled.created_at)
+            .nurture_signals(tenant, LeadId(first.lead.id), enrolled.created_at)
             .await
             .unwrap();
         assert!(signals.replies.is_empty());
@@ -494,10 +494,7 @@ mod tests {
             .ingest_inbound(tenant, &message("16505550009", "w2", "STOP"))
             .await
             .unwrap();
-        let stopped = store
-            .nurture_enrollment(TenantId(tenant), enrolled.id)
-            .await
-            .unwrap();
+        let stopped = store.nurture_enrollment(tenant, enrolled.id).await.unwrap();
         assert_eq!(
             (stopped.status.as_str(), stopped.stop_reason.as_deref()),
             ("STOPPED", Some("OPTED_OUT"))
@@ -505,7 +502,7 @@ mod tests {
         // A stopped sequence records no step.
         let recorded = store
             .record_nurture_step(
-                TenantId(tenant),
+                tenant,
                 enrolled.id,
                 0,
                 NurtureChannel::Whatsapp,

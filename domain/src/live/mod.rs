@@ -28,6 +28,7 @@ mod details;
 mod limits;
 mod platform;
 mod score;
+mod session_config;
 mod warnings;
 mod whisper;
 
@@ -51,5 +52,6 @@ pub use score::{
     PRODUCTS_POINTS_CAP, PRODUCT_INQUIRY_POINTS, PRODUCT_INQUIRY_POINTS_CAP,
     PURCHASE_INTENT_POINTS, PURCHASE_MAX, SENTIMENT_MAX, SPECIFICITY_MAX,
 };
+pub use session_config::LivePlatformConfig;
 pub use warnings::{limit_warnings, LimitWarning};
 pub use whisper::{prefers_whisper, whisper_priority, HOT_MIN_TOTAL, VERY_HOT_MIN_TOTAL};

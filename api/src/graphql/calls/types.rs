@@ -4,6 +4,7 @@
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use leadline_domain::calls::{CallStatus as DomainCallStatus, CustomerResponse as DomainResponse};
+use leadline_domain::ids::TenantId;
 use leadline_entity::{call_events, calls, invoices};
 use serde_json::Value;
 
@@ -248,6 +249,39 @@ impl Call {
     async fn to_number(&self) -> &str {
         &self.0.to_number
     }
+    // The dealership AI phone agent (issue 15).
+    /// INBOUND (a caller rang the dealership's Twilio number) or OUTBOUND.
+    async fn direction(&self) -> &str {
+        &self.0.direction
+    }
+    /// The caller's number (E.164), on inbound calls whose caller did not withhold it.
+    async fn from_number(&self) -> Option<&str> {
+        self.0.from_number.as_deref()
+    }
+    /// AI while the agent talks, HUMAN once the call went to a person.
+    async fn handled_by(&self) -> &str {
+        &self.0.handled_by
+    }
+    /// How a phone-agent call ended (null while it runs, and on payment-reminder calls).
+    async fn agent_outcome(&self) -> Option<crate::graphql::phone_agent::PhoneCallOutcome> {
+        self.0
+            .outcome
+            .as_deref()
+            .and_then(|o| leadline_domain::dealership::PhoneCallOutcome::parse(o).ok())
+            .map(Into::into)
+    }
+    /// The agent's summary of the call, once it reported one.
+    async fn summary(&self) -> Option<&str> {
+        self.0.summary.as_deref()
+    }
+    /// Where the call's recording is kept, when it was recorded.
+    async fn recording_url(&self) -> Option<&str> {
+        self.0.recording_url.as_deref()
+    }
+    /// The ElevenLabs conversation the agent held on the call (`conv_…`).
+    async fn agent_conversation_id(&self) -> Option<&str> {
+        self.0.agent_conversation_id.as_deref()
+    }
     /// Not dialled before this (deferred to the recipient's calling hours).
     async fn scheduled_for(&self) -> Option<DateTime<Utc>> {
         self.0.scheduled_for
@@ -270,7 +304,7 @@ impl Call {
         let entries = state(ctx)
             .store
             .call_events(
-                self.0.tenant_id,
+                TenantId(self.0.tenant_id),
                 self.0.id,
                 Some(event_kind::TRANSCRIPT),
                 MAX_TRANSCRIPT_LINES as u64,
@@ -285,7 +319,10 @@ impl Call {
     async fn invoice(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Invoice>> {
         match self.0.invoice_id {
             Some(id) => Ok(Some(Invoice(
-                state(ctx).store.invoice(self.0.tenant_id, id).await?,
+                state(ctx)
+                    .store
+                    .invoice(TenantId(self.0.tenant_id), id)
+                    .await?,
             ))),
             None => Ok(None),
         }

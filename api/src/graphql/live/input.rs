@@ -3,9 +3,8 @@
 
 use async_graphql::{InputObject, ID};
 use chrono::Duration;
-use leadline_domain::live::{LiveCeilings, LiveLimits};
+use leadline_domain::live::{LiveCeilings, LiveLimits, LivePlatformConfig};
 use leadline_youtube::VideoId;
-use serde_json::json;
 
 use super::super::clean_text;
 use super::types::{LivePlatform, LiveSessionStatus, ReplyVia};
@@ -186,7 +185,7 @@ pub struct LiveSessionFilterInput {
 /// The stored platform config of a new session, from its platform's input.
 pub(super) fn platform_config(
     input: &StartLiveSessionInput,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<LivePlatformConfig, ApiError> {
     match input.platform {
         LivePlatform::Youtube => {
             let youtube = input
@@ -200,13 +199,15 @@ pub(super) fn platform_config(
                 .ok_or_else(|| ApiError::bad_input("youtube", "give a videoId or a url"))?;
             let video = VideoId::parse(&reference)
                 .map_err(|e| ApiError::bad_input("youtube", e.to_string()))?;
-            let mut config = json!({"videoId": video.as_str()});
-            if let Some(bot) =
-                clean_text(youtube.bot_channel_id.clone(), "youtube.botChannelId", 100)?
-            {
-                config["botChannelId"] = json!(bot);
-            }
-            Ok(config)
+            Ok(LivePlatformConfig {
+                video_id: Some(video.as_str().to_owned()),
+                bot_channel_id: clean_text(
+                    youtube.bot_channel_id.clone(),
+                    "youtube.botChannelId",
+                    100,
+                )?,
+                ..Default::default()
+            })
         }
         LivePlatform::Twitch => {
             let twitch = input
@@ -229,7 +230,10 @@ pub(super) fn platform_config(
                     "a Twitch login: 3–25 letters, digits or underscores",
                 ));
             }
-            Ok(json!({"channel": channel}))
+            Ok(LivePlatformConfig {
+                channel: Some(channel),
+                ..Default::default()
+            })
         }
         LivePlatform::Tiktok => {
             let tiktok = input
@@ -252,14 +256,12 @@ pub(super) fn platform_config(
                     "required with webhookOnly: webhooks name the room",
                 ));
             }
-            let mut config = json!({"webhookOnly": webhook_only});
-            if let Some(username) = username {
-                config["username"] = json!(username);
-            }
-            if let Some(room_id) = room_id {
-                config["roomId"] = json!(room_id);
-            }
-            Ok(config)
+            Ok(LivePlatformConfig {
+                username,
+                room_id,
+                webhook_only,
+                ..Default::default()
+            })
         }
     }
 }

@@ -4,12 +4,13 @@
 
 use async_graphql::{Context, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
+use leadline_domain::ids::TenantId;
 use leadline_domain::live::LiveSessionStatus as DomainStatus;
 use leadline_entity::{live_interactions, live_sessions};
 
 use super::super::types::{mirror_enum, Lead, Temperature};
 use super::super::{connection, state, IdConnection};
-use crate::store::live::{platform_of, session_product_ids, status_of};
+use crate::store::live::{platform_config_of, platform_of, session_product_ids, status_of};
 use crate::store::PageRequest;
 
 mirror_enum!(
@@ -232,28 +233,16 @@ impl LiveSession {
         self.0.title.as_deref()
     }
     /// The YouTube video id.
-    async fn video_id(&self) -> Option<String> {
-        self.0
-            .platform_config
-            .get("videoId")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
+    async fn video_id(&self) -> async_graphql::Result<Option<String>> {
+        Ok(platform_config_of(&self.0)?.video_id)
     }
     /// The Twitch channel login.
-    async fn twitch_channel(&self) -> Option<String> {
-        self.0
-            .platform_config
-            .get("channel")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
+    async fn twitch_channel(&self) -> async_graphql::Result<Option<String>> {
+        Ok(platform_config_of(&self.0)?.channel)
     }
     /// The TikTok username.
-    async fn tiktok_username(&self) -> Option<String> {
-        self.0
-            .platform_config
-            .get("username")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
+    async fn tiktok_username(&self) -> async_graphql::Result<Option<String>> {
+        Ok(platform_config_of(&self.0)?.username)
     }
     /// The products the agent may talk about (empty: every active product).
     async fn product_ids(&self) -> Vec<ID> {
@@ -280,7 +269,7 @@ impl LiveSession {
         let access = crate::services::live::credentials::for_session(app, &self.0).await?;
         let stats = state(ctx)
             .store
-            .live_session_stats(self.0.tenant_id, self.0.id)
+            .live_session_stats(TenantId(self.0.tenant_id), self.0.id)
             .await?;
         let cap = i32::try_from(limits.max_replies_per_session).unwrap_or(i32::MAX);
         let now = crate::store::now();
@@ -292,7 +281,7 @@ impl LiveSession {
         let per_viewer = i64::from(limits.max_replies_per_viewer);
         let viewers = app
             .store
-            .live_viewer_counts(self.0.tenant_id, self.0.id, 100)
+            .live_viewer_counts(TenantId(self.0.tenant_id), self.0.id, 100)
             .await?
             .into_iter()
             .map(|v| ViewerStats {
@@ -342,7 +331,7 @@ impl LiveSession {
         let request = PageRequest::parse(first, after.as_deref())?;
         let page = state(ctx)
             .store
-            .live_interactions(self.0.tenant_id, self.0.id, request)
+            .live_interactions(TenantId(self.0.tenant_id), self.0.id, request)
             .await?;
         connection(page, request, |i| i.id, LiveInteraction)
     }
@@ -350,7 +339,7 @@ impl LiveSession {
     async fn leads(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Lead>> {
         Ok(state(ctx)
             .store
-            .live_session_leads(self.0.tenant_id, self.0.id)
+            .live_session_leads(TenantId(self.0.tenant_id), self.0.id)
             .await?
             .into_iter()
             .map(Lead)

@@ -29,6 +29,7 @@ mod types;
 use async_graphql::{Context, Object, Subscription, ID};
 use futures::{Stream, StreamExt};
 use leadline_domain::channel::Channel as DomainChannel;
+use leadline_domain::ids::TenantId;
 use uuid::Uuid;
 
 pub use types::*;
@@ -42,6 +43,7 @@ use super::{
 use crate::auth::{Access, Principal};
 use crate::bus::Event;
 use crate::error::{ApiError, ApiResult};
+use crate::services::conversation::AGENT_FIELD;
 use crate::services::support::session::{self, NewSupportMessage, Viewer, VISITOR_PREFIX};
 use crate::services::support::{customers, feed, FeedItem};
 use crate::store::{ConversationFilter, PageRequest};
@@ -71,7 +73,7 @@ fn viewer(ctx: &Context<'_>, access: Access) -> ApiResult<Viewer> {
 }
 
 /// The calling customer: tenant and lead. Staff get FORBIDDEN, nobody UNAUTHENTICATED.
-fn customer(ctx: &Context<'_>) -> ApiResult<(Uuid, Uuid)> {
+fn customer(ctx: &Context<'_>) -> ApiResult<(TenantId, Uuid)> {
     match principal(ctx) {
         Principal::Customer {
             tenant_id, lead_id, ..
@@ -304,7 +306,8 @@ impl SupportMutation {
             .as_deref()
             .map(str::trim)
             .and_then(|v| Uuid::parse_str(v).ok());
-        let token = customers::visitor_token(state, tenant_id, name, claimed, presented).await?;
+        let token =
+            customers::visitor_token(state, TenantId(tenant_id), name, claimed, presented).await?;
         Ok(token_payload(token))
     }
 
@@ -409,7 +412,7 @@ impl SupportMutation {
         let session_id = parse_id(&input.session_id, "sessionId")?;
         let named = input
             .agent_id
-            .map(|id| parse_id(&id, "agentId"))
+            .map(|id| parse_id(&id, AGENT_FIELD))
             .transpose()?;
         let session = session::assign(
             state(ctx),

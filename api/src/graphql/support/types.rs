@@ -7,6 +7,7 @@
 
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Union, ID};
 use chrono::{DateTime, Utc};
+use leadline_domain::ids::TenantId;
 use leadline_entity::{conversations, messages, tickets};
 use uuid::Uuid;
 
@@ -84,7 +85,7 @@ impl SupportSession {
     async fn customer_name(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
         Ok(state(ctx)
             .store
-            .lead(self.0.tenant_id, self.0.lead_id)
+            .lead(TenantId(self.0.tenant_id), self.0.lead_id)
             .await?
             .name)
     }
@@ -144,7 +145,7 @@ impl SupportSession {
         let request = PageRequest::parse(first, after.as_deref())?;
         let page = state(ctx)
             .store
-            .conversation_messages(self.0.tenant_id, self.0.id, request)
+            .conversation_messages(TenantId(self.0.tenant_id), self.0.id, request)
             .await?;
         connection(page, request, |m| m.id, SupportMessage)
     }
@@ -168,7 +169,7 @@ async fn latest_ticket(
 ) -> ApiResult<Option<tickets::Model>> {
     Ok(state(ctx)
         .store
-        .latest_session_tickets(session.tenant_id, vec![session.id])
+        .latest_session_tickets(TenantId(session.tenant_id), vec![session.id])
         .await?
         .remove(&session.id))
 }

@@ -6,6 +6,7 @@ use chrono::{Duration, Utc};
 use leadline_domain::analysis::Language;
 use leadline_domain::calls::{reminder_prompt, CallContext, CallStatus, InvoiceFacts};
 use leadline_domain::compliance::{recipient_zone, DialDecision, ZoneHints};
+use leadline_domain::ids::TenantId;
 use leadline_domain::money::Money;
 use leadline_domain::phone::PhoneNumber;
 use leadline_entity::{calls, invoices, jobs};
@@ -118,7 +119,7 @@ impl ReminderCallHandler {
             .state
             .store
             .move_call(
-                call.tenant_id,
+                TenantId(call.tenant_id),
                 call.id,
                 CallStatus::Failed,
                 CallStatusChange {
@@ -145,7 +146,7 @@ impl crate::jobs::JobHandler for ReminderCallHandler {
             .and_then(|id| Uuid::parse_str(id).ok())
             .ok_or_else(|| JobFailure::Permanent("payload without a call_id".into()))?;
         let state = &self.state;
-        let call = match state.store.call(job.tenant_id, call_id).await {
+        let call = match state.store.call(TenantId(job.tenant_id), call_id).await {
             Ok(call) => call,
             Err(ApiError::NotFound(_)) => {
                 return Err(JobFailure::Permanent("the call no longer exists".into()))
@@ -163,22 +164,28 @@ impl crate::jobs::JobHandler for ReminderCallHandler {
         };
         let invoice = state
             .store
-            .invoice(call.tenant_id, invoice_id)
+            .invoice(TenantId(call.tenant_id), invoice_id)
             .await
             .map_err(JobFailure::from)?;
         let number = PhoneNumber::parse(&call.to_number, None)
             .map_err(|e| JobFailure::Permanent(format!("stored number does not read: {e}")))?;
         // The gate again, on what is true now: the call may have waited hours in the queue.
-        let (decision, recipient) = gate(state, call.tenant_id, &invoice, &number, Utc::now())
-            .await
-            .map_err(JobFailure::from)?;
+        let (decision, recipient) = gate(
+            state,
+            TenantId(call.tenant_id),
+            &invoice,
+            &number,
+            Utc::now(),
+        )
+        .await
+        .map_err(JobFailure::from)?;
         match decision {
             DialDecision::Dial => {}
             DialDecision::Block(reason) => {
                 let moved = state
                     .store
                     .move_call(
-                        call.tenant_id,
+                        TenantId(call.tenant_id),
                         call.id,
                         CallStatus::Blocked,
                         CallStatusChange {
@@ -196,13 +203,13 @@ impl crate::jobs::JobHandler for ReminderCallHandler {
             DialDecision::Defer { until } => {
                 state
                     .store
-                    .defer_call(call.tenant_id, call.id, until)
+                    .defer_call(TenantId(call.tenant_id), call.id, until)
                     .await
                     .map_err(JobFailure::from)?;
                 return Ok(json!({"deferredUntil": until.to_rfc3339()}));
             }
         }
-        let settings = settings_for(state, call.tenant_id)
+        let settings = settings_for(state, TenantId(call.tenant_id))
             .await
             .map_err(JobFailure::from)?;
         let missing = settings.missing();
@@ -226,7 +233,7 @@ impl crate::jobs::JobHandler for ReminderCallHandler {
                 let moved = state
                     .store
                     .move_call(
-                        call.tenant_id,
+                        TenantId(call.tenant_id),
                         call.id,
                         CallStatus::Dialing,
                         CallStatusChange {
@@ -271,7 +278,7 @@ fn livekit_http() -> &'static reqwest::Client {
 /// operator's `LIVEKIT_*` settings.
 pub async fn settings_for(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
 ) -> ApiResult<leadline_livekit::Settings> {
     Ok(match state.store.livekit_connection(tenant_id).await? {
         Some(own) => leadline_livekit::Settings {
@@ -396,7 +403,11 @@ async fn dial(
     if !dispatched {
         state
             .store
-            .record_dial_progress(call.tenant_id, call.id, json!({"dispatchRequested": true}))
+            .record_dial_progress(
+                TenantId(call.tenant_id),
+                call.id,
+                json!({"dispatchRequested": true}),
+            )
             .await?;
         client
             .create_dispatch(&CreateAgentDispatchRequest {
@@ -418,7 +429,11 @@ async fn dial(
     }
     state
         .store
-        .record_dial_progress(call.tenant_id, call.id, json!({"sipDialRequested": true}))
+        .record_dial_progress(
+            TenantId(call.tenant_id),
+            call.id,
+            json!({"sipDialRequested": true}),
+        )
         .await?;
     let participant = client
         .create_sip_participant(&CreateSipParticipantRequest {

@@ -6,9 +6,9 @@ use chrono::{DateTime, Duration, Utc};
 use leadline_domain::compliance::{
     check_dial, parse_time_zone, CallPolicy, Consent, DialCheck, DialDecision, Tz, ZoneHints,
 };
+use leadline_domain::ids::TenantId;
 use leadline_domain::phone::PhoneNumber;
 use leadline_entity::{invoices, leads};
-use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -50,7 +50,7 @@ pub(super) struct Recipient {
 impl Recipient {
     pub(super) async fn read(
         state: &AppState,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         invoice: &invoices::Model,
     ) -> ApiResult<Self> {
         let lead = match invoice.lead_id {
@@ -89,7 +89,7 @@ impl Recipient {
 /// dialled, so a consent revoked, a number listed or a policy tightened in between still holds.
 pub(super) async fn gate(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     invoice: &invoices::Model,
     number: &PhoneNumber,
     now: DateTime<Utc>,

@@ -29,6 +29,7 @@ use self::gate::gate;
 use chrono::{DateTime, Utc};
 use leadline_domain::calls::{AnsweredBy, CallOutcome, CallStatus, CustomerResponse};
 use leadline_domain::compliance::DialDecision;
+use leadline_domain::ids::TenantId;
 use leadline_domain::money::Money;
 use leadline_domain::phone::PhoneNumber;
 use leadline_domain::DomainError;
@@ -46,7 +47,7 @@ use crate::store::ScoreAdjustment;
 /// Publishes a call change for `callEvents`.
 fn publish(state: &AppState, call: calls::Model, entry: call_events::Model) {
     state.bus.publish(
-        call.tenant_id,
+        TenantId(call.tenant_id),
         Event::Call {
             call: Box::new(call),
             entry: Box::new(entry),
@@ -59,7 +60,7 @@ fn publish(state: &AppState, call: calls::Model, entry: call_events::Model) {
 /// gate's reason.
 pub async fn start_reminder_call(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     invoice_id: Uuid,
     not_before: Option<DateTime<Utc>>,
 ) -> ApiResult<calls::Model> {
@@ -104,7 +105,7 @@ pub async fn start_reminder_call(
 /// is live or over.
 pub async fn cancel_call(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     call_id: Uuid,
 ) -> ApiResult<calls::Model> {
     let call = state.store.call(tenant_id, call_id).await?;
@@ -141,7 +142,7 @@ pub async fn cancel_call(
 /// Appends the agent's transcript lines and publishes each.
 pub async fn append_transcript(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     call_id: Uuid,
     lines: Vec<Value>,
 ) -> ApiResult<Vec<call_events::Model>> {
@@ -161,7 +162,7 @@ pub async fn append_transcript(
 /// effect on the invoice: ALREADY_PAID flags it for checking, DISPUTE marks it disputed.
 pub async fn record_outcome(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     call_id: Uuid,
     report: CallOutcome,
 ) -> ApiResult<calls::Model> {

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use leadline_domain::calls::{CallStatus, RetryPolicy};
+use leadline_domain::ids::TenantId;
 use leadline_entity::calls;
 use leadline_livekit::models::{EventKind, SipCallStatus, WebhookEvent};
 use leadline_livekit::SipDialFailure;
@@ -92,7 +93,7 @@ pub async fn handle_livekit_event(
     let moved = state
         .store
         .move_call(
-            call.tenant_id,
+            TenantId(call.tenant_id),
             call.id,
             to,
             CallStatusChange {
@@ -131,7 +132,8 @@ async fn after_call_ended(state: &AppState, call: &calls::Model) -> ApiResult<()
         RetryPolicy::default().next_attempt(status, attempts, ended_at),
         call.invoice_id,
     ) {
-        let retry = start_reminder_call(state, call.tenant_id, invoice_id, Some(when)).await;
+        let retry =
+            start_reminder_call(state, TenantId(call.tenant_id), invoice_id, Some(when)).await;
         match retry {
             Ok(_) => {}
             // Paid meanwhile: nothing left to remind.
@@ -154,7 +156,7 @@ async fn classify_transcript(state: &AppState, call: &calls::Model) -> ApiResult
     let entries = state
         .store
         .call_events(
-            call.tenant_id,
+            TenantId(call.tenant_id),
             call.id,
             Some(crate::store::calls::event_kind::TRANSCRIPT),
             500,
@@ -174,13 +176,19 @@ async fn classify_transcript(state: &AppState, call: &calls::Model) -> ApiResult
         return Ok(());
     }
     let currency = match call.invoice_id {
-        Some(id) => state.store.invoice(call.tenant_id, id).await?.currency,
+        Some(id) => {
+            state
+                .store
+                .invoice(TenantId(call.tenant_id), id)
+                .await?
+                .currency
+        }
         None => "USD".to_owned(),
     };
     let today = call.ended_at.unwrap_or_else(Utc::now).date_naive();
     let (guess, provider) = state
         .ai
-        .classify_call_outcome(call.tenant_id, &lines, today, &currency)
+        .classify_call_outcome(TenantId(call.tenant_id), &lines, today, &currency)
         .await?;
     let by = match provider {
         leadline_domain::analysis::Provider::Anthropic => "by Anthropic",
@@ -190,9 +198,14 @@ async fn classify_transcript(state: &AppState, call: &calls::Model) -> ApiResult
         }
         leadline_domain::analysis::Provider::Offline => "offline",
     };
-    record_outcome(state, call.tenant_id, call.id, guess.to_call_outcome_by(by))
-        .await
-        .map(|_| ())
+    record_outcome(
+        state,
+        TenantId(call.tenant_id),
+        call.id,
+        guess.to_call_outcome_by(by),
+    )
+    .await
+    .map(|_| ())
 }
 
 const LIVEKIT: &str = "livekit";

@@ -29,6 +29,7 @@ use leadline_domain::analysis::{Analysis, HistoryTurn, Speaker};
 use leadline_domain::channel::Channel;
 use leadline_domain::conversation::{ConversationStatus, Handler};
 use leadline_domain::escalation::{check_escalation, Escalation, EscalationInput};
+use leadline_domain::ids::TenantId;
 use leadline_domain::lead::inbox_signal_delta;
 use leadline_domain::messaging::{MessageDirection, SenderKind};
 use leadline_entity::{conversations, jobs, messages, tickets};
@@ -42,7 +43,7 @@ use crate::bus::{Event, LeadScoreChanged};
 use crate::error::ApiError;
 use crate::jobs::{JobFailure, JobHandler};
 use crate::services::ai::{AiRequest, MAX_HISTORY_TURNS, MAX_TEXT_CHARS};
-use crate::services::conversation::publish_conversation;
+use crate::services::conversation::{author, publish_conversation};
 use crate::state::AppState;
 use crate::store::{ConversationChange, NewTicket, OutboundMessage, ScoreAdjustment};
 
@@ -152,7 +153,7 @@ impl JobHandler for AiTurnHandler {
     async fn run(&self, job: &jobs::Model) -> Result<Value, JobFailure> {
         let payload: AiTurnPayload = serde_json::from_value(job.payload.clone())
             .map_err(|e| JobFailure::Permanent(format!("bad payload: {e}")))?;
-        let tenant_id = job.tenant_id;
+        let tenant_id = TenantId(job.tenant_id);
         let store = &self.state.store;
         let conversation = store
             .conversation(tenant_id, payload.conversation_id)
@@ -357,7 +358,7 @@ impl AiTurnHandler {
         analysis: &Analysis,
     ) -> Result<usize, JobFailure> {
         let store = &self.state.store;
-        let tenant_id = conversation.tenant_id;
+        let tenant_id = TenantId(conversation.tenant_id);
         if analysis.signals.is_empty() {
             return Ok(0);
         }
@@ -421,7 +422,7 @@ impl AiTurnHandler {
         score_changes: usize,
     ) -> Result<Value, JobFailure> {
         let store = &self.state.store;
-        let tenant_id = conversation.tenant_id;
+        let tenant_id = TenantId(conversation.tenant_id);
         let channel = Channel::parse(&conversation.channel)
             .map_err(|e| JobFailure::Permanent(e.to_string()))?;
         let lead_name = store
@@ -497,7 +498,7 @@ impl AiTurnHandler {
             .state
             .store
             .escalate_conversation(
-                conversation.tenant_id,
+                TenantId(conversation.tenant_id),
                 conversation.id,
                 NewTicket {
                     subject: text("subject", "Escalation"),
@@ -541,12 +542,7 @@ fn clip(text: &str) -> String {
 fn transcript(recent: &[messages::Model], until: Uuid) -> String {
     let mut lines = Vec::new();
     for message in recent {
-        let who = match SenderKind::parse(&message.sender_kind) {
-            Ok(SenderKind::Lead) => "Customer",
-            Ok(SenderKind::Ai) => "AI",
-            Ok(SenderKind::Agent) => "Agent",
-            Ok(SenderKind::System) | Err(_) => "System",
-        };
+        let who = author(message);
         lines.push(format!(
             "[{}] {who}: {}",
             message

@@ -5,6 +5,7 @@
 //! name, so an agent's edit in the meantime wins.
 
 use leadline_domain::channel::Channel;
+use leadline_domain::ids::TenantId;
 use leadline_entity::jobs;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -52,7 +53,7 @@ impl JobHandler for ProfileHandler {
         };
         let store = &self.state.store;
         let Some(connection) = store
-            .channel_connection_for(job.tenant_id, channel)
+            .channel_connection_for(TenantId(job.tenant_id), channel)
             .await
             .map_err(JobFailure::from)?
         else {
@@ -87,7 +88,7 @@ impl JobHandler for ProfileHandler {
         let name: String = name.chars().take(200).collect();
         match store
             .rename_lead_if_unchanged(
-                job.tenant_id,
+                TenantId(job.tenant_id),
                 payload.lead_id,
                 &payload.fallback_name,
                 &name,
@@ -97,7 +98,7 @@ impl JobHandler for ProfileHandler {
         {
             Some(lead) => {
                 self.state.bus.publish(
-                    job.tenant_id,
+                    TenantId(job.tenant_id),
                     Event::LeadUpdated {
                         lead: Box::new(lead),
                     },

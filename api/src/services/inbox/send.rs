@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use leadline_domain::channel::{Channel, ConnectionStatus};
+use leadline_domain::ids::TenantId;
 use leadline_domain::messaging::{
     decide_send, DeliveryStatus, MessageDirection, SendContext, SendMode, Sender, SenderKind,
 };
@@ -50,9 +51,9 @@ pub fn send_job_kind(channel: Channel) -> Option<&'static str> {
 
 /// The send job for `message_id` on `channel` (idempotency key `send:{messageId}`), if the
 /// inbox sends on that channel.
-pub fn send_job(tenant_id: Uuid, channel: Channel, message_id: Uuid) -> Option<NewJob> {
+pub fn send_job(tenant_id: TenantId, channel: Channel, message_id: Uuid) -> Option<NewJob> {
     send_job_kind(channel).map(|kind| {
-        NewJob::new(tenant_id, kind, json!({ "messageId": message_id }))
+        NewJob::new(tenant_id.uuid(), kind, json!({ "messageId": message_id }))
             .idempotent(format!("send:{message_id}"))
     })
 }
@@ -95,7 +96,7 @@ impl JobHandler for SendHandler {
     async fn run(&self, job: &jobs::Model) -> Result<Value, JobFailure> {
         let payload: SendPayload = serde_json::from_value(job.payload.clone())
             .map_err(|e| JobFailure::Permanent(format!("bad payload: {e}")))?;
-        let tenant_id = job.tenant_id;
+        let tenant_id = TenantId(job.tenant_id);
         let store = &self.state.store;
         let message = store
             .message(tenant_id, payload.message_id)
@@ -279,7 +280,7 @@ impl SendHandler {
             .state
             .store
             .record_send(
-                message.tenant_id,
+                TenantId(message.tenant_id),
                 message.id,
                 DeliveryStatus::Failed,
                 None,
@@ -432,7 +433,7 @@ impl SendHandler {
 
     fn publish_update(&self, message: messages::Model) {
         self.state.bus.publish(
-            message.tenant_id,
+            TenantId(message.tenant_id),
             Event::MessageUpdated {
                 message: Box::new(message),
             },

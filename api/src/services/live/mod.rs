@@ -14,6 +14,7 @@ mod ownership;
 pub mod pipeline;
 pub mod reader;
 pub mod reply;
+pub mod routing;
 pub mod spend;
 pub mod tiktok;
 pub mod twitch;

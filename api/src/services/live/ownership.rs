@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use leadline_domain::ids::TenantId;
 use leadline_domain::live::{LivePlatform, LiveSessionStatus};
 
 use super::reader::{self, ReaderExit};
@@ -74,7 +75,7 @@ impl LiveSupervisor {
         }
         for session in sessions {
             match self.leases.claim(session.id).await {
-                Ok(true) => self.start_local(state, session.tenant_id, session.id),
+                Ok(true) => self.start_local(state, TenantId(session.tenant_id), session.id),
                 Ok(false) => {
                     // Another replica owns it (or took it over while we stalled).
                     self.stop_local(session.id);
@@ -91,7 +92,7 @@ impl LiveSupervisor {
 
     /// Starts the session's reader here unless it already runs. The task restarts the reader
     /// with backoff after an error, until the session is stopped or its chat is over.
-    fn start_local(&self, state: &AppState, tenant_id: Uuid, session_id: Uuid) {
+    fn start_local(&self, state: &AppState, tenant_id: TenantId, session_id: Uuid) {
         let mut readers = self.lock();
         if readers
             .get(&session_id)
@@ -130,7 +131,7 @@ impl LiveSupervisor {
 /// supervisor should retry.
 async fn run_reader(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     stop: &mut watch::Receiver<bool>,
 ) -> ApiResult<ReaderExit> {

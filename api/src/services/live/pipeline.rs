@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use leadline_domain::analysis::Language;
+use leadline_domain::ids::TenantId;
 use leadline_domain::live::{
     decide_reply, prefers_whisper, Decision, LiveLimits, LivePlatform, ReplyCounters, ReplyInput,
     Route, SkipReason,
@@ -55,6 +56,17 @@ pub struct SessionContext {
     pub twitch_chat: Option<leadline_twitch::ChatSender>,
 }
 
+impl SessionContext {
+    /// A context that already knows the bot's ids the session's config resolved, so the bot's
+    /// own messages are never answered.
+    pub fn for_config(config: &leadline_domain::live::LivePlatformConfig) -> Self {
+        let mut ctx = Self::default();
+        ctx.bot_author_ids
+            .extend(config.bot_author_ids().map(str::to_owned));
+        ctx
+    }
+}
+
 /// What happened to one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Handled {
@@ -98,7 +110,7 @@ pub fn reply_text(author_name: &str, product: &products::Model, language: Langua
 /// counters are current).
 pub async fn handle_message(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     ctx: &mut SessionContext,
     message: ChatMessage,
@@ -271,8 +283,9 @@ pub async fn handle_message(
         }
     };
     let text = reply_text(&message.author_name, &product, analyzed.analysis.language);
+    let config = crate::store::live::platform_config_of(&session)?;
     let target = ReplyTarget {
-        session: &session,
+        config: &config,
         platform,
         route,
         viewer_id: &message.author_id,
@@ -420,7 +433,7 @@ pub async fn budget_snapshot(
 /// Stores a chat message and counts it; `None` when the session already has it.
 async fn store_interaction(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     new: NewLiveInteraction,
 ) -> ApiResult<Option<live_interactions::Model>> {
@@ -443,7 +456,7 @@ async fn store_interaction(
 
 async fn skip(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     stored: live_interactions::Model,
     reason: &str,

@@ -10,9 +10,9 @@
 
 use std::time::Duration;
 
-use leadline_domain::live::LiveSessionStatus;
+use leadline_domain::ids::TenantId;
+use leadline_domain::live::{LivePlatformConfig, LiveSessionStatus};
 use leadline_youtube::{ChatEnd, LiveChatPoller, PollerConfig, VideoId};
-use serde_json::Value;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -22,7 +22,7 @@ use super::pipeline::{handle_message, ChatMessage, SessionContext};
 use crate::bus::LiveEvent;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::live::{status_of, CounterDelta};
+use crate::store::live::{platform_config_of, status_of, CounterDelta};
 
 /// How a reader run ended.
 #[derive(Debug)]
@@ -36,7 +36,7 @@ pub enum ReaderExit {
 /// The YouTube reader.
 pub(super) async fn run_youtube(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     stop: &mut watch::Receiver<bool>,
 ) -> ApiResult<ReaderExit> {
@@ -54,13 +54,13 @@ pub(super) async fn run_youtube(
     let credentials = access.read.clone();
     let quota_owner = access.quota_owner();
     let client = state.live.youtube();
-    let mut config = session.platform_config.clone();
-    let chat_id = match config.get("liveChatId").and_then(Value::as_str) {
-        Some(id) => id.to_owned(),
+    let mut config = platform_config_of(&session)?;
+    let chat_id = match config.live_chat_id.clone() {
+        Some(id) => id,
         None => {
             let video = config
-                .get("videoId")
-                .and_then(Value::as_str)
+                .video_id
+                .as_deref()
                 .and_then(|v| VideoId::parse(v).ok())
                 .ok_or_else(|| ApiError::bad_input("youtube", "the session has no video id"))?;
             match client.active_live_chat_id(&credentials, &video).await {
@@ -78,23 +78,10 @@ pub(super) async fn run_youtube(
             }
         }
     };
-    remember(
-        state,
-        tenant_id,
-        session_id,
-        &mut config,
-        "liveChatId",
-        &chat_id,
-    )
-    .await?;
-    let mut ctx = SessionContext::default();
-    if let Some(bot) = config.get("botChannelId").and_then(Value::as_str) {
-        ctx.bot_author_ids.insert(bot.to_owned());
-    }
-    let page_token = config
-        .get("pageToken")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    config.live_chat_id = Some(chat_id.clone());
+    remember(state, tenant_id, session_id, &config).await?;
+    let mut ctx = SessionContext::for_config(&config);
+    let page_token = config.page_token.clone();
     let mut poller = LiveChatPoller::resume(chat_id, PollerConfig::default(), page_token);
 
     loop {
@@ -229,15 +216,8 @@ pub(super) async fn run_youtube(
         // Persist the token after the page was handled, so a restart re-reads at most this page
         // (and the interactions' unique key drops what was already stored).
         if let Some(token) = poller.page_token().map(str::to_owned) {
-            remember(
-                state,
-                tenant_id,
-                session_id,
-                &mut config,
-                "pageToken",
-                &token,
-            )
-            .await?;
+            config.page_token = Some(token);
+            remember(state, tenant_id, session_id, &config).await?;
         }
         if let Some(end) = batch.ended {
             let reason = match end {
@@ -254,7 +234,7 @@ pub(super) async fn run_youtube(
 /// Stops the session for good with `reason` and ends the reader.
 pub(super) async fn give_up(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     reason: String,
 ) -> ApiResult<ReaderExit> {
@@ -262,29 +242,24 @@ pub(super) async fn give_up(
     Ok(ReaderExit::Finished(reason))
 }
 
-/// Sets `key` in the session's platform config and stores it (resolved ids, cursors), so a
-/// restarted reader — here or on another replica — picks up where this one was.
+/// Stores the session's platform config after the reader resolved an id or moved its cursor,
+/// so a restarted reader — here or on another replica — picks up where this one was.
 pub(super) async fn remember(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
-    config: &mut Value,
-    key: &str,
-    value: &str,
+    config: &LivePlatformConfig,
 ) -> ApiResult<()> {
-    if let Some(object) = config.as_object_mut() {
-        object.insert(key.into(), Value::String(value.to_owned()));
-    }
     state
         .store
-        .set_live_platform_config(tenant_id, session_id, config.clone())
+        .set_live_platform_config(tenant_id, session_id, config)
         .await
 }
 
 /// Stops the session and tells the dashboard why.
 pub async fn finish(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     reason: &str,
 ) -> ApiResult<()> {

@@ -3,6 +3,7 @@
 //! (deciding) and `reply` (sending a manual or retried reply).
 
 use chrono::{DateTime, Utc};
+use leadline_domain::ids::TenantId;
 use leadline_domain::live::{LiveLimits, LivePlatform, Route};
 use leadline_entity::live_sessions;
 
@@ -72,7 +73,7 @@ pub fn route_spend(
             .as_ref()
             .map(|bot| budget::whisper_spend(&bot.whisper_owner(), limits, now)),
         (LivePlatform::Tiktok, Route::Dm) => Some(budget::tiktok_dm_spend(
-            session.tenant_id,
+            TenantId(session.tenant_id),
             author_id,
             state.config.live_ceilings.tiktok_dms_per_viewer_per_day,
             now,

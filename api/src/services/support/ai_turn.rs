@@ -8,6 +8,7 @@
 //! turn's and the domain's), or fail it: these are notifications, and a notice that cannot be
 //! stored is logged while the `AiFailed` event still goes out.
 
+use leadline_domain::ids::TenantId;
 use leadline_entity::{conversations, jobs, tickets};
 use serde_json::json;
 use uuid::Uuid;
@@ -43,7 +44,7 @@ impl WebChatTurns {
     /// Publishes a support-chat event of `session`.
     fn publish(&self, session: &conversations::Model, event: SupportEvent) {
         self.state.bus.publish(
-            session.tenant_id,
+            TenantId(session.tenant_id),
             Event::Support {
                 session_id: session.id,
                 event,
@@ -60,12 +61,12 @@ impl TurnObserver for WebChatTurns {
     ) -> Result<Option<String>, JobFailure> {
         let store = &self.state.store;
         let lead = store
-            .lead(conversation.tenant_id, conversation.lead_id)
+            .lead(TenantId(conversation.tenant_id), conversation.lead_id)
             .await
             .map_err(JobFailure::from)?;
         let tickets = store
             .lead_recent_tickets(
-                conversation.tenant_id,
+                TenantId(conversation.tenant_id),
                 conversation.lead_id,
                 CONTEXT_TICKETS,
             )
@@ -115,7 +116,7 @@ impl TurnObserver for WebChatTurns {
             .state
             .store
             .add_outbound(
-                conversation.tenant_id,
+                TenantId(conversation.tenant_id),
                 conversation.id,
                 OutboundMessage {
                     sender_kind: SenderKind::System,
@@ -131,7 +132,7 @@ impl TurnObserver for WebChatTurns {
             .await;
         match notice {
             Ok((message, true, _)) => self.state.bus.publish(
-                conversation.tenant_id,
+                TenantId(conversation.tenant_id),
                 Event::MessageAdded {
                     message: Box::new(message),
                 },

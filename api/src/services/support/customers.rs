@@ -6,6 +6,7 @@
 //! UPDATE), or keep a secret in clear (only its SHA-256 is stored).
 
 use chrono::{DateTime, Utc};
+use leadline_domain::ids::TenantId;
 use uuid::Uuid;
 
 use super::session::{ensure_web_chat_enabled, VISITOR_PREFIX};
@@ -34,7 +35,7 @@ pub struct CustomerToken {
 /// is found as — a lead with a WEB_CHAT identity.
 pub async fn customer_token(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     external_id: &str,
     name: &str,
     email: Option<&str>,
@@ -54,7 +55,7 @@ pub async fn customer_token(
     let (token, expires_at) =
         state
             .tokens
-            .issue_customer(tenant_id, lead.id, external_id, Utc::now())?;
+            .issue_customer(tenant_id.uuid(), lead.id, external_id, Utc::now())?;
     Ok(CustomerToken {
         token,
         expires_at,
@@ -87,7 +88,7 @@ pub async fn web_chat_tenant(state: &AppState, slug: &str) -> ApiResult<Uuid> {
         .tenant_by_slug(slug)
         .await?
         .ok_or(ApiError::NotFound("tenant"))?;
-    ensure_web_chat_enabled(&state.store, tenant.id).await?;
+    ensure_web_chat_enabled(&state.store, TenantId(tenant.id)).await?;
     Ok(tenant.id)
 }
 
@@ -96,7 +97,7 @@ pub async fn web_chat_tenant(state: &AppState, slug: &str) -> ApiResult<Uuid> {
 /// id, says nothing about whether the id exists: it simply starts someone new.
 pub async fn visitor_token(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     name: Option<String>,
     claimed: Option<Uuid>,
     presented: Option<String>,
@@ -137,7 +138,7 @@ pub async fn visitor_token(
     let (token, expires_at) =
         state
             .tokens
-            .issue_customer(tenant_id, visitor.lead.id, &external_id, Utc::now())?;
+            .issue_customer(tenant_id.uuid(), visitor.lead.id, &external_id, Utc::now())?;
     Ok(CustomerToken {
         token,
         expires_at,

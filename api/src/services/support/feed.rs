@@ -30,6 +30,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
+use leadline_domain::ids::TenantId;
 use leadline_entity::{conversations, messages};
 use uuid::Uuid;
 
@@ -293,7 +294,13 @@ pub fn awaiting_delivery(message: &messages::Model) -> bool {
 /// Records that `sent` reached the customer's socket: DELIVERED in the store, then
 /// `MessageUpdated` for each message that moved. A failure is logged, never the feed's end: the
 /// customer has the message either way, only its status lags.
-async fn deliver(store: &Store, bus: &EventBus, tenant_id: Uuid, session_id: Uuid, sent: &[Uuid]) {
+async fn deliver(
+    store: &Store,
+    bus: &EventBus,
+    tenant_id: TenantId,
+    session_id: Uuid,
+    sent: &[Uuid],
+) {
     match store
         .mark_support_delivered(tenant_id, session_id, sent)
         .await
@@ -318,7 +325,7 @@ async fn deliver(store: &Store, bus: &EventBus, tenant_id: Uuid, session_id: Uui
 /// the socket dropped); publishing never blocks, so Drop may do it.
 struct LeaveOnDrop {
     bus: EventBus,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     participant: SupportParticipant,
 }
@@ -358,7 +365,7 @@ pub async fn open(
     me: SupportParticipant,
     member: Option<Uuid>,
 ) -> ApiResult<OpenedFeed> {
-    let tenant_id = session.tenant_id;
+    let tenant_id = TenantId(session.tenant_id);
     let session_id = session.id;
     // Scoped: this session's events only, so 1,000 open chats do not wake each other.
     let bus = state.bus.subscribe_scoped(tenant_id, session_id);

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use leadline_domain::ids::TenantId;
 use uuid::Uuid;
 
 use crate::services::redis_conn::RedisConn;
@@ -23,7 +24,7 @@ struct RedisPresence {
 }
 
 impl RedisPresence {
-    fn key(&self, tenant_id: Uuid) -> String {
+    fn key(&self, tenant_id: TenantId) -> String {
         self.conn.key(&format!("presence:{tenant_id}"))
     }
 
@@ -79,10 +80,10 @@ impl Presence {
     }
 
     /// Counts `user_id` online while the returned guard lives (hold it in the subscription).
-    pub fn track(self: &Arc<Self>, tenant_id: Uuid, user_id: Uuid) -> PresenceGuard {
+    pub fn track(self: &Arc<Self>, tenant_id: TenantId, user_id: Uuid) -> PresenceGuard {
         {
             let mut local = self.local.lock().unwrap_or_else(|p| p.into_inner());
-            *local.entry((tenant_id, user_id)).or_insert(0) += 1;
+            *local.entry((tenant_id.uuid(), user_id)).or_insert(0) += 1;
         }
         let heartbeat = self.redis.clone().map(|redis| {
             let key = redis.key(tenant_id);
@@ -106,16 +107,16 @@ impl Presence {
         }
     }
 
-    fn release(&self, tenant_id: Uuid, user_id: Uuid) {
+    fn release(&self, tenant_id: TenantId, user_id: Uuid) {
         let gone = {
             let mut local = self.local.lock().unwrap_or_else(|p| p.into_inner());
-            match local.get_mut(&(tenant_id, user_id)) {
+            match local.get_mut(&(tenant_id.uuid(), user_id)) {
                 Some(count) if *count > 1 => {
                     *count -= 1;
                     false
                 }
                 Some(_) => {
-                    local.remove(&(tenant_id, user_id));
+                    local.remove(&(tenant_id.uuid(), user_id));
                     true
                 }
                 None => false,
@@ -136,13 +137,13 @@ impl Presence {
     }
 
     /// The agents online in `tenant_id`, each once, most recently seen first.
-    pub async fn online(&self, tenant_id: Uuid) -> Vec<OnlineAgent> {
+    pub async fn online(&self, tenant_id: TenantId) -> Vec<OnlineAgent> {
         let now = Utc::now();
         let Some(redis) = &self.redis else {
             let local = self.local.lock().unwrap_or_else(|p| p.into_inner());
             let mut agents: Vec<_> = local
                 .keys()
-                .filter(|(tenant, _)| *tenant == tenant_id)
+                .filter(|(tenant, _)| *tenant == tenant_id.uuid())
                 .map(|(_, user_id)| OnlineAgent {
                     user_id: *user_id,
                     last_seen_at: now,
@@ -213,7 +214,7 @@ fn latest_per_user(members: Vec<(String, f64)>) -> Vec<OnlineAgent> {
 /// Keeps an agent online while it lives; dropping it (the subscription ended) releases them.
 pub struct PresenceGuard {
     presence: Arc<Presence>,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     user_id: Uuid,
     heartbeat: Option<tokio::task::JoinHandle<()>>,
 }
@@ -250,14 +251,14 @@ mod tests {
     async fn in_process_presence_counts_live_subscriptions() -> anyhow::Result<()> {
         let presence = Arc::new(Presence::new(Duration::from_secs(30), None)?);
         let (tenant, agent) = (Uuid::now_v7(), Uuid::now_v7());
-        let first = presence.track(tenant, agent);
-        let second = presence.track(tenant, agent);
-        assert_eq!(presence.online(tenant).await.len(), 1);
-        assert!(presence.online(Uuid::now_v7()).await.is_empty());
+        let first = presence.track(TenantId(tenant), agent);
+        let second = presence.track(TenantId(tenant), agent);
+        assert_eq!(presence.online(TenantId(tenant)).await.len(), 1);
+        assert!(presence.online(TenantId(Uuid::now_v7())).await.is_empty());
         drop(first);
-        assert_eq!(presence.online(tenant).await.len(), 1);
+        assert_eq!(presence.online(TenantId(tenant)).await.len(), 1);
         drop(second);
-        assert!(presence.online(tenant).await.is_empty());
+        assert!(presence.online(TenantId(tenant)).await.is_empty());
         Ok(())
     }
 }

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 use leadline_domain::channel::{Channel, ConnectionStatus};
 use leadline_domain::conversation::{ConversationStatus, Handler, ParticipantKind};
+use leadline_domain::ids::TenantId;
 use leadline_domain::messaging::SenderKind;
 use leadline_entity::{conversations, messages, users};
 use serde_json::json;
@@ -47,14 +48,14 @@ const AGENT_FALLBACK_NAME: &str = "Agent";
 #[derive(Debug, Clone, Copy)]
 pub enum Viewer {
     /// A customer: only their own lead's sessions.
-    Customer { tenant_id: Uuid, lead_id: Uuid },
+    Customer { tenant_id: TenantId, lead_id: Uuid },
     /// A member or an API key of the tenant.
-    Staff { tenant_id: Uuid },
+    Staff { tenant_id: TenantId },
 }
 
 impl Viewer {
     /// The tenant the caller belongs to.
-    pub fn tenant_id(self) -> Uuid {
+    pub fn tenant_id(self) -> TenantId {
         match self {
             Viewer::Customer { tenant_id, .. } | Viewer::Staff { tenant_id } => tenant_id,
         }
@@ -84,7 +85,7 @@ pub async fn visible_session(
 /// FORBIDDEN unless the tenant has switched web chat on for anonymous visitors: a WEB_CHAT
 /// channel connection in status CONNECTED. Off by default, so a tenant that never asked for a
 /// public chat does not get leads (and AI spend) from anyone who knows its slug.
-pub async fn ensure_web_chat_enabled(store: &Store, tenant_id: Uuid) -> ApiResult<()> {
+pub async fn ensure_web_chat_enabled(store: &Store, tenant_id: TenantId) -> ApiResult<()> {
     let enabled = store
         .channel_connection_for(tenant_id, Channel::WebChat)
         .await?
@@ -141,7 +142,7 @@ pub async fn agent_participant(store: &Store, user_id: Uuid) -> ApiResult<Suppor
     })
 }
 
-fn publish(state: &AppState, tenant_id: Uuid, session_id: Uuid, event: SupportEvent) {
+fn publish(state: &AppState, tenant_id: TenantId, session_id: Uuid, event: SupportEvent) {
     state
         .bus
         .publish(tenant_id, Event::Support { session_id, event });
@@ -160,7 +161,7 @@ fn ensure_open(session: &conversations::Model) -> ApiResult<()> {
 /// ([`ensure_web_chat_enabled`]).
 pub async fn open_session(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     lead_id: Uuid,
     subject: Option<String>,
 ) -> ApiResult<(conversations::Model, bool)> {
@@ -194,7 +195,7 @@ pub async fn send_message(
     session: &conversations::Model,
     message: NewSupportMessage,
 ) -> ApiResult<(messages::Model, bool)> {
-    let tenant_id = session.tenant_id;
+    let tenant_id = TenantId(session.tenant_id);
     let Viewer::Customer { lead_id, .. } = viewer else {
         let reply = AgentReply {
             text: message.text,
@@ -297,7 +298,7 @@ pub async fn set_typing(
     } else {
         SupportEvent::TypingStopped { participant: who }
     };
-    publish(state, session.tenant_id, session.id, event);
+    publish(state, TenantId(session.tenant_id), session.id, event);
     Ok(())
 }
 
@@ -316,13 +317,13 @@ pub async fn mark_read(
     };
     let marked = state
         .store
-        .mark_support_read(session.tenant_id, session.id, up_to, side)
+        .mark_support_read(TenantId(session.tenant_id), session.id, up_to, side)
         .await?;
     if marked > 0 {
         let reader = participant(&state.store, principal).await?;
         publish(
             state,
-            session.tenant_id,
+            TenantId(session.tenant_id),
             session.id,
             SupportEvent::MessagesRead {
                 reader,
@@ -340,17 +341,17 @@ pub async fn mark_read(
 /// changed hands meanwhile. Audited by the store (`support_session.assigned`).
 pub async fn assign(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     named: Option<Uuid>,
     actor: Actor,
 ) -> ApiResult<conversations::Model> {
     let reassign = named.is_some();
-    let agent = conversation::agent_or_caller(named, actor, "agentId")?;
+    let agent = conversation::agent_or_caller(named, actor)?;
     let store = &state.store;
     let session = store.support_session(tenant_id, session_id, None).await?;
     ensure_open(&session)?;
-    conversation::ensure_can_handle(store, tenant_id, agent, "agentId", "sessions").await?;
+    conversation::ensure_can_handle(store, tenant_id, agent, "sessions").await?;
     if let Some(current) = session.assignee_user_id {
         if current != agent && !reassign && Handler::stored(&session.handled_by)? == Handler::Human
         {
@@ -410,7 +411,7 @@ pub async fn end(
         return Ok(session);
     }
     let ended_by = participant(&state.store, principal).await?;
-    let tenant_id = session.tenant_id;
+    let tenant_id = TenantId(session.tenant_id);
     // The note first, keyed on the session, then the status: a retry after a failure in
     // between finds the note and finishes the job.
     let (note, created, _) = state
@@ -483,7 +484,7 @@ pub async fn transcript(
     as_json: bool,
 ) -> ApiResult<Transcript> {
     let mut messages = store
-        .support_transcript_messages(session.tenant_id, session.id, TRANSCRIPT_CAP + 1)
+        .support_transcript_messages(TenantId(session.tenant_id), session.id, TRANSCRIPT_CAP + 1)
         .await?;
     let truncated = messages.len() as u64 > TRANSCRIPT_CAP;
     messages.truncate(TRANSCRIPT_CAP as usize);
@@ -503,7 +504,7 @@ pub async fn transcript(
 /// from the tenant meanwhile is not shown.
 pub async fn online_agents(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
 ) -> ApiResult<Vec<(users::Model, DateTime<Utc>)>> {
     let mut agents = Vec::new();
     for online in state.support.presence.online(tenant_id).await {
@@ -536,7 +537,7 @@ pub struct OpenedQueue<S> {
 /// subscriber's user id when it is a member (then counted online).
 pub async fn open_queue(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     limit: u64,
     member: Option<Uuid>,
 ) -> ApiResult<OpenedQueue<impl Stream<Item = Result<Arc<Event>, BusError>> + Send + 'static>> {

@@ -3,6 +3,7 @@
 //! (`viewers`).
 
 use chrono::{DateTime, Utc};
+use leadline_domain::ids::TenantId;
 use leadline_domain::live::InteractionOutcome as Outcome;
 use leadline_entity::live_interactions;
 use sea_orm::{
@@ -21,9 +22,10 @@ impl Store {
     /// page is never processed twice, even by two racing readers.
     pub async fn record_live_interaction(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         new: NewLiveInteraction,
     ) -> ApiResult<Option<live_interactions::Model>> {
+        let tenant_id = tenant.uuid();
         let inserted = live_interactions::ActiveModel {
             id: Set(Uuid::now_v7()),
             tenant_id: Set(tenant_id),
@@ -54,10 +56,11 @@ impl Store {
     /// Whether the session already has this platform message.
     pub async fn live_message_seen(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         session_id: Uuid,
         platform_message_id: &str,
     ) -> ApiResult<bool> {
+        let tenant_id = tenant.uuid();
         let found = live_interactions::Entity::find()
             .filter(live_interactions::Column::TenantId.eq(tenant_id))
             .filter(live_interactions::Column::SessionId.eq(session_id))
@@ -70,10 +73,11 @@ impl Store {
     /// Records what the agent did with an interaction.
     pub async fn set_live_interaction_outcome(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         id: Uuid,
         outcome: InteractionOutcome,
     ) -> ApiResult<live_interactions::Model> {
+        let tenant_id = tenant.uuid();
         let row = live_interactions::Entity::find_by_id(id)
             .filter(live_interactions::Column::TenantId.eq(tenant_id))
             .one(&self.db)
@@ -102,10 +106,11 @@ impl Store {
     /// A page of a session's interactions, newest first.
     pub async fn live_interactions(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         session_id: Uuid,
         page: PageRequest,
     ) -> ApiResult<Page<live_interactions::Model>> {
+        let tenant_id = tenant.uuid();
         let select = live_interactions::Entity::find()
             .filter(live_interactions::Column::TenantId.eq(tenant_id))
             .filter(live_interactions::Column::SessionId.eq(session_id));
@@ -116,10 +121,11 @@ impl Store {
     /// interactions, so the count is exactly what was recorded).
     pub async fn live_viewer_replies(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         session_id: Uuid,
         author_id: &str,
     ) -> ApiResult<(u32, Option<DateTime<Utc>>)> {
+        let tenant_id = tenant.uuid();
         let replied: Vec<DateTime<Utc>> = live_interactions::Entity::find()
             .select_only()
             .column(live_interactions::Column::CreatedAt)
@@ -137,10 +143,11 @@ impl Store {
     /// How many of a session's interactions ended with `outcome`.
     pub async fn live_outcome_count(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         session_id: Uuid,
         outcome: Outcome,
     ) -> ApiResult<i64> {
+        let tenant_id = tenant.uuid();
         use sea_orm::PaginatorTrait;
         let n = live_interactions::Entity::find()
             .filter(live_interactions::Column::TenantId.eq(tenant_id))

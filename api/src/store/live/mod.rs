@@ -21,7 +21,9 @@ mod viewers;
 pub use viewers::{LiveViewerMessage, ViewerCount};
 
 use chrono::Duration;
-use leadline_domain::live::{LiveLimits, LivePlatform, LiveScore, LiveSessionStatus};
+use leadline_domain::live::{
+    LiveLimits, LivePlatform, LivePlatformConfig, LiveScore, LiveSessionStatus,
+};
 use leadline_entity::{lead_score_events, leads, live_sessions};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
@@ -39,8 +41,8 @@ pub struct NewLiveSession {
     pub platform: LivePlatform,
     pub agent_enabled: bool,
     pub title: Option<String>,
-    /// Platform state, e.g. `{"videoId": …}` for YouTube.
-    pub platform_config: Value,
+    /// Platform state, e.g. the video id for YouTube.
+    pub platform_config: LivePlatformConfig,
     pub product_ids: Vec<Uuid>,
     pub limits: LiveLimits,
 }
@@ -189,6 +191,16 @@ async fn session_in<C: sea_orm::ConnectionTrait>(
 /// are there, so an unknown one is logged and INTERNAL, never taken for YouTube.
 pub fn platform_of(session: &live_sessions::Model) -> ApiResult<LivePlatform> {
     LivePlatform::stored(&session.platform)
+}
+
+/// The session's platform state. Every stored config was written by us from a
+/// [`LivePlatformConfig`], so one that does not read is logged and INTERNAL, never defaulted
+/// (a default would send the reader looking up a different video or room).
+pub fn platform_config_of(session: &live_sessions::Model) -> ApiResult<LivePlatformConfig> {
+    serde_json::from_value(session.platform_config.clone()).map_err(|error| {
+        tracing::error!(session = %session.id, %error, "a live session's stored platform config does not read");
+        ApiError::Internal(anyhow::Error::new(error).context("reading a live session's platform config"))
+    })
 }
 
 /// The session's status (ACTIVE or STOPPED); an unknown stored value is logged and INTERNAL.

@@ -2,6 +2,7 @@
 //! and the dashboard's aggregates. Must not: read or write interactions one by one
 //! (`interactions`) or leads (`viewers`).
 
+use leadline_domain::ids::TenantId;
 use leadline_entity::{live_interactions, live_sessions};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -14,17 +15,18 @@ use uuid::Uuid;
 use super::{
     limits_to_json, session_in, CounterDelta, LiveSessionFilter, LiveSessionStats, NewLiveSession,
 };
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::store::{now, paginate, Page, PageRequest, Store};
-use leadline_domain::live::LiveSessionStatus;
+use leadline_domain::live::{LivePlatformConfig, LiveSessionStatus};
 
 impl Store {
     /// Creates an ACTIVE session.
     pub async fn create_live_session(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         new: NewLiveSession,
     ) -> ApiResult<live_sessions::Model> {
+        let tenant_id = tenant.uuid();
         let at = now();
         let ids: Vec<Value> = new
             .product_ids
@@ -38,7 +40,7 @@ impl Store {
             status: Set(LiveSessionStatus::Active.as_str().to_owned()),
             agent_enabled: Set(new.agent_enabled),
             title: Set(new.title),
-            platform_config: Set(new.platform_config),
+            platform_config: Set(config_json(&new.platform_config)?),
             product_ids: Set(Value::Array(ids)),
             limits: Set(limits_to_json(&new.limits)),
             messages_processed: Set(0),
@@ -57,17 +59,23 @@ impl Store {
     }
 
     /// One session of the tenant.
-    pub async fn live_session(&self, tenant_id: Uuid, id: Uuid) -> ApiResult<live_sessions::Model> {
+    pub async fn live_session(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+    ) -> ApiResult<live_sessions::Model> {
+        let tenant_id = tenant.uuid();
         session_in(&self.db, tenant_id, id).await
     }
 
     /// A page of the tenant's sessions, newest first.
     pub async fn live_sessions(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         filter: LiveSessionFilter,
         page: PageRequest,
     ) -> ApiResult<Page<live_sessions::Model>> {
+        let tenant_id = tenant.uuid();
         let mut select =
             live_sessions::Entity::find().filter(live_sessions::Column::TenantId.eq(tenant_id));
         if let Some(status) = filter.status {
@@ -91,9 +99,10 @@ impl Store {
     /// Stops a session (idempotent: stopping a stopped session returns it unchanged).
     pub async fn stop_live_session(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         id: Uuid,
     ) -> ApiResult<live_sessions::Model> {
+        let tenant_id = tenant.uuid();
         let session = session_in(&self.db, tenant_id, id).await?;
         if session.status == LiveSessionStatus::Stopped.as_str() {
             return Ok(session);
@@ -109,10 +118,11 @@ impl Store {
     /// Switches the agent on or off for a session.
     pub async fn set_live_agent_enabled(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         id: Uuid,
         enabled: bool,
     ) -> ApiResult<live_sessions::Model> {
+        let tenant_id = tenant.uuid();
         let mut row = session_in(&self.db, tenant_id, id)
             .await?
             .into_active_model();
@@ -124,12 +134,16 @@ impl Store {
     /// Replaces the session's platform state (e.g. the resolved live chat id, the page token).
     pub async fn set_live_platform_config(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         id: Uuid,
-        config: Value,
+        config: &LivePlatformConfig,
     ) -> ApiResult<()> {
+        let tenant_id = tenant.uuid();
         live_sessions::Entity::update_many()
-            .col_expr(live_sessions::Column::PlatformConfig, Expr::value(config))
+            .col_expr(
+                live_sessions::Column::PlatformConfig,
+                Expr::value(config_json(config)?),
+            )
             .col_expr(live_sessions::Column::UpdatedAt, Expr::value(now()))
             .filter(live_sessions::Column::Id.eq(id))
             .filter(live_sessions::Column::TenantId.eq(tenant_id))
@@ -141,10 +155,11 @@ impl Store {
     /// Adds to the session's counters in one statement (no read-modify-write race).
     pub async fn add_live_counters(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         id: Uuid,
         delta: CounterDelta,
     ) -> ApiResult<()> {
+        let tenant_id = tenant.uuid();
         use live_sessions::Column as C;
         let CounterDelta {
             messages,
@@ -171,9 +186,10 @@ impl Store {
     /// The session's intents histogram and its viewers' leads by temperature.
     pub async fn live_session_stats(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         session_id: Uuid,
     ) -> ApiResult<LiveSessionStats> {
+        let tenant_id = tenant.uuid();
         let mut intents: Vec<(Option<String>, i64)> = live_interactions::Entity::find()
             .select_only()
             .column(live_interactions::Column::Intent)
@@ -185,7 +201,7 @@ impl Store {
             .all(&self.db)
             .await?;
         intents.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let leads = self.live_session_leads(tenant_id, session_id).await?;
+        let leads = self.live_session_leads(tenant, session_id).await?;
         let mut by_temperature: Vec<(String, i64)> = Vec::new();
         for lead in &leads {
             match by_temperature
@@ -205,4 +221,12 @@ impl Store {
             leads_by_temperature: by_temperature,
         })
     }
+}
+
+/// The stored JSON of a platform config (a plain struct of strings: serialising cannot fail,
+/// but an error is still an error, not a panic).
+fn config_json(config: &LivePlatformConfig) -> ApiResult<Value> {
+    serde_json::to_value(config).map_err(|error| {
+        ApiError::Internal(anyhow::Error::new(error).context("writing a live platform config"))
+    })
 }

@@ -5,6 +5,7 @@ use super::*;
 use crate::store::{now, PageRequest, Store};
 use leadline_domain::analysis::Analysis;
 use leadline_domain::analysis::{Intent, Language, ProductMatch, Provider};
+use leadline_domain::ids::TenantId;
 use leadline_domain::lead::Temperature;
 
 async fn store() -> Store {
@@ -41,7 +42,10 @@ fn session(limits: LiveLimits) -> NewLiveSession {
         platform: LivePlatform::Youtube,
         agent_enabled: true,
         title: None,
-        platform_config: json!({"videoId": "abc"}),
+        platform_config: leadline_domain::live::LivePlatformConfig {
+            video_id: Some("abc".into()),
+            ..Default::default()
+        },
         product_ids: vec![],
         limits,
     }
@@ -66,7 +70,7 @@ async fn one_replica_holds_a_session_lease_until_it_expires_or_is_released() {
     let store = store().await;
     let a = tenant(&store).await;
     let s = store
-        .create_live_session(a, session(LiveLimits::default()))
+        .create_live_session(TenantId(a), session(LiveLimits::default()))
         .await
         .expect("create");
     let t = now();
@@ -110,7 +114,10 @@ async fn one_replica_holds_a_session_lease_until_it_expires_or_is_released() {
         .await
         .expect("free"));
     // A stopped session is nobody's.
-    store.stop_live_session(a, s.id).await.expect("stop");
+    store
+        .stop_live_session(TenantId(a), s.id)
+        .await
+        .expect("stop");
     assert!(!store
         .claim_live_session(s.id, "r1", later, later_until)
         .await
@@ -126,25 +133,31 @@ async fn sessions_are_tenant_scoped_and_stop_idempotently() {
         ..LiveLimits::default()
     };
     let created = store
-        .create_live_session(a, session(limits))
+        .create_live_session(TenantId(a), session(limits))
         .await
         .expect("create");
     assert_eq!(created.status, LiveSessionStatus::Active.as_str());
     assert_eq!(limits_from_json(&created.limits), limits);
     assert!(matches!(
-        store.live_session(b, created.id).await,
+        store.live_session(TenantId(b), created.id).await,
         Err(ApiError::NotFound(_))
     ));
     let page = PageRequest::parse(None, None).expect("page");
     let listed = store
-        .live_sessions(a, LiveSessionFilter::default(), page)
+        .live_sessions(TenantId(a), LiveSessionFilter::default(), page)
         .await
         .expect("list");
     assert_eq!(listed.total_count, 1);
     assert_eq!(store.active_live_sessions().await.expect("active").len(), 1);
-    let stopped = store.stop_live_session(a, created.id).await.expect("stop");
+    let stopped = store
+        .stop_live_session(TenantId(a), created.id)
+        .await
+        .expect("stop");
     assert_eq!(stopped.status, LiveSessionStatus::Stopped.as_str());
-    let again = store.stop_live_session(a, created.id).await.expect("stop");
+    let again = store
+        .stop_live_session(TenantId(a), created.id)
+        .await
+        .expect("stop");
     assert_eq!(again.stopped_at, stopped.stopped_at);
     assert!(store
         .active_live_sessions()
@@ -158,23 +171,26 @@ async fn duplicates_are_refused_and_viewer_replies_are_counted() {
     let store = store().await;
     let a = tenant(&store).await;
     let s = store
-        .create_live_session(a, session(LiveLimits::default()))
+        .create_live_session(TenantId(a), session(LiveLimits::default()))
         .await
         .expect("create");
     let first = store
-        .record_live_interaction(a, interaction(s.id, "m1", "UCv"))
+        .record_live_interaction(TenantId(a), interaction(s.id, "m1", "UCv"))
         .await
         .expect("insert")
         .expect("new");
     assert!(store
-        .record_live_interaction(a, interaction(s.id, "m1", "UCv"))
+        .record_live_interaction(TenantId(a), interaction(s.id, "m1", "UCv"))
         .await
         .expect("insert")
         .is_none());
-    assert!(store.live_message_seen(a, s.id, "m1").await.expect("seen"));
+    assert!(store
+        .live_message_seen(TenantId(a), s.id, "m1")
+        .await
+        .expect("seen"));
     store
         .set_live_interaction_outcome(
-            a,
+            TenantId(a),
             first.id,
             InteractionOutcome::Replied {
                 text: "x".into(),
@@ -184,14 +200,14 @@ async fn duplicates_are_refused_and_viewer_replies_are_counted() {
         .await
         .expect("outcome");
     let (count, last) = store
-        .live_viewer_replies(a, s.id, "UCv")
+        .live_viewer_replies(TenantId(a), s.id, "UCv")
         .await
         .expect("count");
     assert_eq!(count, 1);
     assert_eq!(last, Some(first.created_at));
     store
         .add_live_counters(
-            a,
+            TenantId(a),
             s.id,
             CounterDelta {
                 messages: 1,
@@ -202,7 +218,7 @@ async fn duplicates_are_refused_and_viewer_replies_are_counted() {
         )
         .await
         .expect("counters");
-    let s = store.live_session(a, s.id).await.expect("get");
+    let s = store.live_session(TenantId(a), s.id).await.expect("get");
     assert_eq!(
         (
             s.messages_processed,
@@ -219,13 +235,13 @@ async fn a_viewer_lead_is_created_once_and_scored_with_events() {
     let store = store().await;
     let a = tenant(&store).await;
     let s = store
-        .create_live_session(a, session(LiveLimits::default()))
+        .create_live_session(TenantId(a), session(LiveLimits::default()))
         .await
         .expect("create");
     let at = now();
     let first = store
         .record_live_viewer(
-            a,
+            TenantId(a),
             LiveViewerMessage {
                 session_id: s.id,
                 platform: LivePlatform::Youtube,
@@ -244,7 +260,7 @@ async fn a_viewer_lead_is_created_once_and_scored_with_events() {
     assert!(event.reason.contains("purchase"), "{}", event.reason);
     let second = store
         .record_live_viewer(
-            a,
+            TenantId(a),
             LiveViewerMessage {
                 session_id: s.id,
                 platform: LivePlatform::Youtube,
@@ -266,7 +282,7 @@ async fn a_viewer_lead_is_created_once_and_scored_with_events() {
         Temperature::for_live_score(second.score.total).as_str()
     );
     let identities = store
-        .lead_identities(a, first.lead.id)
+        .lead_identities(TenantId(a), first.lead.id)
         .await
         .expect("identities");
     assert_eq!(identities.len(), 1);

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use leadline_domain::analysis::Analysis;
 use leadline_domain::channel::Channel;
+use leadline_domain::ids::TenantId;
 use leadline_domain::lead::Temperature;
 use leadline_domain::live::{
     live_score, score_reason, InteractionOutcome as Outcome, LivePlatform, ViewerActivity,
@@ -59,9 +60,10 @@ impl Store {
     /// The leads of the viewers who chatted in a session, hottest first.
     pub async fn live_session_leads(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         session_id: Uuid,
     ) -> ApiResult<Vec<leads::Model>> {
+        let tenant_id = tenant.uuid();
         let lead_ids: Vec<Option<Uuid>> = live_interactions::Entity::find()
             .select_only()
             .column(live_interactions::Column::LeadId)
@@ -91,9 +93,10 @@ impl Store {
     /// `lead_score_events` row explained by [`score_reason`] in the same transaction.
     pub async fn record_live_viewer(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         message: LiveViewerMessage<'_>,
     ) -> ApiResult<ViewerLead> {
+        let tenant_id = tenant.uuid();
         // A racing first message from the same viewer loses on the identity's unique key and
         // retries as an update.
         for _ in 0..2 {
@@ -245,10 +248,11 @@ impl Store {
     /// insensitive, or the id itself), from their latest message.
     pub async fn live_viewer_id(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         session_id: Uuid,
         username: &str,
     ) -> ApiResult<Option<String>> {
+        let tenant_id = tenant.uuid();
         use sea_orm::sea_query::{Condition, Expr, Func};
         let wanted = username.trim().trim_start_matches('@').to_lowercase();
         let row = live_interactions::Entity::find()
@@ -273,10 +277,11 @@ impl Store {
     /// Per-viewer message and reply counts of a session, most active first (at most `limit`).
     pub async fn live_viewer_counts(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         session_id: Uuid,
         limit: u64,
     ) -> ApiResult<Vec<ViewerCount>> {
+        let tenant_id = tenant.uuid();
         use sea_orm::sea_query::{Expr, Func};
         let rows: Vec<(String, Option<String>, i64, i64)> = live_interactions::Entity::find()
             .select_only()

@@ -8,6 +8,7 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 use super::*;
+use crate::services::webhooks::endpoint_for;
 
 const CASES: u32 = 10_000;
 const ACCOUNT: &str = "1234567890";

@@ -6,6 +6,8 @@ use serde_json::{json, Value};
 
 use super::whatsapp::whatsapp_content;
 use super::*;
+use crate::error::ApiError;
+use crate::services::webhooks::{channel_for_segment, endpoint_for};
 
 #[test]
 fn only_the_four_messaging_segments_are_channels() {
