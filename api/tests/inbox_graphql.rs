@@ -638,17 +638,17 @@ async fn assignment_hand_back_and_resolution() {
         .run(
             Some(&owner.principal),
             ASSIGN,
-            json!({"input": {"conversationId": id, "userId": other.user_id.to_string()}}),
+            json!({"input": {"conversationId": id, "agentId": other.user_id.to_string()}}),
         )
         .await;
     assert_eq!(error_code(&foreign), "BAD_USER_INPUT");
-    assert_eq!(foreign["errors"][0]["extensions"]["field"], "userId");
+    assert_eq!(foreign["errors"][0]["extensions"]["field"], "agentId");
 
     let assigned = h
         .ok(
             &owner.principal,
             ASSIGN,
-            json!({"input": {"conversationId": id, "userId": agent.user_id.to_string()}}),
+            json!({"input": {"conversationId": id, "agentId": agent.user_id.to_string()}}),
         )
         .await;
     assert_eq!(
@@ -802,7 +802,7 @@ async fn viewers_and_read_keys_cannot_change_conversations() {
     let to_viewer = h
         .run(
             Some(&owner.principal),
-            "mutation($id: ID!, $user: ID) { assignConversation(input: {conversationId: $id, userId: $user}) { conversation { id } } }",
+            "mutation($id: ID!, $user: ID) { assignConversation(input: {conversationId: $id, agentId: $user}) { conversation { id } } }",
             json!({"id": id, "user": viewer.user_id.to_string()}),
         )
         .await;

@@ -388,8 +388,8 @@ pub struct SendMessagePayload {
 pub struct AssignConversationInput {
     /// The conversation.
     pub conversation_id: ID,
-    /// The member to assign (default: the caller; required for API keys).
-    pub user_id: Option<ID>,
+    /// The agent: the member to assign (default: the caller; required for API keys).
+    pub agent_id: Option<ID>,
 }
 
 /// Input of `handBackToAi`.
@@ -531,7 +531,7 @@ impl InboxMutation {
     }
 
     /// Assigns the conversation to a member (default: the caller) and hands it to a HUMAN.
-    /// A user who is not a member here, or is a VIEWER, is BAD_USER_INPUT on `userId`.
+    /// An agent who is not a member here, or is a VIEWER, is BAD_USER_INPUT on `agentId`.
     /// Audited (`conversation.assigned`).
     #[graphql(guard = "AccessGuard(Access::Write)")]
     async fn assign_conversation(
@@ -542,8 +542,8 @@ impl InboxMutation {
         let tenant_id = tenant_for(ctx, Access::Write)?;
         let conversation_id = parse_id(&input.conversation_id, "conversationId")?;
         let named = input
-            .user_id
-            .map(|id| parse_id(&id, "userId"))
+            .agent_id
+            .map(|id| parse_id(&id, conversation::AGENT_FIELD))
             .transpose()?;
         let conversation = conversation::assign(
             state(ctx),
@@ -551,7 +551,6 @@ impl InboxMutation {
             conversation_id,
             named,
             principal(ctx).actor(),
-            "userId",
         )
         .await?;
         Ok(ConversationPayload {

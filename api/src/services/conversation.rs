@@ -31,6 +31,18 @@ pub fn publish_conversation(bus: &EventBus, conversation: &conversations::Model)
     );
 }
 
+/// Who wrote `message`, as a transcript line names them: the inbox's escalation tickets and the
+/// support chat's transcripts read alike.
+pub fn author(message: &messages::Model) -> &'static str {
+    // A transcript line for a value this build does not know still reads sensibly.
+    match SenderKind::parse(&message.sender_kind) {
+        Ok(SenderKind::Lead) => "Customer",
+        Ok(SenderKind::Ai) => "AI",
+        Ok(SenderKind::Agent) => "Agent",
+        Ok(SenderKind::System) | Err(_) => "System",
+    }
+}
+
 /// An agent's reply, already validated by the caller.
 #[derive(Debug, Clone)]
 pub struct AgentReply {
@@ -109,33 +121,36 @@ pub async fn agent_reply(
     Ok((message, created, conversation))
 }
 
+/// The input field that names the agent of an assignment, in the inbox and the support chat
+/// alike (`assignConversation`, `assignSupportSession`): errors about the agent point at it.
+pub const AGENT_FIELD: &str = "agentId";
+
 /// The agent an assignment names: `named`, else the calling member. An API key must name one
-/// (BAD_USER_INPUT on `field`, the input's name for it).
-pub fn agent_or_caller(named: Option<Uuid>, actor: Actor, field: &str) -> ApiResult<Uuid> {
+/// (BAD_USER_INPUT on [`AGENT_FIELD`]).
+pub fn agent_or_caller(named: Option<Uuid>, actor: Actor) -> ApiResult<Uuid> {
     match named {
         Some(agent) => Ok(agent),
-        None => actor
-            .user_id
-            .ok_or_else(|| ApiError::bad_input(field, "required when calling with an API key")),
+        None => actor.user_id.ok_or_else(|| {
+            ApiError::bad_input(AGENT_FIELD, "required when calling with an API key")
+        }),
     }
 }
 
-/// Refuses (BAD_USER_INPUT on `field`) an agent who is not a member of the tenant or is a
-/// VIEWER; `what` names what they would handle ("conversations", "sessions").
+/// Refuses (BAD_USER_INPUT on [`AGENT_FIELD`]) an agent who is not a member of the tenant or is
+/// a VIEWER; `what` names what they would handle ("conversations", "sessions").
 pub async fn ensure_can_handle(
     store: &Store,
     tenant_id: TenantId,
     agent: Uuid,
-    field: &str,
     what: &str,
 ) -> ApiResult<()> {
     let membership = store
         .membership(tenant_id, agent)
         .await?
-        .ok_or_else(|| ApiError::bad_input(field, "not a member of this tenant"))?;
+        .ok_or_else(|| ApiError::bad_input(AGENT_FIELD, "not a member of this tenant"))?;
     if membership.role == leadline_domain::tenant::Role::Viewer.as_str() {
         return Err(ApiError::bad_input(
-            field,
+            AGENT_FIELD,
             format!("a VIEWER cannot handle {what}"),
         ));
     }
@@ -162,19 +177,18 @@ async fn open_conversation(
 }
 
 /// Assigns an open conversation to `named` (default: the caller) and hands it to a HUMAN.
-/// Audited (`conversation.assigned`); `field` names the agent in errors.
+/// Audited (`conversation.assigned`).
 pub async fn assign(
     state: &AppState,
     tenant_id: TenantId,
     conversation_id: Uuid,
     named: Option<Uuid>,
     actor: Actor,
-    field: &str,
 ) -> ApiResult<conversations::Model> {
-    let agent = agent_or_caller(named, actor, field)?;
+    let agent = agent_or_caller(named, actor)?;
     let store = &state.store;
     open_conversation(store, tenant_id, conversation_id, "assign it").await?;
-    ensure_can_handle(store, tenant_id, agent, field, "conversations").await?;
+    ensure_can_handle(store, tenant_id, agent, "conversations").await?;
     let change = ConversationChange {
         handled_by: Some(Handler::Human),
         assignee_user_id: Some(Some(agent)),
@@ -268,4 +282,44 @@ pub async fn resolve(
         "conversation.resolved",
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written_by(sender_kind: &str) -> messages::Model {
+        let at = chrono::Utc::now();
+        messages::Model {
+            id: Uuid::now_v7(),
+            tenant_id: Uuid::now_v7(),
+            conversation_id: Uuid::now_v7(),
+            channel: "WEB_CHAT".into(),
+            direction: "OUTBOUND".into(),
+            sender_kind: sender_kind.into(),
+            sender_user_id: None,
+            body: "hi".into(),
+            platform_message_id: None,
+            client_message_id: None,
+            delivery_status: "SENT".into(),
+            delivery_error: None,
+            read_at: None,
+            metadata: json!({}),
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn a_transcript_names_every_sender_kind_and_reads_an_unknown_one_as_system() {
+        for (kind, label) in [
+            (SenderKind::Lead.as_str(), "Customer"),
+            (SenderKind::Ai.as_str(), "AI"),
+            (SenderKind::Agent.as_str(), "Agent"),
+            (SenderKind::System.as_str(), "System"),
+            ("ROBOT", "System"),
+        ] {
+            assert_eq!(author(&written_by(kind)), label, "{kind}");
+        }
+    }
 }

@@ -43,6 +43,7 @@ use super::{
 use crate::auth::{Access, Principal};
 use crate::bus::Event;
 use crate::error::{ApiError, ApiResult};
+use crate::services::conversation::AGENT_FIELD;
 use crate::services::support::session::{self, NewSupportMessage, Viewer, VISITOR_PREFIX};
 use crate::services::support::{customers, feed, FeedItem};
 use crate::store::{ConversationFilter, PageRequest};
@@ -411,7 +412,7 @@ impl SupportMutation {
         let session_id = parse_id(&input.session_id, "sessionId")?;
         let named = input
             .agent_id
-            .map(|id| parse_id(&id, "agentId"))
+            .map(|id| parse_id(&id, AGENT_FIELD))
             .transpose()?;
         let session = session::assign(
             state(ctx),

@@ -43,7 +43,7 @@ use crate::bus::{Event, LeadScoreChanged};
 use crate::error::ApiError;
 use crate::jobs::{JobFailure, JobHandler};
 use crate::services::ai::{AiRequest, MAX_HISTORY_TURNS, MAX_TEXT_CHARS};
-use crate::services::conversation::publish_conversation;
+use crate::services::conversation::{author, publish_conversation};
 use crate::state::AppState;
 use crate::store::{ConversationChange, NewTicket, OutboundMessage, ScoreAdjustment};
 
@@ -542,12 +542,7 @@ fn clip(text: &str) -> String {
 fn transcript(recent: &[messages::Model], until: Uuid) -> String {
     let mut lines = Vec::new();
     for message in recent {
-        let who = match SenderKind::parse(&message.sender_kind) {
-            Ok(SenderKind::Lead) => "Customer",
-            Ok(SenderKind::Ai) => "AI",
-            Ok(SenderKind::Agent) => "Agent",
-            Ok(SenderKind::System) | Err(_) => "System",
-        };
+        let who = author(message);
         lines.push(format!(
             "[{}] {who}: {}",
             message

@@ -8,7 +8,7 @@
 use leadline_entity::{leads, messages, tickets};
 use serde_json::json;
 
-use leadline_domain::messaging::SenderKind;
+use crate::services::conversation::author;
 
 /// Most recent tickets shown to the AI.
 pub const CONTEXT_TICKETS: u64 = 5;
@@ -41,17 +41,6 @@ pub fn customer_context(lead: &leads::Model, recent_tickets: &[tickets::Model]) 
         }
     }
     lines.join("\n")
-}
-
-/// Who wrote a message, for transcripts.
-pub fn author(message: &messages::Model) -> &'static str {
-    // A transcript line for a value this build does not know still reads sensibly.
-    match SenderKind::parse(&message.sender_kind) {
-        Ok(SenderKind::Lead) => "Customer",
-        Ok(SenderKind::Ai) => "AI",
-        Ok(SenderKind::Agent) => "Agent",
-        Ok(SenderKind::System) | Err(_) => "System",
-    }
 }
 
 /// The transcript as text: one `[time] Who: body` line per message.

@@ -347,11 +347,11 @@ pub async fn assign(
     actor: Actor,
 ) -> ApiResult<conversations::Model> {
     let reassign = named.is_some();
-    let agent = conversation::agent_or_caller(named, actor, "agentId")?;
+    let agent = conversation::agent_or_caller(named, actor)?;
     let store = &state.store;
     let session = store.support_session(tenant_id, session_id, None).await?;
     ensure_open(&session)?;
-    conversation::ensure_can_handle(store, tenant_id, agent, "agentId", "sessions").await?;
+    conversation::ensure_can_handle(store, tenant_id, agent, "sessions").await?;
     if let Some(current) = session.assignee_user_id {
         if current != agent && !reassign && Handler::stored(&session.handled_by)? == Handler::Human
         {
