@@ -8,6 +8,7 @@
 //!
 //! Must not: parse client input (that is BAD_USER_INPUT, at the GraphQL boundary).
 
+use leadline_domain::analysis::{Intent, Provider, Signal};
 use leadline_domain::calls::{AnsweredBy, CallStatus, CustomerResponse};
 use leadline_domain::channel::{Channel, ConnectionStatus};
 use leadline_domain::compliance::Consent;
@@ -55,6 +56,7 @@ stored!(
     CustomerResponse,
     DeliveryStatus,
     Handler,
+    Intent,
     InteractionOutcome,
     JobStatus,
     LeadStatus,
@@ -62,9 +64,11 @@ stored!(
     LiveSessionStatus,
     MessageDirection,
     ParticipantKind,
+    Provider,
     Role,
     Route,
     SenderKind,
+    Signal,
     Temperature,
     TicketPriority,
     TicketStatus,
