@@ -215,14 +215,14 @@ impl AiService {
             Provider::Anthropic,
             &config.anthropic_api_key,
             &config.anthropic_api_base,
-            "ANTHROPIC",
+            Provider::Anthropic.as_str(),
             "Anthropic",
         )?;
         let openai = backend(
             Provider::Openai,
             &config.openai_api_key,
             &config.openai_api_base,
-            "OPENAI",
+            Provider::Openai.as_str(),
             "OpenAI",
         )?;
         Ok(Self {
@@ -556,7 +556,7 @@ impl AiService {
     /// customer's answer matters more than the counter.
     async fn record_usage(&self, tenant_id: TenantId, calls: OfflineCalls) {
         let day = chrono::Utc::now().date_naive();
-        let mut increments: Vec<(Uuid, AiUsageIncrement)> = Vec::new();
+        let mut increments: Vec<(TenantId, AiUsageIncrement)> = Vec::new();
         let offline = |provider: &str, requests: i64| AiUsageIncrement {
             day,
             provider: provider.to_owned(),
@@ -567,12 +567,15 @@ impl AiService {
             cost_micros: 0,
         };
         if calls.offline > 0 {
-            increments.push((tenant_id.uuid(), offline("OFFLINE", calls.offline)));
+            increments.push((
+                tenant_id,
+                offline(Provider::Offline.as_str(), calls.offline),
+            ));
         }
         if calls.fallback > 0 {
             increments.push((
-                tenant_id.uuid(),
-                offline("OFFLINE_FALLBACK", calls.fallback),
+                tenant_id,
+                offline(Provider::OfflineFallback.as_str(), calls.fallback),
             ));
         }
         let backends = [&self.inner.anthropic, &self.inner.openai];
@@ -580,7 +583,7 @@ impl AiService {
             for (tenant, model, totals) in backend.meter.drain() {
                 let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
                 increments.push((
-                    tenant.uuid(),
+                    tenant,
                     AiUsageIncrement {
                         day,
                         provider: backend.stored_name.to_owned(),
@@ -594,12 +597,7 @@ impl AiService {
             }
         }
         for (tenant, increment) in increments {
-            if let Err(error) = self
-                .inner
-                .store
-                .record_ai_usage(TenantId(tenant), &increment)
-                .await
-            {
+            if let Err(error) = self.inner.store.record_ai_usage(tenant, &increment).await {
                 tracing::warn!(%tenant, ?increment, ?error, "AI usage not recorded");
             }
         }

@@ -8,6 +8,7 @@
 //!
 //! Must not: parse client input (that is BAD_USER_INPUT, at the GraphQL boundary).
 
+use leadline_domain::analysis::{Intent, Provider, Signal};
 use leadline_domain::call_analytics::Granularity;
 use leadline_domain::calls::{AnsweredBy, CallStatus, CustomerResponse};
 use leadline_domain::channel::{Channel, ConnectionStatus};
@@ -59,6 +60,7 @@ stored!(
     DeliveryStatus,
     Granularity,
     Handler,
+    Intent,
     InteractionOutcome,
     JobStatus,
     LeadStatus,
@@ -70,10 +72,12 @@ stored!(
     NurtureStatus,
     ParticipantKind,
     PhoneCallOutcome,
+    Provider,
     Role,
     Route,
     StopReason,
     SenderKind,
+    Signal,
     Temperature,
     TicketPriority,
     TicketStatus,

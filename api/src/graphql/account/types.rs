@@ -86,7 +86,7 @@ pub struct UpdateTenantSettingsInput {
     pub dealership_name: Option<String>,
     /// The open days, local time in `timeZone` (an empty list: back to Mon–Fri 09–18, Sat
     /// 09–14). Appointments are booked only inside them.
-    pub business_hours: Option<Vec<super::phone_agent::BusinessDayInput>>,
+    pub business_hours: Option<Vec<crate::graphql::phone_agent::BusinessDayInput>>,
     /// Minutes per appointment slot, 5–240 (slots start at each day's opening time).
     pub appointment_slot_minutes: Option<i32>,
     /// Appointments one slot may hold, 1–50.
@@ -147,7 +147,7 @@ pub struct Invite {
 }
 
 impl Invite {
-    fn new(invite: leadline_entity::invites::Model) -> async_graphql::Result<Self> {
+    pub(super) fn new(invite: leadline_entity::invites::Model) -> async_graphql::Result<Self> {
         Ok(Self {
             id: ID(invite.id.to_string()),
             role: Role::from_stored(&invite.role)?,

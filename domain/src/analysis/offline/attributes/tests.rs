@@ -1,8 +1,8 @@
 use super::*;
 
-const HOODIE: &str = "Heavyweight cotton pullover hoodie in ocean blue, unisex sizes S to XXL. Machine washable.";
-const HEADPHONES: &str =
-    "Over-ear bluetooth headphones with noise cancelling and 40 hour battery.";
+const HOODIE: &str =
+    "Heavyweight cotton pullover hoodie in ocean blue, unisex sizes S to XXL. Machine washable.";
+const HEADPHONES: &str = "Over-ear bluetooth headphones with noise cancelling and 40 hour battery.";
 
 fn one(message: &str, description: &str, es: bool) -> AttributeAnswer {
     let mut all = answer(message, description, es);
