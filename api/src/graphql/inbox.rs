@@ -21,7 +21,7 @@ use leadline_entity::{conversations, leads, messages, tickets};
 use uuid::Uuid;
 
 use super::subscription::scoped_events;
-use super::types::{mirror_enum, Channel, Lead, User};
+use super::types::{mirror_enum, Channel, Handler, Lead, User};
 use super::{
     clean_text, connection, parse_id, principal, required_text, state, tenant_for, AccessGuard,
     IdConnection,
@@ -48,16 +48,6 @@ mirror_enum!(
         Resolved,
         /// Closed for good.
         Closed,
-    }
-);
-
-mirror_enum!(
-    /// Who answers a conversation.
-    Handler => domain::conversation::Handler {
-        /// AI replies are sent automatically.
-        Ai,
-        /// A human agent answers; the AI stays silent there.
-        Human,
     }
 );
 

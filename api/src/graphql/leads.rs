@@ -34,7 +34,7 @@ pub struct LeadFilterInput {
     /// Case-insensitive text in name, e-mail, phone or company.
     pub search: Option<String>,
     /// Who handles the lead: HUMAN lists the sales team's queue.
-    pub handled_by: Option<super::inbox::Handler>,
+    pub handled_by: Option<super::types::Handler>,
 }
 
 /// Input of `createLead`.

@@ -11,15 +11,14 @@ use chrono::{DateTime, NaiveTime, Utc};
 use futures::Stream;
 use leadline_domain::dealership::{self, BusinessHours, OpeningHours};
 use leadline_domain::phone::PhoneNumber;
-use leadline_entity::{appointments, tenants};
+use leadline_entity::appointments;
 
 use super::subscription::tenant_events;
-use super::types::mirror_enum;
+use super::types::{mirror_enum, Weekday};
 use super::{clean_text, state, tenant_for, AccessGuard};
 use crate::auth::Access;
 use crate::bus::Event;
 use crate::error::{ApiError, ApiResult};
-use crate::services::phone_agent::business_hours_of;
 use crate::store::TenantSettingsChanges;
 
 mirror_enum!(
@@ -30,24 +29,6 @@ mirror_enum!(
     }
 );
 
-mirror_enum!(
-    /// A day of the week.
-    Weekday => dealership::Weekday {
-        Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday
-    }
-);
-
-/// One open day of the dealership (local time in the tenant's `timeZone`).
-#[derive(SimpleObject)]
-pub struct BusinessDay {
-    /// The day.
-    pub weekday: Weekday,
-    /// Opening time, `HH:MM`.
-    pub open: String,
-    /// Closing time, `HH:MM` (the last appointment ends by then).
-    pub close: String,
-}
-
 /// One open day, for `updateTenantSettings.businessHours`.
 #[derive(InputObject)]
 pub struct BusinessDayInput {
@@ -57,25 +38,6 @@ pub struct BusinessDayInput {
     pub open: String,
     /// Closing time, `HH:MM`, after `open`.
     pub close: String,
-}
-
-/// The week as GraphQL shows it.
-pub fn business_days(tenant: &tenants::Model) -> Vec<BusinessDay> {
-    // A stored week that no longer reads (edited by hand) is logged; the settings still show
-    // (as the default week) rather than fail the whole tenant query. Booking refuses it.
-    business_hours_of(tenant)
-        .unwrap_or_else(|error| {
-            tracing::error!(error = ?error, "a tenant's stored business hours do not read");
-            BusinessHours::default()
-        })
-        .windows()
-        .into_iter()
-        .map(|day| BusinessDay {
-            weekday: day.weekday.into(),
-            open: day.open.format("%H:%M").to_string(),
-            close: day.close.format("%H:%M").to_string(),
-        })
-        .collect()
 }
 
 fn hh_mm(value: &str) -> ApiResult<NaiveTime> {

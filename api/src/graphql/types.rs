@@ -196,7 +196,7 @@ impl Tenant {
             elevenlabs_inbound_agent_id: self.0.elevenlabs_inbound_agent_id.clone(),
             elevenlabs_outbound_agent_id: self.0.elevenlabs_outbound_agent_id.clone(),
             dealership_name: self.0.dealership_name.clone(),
-            business_hours: super::phone_agent::business_days(&self.0),
+            business_hours: business_days(&self.0),
             appointment_slot_minutes: self.0.appointment_slot_minutes,
             appointments_per_slot: self.0.appointments_per_slot,
             nurture_schedule: {
@@ -244,7 +244,7 @@ pub struct TenantSettings {
     /// The dealership's name as the agent says it (null: the tenant's name).
     pub dealership_name: Option<String>,
     /// The open days the agent books appointments in (local time in `timeZone`).
-    pub business_hours: Vec<super::phone_agent::BusinessDay>,
+    pub business_hours: Vec<BusinessDay>,
     /// Minutes per appointment slot.
     pub appointment_slot_minutes: i32,
     /// Appointments one slot may hold.
@@ -618,8 +618,8 @@ impl Lead {
     /// Who handles the lead, allocated when it was created at the tenant's `aiLeadPercentage`:
     /// AI, or HUMAN — the sales team's queue (`leads(filter: {handledBy: HUMAN})`); a HUMAN
     /// lead's conversations open handled by a person and the AI stays silent there.
-    async fn handled_by(&self) -> async_graphql::Result<super::inbox::Handler> {
-        super::inbox::Handler::from_stored(&self.0.handler)
+    async fn handled_by(&self) -> async_graphql::Result<Handler> {
+        Handler::from_stored(&self.0.handler)
     }
     /// What the lead said about being called (GRANTED, REVOKED, UNKNOWN): REVOKED blocks every
     /// call; UNKNOWN blocks them when the tenant's call policy requires consent.
@@ -773,4 +773,51 @@ impl From<entity::audit_log::Model> for AuditEntry {
             created_at: e.created_at,
         }
     }
+}
+
+mirror_enum!(
+    /// Who answers a conversation.
+    Handler => leadline_domain::conversation::Handler {
+        /// AI replies are sent automatically.
+        Ai,
+        /// A human agent answers; the AI stays silent there.
+        Human,
+    }
+);
+
+mirror_enum!(
+    /// A day of the week.
+    Weekday => leadline_domain::dealership::Weekday {
+        Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday
+    }
+);
+
+/// One open day of the dealership (local time in the tenant's `timeZone`).
+#[derive(SimpleObject)]
+pub struct BusinessDay {
+    /// The day.
+    pub weekday: Weekday,
+    /// Opening time, `HH:MM`.
+    pub open: String,
+    /// Closing time, `HH:MM` (the last appointment ends by then).
+    pub close: String,
+}
+
+/// The week as GraphQL shows it.
+pub fn business_days(tenant: &leadline_entity::tenants::Model) -> Vec<BusinessDay> {
+    // A stored week that no longer reads (edited by hand) is logged; the settings still show
+    // (as the default week) rather than fail the whole tenant query. Booking refuses it.
+    crate::services::phone_agent::business_hours_of(tenant)
+        .unwrap_or_else(|error| {
+            tracing::error!(error = ?error, "a tenant's stored business hours do not read");
+            leadline_domain::dealership::BusinessHours::default()
+        })
+        .windows()
+        .into_iter()
+        .map(|day| BusinessDay {
+            weekday: day.weekday.into(),
+            open: day.open.format("%H:%M").to_string(),
+            close: day.close.format("%H:%M").to_string(),
+        })
+        .collect()
 }

@@ -11,7 +11,8 @@ use leadline_domain::ids::TenantId;
 use leadline_entity::{conversations, messages, tickets};
 use uuid::Uuid;
 
-use super::super::inbox::{is_customer, ConversationStatus, Handler, SenderKind, Ticket};
+use super::super::inbox::{is_customer, ConversationStatus, SenderKind, Ticket};
+use super::super::types::Handler;
 use super::super::types::{mirror_enum, User};
 use super::super::{connection, state, tenant_for, IdConnection};
 use crate::auth::Access;
