@@ -115,7 +115,7 @@ async fn call_in<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> ApiRe
 }
 
 /// The call row locked for a read-modify-write (PostgreSQL; SQLite has one writer).
-async fn call_for_update<C: ConnectionTrait>(
+pub(super) async fn call_for_update<C: ConnectionTrait>(
     db: &C,
     postgres: bool,
     tenant_id: Uuid,
@@ -128,7 +128,7 @@ async fn call_for_update<C: ConnectionTrait>(
     query.one(db).await?.ok_or(ApiError::NotFound("call"))
 }
 
-async fn insert_event<C: ConnectionTrait>(
+pub(super) async fn insert_event<C: ConnectionTrait>(
     db: &C,
     tenant_id: Uuid,
     call_id: Uuid,

@@ -18,8 +18,8 @@ use leadline_domain::ids::TenantId;
 use leadline_domain::lead::LeadStatus;
 use leadline_entity::{appointments, call_events, calls, leads, tenants};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -107,39 +107,6 @@ async fn tenant_locked(
         query = query.lock_exclusive();
     }
     query.one(tx).await?.ok_or(ApiError::NotFound("tenant"))
-}
-
-async fn call_locked(
-    tx: &DatabaseTransaction,
-    postgres: bool,
-    tenant_id: Uuid,
-    call_id: Uuid,
-) -> ApiResult<calls::Model> {
-    let mut query =
-        calls::Entity::find_by_id(call_id).filter(calls::Column::TenantId.eq(tenant_id));
-    if postgres {
-        query = query.lock_exclusive();
-    }
-    query.one(tx).await?.ok_or(ApiError::NotFound("call"))
-}
-
-async fn event<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: Uuid,
-    call_id: Uuid,
-    kind: &str,
-    payload: Value,
-) -> ApiResult<call_events::Model> {
-    Ok(call_events::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(tenant_id),
-        call_id: Set(call_id),
-        kind: Set(kind.to_owned()),
-        payload: Set(payload),
-        created_at: Set(now()),
-    }
-    .insert(db)
-    .await?)
 }
 
 /// The tenant's lead with this phone, or a new one (created, not yet committed).
@@ -297,7 +264,7 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         };
-        let entry = event(
+        let entry = super::calls::insert_event(
             &tx,
             tenant,
             id,
@@ -323,7 +290,8 @@ impl Store {
         stream_sid: &str,
     ) -> ApiResult<bool> {
         let tx = self.db.begin().await?;
-        let row = call_locked(&tx, self.is_postgres(), tenant_id.uuid(), call_id).await?;
+        let row = super::calls::call_for_update(&tx, self.is_postgres(), tenant_id.uuid(), call_id)
+            .await?;
         let over = super::calls::status_of(&row)?.is_terminal();
         if over || row.metadata.get("mediaStream").is_some() {
             tx.rollback().await?;
@@ -350,7 +318,8 @@ impl Store {
         conversation_id: &str,
     ) -> ApiResult<calls::Model> {
         let tx = self.db.begin().await?;
-        let row = call_locked(&tx, self.is_postgres(), tenant_id.uuid(), call_id).await?;
+        let row = super::calls::call_for_update(&tx, self.is_postgres(), tenant_id.uuid(), call_id)
+            .await?;
         let mut active: calls::ActiveModel = row.into();
         active.agent_conversation_id = Set(Some(conversation_id.to_owned()));
         active.updated_at = Set(now());
@@ -392,7 +361,8 @@ impl Store {
         let tenant = tenant_id.uuid();
         let tx = self.db.begin().await?;
         tenant_locked(&tx, self.is_postgres(), tenant).await?;
-        let call = call_locked(&tx, self.is_postgres(), tenant, new.call_id).await?;
+        let call =
+            super::calls::call_for_update(&tx, self.is_postgres(), tenant, new.call_id).await?;
         let taken = appointments::Entity::find()
             .filter(appointments::Column::TenantId.eq(tenant))
             .filter(appointments::Column::Status.eq(appointment_status::SCHEDULED))
@@ -444,7 +414,7 @@ impl Store {
         }
         active.updated_at = Set(at);
         let call = active.update(&tx).await?;
-        let entry = event(
+        let entry = super::calls::insert_event(
             &tx,
             tenant,
             new.call_id,
@@ -471,7 +441,7 @@ impl Store {
     ) -> ApiResult<(calls::Model, call_events::Model)> {
         let tenant = tenant_id.uuid();
         let tx = self.db.begin().await?;
-        let row = call_locked(&tx, self.is_postgres(), tenant, call_id).await?;
+        let row = super::calls::call_for_update(&tx, self.is_postgres(), tenant, call_id).await?;
         let mut metadata = row.metadata.clone();
         if !metadata.is_object() {
             metadata = json!({});
@@ -484,7 +454,9 @@ impl Store {
         active.metadata = Set(metadata);
         active.updated_at = Set(now());
         let saved = active.update(&tx).await?;
-        let entry = event(&tx, tenant, call_id, event_kind::TRANSFER, transfer).await?;
+        let entry =
+            super::calls::insert_event(&tx, tenant, call_id, event_kind::TRANSFER, transfer)
+                .await?;
         tx.commit().await?;
         Ok((saved, entry))
     }
@@ -502,7 +474,7 @@ impl Store {
     ) -> ApiResult<(calls::Model, Vec<call_events::Model>)> {
         let tenant = tenant_id.uuid();
         let tx = self.db.begin().await?;
-        let row = call_locked(&tx, self.is_postgres(), tenant, call_id).await?;
+        let row = super::calls::call_for_update(&tx, self.is_postgres(), tenant, call_id).await?;
         let booked = appointments::Entity::find()
             .filter(appointments::Column::TenantId.eq(tenant))
             .filter(appointments::Column::CallId.eq(call_id))
@@ -534,7 +506,7 @@ impl Store {
                     active.ended_at = Set(Some(now()));
                 }
                 entries.push(
-                    event(
+                    super::calls::insert_event(
                         &tx,
                         tenant,
                         call_id,
@@ -589,7 +561,7 @@ impl Store {
         if row.outcome.as_deref() != Some(outcome.as_str()) {
             active.outcome = Set(Some(outcome.as_str().to_owned()));
             entries.push(
-                event(
+                super::calls::insert_event(
                     &tx,
                     tenant,
                     call_id,

@@ -6,10 +6,10 @@
 //! Must not: score leads or write their history (`store::leads` does).
 
 use leadline_domain::channel::Channel;
-use leadline_domain::compliance::Consent;
+
 use leadline_domain::conversation::Handler;
 use leadline_domain::ids::TenantId;
-use leadline_domain::lead::{LeadStatus, Temperature, INITIAL_SCORE};
+use leadline_domain::lead::LeadStatus;
 use leadline_domain::phone::PhoneNumber;
 use leadline_entity::{lead_identities, leads};
 use sea_orm::sea_query::Expr;
@@ -17,7 +17,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
     QueryOrder,
 };
-use serde_json::json;
+
 use uuid::Uuid;
 
 use super::race_or;
@@ -67,33 +67,22 @@ pub(in crate::store) async fn insert_messaging_lead(
     // stays silent there.
     let (handler, tenant) =
         crate::store::allocation::allocate_lead(tx, TenantId(tenant_id)).await?;
-    let at = now();
-    let lead = leads::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(tenant_id),
-        name: Set(new.name),
-        email: Set(new.email),
-        phone: Set(new.phone),
-        company: Set(None),
-        status: Set(LeadStatus::New.as_str().to_owned()),
-        score: Set(INITIAL_SCORE),
-        temperature: Set(Temperature::for_inbox_score(INITIAL_SCORE)
-            .as_str()
-            .to_owned()),
-        source_channel: Set(Some(new.channel.to_owned())),
-        notes: Set(None),
-        handler: Set(handler.as_str().into()),
-        assigned_user_id: Set(None),
-        metadata: Set(json!({})),
-        last_contacted_at: Set(None),
-        call_consent: Set(Consent::Unknown.as_str().to_owned()),
-        call_consent_at: Set(None),
-        time_zone: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
-    }
+    let lead = crate::store::leads::new_lead_row(
+        tenant_id,
+        crate::store::NewLead {
+            name: new.name,
+            email: new.email,
+            phone: new.phone,
+            company: None,
+            status: LeadStatus::New,
+            notes: None,
+            source_channel: Some(crate::store::Stored::stored(new.channel)?),
+        },
+        handler,
+    )
     .insert(tx)
     .await?;
+    let at = lead.created_at;
     lead_identities::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant_id),
