@@ -148,7 +148,6 @@ fn cross_validation_on_the_train_split() {
     }
 }
 
-
 /// Development aid: the escalation and signal mistakes on TRAIN and TEST, the splits tuning may
 /// read (never HOLDOUT). `cargo test -p leadline-domain -- --ignored tuning_mistakes --nocapture`
 #[test]
