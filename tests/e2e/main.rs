@@ -14,6 +14,7 @@ mod jobs;
 mod live;
 mod live_platforms;
 mod phone_agent;
+mod phone_agent_outbound;
 mod records;
 mod scale_out;
 mod subscriptions;

@@ -15,6 +15,7 @@ mod leads;
 pub mod live;
 pub mod live_budget;
 mod members;
+pub mod outbound_calls;
 pub mod phone_agent;
 mod products;
 pub mod sealing;
