@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use leadline_elevenlabs::fake::{AgentScript, FakeElevenLabs, Step};
-use leadline_twilio::fake::{parse_stream_twiml, FakeCall, FakeTwilio, RecordedRequest};
+use leadline_twilio::fake::{parse_stream_twiml, Failure, FakeCall, FakeTwilio, RecordedRequest};
 use leadline_twilio::{AnsweredBy, CallStatus};
 use serde_json::{json, Value};
 
@@ -45,6 +45,11 @@ fn free_port() -> u16 {
 /// Fakes, an app pointed at them whose public URL is its own address, and a dealership whose
 /// outbound agent plays `steps`.
 async fn outbound(steps: Vec<Step>) -> Outbound {
+    outbound_with(steps, Vec::new()).await
+}
+
+/// [`outbound`] with more environment for the app.
+async fn outbound_with(steps: Vec<Step>, extra: Vec<(String, String)>) -> Outbound {
     let twilio = FakeTwilio::start().await.unwrap();
     let eleven = FakeElevenLabs::start_default(AgentScript::new(INBOUND_AGENT, vec![Step::Close]))
         .await
@@ -52,20 +57,22 @@ async fn outbound(steps: Vec<Step>) -> Outbound {
     eleven.add_agent(AgentScript::new(OUTBOUND_AGENT, steps));
     let port = free_port();
     let public = format!("http://127.0.0.1:{port}");
+    let mut env: Vec<(String, String)> = vec![
+        ("LEADLINE_ADDR".into(), format!("127.0.0.1:{port}")),
+        ("LEADLINE_PUBLIC_URL".into(), public.clone()),
+        ("TWILIO_ACCOUNT_SID".into(), twilio.account_sid().to_owned()),
+        ("TWILIO_AUTH_TOKEN".into(), twilio.auth_token().to_owned()),
+        ("TWILIO_API_BASE".into(), twilio.base_url()),
+        ("ELEVENLABS_API_KEY".into(), eleven.api_key().to_owned()),
+        ("ELEVENLABS_API_BASE".into(), eleven.base_url()),
+        (
+            "ELEVENLABS_WEBHOOK_SECRET".into(),
+            eleven.webhook_secret().to_owned(),
+        ),
+    ];
+    env.extend(extra);
     let app = spawn_with(SpawnOptions {
-        env: vec![
-            ("LEADLINE_ADDR".into(), format!("127.0.0.1:{port}")),
-            ("LEADLINE_PUBLIC_URL".into(), public.clone()),
-            ("TWILIO_ACCOUNT_SID".into(), twilio.account_sid().to_owned()),
-            ("TWILIO_AUTH_TOKEN".into(), twilio.auth_token().to_owned()),
-            ("TWILIO_API_BASE".into(), twilio.base_url()),
-            ("ELEVENLABS_API_KEY".into(), eleven.api_key().to_owned()),
-            ("ELEVENLABS_API_BASE".into(), eleven.base_url()),
-            (
-                "ELEVENLABS_WEBHOOK_SECRET".into(),
-                eleven.webhook_secret().to_owned(),
-            ),
-        ],
+        env,
         ..SpawnOptions::default()
     })
     .await;
@@ -546,4 +553,50 @@ async fn call_lead_now_refuses_other_tenants_customers_viewers_removed_members_a
     );
     let stranger = o.twilio.post_signed(&unknown, params).await.unwrap();
     assert_eq!(stranger.status, 404, "{}", stranger.body);
+}
+
+#[tokio::test]
+async fn a_create_twilio_refused_is_sent_again_once_and_an_invalid_number_fails_the_call() {
+    let o = outbound_with(
+        vec![Step::Close],
+        vec![("LEADLINE_JOB_RETRY_BASE_MS".into(), "50".into())],
+    )
+    .await;
+
+    // Twilio answers 503: nothing was placed, so the job's retry sends the create again, and
+    // exactly one call exists at Twilio.
+    o.twilio
+        .fail_next(Failure::twilio(503, 20500, "Service unavailable"));
+    let lead = o.lead(&o.owner, "Dana Buyer", Some(LEAD_PHONE)).await;
+    let id = o.call_lead_now(&lead).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    o.until_status(&id, "DIALING").await;
+    let statuses: Vec<u16> = o.creates().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, vec![503, 201]);
+    assert_eq!(o.twilio.calls().len(), 1);
+
+    // Twilio refuses the number: the call FAILS with the reason and is not retried.
+    o.twilio.fail_next(Failure::twilio(
+        400,
+        21211,
+        "The 'To' number is not a valid phone number.",
+    ));
+    let other = o.lead(&o.owner, "Eli Shopper", Some("+16505551299")).await;
+    let id = o.call_lead_now(&other).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let failed = o.until_status(&id, "FAILED").await;
+    assert!(
+        failed["errorCode"]
+            .as_str()
+            .unwrap()
+            .starts_with("INVALID_PHONE_NUMBER"),
+        "{failed}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(o.lead_calls(&other).await.len(), 1);
+    assert_eq!(o.creates().len(), 3);
 }

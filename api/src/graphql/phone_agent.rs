@@ -270,7 +270,7 @@ impl PhoneAgentQuery {
         }
         Ok(state(ctx)
             .store
-            .appointments_between(tenant_id.into(), from, to, MAX_APPOINTMENTS)
+            .appointments_between(tenant_id, from, to, MAX_APPOINTMENTS)
             .await?
             .into_iter()
             .map(Appointment)

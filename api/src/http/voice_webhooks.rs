@@ -197,12 +197,14 @@ pub async fn twilio_incoming(
     }
 }
 
-/// The call id of a per-call URL; anything else is not a call of ours (404).
-fn outbound_call_id(raw: &str) -> Result<uuid::Uuid, Response> {
-    uuid::Uuid::parse_str(raw).map_err(|_| {
-        count(TWILIO, "ignored");
-        ApiError::NotFound("call").into_response()
-    })
+/// The call id of a per-call URL; anything else is not a call of ours ([`not_our_call`]).
+fn outbound_call_id(raw: &str) -> Option<uuid::Uuid> {
+    uuid::Uuid::parse_str(raw).ok()
+}
+
+fn not_our_call() -> Response {
+    count(TWILIO, "ignored");
+    ApiError::NotFound("call").into_response()
 }
 
 /// `POST /api/voice/twilio/outbound/{callId}`: the lead answered a call the agent placed.
@@ -219,9 +221,8 @@ pub async fn twilio_outbound_answer(
         Ok(webhook) => webhook,
         Err(refused) => return refused,
     };
-    let call_id = match outbound_call_id(&call_id) {
-        Ok(id) => id,
-        Err(refused) => return refused,
+    let Some(call_id) = outbound_call_id(&call_id) else {
+        return not_our_call();
     };
     match phone_agent::outbound::answer_outbound(&state.app, call_id, &webhook).await {
         Ok(twiml) => {
@@ -255,9 +256,8 @@ pub async fn twilio_outbound_status(
         Ok(webhook) => webhook,
         Err(refused) => return refused,
     };
-    let call_id = match outbound_call_id(&call_id) {
-        Ok(id) => id,
-        Err(refused) => return refused,
+    let Some(call_id) = outbound_call_id(&call_id) else {
+        return not_our_call();
     };
     report(
         TWILIO,
@@ -278,9 +278,8 @@ pub async fn twilio_outbound_amd(
         Ok(webhook) => webhook,
         Err(refused) => return refused,
     };
-    let call_id = match outbound_call_id(&call_id) {
-        Ok(id) => id,
-        Err(refused) => return refused,
+    let Some(call_id) = outbound_call_id(&call_id) else {
+        return not_our_call();
     };
     report(
         TWILIO,
