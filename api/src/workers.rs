@@ -33,6 +33,14 @@ pub fn worker_pool(state: &AppState) -> WorkerPool {
             crate::services::nurture::NurtureStepHandler::new(state.clone()),
         )
         .with(
+            crate::store::outbound_calls::OUTBOUND_CALL_JOB,
+            crate::services::phone_agent::outbound::OutboundCallHandler::new(state.clone()),
+        )
+        .with(
+            crate::store::outbound_calls::HANG_UP_JOB,
+            crate::services::phone_agent::outbound::HangUpHandler::new(state.clone()),
+        )
+        .with(
             crate::mailer::SEND_EMAIL_JOB,
             crate::mailer::SendEmailHandler::new(state.store.clone(), state.mailer.clone()),
         );

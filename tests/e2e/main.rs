@@ -15,6 +15,7 @@ mod lead_flow;
 mod live;
 mod live_platforms;
 mod phone_agent;
+mod phone_agent_outbound;
 mod records;
 mod scale_out;
 mod subscriptions;

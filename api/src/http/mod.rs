@@ -63,6 +63,18 @@ pub fn router(state: HttpState) -> Router {
         )
         .route("/api/voice/twilio/status", post(voice_webhooks::twilio_status))
         .route(
+            "/api/voice/twilio/outbound/{call_id}",
+            post(voice_webhooks::twilio_outbound_answer),
+        )
+        .route(
+            "/api/voice/twilio/outbound/{call_id}/status",
+            post(voice_webhooks::twilio_outbound_status),
+        )
+        .route(
+            "/api/voice/twilio/outbound/{call_id}/amd",
+            post(voice_webhooks::twilio_outbound_amd),
+        )
+        .route(
             "/api/voice/twilio/media-stream",
             get(voice_webhooks::twilio_media_stream),
         )

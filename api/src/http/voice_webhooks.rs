@@ -1,6 +1,7 @@
 //! Webhooks of the voice platforms: `POST /api/webhook/livekit` (ARCHITECTURE.md §6), and the
 //! dealership AI phone agent's Twilio and ElevenLabs endpoints (issue 15):
-//! `POST /api/voice/twilio/incoming` (TwiML), `POST /api/voice/twilio/status`,
+//! `POST /api/voice/twilio/incoming` (TwiML), `POST /api/voice/twilio/status`, the calls the
+//! agent places (`POST /api/voice/twilio/outbound/{callId}` TwiML, `…/status`, `…/amd`),
 //! `GET /api/voice/twilio/media-stream` (the bridge's WebSocket) and
 //! `POST /api/voice/elevenlabs/post-call`. Twilio deliveries are verified by the crate's
 //! receiver against `LEADLINE_PUBLIC_URL` + the path Twilio requested (Twilio signs the URL it
@@ -18,7 +19,7 @@
 
 use axum::body::Body;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{OriginalUri, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::{SinkExt, StreamExt};
@@ -194,6 +195,96 @@ pub async fn twilio_incoming(
             error.into_response()
         }
     }
+}
+
+/// The call id of a per-call URL; anything else is not a call of ours ([`not_our_call`]).
+fn outbound_call_id(raw: &str) -> Option<uuid::Uuid> {
+    uuid::Uuid::parse_str(raw).ok()
+}
+
+fn not_our_call() -> Response {
+    count(TWILIO, "ignored");
+    ApiError::NotFound("call").into_response()
+}
+
+/// `POST /api/voice/twilio/outbound/{callId}`: the lead answered a call the agent placed.
+/// TwiML that streams the call to the outbound agent (checked like `/incoming`: 401 unless
+/// signed over `LEADLINE_PUBLIC_URL` + this path).
+pub async fn twilio_outbound_answer(
+    State(state): State<HttpState>,
+    Path(call_id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let webhook = match verified_twilio(&state, &uri, &headers, body).await {
+        Ok(webhook) => webhook,
+        Err(refused) => return refused,
+    };
+    let Some(call_id) = outbound_call_id(&call_id) else {
+        return not_our_call();
+    };
+    match phone_agent::outbound::answer_outbound(&state.app, call_id, &webhook).await {
+        Ok(twiml) => {
+            count(TWILIO, "applied");
+            (
+                [(
+                    http::header::CONTENT_TYPE,
+                    leadline_twilio::twiml::CONTENT_TYPE,
+                )],
+                twiml,
+            )
+                .into_response()
+        }
+        Err(error) => {
+            count(TWILIO, "failed");
+            error.into_response()
+        }
+    }
+}
+
+/// `POST /api/voice/twilio/outbound/{callId}/status`: the status callback of a call the agent
+/// placed.
+pub async fn twilio_outbound_status(
+    State(state): State<HttpState>,
+    Path(call_id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let webhook = match verified_twilio(&state, &uri, &headers, body).await {
+        Ok(webhook) => webhook,
+        Err(refused) => return refused,
+    };
+    let Some(call_id) = outbound_call_id(&call_id) else {
+        return not_our_call();
+    };
+    report(
+        TWILIO,
+        phone_agent::outbound::outbound_status(&state.app, call_id, &webhook).await,
+    )
+}
+
+/// `POST /api/voice/twilio/outbound/{callId}/amd`: answering-machine detection's verdict on a
+/// call the agent placed.
+pub async fn twilio_outbound_amd(
+    State(state): State<HttpState>,
+    Path(call_id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let webhook = match verified_twilio(&state, &uri, &headers, body).await {
+        Ok(webhook) => webhook,
+        Err(refused) => return refused,
+    };
+    let Some(call_id) = outbound_call_id(&call_id) else {
+        return not_our_call();
+    };
+    report(
+        TWILIO,
+        phone_agent::outbound::outbound_amd(&state.app, call_id, &webhook).await,
+    )
 }
 
 /// `POST /api/voice/twilio/status`: Twilio's status callback of a phone-agent call.

@@ -598,13 +598,20 @@ impl Store {
             tx.rollback().await?;
             return Ok(None);
         }
+        let saved_purpose = row.purpose.clone();
         let mut active: calls::ActiveModel = row.into();
         active.scheduled_for = Set(Some(until));
         active.updated_at = Set(now());
+        // The phone agent's outbound calls are dialled by their own job kind.
+        let kind = if saved_purpose == super::outbound_calls::OUTBOUND_SALES {
+            super::outbound_calls::OUTBOUND_CALL_JOB
+        } else {
+            REMINDER_CALL_JOB
+        };
         let saved = active.update(&tx).await?;
-        let mut job = NewJob::new(tenant_id, REMINDER_CALL_JOB, json!({"call_id": call_id}));
+        let mut job = NewJob::new(tenant_id, kind, json!({"call_id": call_id}));
         job.scheduled_for = Some(until);
-        job.idempotency_key = Some(format!("reminder_call:{call_id}:{}", until.timestamp()));
+        job.idempotency_key = Some(format!("{kind}:{call_id}:{}", until.timestamp()));
         enqueue(&tx, job).await?;
         tx.commit().await?;
         Ok(Some(saved))

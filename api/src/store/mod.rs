@@ -18,6 +18,7 @@ pub mod live;
 pub mod live_budget;
 mod members;
 pub mod nurture;
+pub mod outbound_calls;
 pub mod phone_agent;
 mod products;
 pub mod sealing;

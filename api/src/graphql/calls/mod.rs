@@ -397,6 +397,32 @@ impl CallsMutation {
         Ok(CallPayload { call: Call(call) })
     }
 
+    /// Has the dealership's AI phone agent call a lead now: the lead's E.164 phone is rung from
+    /// the tenant's `twilioPhoneNumber` and, when a person answers, talks to the outbound agent
+    /// (`elevenlabsOutboundAgentId`). The compliance gate decides first, as for every call:
+    /// BLOCKED (never dialled), or QUEUED now or at the next allowed minute (`scheduledFor`).
+    /// An answering machine ends the call as VOICEMAIL and it is tried again later. A lead
+    /// without a phone is BAD_USER_INPUT; CONFLICT when the agent is stopped or not set up to
+    /// call, or the lead already has an outbound call queued or under way.
+    #[graphql(guard = "AccessGuard(Access::Write)")]
+    async fn call_lead_now(
+        &self,
+        ctx: &Context<'_>,
+        input: CallLeadNowInput,
+    ) -> async_graphql::Result<CallPayload> {
+        let tenant_id = tenant_for(ctx, Access::Write)?;
+        let lead_id = parse_id(&input.lead_id, "leadId")?;
+        let call = crate::services::phone_agent::outbound::start_outbound_call(
+            state(ctx),
+            tenant_id,
+            lead_id,
+            1,
+            None,
+        )
+        .await?;
+        Ok(CallPayload { call: Call(call) })
+    }
+
     /// Starts one reminder call per invoice (1–100), each through the compliance gate like
     /// `startPaymentReminderCall`. An invoice that cannot be called (unknown, paid) fails the
     /// whole request before any call is stored, so a batch is all or nothing.

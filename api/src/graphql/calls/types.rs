@@ -464,6 +464,13 @@ pub struct CallPayload {
     pub call: Call,
 }
 
+/// Input of `callLeadNow`.
+#[derive(InputObject)]
+pub struct CallLeadNowInput {
+    /// The lead to call (its phone must be E.164).
+    pub lead_id: ID,
+}
+
 /// Input of `scheduleReminderCalls`.
 #[derive(InputObject)]
 pub struct ScheduleReminderCallsInput {

@@ -1,6 +1,7 @@
 //! The compliance gate's facts for one dial: who the recipient is and where (the invoice's,
 //! lead's and tenant's zones), the lead's consent, the tenant's policy, the do-not-call list and
-//! the number's earlier attempts, read fresh for each decision.
+//! the number's earlier attempts, read fresh for each decision. The phone agent's outbound calls
+//! to leads pass the same gate ([`gate_for_lead`]), with the lead's zone and consent.
 
 use chrono::{DateTime, Duration, Utc};
 use leadline_domain::compliance::{
@@ -81,6 +82,44 @@ impl Recipient {
                 .map_err(|e| ApiError::Internal(anyhow::anyhow!("lead {}: {e}", lead.id))),
         }
     }
+}
+
+/// The compliance gate for one dial of `number` to `lead` at `now`, for a call about no
+/// invoice (the phone agent's outbound call to a lead): the same rules on facts read now — the
+/// tenant's policy and zone, the lead's consent and zone, the do-not-call list and the number's
+/// earlier attempts.
+pub(crate) async fn gate_for_lead(
+    state: &AppState,
+    tenant_id: TenantId,
+    lead: &leads::Model,
+    number: &PhoneNumber,
+    now: DateTime<Utc>,
+) -> ApiResult<DialDecision> {
+    let tenant = state.store.tenant(tenant_id).await?;
+    let consent = Consent::parse(&lead.call_consent)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("lead {}: {e}", lead.id)))?;
+    let earlier = state
+        .store
+        .call_attempts_since(tenant_id, number.as_str(), now - Duration::days(7))
+        .await?;
+    let on_list = state
+        .store
+        .is_do_not_call(tenant_id, number.as_str())
+        .await?;
+    Ok(check_dial(&DialCheck {
+        number,
+        now,
+        zones: ZoneHints {
+            invoice: None,
+            lead: stored_zone("lead", lead.time_zone.as_deref()),
+            tenant: stored_zone("tenant", tenant.time_zone.as_deref())
+                .unwrap_or(DEFAULT_TENANT_ZONE),
+        },
+        policy: TenantCallPolicy::of(&tenant)?.policy,
+        on_do_not_call_list: on_list,
+        consent,
+        earlier_attempts: &earlier,
+    }))
 }
 
 /// The compliance gate for one dial of `number` about `invoice` at `now`, on facts read now:

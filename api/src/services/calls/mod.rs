@@ -22,6 +22,7 @@ mod gate;
 mod webhook;
 
 pub use dial::{settings_for, tenant_livekit_url, ReminderCallHandler};
+pub(crate) use gate::gate_for_lead;
 pub use webhook::{handle_livekit_event, LiveKitOutcome, LiveKitSigner};
 
 use self::gate::gate;

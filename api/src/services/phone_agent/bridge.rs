@@ -8,7 +8,8 @@
 //!    this very `CallSid`, the call must exist and not be over, and its one stream must not be
 //!    claimed yet (a replayed token opens nothing). Otherwise the socket is closed and nothing
 //!    else happens: no conversation, no write.
-//! 2. **Conversation.** The tenant's inbound agent, through a fresh signed URL, with the dynamic
+//! 2. **Conversation.** The tenant's inbound agent (its outbound agent on a call we placed to a
+//!    lead; `caller_*` then name the callee), through a fresh signed URL, with the dynamic
 //!    variables `agent_name`, `dealership_name`, `caller_name`, `caller_phone`, `lead_status`,
 //!    `lead_notes`, `caller_known`. If it cannot be opened the caller is handed to the human
 //!    operator instead of hearing silence.
@@ -32,6 +33,7 @@ use leadline_twilio::UpdateCall;
 use serde_json::json;
 use tokio::sync::mpsc;
 
+use super::outbound::outbound_agent_id;
 use super::tools::{run_tool, ToolCall};
 use super::{dial_operator, elevenlabs_client, inbound_agent_id, twilio_client, TOKEN_PARAMETER};
 use crate::state::AppState;
@@ -145,14 +147,25 @@ impl Bridge {
             Some(id) => store.lead(call.tenant_id, id).await.ok(),
             None => None,
         };
-        let agent_id = inbound_agent_id(&tenant)
-            .ok_or_else(|| crate::error::ApiError::Conflict("no inbound agent is set".into()))?
-            .to_owned();
+        // The call we placed talks to the outbound agent; the callee is the lead we rang.
+        let outbound = row.direction == "OUTBOUND";
+        let agent_id = if outbound {
+            outbound_agent_id(&tenant)
+        } else {
+            inbound_agent_id(&tenant)
+        }
+        .ok_or_else(|| crate::error::ApiError::Conflict("no agent is set for this call".into()))?
+        .to_owned();
+        let their_number = if outbound {
+            Some(row.to_number.clone())
+        } else {
+            row.from_number.clone()
+        };
         // A lead created for this call is named after its number: not a name to greet with.
         let caller_name = lead
             .as_ref()
             .map(|l| l.name.clone())
-            .filter(|name| Some(name.as_str()) != row.from_number.as_deref())
+            .filter(|name| Some(name.as_str()) != their_number.as_deref())
             .unwrap_or_default();
         let init = ConversationInitiation::default()
             .with_variable(
@@ -171,7 +184,7 @@ impl Bridge {
             )
             .with_variable("caller_known", !caller_name.is_empty())
             .with_variable("caller_name", caller_name)
-            .with_variable("caller_phone", row.from_number.clone().unwrap_or_default())
+            .with_variable("caller_phone", their_number.unwrap_or_default())
             .with_variable(
                 "lead_status",
                 lead.as_ref().map(|l| l.status.clone()).unwrap_or_default(),

@@ -16,6 +16,7 @@
 //! outcome rules (`domain::dealership`).
 
 mod bridge;
+pub mod outbound;
 mod tools;
 
 pub use bridge::{Bridge, BridgeEnd};
@@ -220,11 +221,11 @@ fn domain_status(status: &leadline_twilio::CallStatus) -> Option<CallStatus> {
     })
 }
 
-/// A verified Twilio status callback: moves the call (never backwards), and at the end writes
-/// its duration and recording and decides its outcome. Deduplicated on `CallSid` + status +
-/// `SequenceNumber`.
+/// A verified Twilio status callback posted to `/api/voice/twilio/status`: the tenant by our
+/// number (`To` inbound, `From` outbound), the call by its `CallSid`, then
+/// [`apply_twilio_status`]; an outbound call that ended unanswered is retried.
 pub async fn twilio_status(state: &AppState, webhook: &VoiceWebhook) -> ApiResult<ReportOutcome> {
-    let (Some(call_sid), Some(status)) = (webhook.call_sid.as_deref(), &webhook.call_status) else {
+    let (Some(call_sid), Some(_)) = (webhook.call_sid.as_deref(), &webhook.call_status) else {
         return Ok(ReportOutcome::Ignored);
     };
     // Our number is `To` on an incoming call and `From` on one we placed.
@@ -247,6 +248,26 @@ pub async fn twilio_status(state: &AppState, webhook: &VoiceWebhook) -> ApiResul
     let Some(call) = state.store.call_by_twilio_sid(tenant_id, call_sid).await? else {
         return Ok(ReportOutcome::Ignored);
     };
+    let (outcome, ended) = apply_twilio_status(state, call, webhook).await?;
+    if let Some(ended) = ended {
+        outbound::after_end(state, &ended).await;
+    }
+    Ok(outcome)
+}
+
+/// Applies a verified status callback to `call` (whose `CallSid` it names): moves it (never
+/// backwards), and at the end writes its duration and recording and decides its outcome.
+/// Deduplicated on `CallSid` + status + `SequenceNumber`. The call as saved when this delivery
+/// ended it (for what follows an end: an outbound call's retry).
+pub(crate) async fn apply_twilio_status(
+    state: &AppState,
+    call: calls::Model,
+    webhook: &VoiceWebhook,
+) -> ApiResult<(ReportOutcome, Option<calls::Model>)> {
+    let (Some(call_sid), Some(status)) = (webhook.call_sid.as_deref(), &webhook.call_status) else {
+        return Ok((ReportOutcome::Ignored, None));
+    };
+    let tenant_id = TenantId(call.tenant_id);
     let receipt = format!(
         "status:{call_sid}:{}:{}",
         status.as_str(),
@@ -256,11 +277,12 @@ pub async fn twilio_status(state: &AppState, webhook: &VoiceWebhook) -> ApiResul
             .unwrap_or_default()
     );
     if state.store.has_receipt("twilio", &receipt).await? {
-        return Ok(ReportOutcome::Duplicate);
+        return Ok((ReportOutcome::Duplicate, None));
     }
     let Some(to) = domain_status(status) else {
-        return Ok(ReportOutcome::Ignored);
+        return Ok((ReportOutcome::Ignored, None));
     };
+    let mut ended = None;
     if to.is_terminal() {
         let machine = webhook.answered_by.as_ref().is_some_and(|a| a.is_machine());
         let finish = CallFinish {
@@ -280,23 +302,35 @@ pub async fn twilio_status(state: &AppState, webhook: &VoiceWebhook) -> ApiResul
             .store
             .finish_phone_call(tenant_id, call.id, finish)
             .await?;
+        if ends_call(&entries) {
+            ended = Some(saved.clone());
+        }
         for entry in entries {
             publish(state, &saved, entry);
         }
     } else if let Some((saved, entry)) = state
         .store
-        .move_call(
-            TenantId(tenant.id),
-            call.id,
-            to,
-            CallStatusChange::default(),
-        )
+        .move_call(tenant_id, call.id, to, CallStatusChange::default())
         .await?
     {
         publish(state, &saved, entry);
     }
     state.store.record_receipt("twilio", &receipt).await?;
-    Ok(ReportOutcome::Applied)
+    Ok((ReportOutcome::Applied, ended))
+}
+
+/// Whether these timeline entries moved their call to a final status (written only when the
+/// move happened, under the call's lock: one delivery of many sees it).
+pub(crate) fn ends_call(entries: &[call_events::Model]) -> bool {
+    entries.iter().any(|entry| {
+        entry.kind == crate::store::calls::event_kind::STATUS
+            && entry
+                .payload
+                .get("status")
+                .and_then(Value::as_str)
+                .and_then(|s| CallStatus::parse(s).ok())
+                .is_some_and(CallStatus::is_terminal)
+    })
 }
 
 /// The agent's own verdict, from the `outcome` data-collection item of its analysis (a value
