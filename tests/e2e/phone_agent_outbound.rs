@@ -128,18 +128,22 @@ impl Outbound {
     }
 
     async fn until_status(&self, id: &str, status: &str) -> Value {
-        let started = std::time::Instant::now();
-        loop {
-            let call = self.call(id).await;
-            if call["status"] == status {
-                return call;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "call {id} never reached {status}: {call}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let what = format!("call {id} to reach {status}");
+        leadline_api::store::testkit::eventually(
+            &what,
+            Duration::from_secs(15),
+            Duration::from_millis(100),
+            || async {
+                let call = self.call(id).await;
+                if call["status"] == status {
+                    Ok(call)
+                } else {
+                    Err(call)
+                }
+            },
+        )
+        .await
+        .unwrap_or_else(|timed_out| panic!("{timed_out}"))
     }
 
     async fn lead_calls(&self, lead_id: &str) -> Vec<Value> {
@@ -161,17 +165,14 @@ impl Outbound {
 
     /// The Twilio call the app placed (waits for its create request).
     async fn placed(&self) -> FakeCall {
-        let started = std::time::Instant::now();
-        loop {
-            if let Some(call) = self.twilio.calls().into_iter().next() {
-                return call;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "no call was placed"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        leadline_api::store::testkit::eventually(
+            "a call placed with Twilio",
+            Duration::from_secs(15),
+            Duration::from_millis(50),
+            || async { self.twilio.calls().into_iter().next().ok_or("no call yet") },
+        )
+        .await
+        .unwrap_or_else(|timed_out| panic!("{timed_out}"))
     }
 
     /// Twilio fetches the call's `Url` when the lead picks up (signed, as Twilio does).
@@ -599,4 +600,36 @@ async fn a_create_twilio_refused_is_sent_again_once_and_an_invalid_number_fails_
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(o.lead_calls(&other).await.len(), 1);
     assert_eq!(o.creates().len(), 3);
+}
+
+#[tokio::test]
+async fn a_new_lead_the_ai_is_given_is_rung_by_the_outbound_agent_and_a_human_lead_is_not() {
+    let o = outbound(vec![Step::Close]).await;
+    // Every new lead to the AI from here on.
+    o.app
+        .ok(
+            &o.owner,
+            "mutation { updateTenantSettings(input: {aiLeadPercentage: 100}) { tenant { id } } }",
+            json!({}),
+        )
+        .await;
+    let lead = o.lead(&o.owner, "Erin Web Form", Some(LEAD_PHONE)).await;
+    let placed = o.placed().await;
+    assert_eq!(placed.param("To"), Some(LEAD_PHONE));
+    assert_eq!(placed.param("From"), Some(NUMBER));
+    let calls = o.lead_calls(&lead).await;
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0]["direction"], "OUTBOUND");
+
+    // At 0 %, the next lead goes to the sales team's queue and nobody rings it.
+    o.app
+        .ok(
+            &o.owner,
+            "mutation { updateTenantSettings(input: {aiLeadPercentage: 0}) { tenant { id } } }",
+            json!({}),
+        )
+        .await;
+    let human = o.lead(&o.owner, "Hal Human", Some("+16505551235")).await;
+    assert!(o.lead_calls(&human).await.is_empty());
+    assert_eq!(o.creates().len(), 1);
 }

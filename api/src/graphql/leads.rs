@@ -342,6 +342,8 @@ impl LeadMutation {
         };
         let lead = state(ctx).store.create_lead(tenant_id, new_lead).await?;
         publish_lead(ctx, &lead);
+        crate::services::phone_agent::outbound::call_new_ai_lead(state(ctx), tenant_id, &lead)
+            .await;
         Ok(LeadPayload { lead: Lead(lead) })
     }
 
@@ -440,6 +442,10 @@ impl LeadMutation {
             .upsert_lead_by_external_ref(tenant_id, &system, &reference, new_lead, changes)
             .await?;
         publish_lead(ctx, &lead);
+        if created {
+            crate::services::phone_agent::outbound::call_new_ai_lead(state(ctx), tenant_id, &lead)
+                .await;
+        }
         Ok(UpsertLeadPayload {
             lead: Lead(lead),
             created,

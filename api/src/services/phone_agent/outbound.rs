@@ -29,9 +29,10 @@
 use chrono::{DateTime, Utc};
 use leadline_domain::calls::{CallStatus, RetryPolicy};
 use leadline_domain::compliance::DialDecision;
+use leadline_domain::conversation::Handler;
 use leadline_domain::ids::TenantId;
 use leadline_domain::phone::PhoneNumber;
-use leadline_entity::{calls, jobs, tenants};
+use leadline_entity::{calls, jobs, leads, tenants};
 use leadline_twilio::twiml::{Response, Stream};
 use leadline_twilio::{CallInstructions, CreateCall, MachineDetection, VoiceWebhook};
 use serde_json::{json, Value};
@@ -155,6 +156,27 @@ pub async fn enqueue_for_lead(
             Ok(None)
         }
         Err(error) => Err(error),
+    }
+}
+
+/// Rings a lead that allocation has just given to the AI (a new lead from `createLead` or a CRM's
+/// `upsertLeadByExternalRef`), when its tenant's agent is set up to place calls. Best effort:
+/// the lead is stored whatever happens here, so a failure is logged, not returned. Tenants
+/// without the outbound agent cost one tenant read and no log line.
+pub async fn call_new_ai_lead(state: &AppState, tenant_id: TenantId, lead: &leads::Model) {
+    if lead.handler != Handler::Ai.as_str() || lead.phone.is_none() {
+        return;
+    }
+    match state.store.tenant(tenant_id).await {
+        Ok(tenant) if not_ready(state, &tenant).is_none() => {}
+        Ok(_) => return,
+        Err(error) => {
+            tracing::warn!(lead_id = %lead.id, ?error, "no outbound call for a new AI lead: tenant unreadable");
+            return;
+        }
+    }
+    if let Err(error) = enqueue_for_lead(state, tenant_id, lead.id).await {
+        tracing::warn!(lead_id = %lead.id, ?error, "no outbound call for a new AI lead");
     }
 }
 
