@@ -369,42 +369,25 @@ impl Store {
         let tx = self.db.begin().await?;
         let at = now();
         let id = Uuid::now_v7();
-        let (status, blocked_reason, scheduled_for) = match &call.plan {
-            Ok(when) => (CallStatus::Queued, None, Some(*when)),
-            Err(reason) => (CallStatus::Blocked, Some(reason.clone()), None),
-        };
-        let row = calls::ActiveModel {
-            id: Set(id),
-            tenant_id: Set(tenant_id),
-            lead_id: Set(call.lead_id),
-            invoice_id: Set(Some(call.invoice_id)),
-            direction: Set("OUTBOUND".to_owned()),
-            provider: Set("LIVEKIT".to_owned()),
-            provider_call_id: Set(None),
-            purpose: Set("PAYMENT_REMINDER".to_owned()),
-            status: Set(status.as_str().to_owned()),
-            from_number: Set(None),
-            to_number: Set(call.to_number),
-            handled_by: Set("AI".to_owned()),
-            started_at: Set(None),
-            answered_at: Set(None),
-            ended_at: Set(None),
-            duration_seconds: Set(None),
-            outcome: Set(None),
-            transcript: Set(None),
-            summary: Set(None),
-            error_code: Set(None),
-            cost_micros: Set(None),
-            metadata: Set(json!({})),
-            created_at: Set(at),
-            updated_at: Set(at),
-            attempt: Set(call.attempt),
-            blocked_reason: Set(blocked_reason.clone()),
-            scheduled_for: Set(scheduled_for),
-            answered_by: Set(None),
-            agent_conversation_id: Set(None),
-            recording_url: Set(None),
-        }
+        let (status, blocked_reason, scheduled_for) = planned(&call.plan);
+        let row = call_row(CallRow {
+            id,
+            tenant_id,
+            lead_id: call.lead_id,
+            invoice_id: Some(call.invoice_id),
+            direction: "OUTBOUND",
+            provider: "LIVEKIT",
+            provider_call_id: None,
+            purpose: "PAYMENT_REMINDER",
+            status,
+            from_number: None,
+            to_number: call.to_number,
+            handled_by: "AI".to_owned(),
+            attempt: call.attempt,
+            blocked_reason: blocked_reason.clone(),
+            scheduled_for,
+            at,
+        })
         .insert(&tx)
         .await?;
         let entry = insert_event(
@@ -755,4 +738,72 @@ pub const ROOM_PREFIX: &str = "call-";
 /// The room of a call.
 pub fn room_name(call_id: Uuid) -> String {
     format!("{ROOM_PREFIX}{call_id}")
+}
+
+/// What tells one kind of call row from another; every other column of a new call starts
+/// empty (no answer, no end, no outcome) and is filled by the call's lifecycle.
+pub(super) struct CallRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub lead_id: Option<Uuid>,
+    pub invoice_id: Option<Uuid>,
+    pub direction: &'static str,
+    pub provider: &'static str,
+    pub provider_call_id: Option<String>,
+    pub purpose: &'static str,
+    pub status: CallStatus,
+    pub from_number: Option<String>,
+    pub to_number: String,
+    pub handled_by: String,
+    pub attempt: i32,
+    pub blocked_reason: Option<String>,
+    pub scheduled_for: Option<DateTime<Utc>>,
+    pub at: DateTime<Utc>,
+}
+
+/// A new call row: the one place a call's columns are listed (reminder, outbound and inbound
+/// calls), so a new column is added once.
+pub(super) fn call_row(row: CallRow) -> calls::ActiveModel {
+    calls::ActiveModel {
+        id: Set(row.id),
+        tenant_id: Set(row.tenant_id),
+        lead_id: Set(row.lead_id),
+        invoice_id: Set(row.invoice_id),
+        direction: Set(row.direction.to_owned()),
+        provider: Set(row.provider.to_owned()),
+        provider_call_id: Set(row.provider_call_id),
+        purpose: Set(row.purpose.to_owned()),
+        status: Set(row.status.as_str().to_owned()),
+        from_number: Set(row.from_number),
+        to_number: Set(row.to_number),
+        handled_by: Set(row.handled_by),
+        started_at: Set(None),
+        answered_at: Set(None),
+        ended_at: Set(None),
+        duration_seconds: Set(None),
+        outcome: Set(None),
+        transcript: Set(None),
+        summary: Set(None),
+        error_code: Set(None),
+        cost_micros: Set(None),
+        metadata: Set(json!({})),
+        created_at: Set(row.at),
+        updated_at: Set(row.at),
+        attempt: Set(row.attempt),
+        blocked_reason: Set(row.blocked_reason),
+        scheduled_for: Set(row.scheduled_for),
+        answered_by: Set(None),
+        agent_conversation_id: Set(None),
+        recording_url: Set(None),
+    }
+}
+
+/// A planned call's first state: QUEUED at its time, or BLOCKED with the gate's reason.
+pub(super) fn planned(
+    plan: &Result<DateTime<Utc>, String>,
+) -> (CallStatus, Option<String>, Option<DateTime<Utc>>) {
+    match plan {
+        Ok(when) => (CallStatus::Queued, None, Some(*when)),
+        Err(reason) => (CallStatus::Blocked, Some(reason.clone()), None),
+    }
 }

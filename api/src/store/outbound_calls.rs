@@ -90,58 +90,39 @@ impl Store {
         }
         let at = now();
         let id = Uuid::now_v7();
-        let (status, blocked_reason, scheduled_for) = match &call.plan {
-            Ok(when) => (CallStatus::Queued, None, Some(*when)),
-            Err(reason) => (CallStatus::Blocked, Some(reason.clone()), None),
-        };
-        let row = calls::ActiveModel {
-            id: Set(id),
-            tenant_id: Set(tenant_id),
-            lead_id: Set(Some(call.lead_id)),
-            invoice_id: Set(None),
-            direction: Set("OUTBOUND".to_owned()),
-            provider: Set(TWILIO.to_owned()),
-            provider_call_id: Set(None),
-            purpose: Set(OUTBOUND_SALES.to_owned()),
-            status: Set(status.as_str().to_owned()),
-            from_number: Set(call.from_number),
-            to_number: Set(call.to_number),
-            handled_by: Set("AI".to_owned()),
-            started_at: Set(None),
-            answered_at: Set(None),
-            ended_at: Set(None),
-            duration_seconds: Set(None),
-            outcome: Set(None),
-            transcript: Set(None),
-            summary: Set(None),
-            error_code: Set(None),
-            cost_micros: Set(None),
-            metadata: Set(json!({})),
-            created_at: Set(at),
-            updated_at: Set(at),
-            attempt: Set(call.attempt),
-            blocked_reason: Set(blocked_reason.clone()),
-            scheduled_for: Set(scheduled_for),
-            answered_by: Set(None),
-            agent_conversation_id: Set(None),
-            recording_url: Set(None),
-        }
+        let (status, blocked_reason, scheduled_for) = super::calls::planned(&call.plan);
+        let row = super::calls::call_row(super::calls::CallRow {
+            id,
+            tenant_id,
+            lead_id: Some(call.lead_id),
+            invoice_id: None,
+            direction: "OUTBOUND",
+            provider: TWILIO,
+            provider_call_id: None,
+            purpose: OUTBOUND_SALES,
+            status,
+            from_number: call.from_number,
+            to_number: call.to_number,
+            handled_by: "AI".to_owned(),
+            attempt: call.attempt,
+            blocked_reason: blocked_reason.clone(),
+            scheduled_for,
+            at,
+        })
         .insert(&tx)
         .await?;
-        let entry = call_events::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(tenant_id),
-            call_id: Set(id),
-            kind: Set(super::calls::event_kind::STATUS.to_owned()),
-            payload: Set(json!({
+        let entry = super::calls::insert_event(
+            &tx,
+            tenant_id,
+            id,
+            super::calls::event_kind::STATUS,
+            json!({
                 "status": status.as_str(),
                 "direction": "OUTBOUND",
                 "attempt": call.attempt,
                 "reason": blocked_reason,
-            })),
-            created_at: Set(at),
-        }
-        .insert(&tx)
+            }),
+        )
         .await?;
         if let Some(when) = scheduled_for {
             let mut job = NewJob::new(tenant_id, OUTBOUND_CALL_JOB, json!({"call_id": id}));

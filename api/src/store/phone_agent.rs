@@ -213,40 +213,27 @@ impl Store {
         };
         let at = now();
         let id = Uuid::now_v7();
-        let inserted = calls::ActiveModel {
-            id: Set(id),
-            tenant_id: Set(tenant),
-            lead_id: Set(lead.as_ref().map(|l| l.id)),
-            invoice_id: Set(None),
-            direction: Set("INBOUND".to_owned()),
-            provider: Set(TWILIO.to_owned()),
-            provider_call_id: Set(Some(call.call_sid.clone())),
-            purpose: Set(INBOUND_SALES.to_owned()),
-            status: Set(CallStatus::Ringing.as_str().to_owned()),
-            from_number: Set(call.from.clone()),
-            to_number: Set(call.to.clone()),
-            handled_by: Set(call.handled_by.to_owned()),
-            started_at: Set(Some(at)),
-            answered_at: Set(None),
-            ended_at: Set(None),
-            duration_seconds: Set(None),
-            outcome: Set(None),
-            transcript: Set(None),
-            summary: Set(None),
-            error_code: Set(None),
-            cost_micros: Set(None),
-            metadata: Set(json!({ "callerName": call.caller_name })),
-            created_at: Set(at),
-            updated_at: Set(at),
-            attempt: Set(1),
-            blocked_reason: Set(None),
-            scheduled_for: Set(None),
-            answered_by: Set(None),
-            agent_conversation_id: Set(None),
-            recording_url: Set(None),
-        }
-        .insert(&tx)
-        .await;
+        let mut row = super::calls::call_row(super::calls::CallRow {
+            id,
+            tenant_id: tenant,
+            lead_id: lead.as_ref().map(|l| l.id),
+            invoice_id: None,
+            direction: "INBOUND",
+            provider: TWILIO,
+            provider_call_id: Some(call.call_sid.clone()),
+            purpose: INBOUND_SALES,
+            status: CallStatus::Ringing,
+            from_number: call.from.clone(),
+            to_number: call.to.clone(),
+            handled_by: call.handled_by.to_owned(),
+            attempt: 1,
+            blocked_reason: None,
+            scheduled_for: None,
+            at,
+        });
+        row.started_at = Set(Some(at));
+        row.metadata = Set(json!({ "callerName": call.caller_name }));
+        let inserted = row.insert(&tx).await;
         let row = match inserted {
             Ok(row) => row,
             // The same CallSid delivered twice at once: the other delivery stored it.
