@@ -8,7 +8,7 @@ use argon2::Argon2;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{ApiKeyId, CallId, LeadId, TenantId, UserId};
 use leadline_domain::tenant::{ApiKeyScope, Permissions, Role};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -595,7 +595,7 @@ pub async fn authenticate(
     };
     if let Some((key_id, secret)) = parse_api_key(credential) {
         let key = store
-            .api_key_for_auth(key_id)
+            .api_key_for_auth(ApiKeyId(key_id))
             .await?
             .ok_or_else(|| ApiError::Unauthenticated("unknown API key".into()))?;
         if key.revoked_at.is_some() {
@@ -619,7 +619,7 @@ pub async fn authenticate(
     if token_audience(credential).as_deref() == Some(CALL_AGENT_AUDIENCE) {
         let claims = keys.verify_call_agent(credential)?;
         // The call must still exist in its tenant (a deleted tenant's tokens die with it).
-        match store.call(TenantId(claims.tid), claims.sub).await {
+        match store.call(TenantId(claims.tid), CallId(claims.sub)).await {
             Ok(_) => {}
             Err(ApiError::NotFound(_)) => {
                 return Err(ApiError::Unauthenticated(
@@ -637,7 +637,7 @@ pub async fn authenticate(
         let claims = keys.verify_customer(credential)?;
         // The identity must still exist: deleting the lead (or its identity) revokes its tokens.
         if !store
-            .web_chat_identity_exists(TenantId(claims.tid), claims.sub, &claims.ext)
+            .web_chat_identity_exists(TenantId(claims.tid), LeadId(claims.sub), &claims.ext)
             .await?
         {
             return Err(ApiError::Unauthenticated(
@@ -653,11 +653,11 @@ pub async fn authenticate(
     let claims = keys.verify(credential)?;
     // Sessions revoked after the token was issued (an address taken back from a squatter) are
     // told so, before the membership they may also have lost.
-    if store.session_version(claims.sub).await? != Some(claims.sv) {
+    if store.session_version(UserId(claims.sub)).await? != Some(claims.sv) {
         return Err(ApiError::Unauthenticated("this session was revoked".into()));
     }
     let membership = store
-        .membership(TenantId(claims.tid), claims.sub)
+        .membership(TenantId(claims.tid), UserId(claims.sub))
         .await?
         .ok_or_else(|| {
             ApiError::Unauthenticated("this account is no longer a member of the tenant".into())

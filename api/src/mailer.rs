@@ -11,6 +11,7 @@
 //! at send time, stores its hash in a short transaction, commits, and only then talks to the
 //! mail server. A retried job mints a new code, which replaces the old one.
 
+use leadline_domain::ids::{InviteId, UserId};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -233,7 +234,7 @@ impl SendEmailHandler {
             AccountMail::Invite { invite_id } => {
                 let issued = self
                     .store
-                    .reissue_invite_code(*invite_id, &sha256_hex(&secret))
+                    .reissue_invite_code(InviteId(*invite_id), &sha256_hex(&secret))
                     .await
                     .map_err(retry)?;
                 Ok(issued.map(|(invite, tenant_name)| {
@@ -251,7 +252,7 @@ impl SendEmailHandler {
                     crate::store::now() + chrono::Duration::hours(VERIFICATION_VALID_HOURS);
                 let user = self
                     .store
-                    .issue_verification(*user_id, &sha256_hex(&secret), expires_at)
+                    .issue_verification(UserId(*user_id), &sha256_hex(&secret), expires_at)
                     .await
                     .map_err(retry)?;
                 Ok(user.map(|user| verification_mail(&user.email, &secret, expires_at)))

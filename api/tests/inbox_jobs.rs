@@ -22,7 +22,7 @@ use leadline_api::store::{
     Ingested, OutboundMessage, WhatsAppTemplate,
 };
 use leadline_domain::channel::Channel;
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{ConversationId, MessageId, TenantId};
 use leadline_entity::{conversations, jobs, lead_score_events, leads, messages, tickets};
 use leadline_meta::fake::FakeMeta;
 use leadline_tiktok::fake::FakeTikTok;
@@ -212,7 +212,7 @@ impl Harness {
     async fn conversation(&self, id: Uuid) -> conversations::Model {
         self.state
             .store
-            .conversation(TenantId(self.tenant), id)
+            .conversation(TenantId(self.tenant), ConversationId(id))
             .await
             .expect("conversation")
     }
@@ -225,7 +225,7 @@ impl Harness {
             .store
             .add_outbound(
                 TenantId(tenant),
-                conversation,
+                ConversationId(conversation),
                 OutboundMessage {
                     sender_kind: leadline_domain::messaging::SenderKind::Agent,
                     sender_user_id: None,
@@ -479,7 +479,7 @@ async fn messenger_blocks_the_ai_after_24_hours_but_an_agent_uses_the_human_agen
     let sent = h
         .state
         .store
-        .message(TenantId(h.tenant), agent)
+        .message(TenantId(h.tenant), MessageId(agent))
         .await
         .unwrap();
     assert_eq!(sent.delivery_status, "SENT");
@@ -509,7 +509,7 @@ async fn the_eleventh_tiktok_message_in_a_day_is_blocked() {
     let message = h
         .state
         .store
-        .message(TenantId(h.tenant), eleventh)
+        .message(TenantId(h.tenant), MessageId(eleventh))
         .await
         .unwrap();
     assert_eq!(message.delivery_status, "BLOCKED");

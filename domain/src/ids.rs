@@ -45,8 +45,22 @@ id_type!(
     ChannelConnectionId,
     /// An API key.
     ApiKeyId,
-    /// A conversation with a lead on one channel.
+    /// A conversation with a lead on one channel (a support session is a WEB_CHAT conversation).
     ConversationId,
     /// A message in a conversation.
     MessageId,
+    /// An invitation to join a tenant, pending until accepted.
+    InviteId,
+    /// An anonymous web-chat visitor (their resumable identity, not the lead behind it).
+    VisitorId,
+    /// A live-stream session the agent watches.
+    LiveSessionId,
+    /// One viewer message of a live session and what the agent did with it.
+    LiveInteractionId,
+    /// An invoice a payment-reminder call is about.
+    InvoiceId,
+    /// A phone call: a payment reminder, or the phone agent's inbound or outbound call.
+    CallId,
+    /// A lead's nurture enrollment (its follow-up sequence).
+    NurtureEnrollmentId,
 );

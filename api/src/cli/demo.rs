@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{LiveSessionId, TenantId};
 use leadline_twitch::fake::helix::FakeHelix;
 use leadline_twitch::fake::irc::{FakeIrc, ScriptedMessage};
 use leadline_youtube::fake::FakeYoutube;
@@ -310,11 +310,17 @@ async fn summarize(
         let Ok(id) = Uuid::parse_str(id) else {
             continue;
         };
-        let session = state.store.live_session(tenant_id, id).await?;
+        let session = state
+            .store
+            .live_session(tenant_id, LiveSessionId(id))
+            .await?;
         summary.messages += i64::from(session.messages_processed);
         summary.replies += i64::from(session.responses_sent);
         summary.whispers += i64::from(session.whispers_sent);
-        let stats = state.store.live_session_stats(tenant_id, id).await?;
+        let stats = state
+            .store
+            .live_session_stats(tenant_id, LiveSessionId(id))
+            .await?;
         summary.intents += stats
             .intents
             .iter()
@@ -325,11 +331,15 @@ async fn summarize(
             .store
             .live_outcome_count(
                 tenant_id,
-                id,
+                LiveSessionId(id),
                 leadline_domain::live::InteractionOutcome::Skipped,
             )
             .await?;
-        for lead in state.store.live_session_leads(tenant_id, id).await? {
+        for lead in state
+            .store
+            .live_session_leads(tenant_id, LiveSessionId(id))
+            .await?
+        {
             leads.insert(lead.id, lead.temperature);
         }
     }

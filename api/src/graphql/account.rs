@@ -4,7 +4,7 @@
 
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{ApiKeyId, TenantId, UserId};
 use leadline_domain::phone::PhoneNumber;
 use leadline_domain::tenant::{check_ai_lead_percentage, check_password_policy, Email, TenantSlug};
 
@@ -43,7 +43,7 @@ impl AccountQuery {
             } => {
                 let user = state
                     .store
-                    .user(user_id)
+                    .user(UserId(user_id))
                     .await?
                     .ok_or(ApiError::Unauthenticated("unknown user".into()))?;
                 Ok(Viewer {
@@ -224,7 +224,7 @@ impl AccountMutation {
             return Err(refused().into());
         }
         let user = user.ok_or_else(refused)?;
-        let memberships = store.memberships_of(user.id).await?;
+        let memberships = store.memberships_of(UserId(user.id)).await?;
         let membership = match input
             .tenant_slug
             .as_deref()
@@ -277,7 +277,9 @@ impl AccountMutation {
                 let matches =
                     verify_password(input.password.clone(), user.password_hash.clone()).await;
                 if matches {
-                    AcceptPlan::Join { user_id: user.id }
+                    AcceptPlan::Join {
+                        user_id: UserId(user.id),
+                    }
                 } else if user.email_verified_at.is_some() {
                     return Err(ApiError::Unauthenticated(
                         "this address already has an account; accept with its password".into(),
@@ -285,7 +287,7 @@ impl AccountMutation {
                     .into());
                 } else {
                     AcceptPlan::TakeOver {
-                        user_id: user.id,
+                        user_id: UserId(user.id),
                         previous_hash: user.password_hash,
                         password_hash: hash_password(input.password).await?,
                     }
@@ -333,7 +335,7 @@ impl AccountMutation {
         let state = state(ctx);
         let user = state
             .store
-            .user(user_id)
+            .user(UserId(user_id))
             .await?
             .ok_or(ApiError::Unauthenticated("unknown user".into()))?;
         if user.email_verified_at.is_some() {
@@ -343,7 +345,7 @@ impl AccountMutation {
         let at = now();
         let recent = state
             .store
-            .verification_requests_since(user_id, at - window)
+            .verification_requests_since(UserId(user_id), at - window)
             .await?;
         if recent.len() >= VERIFICATION_MAILS_PER_HOUR {
             let oldest = recent.first().copied().unwrap_or(at);
@@ -352,7 +354,10 @@ impl AccountMutation {
                 .max(1);
             return Err(ApiError::RateLimited { retry_after_secs }.into());
         }
-        state.store.request_verification(tenant_id, user_id).await?;
+        state
+            .store
+            .request_verification(tenant_id, UserId(user_id))
+            .await?;
         state.jobs.wake().await;
         Ok(ResendVerificationEmailPayload { email: user.email })
     }
@@ -524,20 +529,23 @@ impl AccountMutation {
         input: UpdateMemberRoleInput,
     ) -> async_graphql::Result<UpdateMemberRolePayload> {
         let (_, tenant_id, acting_role) = principal(ctx).member()?;
-        let user_id = parse_id(&input.user_id, "userId")?;
+        let member: UserId = parse_id(&input.user_id, "userId")?;
         let (membership, user) = state(ctx)
             .store
             .update_member_role(
                 tenant_id,
                 principal(ctx).actor(),
                 acting_role,
-                user_id,
+                member,
                 input.role.into(),
             )
             .await?;
-        state(ctx)
-            .bus
-            .access_changed(tenant_id, crate::bus::AccessSubject::Member { user_id });
+        state(ctx).bus.access_changed(
+            tenant_id,
+            crate::bus::AccessSubject::Member {
+                user_id: member.uuid(),
+            },
+        );
         Ok(UpdateMemberRolePayload {
             member: Member::new(membership, user)?,
         })
@@ -551,14 +559,17 @@ impl AccountMutation {
         input: RemoveMemberInput,
     ) -> async_graphql::Result<RemoveMemberPayload> {
         let (_, tenant_id, acting_role) = principal(ctx).member()?;
-        let user_id = parse_id(&input.user_id, "userId")?;
+        let member: UserId = parse_id(&input.user_id, "userId")?;
         state(ctx)
             .store
-            .remove_member(tenant_id, principal(ctx).actor(), acting_role, user_id)
+            .remove_member(tenant_id, principal(ctx).actor(), acting_role, member)
             .await?;
-        state(ctx)
-            .bus
-            .access_changed(tenant_id, crate::bus::AccessSubject::Member { user_id });
+        state(ctx).bus.access_changed(
+            tenant_id,
+            crate::bus::AccessSubject::Member {
+                user_id: member.uuid(),
+            },
+        );
         Ok(RemoveMemberPayload {
             removed_user_id: input.user_id,
         })
@@ -603,14 +614,17 @@ impl AccountMutation {
         input: RevokeApiKeyInput,
     ) -> async_graphql::Result<RevokeApiKeyPayload> {
         let tenant_id = tenant_for(ctx, Access::Administer)?;
-        let id = parse_id(&input.id, "id")?;
+        let key_id: ApiKeyId = parse_id(&input.id, "id")?;
         let key = state(ctx)
             .store
-            .revoke_api_key(tenant_id, principal(ctx).actor(), id)
+            .revoke_api_key(tenant_id, principal(ctx).actor(), key_id)
             .await?;
-        state(ctx)
-            .bus
-            .access_changed(tenant_id, crate::bus::AccessSubject::ApiKey { key_id: id });
+        state(ctx).bus.access_changed(
+            tenant_id,
+            crate::bus::AccessSubject::ApiKey {
+                key_id: key_id.uuid(),
+            },
+        );
         Ok(RevokeApiKeyPayload {
             api_key: key.into(),
         })

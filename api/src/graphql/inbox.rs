@@ -16,7 +16,7 @@ use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription, ID
 use chrono::{DateTime, Utc};
 use futures::Stream;
 use leadline_domain as domain;
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{ConversationId, LeadId, TenantId, UserId};
 use leadline_entity::{conversations, leads, messages, tickets};
 use uuid::Uuid;
 
@@ -162,10 +162,14 @@ impl Conversation {
         };
         let tenant_id = tenant_for(ctx, Access::Read)?;
         let store = &state(ctx).store;
-        if store.membership(tenant_id, user_id).await?.is_none() {
+        if store
+            .membership(tenant_id, UserId(user_id))
+            .await?
+            .is_none()
+        {
             return Ok(None);
         }
-        Ok(store.user(user_id).await?.map(User::from))
+        Ok(store.user(UserId(user_id)).await?.map(User::from))
     }
     /// How many replies the AI has sent here.
     async fn ai_turns(&self) -> i32 {
@@ -194,7 +198,10 @@ impl Conversation {
         }
         let tenant_id = tenant_for(ctx, Access::Read)?;
         Ok(Lead(
-            state(ctx).store.lead(tenant_id, self.row.lead_id).await?,
+            state(ctx)
+                .store
+                .lead(tenant_id, LeadId(self.row.lead_id))
+                .await?,
         ))
     }
     /// The messages, newest first.
@@ -209,7 +216,7 @@ impl Conversation {
         let request = PageRequest::parse(first, after.as_deref())?;
         let page = state(ctx)
             .store
-            .conversation_messages(tenant_id, self.row.id, request)
+            .conversation_messages(tenant_id, ConversationId(self.row.id), request)
             .await?;
         connection(page, request, |m| m.id, Message)
     }
@@ -218,7 +225,7 @@ impl Conversation {
         let tenant_id = tenant_for(ctx, Access::Read)?;
         let rows = state(ctx)
             .store
-            .conversation_tickets(tenant_id, self.row.id)
+            .conversation_tickets(tenant_id, ConversationId(self.row.id))
             .await?;
         Ok(rows.into_iter().map(Ticket).collect())
     }

@@ -217,7 +217,7 @@ impl JobSubscription {
         job_id: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Job>>> {
         let tenant_id = tenant_for(ctx, Access::Read)?;
-        let wanted = job_id.map(|id| parse_id(&id, "jobId")).transpose()?;
+        let wanted: Option<uuid::Uuid> = job_id.map(|id| parse_id(&id, "jobId")).transpose()?;
         Ok(tenant_events(ctx, tenant_id, move |event| match event {
             Event::JobUpdated { job } if wanted.is_none_or(|id| id == job.id) => {
                 Some(Job((**job).clone()))

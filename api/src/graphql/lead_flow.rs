@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use leadline_domain as domain;
 use leadline_domain::call_analytics::{analyze, CallFact, Period};
 use leadline_domain::calls::{AnsweredBy as DomainAnsweredBy, CallStatus as DomainCallStatus};
-use leadline_domain::ids::LeadId;
+use leadline_domain::ids::{CallId, LeadId};
 use leadline_entity::{calls, nurture_enrollments};
 
 use super::calls::CallStatus;
@@ -97,7 +97,10 @@ impl NurtureLead {
     async fn lead(&self, ctx: &Context<'_>) -> async_graphql::Result<Lead> {
         let tenant_id = tenant_for(ctx, Access::Read)?;
         Ok(Lead(
-            state(ctx).store.lead(tenant_id, self.0.lead_id).await?,
+            state(ctx)
+                .store
+                .lead(tenant_id, LeadId(self.0.lead_id))
+                .await?,
         ))
     }
     /// The next follow-up (or, once stopped, the one that would have been next).
@@ -331,7 +334,7 @@ impl LeadFlowQuery {
             other => ApiError::invalid("to", other),
         })?;
         let mut rows = store.calls_between(tenant_id, from, to).await?;
-        let ids: Vec<uuid::Uuid> = rows.iter().map(|c| c.id).collect();
+        let ids: Vec<CallId> = rows.iter().map(|c| CallId(c.id)).collect();
         let booked = store.calls_with_appointments(tenant_id, &ids).await?;
         let facts: Vec<CallFact> = rows
             .iter()

@@ -4,7 +4,7 @@
 use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription, ID};
 use chrono::{DateTime, Utc};
 use futures::Stream;
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{LeadId, TenantId};
 use leadline_domain::phone::PhoneNumber;
 use leadline_domain::tenant::Email;
 
@@ -387,12 +387,15 @@ impl LeadMutation {
         input: DeleteLeadInput,
     ) -> async_graphql::Result<DeleteLeadPayload> {
         let tenant_id = tenant_for(ctx, Access::Write)?;
-        let lead_id = parse_id(&input.id, "id")?;
-        state(ctx).store.delete_lead(tenant_id, lead_id).await?;
+        let lead: LeadId = parse_id(&input.id, "id")?;
+        state(ctx).store.delete_lead(tenant_id, lead).await?;
         // Its customer tokens die with it: open support-chat sockets re-check at once.
-        state(ctx)
-            .bus
-            .access_changed(tenant_id, crate::bus::AccessSubject::Lead { lead_id });
+        state(ctx).bus.access_changed(
+            tenant_id,
+            crate::bus::AccessSubject::Lead {
+                lead_id: lead.uuid(),
+            },
+        );
         Ok(DeleteLeadPayload {
             deleted_id: input.id,
         })

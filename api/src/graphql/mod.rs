@@ -149,9 +149,12 @@ impl Guard for AccessGuard {
     }
 }
 
-/// Parses an `ID` argument; a malformed id is BAD_USER_INPUT naming `field`.
-pub(crate) fn parse_id(id: &ID, field: &str) -> ApiResult<Uuid> {
-    Uuid::parse_str(id.as_str()).map_err(|_| ApiError::bad_input(field, "not a valid id"))
+/// Parses an `ID` argument into the typed id its use asks for (`LeadId`, `CallId`, … or a bare
+/// `Uuid`); a malformed id is BAD_USER_INPUT naming `field`.
+pub(crate) fn parse_id<T: From<Uuid>>(id: &ID, field: &str) -> ApiResult<T> {
+    Uuid::parse_str(id.as_str())
+        .map(T::from)
+        .map_err(|_| ApiError::bad_input(field, "not a valid id"))
 }
 
 /// Extra fields on every connection.

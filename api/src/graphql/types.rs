@@ -4,6 +4,7 @@
 use async_graphql::{ComplexObject, Context, Enum, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use leadline_domain as domain;
+use leadline_domain::ids::LeadId;
 use leadline_entity as entity;
 
 use super::{connection, state, tenant_for, IdConnection};
@@ -541,7 +542,7 @@ impl Lead {
         let tenant_id = tenant_for(ctx, Access::Read)?;
         let rows = state(ctx)
             .store
-            .lead_identities(tenant_id, self.0.id)
+            .lead_identities(tenant_id, LeadId(self.0.id))
             .await?;
         Ok(rows
             .into_iter()
@@ -565,7 +566,7 @@ impl Lead {
         let page_request = PageRequest::parse(first, after.as_deref())?;
         let page = state(ctx)
             .store
-            .score_history(tenant_id, self.0.id, page_request)
+            .score_history(tenant_id, LeadId(self.0.id), page_request)
             .await?;
         connection(page, page_request, |e| e.id, LeadScoreEvent::from)
     }

@@ -35,7 +35,7 @@ use leadline_domain::analysis::{
 };
 use leadline_domain::call_outcome::{classify_call_outcome, OutcomeGuess, TranscriptLine};
 use leadline_domain::channel::Channel;
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{ProductId, TenantId};
 use leadline_domain::money::Money;
 use leadline_entity::{ai_contexts, products};
 use leadline_llm::{
@@ -307,14 +307,17 @@ impl AiService {
         let settings_row = store.ai_context(tenant_id).await?;
         let tenant = store.tenant(tenant_id).await?;
         let wanted = request.product_ids.as_ref().map(|ids| {
-            let mut ids = ids.clone();
+            let mut ids: Vec<ProductId> = ids.iter().copied().map(ProductId).collect();
             ids.sort_unstable();
             ids.dedup();
             ids
         });
         let rows = store.active_products(tenant_id, wanted.as_deref()).await?;
         if let Some(wanted) = &wanted {
-            if let Some(missing) = wanted.iter().find(|id| !rows.iter().any(|r| r.id == **id)) {
+            if let Some(missing) = wanted
+                .iter()
+                .find(|id| !rows.iter().any(|r| r.id == id.uuid()))
+            {
                 return Err(ApiError::bad_input(
                     "productIds",
                     format!("{missing} is not an active product of this tenant"),

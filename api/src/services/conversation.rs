@@ -8,11 +8,10 @@
 
 use leadline_domain::channel::Channel;
 use leadline_domain::conversation::{ConversationStatus, Handler};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{ConversationId, TenantId, UserId};
 use leadline_domain::messaging::SenderKind;
 use leadline_entity::{conversations, messages};
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::bus::{Event, EventBus};
@@ -87,14 +86,14 @@ pub async fn agent_reply(
             .then_some(ConversationStatus::Active),
         // The first agent to answer takes the conversation; an API key takes nobody.
         assignee_user_id: match (conversation.assignee_user_id, actor.user_id) {
-            (None, Some(user_id)) => Some(Some(user_id)),
+            (None, Some(user_id)) => Some(Some(UserId(user_id))),
             _ => None,
         },
         ..Default::default()
     };
     let outbound = OutboundMessage {
         sender_kind: SenderKind::Agent,
-        sender_user_id: actor.user_id,
+        sender_user_id: actor.user_id.map(UserId),
         body: reply.text,
         client_message_id: reply.client_message_id,
         metadata,
@@ -102,9 +101,13 @@ pub async fn agent_reply(
     // WEB_CHAT has no platform to send to (`send_job` is None): subscriptions deliver it.
     let (message, created, conversation) = state
         .store
-        .add_outbound(tenant_id, conversation.id, outbound, change, |message| {
-            send_job(tenant_id, channel, message.id)
-        })
+        .add_outbound(
+            tenant_id,
+            ConversationId(conversation.id),
+            outbound,
+            change,
+            |message| send_job(tenant_id, channel, message.id),
+        )
         .await?;
     if created {
         state.bus.publish(
@@ -127,10 +130,10 @@ pub const AGENT_FIELD: &str = "agentId";
 
 /// The agent an assignment names: `named`, else the calling member. An API key must name one
 /// (BAD_USER_INPUT on [`AGENT_FIELD`]).
-pub fn agent_or_caller(named: Option<Uuid>, actor: Actor) -> ApiResult<Uuid> {
+pub fn agent_or_caller(named: Option<UserId>, actor: Actor) -> ApiResult<UserId> {
     match named {
         Some(agent) => Ok(agent),
-        None => actor.user_id.ok_or_else(|| {
+        None => actor.user_id.map(UserId).ok_or_else(|| {
             ApiError::bad_input(AGENT_FIELD, "required when calling with an API key")
         }),
     }
@@ -141,7 +144,7 @@ pub fn agent_or_caller(named: Option<Uuid>, actor: Actor) -> ApiResult<Uuid> {
 pub async fn ensure_can_handle(
     store: &Store,
     tenant_id: TenantId,
-    agent: Uuid,
+    agent: UserId,
     what: &str,
 ) -> ApiResult<()> {
     let membership = store
@@ -162,7 +165,7 @@ pub async fn ensure_can_handle(
 async fn open_conversation(
     store: &Store,
     tenant_id: TenantId,
-    id: Uuid,
+    id: ConversationId,
     doing: &str,
 ) -> ApiResult<conversations::Model> {
     let conversation = store.conversation(tenant_id, id).await?;
@@ -181,8 +184,8 @@ async fn open_conversation(
 pub async fn assign(
     state: &AppState,
     tenant_id: TenantId,
-    conversation_id: Uuid,
-    named: Option<Uuid>,
+    conversation_id: ConversationId,
+    named: Option<UserId>,
     actor: Actor,
 ) -> ApiResult<conversations::Model> {
     let agent = agent_or_caller(named, actor)?;
@@ -210,7 +213,7 @@ pub async fn assign(
 pub async fn hand_back_to_ai(
     state: &AppState,
     tenant_id: TenantId,
-    conversation_id: Uuid,
+    conversation_id: ConversationId,
     actor: Actor,
 ) -> ApiResult<conversations::Model> {
     let store = &state.store;
@@ -237,7 +240,7 @@ pub async fn hand_back_to_ai(
 async fn apply(
     state: &AppState,
     tenant_id: TenantId,
-    conversation_id: Uuid,
+    conversation_id: ConversationId,
     change: ConversationChange,
     actor: Actor,
     audit_action: &str,
@@ -255,7 +258,7 @@ async fn apply(
 pub async fn resolve(
     state: &AppState,
     tenant_id: TenantId,
-    conversation_id: Uuid,
+    conversation_id: ConversationId,
     actor: Actor,
 ) -> ApiResult<conversations::Model> {
     let store = &state.store;
@@ -286,6 +289,8 @@ pub async fn resolve(
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
 
     fn written_by(sender_kind: &str) -> messages::Model {

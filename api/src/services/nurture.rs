@@ -21,7 +21,7 @@
 
 use chrono::Utc;
 use leadline_domain::channel::Channel;
-use leadline_domain::ids::{LeadId, TenantId};
+use leadline_domain::ids::{ConversationId, LeadId, NurtureEnrollmentId, TenantId};
 use leadline_domain::messaging::SenderKind;
 use leadline_domain::nurture::{
     is_opt_out, language_for, pick_channel, FollowUpFacts, NurtureChannel, NurtureStage,
@@ -78,7 +78,7 @@ impl JobHandler for NurtureStepHandler {
         let tenant = TenantId(job.tenant_id);
         let store = &self.state.store;
         let enrollment = match store
-            .nurture_enrollment(tenant, payload.enrollment_id)
+            .nurture_enrollment(tenant, NurtureEnrollmentId(payload.enrollment_id))
             .await
         {
             Ok(row) => row,
@@ -109,7 +109,7 @@ impl JobHandler for NurtureStepHandler {
         if let Some(reason) = stop {
             return self.stop(tenant, &enrollment, reason).await;
         }
-        let lead = store.lead(tenant, lead_id.uuid()).await?;
+        let lead = store.lead(tenant, lead_id).await?;
         let channel = pick_channel(Reach {
             whatsapp: signals.whatsapp_conversation.is_some(),
             sms: lead.phone.is_some() && self.sms.is_some(),
@@ -151,7 +151,13 @@ impl JobHandler for NurtureStepHandler {
         };
         let next = schedule_of(&tenant_row).after(stage, enrollment.created_at, Utc::now());
         let recorded = store
-            .record_nurture_step(tenant, enrollment.id, payload.step, channel, next)
+            .record_nurture_step(
+                tenant,
+                NurtureEnrollmentId(enrollment.id),
+                payload.step,
+                channel,
+                next,
+            )
             .await?;
         if recorded.is_some() {
             self.state.jobs.wake().await;
@@ -174,7 +180,7 @@ impl NurtureStepHandler {
     ) -> Result<Value, JobFailure> {
         self.state
             .store
-            .stop_nurture(tenant, enrollment.id, reason)
+            .stop_nurture(tenant, NurtureEnrollmentId(enrollment.id), reason)
             .await?;
         Ok(json!({ "stopped": reason.as_str() }))
     }
@@ -206,7 +212,7 @@ impl NurtureStepHandler {
             .store
             .add_outbound(
                 tenant_id,
-                conversation_id,
+                ConversationId(conversation_id),
                 outbound,
                 ConversationChange::default(),
                 |message| {

@@ -1,6 +1,6 @@
 //! API keys: created with a secret shown once, stored as a hash, revocable.
 
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{ApiKeyId, TenantId};
 use leadline_domain::tenant::ApiKeyScope;
 use leadline_entity::api_keys;
 use sea_orm::{
@@ -77,9 +77,10 @@ impl Store {
         &self,
         tenant: TenantId,
         actor: Actor,
-        id: Uuid,
+        id: ApiKeyId,
     ) -> ApiResult<api_keys::Model> {
         let tenant_id = tenant.uuid();
+        let id = id.uuid();
         let tx = self.db.begin().await?;
         let key = api_keys::Entity::find_by_id(id)
             .filter(api_keys::Column::TenantId.eq(tenant_id))
@@ -109,7 +110,8 @@ impl Store {
     }
 
     /// A key by id for authentication (the key names its tenant).
-    pub async fn api_key_for_auth(&self, id: Uuid) -> ApiResult<Option<api_keys::Model>> {
+    pub async fn api_key_for_auth(&self, id: ApiKeyId) -> ApiResult<Option<api_keys::Model>> {
+        let id = id.uuid();
         Ok(api_keys::Entity::find_by_id(id).one(&self.db).await?)
     }
 

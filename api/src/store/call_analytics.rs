@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{CallId, TenantId};
 use leadline_entity::appointments;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
@@ -21,8 +21,9 @@ impl Store {
     pub async fn calls_with_appointments(
         &self,
         tenant_id: TenantId,
-        call_ids: &[Uuid],
+        call_ids: &[CallId],
     ) -> ApiResult<HashSet<Uuid>> {
+        let call_ids = call_ids.iter().map(|id| id.uuid()).collect::<Vec<_>>();
         let mut booked = HashSet::new();
         for chunk in call_ids.chunks(CHUNK) {
             let ids: Vec<Option<Uuid>> = appointments::Entity::find()

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use leadline_domain::compliance::{CallPolicy, Consent};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{LeadId, TenantId};
 use leadline_entity::{leads, livekit_connections, tenants};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
@@ -140,12 +140,13 @@ impl Store {
         &self,
         tenant: TenantId,
         actor: Actor,
-        lead_id: Uuid,
+        lead: LeadId,
         consent: Consent,
         source: Option<String>,
         at: DateTime<Utc>,
     ) -> ApiResult<leads::Model> {
         let tenant_id = tenant.uuid();
+        let lead_id = lead.uuid();
         let tx = self.db.begin().await?;
         let lead = leads::Entity::find_by_id(lead_id)
             .filter(leads::Column::TenantId.eq(tenant_id))

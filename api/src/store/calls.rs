@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use leadline_domain::calls::{CallStatus, Transition};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{CallId, InvoiceId, LeadId, TenantId};
 use leadline_entity::{
     call_events, calls, do_not_call_numbers, invoices, leads, tickets, webhook_receipts,
 };
@@ -60,14 +60,14 @@ pub struct NewInvoice {
     pub language: String,
     pub time_zone: Option<String>,
     /// The lead it belongs to; `None`: found or created by the customer's phone.
-    pub lead_id: Option<Uuid>,
+    pub lead_id: Option<LeadId>,
 }
 
 /// A call about to be stored: dialled by a job at `scheduled_for`, or BLOCKED.
 #[derive(Debug, Clone)]
 pub struct NewCall {
-    pub invoice_id: Uuid,
-    pub lead_id: Option<Uuid>,
+    pub invoice_id: InvoiceId,
+    pub lead_id: Option<LeadId>,
     /// E.164.
     pub to_number: String,
     pub attempt: i32,
@@ -90,8 +90,8 @@ pub struct CallStatusChange {
 pub struct CallFilter {
     pub status: Option<String>,
     pub outcome: Option<String>,
-    pub invoice_id: Option<Uuid>,
-    pub lead_id: Option<Uuid>,
+    pub invoice_id: Option<InvoiceId>,
+    pub lead_id: Option<LeadId>,
 }
 
 async fn invoice_in<C: ConnectionTrait>(
@@ -176,7 +176,7 @@ impl Store {
         }
         let lead_id = match invoice.lead_id {
             Some(id) => {
-                leads::Entity::find_by_id(id)
+                leads::Entity::find_by_id(id.uuid())
                     .filter(leads::Column::TenantId.eq(tenant_id))
                     .one(&tx)
                     .await?
@@ -240,8 +240,9 @@ impl Store {
     }
 
     /// One invoice of the tenant.
-    pub async fn invoice(&self, tenant: TenantId, id: Uuid) -> ApiResult<invoices::Model> {
+    pub async fn invoice(&self, tenant: TenantId, id: InvoiceId) -> ApiResult<invoices::Model> {
         let tenant_id = tenant.uuid();
+        let id = id.uuid();
         invoice_in(&self.db, tenant_id, id).await
     }
 
@@ -264,10 +265,11 @@ impl Store {
     pub async fn set_invoice_status(
         &self,
         tenant: TenantId,
-        id: Uuid,
+        id: InvoiceId,
         status: &str,
     ) -> ApiResult<invoices::Model> {
         let tenant_id = tenant.uuid();
+        let id = id.uuid();
         let row = invoice_in(&self.db, tenant_id, id).await?;
         let mut active: invoices::ActiveModel = row.into();
         active.status = Set(status.to_owned());
@@ -347,8 +349,9 @@ impl Store {
     }
 
     /// The attempt number the next call about `invoice_id` gets (1 for the first).
-    pub async fn next_attempt(&self, tenant: TenantId, invoice_id: Uuid) -> ApiResult<i32> {
+    pub async fn next_attempt(&self, tenant: TenantId, invoice: InvoiceId) -> ApiResult<i32> {
         let tenant_id = tenant.uuid();
+        let invoice_id = invoice.uuid();
         let last = calls::Entity::find()
             .filter(calls::Column::TenantId.eq(tenant_id))
             .filter(calls::Column::InvoiceId.eq(invoice_id))
@@ -373,8 +376,8 @@ impl Store {
         let row = call_row(CallRow {
             id,
             tenant_id,
-            lead_id: call.lead_id,
-            invoice_id: Some(call.invoice_id),
+            lead_id: call.lead_id.map(LeadId::uuid),
+            invoice_id: Some(call.invoice_id.uuid()),
             direction: "OUTBOUND",
             provider: "LIVEKIT",
             provider_call_id: None,
@@ -409,8 +412,9 @@ impl Store {
     }
 
     /// One call of the tenant.
-    pub async fn call(&self, tenant: TenantId, id: Uuid) -> ApiResult<calls::Model> {
+    pub async fn call(&self, tenant: TenantId, id: CallId) -> ApiResult<calls::Model> {
         let tenant_id = tenant.uuid();
+        let id = id.uuid();
         call_in(&self.db, tenant_id, id).await
     }
 
@@ -430,10 +434,10 @@ impl Store {
             select = select.filter(calls::Column::Outcome.eq(outcome));
         }
         if let Some(invoice_id) = filter.invoice_id {
-            select = select.filter(calls::Column::InvoiceId.eq(invoice_id));
+            select = select.filter(calls::Column::InvoiceId.eq(invoice_id.uuid()));
         }
         if let Some(lead_id) = filter.lead_id {
-            select = select.filter(calls::Column::LeadId.eq(lead_id));
+            select = select.filter(calls::Column::LeadId.eq(lead_id.uuid()));
         }
         paginate(&self.db, select, calls::Column::Id, page).await
     }
@@ -503,11 +507,12 @@ impl Store {
     pub async fn move_call(
         &self,
         tenant: TenantId,
-        call_id: Uuid,
+        call: CallId,
         to: CallStatus,
         change: CallStatusChange,
     ) -> ApiResult<Option<(calls::Model, call_events::Model)>> {
         let tenant_id = tenant.uuid();
+        let call_id = call.uuid();
         let tx = self.db.begin().await?;
         let row = call_for_update(&tx, self.is_postgres(), tenant_id, call_id).await?;
         let from = status_of(&row)?;
@@ -571,10 +576,11 @@ impl Store {
     pub async fn defer_call(
         &self,
         tenant: TenantId,
-        call_id: Uuid,
+        call: CallId,
         until: DateTime<Utc>,
     ) -> ApiResult<Option<calls::Model>> {
         let tenant_id = tenant.uuid();
+        let call_id = call.uuid();
         let tx = self.db.begin().await?;
         let row = call_for_update(&tx, self.is_postgres(), tenant_id, call_id).await?;
         if status_of(&row)? != CallStatus::Queued {
@@ -605,10 +611,11 @@ impl Store {
     pub async fn record_dial_progress(
         &self,
         tenant: TenantId,
-        call_id: Uuid,
+        call: CallId,
         progress: serde_json::Value,
     ) -> ApiResult<calls::Model> {
         let tenant_id = tenant.uuid();
+        let call_id = call.uuid();
         let tx = self.db.begin().await?;
         let row = call_for_update(&tx, self.is_postgres(), tenant_id, call_id).await?;
         let mut metadata = row.metadata.clone();
@@ -634,10 +641,11 @@ impl Store {
     pub async fn append_call_transcript(
         &self,
         tenant: TenantId,
-        call_id: Uuid,
+        call: CallId,
         lines: Vec<Value>,
     ) -> ApiResult<Vec<call_events::Model>> {
         let tenant_id = tenant.uuid();
+        let call_id = call.uuid();
         let tx = self.db.begin().await?;
         call_in(&tx, tenant_id, call_id).await?;
         let mut stored = Vec::with_capacity(lines.len());
@@ -655,7 +663,7 @@ impl Store {
     pub async fn record_call_outcome(
         &self,
         tenant: TenantId,
-        call_id: Uuid,
+        call: CallId,
         response: &str,
         details: Value,
         answered_by: Option<&str>,
@@ -663,6 +671,7 @@ impl Store {
         ticket: Option<crate::store::inbox::NewTicket>,
     ) -> ApiResult<(calls::Model, call_events::Model, Option<tickets::Model>)> {
         let tenant_id = tenant.uuid();
+        let call_id = call.uuid();
         let tx = self.db.begin().await?;
         let row = call_for_update(&tx, self.is_postgres(), tenant_id, call_id).await?;
         let invoice_id = row.invoice_id;
@@ -710,11 +719,12 @@ impl Store {
     pub async fn call_events(
         &self,
         tenant: TenantId,
-        call_id: Uuid,
+        call: CallId,
         kind: Option<&str>,
         limit: u64,
     ) -> ApiResult<Vec<call_events::Model>> {
         let tenant_id = tenant.uuid();
+        let call_id = call.uuid();
         let mut select = call_events::Entity::find()
             .filter(call_events::Column::TenantId.eq(tenant_id))
             .filter(call_events::Column::CallId.eq(call_id));
@@ -736,8 +746,8 @@ pub const STATS_MAX_CALLS: u64 = 50_000;
 pub const ROOM_PREFIX: &str = "call-";
 
 /// The room of a call.
-pub fn room_name(call_id: Uuid) -> String {
-    format!("{ROOM_PREFIX}{call_id}")
+pub fn room_name(call: CallId) -> String {
+    format!("{ROOM_PREFIX}{call}")
 }
 
 /// What tells one kind of call row from another; every other column of a new call starts

@@ -7,7 +7,7 @@
 //! the secrets opened, so callers only ever see plain values and never write a raw row.
 
 use leadline_domain::channel::{Channel, ConnectionStatus};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{ChannelConnectionId, TenantId};
 use leadline_entity::channel_connections;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
@@ -354,9 +354,10 @@ impl Store {
     pub async fn channel_connection(
         &self,
         tenant: TenantId,
-        id: Uuid,
+        id: ChannelConnectionId,
     ) -> ApiResult<channel_connections::Model> {
         let tenant_id = tenant.uuid();
+        let id = id.uuid();
         channel_connections::Entity::find_by_id(id)
             .filter(channel_connections::Column::TenantId.eq(tenant_id))
             .one(&self.db)
@@ -370,9 +371,10 @@ impl Store {
         &self,
         tenant: TenantId,
         actor: Actor,
-        id: Uuid,
+        id: ChannelConnectionId,
     ) -> ApiResult<()> {
         let tenant_id = tenant.uuid();
+        let id = id.uuid();
         let tx = self.db.begin().await?;
         let existing = channel_connections::Entity::find_by_id(id)
             .filter(channel_connections::Column::TenantId.eq(tenant_id))

@@ -5,7 +5,7 @@
 use leadline_domain::channel::Channel;
 use leadline_domain::compliance::Consent;
 use leadline_domain::conversation::Handler;
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{LeadId, MessageId, TenantId};
 use leadline_domain::lead::{apply_inbox_delta, LeadStatus, Temperature, INITIAL_SCORE};
 use leadline_entity::{lead_identities, lead_score_events, leads};
 use sea_orm::sea_query::Query;
@@ -72,7 +72,7 @@ pub struct ScoreAdjustment {
     pub delta: i32,
     pub signal: String,
     pub reason: String,
-    pub source_message_id: Option<Uuid>,
+    pub source_message_id: Option<MessageId>,
 }
 
 pub(super) fn new_lead_row(tenant_id: Uuid, lead: NewLead, handler: Handler) -> leads::ActiveModel {
@@ -161,8 +161,9 @@ impl Store {
     }
 
     /// One lead of the tenant.
-    pub async fn lead(&self, tenant: TenantId, id: Uuid) -> ApiResult<leads::Model> {
+    pub async fn lead(&self, tenant: TenantId, id: LeadId) -> ApiResult<leads::Model> {
         let tenant_id = tenant.uuid();
+        let id = id.uuid();
         lead_in(&self.db, tenant_id, id).await
     }
 
@@ -221,10 +222,11 @@ impl Store {
     pub async fn update_lead(
         &self,
         tenant: TenantId,
-        id: Uuid,
+        id: LeadId,
         changes: LeadChanges,
     ) -> ApiResult<leads::Model> {
         let tenant_id = tenant.uuid();
+        let id = id.uuid();
         let tx = self.db.begin().await?;
         let mut row = lead_in(&tx, tenant_id, id).await?.into_active_model();
         apply_changes(&mut row, changes);
@@ -234,8 +236,9 @@ impl Store {
     }
 
     /// Deletes a lead with its identities, score history and conversations.
-    pub async fn delete_lead(&self, tenant: TenantId, id: Uuid) -> ApiResult<()> {
+    pub async fn delete_lead(&self, tenant: TenantId, id: LeadId) -> ApiResult<()> {
         let tenant_id = tenant.uuid();
+        let id = id.uuid();
         let result = leads::Entity::delete_many()
             .filter(leads::Column::Id.eq(id))
             .filter(leads::Column::TenantId.eq(tenant_id))
@@ -328,9 +331,10 @@ impl Store {
     pub async fn score_events_from_message(
         &self,
         tenant: TenantId,
-        message_id: Uuid,
+        message: MessageId,
     ) -> ApiResult<u64> {
         let tenant_id = tenant.uuid();
+        let message_id = message.uuid();
         Ok(sea_orm::PaginatorTrait::count(
             lead_score_events::Entity::find()
                 .filter(lead_score_events::Column::TenantId.eq(tenant_id))
@@ -345,10 +349,11 @@ impl Store {
         &self,
         tenant: TenantId,
         actor: Actor,
-        lead_id: Uuid,
+        lead: LeadId,
         adjustment: ScoreAdjustment,
     ) -> ApiResult<(leads::Model, lead_score_events::Model)> {
         let tenant_id = tenant.uuid();
+        let lead_id = lead.uuid();
         let tx = self.db.begin().await?;
         let mut query =
             leads::Entity::find_by_id(lead_id).filter(leads::Column::TenantId.eq(tenant_id));
@@ -374,7 +379,7 @@ impl Store {
             score_before: Set(change.previous),
             score_after: Set(change.score),
             temperature_after: Set(change.temperature.as_str().to_owned()),
-            source_message_id: Set(adjustment.source_message_id),
+            source_message_id: Set(adjustment.source_message_id.map(MessageId::uuid)),
             actor_user_id: Set(actor.user_id),
             created_at: Set(at),
         }
@@ -388,10 +393,11 @@ impl Store {
     pub async fn score_history(
         &self,
         tenant: TenantId,
-        lead_id: Uuid,
+        lead: LeadId,
         page: PageRequest,
     ) -> ApiResult<Page<lead_score_events::Model>> {
         let tenant_id = tenant.uuid();
+        let lead_id = lead.uuid();
         let select = lead_score_events::Entity::find()
             .filter(lead_score_events::Column::TenantId.eq(tenant_id))
             .filter(lead_score_events::Column::LeadId.eq(lead_id));
@@ -402,9 +408,10 @@ impl Store {
     pub async fn lead_identities(
         &self,
         tenant: TenantId,
-        lead_id: Uuid,
+        lead: LeadId,
     ) -> ApiResult<Vec<lead_identities::Model>> {
         let tenant_id = tenant.uuid();
+        let lead_id = lead.uuid();
         Ok(lead_identities::Entity::find()
             .filter(lead_identities::Column::TenantId.eq(tenant_id))
             .filter(lead_identities::Column::LeadId.eq(lead_id))

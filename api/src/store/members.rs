@@ -3,7 +3,7 @@
 //! the rule that a tenant always keeps at least one owner (owner rows locked while it is checked).
 
 use chrono::{DateTime, Utc};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{InviteId, TenantId, UserId};
 use leadline_domain::tenant::{Email, Role};
 use leadline_entity::{email_verifications, invites, jobs, memberships, tenants, users};
 use sea_orm::sea_query::Expr;
@@ -35,13 +35,13 @@ pub enum AcceptPlan {
     /// No account has the address: create it, verified, with this password hash.
     Create { password_hash: String },
     /// The account's password matched: join with it (and mark the address verified).
-    Join { user_id: Uuid },
+    Join { user_id: UserId },
     /// An unverified account (or one that never had a password) holds the address and the
     /// acceptor, who proved the address by reading the code, did not know its password: the
     /// acceptor is the owner. Set their password, revoke every session of the account and
     /// remove the memberships it gained while unverified.
     TakeOver {
-        user_id: Uuid,
+        user_id: UserId,
         /// The password hash read before the decision; if it changed meanwhile, nothing happens.
         previous_hash: Option<String>,
         password_hash: String,
@@ -62,9 +62,10 @@ impl Store {
     pub async fn membership(
         &self,
         tenant: TenantId,
-        user_id: Uuid,
+        user: UserId,
     ) -> ApiResult<Option<memberships::Model>> {
         let tenant_id = tenant.uuid();
+        let user_id = user.uuid();
         Ok(memberships::Entity::find()
             .filter(memberships::Column::TenantId.eq(tenant_id))
             .filter(memberships::Column::UserId.eq(user_id))
@@ -81,12 +82,14 @@ impl Store {
     }
 
     /// A user by id.
-    pub async fn user(&self, user_id: Uuid) -> ApiResult<Option<users::Model>> {
+    pub async fn user(&self, user: UserId) -> ApiResult<Option<users::Model>> {
+        let user_id = user.uuid();
         Ok(users::Entity::find_by_id(user_id).one(&self.db).await?)
     }
 
     /// The user's memberships, oldest first (login picks the first when no tenant is named).
-    pub async fn memberships_of(&self, user_id: Uuid) -> ApiResult<Vec<memberships::Model>> {
+    pub async fn memberships_of(&self, user: UserId) -> ApiResult<Vec<memberships::Model>> {
+        let user_id = user.uuid();
         Ok(memberships::Entity::find()
             .filter(memberships::Column::UserId.eq(user_id))
             .order_by_asc(memberships::Column::Id)
@@ -228,9 +231,10 @@ impl Store {
         &self,
         tenant: TenantId,
         actor: Actor,
-        invite_id: Uuid,
+        invite: InviteId,
     ) -> ApiResult<invites::Model> {
         let tenant_id = tenant.uuid();
+        let invite_id = invite.uuid();
         let tx = self.db.begin().await?;
         let invite = invites::Entity::find_by_id(invite_id)
             .filter(invites::Column::TenantId.eq(tenant_id))
@@ -261,9 +265,10 @@ impl Store {
     /// tenant's name, or `None` when the invite is no longer pending (nothing to send).
     pub async fn reissue_invite_code(
         &self,
-        invite_id: Uuid,
+        invite: InviteId,
         code_hash: &str,
     ) -> ApiResult<Option<(invites::Model, String)>> {
+        let invite_id = invite.uuid();
         let at = now();
         let updated = invites::Entity::update_many()
             .col_expr(invites::Column::CodeHash, Expr::value(code_hash))
@@ -358,7 +363,7 @@ impl Store {
                 )
                 .await?
             }
-            (AcceptPlan::Join { user_id }, Some(user)) if user.id == user_id => {
+            (AcceptPlan::Join { user_id }, Some(user)) if user.id == user_id.uuid() => {
                 let mut row = user.clone().into_active_model();
                 if user.email_verified_at.is_none() {
                     row.email_verified_at = Set(Some(at));
@@ -376,7 +381,7 @@ impl Store {
                     password_hash,
                 },
                 Some(user),
-            ) if user.id == user_id
+            ) if user.id == user_id.uuid()
                 && user.password_hash == previous_hash
                 && user.email_verified_at.is_none() =>
             {
@@ -468,7 +473,8 @@ impl Store {
     }
 
     /// The account's current session version (`None` when the user no longer exists).
-    pub async fn session_version(&self, user_id: Uuid) -> ApiResult<Option<i32>> {
+    pub async fn session_version(&self, user: UserId) -> ApiResult<Option<i32>> {
+        let user_id = user.uuid();
         Ok(users::Entity::find_by_id(user_id)
             .one(&self.db)
             .await?
@@ -479,10 +485,11 @@ impl Store {
     /// working); the user, or `None` when the address is verified already or the user is gone.
     pub async fn issue_verification(
         &self,
-        user_id: Uuid,
+        user: UserId,
         token_hash: &str,
         expires_at: DateTime<Utc>,
     ) -> ApiResult<Option<users::Model>> {
+        let user_id = user.uuid();
         let tx = self.db.begin().await?;
         let at = now();
         let Some(user) = users::Entity::find_by_id(user_id)
@@ -516,9 +523,10 @@ impl Store {
     /// per user and hour).
     pub async fn verification_requests_since(
         &self,
-        user_id: Uuid,
+        user: UserId,
         since: DateTime<Utc>,
     ) -> ApiResult<Vec<DateTime<Utc>>> {
+        let user_id = user.uuid();
         Ok(jobs::Entity::find()
             .filter(jobs::Column::Kind.eq(SEND_EMAIL_JOB))
             .filter(jobs::Column::IdempotencyKey.starts_with(verification_key_prefix(user_id)))
@@ -532,8 +540,9 @@ impl Store {
     }
 
     /// Enqueues another verification mail for the user (in `tenant_id`'s job queue).
-    pub async fn request_verification(&self, tenant: TenantId, user_id: Uuid) -> ApiResult<()> {
+    pub async fn request_verification(&self, tenant: TenantId, user: UserId) -> ApiResult<()> {
         let tenant_id = tenant.uuid();
+        let user_id = user.uuid();
         enqueue(&self.db, verification_job(tenant_id, user_id)).await?;
         Ok(())
     }
@@ -595,10 +604,11 @@ impl Store {
         tenant: TenantId,
         actor: Actor,
         acting_role: Role,
-        user_id: Uuid,
+        user: UserId,
         role: Role,
     ) -> ApiResult<(memberships::Model, users::Model)> {
         let tenant_id = tenant.uuid();
+        let user_id = user.uuid();
         let tx = self.db.begin().await?;
         lock_owners(&tx, self.is_postgres(), tenant_id).await?;
         let acting_role = current_role(&tx, tenant_id, actor, acting_role).await?;
@@ -642,9 +652,10 @@ impl Store {
         tenant: TenantId,
         actor: Actor,
         acting_role: Role,
-        user_id: Uuid,
+        user: UserId,
     ) -> ApiResult<()> {
         let tenant_id = tenant.uuid();
+        let user_id = user.uuid();
         let tx = self.db.begin().await?;
         lock_owners(&tx, self.is_postgres(), tenant_id).await?;
         let acting_role = current_role(&tx, tenant_id, actor, acting_role).await?;

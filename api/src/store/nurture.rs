@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use leadline_domain::channel::Channel;
-use leadline_domain::ids::{LeadId, TenantId};
+use leadline_domain::ids::{LeadId, NurtureEnrollmentId, TenantId};
 use leadline_domain::messaging::MessageDirection;
 use leadline_domain::nurture::{
     NurtureChannel, NurtureSchedule, NurtureStage, NurtureStatus, StopReason, SEQUENCE,
@@ -186,8 +186,9 @@ impl Store {
     pub async fn nurture_enrollment(
         &self,
         tenant_id: TenantId,
-        id: Uuid,
+        id: NurtureEnrollmentId,
     ) -> ApiResult<nurture_enrollments::Model> {
+        let id = id.uuid();
         nurture_enrollments::Entity::find_by_id(id)
             .filter(nurture_enrollments::Column::TenantId.eq(tenant_id.uuid()))
             .one(&self.db)
@@ -243,9 +244,10 @@ impl Store {
     pub async fn stop_nurture(
         &self,
         tenant_id: TenantId,
-        id: Uuid,
+        id: NurtureEnrollmentId,
         reason: StopReason,
     ) -> ApiResult<nurture_enrollments::Model> {
+        let id = id.uuid();
         let tx = self.db.begin().await?;
         let row = enrollment_for_update(&tx, tenant_id.uuid(), id).await?;
         if row.status != NurtureStatus::Active.as_str() {
@@ -268,11 +270,12 @@ impl Store {
     pub async fn record_nurture_step(
         &self,
         tenant_id: TenantId,
-        id: Uuid,
+        id: NurtureEnrollmentId,
         step: i32,
         channel: NurtureChannel,
         next: (NurtureStage, DateTime<Utc>),
     ) -> ApiResult<Option<nurture_enrollments::Model>> {
+        let id = id.uuid();
         let tx = self.db.begin().await?;
         let row = enrollment_for_update(&tx, tenant_id.uuid(), id).await?;
         if row.status != NurtureStatus::Active.as_str() || row.steps_sent != step {
@@ -494,7 +497,10 @@ mod tests {
             .ingest_inbound(tenant, &message("16505550009", "w2", "STOP"))
             .await
             .unwrap();
-        let stopped = store.nurture_enrollment(tenant, enrolled.id).await.unwrap();
+        let stopped = store
+            .nurture_enrollment(tenant, NurtureEnrollmentId(enrolled.id))
+            .await
+            .unwrap();
         assert_eq!(
             (stopped.status.as_str(), stopped.stop_reason.as_deref()),
             ("STOPPED", Some("OPTED_OUT"))
@@ -503,7 +509,7 @@ mod tests {
         let recorded = store
             .record_nurture_step(
                 tenant,
-                enrolled.id,
+                NurtureEnrollmentId(enrolled.id),
                 0,
                 NurtureChannel::Whatsapp,
                 (NurtureStage::Followup2, Utc::now()),

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use leadline_domain::calls::CallStatus;
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{CallId, LeadId, TenantId};
 use leadline_entity::{call_events, calls, leads};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
@@ -138,15 +138,17 @@ impl Store {
     pub async fn active_outbound_call(
         &self,
         tenant: TenantId,
-        lead_id: Uuid,
+        lead: LeadId,
     ) -> ApiResult<Option<calls::Model>> {
+        let lead_id = lead.uuid();
         active_in(&self.db, tenant.uuid(), lead_id).await
     }
 
     /// The outbound call `call_id`, for Twilio's per-call callbacks (`…/outbound/{callId}…`).
     /// Not tenant-scoped: the id is in a URL we gave Twilio, and the delivery's signature over
     /// that URL was verified before this is asked; the row names its tenant.
-    pub async fn outbound_call_by_id(&self, call_id: Uuid) -> ApiResult<Option<calls::Model>> {
+    pub async fn outbound_call_by_id(&self, call: CallId) -> ApiResult<Option<calls::Model>> {
+        let call_id = call.uuid();
         Ok(calls::Entity::find_by_id(call_id)
             .filter(calls::Column::Purpose.eq(OUTBOUND_SALES))
             .one(&self.db)
@@ -158,9 +160,10 @@ impl Store {
     pub async fn adopt_twilio_sid(
         &self,
         tenant: TenantId,
-        call_id: Uuid,
+        call: CallId,
         call_sid: &str,
     ) -> ApiResult<calls::Model> {
+        let call_id = call.uuid();
         let tx = self.db.begin().await?;
         let row =
             super::calls::call_for_update(&tx, self.is_postgres(), tenant.uuid(), call_id).await?;
@@ -177,7 +180,8 @@ impl Store {
     }
 
     /// Queues the hang-up of call `call_id` (answered by a machine); once per call.
-    pub async fn enqueue_hang_up(&self, tenant: TenantId, call_id: Uuid) -> ApiResult<()> {
+    pub async fn enqueue_hang_up(&self, tenant: TenantId, call: CallId) -> ApiResult<()> {
+        let call_id = call.uuid();
         let tx = self.db.begin().await?;
         let job = NewJob::new(tenant.uuid(), HANG_UP_JOB, json!({"call_id": call_id}))
             .idempotent(format!("{HANG_UP_JOB}:{call_id}"));

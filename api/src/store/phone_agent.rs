@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use leadline_domain::calls::CallStatus;
 use leadline_domain::channel::Channel;
 use leadline_domain::dealership::{call_outcome, CallFacts, PhoneCallOutcome};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{CallId, TenantId};
 use leadline_domain::lead::LeadStatus;
 use leadline_entity::{appointments, call_events, calls, leads, tenants};
 use sea_orm::{
@@ -273,9 +273,10 @@ impl Store {
     pub async fn claim_media_stream(
         &self,
         tenant_id: TenantId,
-        call_id: Uuid,
+        call: CallId,
         stream_sid: &str,
     ) -> ApiResult<bool> {
+        let call_id = call.uuid();
         let tx = self.db.begin().await?;
         let row = super::calls::call_for_update(&tx, self.is_postgres(), tenant_id.uuid(), call_id)
             .await?;
@@ -301,9 +302,10 @@ impl Store {
     pub async fn set_agent_conversation(
         &self,
         tenant_id: TenantId,
-        call_id: Uuid,
+        call: CallId,
         conversation_id: &str,
     ) -> ApiResult<calls::Model> {
+        let call_id = call.uuid();
         let tx = self.db.begin().await?;
         let row = super::calls::call_for_update(&tx, self.is_postgres(), tenant_id.uuid(), call_id)
             .await?;
@@ -422,11 +424,12 @@ impl Store {
     pub async fn mark_call_transferred(
         &self,
         tenant_id: TenantId,
-        call_id: Uuid,
+        call: CallId,
         to_number: &str,
         reason: Option<String>,
     ) -> ApiResult<(calls::Model, call_events::Model)> {
         let tenant = tenant_id.uuid();
+        let call_id = call.uuid();
         let tx = self.db.begin().await?;
         let row = super::calls::call_for_update(&tx, self.is_postgres(), tenant, call_id).await?;
         let mut metadata = row.metadata.clone();
@@ -456,10 +459,11 @@ impl Store {
     pub async fn finish_phone_call(
         &self,
         tenant_id: TenantId,
-        call_id: Uuid,
+        call: CallId,
         finish: CallFinish,
     ) -> ApiResult<(calls::Model, Vec<call_events::Model>)> {
         let tenant = tenant_id.uuid();
+        let call_id = call.uuid();
         let tx = self.db.begin().await?;
         let row = super::calls::call_for_update(&tx, self.is_postgres(), tenant, call_id).await?;
         let booked = appointments::Entity::find()

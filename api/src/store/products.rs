@@ -1,6 +1,6 @@
 //! The product catalog. Prices are validated `Money` (micros + ISO-4217) before they get here.
 
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{ProductId, TenantId};
 use leadline_domain::money::Money;
 use leadline_entity::products;
 use sea_orm::sea_query::{Expr, Func, LikeExpr, SimpleExpr};
@@ -97,8 +97,9 @@ impl Store {
     }
 
     /// One product of the tenant.
-    pub async fn product(&self, tenant: TenantId, id: Uuid) -> ApiResult<products::Model> {
+    pub async fn product(&self, tenant: TenantId, id: ProductId) -> ApiResult<products::Model> {
         let tenant_id = tenant.uuid();
+        let id = id.uuid();
         products::Entity::find_by_id(id)
             .filter(products::Column::TenantId.eq(tenant_id))
             .one(&self.db)
@@ -140,9 +141,10 @@ impl Store {
     pub async fn active_products(
         &self,
         tenant: TenantId,
-        only: Option<&[Uuid]>,
+        only: Option<&[ProductId]>,
     ) -> ApiResult<Vec<products::Model>> {
         let tenant_id = tenant.uuid();
+        let only = only.map(|ids| ids.iter().map(|id| id.uuid()).collect::<Vec<_>>());
         let mut select = products::Entity::find()
             .filter(products::Column::TenantId.eq(tenant_id))
             .filter(products::Column::Active.eq(true));
@@ -160,10 +162,11 @@ impl Store {
         &self,
         tenant: TenantId,
         actor: Actor,
-        id: Uuid,
+        id: ProductId,
         changes: ProductChanges,
     ) -> ApiResult<products::Model> {
         let tenant_id = tenant.uuid();
+        let id = id.uuid();
         let tx = self.db.begin().await?;
         let current = products::Entity::find_by_id(id)
             .filter(products::Column::TenantId.eq(tenant_id))
@@ -209,8 +212,14 @@ impl Store {
     }
 
     /// Deletes a product.
-    pub async fn delete_product(&self, tenant: TenantId, actor: Actor, id: Uuid) -> ApiResult<()> {
+    pub async fn delete_product(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        id: ProductId,
+    ) -> ApiResult<()> {
         let tenant_id = tenant.uuid();
+        let id = id.uuid();
         let tx = self.db.begin().await?;
         let result = products::Entity::delete_many()
             .filter(products::Column::Id.eq(id))

@@ -359,7 +359,7 @@ async fn subscriptions_see_new_messages_delivery_updates_and_conversation_change
         .store
         .record_send(
             TenantId(owner.tenant_id),
-            message_id.parse().unwrap(),
+            MessageId(message_id.parse().unwrap()),
             leadline_domain::messaging::DeliveryStatus::Sent,
             Some("wamid.TEST".into()),
             None,

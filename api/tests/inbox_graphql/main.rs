@@ -20,7 +20,7 @@ use leadline_api::graphql::{build_schema, AppSchema, SchemaLimits};
 use leadline_api::state::AppState;
 use leadline_api::store::{InboundContact, InboundMessage, IngestOutcome, Ingested};
 use leadline_domain::channel::Channel;
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{MessageId, TenantId};
 use serde_json::{json, Value};
 use uuid::Uuid;
 

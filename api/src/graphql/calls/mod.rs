@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use futures::Stream;
 use leadline_domain as domain;
 use leadline_domain::calls::{CallStatus as DomainCallStatus, CustomerResponse as DomainResponse};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{CallId, TenantId};
 use leadline_entity::calls;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -34,15 +34,15 @@ use types::{MAX_LINE_CHARS, MAX_TRANSCRIPT_LINES};
 /// The caller's tenant and the call it may report on: an anonymous caller is told to sign in
 /// before its input is read; then the id is parsed and the caller checked against that call
 /// (`Principal::require_call_reporter`).
-fn call_reporter(ctx: &Context<'_>, call_id: &ID) -> ApiResult<(TenantId, Uuid)> {
+fn call_reporter(ctx: &Context<'_>, call_id: &ID) -> ApiResult<(TenantId, CallId)> {
     let principal = super::principal(ctx);
     if matches!(principal, Principal::Anonymous) {
         return Err(ApiError::Unauthenticated(
             "sign in, or send an API key or the call's token".into(),
         ));
     }
-    let call_id = parse_id(call_id, "callId")?;
-    Ok((principal.require_call_reporter(call_id)?, call_id))
+    let call_id: Uuid = parse_id(call_id, "callId")?;
+    Ok((principal.require_call_reporter(call_id)?, CallId(call_id)))
 }
 
 fn text(field: &str, value: &str, max: usize) -> ApiResult<String> {

@@ -4,7 +4,7 @@
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use leadline_domain::calls::{CallStatus as DomainCallStatus, CustomerResponse as DomainResponse};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{CallId, InvoiceId, TenantId};
 use leadline_entity::{call_events, calls, invoices};
 use serde_json::Value;
 
@@ -305,7 +305,7 @@ impl Call {
             .store
             .call_events(
                 TenantId(self.0.tenant_id),
-                self.0.id,
+                CallId(self.0.id),
                 Some(event_kind::TRANSCRIPT),
                 MAX_TRANSCRIPT_LINES as u64,
             )
@@ -321,7 +321,7 @@ impl Call {
             Some(id) => Ok(Some(Invoice(
                 state(ctx)
                     .store
-                    .invoice(TenantId(self.0.tenant_id), id)
+                    .invoice(TenantId(self.0.tenant_id), InvoiceId(id))
                     .await?,
             ))),
             None => Ok(None),

@@ -12,6 +12,7 @@ mod types;
 
 use async_graphql::{Context, Object, Subscription, ID};
 use futures::Stream;
+use leadline_domain::ids::{LiveSessionId, ProductId};
 use leadline_domain::live::{LivePlatform as DomainPlatform, LiveSessionStatus as DomainStatus};
 use uuid::Uuid;
 
@@ -113,7 +114,7 @@ impl LiveMutation {
         .await?;
         let mut product_ids = Vec::new();
         for id in input.products.unwrap_or_default() {
-            let id: Uuid = parse_id(&id, "products")?;
+            let id: ProductId = parse_id(&id, "products")?;
             // Refuses another tenant's (or an unknown) product.
             app.store.product(tenant_id, id).await?;
             product_ids.push(id);
@@ -155,10 +156,13 @@ impl LiveMutation {
     ) -> async_graphql::Result<LiveSessionPayload> {
         let tenant_id = tenant_for(ctx, Access::Write)?;
         let app = state(ctx);
-        let id = parse_id(&input.id, "id")?;
-        let before = app.store.live_session(tenant_id, id).await?;
+        let id: Uuid = parse_id(&input.id, "id")?;
+        let before = app.store.live_session(tenant_id, LiveSessionId(id)).await?;
         app.live.stop(id);
-        let session = app.store.stop_live_session(tenant_id, id).await?;
+        let session = app
+            .store
+            .stop_live_session(tenant_id, LiveSessionId(id))
+            .await?;
         if status_of(&before)? == DomainStatus::Active {
             publish(
                 app,

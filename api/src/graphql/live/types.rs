@@ -4,7 +4,7 @@
 
 use async_graphql::{Context, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{LiveSessionId, TenantId};
 use leadline_domain::live::LiveSessionStatus as DomainStatus;
 use leadline_entity::{live_interactions, live_sessions};
 
@@ -269,7 +269,7 @@ impl LiveSession {
         let access = crate::services::live::credentials::for_session(app, &self.0).await?;
         let stats = state(ctx)
             .store
-            .live_session_stats(TenantId(self.0.tenant_id), self.0.id)
+            .live_session_stats(TenantId(self.0.tenant_id), LiveSessionId(self.0.id))
             .await?;
         let cap = i32::try_from(limits.max_replies_per_session).unwrap_or(i32::MAX);
         let now = crate::store::now();
@@ -281,7 +281,7 @@ impl LiveSession {
         let per_viewer = i64::from(limits.max_replies_per_viewer);
         let viewers = app
             .store
-            .live_viewer_counts(TenantId(self.0.tenant_id), self.0.id, 100)
+            .live_viewer_counts(TenantId(self.0.tenant_id), LiveSessionId(self.0.id), 100)
             .await?
             .into_iter()
             .map(|v| ViewerStats {
@@ -331,7 +331,11 @@ impl LiveSession {
         let request = PageRequest::parse(first, after.as_deref())?;
         let page = state(ctx)
             .store
-            .live_interactions(TenantId(self.0.tenant_id), self.0.id, request)
+            .live_interactions(
+                TenantId(self.0.tenant_id),
+                LiveSessionId(self.0.id),
+                request,
+            )
             .await?;
         connection(page, request, |i| i.id, LiveInteraction)
     }
@@ -339,7 +343,7 @@ impl LiveSession {
     async fn leads(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Lead>> {
         Ok(state(ctx)
             .store
-            .live_session_leads(TenantId(self.0.tenant_id), self.0.id)
+            .live_session_leads(TenantId(self.0.tenant_id), LiveSessionId(self.0.id))
             .await?
             .into_iter()
             .map(Lead)

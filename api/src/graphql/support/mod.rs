@@ -29,7 +29,7 @@ mod types;
 use async_graphql::{Context, Object, Subscription, ID};
 use futures::{Stream, StreamExt};
 use leadline_domain::channel::Channel as DomainChannel;
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{LeadId, TenantId};
 use uuid::Uuid;
 
 pub use types::*;
@@ -129,7 +129,7 @@ impl SupportQuery {
         let (tenant_id, lead_id) = customer(ctx)?;
         Ok(state(ctx)
             .store
-            .active_support_session(tenant_id, lead_id)
+            .active_support_session(tenant_id, LeadId(lead_id))
             .await?
             .map(SupportSession))
     }

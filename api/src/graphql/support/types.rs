@@ -7,7 +7,7 @@
 
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Union, ID};
 use chrono::{DateTime, Utc};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{ConversationId, LeadId, TenantId, UserId};
 use leadline_entity::{conversations, messages, tickets};
 use uuid::Uuid;
 
@@ -86,7 +86,7 @@ impl SupportSession {
     async fn customer_name(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
         Ok(state(ctx)
             .store
-            .lead(TenantId(self.0.tenant_id), self.0.lead_id)
+            .lead(TenantId(self.0.tenant_id), LeadId(self.0.lead_id))
             .await?
             .name)
     }
@@ -113,10 +113,14 @@ impl SupportSession {
             return Ok(None);
         };
         let store = &state(ctx).store;
-        if store.membership(tenant_id, user_id).await?.is_none() {
+        if store
+            .membership(tenant_id, UserId(user_id))
+            .await?
+            .is_none()
+        {
             return Ok(None);
         }
-        Ok(store.user(user_id).await?.map(User::from))
+        Ok(store.user(UserId(user_id)).await?.map(User::from))
     }
     /// Seconds since the session entered the queue (WAITING only; null otherwise).
     async fn waiting_seconds(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<i64>> {
@@ -146,7 +150,11 @@ impl SupportSession {
         let request = PageRequest::parse(first, after.as_deref())?;
         let page = state(ctx)
             .store
-            .conversation_messages(TenantId(self.0.tenant_id), self.0.id, request)
+            .conversation_messages(
+                TenantId(self.0.tenant_id),
+                ConversationId(self.0.id),
+                request,
+            )
             .await?;
         connection(page, request, |m| m.id, SupportMessage)
     }
@@ -170,7 +178,10 @@ async fn latest_ticket(
 ) -> ApiResult<Option<tickets::Model>> {
     Ok(state(ctx)
         .store
-        .latest_session_tickets(TenantId(session.tenant_id), vec![session.id])
+        .latest_session_tickets(
+            TenantId(session.tenant_id),
+            vec![ConversationId(session.id)],
+        )
         .await?
         .remove(&session.id))
 }

@@ -6,7 +6,7 @@ use chrono::{Duration, Utc};
 use leadline_domain::analysis::Language;
 use leadline_domain::calls::{reminder_prompt, CallContext, CallStatus, InvoiceFacts};
 use leadline_domain::compliance::{recipient_zone, DialDecision, ZoneHints};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{CallId, InvoiceId, TenantId};
 use leadline_domain::money::Money;
 use leadline_domain::phone::PhoneNumber;
 use leadline_entity::{calls, invoices, jobs};
@@ -120,7 +120,7 @@ impl ReminderCallHandler {
             .store
             .move_call(
                 TenantId(call.tenant_id),
-                call.id,
+                CallId(call.id),
                 CallStatus::Failed,
                 CallStatusChange {
                     error_code: Some(code.clone()),
@@ -146,7 +146,11 @@ impl crate::jobs::JobHandler for ReminderCallHandler {
             .and_then(|id| Uuid::parse_str(id).ok())
             .ok_or_else(|| JobFailure::Permanent("payload without a call_id".into()))?;
         let state = &self.state;
-        let call = match state.store.call(TenantId(job.tenant_id), call_id).await {
+        let call = match state
+            .store
+            .call(TenantId(job.tenant_id), CallId(call_id))
+            .await
+        {
             Ok(call) => call,
             Err(ApiError::NotFound(_)) => {
                 return Err(JobFailure::Permanent("the call no longer exists".into()))
@@ -164,7 +168,7 @@ impl crate::jobs::JobHandler for ReminderCallHandler {
         };
         let invoice = state
             .store
-            .invoice(TenantId(call.tenant_id), invoice_id)
+            .invoice(TenantId(call.tenant_id), InvoiceId(invoice_id))
             .await
             .map_err(JobFailure::from)?;
         let number = PhoneNumber::parse(&call.to_number, None)
@@ -186,7 +190,7 @@ impl crate::jobs::JobHandler for ReminderCallHandler {
                     .store
                     .move_call(
                         TenantId(call.tenant_id),
-                        call.id,
+                        CallId(call.id),
                         CallStatus::Blocked,
                         CallStatusChange {
                             blocked_reason: Some(reason.as_str().to_owned()),
@@ -203,7 +207,7 @@ impl crate::jobs::JobHandler for ReminderCallHandler {
             DialDecision::Defer { until } => {
                 state
                     .store
-                    .defer_call(TenantId(call.tenant_id), call.id, until)
+                    .defer_call(TenantId(call.tenant_id), CallId(call.id), until)
                     .await
                     .map_err(JobFailure::from)?;
                 return Ok(json!({"deferredUntil": until.to_rfc3339()}));
@@ -234,7 +238,7 @@ impl crate::jobs::JobHandler for ReminderCallHandler {
                     .store
                     .move_call(
                         TenantId(call.tenant_id),
-                        call.id,
+                        CallId(call.id),
                         CallStatus::Dialing,
                         CallStatusChange {
                             provider_call_id: Some(sip_call_id.clone()),
@@ -379,7 +383,7 @@ async fn dial(
         .client(livekit_http().clone())?
         .with_timeout(state.config.livekit_request_timeout);
     let agent_name = settings.agent_name()?.to_owned();
-    let room = room_name(call.id);
+    let room = room_name(CallId(call.id));
     let progress = call.metadata.get("dial").cloned().unwrap_or(Value::Null);
     let identity = format!("sip-{}", call.id);
     client
@@ -405,7 +409,7 @@ async fn dial(
             .store
             .record_dial_progress(
                 TenantId(call.tenant_id),
-                call.id,
+                CallId(call.id),
                 json!({"dispatchRequested": true}),
             )
             .await?;
@@ -431,7 +435,7 @@ async fn dial(
         .store
         .record_dial_progress(
             TenantId(call.tenant_id),
-            call.id,
+            CallId(call.id),
             json!({"sipDialRequested": true}),
         )
         .await?;

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use leadline_domain::compliance::{
     check_dial, parse_time_zone, CallPolicy, Consent, DialCheck, DialDecision, Tz, ZoneHints,
 };
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{LeadId, TenantId};
 use leadline_domain::phone::PhoneNumber;
 use leadline_entity::{invoices, leads};
 
@@ -55,7 +55,7 @@ impl Recipient {
         invoice: &invoices::Model,
     ) -> ApiResult<Self> {
         let lead = match invoice.lead_id {
-            Some(id) => match state.store.lead(tenant_id, id).await {
+            Some(id) => match state.store.lead(tenant_id, LeadId(id)).await {
                 Ok(lead) => Some(lead),
                 Err(ApiError::NotFound(_)) => None,
                 Err(e) => return Err(e),

@@ -30,13 +30,12 @@ use self::gate::gate;
 use chrono::{DateTime, Utc};
 use leadline_domain::calls::{AnsweredBy, CallOutcome, CallStatus, CustomerResponse};
 use leadline_domain::compliance::DialDecision;
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{CallId, InvoiceId, LeadId, TenantId};
 use leadline_domain::money::Money;
 use leadline_domain::phone::PhoneNumber;
 use leadline_domain::DomainError;
 use leadline_entity::{call_events, calls};
 use serde_json::{json, Value};
-use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::bus::Event;
@@ -62,7 +61,7 @@ fn publish(state: &AppState, call: calls::Model, entry: call_events::Model) {
 pub async fn start_reminder_call(
     state: &AppState,
     tenant_id: TenantId,
-    invoice_id: Uuid,
+    invoice_id: InvoiceId,
     not_before: Option<DateTime<Utc>>,
 ) -> ApiResult<calls::Model> {
     let invoice = state.store.invoice(tenant_id, invoice_id).await?;
@@ -88,7 +87,7 @@ pub async fn start_reminder_call(
             tenant_id,
             NewCall {
                 invoice_id,
-                lead_id: invoice.lead_id,
+                lead_id: invoice.lead_id.map(LeadId),
                 to_number: number.as_str().to_owned(),
                 attempt,
                 plan,
@@ -107,7 +106,7 @@ pub async fn start_reminder_call(
 pub async fn cancel_call(
     state: &AppState,
     tenant_id: TenantId,
-    call_id: Uuid,
+    call_id: CallId,
 ) -> ApiResult<calls::Model> {
     let call = state.store.call(tenant_id, call_id).await?;
     let status = crate::store::calls::status_of(&call)?;
@@ -144,7 +143,7 @@ pub async fn cancel_call(
 pub async fn append_transcript(
     state: &AppState,
     tenant_id: TenantId,
-    call_id: Uuid,
+    call_id: CallId,
     lines: Vec<Value>,
 ) -> ApiResult<Vec<call_events::Model>> {
     let entries = state
@@ -164,12 +163,12 @@ pub async fn append_transcript(
 pub async fn record_outcome(
     state: &AppState,
     tenant_id: TenantId,
-    call_id: Uuid,
+    call_id: CallId,
     report: CallOutcome,
 ) -> ApiResult<calls::Model> {
     let call = state.store.call(tenant_id, call_id).await?;
     let invoice = match call.invoice_id {
-        Some(id) => Some(state.store.invoice(tenant_id, id).await?),
+        Some(id) => Some(state.store.invoice(tenant_id, InvoiceId(id)).await?),
         None => None,
     };
     if report
@@ -243,7 +242,7 @@ pub async fn record_outcome(
         };
         match state
             .store
-            .adjust_lead_score(tenant_id, Actor::default(), lead_id, adjustment)
+            .adjust_lead_score(tenant_id, Actor::default(), LeadId(lead_id), adjustment)
             .await
         {
             Ok((lead, event)) => {

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use leadline_domain::calls::{CallStatus, RetryPolicy};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{CallId, InvoiceId, TenantId};
 use leadline_entity::calls;
 use leadline_livekit::models::{EventKind, SipCallStatus, WebhookEvent};
 use leadline_livekit::SipDialFailure;
@@ -94,7 +94,7 @@ pub async fn handle_livekit_event(
         .store
         .move_call(
             TenantId(call.tenant_id),
-            call.id,
+            CallId(call.id),
             to,
             CallStatusChange {
                 at,
@@ -132,8 +132,13 @@ async fn after_call_ended(state: &AppState, call: &calls::Model) -> ApiResult<()
         RetryPolicy::default().next_attempt(status, attempts, ended_at),
         call.invoice_id,
     ) {
-        let retry =
-            start_reminder_call(state, TenantId(call.tenant_id), invoice_id, Some(when)).await;
+        let retry = start_reminder_call(
+            state,
+            TenantId(call.tenant_id),
+            InvoiceId(invoice_id),
+            Some(when),
+        )
+        .await;
         match retry {
             Ok(_) => {}
             // Paid meanwhile: nothing left to remind.
@@ -157,7 +162,7 @@ async fn classify_transcript(state: &AppState, call: &calls::Model) -> ApiResult
         .store
         .call_events(
             TenantId(call.tenant_id),
-            call.id,
+            CallId(call.id),
             Some(crate::store::calls::event_kind::TRANSCRIPT),
             500,
         )
@@ -179,7 +184,7 @@ async fn classify_transcript(state: &AppState, call: &calls::Model) -> ApiResult
         Some(id) => {
             state
                 .store
-                .invoice(TenantId(call.tenant_id), id)
+                .invoice(TenantId(call.tenant_id), InvoiceId(id))
                 .await?
                 .currency
         }
@@ -201,7 +206,7 @@ async fn classify_transcript(state: &AppState, call: &calls::Model) -> ApiResult
     record_outcome(
         state,
         TenantId(call.tenant_id),
-        call.id,
+        CallId(call.id),
         guess.to_call_outcome_by(by),
     )
     .await

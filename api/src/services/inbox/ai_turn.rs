@@ -29,7 +29,7 @@ use leadline_domain::analysis::{Analysis, HistoryTurn, Speaker};
 use leadline_domain::channel::Channel;
 use leadline_domain::conversation::{ConversationStatus, Handler};
 use leadline_domain::escalation::{check_escalation, Escalation, EscalationInput};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{ConversationId, LeadId, MessageId, TenantId};
 use leadline_domain::lead::inbox_signal_delta;
 use leadline_domain::messaging::{MessageDirection, SenderKind};
 use leadline_entity::{conversations, jobs, messages, tickets};
@@ -156,7 +156,7 @@ impl JobHandler for AiTurnHandler {
         let tenant_id = TenantId(job.tenant_id);
         let store = &self.state.store;
         let conversation = store
-            .conversation(tenant_id, payload.conversation_id)
+            .conversation(tenant_id, ConversationId(payload.conversation_id))
             .await
             .map_err(JobFailure::from)?;
         let channel = Channel::parse(&conversation.channel)
@@ -166,7 +166,7 @@ impl JobHandler for AiTurnHandler {
         // Already answered by an earlier run of this job?
         let limit = self.state.config.ai_history_messages.max(1);
         let recent = store
-            .recent_messages(tenant_id, conversation.id, limit + 1)
+            .recent_messages(tenant_id, ConversationId(conversation.id), limit + 1)
             .await
             .map_err(JobFailure::from)?;
         if let Some(handover) = recent
@@ -272,7 +272,7 @@ impl JobHandler for AiTurnHandler {
         let keywords: Vec<String> =
             serde_json::from_value(settings.escalation_keywords.clone()).unwrap_or_default();
         let open_tickets = store
-            .open_ticket_count(tenant_id, conversation.lead_id)
+            .open_ticket_count(tenant_id, LeadId(conversation.lead_id))
             .await
             .map_err(JobFailure::from)?;
         let escalation = check_escalation(&EscalationInput {
@@ -314,7 +314,7 @@ impl JobHandler for AiTurnHandler {
         let (reply, created, _) = store
             .add_outbound(
                 tenant_id,
-                conversation.id,
+                ConversationId(conversation.id),
                 OutboundMessage {
                     sender_kind: SenderKind::Ai,
                     sender_user_id: None,
@@ -363,7 +363,7 @@ impl AiTurnHandler {
             return Ok(0);
         }
         if store
-            .score_events_from_message(tenant_id, trigger.id)
+            .score_events_from_message(tenant_id, MessageId(trigger.id))
             .await
             .map_err(JobFailure::from)?
             > 0
@@ -383,12 +383,12 @@ impl AiTurnHandler {
                 .adjust_lead_score(
                     tenant_id,
                     Actor::default(),
-                    conversation.lead_id,
+                    LeadId(conversation.lead_id),
                     ScoreAdjustment {
                         delta: inbox_signal_delta(hit.signal),
                         signal: hit.signal.as_str().to_owned(),
                         reason: format!("{}: \"{}\"", hit.signal.as_str(), hit.evidence),
-                        source_message_id: Some(trigger.id),
+                        source_message_id: Some(MessageId(trigger.id)),
                     },
                 )
                 .await
@@ -426,7 +426,7 @@ impl AiTurnHandler {
         let channel = Channel::parse(&conversation.channel)
             .map_err(|e| JobFailure::Permanent(e.to_string()))?;
         let lead_name = store
-            .lead(tenant_id, conversation.lead_id)
+            .lead(tenant_id, LeadId(conversation.lead_id))
             .await
             .map(|lead| lead.name)
             .unwrap_or_else(|_| "unknown lead".to_owned());
@@ -442,7 +442,7 @@ impl AiTurnHandler {
         let (handover, created, _) = store
             .add_outbound(
                 tenant_id,
-                conversation.id,
+                ConversationId(conversation.id),
                 OutboundMessage {
                     sender_kind: SenderKind::System,
                     sender_user_id: None,
@@ -499,7 +499,7 @@ impl AiTurnHandler {
             .store
             .escalate_conversation(
                 TenantId(conversation.tenant_id),
-                conversation.id,
+                ConversationId(conversation.id),
                 NewTicket {
                     subject: text("subject", "Escalation"),
                     description: text("description", ""),

@@ -5,7 +5,7 @@
 //! name, so an agent's edit in the meantime wins.
 
 use leadline_domain::channel::Channel;
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{LeadId, TenantId};
 use leadline_entity::jobs;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -89,7 +89,7 @@ impl JobHandler for ProfileHandler {
         match store
             .rename_lead_if_unchanged(
                 TenantId(job.tenant_id),
-                payload.lead_id,
+                LeadId(payload.lead_id),
                 &payload.fallback_name,
                 &name,
             )

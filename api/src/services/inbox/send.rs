@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use leadline_domain::channel::{Channel, ConnectionStatus};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{ConversationId, LeadId, MessageId, TenantId};
 use leadline_domain::messaging::{
     decide_send, DeliveryStatus, MessageDirection, SendContext, SendMode, Sender, SenderKind,
 };
@@ -99,7 +99,7 @@ impl JobHandler for SendHandler {
         let tenant_id = TenantId(job.tenant_id);
         let store = &self.state.store;
         let message = store
-            .message(tenant_id, payload.message_id)
+            .message(tenant_id, MessageId(payload.message_id))
             .await
             .map_err(JobFailure::from)?;
         if message.direction != MessageDirection::Outbound.as_str() {
@@ -120,11 +120,11 @@ impl JobHandler for SendHandler {
         let final_attempt = job.attempts >= job.max_attempts;
 
         let conversation = store
-            .conversation(tenant_id, message.conversation_id)
+            .conversation(tenant_id, ConversationId(message.conversation_id))
             .await
             .map_err(JobFailure::from)?;
         let recipient = match store
-            .lead_identity(tenant_id, conversation.lead_id, self.channel)
+            .lead_identity(tenant_id, LeadId(conversation.lead_id), self.channel)
             .await
         {
             Ok(identity) => identity.external_id,
@@ -153,7 +153,7 @@ impl JobHandler for SendHandler {
         let sent_in_last_day = store
             .outbound_count_since(
                 tenant_id,
-                conversation.lead_id,
+                LeadId(conversation.lead_id),
                 self.channel,
                 now - chrono::Duration::hours(24),
             )
@@ -177,7 +177,7 @@ impl JobHandler for SendHandler {
                 let updated = store
                     .record_send(
                         tenant_id,
-                        message.id,
+                        MessageId(message.id),
                         DeliveryStatus::Blocked,
                         None,
                         Some(format!("{}: {reason}", reason.code())),
@@ -207,7 +207,7 @@ impl JobHandler for SendHandler {
                 let updated = store
                     .record_send(
                         tenant_id,
-                        message.id,
+                        MessageId(message.id),
                         DeliveryStatus::Sent,
                         accepted.platform_message_id.clone(),
                         None,
@@ -216,7 +216,7 @@ impl JobHandler for SendHandler {
                     .await
                     .map_err(JobFailure::from)?;
                 if let Err(error) = store
-                    .touch_lead_contacted(tenant_id, conversation.lead_id)
+                    .touch_lead_contacted(tenant_id, LeadId(conversation.lead_id))
                     .await
                 {
                     // The message is out; a stale "last contacted" is not worth a resend.
@@ -233,7 +233,7 @@ impl JobHandler for SendHandler {
                 store
                     .record_send(
                         tenant_id,
-                        message.id,
+                        MessageId(message.id),
                         DeliveryStatus::Pending,
                         None,
                         Some(failed.error.clone()),
@@ -247,7 +247,7 @@ impl JobHandler for SendHandler {
                 let updated = store
                     .record_send(
                         tenant_id,
-                        message.id,
+                        MessageId(message.id),
                         DeliveryStatus::Failed,
                         None,
                         Some(failed.error.clone()),
@@ -281,7 +281,7 @@ impl SendHandler {
             .store
             .record_send(
                 TenantId(message.tenant_id),
-                message.id,
+                MessageId(message.id),
                 DeliveryStatus::Failed,
                 None,
                 Some(why.to_owned()),

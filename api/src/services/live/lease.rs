@@ -9,6 +9,7 @@
 //! old one notices — and the interactions' unique key and the atomic budgets keep even that
 //! overlap from answering a message twice.
 
+use leadline_domain::ids::LiveSessionId;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -107,7 +108,7 @@ impl SessionLeases {
                     + chrono::Duration::from_std(self.ttl)
                         .unwrap_or_else(|_| chrono::Duration::seconds(10));
                 store
-                    .claim_live_session(session_id, &self.owner, now, until)
+                    .claim_live_session(LiveSessionId(session_id), &self.owner, now, until)
                     .await
             }
             Backend::Redis { redis, claim, .. } => {
@@ -127,7 +128,11 @@ impl SessionLeases {
     /// Gives the session's lease up, if this replica holds it.
     pub async fn release(&self, session_id: Uuid) -> ApiResult<()> {
         match &self.backend {
-            Backend::Database(store) => store.release_live_session(session_id, &self.owner).await,
+            Backend::Database(store) => {
+                store
+                    .release_live_session(LiveSessionId(session_id), &self.owner)
+                    .await
+            }
             Backend::Redis { redis, release, .. } => {
                 redis
                     .run::<i64>(

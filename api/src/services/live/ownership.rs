@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{LiveSessionId, TenantId};
 use leadline_domain::live::{LivePlatform, LiveSessionStatus};
 
 use super::reader::{self, ReaderExit};
@@ -135,7 +135,10 @@ async fn run_reader(
     session_id: Uuid,
     stop: &mut watch::Receiver<bool>,
 ) -> ApiResult<ReaderExit> {
-    let session = state.store.live_session(tenant_id, session_id).await?;
+    let session = state
+        .store
+        .live_session(tenant_id, LiveSessionId(session_id))
+        .await?;
     if status_of(&session)? != LiveSessionStatus::Active {
         return Ok(ReaderExit::Stopped);
     }

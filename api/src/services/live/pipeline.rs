@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use leadline_domain::analysis::Language;
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{LeadId, LiveInteractionId, LiveSessionId, ProductId, TenantId};
 use leadline_domain::live::{
     decide_reply, prefers_whisper, Decision, LiveLimits, LivePlatform, ReplyCounters, ReplyInput,
     Route, SkipReason,
@@ -123,12 +123,14 @@ pub async fn handle_message(
     let store = &state.store;
     // Cheap check before spending an analysis; the unique key below is the real guard.
     if store
-        .live_message_seen(tenant_id, session_id, &message.id)
+        .live_message_seen(tenant_id, LiveSessionId(session_id), &message.id)
         .await?
     {
         return Ok(Handled::Duplicate);
     }
-    let session = store.live_session(tenant_id, session_id).await?;
+    let session = store
+        .live_session(tenant_id, LiveSessionId(session_id))
+        .await?;
     let platform = crate::store::live::platform_of(&session)?;
     let product_ids = session_product_ids(&session);
     let analyzed = state
@@ -160,7 +162,7 @@ pub async fn handle_message(
         .record_live_viewer(
             tenant_id,
             LiveViewerMessage {
-                session_id,
+                session_id: LiveSessionId(session_id),
                 platform,
                 author_id: &message.author_id,
                 author_name: &message.author_name,
@@ -173,7 +175,7 @@ pub async fn handle_message(
     let mut new = interaction(&session, &message, Some(viewer.lead.id));
     new.intent = Some(analyzed.analysis.intent.as_str().to_owned());
     new.confidence = Some(f64::from(analyzed.analysis.confidence));
-    new.matched_product_id = matched.as_ref().map(|p| p.id);
+    new.matched_product_id = matched.as_ref().map(|p| ProductId(p.id));
     let Some(stored) = store_interaction(state, tenant_id, session_id, new).await? else {
         return Ok(Handled::Duplicate);
     };
@@ -310,7 +312,7 @@ pub async fn handle_message(
             store
                 .add_live_counters(
                     tenant_id,
-                    session_id,
+                    LiveSessionId(session_id),
                     CounterDelta {
                         responses: 1,
                         whispers,
@@ -333,7 +335,7 @@ pub async fn handle_message(
             let row = store
                 .set_live_interaction_outcome(
                     tenant_id,
-                    stored.id,
+                    LiveInteractionId(stored.id),
                     InteractionOutcome::Replied {
                         text,
                         via: route.as_str().to_owned(),
@@ -358,7 +360,7 @@ pub async fn handle_message(
             let row = store
                 .set_live_interaction_outcome(
                     tenant_id,
-                    stored.id,
+                    LiveInteractionId(stored.id),
                     InteractionOutcome::Failed {
                         code: failure.code.to_owned(),
                     },
@@ -444,7 +446,7 @@ async fn store_interaction(
         .store
         .add_live_counters(
             tenant_id,
-            session_id,
+            LiveSessionId(session_id),
             CounterDelta {
                 messages: 1,
                 ..Default::default()
@@ -465,7 +467,7 @@ async fn skip(
         .store
         .set_live_interaction_outcome(
             tenant_id,
-            stored.id,
+            LiveInteractionId(stored.id),
             InteractionOutcome::Skipped {
                 reason: reason.to_owned(),
             },
@@ -490,8 +492,8 @@ fn interaction(
     lead_id: Option<Uuid>,
 ) -> NewLiveInteraction {
     NewLiveInteraction {
-        session_id: session.id,
-        lead_id,
+        session_id: LiveSessionId(session.id),
+        lead_id: lead_id.map(LeadId),
         platform_message_id: message.id.clone(),
         author_id: message.author_id.clone(),
         author_name: message.author_name.clone(),

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{LiveSessionId, TenantId};
 use leadline_domain::live::{LivePlatformConfig, LiveSessionStatus};
 use leadline_youtube::{ChatEnd, LiveChatPoller, PollerConfig, VideoId};
 use tokio::sync::watch;
@@ -41,7 +41,9 @@ pub(super) async fn run_youtube(
     stop: &mut watch::Receiver<bool>,
 ) -> ApiResult<ReaderExit> {
     let store = &state.store;
-    let session = store.live_session(tenant_id, session_id).await?;
+    let session = store
+        .live_session(tenant_id, LiveSessionId(session_id))
+        .await?;
     if status_of(&session)? != LiveSessionStatus::Active {
         return Ok(ReaderExit::Stopped);
     }
@@ -88,7 +90,9 @@ pub(super) async fn run_youtube(
         if *stop.borrow() {
             return Ok(ReaderExit::Stopped);
         }
-        let session = store.live_session(tenant_id, session_id).await?;
+        let session = store
+            .live_session(tenant_id, LiveSessionId(session_id))
+            .await?;
         if status_of(&session)? != LiveSessionStatus::Active {
             return Ok(ReaderExit::Stopped);
         }
@@ -154,7 +158,7 @@ pub(super) async fn run_youtube(
             store
                 .add_live_counters(
                     tenant_id,
-                    session_id,
+                    LiveSessionId(session_id),
                     CounterDelta {
                         quota_units: cost,
                         ..Default::default()
@@ -252,7 +256,7 @@ pub(super) async fn remember(
 ) -> ApiResult<()> {
     state
         .store
-        .set_live_platform_config(tenant_id, session_id, config)
+        .set_live_platform_config(tenant_id, LiveSessionId(session_id), config)
         .await
 }
 
@@ -263,7 +267,10 @@ pub async fn finish(
     session_id: Uuid,
     reason: &str,
 ) -> ApiResult<()> {
-    let session = state.store.stop_live_session(tenant_id, session_id).await?;
+    let session = state
+        .store
+        .stop_live_session(tenant_id, LiveSessionId(session_id))
+        .await?;
     publish(
         state,
         tenant_id,

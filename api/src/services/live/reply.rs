@@ -7,7 +7,7 @@
 //! operator's — the same ones whose budget the caller reserved.
 
 use leadline_domain::channel::Channel;
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{LiveSessionId, TenantId};
 use leadline_domain::live::{LivePlatform, LivePlatformConfig, Route};
 use leadline_entity::live_sessions;
 
@@ -289,7 +289,7 @@ pub async fn send_manual(
     let access = crate::services::live::credentials::for_session(state, session).await?;
     let mut viewer_id = state
         .store
-        .live_viewer_id(tenant_id, session.id, username)
+        .live_viewer_id(tenant_id, LiveSessionId(session.id), username)
         .await?;
     if viewer_id.is_none() && route == Route::Whisper {
         // A Twitch viewer who has not chatted yet: Helix knows the login.
@@ -364,7 +364,7 @@ pub async fn send_manual(
                 .store
                 .add_live_counters(
                     tenant_id,
-                    session.id,
+                    LiveSessionId(session.id),
                     crate::store::live::CounterDelta {
                         whispers,
                         quota_units: units,

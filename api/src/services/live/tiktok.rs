@@ -5,7 +5,7 @@
 //! by webhook (`POST /api/webhook/tiktok-live/{tenantSlug}`) go through the same pipeline; the
 //! interactions' unique key makes a comment seen both ways count once.
 
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{LiveSessionId, TenantId};
 use leadline_domain::live::LiveSessionStatus;
 use leadline_tiktok::live::{LiveCommentPoller, LiveCredentials, LiveEnd, PollerConfig};
 use tokio::sync::watch;
@@ -41,7 +41,9 @@ pub async fn run(
     stop: &mut watch::Receiver<bool>,
 ) -> ApiResult<ReaderExit> {
     let store = &state.store;
-    let session = store.live_session(tenant_id, session_id).await?;
+    let session = store
+        .live_session(tenant_id, LiveSessionId(session_id))
+        .await?;
     let mut platform_config = platform_config_of(&session)?;
     if platform_config.webhook_only {
         // Comments arrive by webhook only: nothing to poll; wait until stopped.
@@ -86,8 +88,11 @@ pub async fn run(
     let mut poller = LiveCommentPoller::resume(room_id, PollerConfig::default(), cursor);
     let mut ctx = SessionContext::default();
     loop {
-        if status_of(&store.live_session(tenant_id, session_id).await?)?
-            != LiveSessionStatus::Active
+        if status_of(
+            &store
+                .live_session(tenant_id, LiveSessionId(session_id))
+                .await?,
+        )? != LiveSessionStatus::Active
         {
             return Ok(ReaderExit::Stopped);
         }

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{LiveSessionId, TenantId};
 use leadline_domain::live::LiveSessionStatus;
 use leadline_twitch::{ChatConfig, ChatConnection, ChatCredentials, ChatEvent, DisconnectReason};
 use tokio::sync::watch;
@@ -32,7 +32,9 @@ pub async fn run(
     stop: &mut watch::Receiver<bool>,
 ) -> ApiResult<ReaderExit> {
     let store = &state.store;
-    let session = store.live_session(tenant_id, session_id).await?;
+    let session = store
+        .live_session(tenant_id, LiveSessionId(session_id))
+        .await?;
     let config = &state.config;
     // The tenant's own bot when it connected one, else the operator's (if shared).
     let Some(bot) = super::credentials::twitch(state, tenant_id).await? else {
@@ -70,7 +72,7 @@ pub async fn run(
         }
         platform_config.bot_login = Some(login.to_ascii_lowercase());
         store
-            .set_live_platform_config(tenant_id, session_id, &platform_config)
+            .set_live_platform_config(tenant_id, LiveSessionId(session_id), &platform_config)
             .await?;
     }
     let connection = ChatConnection::connect(
@@ -99,7 +101,7 @@ pub async fn run(
                 return Ok(ReaderExit::Stopped);
             }
             _ = check.tick() => {
-                if status_of(&store.live_session(tenant_id, session_id).await?)?
+                if status_of(&store.live_session(tenant_id, LiveSessionId(session_id)).await?)?
                     != LiveSessionStatus::Active
                 {
                     connection.close().await;

@@ -25,7 +25,7 @@
 use std::time::{Duration, Instant};
 
 use futures::{Sink, SinkExt, Stream, StreamExt};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{CallId, LeadId, TenantId};
 use leadline_elevenlabs::models::ServerEvent;
 use leadline_elevenlabs::{ConversationInitiation, ConversationOptions};
 use leadline_twilio::media_stream::{Inbound, Outbound, StartInfo};
@@ -119,7 +119,7 @@ impl Bridge {
         let claimed = self
             .state
             .store
-            .claim_media_stream(tenant_id, claims.sub, &stream_sid)
+            .claim_media_stream(tenant_id, CallId(claims.sub), &stream_sid)
             .await
             .map_err(|_| "the call is gone")?;
         if !claimed {
@@ -142,9 +142,9 @@ impl Bridge {
     ) -> crate::error::ApiResult<(String, ConversationInitiation)> {
         let store = &self.state.store;
         let tenant = store.tenant(call.tenant_id).await?;
-        let row = store.call(call.tenant_id, call.call_id).await?;
+        let row = store.call(call.tenant_id, CallId(call.call_id)).await?;
         let lead = match row.lead_id {
-            Some(id) => store.lead(call.tenant_id, id).await.ok(),
+            Some(id) => store.lead(call.tenant_id, LeadId(id)).await.ok(),
             None => None,
         };
         // The call we placed talks to the outbound agent; the callee is the lead we rang.
@@ -214,7 +214,7 @@ impl Bridge {
                     .store
                     .mark_call_transferred(
                         call.tenant_id,
-                        call.call_id,
+                        CallId(call.call_id),
                         &number,
                         Some("the AI agent was unavailable".into()),
                     )
@@ -272,7 +272,11 @@ impl Bridge {
         if let Err(error) = self
             .state
             .store
-            .set_agent_conversation(call.tenant_id, call.call_id, conversation.conversation_id())
+            .set_agent_conversation(
+                call.tenant_id,
+                CallId(call.call_id),
+                conversation.conversation_id(),
+            )
             .await
         {
             tracing::warn!(error = ?error, call = %call.call_id, "the conversation id was not stored");
@@ -291,7 +295,7 @@ impl Bridge {
                     if let Err(error) = crate::services::calls::append_transcript(
                         &state,
                         call.tenant_id,
-                        call.call_id,
+                        CallId(call.call_id),
                         vec![line],
                     )
                     .await

@@ -24,7 +24,7 @@ pub use tools::{run_tool, ToolCall, SCHEDULE_APPOINTMENT, TRANSFER_TO_HUMAN};
 
 use leadline_domain::calls::CallStatus;
 use leadline_domain::dealership::{BusinessHours, PhoneCallOutcome, SlotRules};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{CallId, TenantId};
 use leadline_domain::phone::PhoneNumber;
 use leadline_elevenlabs::{PostCallEvent, PostCallEventType};
 use leadline_entity::{call_events, calls, tenants};
@@ -173,7 +173,7 @@ pub async fn answer_incoming(state: &AppState, webhook: &VoiceWebhook) -> ApiRes
         .store
         .move_call(
             TenantId(tenant.id),
-            call.id,
+            CallId(call.id),
             CallStatus::InProgress,
             CallStatusChange::default(),
         )
@@ -300,7 +300,7 @@ pub(crate) async fn apply_twilio_status(
         };
         let (saved, entries) = state
             .store
-            .finish_phone_call(tenant_id, call.id, finish)
+            .finish_phone_call(tenant_id, CallId(call.id), finish)
             .await?;
         if ends_call(&entries) {
             ended = Some(saved.clone());
@@ -310,7 +310,7 @@ pub(crate) async fn apply_twilio_status(
         }
     } else if let Some((saved, entry)) = state
         .store
-        .move_call(tenant_id, call.id, to, CallStatusChange::default())
+        .move_call(tenant_id, CallId(call.id), to, CallStatusChange::default())
         .await?
     {
         publish(state, &saved, entry);
@@ -412,7 +412,7 @@ pub async fn elevenlabs_post_call(
         Some(finish) => {
             let (saved, entries) = state
                 .store
-                .finish_phone_call(TenantId(call.tenant_id), call.id, finish)
+                .finish_phone_call(TenantId(call.tenant_id), CallId(call.id), finish)
                 .await?;
             for entry in entries {
                 publish(state, &saved, entry);

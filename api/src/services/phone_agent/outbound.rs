@@ -30,7 +30,7 @@ use chrono::{DateTime, Utc};
 use leadline_domain::calls::{CallStatus, RetryPolicy};
 use leadline_domain::compliance::DialDecision;
 use leadline_domain::conversation::Handler;
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{CallId, LeadId, TenantId};
 use leadline_domain::phone::PhoneNumber;
 use leadline_entity::{calls, jobs, leads, tenants};
 use leadline_twilio::twiml::{Response, Stream};
@@ -100,7 +100,7 @@ pub async fn start_outbound_call(
     attempt: i32,
     not_before: Option<DateTime<Utc>>,
 ) -> ApiResult<calls::Model> {
-    let lead = state.store.lead(tenant_id, lead_id).await?;
+    let lead = state.store.lead(tenant_id, LeadId(lead_id)).await?;
     let phone = lead
         .phone
         .as_deref()
@@ -224,7 +224,7 @@ async fn callback_call(
     let Some(call_sid) = webhook.call_sid.as_deref().filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
-    let Some(call) = state.store.outbound_call_by_id(call_id).await? else {
+    let Some(call) = state.store.outbound_call_by_id(CallId(call_id)).await? else {
         return Ok(None);
     };
     let tenant_id = TenantId(call.tenant_id);
@@ -237,7 +237,7 @@ async fn callback_call(
         None => {
             let mut call = state
                 .store
-                .adopt_twilio_sid(tenant_id, call_id, call_sid)
+                .adopt_twilio_sid(tenant_id, CallId(call_id), call_sid)
                 .await?;
             if call.provider_call_id.as_deref() != Some(call_sid) {
                 return Ok(None);
@@ -246,7 +246,7 @@ async fn callback_call(
                 .store
                 .move_call(
                     tenant_id,
-                    call_id,
+                    CallId(call_id),
                     CallStatus::Dialing,
                     CallStatusChange::default(),
                 )
@@ -280,7 +280,7 @@ pub async fn answer_outbound(
         .store
         .move_call(
             tenant_id,
-            call.id,
+            CallId(call.id),
             CallStatus::InProgress,
             CallStatusChange::default(),
         )
@@ -348,7 +348,7 @@ pub async fn outbound_amd(
             .store
             .finish_phone_call(
                 tenant_id,
-                call.id,
+                CallId(call.id),
                 CallFinish {
                     status: Some(CallStatus::Voicemail),
                     machine: true,
@@ -361,7 +361,10 @@ pub async fn outbound_amd(
             publish(state, &saved, entry);
         }
         if ended {
-            state.store.enqueue_hang_up(tenant_id, call.id).await?;
+            state
+                .store
+                .enqueue_hang_up(tenant_id, CallId(call.id))
+                .await?;
             state.jobs.wake().await;
             after_end(state, &saved).await;
         }
@@ -378,7 +381,11 @@ async fn job_call(state: &AppState, job: &jobs::Model) -> Result<calls::Model, J
         .and_then(Value::as_str)
         .and_then(|id| Uuid::parse_str(id).ok())
         .ok_or_else(|| JobFailure::Permanent("payload without a call_id".into()))?;
-    match state.store.call(TenantId(job.tenant_id), call_id).await {
+    match state
+        .store
+        .call(TenantId(job.tenant_id), CallId(call_id))
+        .await
+    {
         Ok(call) => Ok(call),
         Err(ApiError::NotFound(_)) => {
             Err(JobFailure::Permanent("the call no longer exists".into()))
@@ -425,7 +432,7 @@ impl OutboundCallHandler {
             .store
             .move_call(
                 TenantId(call.tenant_id),
-                call.id,
+                CallId(call.id),
                 CallStatus::Failed,
                 CallStatusChange {
                     error_code: Some(code.clone()),
@@ -452,7 +459,7 @@ impl crate::jobs::JobHandler for OutboundCallHandler {
         }
         let tenant_id = TenantId(call.tenant_id);
         let lead = match call.lead_id {
-            Some(id) => match state.store.lead(tenant_id, id).await {
+            Some(id) => match state.store.lead(tenant_id, LeadId(id)).await {
                 Ok(lead) => lead,
                 Err(ApiError::NotFound(_)) => {
                     return self.fail(&call, "LEAD_REMOVED".into()).await;
@@ -474,7 +481,7 @@ impl crate::jobs::JobHandler for OutboundCallHandler {
                     .store
                     .move_call(
                         tenant_id,
-                        call.id,
+                        CallId(call.id),
                         CallStatus::Blocked,
                         CallStatusChange {
                             blocked_reason: Some(reason.as_str().to_owned()),
@@ -491,7 +498,7 @@ impl crate::jobs::JobHandler for OutboundCallHandler {
             DialDecision::Defer { until } => {
                 state
                     .store
-                    .defer_call(tenant_id, call.id, until)
+                    .defer_call(tenant_id, CallId(call.id), until)
                     .await
                     .map_err(JobFailure::from)?;
                 return Ok(json!({"deferredUntil": until.to_rfc3339()}));
@@ -539,7 +546,7 @@ impl crate::jobs::JobHandler for OutboundCallHandler {
         create.timeout_secs = Some(RING_TIMEOUT_SECS);
         state
             .store
-            .record_dial_progress(tenant_id, call.id, json!({"createRequested": true}))
+            .record_dial_progress(tenant_id, CallId(call.id), json!({"createRequested": true}))
             .await
             .map_err(JobFailure::from)?;
         match client.create_call(&create).await {
@@ -548,7 +555,7 @@ impl crate::jobs::JobHandler for OutboundCallHandler {
                     .store
                     .move_call(
                         tenant_id,
-                        call.id,
+                        CallId(call.id),
                         CallStatus::Dialing,
                         CallStatusChange {
                             provider_call_id: Some(placed.sid.clone()),
@@ -567,7 +574,11 @@ impl crate::jobs::JobHandler for OutboundCallHandler {
                 // Twilio answered: no call was placed, so the next run may send it again.
                 state
                     .store
-                    .record_dial_progress(tenant_id, call.id, json!({"createRequested": false}))
+                    .record_dial_progress(
+                        tenant_id,
+                        CallId(call.id),
+                        json!({"createRequested": false}),
+                    )
                     .await
                     .map_err(JobFailure::from)?;
                 if error.is_retryable() {

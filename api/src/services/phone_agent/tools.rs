@@ -19,7 +19,7 @@ use leadline_domain::compliance::{parse_time_zone, Tz};
 use leadline_domain::dealership::{
     decide_booking, local_time, BookingDecision, BookingRequest, ALTERNATIVES,
 };
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{CallId, TenantId};
 use leadline_domain::phone::PhoneNumber;
 use leadline_twilio::UpdateCall;
 use serde_json::{json, Value};
@@ -253,7 +253,7 @@ async fn transfer_to_human(
         .map_err(|e| ApiError::Unavailable(format!("Twilio refused the transfer: {e}")))?;
     let (saved, entry) = state
         .store
-        .mark_call_transferred(call.tenant_id, call.call_id, &operator, reason)
+        .mark_call_transferred(call.tenant_id, CallId(call.call_id), &operator, reason)
         .await?;
     publish(state, &saved, entry);
     Ok(json!({"transferred": true, "message": "Transferring you to a person now."}))

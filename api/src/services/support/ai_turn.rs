@@ -8,7 +8,7 @@
 //! turn's and the domain's), or fail it: these are notifications, and a notice that cannot be
 //! stored is logged while the `AiFailed` event still goes out.
 
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{ConversationId, LeadId, TenantId};
 use leadline_entity::{conversations, jobs, tickets};
 use serde_json::json;
 use uuid::Uuid;
@@ -61,13 +61,16 @@ impl TurnObserver for WebChatTurns {
     ) -> Result<Option<String>, JobFailure> {
         let store = &self.state.store;
         let lead = store
-            .lead(TenantId(conversation.tenant_id), conversation.lead_id)
+            .lead(
+                TenantId(conversation.tenant_id),
+                LeadId(conversation.lead_id),
+            )
             .await
             .map_err(JobFailure::from)?;
         let tickets = store
             .lead_recent_tickets(
                 TenantId(conversation.tenant_id),
-                conversation.lead_id,
+                LeadId(conversation.lead_id),
                 CONTEXT_TICKETS,
             )
             .await
@@ -117,7 +120,7 @@ impl TurnObserver for WebChatTurns {
             .store
             .add_outbound(
                 TenantId(conversation.tenant_id),
-                conversation.id,
+                ConversationId(conversation.id),
                 OutboundMessage {
                     sender_kind: SenderKind::System,
                     sender_user_id: None,

@@ -6,7 +6,7 @@
 //! UPDATE), or keep a secret in clear (only its SHA-256 is stored).
 
 use chrono::{DateTime, Utc};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{TenantId, VisitorId};
 use uuid::Uuid;
 
 use super::session::{ensure_web_chat_enabled, VISITOR_PREFIX};
@@ -110,7 +110,7 @@ pub async fn visitor_token(
                 .store
                 .resume_visitor(
                     tenant_id,
-                    visitor_id,
+                    VisitorId(visitor_id),
                     &crate::auth::sha256_hex(&secret),
                     &next_hash,
                 )

@@ -30,7 +30,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{ConversationId, MessageId, TenantId};
 use leadline_entity::{conversations, messages};
 use uuid::Uuid;
 
@@ -301,8 +301,9 @@ async fn deliver(
     session_id: Uuid,
     sent: &[Uuid],
 ) {
+    let sent: Vec<MessageId> = sent.iter().copied().map(MessageId).collect();
     match store
-        .mark_support_delivered(tenant_id, session_id, sent)
+        .mark_support_delivered(tenant_id, ConversationId(session_id), &sent)
         .await
     {
         Ok(moved) => {
@@ -371,7 +372,12 @@ pub async fn open(
     let bus = state.bus.subscribe_scoped(tenant_id, session_id);
     let (mut history, has_more) = state
         .store
-        .support_history(tenant_id, session_id, after, HISTORY_MESSAGES)
+        .support_history(
+            tenant_id,
+            ConversationId(session_id),
+            after.map(MessageId),
+            HISTORY_MESSAGES,
+        )
         .await?;
     let customer = me.kind == ParticipantKind::Customer;
     if customer {
@@ -408,7 +414,12 @@ pub async fn open(
         let store = store.clone();
         async move {
             store
-                .support_history(tenant_id, session_id, None, CATCH_UP_MESSAGES)
+                .support_history(
+                    tenant_id,
+                    ConversationId(session_id),
+                    None,
+                    CATCH_UP_MESSAGES,
+                )
                 .await
                 .map(|(missed, _)| missed)
         }

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 use leadline_domain::channel::{Channel, ConnectionStatus};
 use leadline_domain::conversation::{ConversationStatus, Handler, ParticipantKind};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{ConversationId, LeadId, MessageId, TenantId, UserId};
 use leadline_domain::messaging::SenderKind;
 use leadline_entity::{conversations, messages, users};
 use serde_json::json;
@@ -62,9 +62,9 @@ impl Viewer {
     }
 
     /// The only lead whose sessions the caller may see (customers), or none (staff).
-    fn lead_filter(self) -> Option<Uuid> {
+    fn lead_filter(self) -> Option<LeadId> {
         match self {
-            Viewer::Customer { lead_id, .. } => Some(lead_id),
+            Viewer::Customer { lead_id, .. } => Some(LeadId(lead_id)),
             Viewer::Staff { .. } => None,
         }
     }
@@ -78,7 +78,7 @@ pub async fn visible_session(
     id: Uuid,
 ) -> ApiResult<conversations::Model> {
     store
-        .support_session(viewer.tenant_id(), id, viewer.lead_filter())
+        .support_session(viewer.tenant_id(), ConversationId(id), viewer.lead_filter())
         .await
 }
 
@@ -111,7 +111,7 @@ pub async fn participant(store: &Store, principal: &Principal) -> ApiResult<Supp
         } => Ok(SupportParticipant {
             kind: ParticipantKind::Customer,
             id: *lead_id,
-            name: store.lead(*tenant_id, *lead_id).await?.name,
+            name: store.lead(*tenant_id, LeadId(*lead_id)).await?.name,
         }),
         Principal::Member { user_id, .. } => agent_participant(store, *user_id).await,
         Principal::ApiKey { key_id, .. } => Ok(SupportParticipant {
@@ -130,7 +130,7 @@ pub async fn participant(store: &Store, principal: &Principal) -> ApiResult<Supp
 /// fallback — participants reach customers (events, `agent`, the end-of-chat note), and an
 /// agent's address is the tenant's, not the customer's to collect.
 pub async fn agent_participant(store: &Store, user_id: Uuid) -> ApiResult<SupportParticipant> {
-    let user = store.user(user_id).await?;
+    let user = store.user(UserId(user_id)).await?;
     Ok(SupportParticipant {
         kind: ParticipantKind::Agent,
         id: user_id,
@@ -167,7 +167,7 @@ pub async fn open_session(
 ) -> ApiResult<(conversations::Model, bool)> {
     let (session, created) = state
         .store
-        .open_support_session(tenant_id, lead_id, subject)
+        .open_support_session(tenant_id, LeadId(lead_id), subject)
         .await?;
     if created {
         publish_conversation(&state.bus, &session);
@@ -230,8 +230,8 @@ pub async fn send_message(
         .store
         .add_customer_message(
             tenant_id,
-            session.id,
-            lead_id,
+            ConversationId(session.id),
+            LeadId(lead_id),
             message.text,
             message.client_message_id,
             ai_enabled,
@@ -317,7 +317,12 @@ pub async fn mark_read(
     };
     let marked = state
         .store
-        .mark_support_read(TenantId(session.tenant_id), session.id, up_to, side)
+        .mark_support_read(
+            TenantId(session.tenant_id),
+            ConversationId(session.id),
+            MessageId(up_to),
+            side,
+        )
         .await?;
     if marked > 0 {
         let reader = participant(&state.store, principal).await?;
@@ -342,8 +347,8 @@ pub async fn mark_read(
 pub async fn assign(
     state: &AppState,
     tenant_id: TenantId,
-    session_id: Uuid,
-    named: Option<Uuid>,
+    session_id: ConversationId,
+    named: Option<UserId>,
     actor: Actor,
 ) -> ApiResult<conversations::Model> {
     let reassign = named.is_some();
@@ -353,7 +358,9 @@ pub async fn assign(
     ensure_open(&session)?;
     conversation::ensure_can_handle(store, tenant_id, agent, "sessions").await?;
     if let Some(current) = session.assignee_user_id {
-        if current != agent && !reassign && Handler::stored(&session.handled_by)? == Handler::Human
+        if current != agent.uuid()
+            && !reassign
+            && Handler::stored(&session.handled_by)? == Handler::Human
         {
             return Err(ApiError::Conflict(
                 "another agent has this session; name agentId to reassign it".into(),
@@ -366,7 +373,7 @@ pub async fn assign(
             tenant_id,
             session_id,
             agent,
-            session.assignee_user_id,
+            session.assignee_user_id.map(UserId),
             capacity,
             actor,
         )
@@ -384,7 +391,7 @@ pub async fn assign(
             ))
         }
     };
-    let agent = agent_participant(store, agent).await?;
+    let agent = agent_participant(store, agent.uuid()).await?;
     publish_conversation(&state.bus, &session);
     publish(
         state,
@@ -418,10 +425,10 @@ pub async fn end(
         .store
         .add_outbound(
             tenant_id,
-            session.id,
+            ConversationId(session.id),
             OutboundMessage {
                 sender_kind: SenderKind::System,
-                sender_user_id: principal.actor().user_id,
+                sender_user_id: principal.actor().user_id.map(UserId),
                 body: format!("Chat ended by {}: {resolution}", ended_by.name),
                 client_message_id: Some(format!("end:{}", session.id)),
                 metadata: json!({ "sessionEnded": { "resolution": resolution, "endedBy": ended_by } }),
@@ -442,7 +449,7 @@ pub async fn end(
         .store
         .end_support_session(
             tenant_id,
-            session.id,
+            ConversationId(session.id),
             principal.actor(),
             json!({
                 "leadId": session.lead_id,
@@ -484,7 +491,11 @@ pub async fn transcript(
     as_json: bool,
 ) -> ApiResult<Transcript> {
     let mut messages = store
-        .support_transcript_messages(TenantId(session.tenant_id), session.id, TRANSCRIPT_CAP + 1)
+        .support_transcript_messages(
+            TenantId(session.tenant_id),
+            ConversationId(session.id),
+            TRANSCRIPT_CAP + 1,
+        )
         .await?;
     let truncated = messages.len() as u64 > TRANSCRIPT_CAP;
     messages.truncate(TRANSCRIPT_CAP as usize);
@@ -510,13 +521,13 @@ pub async fn online_agents(
     for online in state.support.presence.online(tenant_id).await {
         if state
             .store
-            .membership(tenant_id, online.user_id)
+            .membership(tenant_id, UserId(online.user_id))
             .await?
             .is_none()
         {
             continue;
         }
-        if let Some(user) = state.store.user(online.user_id).await? {
+        if let Some(user) = state.store.user(UserId(online.user_id)).await? {
             agents.push((user, online.last_seen_at));
         }
     }

@@ -8,7 +8,7 @@
 use leadline_domain::channel::Channel;
 
 use leadline_domain::conversation::Handler;
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{LeadId, TenantId};
 use leadline_domain::lead::LeadStatus;
 use leadline_domain::phone::PhoneNumber;
 use leadline_entity::{lead_identities, leads};
@@ -109,10 +109,11 @@ impl Store {
     pub async fn lead_identity(
         &self,
         tenant: TenantId,
-        lead_id: Uuid,
+        lead: LeadId,
         channel: Channel,
     ) -> ApiResult<lead_identities::Model> {
         let tenant_id = tenant.uuid();
+        let lead_id = lead.uuid();
         lead_identities::Entity::find()
             .filter(lead_identities::Column::TenantId.eq(tenant_id))
             .filter(lead_identities::Column::LeadId.eq(lead_id))
@@ -128,11 +129,12 @@ impl Store {
     pub async fn rename_lead_if_unchanged(
         &self,
         tenant: TenantId,
-        lead_id: Uuid,
+        lead: LeadId,
         expected: &str,
         name: &str,
     ) -> ApiResult<Option<leads::Model>> {
         let tenant_id = tenant.uuid();
+        let lead_id = lead.uuid();
         let result = leads::Entity::update_many()
             .col_expr(leads::Column::Name, Expr::value(name))
             .col_expr(leads::Column::UpdatedAt, Expr::value(now()))
@@ -151,8 +153,9 @@ impl Store {
     }
 
     /// Marks the lead as contacted now (after a successful send).
-    pub async fn touch_lead_contacted(&self, tenant: TenantId, lead_id: Uuid) -> ApiResult<()> {
+    pub async fn touch_lead_contacted(&self, tenant: TenantId, lead: LeadId) -> ApiResult<()> {
         let tenant_id = tenant.uuid();
+        let lead_id = lead.uuid();
         let at = now();
         leads::Entity::update_many()
             .col_expr(leads::Column::LastContactedAt, Expr::value(Some(at)))

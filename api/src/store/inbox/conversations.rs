@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use leadline_domain::channel::Channel;
 use leadline_domain::conversation::{ConversationStatus, Handler};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{ConversationId, LeadId, TenantId, UserId};
 use leadline_entity::{conversations, leads};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
@@ -30,9 +30,9 @@ use crate::store::{now, paginate, Page, PageRequest, Store};
 pub struct ConversationFilter {
     pub channel: Option<Channel>,
     pub status: Option<ConversationStatus>,
-    pub lead_id: Option<Uuid>,
+    pub lead_id: Option<LeadId>,
     pub handled_by: Option<Handler>,
-    pub assignee_user_id: Option<Uuid>,
+    pub assignee_user_id: Option<UserId>,
 }
 
 /// A change of who handles a conversation, or of its status.
@@ -41,7 +41,7 @@ pub struct ConversationChange {
     pub status: Option<ConversationStatus>,
     pub handled_by: Option<Handler>,
     /// `Some(None)` clears the assignee.
-    pub assignee_user_id: Option<Option<Uuid>>,
+    pub assignee_user_id: Option<Option<UserId>>,
     /// Adds to `ai_turns`.
     pub add_ai_turns: i32,
 }
@@ -63,9 +63,10 @@ impl Store {
     pub async fn conversation(
         &self,
         tenant: TenantId,
-        id: Uuid,
+        id: ConversationId,
     ) -> ApiResult<conversations::Model> {
         let tenant_id = tenant.uuid();
+        let id = id.uuid();
         conversation_in(&self.db, tenant_id, id).await
     }
 
@@ -110,13 +111,13 @@ impl Store {
             select = select.filter(conversations::Column::Status.eq(status.as_str()));
         }
         if let Some(lead_id) = filter.lead_id {
-            select = select.filter(conversations::Column::LeadId.eq(lead_id));
+            select = select.filter(conversations::Column::LeadId.eq(lead_id.uuid()));
         }
         if let Some(handled_by) = filter.handled_by {
             select = select.filter(conversations::Column::HandledBy.eq(handled_by.as_str()));
         }
         if let Some(assignee) = filter.assignee_user_id {
-            select = select.filter(conversations::Column::AssigneeUserId.eq(assignee));
+            select = select.filter(conversations::Column::AssigneeUserId.eq(assignee.uuid()));
         }
         paginate(&self.db, select, conversations::Column::Id, page).await
     }
@@ -129,12 +130,13 @@ impl Store {
     pub async fn change_conversation(
         &self,
         tenant: TenantId,
-        id: Uuid,
+        id: ConversationId,
         change: ConversationChange,
         actor: Actor,
         action: &str,
     ) -> ApiResult<conversations::Model> {
         let tenant_id = tenant.uuid();
+        let id = id.uuid();
         let tx = self.db.begin().await?;
         let before = conversation_in(&tx, tenant_id, id).await?;
         let conversation = apply_conversation_change(&tx, before.clone(), change, None)
@@ -199,7 +201,7 @@ pub(super) async fn apply_conversation_change(
         row.handled_by = Set(handled_by.as_str().to_owned());
     }
     if let Some(assignee) = change.assignee_user_id {
-        row.assignee_user_id = Set(assignee);
+        row.assignee_user_id = Set(assignee.map(UserId::uuid));
     }
     if change.add_ai_turns != 0 {
         row.ai_turns = Set(conversation.ai_turns.saturating_add(change.add_ai_turns));

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use leadline_domain::channel::Channel;
 use leadline_domain::conversation::ConversationStatus;
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{ConversationId, LeadId, MessageId, TenantId, UserId};
 use leadline_domain::messaging::{DeliveryStatus, MessageDirection, SenderKind};
 use leadline_entity::{conversations, messages};
 use sea_orm::{
@@ -28,7 +28,7 @@ use crate::store::{now, paginate, Page, PageRequest, Store, Stored};
 pub struct OutboundMessage {
     /// AI, AGENT or SYSTEM (LEAD messages are stored by the ingestion paths).
     pub sender_kind: SenderKind,
-    pub sender_user_id: Option<Uuid>,
+    pub sender_user_id: Option<UserId>,
     pub body: String,
     /// The client's idempotency key (unique per conversation).
     pub client_message_id: Option<String>,
@@ -40,10 +40,11 @@ impl Store {
     pub async fn conversation_messages(
         &self,
         tenant: TenantId,
-        conversation_id: Uuid,
+        conversation: ConversationId,
         page: PageRequest,
     ) -> ApiResult<Page<messages::Model>> {
         let tenant_id = tenant.uuid();
+        let conversation_id = conversation.uuid();
         let select = messages::Entity::find()
             .filter(messages::Column::TenantId.eq(tenant_id))
             .filter(messages::Column::ConversationId.eq(conversation_id));
@@ -54,10 +55,11 @@ impl Store {
     pub async fn recent_messages(
         &self,
         tenant: TenantId,
-        conversation_id: Uuid,
+        conversation: ConversationId,
         limit: u64,
     ) -> ApiResult<Vec<messages::Model>> {
         let tenant_id = tenant.uuid();
+        let conversation_id = conversation.uuid();
         let mut rows = messages::Entity::find()
             .filter(messages::Column::TenantId.eq(tenant_id))
             .filter(messages::Column::ConversationId.eq(conversation_id))
@@ -70,8 +72,9 @@ impl Store {
     }
 
     /// One message of the tenant.
-    pub async fn message(&self, tenant: TenantId, id: Uuid) -> ApiResult<messages::Model> {
+    pub async fn message(&self, tenant: TenantId, id: MessageId) -> ApiResult<messages::Model> {
         let tenant_id = tenant.uuid();
+        let id = id.uuid();
         messages::Entity::find_by_id(id)
             .filter(messages::Column::TenantId.eq(tenant_id))
             .one(&self.db)
@@ -86,12 +89,13 @@ impl Store {
     pub async fn add_outbound(
         &self,
         tenant: TenantId,
-        conversation_id: Uuid,
+        conversation: ConversationId,
         outbound: OutboundMessage,
         change: ConversationChange,
         send_job: impl FnOnce(&messages::Model) -> Option<NewJob>,
     ) -> ApiResult<(messages::Model, bool, conversations::Model)> {
         let tenant_id = tenant.uuid();
+        let conversation_id = conversation.uuid();
         let tx = self.db.begin().await?;
         let conversation = conversation_in(&tx, tenant_id, conversation_id).await?;
         if let Some(client_id) = &outbound.client_message_id {
@@ -124,7 +128,7 @@ impl Store {
             channel: Set(conversation.channel.clone()),
             direction: Set(MessageDirection::Outbound.as_str().into()),
             sender_kind: Set(outbound.sender_kind.as_str().into()),
-            sender_user_id: Set(outbound.sender_user_id),
+            sender_user_id: Set(outbound.sender_user_id.map(UserId::uuid)),
             body: Set(outbound.body),
             platform_message_id: Set(None),
             client_message_id: Set(outbound.client_message_id),
@@ -156,13 +160,13 @@ impl Store {
     pub async fn record_send(
         &self,
         tenant: TenantId,
-        message_id: Uuid,
+        message: MessageId,
         status: DeliveryStatus,
         platform_message_id: Option<String>,
         error: Option<String>,
         metadata_patch: Option<Value>,
     ) -> ApiResult<messages::Model> {
-        let row = self.message(tenant, message_id).await?;
+        let row = self.message(tenant, message).await?;
         let mut metadata = row.metadata.clone();
         if let (Some(Value::Object(patch)), Value::Object(target)) = (metadata_patch, &mut metadata)
         {
@@ -230,11 +234,12 @@ impl Store {
     pub async fn outbound_count_since(
         &self,
         tenant: TenantId,
-        lead_id: Uuid,
+        lead: LeadId,
         channel: Channel,
         since: DateTime<Utc>,
     ) -> ApiResult<u64> {
         let tenant_id = tenant.uuid();
+        let lead_id = lead.uuid();
         let conversation_ids = conversations::Entity::find()
             .select_only()
             .column(conversations::Column::Id)

@@ -4,7 +4,7 @@
 //! Must not: decide when to escalate (the AI turn does).
 
 use leadline_domain::conversation::{ConversationStatus, Handler, TicketStatus};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{ConversationId, LeadId, TenantId};
 use leadline_entity::{conversations, tickets};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
@@ -56,10 +56,11 @@ impl Store {
     pub async fn escalate_conversation(
         &self,
         tenant: TenantId,
-        conversation_id: Uuid,
+        conversation: ConversationId,
         ticket: NewTicket,
     ) -> ApiResult<(tickets::Model, conversations::Model)> {
         let tenant_id = tenant.uuid();
+        let conversation_id = conversation.uuid();
         let tx = self.db.begin().await?;
         let conversation = conversation_in(&tx, tenant_id, conversation_id).await?;
         let at = now();
@@ -83,8 +84,9 @@ impl Store {
     }
 
     /// Open tickets of a lead.
-    pub async fn open_ticket_count(&self, tenant: TenantId, lead_id: Uuid) -> ApiResult<u64> {
+    pub async fn open_ticket_count(&self, tenant: TenantId, lead: LeadId) -> ApiResult<u64> {
         let tenant_id = tenant.uuid();
+        let lead_id = lead.uuid();
         Ok(tickets::Entity::find()
             .filter(tickets::Column::TenantId.eq(tenant_id))
             .filter(tickets::Column::LeadId.eq(lead_id))
@@ -97,9 +99,10 @@ impl Store {
     pub async fn conversation_tickets(
         &self,
         tenant: TenantId,
-        conversation_id: Uuid,
+        conversation: ConversationId,
     ) -> ApiResult<Vec<tickets::Model>> {
         let tenant_id = tenant.uuid();
+        let conversation_id = conversation.uuid();
         Ok(tickets::Entity::find()
             .filter(tickets::Column::TenantId.eq(tenant_id))
             .filter(tickets::Column::ConversationId.eq(conversation_id))

@@ -3,7 +3,7 @@
 //! (`viewers`).
 
 use chrono::{DateTime, Utc};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{LeadId, LiveInteractionId, LiveSessionId, ProductId, TenantId};
 use leadline_domain::live::InteractionOutcome as Outcome;
 use leadline_entity::live_interactions;
 use sea_orm::{
@@ -29,15 +29,15 @@ impl Store {
         let inserted = live_interactions::ActiveModel {
             id: Set(Uuid::now_v7()),
             tenant_id: Set(tenant_id),
-            session_id: Set(new.session_id),
-            lead_id: Set(new.lead_id),
+            session_id: Set(new.session_id.uuid()),
+            lead_id: Set(new.lead_id.map(LeadId::uuid)),
             platform_message_id: Set(new.platform_message_id),
             author_id: Set(new.author_id),
             author_name: Set(new.author_name),
             text: Set(new.text),
             intent: Set(new.intent),
             confidence: Set(new.confidence),
-            matched_product_id: Set(new.matched_product_id),
+            matched_product_id: Set(new.matched_product_id.map(ProductId::uuid)),
             response: Set(None),
             response_via: Set(None),
             outcome: Set(Outcome::Received.as_str().to_owned()),
@@ -57,10 +57,11 @@ impl Store {
     pub async fn live_message_seen(
         &self,
         tenant: TenantId,
-        session_id: Uuid,
+        session: LiveSessionId,
         platform_message_id: &str,
     ) -> ApiResult<bool> {
         let tenant_id = tenant.uuid();
+        let session_id = session.uuid();
         let found = live_interactions::Entity::find()
             .filter(live_interactions::Column::TenantId.eq(tenant_id))
             .filter(live_interactions::Column::SessionId.eq(session_id))
@@ -74,10 +75,11 @@ impl Store {
     pub async fn set_live_interaction_outcome(
         &self,
         tenant: TenantId,
-        id: Uuid,
+        id: LiveInteractionId,
         outcome: InteractionOutcome,
     ) -> ApiResult<live_interactions::Model> {
         let tenant_id = tenant.uuid();
+        let id = id.uuid();
         let row = live_interactions::Entity::find_by_id(id)
             .filter(live_interactions::Column::TenantId.eq(tenant_id))
             .one(&self.db)
@@ -107,10 +109,11 @@ impl Store {
     pub async fn live_interactions(
         &self,
         tenant: TenantId,
-        session_id: Uuid,
+        session: LiveSessionId,
         page: PageRequest,
     ) -> ApiResult<Page<live_interactions::Model>> {
         let tenant_id = tenant.uuid();
+        let session_id = session.uuid();
         let select = live_interactions::Entity::find()
             .filter(live_interactions::Column::TenantId.eq(tenant_id))
             .filter(live_interactions::Column::SessionId.eq(session_id));
@@ -122,10 +125,11 @@ impl Store {
     pub async fn live_viewer_replies(
         &self,
         tenant: TenantId,
-        session_id: Uuid,
+        session: LiveSessionId,
         author_id: &str,
     ) -> ApiResult<(u32, Option<DateTime<Utc>>)> {
         let tenant_id = tenant.uuid();
+        let session_id = session.uuid();
         let replied: Vec<DateTime<Utc>> = live_interactions::Entity::find()
             .select_only()
             .column(live_interactions::Column::CreatedAt)
@@ -144,10 +148,11 @@ impl Store {
     pub async fn live_outcome_count(
         &self,
         tenant: TenantId,
-        session_id: Uuid,
+        session: LiveSessionId,
         outcome: Outcome,
     ) -> ApiResult<i64> {
         let tenant_id = tenant.uuid();
+        let session_id = session.uuid();
         use sea_orm::PaginatorTrait;
         let n = live_interactions::Entity::find()
             .filter(live_interactions::Column::TenantId.eq(tenant_id))

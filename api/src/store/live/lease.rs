@@ -3,10 +3,10 @@
 //! start or stop readers (`services::live::ownership`).
 
 use chrono::{DateTime, Utc};
+use leadline_domain::ids::LiveSessionId;
 use leadline_domain::live::LiveSessionStatus;
 use leadline_entity::live_sessions;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use uuid::Uuid;
 
 use crate::error::ApiResult;
 use crate::store::Store;
@@ -18,11 +18,12 @@ impl Store {
     /// is in `services::live::lease`; this one serves the embedded default and Postgres alone.
     pub async fn claim_live_session(
         &self,
-        session_id: Uuid,
+        session: LiveSessionId,
         owner: &str,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> ApiResult<bool> {
+        let session_id = session.uuid();
         use sea_orm::sea_query::{Condition, Expr};
         let result = live_sessions::Entity::update_many()
             .col_expr(live_sessions::Column::OwnerId, Expr::value(owner))
@@ -42,7 +43,8 @@ impl Store {
     }
 
     /// Gives `owner`'s lease on the session up (no-op when another replica holds it).
-    pub async fn release_live_session(&self, session_id: Uuid, owner: &str) -> ApiResult<()> {
+    pub async fn release_live_session(&self, session: LiveSessionId, owner: &str) -> ApiResult<()> {
+        let session_id = session.uuid();
         use sea_orm::sea_query::Expr;
         live_sessions::Entity::update_many()
             .col_expr(

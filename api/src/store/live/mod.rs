@@ -21,6 +21,7 @@ mod viewers;
 pub use viewers::{LiveViewerMessage, ViewerCount};
 
 use chrono::Duration;
+use leadline_domain::ids::{LeadId, LiveSessionId, ProductId};
 use leadline_domain::live::{
     LiveLimits, LivePlatform, LivePlatformConfig, LiveScore, LiveSessionStatus,
 };
@@ -43,7 +44,7 @@ pub struct NewLiveSession {
     pub title: Option<String>,
     /// Platform state, e.g. the video id for YouTube.
     pub platform_config: LivePlatformConfig,
-    pub product_ids: Vec<Uuid>,
+    pub product_ids: Vec<ProductId>,
     pub limits: LiveLimits,
 }
 
@@ -57,15 +58,15 @@ pub struct LiveSessionFilter {
 /// One chat message as the pipeline stores it.
 #[derive(Debug, Clone)]
 pub struct NewLiveInteraction {
-    pub session_id: Uuid,
-    pub lead_id: Option<Uuid>,
+    pub session_id: LiveSessionId,
+    pub lead_id: Option<LeadId>,
     pub platform_message_id: String,
     pub author_id: String,
     pub author_name: String,
     pub text: String,
     pub intent: Option<String>,
     pub confidence: Option<f64>,
-    pub matched_product_id: Option<Uuid>,
+    pub matched_product_id: Option<ProductId>,
 }
 
 /// What happened to an interaction after the decision.
@@ -171,7 +172,7 @@ pub fn session_product_ids(session: &live_sessions::Model) -> Vec<Uuid> {
 
 /// The key of one session's activity in a lead's metadata: the live score is per viewer *per
 /// session* (ARCHITECTURE.md §4), and a viewer may watch several streams.
-fn activity_key(session_id: Uuid) -> String {
+fn activity_key(session_id: LiveSessionId) -> String {
     session_id.to_string()
 }
 

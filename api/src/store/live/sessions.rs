@@ -2,7 +2,7 @@
 //! and the dashboard's aggregates. Must not: read or write interactions one by one
 //! (`interactions`) or leads (`viewers`).
 
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{LiveSessionId, TenantId};
 use leadline_entity::{live_interactions, live_sessions};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -62,9 +62,10 @@ impl Store {
     pub async fn live_session(
         &self,
         tenant: TenantId,
-        id: Uuid,
+        id: LiveSessionId,
     ) -> ApiResult<live_sessions::Model> {
         let tenant_id = tenant.uuid();
+        let id = id.uuid();
         session_in(&self.db, tenant_id, id).await
     }
 
@@ -100,9 +101,10 @@ impl Store {
     pub async fn stop_live_session(
         &self,
         tenant: TenantId,
-        id: Uuid,
+        id: LiveSessionId,
     ) -> ApiResult<live_sessions::Model> {
         let tenant_id = tenant.uuid();
+        let id = id.uuid();
         let session = session_in(&self.db, tenant_id, id).await?;
         if session.status == LiveSessionStatus::Stopped.as_str() {
             return Ok(session);
@@ -119,10 +121,11 @@ impl Store {
     pub async fn set_live_agent_enabled(
         &self,
         tenant: TenantId,
-        id: Uuid,
+        id: LiveSessionId,
         enabled: bool,
     ) -> ApiResult<live_sessions::Model> {
         let tenant_id = tenant.uuid();
+        let id = id.uuid();
         let mut row = session_in(&self.db, tenant_id, id)
             .await?
             .into_active_model();
@@ -135,10 +138,11 @@ impl Store {
     pub async fn set_live_platform_config(
         &self,
         tenant: TenantId,
-        id: Uuid,
+        id: LiveSessionId,
         config: &LivePlatformConfig,
     ) -> ApiResult<()> {
         let tenant_id = tenant.uuid();
+        let id = id.uuid();
         live_sessions::Entity::update_many()
             .col_expr(
                 live_sessions::Column::PlatformConfig,
@@ -156,10 +160,11 @@ impl Store {
     pub async fn add_live_counters(
         &self,
         tenant: TenantId,
-        id: Uuid,
+        id: LiveSessionId,
         delta: CounterDelta,
     ) -> ApiResult<()> {
         let tenant_id = tenant.uuid();
+        let id = id.uuid();
         use live_sessions::Column as C;
         let CounterDelta {
             messages,
@@ -187,9 +192,10 @@ impl Store {
     pub async fn live_session_stats(
         &self,
         tenant: TenantId,
-        session_id: Uuid,
+        session: LiveSessionId,
     ) -> ApiResult<LiveSessionStats> {
         let tenant_id = tenant.uuid();
+        let session_id = session.uuid();
         let mut intents: Vec<(Option<String>, i64)> = live_interactions::Entity::find()
             .select_only()
             .column(live_interactions::Column::Intent)
@@ -201,7 +207,7 @@ impl Store {
             .all(&self.db)
             .await?;
         intents.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let leads = self.live_session_leads(tenant, session_id).await?;
+        let leads = self.live_session_leads(tenant, session).await?;
         let mut by_temperature: Vec<(String, i64)> = Vec::new();
         for lead in &leads {
             match by_temperature

@@ -5,7 +5,7 @@ use super::*;
 use crate::store::{now, PageRequest, Store};
 use leadline_domain::analysis::Analysis;
 use leadline_domain::analysis::{Intent, Language, ProductMatch, Provider};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{LeadId, LiveInteractionId, LiveSessionId, TenantId};
 use leadline_domain::lead::Temperature;
 
 async fn store() -> Store {
@@ -51,7 +51,7 @@ fn session(limits: LiveLimits) -> NewLiveSession {
     }
 }
 
-fn interaction(session_id: Uuid, message_id: &str, author: &str) -> NewLiveInteraction {
+fn interaction(session_id: LiveSessionId, message_id: &str, author: &str) -> NewLiveInteraction {
     NewLiveInteraction {
         session_id,
         lead_id: None,
@@ -76,50 +76,53 @@ async fn one_replica_holds_a_session_lease_until_it_expires_or_is_released() {
     let t = now();
     let until = t + chrono::Duration::seconds(10);
     assert!(store
-        .claim_live_session(s.id, "r1", t, until)
+        .claim_live_session(LiveSessionId(s.id), "r1", t, until)
         .await
         .expect("claim"));
     // Another replica cannot take it while the lease holds; the owner renews.
     assert!(!store
-        .claim_live_session(s.id, "r2", t, until)
+        .claim_live_session(LiveSessionId(s.id), "r2", t, until)
         .await
         .expect("claim"));
     assert!(store
-        .claim_live_session(s.id, "r1", t, until)
+        .claim_live_session(LiveSessionId(s.id), "r1", t, until)
         .await
         .expect("renew"));
     // Expired: the other replica takes over, and the old owner cannot renew.
     let later = until + chrono::Duration::milliseconds(1);
     let later_until = later + chrono::Duration::seconds(10);
     assert!(store
-        .claim_live_session(s.id, "r2", later, later_until)
+        .claim_live_session(LiveSessionId(s.id), "r2", later, later_until)
         .await
         .expect("take"));
     assert!(!store
-        .claim_live_session(s.id, "r1", later, later_until)
+        .claim_live_session(LiveSessionId(s.id), "r1", later, later_until)
         .await
         .expect("lost"));
     // Released by its owner (only): free for anyone at once.
-    store.release_live_session(s.id, "r1").await.expect("no-op");
+    store
+        .release_live_session(LiveSessionId(s.id), "r1")
+        .await
+        .expect("no-op");
     assert!(!store
-        .claim_live_session(s.id, "r1", later, later_until)
+        .claim_live_session(LiveSessionId(s.id), "r1", later, later_until)
         .await
         .expect("still r2"));
     store
-        .release_live_session(s.id, "r2")
+        .release_live_session(LiveSessionId(s.id), "r2")
         .await
         .expect("release");
     assert!(store
-        .claim_live_session(s.id, "r1", later, later_until)
+        .claim_live_session(LiveSessionId(s.id), "r1", later, later_until)
         .await
         .expect("free"));
     // A stopped session is nobody's.
     store
-        .stop_live_session(TenantId(a), s.id)
+        .stop_live_session(TenantId(a), LiveSessionId(s.id))
         .await
         .expect("stop");
     assert!(!store
-        .claim_live_session(s.id, "r1", later, later_until)
+        .claim_live_session(LiveSessionId(s.id), "r1", later, later_until)
         .await
         .expect("stopped"));
 }
@@ -139,7 +142,9 @@ async fn sessions_are_tenant_scoped_and_stop_idempotently() {
     assert_eq!(created.status, LiveSessionStatus::Active.as_str());
     assert_eq!(limits_from_json(&created.limits), limits);
     assert!(matches!(
-        store.live_session(TenantId(b), created.id).await,
+        store
+            .live_session(TenantId(b), LiveSessionId(created.id))
+            .await,
         Err(ApiError::NotFound(_))
     ));
     let page = PageRequest::parse(None, None).expect("page");
@@ -150,12 +155,12 @@ async fn sessions_are_tenant_scoped_and_stop_idempotently() {
     assert_eq!(listed.total_count, 1);
     assert_eq!(store.active_live_sessions().await.expect("active").len(), 1);
     let stopped = store
-        .stop_live_session(TenantId(a), created.id)
+        .stop_live_session(TenantId(a), LiveSessionId(created.id))
         .await
         .expect("stop");
     assert_eq!(stopped.status, LiveSessionStatus::Stopped.as_str());
     let again = store
-        .stop_live_session(TenantId(a), created.id)
+        .stop_live_session(TenantId(a), LiveSessionId(created.id))
         .await
         .expect("stop");
     assert_eq!(again.stopped_at, stopped.stopped_at);
@@ -175,23 +180,23 @@ async fn duplicates_are_refused_and_viewer_replies_are_counted() {
         .await
         .expect("create");
     let first = store
-        .record_live_interaction(TenantId(a), interaction(s.id, "m1", "UCv"))
+        .record_live_interaction(TenantId(a), interaction(LiveSessionId(s.id), "m1", "UCv"))
         .await
         .expect("insert")
         .expect("new");
     assert!(store
-        .record_live_interaction(TenantId(a), interaction(s.id, "m1", "UCv"))
+        .record_live_interaction(TenantId(a), interaction(LiveSessionId(s.id), "m1", "UCv"))
         .await
         .expect("insert")
         .is_none());
     assert!(store
-        .live_message_seen(TenantId(a), s.id, "m1")
+        .live_message_seen(TenantId(a), LiveSessionId(s.id), "m1")
         .await
         .expect("seen"));
     store
         .set_live_interaction_outcome(
             TenantId(a),
-            first.id,
+            LiveInteractionId(first.id),
             InteractionOutcome::Replied {
                 text: "x".into(),
                 via: "PUBLIC".into(),
@@ -200,7 +205,7 @@ async fn duplicates_are_refused_and_viewer_replies_are_counted() {
         .await
         .expect("outcome");
     let (count, last) = store
-        .live_viewer_replies(TenantId(a), s.id, "UCv")
+        .live_viewer_replies(TenantId(a), LiveSessionId(s.id), "UCv")
         .await
         .expect("count");
     assert_eq!(count, 1);
@@ -208,7 +213,7 @@ async fn duplicates_are_refused_and_viewer_replies_are_counted() {
     store
         .add_live_counters(
             TenantId(a),
-            s.id,
+            LiveSessionId(s.id),
             CounterDelta {
                 messages: 1,
                 responses: 1,
@@ -218,7 +223,10 @@ async fn duplicates_are_refused_and_viewer_replies_are_counted() {
         )
         .await
         .expect("counters");
-    let s = store.live_session(TenantId(a), s.id).await.expect("get");
+    let s = store
+        .live_session(TenantId(a), LiveSessionId(s.id))
+        .await
+        .expect("get");
     assert_eq!(
         (
             s.messages_processed,
@@ -243,7 +251,7 @@ async fn a_viewer_lead_is_created_once_and_scored_with_events() {
         .record_live_viewer(
             TenantId(a),
             LiveViewerMessage {
-                session_id: s.id,
+                session_id: LiveSessionId(s.id),
                 platform: LivePlatform::Youtube,
                 author_id: "UCviewer",
                 author_name: "Viewer",
@@ -262,7 +270,7 @@ async fn a_viewer_lead_is_created_once_and_scored_with_events() {
         .record_live_viewer(
             TenantId(a),
             LiveViewerMessage {
-                session_id: s.id,
+                session_id: LiveSessionId(s.id),
                 platform: LivePlatform::Youtube,
                 author_id: "UCviewer",
                 author_name: "Viewer",
@@ -282,7 +290,7 @@ async fn a_viewer_lead_is_created_once_and_scored_with_events() {
         Temperature::for_live_score(second.score.total).as_str()
     );
     let identities = store
-        .lead_identities(TenantId(a), first.lead.id)
+        .lead_identities(TenantId(a), LeadId(first.lead.id))
         .await
         .expect("identities");
     assert_eq!(identities.len(), 1);

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use leadline_domain::analysis::Analysis;
 use leadline_domain::channel::Channel;
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{LiveSessionId, TenantId};
 use leadline_domain::lead::Temperature;
 use leadline_domain::live::{
     live_score, score_reason, InteractionOutcome as Outcome, LivePlatform, ViewerActivity,
@@ -41,7 +41,7 @@ pub struct ViewerCount {
 #[derive(Debug, Clone, Copy)]
 pub struct LiveViewerMessage<'a> {
     /// The session the viewer chatted in.
-    pub session_id: Uuid,
+    pub session_id: LiveSessionId,
     /// Its platform (the viewer's identity is on that platform's channel).
     pub platform: LivePlatform,
     /// The viewer's platform id.
@@ -61,9 +61,10 @@ impl Store {
     pub async fn live_session_leads(
         &self,
         tenant: TenantId,
-        session_id: Uuid,
+        session: LiveSessionId,
     ) -> ApiResult<Vec<leads::Model>> {
         let tenant_id = tenant.uuid();
+        let session_id = session.uuid();
         let lead_ids: Vec<Option<Uuid>> = live_interactions::Entity::find()
             .select_only()
             .column(live_interactions::Column::LeadId)
@@ -249,10 +250,11 @@ impl Store {
     pub async fn live_viewer_id(
         &self,
         tenant: TenantId,
-        session_id: Uuid,
+        session: LiveSessionId,
         username: &str,
     ) -> ApiResult<Option<String>> {
         let tenant_id = tenant.uuid();
+        let session_id = session.uuid();
         use sea_orm::sea_query::{Condition, Expr, Func};
         let wanted = username.trim().trim_start_matches('@').to_lowercase();
         let row = live_interactions::Entity::find()
@@ -278,10 +280,11 @@ impl Store {
     pub async fn live_viewer_counts(
         &self,
         tenant: TenantId,
-        session_id: Uuid,
+        session: LiveSessionId,
         limit: u64,
     ) -> ApiResult<Vec<ViewerCount>> {
         let tenant_id = tenant.uuid();
+        let session_id = session.uuid();
         use sea_orm::sea_query::{Expr, Func};
         let rows: Vec<(String, Option<String>, i64, i64)> = live_interactions::Entity::find()
             .select_only()

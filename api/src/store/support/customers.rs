@@ -4,7 +4,7 @@
 //!
 //! Must not: issue tokens (the support service does) or keep a secret in clear.
 
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{LeadId, TenantId, VisitorId};
 use leadline_entity::{lead_identities, leads, web_chat_visitors};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -33,10 +33,11 @@ impl Store {
     pub async fn web_chat_identity_exists(
         &self,
         tenant: TenantId,
-        lead_id: Uuid,
+        lead: LeadId,
         external_id: &str,
     ) -> ApiResult<bool> {
         let tenant_id = tenant.uuid();
+        let lead_id = lead.uuid();
         Ok(lead_identities::Entity::find()
             .filter(lead_identities::Column::TenantId.eq(tenant_id))
             .filter(lead_identities::Column::Channel.eq(WEB_CHAT))
@@ -83,11 +84,12 @@ impl Store {
     pub async fn resume_visitor(
         &self,
         tenant: TenantId,
-        visitor_id: Uuid,
+        visitor: VisitorId,
         presented_hash: &str,
         next_hash: &str,
     ) -> ApiResult<Option<Visitor>> {
         let tenant_id = tenant.uuid();
+        let visitor_id = visitor.uuid();
         let tx = self.db.begin().await?;
         let rotated = web_chat_visitors::Entity::update_many()
             .col_expr(

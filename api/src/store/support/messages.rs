@@ -6,7 +6,7 @@
 //! (the caller passes the limiter's verdict).
 
 use leadline_domain::conversation::{ConversationStatus, Handler};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{ConversationId, LeadId, MessageId, TenantId};
 use leadline_domain::messaging::{DeliveryStatus, MessageDirection, SenderKind};
 use leadline_entity::{conversations, messages};
 use sea_orm::sea_query::Expr;
@@ -67,14 +67,16 @@ impl Store {
     pub async fn add_customer_message(
         &self,
         tenant: TenantId,
-        session_id: Uuid,
-        lead_id: Uuid,
+        session: ConversationId,
+        lead: LeadId,
         body: String,
         client_message_id: String,
         ai_enabled: bool,
         limits: CustomerMessageLimits,
     ) -> ApiResult<CustomerMessage> {
         let tenant_id = tenant.uuid();
+        let session_id = session.uuid();
+        let lead_id = lead.uuid();
         let tx = self.db.begin().await?;
         let session = session_in(&tx, tenant_id, session_id).await?;
         if session.lead_id != lead_id {
@@ -183,11 +185,13 @@ impl Store {
     pub async fn mark_support_read(
         &self,
         tenant: TenantId,
-        session_id: Uuid,
-        up_to: Uuid,
+        session: ConversationId,
+        up_to: MessageId,
         side: ReadSide,
     ) -> ApiResult<u64> {
         let tenant_id = tenant.uuid();
+        let session_id = session.uuid();
+        let up_to = up_to.uuid();
         let exists = messages::Entity::find()
             .filter(messages::Column::TenantId.eq(tenant_id))
             .filter(messages::Column::ConversationId.eq(session_id))
@@ -227,10 +231,12 @@ impl Store {
     pub async fn mark_support_delivered(
         &self,
         tenant: TenantId,
-        session_id: Uuid,
-        ids: &[Uuid],
+        session: ConversationId,
+        ids: &[MessageId],
     ) -> ApiResult<Vec<messages::Model>> {
         let tenant_id = tenant.uuid();
+        let session_id = session.uuid();
+        let ids = ids.iter().map(|id| id.uuid()).collect::<Vec<_>>();
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -283,11 +289,13 @@ impl Store {
     pub async fn support_history(
         &self,
         tenant: TenantId,
-        session_id: Uuid,
-        after: Option<Uuid>,
+        session: ConversationId,
+        after: Option<MessageId>,
         limit: u64,
     ) -> ApiResult<(Vec<messages::Model>, bool)> {
         let tenant_id = tenant.uuid();
+        let session_id = session.uuid();
+        let after = after.map(MessageId::uuid);
         let base = messages::Entity::find()
             .filter(messages::Column::TenantId.eq(tenant_id))
             .filter(messages::Column::ConversationId.eq(session_id));
@@ -325,10 +333,11 @@ impl Store {
     pub async fn support_transcript_messages(
         &self,
         tenant: TenantId,
-        session_id: Uuid,
+        session: ConversationId,
         cap: u64,
     ) -> ApiResult<Vec<messages::Model>> {
         let tenant_id = tenant.uuid();
+        let session_id = session.uuid();
         Ok(messages::Entity::find()
             .filter(messages::Column::TenantId.eq(tenant_id))
             .filter(messages::Column::ConversationId.eq(session_id))

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use leadline_domain::conversation::{ConversationStatus, Handler, TicketStatus};
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{ConversationId, LeadId, TenantId, UserId};
 use leadline_entity::{conversations, leads, tickets};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -44,9 +44,10 @@ impl Store {
     pub async fn active_support_session(
         &self,
         tenant: TenantId,
-        lead_id: Uuid,
+        lead: LeadId,
     ) -> ApiResult<Option<conversations::Model>> {
         let tenant_id = tenant.uuid();
+        let lead_id = lead.uuid();
         Ok(conversations::Entity::find()
             .filter(conversations::Column::TenantId.eq(tenant_id))
             .filter(conversations::Column::LeadId.eq(lead_id))
@@ -61,12 +62,13 @@ impl Store {
     pub async fn open_support_session(
         &self,
         tenant: TenantId,
-        lead_id: Uuid,
+        lead: LeadId,
         subject: Option<String>,
     ) -> ApiResult<(conversations::Model, bool)> {
         let tenant_id = tenant.uuid();
+        let lead_id = lead.uuid();
         for _ in 0..2 {
-            if let Some(open) = self.active_support_session(tenant, lead_id).await? {
+            if let Some(open) = self.active_support_session(tenant, lead).await? {
                 return Ok((open, false));
             }
             let lead = leads::Entity::find_by_id(lead_id)
@@ -100,7 +102,7 @@ impl Store {
                 Err(error) => return Err(error.into()),
             }
         }
-        self.active_support_session(tenant, lead_id)
+        self.active_support_session(tenant, lead)
             .await?
             .map(|s| (s, false))
             .ok_or_else(|| ApiError::Conflict("the session was closed meanwhile; retry".into()))
@@ -111,10 +113,12 @@ impl Store {
     pub async fn support_session(
         &self,
         tenant: TenantId,
-        id: Uuid,
-        lead_id: Option<Uuid>,
+        id: ConversationId,
+        lead: Option<LeadId>,
     ) -> ApiResult<conversations::Model> {
         let tenant_id = tenant.uuid();
+        let id = id.uuid();
+        let lead_id = lead.map(LeadId::uuid);
         let session = session_in(&self.db, tenant_id, id).await?;
         if lead_id.is_some_and(|lead| lead != session.lead_id) {
             return Err(ApiError::NotFound("support session"));
@@ -141,7 +145,10 @@ impl Store {
             .all(&self.db)
             .await?;
         let tickets = self
-            .latest_session_tickets(tenant, sessions.iter().map(|s| s.id).collect())
+            .latest_session_tickets(
+                tenant,
+                sessions.iter().map(|s| ConversationId(s.id)).collect(),
+            )
             .await?;
         let mut queue: Vec<_> = sessions
             .into_iter()
@@ -158,9 +165,13 @@ impl Store {
     pub async fn latest_session_tickets(
         &self,
         tenant: TenantId,
-        session_ids: Vec<Uuid>,
+        session_ids: Vec<ConversationId>,
     ) -> ApiResult<HashMap<Uuid, tickets::Model>> {
         let tenant_id = tenant.uuid();
+        let session_ids = session_ids
+            .into_iter()
+            .map(ConversationId::uuid)
+            .collect::<Vec<_>>();
         if session_ids.is_empty() {
             return Ok(HashMap::new());
         }
@@ -181,10 +192,11 @@ impl Store {
     pub async fn lead_recent_tickets(
         &self,
         tenant: TenantId,
-        lead_id: Uuid,
+        lead: LeadId,
         limit: u64,
     ) -> ApiResult<Vec<tickets::Model>> {
         let tenant_id = tenant.uuid();
+        let lead_id = lead.uuid();
         Ok(tickets::Entity::find()
             .filter(tickets::Column::TenantId.eq(tenant_id))
             .filter(tickets::Column::LeadId.eq(lead_id))
@@ -207,13 +219,16 @@ impl Store {
     pub async fn assign_support_session(
         &self,
         tenant: TenantId,
-        session_id: Uuid,
-        agent: Uuid,
-        expected_assignee: Option<Uuid>,
+        session: ConversationId,
+        agent: UserId,
+        expected_assignee: Option<UserId>,
         capacity: u64,
         actor: Actor,
     ) -> ApiResult<Result<conversations::Model, AssignRefusal>> {
         let tenant_id = tenant.uuid();
+        let session_id = session.uuid();
+        let agent = agent.uuid();
+        let expected_assignee = expected_assignee.map(UserId::uuid);
         let tx = self.db.begin().await?;
         let at = now();
         if capacity > 0 && expected_assignee != Some(agent) {
@@ -302,11 +317,12 @@ impl Store {
     pub async fn end_support_session(
         &self,
         tenant: TenantId,
-        session_id: Uuid,
+        session: ConversationId,
         actor: Actor,
         details: serde_json::Value,
     ) -> ApiResult<conversations::Model> {
         let tenant_id = tenant.uuid();
+        let session_id = session.uuid();
         let tx = self.db.begin().await?;
         let session = session_in(&tx, tenant_id, session_id).await?;
         let ended_open = ConversationStatus::stored(&session.status)?.is_open();
