@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{env_number, fresh_database, Figures};
+use common::{env_number, fresh_database, until_healthy, Figures};
 use futures::{SinkExt, StreamExt};
 use leadline_api::app::Application;
 use leadline_api::bus::{Event, EventBus, LeadScoreChanged};
@@ -51,10 +51,7 @@ async fn replica(settings: &[(&'static str, String)]) -> Replica {
     })
     .expect("config");
     let app = Application::build(config).await.expect("build");
-    let ready_by = Instant::now() + Duration::from_secs(10);
-    while !app.state().bus.is_healthy().await && Instant::now() < ready_by {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_healthy("the replica's bus", || app.state().bus.is_healthy()).await;
     let addr = app.local_addr().expect("addr").to_string();
     let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {
@@ -350,12 +347,10 @@ async fn main() {
 
     let publishing = EventBus::redis(&redis_url, &format!("{prefix}-baseline")).expect("bus");
     let receiving = EventBus::redis(&redis_url, &format!("{prefix}-baseline")).expect("bus");
-    let ready_by = Instant::now() + Duration::from_secs(10);
-    while !(publishing.is_healthy().await && receiving.is_healthy().await)
-        && Instant::now() < ready_by
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_healthy("the baseline buses", || async {
+        publishing.is_healthy().await && receiving.is_healthy().await
+    })
+    .await;
     let bus = bus_baseline(publishing, receiving, dashboards, changes, concurrency).await;
 
     println!("cross_replica (PostgreSQL + Redis, 2 replicas): {dashboards} dashboards on A, {changes} changes on B, {concurrency} in flight");

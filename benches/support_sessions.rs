@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use futures::{SinkExt, StreamExt};
 mod common;
 
-use common::{env_number, fresh_database, Figures};
+use common::{env_number, fresh_database, until_healthy, Figures};
 use leadline_api::app::Application;
 use leadline_api::bus::{Event, EventBus, SupportEvent};
 use leadline_api::config::Config;
@@ -353,10 +353,7 @@ async fn main() {
     };
     // A Redis bus refuses subscriptions until its own subscription is live (they would end at
     // once with Disconnected): wait for that, as `/readyz` does for the server.
-    let ready_by = Instant::now() + Duration::from_secs(10);
-    while !baseline_bus.is_healthy().await && Instant::now() < ready_by {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_healthy("the baseline bus", || baseline_bus.is_healthy()).await;
     let bus = bus_baseline(baseline_bus, sessions, per_session, concurrency).await;
 
     let backend = match (&admin_url, &redis_url) {

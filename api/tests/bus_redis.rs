@@ -34,14 +34,7 @@ async fn a_burst_published_on_one_replica_arrives_whole_and_in_order_on_the_othe
     let publisher = EventBus::redis(&url, &prefix).expect("publisher bus");
     let subscriber = EventBus::redis(&url, &prefix).expect("subscriber bus");
     // Wait until the subscriber's pattern subscription is live (it connects in the background).
-    let started = std::time::Instant::now();
-    while !subscriber.is_healthy().await {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "redis bus never subscribed"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    subscribed("the redis bus to subscribe", || subscriber.is_healthy()).await;
     let tenant = Uuid::now_v7();
     let lead = Uuid::now_v7();
     let mut events = Box::pin(subscriber.subscribe(TenantId(tenant)));
@@ -75,14 +68,10 @@ async fn two_replicas() -> Option<(EventBus, EventBus)> {
     let prefix = format!("test-bus-{}", Uuid::now_v7().simple());
     let a = EventBus::redis(&url, &prefix).expect("bus a");
     let b = EventBus::redis(&url, &prefix).expect("bus b");
-    let started = std::time::Instant::now();
-    while !(a.is_healthy().await && b.is_healthy().await) {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "redis bus never subscribed"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    subscribed("both redis buses to subscribe", || async {
+        a.is_healthy().await && b.is_healthy().await
+    })
+    .await;
     Some((a, b))
 }
 
@@ -167,4 +156,27 @@ async fn events_dropped_on_overflow_are_announced_as_lag_on_the_other_replica() 
     a.publish(TenantId(tenant), score_event(lead, 20_000));
     let next = drain_scores(&mut tenant_on_b, Duration::from_secs(2)).await;
     assert!(next.contains(&Ok(20_000)), "{next:?}");
+}
+
+/// Waits until `healthy` holds (a Redis bus connects and subscribes in the background), failing
+/// the test after 10 s.
+async fn subscribed<F, Fut>(what: &str, healthy: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    leadline_api::store::testkit::eventually(
+        what,
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || async {
+            if healthy().await {
+                Ok(())
+            } else {
+                Err("not subscribed yet")
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|timed_out| panic!("{timed_out}"));
 }

@@ -73,14 +73,23 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let started = std::time::Instant::now();
-    while !done().await {
-        assert!(
-            started.elapsed() < limit,
-            "condition not reached in {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    leadline_api::store::testkit::eventually(
+        "the condition",
+        limit,
+        Duration::from_millis(20),
+        || {
+            let reached = done();
+            async move {
+                if reached.await {
+                    Ok(())
+                } else {
+                    Err("not reached yet")
+                }
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|timed_out| panic!("{timed_out}"));
 }
 
 fn spawn_pool(

@@ -20,6 +20,30 @@ pub async fn fresh_database(admin_url: &str, prefix: &str) -> String {
         .expect("create the bench database")
 }
 
+/// Waits up to 10 s until `healthy` holds (a Redis bus subscribes in the background and refuses
+/// subscriptions until then), through the test kit's `eventually`. A bus that never comes up
+/// fails the bench: its figures would measure nothing.
+pub async fn until_healthy<F, Fut>(what: &str, healthy: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    leadline_api::store::testkit::eventually(
+        what,
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        || async {
+            if healthy().await {
+                Ok(())
+            } else {
+                Err("not healthy yet")
+            }
+        },
+    )
+    .await
+    .expect("the bus to come up");
+}
+
 /// The `p` quantile (0–1) of sorted samples.
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {

@@ -13,8 +13,8 @@ use leadline_livekit::ApiCredentials;
 use serde_json::{json, Value};
 
 use crate::calls::{
-    call, invoice, start, until_status, with_livekit, with_livekit_and, zone_at_local_hour,
-    CUSTOMER,
+    call, invoice, start, until_call, until_status, with_livekit, with_livekit_and,
+    zone_at_local_hour, CUSTOMER,
 };
 use crate::harness::{error_code, fresh_database, scale_out, SpawnOptions, TestApp, WsEvent};
 
@@ -683,18 +683,14 @@ async fn unreported_call(
     )
     .await;
     fake.finish_room(&format!("call-{id}")).await.unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let now = call(app, owner, &id).await;
-        if !now["outcome"].is_null() {
-            return now;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never classified: {now}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_call(
+        app,
+        owner,
+        &id,
+        "the call's outcome to be classified",
+        |c| !c["outcome"].is_null(),
+    )
+    .await
 }
 
 #[tokio::test]

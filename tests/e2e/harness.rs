@@ -418,6 +418,20 @@ pub fn mailed_secret(message: &str, marker: &str) -> String {
         .to_owned()
 }
 
+/// Polls `attempt` every 50 ms until it answers `Ok`, failing the test after `limit` with its
+/// last `Err`: the test kit's `eventually`, for what the test cannot ask GraphQL (a fake's
+/// recordings, a port, a table). Answers from the API poll with [`TestApp::eventually`].
+pub async fn wait_for<T, E, F, Fut>(what: &str, limit: Duration, attempt: F) -> T
+where
+    E: std::fmt::Debug,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    leadline_api::store::testkit::eventually(what, limit, Duration::from_millis(50), attempt)
+        .await
+        .unwrap_or_else(|timed_out| panic!("{timed_out}"))
+}
+
 /// The first error's `extensions.code`.
 pub fn error_code(response: &Value) -> &str {
     response["errors"][0]["extensions"]["code"]

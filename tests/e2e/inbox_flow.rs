@@ -5,7 +5,7 @@
 //! killed mid-job, and a message outside the 24-hour window. Runs on the embedded default and on
 //! Postgres+Redis.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use leadline_llm::fake::{Behavior, FakeAnthropic};
 use leadline_meta::client::Channel as MetaChannel;
@@ -15,7 +15,7 @@ use leadline_tiktok::fake::{Failure as TikTokFailure, FakeTikTok};
 use leadline_whatsapp::fake::FakeWhatsApp;
 use serde_json::{json, Value};
 
-use crate::harness::{spawn_with, SpawnOptions, TestApp, WsEvent};
+use crate::harness::{spawn_with, wait_for, SpawnOptions, TestApp, WsEvent};
 
 /// The three fakes (Messenger and Instagram share one Graph fake, as they share Graph).
 struct Platforms {
@@ -422,11 +422,17 @@ async fn a_worker_killed_mid_job_is_taken_over_and_the_customer_gets_one_reply()
         .await;
     // Killed only once its AI request is in flight (else the next process would get the slow
     // answer meant for this one).
-    let started = Instant::now();
-    while anthropic.request_count() == 0 {
-        assert!(started.elapsed() < Duration::from_secs(30), "no AI request");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for(
+        "the AI request to be in flight",
+        Duration::from_secs(30),
+        || async {
+            match anthropic.request_count() {
+                0 => Err("no AI request yet"),
+                _ => Ok(()),
+            }
+        },
+    )
+    .await;
     drop(first); // SIGKILL: no graceful shutdown, the lease is simply left to lapse.
 
     let second = spawn_with(options).await;

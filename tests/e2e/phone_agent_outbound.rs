@@ -16,7 +16,7 @@ use leadline_twilio::{AnsweredBy, CallStatus};
 use serde_json::{json, Value};
 
 use crate::calls::zone_at_local_hour;
-use crate::harness::{error_code, spawn_with, SpawnOptions, TestApp};
+use crate::harness::{error_code, spawn_with, wait_for, SpawnOptions, TestApp};
 
 const NUMBER: &str = "+15005550006";
 const OPERATOR: &str = "+16505550100";
@@ -254,18 +254,20 @@ async fn a_machine_answer_ends_the_call_as_voicemail_hangs_up_and_schedules_the_
     assert_eq!(ended["agentOutcome"], "VOICEMAIL", "{ended}");
 
     // The live call is hung up through the REST API.
-    let started = std::time::Instant::now();
-    loop {
-        let updates = o.twilio.call(&placed.call.sid).unwrap().updates;
-        if updates
-            .iter()
-            .any(|form| form.contains(&("Status".to_owned(), "completed".to_owned())))
-        {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(15), "never hung up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for(
+        "the call to be hung up",
+        Duration::from_secs(15),
+        || async {
+            let updates = o.twilio.call(&placed.call.sid).unwrap().updates;
+            let completed = ("Status".to_owned(), "completed".to_owned());
+            if updates.iter().any(|form| form.contains(&completed)) {
+                Ok(())
+            } else {
+                Err(updates)
+            }
+        },
+    )
+    .await;
 
     // The retry: attempt 2, queued two hours on, not dialled yet.
     let calls = o.lead_calls(&lead).await;

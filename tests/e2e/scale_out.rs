@@ -9,7 +9,7 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::json;
 use tokio::process::{Child, Command};
 
-use crate::harness::{fresh_database, scale_out, spawn_with, SpawnOptions, WsEvent};
+use crate::harness::{fresh_database, scale_out, spawn_with, wait_for, SpawnOptions, WsEvent};
 
 const SCORE_SUB: &str = "subscription { leadScoreChanged { leadId score previousScore } }";
 
@@ -82,17 +82,17 @@ impl PrivateRedis {
             .spawn()
             .expect("redis-server must be installed for this test (.ci/run installs it)");
         self.child = Some(child);
-        let started = Instant::now();
-        while tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-            .await
-            .is_err()
-        {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "redis-server did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let port = self.port;
+        wait_for(
+            "redis-server to start",
+            Duration::from_secs(10),
+            || async move {
+                tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .map(drop)
+            },
+        )
+        .await;
     }
 
     async fn kill(&mut self) {
@@ -117,18 +117,13 @@ async fn ready_status(app: &crate::harness::TestApp) -> u16 {
 }
 
 async fn wait_for_status(app: &crate::harness::TestApp, want: u16, limit: Duration) {
-    let started = Instant::now();
-    loop {
-        let status = ready_status(app).await;
-        if status == want {
-            return;
+    wait_for(&format!("readyz to answer {want}"), limit, || async {
+        match ready_status(app).await {
+            status if status == want => Ok(()),
+            status => Err(status),
         }
-        assert!(
-            started.elapsed() < limit,
-            "readyz stayed {status}, wanted {want}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -240,16 +235,19 @@ async fn two_serve_processes_run_each_of_1000_jobs_exactly_once() {
             row.try_get_by_index::<i64>(0).expect("count")
         }
     };
-    let started = Instant::now();
-    while count("SELECT count(*) FROM jobs WHERE kind = 'noop' AND status = 'COMPLETED'").await
-        < 1000
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(90),
-            "jobs did not finish"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_for(
+        "the 1,000 jobs to finish",
+        Duration::from_secs(90),
+        || async {
+            match count("SELECT count(*) FROM jobs WHERE kind = 'noop' AND status = 'COMPLETED'")
+                .await
+            {
+                done if done >= 1000 => Ok(()),
+                done => Err(done),
+            }
+        },
+    )
+    .await;
     assert_eq!(
         count("SELECT count(*) FROM jobs WHERE kind = 'noop' AND (status <> 'COMPLETED' OR attempts <> 1)")
             .await,

@@ -3,144 +3,197 @@
 
 use super::*;
 
-#[tokio::test]
-async fn assignment_hand_back_and_resolution() {
-    let h = harness().await;
-    let owner = h.sign_up("inbox-assign").await;
-    let other = h.sign_up("inbox-assign-other").await;
-    let agent = h.invite(&owner, "agent@inbox-assign.test", "AGENT").await;
+const ASSIGN: &str = "mutation($input: AssignConversationInput!) { assignConversation(input: $input) { conversation { status handledBy assignee { id email } } } }";
+const HAND_BACK: &str = "mutation($input: HandBackToAiInput!) { handBackToAi(input: $input) { conversation { status handledBy assignee { id } } } }";
+const RESOLVE: &str = "mutation($input: ResolveConversationInput!) { resolveConversation(input: $input) { conversation { id status } } }";
+
+/// A tenant with an AGENT and one open WhatsApp conversation from `phone`.
+struct Assignable {
+    owner: Member,
+    agent: Member,
+    seeded: Ingested,
+    /// The conversation's id, as GraphQL takes it.
+    id: String,
+}
+
+async fn assignable(h: &Harness, slug: &str, phone: &str) -> Assignable {
+    let owner = h.sign_up(slug).await;
+    let agent = h
+        .invite(&owner, &format!("agent@{slug}.test"), "AGENT")
+        .await;
     let seeded = h
-        .inbound(owner.tenant_id, Channel::Whatsapp, "5215550005", "hola")
+        .inbound(owner.tenant_id, Channel::Whatsapp, phone, "hola")
         .await;
     let id = seeded.conversation.id.to_string();
-    const ASSIGN: &str = "mutation($input: AssignConversationInput!) { assignConversation(input: $input) { conversation { status handledBy assignee { id email } } } }";
+    Assignable {
+        owner,
+        agent,
+        seeded,
+        id,
+    }
+}
 
-    // Someone who is not a member here.
+#[tokio::test]
+async fn assigning_to_someone_who_is_not_a_member_is_refused_on_agent_id() {
+    let h = harness().await;
+    let a = assignable(&h, "inbox-assign-foreign", "5215550015").await;
+    let other = h.sign_up("inbox-assign-other").await;
     let foreign = h
         .run(
-            Some(&owner.principal),
+            Some(&a.owner.principal),
             ASSIGN,
-            json!({"input": {"conversationId": id, "agentId": other.user_id.to_string()}}),
+            json!({"input": {"conversationId": a.id, "agentId": other.user_id.to_string()}}),
         )
         .await;
     assert_eq!(error_code(&foreign), "BAD_USER_INPUT");
     assert_eq!(foreign["errors"][0]["extensions"]["field"], "agentId");
+}
 
+#[tokio::test]
+async fn assignment_goes_to_the_named_agent_or_the_caller_and_hands_the_conversation_to_a_human() {
+    let h = harness().await;
+    let a = assignable(&h, "inbox-assign", "5215550005").await;
     let assigned = h
         .ok(
-            &owner.principal,
+            &a.owner.principal,
             ASSIGN,
-            json!({"input": {"conversationId": id, "agentId": agent.user_id.to_string()}}),
+            json!({"input": {"conversationId": a.id, "agentId": a.agent.user_id.to_string()}}),
         )
         .await;
     assert_eq!(
         assigned["assignConversation"]["conversation"],
-        json!({"status": "ACTIVE", "handledBy": "HUMAN", "assignee": {"id": agent.user_id.to_string(), "email": "agent@inbox-assign.test"}})
+        json!({"status": "ACTIVE", "handledBy": "HUMAN", "assignee": {"id": a.agent.user_id.to_string(), "email": "agent@inbox-assign.test"}})
     );
     // Default assignee: the caller.
     let mine = h
         .ok(
-            &owner.principal,
+            &a.owner.principal,
             ASSIGN,
-            json!({"input": {"conversationId": id}}),
+            json!({"input": {"conversationId": a.id}}),
         )
         .await;
     assert_eq!(
         mine["assignConversation"]["conversation"]["assignee"]["id"],
-        owner.user_id.to_string()
+        a.owner.user_id.to_string()
     );
-    // The agent's own reply does not take the conversation from its assignee.
+    let by_assignee = h
+        .ok(
+            &a.owner.principal,
+            "query($id: ID!) { conversations(filter: {assigneeId: $id, handledBy: HUMAN}) { totalCount } }",
+            json!({"id": a.owner.user_id.to_string()}),
+        )
+        .await;
+    assert_eq!(by_assignee["conversations"]["totalCount"], 1);
+}
+
+#[tokio::test]
+async fn another_agents_reply_does_not_take_the_conversation_from_its_assignee() {
+    let h = harness().await;
+    let a = assignable(&h, "inbox-assign-reply", "5215550025").await;
+    h.ok(
+        &a.owner.principal,
+        ASSIGN,
+        json!({"input": {"conversationId": a.id}}),
+    )
+    .await;
     let reply = h
         .ok(
-            &agent.principal,
+            &a.agent.principal,
             SEND,
-            json!({"input": {"conversationId": id, "text": "on it"}}),
+            json!({"input": {"conversationId": a.id, "text": "on it"}}),
         )
         .await;
     assert_eq!(
         reply["sendMessage"]["conversation"]["assignee"]["id"],
-        owner.user_id.to_string()
+        a.owner.user_id.to_string()
     );
-    let by_assignee = h
-        .ok(
-            &owner.principal,
-            "query($id: ID!) { conversations(filter: {assigneeId: $id, handledBy: HUMAN}) { totalCount } }",
-            json!({"id": owner.user_id.to_string()}),
-        )
-        .await;
-    assert_eq!(by_assignee["conversations"]["totalCount"], 1);
+}
 
+#[tokio::test]
+async fn a_conversation_handed_back_to_the_ai_is_unassigned_and_the_ai_answers_again() {
+    let h = harness().await;
+    let a = assignable(&h, "inbox-hand-back", "5215550035").await;
+    h.ok(
+        &a.owner.principal,
+        ASSIGN,
+        json!({"input": {"conversationId": a.id}}),
+    )
+    .await;
     let back = h
         .ok(
-            &owner.principal,
-            "mutation($input: HandBackToAiInput!) { handBackToAi(input: $input) { conversation { status handledBy assignee { id } } } }",
-            json!({"input": {"conversationId": id}}),
+            &a.owner.principal,
+            HAND_BACK,
+            json!({"input": {"conversationId": a.id}}),
         )
         .await;
     assert_eq!(
         back["handBackToAi"]["conversation"],
         json!({"status": "ACTIVE", "handledBy": "AI", "assignee": null})
     );
-    // Handed back, the AI answers the next message again.
     let next = h
         .inbound(
-            owner.tenant_id,
+            a.owner.tenant_id,
             Channel::Whatsapp,
-            "5215550005",
+            "5215550035",
             "¿sigue ahí?",
         )
         .await;
     assert!(next.ai_job.is_some());
+}
 
-    let resolved = h
-        .ok(
-            &owner.principal,
-            "mutation($input: ResolveConversationInput!) { resolveConversation(input: $input) { conversation { id status } } }",
-            json!({"input": {"conversationId": id}}),
-        )
-        .await;
-    assert_eq!(
-        resolved["resolveConversation"]["conversation"]["status"],
-        "RESOLVED"
-    );
-    // Resolving again changes nothing; handing back a resolved one is a CONFLICT.
-    let again = h
-        .ok(
-            &owner.principal,
-            "mutation($input: ResolveConversationInput!) { resolveConversation(input: $input) { conversation { status } } }",
-            json!({"input": {"conversationId": id}}),
-        )
-        .await;
-    assert_eq!(
-        again["resolveConversation"]["conversation"]["status"],
-        "RESOLVED"
-    );
+#[tokio::test]
+async fn resolving_twice_changes_nothing_and_a_resolved_conversation_cannot_be_handed_back() {
+    let h = harness().await;
+    let a = assignable(&h, "inbox-resolve", "5215550045").await;
+    for _ in 0..2 {
+        let resolved = h
+            .ok(
+                &a.owner.principal,
+                RESOLVE,
+                json!({"input": {"conversationId": a.id}}),
+            )
+            .await;
+        assert_eq!(
+            resolved["resolveConversation"]["conversation"]["status"],
+            "RESOLVED"
+        );
+    }
     let reopen = h
         .run(
-            Some(&owner.principal),
-            "mutation($input: HandBackToAiInput!) { handBackToAi(input: $input) { conversation { status } } }",
-            json!({"input": {"conversationId": id}}),
+            Some(&a.owner.principal),
+            HAND_BACK,
+            json!({"input": {"conversationId": a.id}}),
         )
         .await;
     assert_eq!(error_code(&reopen), "CONFLICT");
+}
 
-    // The lead's next message opens a new conversation, for the same lead.
+#[tokio::test]
+async fn after_resolution_the_leads_next_message_opens_a_new_conversation_for_the_same_lead() {
+    let h = harness().await;
+    let a = assignable(&h, "inbox-reopen", "5215550055").await;
+    h.ok(
+        &a.owner.principal,
+        RESOLVE,
+        json!({"input": {"conversationId": a.id}}),
+    )
+    .await;
     let fresh = h
         .inbound(
-            owner.tenant_id,
+            a.owner.tenant_id,
             Channel::Whatsapp,
-            "5215550005",
+            "5215550055",
             "otra pregunta",
         )
         .await;
     assert!(fresh.conversation_created);
-    assert_ne!(fresh.conversation.id, seeded.conversation.id);
-    assert_eq!(fresh.lead.id, seeded.lead.id);
+    assert_ne!(fresh.conversation.id, a.seeded.conversation.id);
+    assert_eq!(fresh.lead.id, a.seeded.lead.id);
     let by_lead = h
         .ok(
-            &owner.principal,
+            &a.owner.principal,
             OUTSIDE_TOOLS_QUERY,
-            json!({"filter": {"leadId": seeded.lead.id.to_string()}}),
+            json!({"filter": {"leadId": a.seeded.lead.id.to_string()}}),
         )
         .await;
     assert_eq!(by_lead["conversations"]["totalCount"], 2);
@@ -259,11 +312,20 @@ async fn next_item(
     serde_json::to_value(response).expect("json")
 }
 
-#[tokio::test]
-async fn subscriptions_see_new_messages_delivery_updates_and_conversation_changes() {
-    let h = harness().await;
-    let owner = h.sign_up("inbox-live").await;
-    let other = h.sign_up("inbox-live-other").await;
+/// A tenant with two conversations (WhatsApp, the one subscribed to; Instagram, elsewhere), and
+/// another tenant.
+struct Watched {
+    owner: Member,
+    other: Member,
+    seeded: Ingested,
+    elsewhere: Ingested,
+    /// The WhatsApp conversation's id, as GraphQL takes it.
+    id: String,
+}
+
+async fn watched(h: &Harness, slug: &str) -> Watched {
+    let owner = h.sign_up(slug).await;
+    let other = h.sign_up(&format!("{slug}-other")).await;
     let seeded = h
         .inbound(owner.tenant_id, Channel::Whatsapp, "5215550007", "hola")
         .await;
@@ -271,77 +333,103 @@ async fn subscriptions_see_new_messages_delivery_updates_and_conversation_change
         .inbound(owner.tenant_id, Channel::Instagram, "ig-live", "hey")
         .await;
     let id = seeded.conversation.id.to_string();
-
-    let subscribe = |query: &str, variables: Value, principal: &Principal| {
-        h.schema.execute_stream(
-            Request::new(query)
-                .variables(Variables::from_json(variables))
-                .data(principal.clone()),
-        )
-    };
-    let mut added = subscribe(
-        "subscription($id: ID) { messageAdded(conversationId: $id) { id body direction senderKind deliveryStatus conversationId } }",
-        json!({"id": id}),
-        &owner.principal,
-    );
-    let mut updated = subscribe(
-        "subscription($id: ID) { conversationUpdated(conversationId: $id) { id handledBy assignee { id } lead { id name } } }",
-        json!({"id": id}),
-        &owner.principal,
-    );
-    let mut all_added = subscribe(
-        "subscription { messageAdded { body } }",
-        json!({}),
-        &owner.principal,
-    );
-    let mut delivery = subscribe(
-        "subscription($id: ID) { messageUpdated(conversationId: $id) { id deliveryStatus } }",
-        json!({"id": id}),
-        &owner.principal,
-    );
-    // Another tenant's conversation id is NOT_FOUND at subscribe time.
-    let mut foreign = subscribe(
-        "subscription($id: ID) { conversationUpdated(conversationId: $id) { id } }",
-        json!({"id": id}),
-        &other.principal,
-    );
-    let refused = next_item(&mut foreign, Duration::from_secs(5)).await;
-    assert_eq!(error_code(&refused), "NOT_FOUND");
-    // A subscription's resolver (and so its bus subscription) runs on the first poll: poll each
-    // stream until it waits for events, so nothing published next is missed.
-    for stream in [&mut added, &mut updated, &mut all_added, &mut delivery] {
-        let early = tokio::time::timeout(Duration::from_millis(500), stream.next()).await;
-        assert!(early.is_err(), "no event yet: {:?}", early.ok());
+    Watched {
+        owner,
+        other,
+        seeded,
+        elsewhere,
+        id,
     }
+}
 
-    // Something in the other conversation first: the filtered streams must skip it.
-    h.ok(
-        &owner.principal,
-        SEND,
-        json!({"input": {"conversationId": elsewhere.conversation.id.to_string(), "text": "elsewhere"}}),
+fn subscribe(
+    h: &Harness,
+    query: &str,
+    variables: Value,
+    principal: &Principal,
+) -> BoxStream<'static, async_graphql::Response> {
+    h.schema.execute_stream(
+        Request::new(query)
+            .variables(Variables::from_json(variables))
+            .data(principal.clone()),
     )
-    .await;
+}
+
+/// `subscribe`, then polls the stream until it waits for events: a subscription's resolver (and
+/// so its bus subscription) runs on the first poll, and an event published before would be
+/// missed.
+async fn subscribed(
+    h: &Harness,
+    query: &str,
+    variables: Value,
+    principal: &Principal,
+) -> BoxStream<'static, async_graphql::Response> {
+    let mut stream = subscribe(h, query, variables, principal);
+    let early = tokio::time::timeout(Duration::from_millis(500), stream.next()).await;
+    assert!(early.is_err(), "no event yet: {:?}", early.ok());
+    stream
+}
+
+/// A member's reply in `conversation`; returns the message's id.
+async fn reply(h: &Harness, owner: &Member, conversation: &str, text: &str) -> String {
     let sent = h
         .ok(
             &owner.principal,
             SEND,
-            json!({"input": {"conversationId": id, "text": "a human here"}}),
+            json!({"input": {"conversationId": conversation, "text": text}}),
         )
         .await;
-    let message_id = sent["sendMessage"]["message"]["id"]
+    sent["sendMessage"]["message"]["id"]
         .as_str()
         .unwrap()
-        .to_owned();
+        .to_owned()
+}
 
+#[tokio::test]
+async fn a_subscription_to_another_tenants_conversation_is_not_found() {
+    let h = harness().await;
+    let w = watched(&h, "inbox-live-foreign").await;
+    let mut foreign = subscribe(
+        &h,
+        "subscription($id: ID) { conversationUpdated(conversationId: $id) { id } }",
+        json!({"id": w.id}),
+        &w.other.principal,
+    );
+    let refused = next_item(&mut foreign, Duration::from_secs(5)).await;
+    assert_eq!(error_code(&refused), "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn message_added_for_one_conversation_skips_the_others_and_unfiltered_sees_them_all() {
+    let h = harness().await;
+    let w = watched(&h, "inbox-live-added").await;
+    let mut added = subscribed(
+        &h,
+        "subscription($id: ID) { messageAdded(conversationId: $id) { id body direction senderKind deliveryStatus conversationId } }",
+        json!({"id": w.id}),
+        &w.owner.principal,
+    )
+    .await;
+    let mut all_added = subscribed(
+        &h,
+        "subscription { messageAdded { body } }",
+        json!({}),
+        &w.owner.principal,
+    )
+    .await;
+    // Something in the other conversation first: the filtered stream must skip it.
+    reply(
+        &h,
+        &w.owner,
+        &w.elsewhere.conversation.id.to_string(),
+        "elsewhere",
+    )
+    .await;
+    let message_id = reply(&h, &w.owner, &w.id, "a human here").await;
     let event = next_item(&mut added, Duration::from_secs(5)).await;
     assert_eq!(
         event["data"]["messageAdded"],
-        json!({"id": message_id, "body": "a human here", "direction": "OUTBOUND", "senderKind": "AGENT", "deliveryStatus": "PENDING", "conversationId": id})
-    );
-    let event = next_item(&mut updated, Duration::from_secs(5)).await;
-    assert_eq!(
-        event["data"]["conversationUpdated"],
-        json!({"id": id, "handledBy": "HUMAN", "assignee": {"id": owner.user_id.to_string()}, "lead": {"id": seeded.lead.id.to_string(), "name": "Contact 5215550007"}})
+        json!({"id": message_id, "body": "a human here", "direction": "OUTBOUND", "senderKind": "AGENT", "deliveryStatus": "PENDING", "conversationId": w.id})
     );
     let first = next_item(&mut all_added, Duration::from_secs(5)).await;
     let second = next_item(&mut all_added, Duration::from_secs(5)).await;
@@ -352,13 +440,65 @@ async fn subscriptions_see_new_messages_delivery_updates_and_conversation_change
         ),
         (&json!("elsewhere"), &json!("a human here"))
     );
+}
 
+#[tokio::test]
+async fn conversation_updated_reports_an_agents_takeover_and_the_hand_back_to_the_ai() {
+    let h = harness().await;
+    let w = watched(&h, "inbox-live-updated").await;
+    let mut updated = subscribed(
+        &h,
+        "subscription($id: ID) { conversationUpdated(conversationId: $id) { id handledBy assignee { id } lead { id name } } }",
+        json!({"id": w.id}),
+        &w.owner.principal,
+    )
+    .await;
+    // A reply elsewhere changes another conversation: the filtered stream must skip it.
+    reply(
+        &h,
+        &w.owner,
+        &w.elsewhere.conversation.id.to_string(),
+        "elsewhere",
+    )
+    .await;
+    reply(&h, &w.owner, &w.id, "a human here").await;
+    let event = next_item(&mut updated, Duration::from_secs(5)).await;
+    assert_eq!(
+        event["data"]["conversationUpdated"],
+        json!({"id": w.id, "handledBy": "HUMAN", "assignee": {"id": w.owner.user_id.to_string()}, "lead": {"id": w.seeded.lead.id.to_string(), "name": "Contact 5215550007"}})
+    );
+    h.ok(
+        &w.owner.principal,
+        "mutation($id: ID!) { handBackToAi(input: {conversationId: $id}) { conversation { id } } }",
+        json!({"id": w.id}),
+    )
+    .await;
+    let event = next_item(&mut updated, Duration::from_secs(5)).await;
+    assert_eq!(event["data"]["conversationUpdated"]["handledBy"], "AI");
+    assert_eq!(
+        event["data"]["conversationUpdated"]["assignee"],
+        Value::Null
+    );
+}
+
+#[tokio::test]
+async fn message_updated_reports_a_delivery_receipt() {
+    let h = harness().await;
+    let w = watched(&h, "inbox-live-delivery").await;
+    let mut delivery = subscribed(
+        &h,
+        "subscription($id: ID) { messageUpdated(conversationId: $id) { id deliveryStatus } }",
+        json!({"id": w.id}),
+        &w.owner.principal,
+    )
+    .await;
+    let message_id = reply(&h, &w.owner, &w.id, "a human here").await;
     // A delivery receipt (what the send worker / status webhook publishes).
     let delivered = h
         .state
         .store
         .record_send(
-            TenantId(owner.tenant_id),
+            TenantId(w.owner.tenant_id),
             MessageId(message_id.parse().unwrap()),
             leadline_domain::messaging::DeliveryStatus::Sent,
             Some("wamid.TEST".into()),
@@ -368,7 +508,7 @@ async fn subscriptions_see_new_messages_delivery_updates_and_conversation_change
         .await
         .unwrap();
     h.state.bus.publish(
-        TenantId(owner.tenant_id),
+        TenantId(w.owner.tenant_id),
         leadline_api::bus::Event::MessageUpdated {
             message: Box::new(delivered),
         },
@@ -377,19 +517,5 @@ async fn subscriptions_see_new_messages_delivery_updates_and_conversation_change
     assert_eq!(
         event["data"]["messageUpdated"],
         json!({"id": message_id, "deliveryStatus": "SENT"})
-    );
-
-    // Hand-back and resolution reach the conversation's subscribers.
-    h.ok(
-        &owner.principal,
-        "mutation($id: ID!) { handBackToAi(input: {conversationId: $id}) { conversation { id } } }",
-        json!({"id": id}),
-    )
-    .await;
-    let event = next_item(&mut updated, Duration::from_secs(5)).await;
-    assert_eq!(event["data"]["conversationUpdated"]["handledBy"], "AI");
-    assert_eq!(
-        event["data"]["conversationUpdated"]["assignee"],
-        Value::Null
     );
 }

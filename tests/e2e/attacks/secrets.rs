@@ -4,7 +4,7 @@
 //! not open another account's delivery; a stale legacy TikTok signature is refused.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use leadline_tiktok::fake::FakeTikTok;
@@ -13,8 +13,8 @@ use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 
 use crate::harness::{
-    backend, error_code, fresh_database, postgres_key_file, spawn_with, Backend, SpawnOptions,
-    TestApp,
+    backend, error_code, fresh_database, postgres_key_file, spawn_with, wait_for, Backend,
+    SpawnOptions, TestApp,
 };
 
 const APP_SECRET: &str = "wa-app-secret-SEALME-1f2e3d4c";
@@ -56,15 +56,15 @@ async fn lead_count(app: &TestApp, token: &str) -> u64 {
 /// Waits until the fake WhatsApp number has accepted `n` sends (the server's workers send the
 /// AI's replies with the connection's access token).
 async fn wait_for_sends(fake: &FakeWhatsApp, n: usize) {
-    let started = Instant::now();
-    while fake.sent_messages().len() < n {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "expected {n} sends, the fake has {:#?}",
-            fake.sent_messages()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for(&format!("{n} sends"), Duration::from_secs(30), || async {
+        let sent = fake.sent_messages();
+        if sent.len() >= n {
+            Ok(())
+        } else {
+            Err(sent)
+        }
+    })
+    .await;
 }
 
 /// Every text the database holds. SQLite: the raw bytes of the database file and its WAL (what

@@ -75,18 +75,14 @@ async fn a_busy_line_is_retried_after_the_spacing_and_an_unreported_call_is_clas
     .await;
     fake.finish_room(&format!("call-{id}")).await.unwrap();
     until_status(&app, &owner, &id, "COMPLETED").await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let classified = loop {
-        let now = call(&app, &owner, &id).await;
-        if !now["outcome"].is_null() {
-            break now;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never classified: {now}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let classified = until_call(
+        &app,
+        &owner,
+        &id,
+        "the call's outcome to be classified",
+        |c| !c["outcome"].is_null(),
+    )
+    .await;
     assert_eq!(
         classified["outcome"]["customerResponse"], "ALREADY_PAID",
         "{classified}"

@@ -6,7 +6,7 @@
 //! gets its attacks: another tenant, a customer token, a removed member's open socket and a
 //! flood of aliases.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use leadline_twilio::fake::FakeTwilio;
 use leadline_whatsapp::fake::FakeWhatsApp;
@@ -15,7 +15,8 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::harness::{
-    backend, error_code, fresh_database, spawn_with, Backend, SpawnOptions, TestApp, WsEvent,
+    backend, error_code, fresh_database, spawn_with, wait_for, Backend, SpawnOptions, TestApp,
+    WsEvent,
 };
 
 const SETTINGS: &str = "mutation($input: UpdateTenantSettingsInput!) { updateTenantSettings(input: $input) { tenant { settings { aiLeadPercentage callMinuteRateMicros nurtureSchedule { followup1Hours followup2Hours longTermDays enabled } } } } }";
@@ -432,11 +433,13 @@ async fn nurture_moves_through_its_stages_on_the_clock_and_stops_on_a_reply() {
         .unwrap()
         .to_owned();
     // The AI answered the first message at once.
-    let started = Instant::now();
-    while whatsapp.sent_messages().is_empty() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the AI reply");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for("the AI reply", Duration::from_secs(30), || async {
+        match whatsapp.sent_messages().is_empty() {
+            true => Err("nothing sent yet"),
+            false => Ok(()),
+        }
+    })
+    .await;
     let yesterday = chrono::Utc::now() - chrono::Duration::hours(25);
     db.exec(
         "UPDATE conversations SET last_inbound_at = $1 WHERE lead_id = $2",
@@ -454,18 +457,14 @@ async fn nurture_moves_through_its_stages_on_the_clock_and_stops_on_a_reply() {
         nurture_of(d, &wa_lead)["followUpsSent"] == 1
     })
     .await;
-    let started = Instant::now();
-    let template = loop {
+    let template = wait_for("the WhatsApp template", Duration::from_secs(30), || async {
         let sent = whatsapp.sent_messages();
-        if let Some(t) = sent.iter().find(|m| m["type"] == "template") {
-            break t.clone();
+        match sent.iter().find(|m| m["type"] == "template") {
+            Some(t) => Ok(t.clone()),
+            None => Err(sent),
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "template: {sent:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await;
     assert_eq!(template["to"], "14155550777");
     assert_eq!(template["template"]["name"], "dealer_follow_up");
 

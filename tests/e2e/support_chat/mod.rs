@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::harness::{
-    error_code, fresh_database, scale_out, spawn_with, SpawnOptions, TestApp, WsEvent,
+    error_code, fresh_database, scale_out, spawn_with, SpawnOptions, TestApp, WsClient, WsEvent,
 };
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -135,13 +135,11 @@ fn app_options(env: &[(&str, &str)]) -> SpawnOptions {
 }
 
 #[tokio::test]
-async fn customer_and_agent_chat_live_with_history_ai_turn_typing_and_read_receipts() {
-    let app = spawn_with(app_options(&[("LEADLINE_TYPING_TTL_SECONDS", "1")])).await;
-    let acme = tenant(&app, "chat-acme").await;
+async fn creating_a_support_session_again_returns_the_open_one() {
+    let app = spawn_with(SpawnOptions::default()).await;
+    let acme = tenant(&app, "chat-reopen").await;
     let customer = customer_token(&app, &acme.api_key, "user-1", "Ana Pérez").await;
     let session = open_session(&app, &customer, "Order 1042").await;
-
-    // Reopening returns the same open session; activeSupportSession finds it.
     let again = app
         .ok(
             &customer,
@@ -159,6 +157,126 @@ async fn customer_and_agent_chat_live_with_history_ai_turn_typing_and_read_recei
         )
         .await;
     assert_eq!(active["activeSupportSession"]["id"], session);
+}
+
+/// A customer's open session on a server whose typing indicator lapses after 1 s, with the agent
+/// (the owner) and the customer both on its events, past their histories and the join.
+struct LiveChat {
+    app: TestApp,
+    owner: String,
+    customer: String,
+    session: String,
+    agent: WsClient,
+    customer_ws: WsClient,
+}
+
+async fn live_chat(slug: &str) -> LiveChat {
+    let app = spawn_with(app_options(&[("LEADLINE_TYPING_TTL_SECONDS", "1")])).await;
+    let acme = tenant(&app, slug).await;
+    let customer = customer_token(&app, &acme.api_key, "user-1", "Ana Pérez").await;
+    let session = open_session(&app, &customer, "Order 1042").await;
+    let mut agent = app.ws(&acme.owner).await.expect("agent socket");
+    agent
+        .subscribe(SESSION_EVENTS, json!({"id": session}))
+        .await;
+    agent
+        .next_data_where(WAIT, is("SessionHistory"))
+        .await
+        .expect("agent history");
+    let mut customer_ws = app.ws(&customer).await.expect("customer socket");
+    customer_ws
+        .subscribe(SESSION_EVENTS, json!({"id": session}))
+        .await;
+    customer_ws
+        .next_data_where(WAIT, is("SessionHistory"))
+        .await
+        .expect("customer history");
+    agent
+        .next_data_where(WAIT, is("ParticipantJoined"))
+        .await
+        .expect("agent sees the customer join");
+    LiveChat {
+        app,
+        owner: acme.owner,
+        customer,
+        session,
+        agent,
+        customer_ws,
+    }
+}
+
+#[tokio::test]
+async fn typing_reaches_the_other_side_and_lapses_without_a_refresh() {
+    // Every socket stays open: the customer only types, but is still in the session.
+    let LiveChat {
+        app,
+        customer,
+        session,
+        mut agent,
+        customer_ws: _customer_ws,
+        ..
+    } = live_chat("chat-typing").await;
+    app.ok(
+        &customer,
+        "mutation($input: SetTypingInput!) { setTyping(input: $input) }",
+        json!({"input": {"sessionId": session, "typing": true}}),
+    )
+    .await;
+    let typing = agent
+        .next_data_where(WAIT, is("TypingStarted"))
+        .await
+        .expect("the agent sees the customer typing");
+    assert_eq!(event(&typing)["participant"]["kind"], "CUSTOMER");
+    assert_eq!(event(&typing)["participant"]["name"], "Ana Pérez");
+    let started = std::time::Instant::now();
+    let stopped = agent
+        .next_data_where(WAIT, is("TypingStopped"))
+        .await
+        .expect("the indicator lapses");
+    assert_eq!(event(&stopped)["expired"], true);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn an_agents_typing_reaches_the_customer_and_an_explicit_stop_is_not_expired() {
+    let LiveChat {
+        app,
+        owner,
+        session,
+        agent: _agent,
+        mut customer_ws,
+        ..
+    } = live_chat("chat-typing-stop").await;
+    app.ok(
+        &owner,
+        "mutation($input: SetTypingInput!) { setTyping(input: $input) }",
+        json!({"input": {"sessionId": session, "typing": true}}),
+    )
+    .await;
+    let agent_typing = customer_ws
+        .next_data_where(WAIT, is("TypingStarted"))
+        .await
+        .expect("the customer sees the agent typing");
+    assert_eq!(event(&agent_typing)["participant"]["kind"], "AGENT");
+    app.ok(
+        &owner,
+        "mutation($input: SetTypingInput!) { setTyping(input: $input) }",
+        json!({"input": {"sessionId": session, "typing": false}}),
+    )
+    .await;
+    let agent_stopped = customer_ws
+        .next_data_where(WAIT, is("TypingStopped"))
+        .await
+        .expect("explicit stop");
+    assert_eq!(event(&agent_stopped)["expired"], false);
+}
+
+#[tokio::test]
+async fn customer_and_agent_chat_live_with_history_the_ai_turn_read_receipts_and_a_transcript() {
+    let app = spawn_with(SpawnOptions::default()).await;
+    let acme = tenant(&app, "chat-acme").await;
+    let customer = customer_token(&app, &acme.api_key, "user-1", "Ana Pérez").await;
+    let session = open_session(&app, &customer, "Order 1042").await;
 
     // A message before anyone listens, then the history on join.
     let first = send(&app, &customer, &session, "Hi there", "c-1").await;
@@ -231,51 +349,6 @@ async fn customer_and_agent_chat_live_with_history_ai_turn_typing_and_read_recei
         .await
         .expect("the agent sees the AI's reply too");
 
-    // Typing reaches the other side and lapses without a refresh.
-    app.ok(
-        &customer,
-        "mutation($input: SetTypingInput!) { setTyping(input: $input) }",
-        json!({"input": {"sessionId": session, "typing": true}}),
-    )
-    .await;
-    let typing = agent
-        .next_data_where(WAIT, is("TypingStarted"))
-        .await
-        .expect("the agent sees the customer typing");
-    assert_eq!(event(&typing)["participant"]["kind"], "CUSTOMER");
-    assert_eq!(event(&typing)["participant"]["name"], "Ana Pérez");
-    let started = std::time::Instant::now();
-    let stopped = agent
-        .next_data_where(WAIT, is("TypingStopped"))
-        .await
-        .expect("the indicator lapses");
-    assert_eq!(event(&stopped)["expired"], true);
-    assert!(started.elapsed() < Duration::from_secs(5));
-
-    // An explicit stop is not expired; the sender never sees their own typing.
-    app.ok(
-        &acme.owner,
-        "mutation($input: SetTypingInput!) { setTyping(input: $input) }",
-        json!({"input": {"sessionId": session, "typing": true}}),
-    )
-    .await;
-    let agent_typing = customer_ws
-        .next_data_where(WAIT, is("TypingStarted"))
-        .await
-        .expect("the customer sees the agent typing");
-    assert_eq!(event(&agent_typing)["participant"]["kind"], "AGENT");
-    app.ok(
-        &acme.owner,
-        "mutation($input: SetTypingInput!) { setTyping(input: $input) }",
-        json!({"input": {"sessionId": session, "typing": false}}),
-    )
-    .await;
-    let agent_stopped = customer_ws
-        .next_data_where(WAIT, is("TypingStopped"))
-        .await
-        .expect("explicit stop");
-    assert_eq!(event(&agent_stopped)["expired"], false);
-
     // Read receipts: the customer read up to the AI's reply; the agent is told; repeats are no-ops.
     let read = app
         .ok(
@@ -339,32 +412,33 @@ async fn customer_and_agent_chat_live_with_history_ai_turn_typing_and_read_recei
 
 const DELIVERY: &str = "query($id: ID!) { conversation(id: $id) { messages(first: 50) { edges { node { id senderKind deliveryStatus } } } } }";
 
+/// The first message of `session` (as agents see it in the inbox) that `pick` selects.
+fn message_where(data: &Value, pick: impl Fn(&Value) -> bool) -> Option<&Value> {
+    data["conversation"]["messages"]["edges"]
+        .as_array()?
+        .iter()
+        .map(|e| &e["node"])
+        .find(|node| pick(node))
+}
+
 /// The delivery status of message `id` of `session`, as agents see it in the inbox.
 async fn delivery_status(app: &TestApp, owner: &str, session: &str, id: &str) -> String {
     let data = app.ok(owner, DELIVERY, json!({"id": session})).await;
-    data["conversation"]["messages"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["node"]["id"] == id)
-        .map(|e| e["node"]["deliveryStatus"].as_str().unwrap().to_owned())
+    message_where(&data, |m| m["id"] == id)
+        .map(|m| m["deliveryStatus"].as_str().unwrap().to_owned())
         .unwrap_or_else(|| panic!("message {id} not in {data}"))
 }
 
-/// Polls until message `id` has `want` (or the wait ends, then fails showing the last status).
+/// Polls until message `id` has `want` (or the wait ends, then fails showing the last answer).
 async fn wait_delivery(app: &TestApp, owner: &str, session: &str, id: &str, want: &str) {
-    let started = std::time::Instant::now();
-    loop {
-        let status = delivery_status(app, owner, session, id).await;
-        if status == want {
-            return;
-        }
-        assert!(
-            started.elapsed() < WAIT,
-            "{id} is still {status}, not {want}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    app.eventually(
+        owner,
+        DELIVERY,
+        json!({"id": session}),
+        &format!("message {id} to be {want}"),
+        |data| message_where(data, |m| m["id"] == id).is_some_and(|m| m["deliveryStatus"] == want),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -383,21 +457,20 @@ async fn a_web_chat_reply_becomes_delivered_once_it_reaches_the_customer_socket(
         "d-1",
     )
     .await;
-    let started = std::time::Instant::now();
-    let ai_reply = loop {
-        let data = app.ok(&acme.owner, DELIVERY, json!({"id": session})).await;
-        let found = data["conversation"]["messages"]["edges"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["node"]["senderKind"] == "AI")
-            .map(|e| e["node"]["id"].as_str().unwrap().to_owned());
-        if let Some(id) = found {
-            break id;
-        }
-        assert!(started.elapsed() < WAIT, "no AI reply: {data}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let is_ai = |m: &Value| m["senderKind"] == "AI";
+    let data = app
+        .eventually(
+            &acme.owner,
+            DELIVERY,
+            json!({"id": session}),
+            "the AI's reply",
+            |data| message_where(data, is_ai).is_some(),
+        )
+        .await;
+    let ai_reply = message_where(&data, is_ai).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // An agent watching is not the customer.
     let mut agent = app.ws(&acme.owner).await.expect("agent socket");
     agent
