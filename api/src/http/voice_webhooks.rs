@@ -1,6 +1,7 @@
 //! Webhooks of the voice platforms: `POST /api/webhook/livekit` (ARCHITECTURE.md §6), and the
 //! dealership AI phone agent's Twilio and ElevenLabs endpoints (issue 15):
-//! `POST /api/voice/twilio/incoming` (TwiML), `POST /api/voice/twilio/status`, the calls the
+//! `POST /api/voice/twilio/incoming` (TwiML), `POST /api/voice/twilio/status`,
+//! `POST /api/voice/twilio/dial-status` (TwiML after a `<Dial>` to the operator), the calls the
 //! agent places (`POST /api/voice/twilio/outbound/{callId}` TwiML, `…/status`, `…/amd`),
 //! `GET /api/voice/twilio/media-stream` (the bridge's WebSocket) and
 //! `POST /api/voice/elevenlabs/post-call`. Twilio deliveries are verified by the crate's
@@ -30,7 +31,7 @@ use super::webhooks::{count, read_body, reject};
 use super::HttpState;
 use crate::error::ApiError;
 use crate::services::calls::{handle_livekit_event, LiveKitOutcome, LiveKitSigner};
-use crate::services::phone_agent::{self, Bridge, ReportOutcome};
+use crate::services::phone_agent::{self, Bridge, ReportOutcome, TwilioAnswer, TwilioRoute};
 use crate::services::webhooks::WebhookRejection;
 
 const LIVEKIT: &str = "livekit";
@@ -166,6 +167,40 @@ async fn verified_twilio(
     }
 }
 
+/// The one path of every Twilio route: read and verify the delivery ([`verified_twilio`]),
+/// run the route's use case, answer TwiML or the report. A refusal stores nothing.
+async fn twilio(
+    state: HttpState,
+    uri: http::Uri,
+    headers: HeaderMap,
+    body: Body,
+    route: TwilioRoute<'_>,
+) -> Response {
+    let webhook = match verified_twilio(&state, &uri, &headers, body).await {
+        Ok(webhook) => webhook,
+        Err(refused) => return refused,
+    };
+    match phone_agent::handle_twilio(&state.app, route, &webhook).await {
+        Ok(TwilioAnswer::Twiml(twiml)) => {
+            count(TWILIO, "applied");
+            (
+                [(
+                    http::header::CONTENT_TYPE,
+                    leadline_twilio::twiml::CONTENT_TYPE,
+                )],
+                twiml,
+            )
+                .into_response()
+        }
+        Ok(TwilioAnswer::Report(outcome)) => report(TWILIO, Ok(outcome)),
+        Ok(TwilioAnswer::NotOurCall) => {
+            count(TWILIO, "ignored");
+            ApiError::NotFound("call").into_response()
+        }
+        Err(error) => report(TWILIO, Err(error)),
+    }
+}
+
 /// `POST /api/voice/twilio/incoming`: a call to a dealership's number. TwiML that streams the
 /// call to the agent, or dials the operator.
 pub async fn twilio_incoming(
@@ -174,42 +209,32 @@ pub async fn twilio_incoming(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let webhook = match verified_twilio(&state, &uri, &headers, body).await {
-        Ok(webhook) => webhook,
-        Err(refused) => return refused,
-    };
-    match phone_agent::answer_incoming(&state.app, &webhook).await {
-        Ok(twiml) => {
-            count(TWILIO, "applied");
-            (
-                [(
-                    http::header::CONTENT_TYPE,
-                    leadline_twilio::twiml::CONTENT_TYPE,
-                )],
-                twiml,
-            )
-                .into_response()
-        }
-        Err(error) => {
-            count(TWILIO, "failed");
-            error.into_response()
-        }
-    }
+    twilio(state, uri, headers, body, TwilioRoute::Incoming).await
 }
 
-/// The call id of a per-call URL; anything else is not a call of ours ([`not_our_call`]).
-fn outbound_call_id(raw: &str) -> Option<uuid::Uuid> {
-    uuid::Uuid::parse_str(raw).ok()
+/// `POST /api/voice/twilio/status`: Twilio's status callback of a phone-agent call.
+pub async fn twilio_status(
+    State(state): State<HttpState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    twilio(state, uri, headers, body, TwilioRoute::Status).await
 }
 
-fn not_our_call() -> Response {
-    count(TWILIO, "ignored");
-    ApiError::NotFound("call").into_response()
+/// `POST /api/voice/twilio/dial-status`: the `<Dial action>` of a transfer to the operator.
+/// TwiML for the caller's leg after the dial.
+pub async fn twilio_dial_status(
+    State(state): State<HttpState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    twilio(state, uri, headers, body, TwilioRoute::DialStatus).await
 }
 
 /// `POST /api/voice/twilio/outbound/{callId}`: the lead answered a call the agent placed.
-/// TwiML that streams the call to the outbound agent (checked like `/incoming`: 401 unless
-/// signed over `LEADLINE_PUBLIC_URL` + this path).
+/// TwiML that streams the call to the outbound agent.
 pub async fn twilio_outbound_answer(
     State(state): State<HttpState>,
     Path(call_id): Path<String>,
@@ -217,30 +242,7 @@ pub async fn twilio_outbound_answer(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let webhook = match verified_twilio(&state, &uri, &headers, body).await {
-        Ok(webhook) => webhook,
-        Err(refused) => return refused,
-    };
-    let Some(call_id) = outbound_call_id(&call_id) else {
-        return not_our_call();
-    };
-    match phone_agent::outbound::answer_outbound(&state.app, call_id, &webhook).await {
-        Ok(twiml) => {
-            count(TWILIO, "applied");
-            (
-                [(
-                    http::header::CONTENT_TYPE,
-                    leadline_twilio::twiml::CONTENT_TYPE,
-                )],
-                twiml,
-            )
-                .into_response()
-        }
-        Err(error) => {
-            count(TWILIO, "failed");
-            error.into_response()
-        }
-    }
+    twilio(state, uri, headers, body, TwilioRoute::OutboundAnswer(&call_id)).await
 }
 
 /// `POST /api/voice/twilio/outbound/{callId}/status`: the status callback of a call the agent
@@ -252,17 +254,7 @@ pub async fn twilio_outbound_status(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let webhook = match verified_twilio(&state, &uri, &headers, body).await {
-        Ok(webhook) => webhook,
-        Err(refused) => return refused,
-    };
-    let Some(call_id) = outbound_call_id(&call_id) else {
-        return not_our_call();
-    };
-    report(
-        TWILIO,
-        phone_agent::outbound::outbound_status(&state.app, call_id, &webhook).await,
-    )
+    twilio(state, uri, headers, body, TwilioRoute::OutboundStatus(&call_id)).await
 }
 
 /// `POST /api/voice/twilio/outbound/{callId}/amd`: answering-machine detection's verdict on a
@@ -274,34 +266,7 @@ pub async fn twilio_outbound_amd(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let webhook = match verified_twilio(&state, &uri, &headers, body).await {
-        Ok(webhook) => webhook,
-        Err(refused) => return refused,
-    };
-    let Some(call_id) = outbound_call_id(&call_id) else {
-        return not_our_call();
-    };
-    report(
-        TWILIO,
-        phone_agent::outbound::outbound_amd(&state.app, call_id, &webhook).await,
-    )
-}
-
-/// `POST /api/voice/twilio/status`: Twilio's status callback of a phone-agent call.
-pub async fn twilio_status(
-    State(state): State<HttpState>,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let webhook = match verified_twilio(&state, &uri, &headers, body).await {
-        Ok(webhook) => webhook,
-        Err(refused) => return refused,
-    };
-    report(
-        TWILIO,
-        phone_agent::twilio_status(&state.app, &webhook).await,
-    )
+    twilio(state, uri, headers, body, TwilioRoute::OutboundAmd(&call_id)).await
 }
 
 fn report(channel: &'static str, result: Result<ReportOutcome, ApiError>) -> Response {

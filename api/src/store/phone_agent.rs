@@ -13,7 +13,7 @@
 use chrono::{DateTime, Utc};
 use leadline_domain::calls::CallStatus;
 use leadline_domain::channel::Channel;
-use leadline_domain::dealership::{call_outcome, CallFacts, PhoneCallOutcome};
+use leadline_domain::dealership::{call_outcome, CallFacts, PhoneCallOutcome, TransferResult};
 use leadline_domain::ids::TenantId;
 use leadline_domain::lead::LeadStatus;
 use leadline_entity::{appointments, call_events, calls, leads, tenants};
@@ -38,6 +38,8 @@ pub mod event_kind {
     pub const APPOINTMENT: &str = "APPOINTMENT";
     /// The call was handed to a person.
     pub const TRANSFER: &str = "TRANSFER";
+    /// Whether the person it was handed to took it (`DialCallStatus`).
+    pub const TRANSFER_RESULT: &str = "TRANSFER_RESULT";
 }
 
 /// Appointment statuses.
@@ -444,6 +446,54 @@ impl Store {
         let entry =
             super::calls::insert_event(&tx, tenant, call_id, event_kind::TRANSFER, transfer)
                 .await?;
+        tx.commit().await?;
+        Ok((saved, entry))
+    }
+
+    /// Records whether the operator a call was handed to took it (`<Dial action>`'s
+    /// `DialCallStatus`) in `metadata.transfer.result`, with a TRANSFER_RESULT entry. A call
+    /// sent straight to the operator (agent stopped) gets its `transfer` written here.
+    pub async fn record_transfer_result(
+        &self,
+        tenant_id: TenantId,
+        call_id: Uuid,
+        result: TransferResult,
+        dial_call_sid: Option<String>,
+        dial_duration_secs: Option<u32>,
+    ) -> ApiResult<(calls::Model, call_events::Model)> {
+        let tenant = tenant_id.uuid();
+        let tx = self.db.begin().await?;
+        let row = super::calls::call_for_update(&tx, self.is_postgres(), tenant, call_id).await?;
+        let mut metadata = row.metadata.clone();
+        if !metadata.is_object() {
+            metadata = json!({});
+        }
+        let mut transfer = metadata
+            .get("transfer")
+            .filter(|t| t.is_object())
+            .cloned()
+            .unwrap_or_else(|| json!({}));
+        transfer["result"] = json!(result.as_str());
+        transfer["dialCallSid"] = json!(dial_call_sid);
+        transfer["dialDurationSeconds"] = json!(dial_duration_secs);
+        transfer["resultAt"] = json!(now());
+        metadata["transfer"] = transfer;
+        let mut active: calls::ActiveModel = row.into();
+        active.metadata = Set(metadata);
+        active.updated_at = Set(now());
+        let saved = active.update(&tx).await?;
+        let entry = super::calls::insert_event(
+            &tx,
+            tenant,
+            call_id,
+            event_kind::TRANSFER_RESULT,
+            json!({
+                "result": result.as_str(),
+                "dialCallSid": dial_call_sid,
+                "dialDurationSeconds": dial_duration_secs,
+            }),
+        )
+        .await?;
         tx.commit().await?;
         Ok((saved, entry))
     }

@@ -203,7 +203,7 @@ impl Bridge {
     async fn hand_to_operator(&self, call: &ToolCall) {
         let result = async {
             let tenant = self.state.store.tenant(call.tenant_id).await?;
-            let twiml = dial_operator(&tenant).to_xml();
+            let twiml = dial_operator(self.state.config.public_url.as_deref(), &tenant).to_xml();
             twilio_client(&self.state)?
                 .update_call(&call.call_sid, &UpdateCall::Twiml(twiml))
                 .await

@@ -295,7 +295,7 @@ pub async fn answer_outbound(
         call.provider_call_id.as_deref(),
     ) else {
         // The agent was unset while the call rang: a person takes it rather than silence.
-        return Ok(dial_operator(&tenant).to_xml());
+        return Ok(dial_operator(state.config.public_url.as_deref(), &tenant).to_xml());
     };
     let ttl = chrono::Duration::from_std(state.config.media_stream_token_ttl)
         .unwrap_or(chrono::Duration::seconds(60));

@@ -246,7 +246,7 @@ async fn transfer_to_human(
             "no human operator number is set; offer to take a message instead".into(),
         ));
     };
-    let twiml = dial_operator(&tenant).to_xml();
+    let twiml = dial_operator(state.config.public_url.as_deref(), &tenant).to_xml();
     twilio_client(state)?
         .update_call(&call.call_sid, &UpdateCall::Twiml(twiml))
         .await
