@@ -66,6 +66,7 @@ pub fn router(state: HttpState) -> Router {
             "/api/voice/twilio/dial-status",
             post(voice_webhooks::twilio_dial_status),
         )
+        .route("/api/voice/twilio/sms", post(voice_webhooks::twilio_sms))
         .route(
             "/api/voice/twilio/outbound/{call_id}",
             post(voice_webhooks::twilio_outbound_answer),

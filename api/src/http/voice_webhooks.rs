@@ -1,7 +1,8 @@
 //! Webhooks of the voice platforms: `POST /api/webhook/livekit` (ARCHITECTURE.md §6), and the
 //! dealership AI phone agent's Twilio and ElevenLabs endpoints (issue 15):
 //! `POST /api/voice/twilio/incoming` (TwiML), `POST /api/voice/twilio/status`,
-//! `POST /api/voice/twilio/dial-status` (TwiML after a `<Dial>` to the operator), the calls the
+//! `POST /api/voice/twilio/dial-status` (TwiML after a `<Dial>` to the operator),
+//! `POST /api/voice/twilio/sms` (Messaging: texts to a dealership's number), the calls the
 //! agent places (`POST /api/voice/twilio/outbound/{callId}` TwiML, `…/status`, `…/amd`),
 //! `GET /api/voice/twilio/media-stream` (the bridge's WebSocket) and
 //! `POST /api/voice/elevenlabs/post-call`. Twilio deliveries are verified by the crate's
@@ -231,6 +232,17 @@ pub async fn twilio_dial_status(
     body: Body,
 ) -> Response {
     twilio(state, uri, headers, body, TwilioRoute::DialStatus).await
+}
+
+/// `POST /api/voice/twilio/sms`: Twilio Messaging's webhook for a text to a dealership's
+/// number. Empty TwiML (no auto-reply: Twilio answers the opt-out words itself).
+pub async fn twilio_sms(
+    State(state): State<HttpState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    twilio(state, uri, headers, body, TwilioRoute::Sms).await
 }
 
 /// `POST /api/voice/twilio/outbound/{callId}`: the lead answered a call the agent placed.

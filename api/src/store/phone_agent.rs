@@ -16,7 +16,7 @@ use leadline_domain::channel::Channel;
 use leadline_domain::dealership::{call_outcome, CallFacts, PhoneCallOutcome, TransferResult};
 use leadline_domain::ids::TenantId;
 use leadline_domain::lead::LeadStatus;
-use leadline_entity::{appointments, call_events, calls, leads, tenants};
+use leadline_entity::{appointments, call_events, calls, lead_identities, leads, tenants};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, TransactionTrait,
@@ -448,6 +448,48 @@ impl Store {
                 .await?;
         tx.commit().await?;
         Ok((saved, entry))
+    }
+
+    /// Gives the tenant's oldest lead with phone `phone` (E.164) its TWILIO identity, so a text
+    /// from that number is filed with the lead the dealership already has (created by the CRM
+    /// or a call) instead of a new one. Nothing when the identity exists or no lead has it.
+    pub async fn link_sms_sender(&self, tenant_id: TenantId, phone: &str) -> ApiResult<()> {
+        let tenant = tenant_id.uuid();
+        let channel = Channel::Twilio.as_str();
+        let known = lead_identities::Entity::find()
+            .filter(lead_identities::Column::TenantId.eq(tenant))
+            .filter(lead_identities::Column::Channel.eq(channel))
+            .filter(lead_identities::Column::ExternalId.eq(phone))
+            .one(&self.db)
+            .await?;
+        if known.is_some() {
+            return Ok(());
+        }
+        let Some(lead) = leads::Entity::find()
+            .filter(leads::Column::TenantId.eq(tenant))
+            .filter(leads::Column::Phone.eq(phone))
+            .order_by_asc(leads::Column::Id)
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(());
+        };
+        let inserted = lead_identities::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(tenant),
+            lead_id: Set(lead.id),
+            channel: Set(channel.to_owned()),
+            external_id: Set(phone.to_owned()),
+            display_name: Set(None),
+            created_at: Set(now()),
+        }
+        .insert(&self.db)
+        .await;
+        match inserted {
+            // A concurrent text linked it first: the same outcome.
+            Err(error) if !is_unique_violation(&error) => Err(error.into()),
+            _ => Ok(()),
+        }
     }
 
     /// Records whether the operator a call was handed to took it (`<Dial action>`'s

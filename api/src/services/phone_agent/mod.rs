@@ -10,6 +10,8 @@
 //! - `bridge`: [`Bridge`], the real-time relay between Twilio's Media Stream and the ElevenLabs
 //!   conversation; it knows nothing of HTTP (it takes a stream and a sink of text frames).
 //! - `tools`: the agent's client tools, `schedule_appointment` and `transfer_to_human`.
+//! - `sms`: texts to the dealership's number (a reply stops the lead's follow-ups; Twilio's
+//!   opt-out words also put the number on the do-not-call list).
 //! - `routes`: which use case each verified Twilio delivery runs ([`handle_twilio`]), so the
 //!   HTTP shims share one verify-then-dispatch path.
 //! - [`dial_status`]: every `<Dial>` to the operator carries `action=…/dial-status`; its
@@ -23,6 +25,7 @@
 mod bridge;
 pub mod outbound;
 mod routes;
+pub mod sms;
 mod tools;
 
 pub use bridge::{Bridge, BridgeEnd};

@@ -21,6 +21,8 @@ pub enum TwilioRoute<'a> {
     Status,
     /// `POST /api/voice/twilio/dial-status` (`<Dial action>`).
     DialStatus,
+    /// `POST /api/voice/twilio/sms`: a text to a dealership's number (Messaging webhook).
+    Sms,
     /// `POST /api/voice/twilio/outbound/{callId}`, with the path's call id as given.
     OutboundAnswer(&'a str),
     /// `POST /api/voice/twilio/outbound/{callId}/status`.
@@ -51,6 +53,7 @@ pub async fn handle_twilio(
         TwilioRoute::Incoming => TwilioAnswer::Twiml(super::answer_incoming(state, webhook).await?),
         TwilioRoute::Status => TwilioAnswer::Report(super::twilio_status(state, webhook).await?),
         TwilioRoute::DialStatus => TwilioAnswer::Twiml(super::dial_status(state, webhook).await?),
+        TwilioRoute::Sms => TwilioAnswer::Twiml(super::sms::receive_sms(state, webhook).await?),
         TwilioRoute::OutboundAnswer(raw) => match call_id(raw) {
             Some(id) => TwilioAnswer::Twiml(outbound::answer_outbound(state, id, webhook).await?),
             None => TwilioAnswer::NotOurCall,
