@@ -240,6 +240,7 @@ impl FakeTwilio {
             account_sid: Some(self.shared.account_sid.clone()),
             auth_token: Some(self.shared.auth_token.clone()),
             api_base: Some(self.base_url()),
+            timeout: None,
         }
     }
 
