@@ -210,7 +210,7 @@ impl CallOutcome {
 }
 
 /// A payment-reminder call.
-pub struct Call(pub(super) calls::Model);
+pub struct Call(pub(crate) calls::Model);
 
 #[Object]
 impl Call {

@@ -180,6 +180,42 @@ pub async fn call_new_ai_lead(state: &AppState, tenant_id: TenantId, lead: &lead
     }
 }
 
+/// The `errorCode` of an agent call cancelled because its lead went to a person.
+pub const LEAD_ASSIGNED_TO_HUMAN: &str = "LEAD_ASSIGNED_TO_HUMAN";
+
+/// Cancels the agent's outbound call to lead `lead_id` that is still QUEUED (waiting for its
+/// dial job, now or at the next allowed minute): the lead went to a person, who calls
+/// instead. A call already dialling or talking is left to end. The cancelled call, if any.
+/// The dial job re-reads the call before it dials, so it skips a cancelled one.
+pub async fn cancel_pending_for_lead(
+    state: &AppState,
+    tenant_id: TenantId,
+    lead_id: Uuid,
+) -> ApiResult<Option<calls::Model>> {
+    let Some(call) = state.store.active_outbound_call(tenant_id, lead_id).await? else {
+        return Ok(None);
+    };
+    if call.purpose != OUTBOUND_SALES || call.status != CallStatus::Queued.as_str() {
+        return Ok(None);
+    }
+    let moved = state
+        .store
+        .move_call(
+            tenant_id,
+            call.id,
+            CallStatus::Canceled,
+            CallStatusChange {
+                error_code: Some(LEAD_ASSIGNED_TO_HUMAN.to_owned()),
+                ..Default::default()
+            },
+        )
+        .await?;
+    Ok(moved.map(|(call, entry)| {
+        publish(state, &call, entry);
+        call
+    }))
+}
+
 /// What follows the end of an outbound call: VOICEMAIL, NO_ANSWER and BUSY are tried again
 /// after the retry policy's spacing (the attempt after), through the gate like any call.
 /// Failures are logged: the end itself is recorded already.
