@@ -637,3 +637,4 @@ async fn a_new_lead_the_ai_is_given_is_rung_by_the_outbound_agent_and_a_human_le
 mod sms;
 mod unanswered_create;
 mod assign;
+mod tenant_account;

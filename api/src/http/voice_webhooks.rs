@@ -6,7 +6,9 @@
 //! agent places (`POST /api/voice/twilio/outbound/{callId}` TwiML, `…/status`, `…/amd`),
 //! `GET /api/voice/twilio/media-stream` (the bridge's WebSocket) and
 //! `POST /api/voice/elevenlabs/post-call`. Twilio deliveries are verified by the crate's
-//! receiver against `LEADLINE_PUBLIC_URL` + the path Twilio requested (Twilio signs the URL it
+//! receiver (the operator's auth token, or that of the tenant account the delivery claims;
+//! the use case then requires the account its tenant uses) against `LEADLINE_PUBLIC_URL` +
+//! the path Twilio requested (Twilio signs the URL it
 //! was configured with, not the one a proxy forwards); ElevenLabs' by its `t=,v0=` signature. A
 //! refusal is 401 with the JSON error body and stores nothing.
 //!
@@ -32,7 +34,9 @@ use super::webhooks::{count, read_body, reject};
 use super::HttpState;
 use crate::error::ApiError;
 use crate::services::calls::{handle_livekit_event, LiveKitOutcome, LiveKitSigner};
-use crate::services::phone_agent::{self, Bridge, ReportOutcome, TwilioAnswer, TwilioRoute};
+use crate::services::phone_agent::{
+    self, Bridge, ReportOutcome, TwilioAnswer, TwilioRoute, TwilioSigner,
+};
 use crate::services::webhooks::WebhookRejection;
 
 const LIVEKIT: &str = "livekit";
@@ -139,33 +143,48 @@ pub async fn livekit(State(state): State<HttpState>, headers: HeaderMap, body: B
 const TWILIO: &str = "twilio_voice";
 const ELEVENLABS: &str = "elevenlabs";
 
-/// Verifies a Twilio form delivery against the public URL it was sent to; the parsed webhook,
-/// or the refusal to answer.
+/// Verifies a Twilio form delivery against the public URL it was sent to, with the operator's
+/// auth token or the token of the tenant account the delivery claims
+/// ([`phone_agent::twilio_receivers`]); the parsed webhook and whose token verified it, or the
+/// refusal to answer.
 async fn verified_twilio(
     state: &HttpState,
     uri: &http::Uri,
     headers: &HeaderMap,
     body: Body,
-) -> Result<leadline_twilio::VoiceWebhook, Response> {
+) -> Result<(leadline_twilio::VoiceWebhook, TwilioSigner), Response> {
     let raw = read_body(state, TWILIO, headers, body).await?;
-    let (Some(public), Ok(receiver)) = (
-        state.app.config.public_url.as_deref(),
-        state.app.config.twilio.receiver(),
-    ) else {
+    let Some(public) = state.app.config.public_url.as_deref() else {
         return Err(reject(TWILIO, &WebhookRejection::MissingSecret));
     };
+    let claimed = leadline_twilio::webhook::decode_form(&raw)
+        .into_iter()
+        .find(|(name, _)| name == "AccountSid")
+        .map(|(_, sid)| sid);
+    let receivers = match phone_agent::twilio_receivers(&state.app, claimed.as_deref()).await {
+        Ok(receivers) => receivers,
+        Err(error) => {
+            count(TWILIO, "failed");
+            return Err(error.into_response());
+        }
+    };
     let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
-    match receiver.receive(&format!("{public}{path}"), headers, &raw) {
-        Ok(webhook) => Ok(webhook),
-        Err(leadline_twilio::Error::SignatureInvalid(problem)) => Err(reject(
+    let url = format!("{public}{path}");
+    let mut last_error = None;
+    for (receiver, signer) in receivers {
+        match receiver.receive(&url, headers, &raw) {
+            Ok(webhook) => return Ok((webhook, signer)),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(match last_error {
+        None => reject(TWILIO, &WebhookRejection::MissingSecret),
+        Some(leadline_twilio::Error::SignatureInvalid(problem)) => reject(
             TWILIO,
             &WebhookRejection::BadSignature(problem.to_string()),
-        )),
-        Err(error) => Err(reject(
-            TWILIO,
-            &WebhookRejection::BadPayload(error.to_string()),
-        )),
-    }
+        ),
+        Some(error) => reject(TWILIO, &WebhookRejection::BadPayload(error.to_string())),
+    })
 }
 
 /// The one path of every Twilio route: read and verify the delivery ([`verified_twilio`]),
@@ -177,11 +196,11 @@ async fn twilio(
     body: Body,
     route: TwilioRoute<'_>,
 ) -> Response {
-    let webhook = match verified_twilio(&state, &uri, &headers, body).await {
-        Ok(webhook) => webhook,
+    let (webhook, signer) = match verified_twilio(&state, &uri, &headers, body).await {
+        Ok(verified) => verified,
         Err(refused) => return refused,
     };
-    match phone_agent::handle_twilio(&state.app, route, &webhook).await {
+    match phone_agent::handle_twilio(&state.app, route, &webhook, signer).await {
         Ok(TwilioAnswer::Twiml(twiml)) => {
             count(TWILIO, "applied");
             (

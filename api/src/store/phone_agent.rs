@@ -16,7 +16,10 @@ use leadline_domain::channel::Channel;
 use leadline_domain::dealership::{call_outcome, CallFacts, PhoneCallOutcome, TransferResult};
 use leadline_domain::ids::TenantId;
 use leadline_domain::lead::LeadStatus;
-use leadline_entity::{appointments, call_events, calls, lead_identities, leads, tenants};
+use leadline_domain::channel::ConnectionStatus;
+use leadline_entity::{
+    appointments, call_events, calls, channel_connections, lead_identities, leads, tenants,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, TransactionTrait,
@@ -40,6 +43,38 @@ pub mod event_kind {
     pub const TRANSFER: &str = "TRANSFER";
     /// Whether the person it was handed to took it (`DialCallStatus`).
     pub const TRANSFER_RESULT: &str = "TRANSFER_RESULT";
+}
+
+/// A tenant's own Twilio account: its TWILIO channel connection, CONNECTED, with the account
+/// SID (`externalAccountId`) and the auth token (`accessToken`, sealed at rest), opened.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TwilioAccount {
+    pub tenant_id: TenantId,
+    pub account_sid: String,
+    pub auth_token: String,
+}
+
+impl std::fmt::Debug for TwilioAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwilioAccount")
+            .field("tenant_id", &self.tenant_id)
+            .field("account_sid", &self.account_sid)
+            .field("auth_token", &"<redacted>")
+            .finish()
+    }
+}
+
+impl TwilioAccount {
+    /// The account of an opened TWILIO connection row, when it is usable.
+    fn of(row: channel_connections::Model) -> Option<Self> {
+        let present = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        (row.status == ConnectionStatus::Connected.as_str()).then_some(())?;
+        Some(TwilioAccount {
+            tenant_id: TenantId(row.tenant_id),
+            account_sid: present(row.external_account_id)?,
+            auth_token: present(row.access_token)?,
+        })
+    }
 }
 
 /// Appointment statuses.
@@ -448,6 +483,33 @@ impl Store {
                 .await?;
         tx.commit().await?;
         Ok((saved, entry))
+    }
+
+    /// The tenant's own Twilio account, when it connected one (else the operator's is used).
+    pub async fn tenant_twilio_account(&self, tenant: TenantId) -> ApiResult<Option<TwilioAccount>> {
+        Ok(self
+            .channel_connection_for(tenant, Channel::Twilio)
+            .await?
+            .and_then(TwilioAccount::of))
+    }
+
+    /// The tenants' own Twilio accounts with SID `account_sid`: whose auth token may verify a
+    /// webhook claiming that account. Not tenant-scoped: a webhook names only its account, and
+    /// only the signature decides (a tenant's account then moves only that tenant's calls).
+    pub async fn twilio_accounts_by_sid(&self, account_sid: &str) -> ApiResult<Vec<TwilioAccount>> {
+        let rows = channel_connections::Entity::find()
+            .filter(channel_connections::Column::Channel.eq(Channel::Twilio.as_str()))
+            .filter(channel_connections::Column::ExternalAccountId.eq(account_sid))
+            .limit(20)
+            .all(&self.db)
+            .await?;
+        let mut accounts = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some(account) = TwilioAccount::of(self.open_connection(row)?) {
+                accounts.push(account);
+            }
+        }
+        Ok(accounts)
     }
 
     /// Gives the tenant's oldest lead with phone `phone` (E.164) its TWILIO identity, so a text

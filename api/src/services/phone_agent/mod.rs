@@ -18,6 +18,10 @@
 //!   `DialCallStatus` is recorded on the call (TRANSFER_RESULT), and a caller nobody answered
 //!   hears so and is hung up on rather than left in silence.
 //!
+//! A tenant's own Twilio account (its TWILIO channel connection) places and changes its calls
+//! ([`twilio_client_for`]) and signs its webhooks; a delivery about a tenant must be signed by
+//! the account that tenant uses ([`check_signer`]), the operator's being the fallback.
+//!
 //! Every change is published as `Event::Call` after it commits. Must not: verify signatures
 //! (the HTTP shims do, through the crates' front doors), write SQL, or decide booking and
 //! outcome rules (`domain::dealership`).
@@ -156,6 +160,7 @@ fn after_dial(result: Option<TransferResult>) -> String {
 async fn call_of_webhook(
     state: &AppState,
     webhook: &VoiceWebhook,
+    signer: TwilioSigner,
 ) -> ApiResult<Option<calls::Model>> {
     let Some(call_sid) = webhook.call_sid.as_deref().filter(|s| !s.is_empty()) else {
         return Ok(None);
@@ -175,6 +180,7 @@ async fn call_of_webhook(
     let Some(tenant) = tenant else {
         return Ok(None);
     };
+    check_signer(state, signer, TenantId(tenant.id)).await?;
     state
         .store
         .call_by_twilio_sid(TenantId(tenant.id), call_sid)
@@ -191,12 +197,16 @@ async fn call_of_webhook(
 /// callback, somewhere to keep the audio and a recording notice where the caller's state
 /// requires two-party consent. The caller's number is on the call and its lead, and the
 /// missed transfer is on the call's timeline, so the sales team calls back instead.
-pub async fn dial_status(state: &AppState, webhook: &VoiceWebhook) -> ApiResult<String> {
+pub async fn dial_status(
+    state: &AppState,
+    webhook: &VoiceWebhook,
+    signer: TwilioSigner,
+) -> ApiResult<String> {
     let result = webhook
         .dial_call_status
         .as_ref()
         .and_then(|status| TransferResult::from_dial_call_status(status.as_str()));
-    let Some(call) = call_of_webhook(state, webhook).await? else {
+    let Some(call) = call_of_webhook(state, webhook, signer).await? else {
         return Ok(after_dial(result));
     };
     let Some(result) = result else {
@@ -228,7 +238,11 @@ pub async fn dial_status(state: &AppState, webhook: &VoiceWebhook) -> ApiResult<
 /// created by the caller's number) is stored first, then either a `<Connect><Stream>` to the
 /// bridge carrying a call token, or a `<Dial>` to the human operator when the agent is stopped
 /// (or has no ElevenLabs agent). A redelivery answers the same way and stores nothing new.
-pub async fn answer_incoming(state: &AppState, webhook: &VoiceWebhook) -> ApiResult<String> {
+pub async fn answer_incoming(
+    state: &AppState,
+    webhook: &VoiceWebhook,
+    signer: TwilioSigner,
+) -> ApiResult<String> {
     let called = webhook
         .to
         .as_deref()
@@ -239,6 +253,7 @@ pub async fn answer_incoming(state: &AppState, webhook: &VoiceWebhook) -> ApiRes
         .tenant_by_twilio_number(called.as_str())
         .await?
         .ok_or(ApiError::NotFound("phone number"))?;
+    check_signer(state, signer, TenantId(tenant.id)).await?;
     let call_sid = webhook
         .call_sid
         .as_deref()
@@ -334,11 +349,15 @@ fn domain_status(status: &leadline_twilio::CallStatus) -> Option<CallStatus> {
 /// A verified Twilio status callback posted to `/api/voice/twilio/status`: the call by
 /// [`call_of_webhook`], then [`apply_twilio_status`]; an outbound call that ended unanswered
 /// is retried.
-pub async fn twilio_status(state: &AppState, webhook: &VoiceWebhook) -> ApiResult<ReportOutcome> {
+pub async fn twilio_status(
+    state: &AppState,
+    webhook: &VoiceWebhook,
+    signer: TwilioSigner,
+) -> ApiResult<ReportOutcome> {
     if webhook.call_status.is_none() {
         return Ok(ReportOutcome::Ignored);
     }
-    let Some(call) = call_of_webhook(state, webhook).await? else {
+    let Some(call) = call_of_webhook(state, webhook, signer).await? else {
         return Ok(ReportOutcome::Ignored);
     };
     let (outcome, ended) = apply_twilio_status(state, call, webhook).await?;
@@ -519,12 +538,87 @@ pub async fn elevenlabs_post_call(
 }
 
 /// The Twilio REST client of the operator's account.
-pub(crate) fn twilio_client(state: &AppState) -> ApiResult<leadline_twilio::Client> {
+fn twilio_client(state: &AppState) -> ApiResult<leadline_twilio::Client> {
     state
         .config
         .twilio
         .client(http().clone())
         .map_err(|e| ApiError::Unavailable(format!("Twilio: {e}")))
+}
+
+/// The Twilio REST client for `tenant`'s calls: its own account when it connected one, else
+/// the operator's. Both go to the configured API base with the configured timeout.
+pub(crate) async fn twilio_client_for(
+    state: &AppState,
+    tenant: TenantId,
+) -> ApiResult<leadline_twilio::Client> {
+    let Some(account) = state.store.tenant_twilio_account(tenant).await? else {
+        return twilio_client(state);
+    };
+    leadline_twilio::Settings {
+        account_sid: Some(account.account_sid),
+        auth_token: Some(account.auth_token),
+        ..state.config.twilio.clone()
+    }
+    .client(http().clone())
+    .map_err(|e| ApiError::Unavailable(format!("Twilio (the tenant's account): {e}")))
+}
+
+/// Whose Twilio auth token verified a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TwilioSigner {
+    /// The operator's account (`TWILIO_AUTH_TOKEN`).
+    Operator,
+    /// This tenant's own account (its TWILIO connection).
+    Tenant(TenantId),
+}
+
+/// The receivers that may verify a Twilio delivery, each with whose account it is: the
+/// operator's (when configured), then every tenant account with the SID the delivery claims
+/// (`AccountSid`, read before verification only to narrow the search: the signature decides).
+pub async fn twilio_receivers(
+    state: &AppState,
+    claimed_account: Option<&str>,
+) -> ApiResult<Vec<(leadline_twilio::Receiver, TwilioSigner)>> {
+    let mut receivers = Vec::new();
+    if let Ok(operator) = state.config.twilio.receiver() {
+        receivers.push((operator, TwilioSigner::Operator));
+    }
+    if let Some(claimed) = claimed_account.map(str::trim).filter(|s| !s.is_empty()) {
+        for account in state.store.twilio_accounts_by_sid(claimed).await? {
+            if let Ok(receiver) = leadline_twilio::Receiver::new(&account.auth_token) {
+                receivers.push((
+                    receiver.with_account_sid(&account.account_sid),
+                    TwilioSigner::Tenant(account.tenant_id),
+                ));
+            }
+        }
+    }
+    Ok(receivers)
+}
+
+/// Refuses (UNAUTHENTICATED, before anything is stored) a delivery about `tenant`'s calls,
+/// number or texts that is not signed by the account the tenant uses: its own when it
+/// connected one, else the operator's. So one tenant's token never moves another's calls, and
+/// the operator's shared token does not speak for a tenant with its own account.
+pub(crate) async fn check_signer(
+    state: &AppState,
+    signer: TwilioSigner,
+    tenant: TenantId,
+) -> ApiResult<()> {
+    let own = state.store.tenant_twilio_account(tenant).await?;
+    let signed_by_its_account = match (signer, own) {
+        (TwilioSigner::Operator, None) => true,
+        (TwilioSigner::Tenant(by), Some(_)) => by == tenant,
+        _ => false,
+    };
+    if signed_by_its_account {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthenticated(
+            "the delivery is not signed by this number's Twilio account".into(),
+        ))
+    }
 }
 
 /// The ElevenLabs client of the operator's account.

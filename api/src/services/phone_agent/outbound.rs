@@ -39,8 +39,8 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::{
-    apply_twilio_status, dial_operator, ends_call, media_stream_url, publish, twilio_client,
-    ReportOutcome, TOKEN_PARAMETER,
+    apply_twilio_status, check_signer, dial_operator, ends_call, media_stream_url, publish,
+    twilio_client_for, ReportOutcome, TwilioSigner, TOKEN_PARAMETER,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::jobs::JobFailure;
@@ -256,6 +256,7 @@ async fn callback_call(
     state: &AppState,
     call_id: Uuid,
     webhook: &VoiceWebhook,
+    signer: TwilioSigner,
 ) -> ApiResult<Option<calls::Model>> {
     let Some(call_sid) = webhook.call_sid.as_deref().filter(|s| !s.is_empty()) else {
         return Ok(None);
@@ -264,6 +265,7 @@ async fn callback_call(
         return Ok(None);
     };
     let tenant_id = TenantId(call.tenant_id);
+    check_signer(state, signer, tenant_id).await?;
     match call.provider_call_id.as_deref() {
         Some(known) if known == call_sid => Ok(Some(call)),
         Some(_) => {
@@ -302,8 +304,9 @@ pub async fn answer_outbound(
     state: &AppState,
     call_id: Uuid,
     webhook: &VoiceWebhook,
+    signer: TwilioSigner,
 ) -> ApiResult<String> {
-    let call = callback_call(state, call_id, webhook)
+    let call = callback_call(state, call_id, webhook, signer)
         .await?
         .ok_or(ApiError::NotFound("call"))?;
     if status_of(&call)?.is_terminal() {
@@ -349,8 +352,9 @@ pub async fn outbound_status(
     state: &AppState,
     call_id: Uuid,
     webhook: &VoiceWebhook,
+    signer: TwilioSigner,
 ) -> ApiResult<ReportOutcome> {
-    let Some(call) = callback_call(state, call_id, webhook).await? else {
+    let Some(call) = callback_call(state, call_id, webhook, signer).await? else {
         return Ok(ReportOutcome::Ignored);
     };
     let (outcome, ended) = apply_twilio_status(state, call, webhook).await?;
@@ -367,9 +371,10 @@ pub async fn outbound_amd(
     state: &AppState,
     call_id: Uuid,
     webhook: &VoiceWebhook,
+    signer: TwilioSigner,
 ) -> ApiResult<ReportOutcome> {
     let (Some(call), Some(answered_by)) = (
-        callback_call(state, call_id, webhook).await?,
+        callback_call(state, call_id, webhook, signer).await?,
         webhook.answered_by.as_ref(),
     ) else {
         return Ok(ReportOutcome::Ignored);
@@ -563,7 +568,9 @@ impl crate::jobs::JobHandler for OutboundCallHandler {
                 )
                 .await;
         }
-        let client = twilio_client(state).map_err(JobFailure::from)?;
+        let client = twilio_client_for(state, tenant_id)
+            .await
+            .map_err(JobFailure::from)?;
         let (twiml_url, status_url, amd_url) = call_urls(public_url, call.id);
         let mut create = CreateCall::new(
             call.to_number.clone(),
@@ -636,7 +643,9 @@ impl crate::jobs::JobHandler for HangUpHandler {
         let Some(call_sid) = call.provider_call_id.as_deref() else {
             return Ok(json!({"skipped": "no CallSid"}));
         };
-        let client = twilio_client(&self.state).map_err(JobFailure::from)?;
+        let client = twilio_client_for(&self.state, TenantId(call.tenant_id))
+            .await
+            .map_err(JobFailure::from)?;
         let outcome = match client.fetch_call(call_sid).await {
             Ok(live) if live.status.is_final() => Ok(json!({"alreadyEnded": live.status.as_str()})),
             Ok(_) => client

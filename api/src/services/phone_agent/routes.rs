@@ -8,7 +8,7 @@
 use leadline_twilio::VoiceWebhook;
 use uuid::Uuid;
 
-use super::{outbound, ReportOutcome};
+use super::{outbound, ReportOutcome, TwilioSigner};
 use crate::error::ApiResult;
 use crate::state::AppState;
 
@@ -42,28 +42,29 @@ pub enum TwilioAnswer {
     NotOurCall,
 }
 
-/// Runs the use case of `route` for a verified delivery.
+/// Runs the use case of `route` for a delivery `signer`'s auth token verified.
 pub async fn handle_twilio(
     state: &AppState,
     route: TwilioRoute<'_>,
     webhook: &VoiceWebhook,
+    signer: TwilioSigner,
 ) -> ApiResult<TwilioAnswer> {
     let call_id = |raw: &str| Uuid::parse_str(raw).ok();
     Ok(match route {
-        TwilioRoute::Incoming => TwilioAnswer::Twiml(super::answer_incoming(state, webhook).await?),
-        TwilioRoute::Status => TwilioAnswer::Report(super::twilio_status(state, webhook).await?),
-        TwilioRoute::DialStatus => TwilioAnswer::Twiml(super::dial_status(state, webhook).await?),
-        TwilioRoute::Sms => TwilioAnswer::Twiml(super::sms::receive_sms(state, webhook).await?),
+        TwilioRoute::Incoming => TwilioAnswer::Twiml(super::answer_incoming(state, webhook, signer).await?),
+        TwilioRoute::Status => TwilioAnswer::Report(super::twilio_status(state, webhook, signer).await?),
+        TwilioRoute::DialStatus => TwilioAnswer::Twiml(super::dial_status(state, webhook, signer).await?),
+        TwilioRoute::Sms => TwilioAnswer::Twiml(super::sms::receive_sms(state, webhook, signer).await?),
         TwilioRoute::OutboundAnswer(raw) => match call_id(raw) {
-            Some(id) => TwilioAnswer::Twiml(outbound::answer_outbound(state, id, webhook).await?),
+            Some(id) => TwilioAnswer::Twiml(outbound::answer_outbound(state, id, webhook, signer).await?),
             None => TwilioAnswer::NotOurCall,
         },
         TwilioRoute::OutboundStatus(raw) => match call_id(raw) {
-            Some(id) => TwilioAnswer::Report(outbound::outbound_status(state, id, webhook).await?),
+            Some(id) => TwilioAnswer::Report(outbound::outbound_status(state, id, webhook, signer).await?),
             None => TwilioAnswer::NotOurCall,
         },
         TwilioRoute::OutboundAmd(raw) => match call_id(raw) {
-            Some(id) => TwilioAnswer::Report(outbound::outbound_amd(state, id, webhook).await?),
+            Some(id) => TwilioAnswer::Report(outbound::outbound_amd(state, id, webhook, signer).await?),
             None => TwilioAnswer::NotOurCall,
         },
     })

@@ -35,7 +35,11 @@ const OPT_OUT_REASON: &str = "SMS_OPT_OUT";
 /// A verified Messaging webhook: files the text (see the module docs) and answers empty TwiML.
 /// A text to a number no tenant holds, or without a sender, is answered the same and stores
 /// nothing. A redelivery (same `MessageSid`) changes nothing.
-pub async fn receive_sms(state: &AppState, webhook: &VoiceWebhook) -> ApiResult<String> {
+pub async fn receive_sms(
+    state: &AppState,
+    webhook: &VoiceWebhook,
+    signer: super::TwilioSigner,
+) -> ApiResult<String> {
     let answer = Response::new().to_xml();
     let Some(text) = InboundText::from_webhook(webhook) else {
         return Ok(answer);
@@ -50,6 +54,7 @@ pub async fn receive_sms(state: &AppState, webhook: &VoiceWebhook) -> ApiResult<
         return Ok(answer);
     };
     let tenant_id = TenantId(tenant.id);
+    super::check_signer(state, signer, tenant_id).await?;
     if is_carrier_opt_out(&text.body) {
         // First, and on every redelivery: the one effect that must never be lost.
         state

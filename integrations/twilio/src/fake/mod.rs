@@ -5,7 +5,8 @@
 //! - REST (`rest`): `POST /2010-04-01/Accounts/{Sid}/Calls.json` (201, `CA…` sids),
 //!   `POST|GET …/Calls/{CallSid}.json` on `127.0.0.1:0`. Every request must carry HTTP Basic
 //!   `AccountSid:AuthToken` for the path's account (401 with code 20003 otherwise); a `To` that
-//!   is not E.164/`client:`/`sip:` is 400 with 21211; an unknown call is 404 with 20404. Every
+//!   is not E.164/`client:`/`sip:` is 400 with 21211 (other accounts' credentials are accepted
+//!   on their own paths once added with [`FakeTwilio::add_account`]); an unknown call is 404 with 20404. Every
 //!   request is recorded with its decoded form. Failures are injected for the next requests:
 //!   any Twilio error, a 429 with `Retry-After`, a delay (a timeout for the client), a raw
 //!   answer.
@@ -154,6 +155,8 @@ pub(crate) struct State {
     pub(crate) messages: Vec<crate::messaging::Message>,
     pub(crate) failures: VecDeque<Failure>,
     pub(crate) next_id: u64,
+    /// Other accounts whose REST requests the fake also accepts: SID → auth token.
+    pub(crate) accounts: BTreeMap<String, String>,
 }
 
 impl State {
@@ -262,6 +265,15 @@ impl FakeTwilio {
     /// Every text message sent through `Messages.json`, in order.
     pub fn messages(&self) -> Vec<crate::messaging::Message> {
         self.shared.lock().messages.clone()
+    }
+
+    /// Also accepts REST requests of another account (a tenant's own Twilio account beside the
+    /// operator's) on the same server: Basic `account_sid:auth_token` on that account's paths.
+    pub fn add_account(&self, account_sid: &str, auth_token: &str) {
+        self.shared
+            .lock()
+            .accounts
+            .insert(account_sid.to_owned(), auth_token.to_owned());
     }
 
     /// Answers the next REST request with `failure` (queued: several calls fail in turn).
