@@ -544,7 +544,11 @@ mod tests {
             ("ringing-forever", None),
         ];
         for (status, expected) in table {
-            assert_eq!(TransferResult::from_dial_call_status(status), expected, "{status}");
+            assert_eq!(
+                TransferResult::from_dial_call_status(status),
+                expected,
+                "{status}"
+            );
         }
         assert!(TransferResult::Answered.answered());
         assert!(!TransferResult::Busy.answered());

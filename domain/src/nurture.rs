@@ -247,7 +247,8 @@ pub fn is_opt_out(text: &str) -> bool {
 
 /// Twilio's standard opt-out keywords for Messaging: a text that is exactly one of them (any
 /// case, surrounding spaces ignored) opts its sender out for good.
-pub const CARRIER_OPT_OUT_WORDS: [&str; 6] = ["STOP", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "STOPALL"];
+pub const CARRIER_OPT_OUT_WORDS: [&str; 6] =
+    ["STOP", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "STOPALL"];
 
 /// Whether a text message is one of Twilio's opt-out keywords as the whole message ("stop",
 /// " QUIT "), which opts the sender out of follow-ups and calls for good. Narrower than
@@ -349,11 +350,26 @@ mod tests {
 
     #[test]
     fn only_twilios_opt_out_words_as_the_whole_text_are_a_carrier_opt_out() {
-        for yes in ["STOP", "stop", " Quit ", "unsubscribe", "CANCEL", "end", "StopAll"] {
+        for yes in [
+            "STOP",
+            "stop",
+            " Quit ",
+            "unsubscribe",
+            "CANCEL",
+            "end",
+            "StopAll",
+        ] {
             assert!(is_carrier_opt_out(yes), "{yes}");
             assert!(is_opt_out(yes), "{yes} also ends the follow-ups");
         }
-        for no in ["stop texting me", "cancel my appointment", "baja", "STOP!", "", "the end?"] {
+        for no in [
+            "stop texting me",
+            "cancel my appointment",
+            "baja",
+            "STOP!",
+            "",
+            "the end?",
+        ] {
             assert!(!is_carrier_opt_out(no), "{no}");
         }
     }

@@ -191,9 +191,7 @@ fn keywords(values: Option<Vec<String>>, field: &str) -> Result<Option<Vec<Strin
 
 /// Whether `sid` is a Twilio account SID: `AC` and 32 hexadecimal digits.
 fn is_account_sid(sid: &str) -> bool {
-    sid.len() == 34
-        && sid.starts_with("AC")
-        && sid[2..].bytes().all(|b| b.is_ascii_hexdigit())
+    sid.len() == 34 && sid.starts_with("AC") && sid[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn clock(value: &str) -> Option<u32> {

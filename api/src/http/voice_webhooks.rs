@@ -179,10 +179,9 @@ async fn verified_twilio(
     }
     Err(match last_error {
         None => reject(TWILIO, &WebhookRejection::MissingSecret),
-        Some(leadline_twilio::Error::SignatureInvalid(problem)) => reject(
-            TWILIO,
-            &WebhookRejection::BadSignature(problem.to_string()),
-        ),
+        Some(leadline_twilio::Error::SignatureInvalid(problem)) => {
+            reject(TWILIO, &WebhookRejection::BadSignature(problem.to_string()))
+        }
         Some(error) => reject(TWILIO, &WebhookRejection::BadPayload(error.to_string())),
     })
 }
@@ -273,7 +272,14 @@ pub async fn twilio_outbound_answer(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    twilio(state, uri, headers, body, TwilioRoute::OutboundAnswer(&call_id)).await
+    twilio(
+        state,
+        uri,
+        headers,
+        body,
+        TwilioRoute::OutboundAnswer(&call_id),
+    )
+    .await
 }
 
 /// `POST /api/voice/twilio/outbound/{callId}/status`: the status callback of a call the agent
@@ -285,7 +291,14 @@ pub async fn twilio_outbound_status(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    twilio(state, uri, headers, body, TwilioRoute::OutboundStatus(&call_id)).await
+    twilio(
+        state,
+        uri,
+        headers,
+        body,
+        TwilioRoute::OutboundStatus(&call_id),
+    )
+    .await
 }
 
 /// `POST /api/voice/twilio/outbound/{callId}/amd`: answering-machine detection's verdict on a
@@ -297,7 +310,14 @@ pub async fn twilio_outbound_amd(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    twilio(state, uri, headers, body, TwilioRoute::OutboundAmd(&call_id)).await
+    twilio(
+        state,
+        uri,
+        headers,
+        body,
+        TwilioRoute::OutboundAmd(&call_id),
+    )
+    .await
 }
 
 fn report(channel: &'static str, result: Result<ReportOutcome, ApiError>) -> Response {

@@ -13,10 +13,10 @@
 use chrono::{DateTime, Utc};
 use leadline_domain::calls::CallStatus;
 use leadline_domain::channel::Channel;
+use leadline_domain::channel::ConnectionStatus;
 use leadline_domain::dealership::{call_outcome, CallFacts, PhoneCallOutcome, TransferResult};
 use leadline_domain::ids::TenantId;
 use leadline_domain::lead::LeadStatus;
-use leadline_domain::channel::ConnectionStatus;
 use leadline_entity::{
     appointments, call_events, calls, channel_connections, lead_identities, leads, tenants,
 };
@@ -68,7 +68,9 @@ impl TwilioAccount {
     /// The account of an opened TWILIO connection row, when it is usable.
     fn of(row: channel_connections::Model) -> Option<Self> {
         let present = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        (row.status == ConnectionStatus::Connected.as_str()).then_some(())?;
+        if row.status != ConnectionStatus::Connected.as_str() {
+            return None;
+        }
         Some(TwilioAccount {
             tenant_id: TenantId(row.tenant_id),
             account_sid: present(row.external_account_id)?,
@@ -486,7 +488,10 @@ impl Store {
     }
 
     /// The tenant's own Twilio account, when it connected one (else the operator's is used).
-    pub async fn tenant_twilio_account(&self, tenant: TenantId) -> ApiResult<Option<TwilioAccount>> {
+    pub async fn tenant_twilio_account(
+        &self,
+        tenant: TenantId,
+    ) -> ApiResult<Option<TwilioAccount>> {
         Ok(self
             .channel_connection_for(tenant, Channel::Twilio)
             .await?

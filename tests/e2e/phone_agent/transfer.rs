@@ -138,7 +138,11 @@ async fn with_the_agent_stopped_the_operators_answer_is_recorded_and_the_call_si
     // A busy operator on a call we do not know: still an apology, never silence.
     let unknown = p
         .twilio
-        .post_signed_as(&url, &signed, dial_params(&p, "CAunknown", "busy", "CA3dial"))
+        .post_signed_as(
+            &url,
+            &signed,
+            dial_params(&p, "CAunknown", "busy", "CA3dial"),
+        )
         .await
         .unwrap();
     assert_eq!(unknown.status, 200, "{}", unknown.body);

@@ -61,7 +61,10 @@ async fn assign_lead_moves_a_lead_to_a_person_and_cancels_the_agents_pending_cal
         to_sales["cancelledCall"]["errorCode"],
         "LEAD_ASSIGNED_TO_HUMAN"
     );
-    assert_eq!(o.call(queued["id"].as_str().unwrap()).await["status"], "CANCELED");
+    assert_eq!(
+        o.call(queued["id"].as_str().unwrap()).await["status"],
+        "CANCELED"
+    );
     let streamed = ws
         .next_data_where(Duration::from_secs(5), |d| d["leadUpdated"].is_object())
         .await
@@ -100,10 +103,7 @@ async fn assign_lead_moves_a_lead_to_a_person_and_cancels_the_agents_pending_cal
             json!({"input": {"leadId": lead, "handler": "HUMAN"}}),
         )
         .await;
-    assert_eq!(
-        queue["assignLead"]["lead"]["assignedAgentId"],
-        Value::Null
-    );
+    assert_eq!(queue["assignLead"]["lead"]["assignedAgentId"], Value::Null);
     assert!(o.creates().is_empty(), "nothing was dialled");
 }
 

@@ -73,7 +73,11 @@ async fn a_text_from_a_lead_stops_its_nurture_and_twilios_opt_out_words_stop_cal
         .unwrap();
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.content_type.as_deref(), Some("text/xml"));
-    assert!(reply.body.ends_with("<Response></Response>"), "{}", reply.body);
+    assert!(
+        reply.body.ends_with("<Response></Response>"),
+        "{}",
+        reply.body
+    );
     let again = o
         .twilio
         .post_signed(&url, text(&o, "SM1", ANA, "Is the red Civic still there?"))
@@ -93,10 +97,7 @@ async fn a_text_from_a_lead_stops_its_nurture_and_twilios_opt_out_words_stop_cal
     assert_eq!(edges[0]["node"]["channel"], "TWILIO");
     let messages = edges[0]["node"]["messages"]["edges"].as_array().unwrap();
     assert_eq!(messages.len(), 1, "the redelivery is not stored twice");
-    assert_eq!(
-        messages[0]["node"]["body"],
-        "Is the red Civic still there?"
-    );
+    assert_eq!(messages[0]["node"]["body"], "Is the red Civic still there?");
     assert_eq!(messages[0]["node"]["direction"], "INBOUND");
 
     // Ben texts " stop ": out of nurture, and the agent may never call him again.
@@ -110,11 +111,7 @@ async fn a_text_from_a_lead_stops_its_nurture_and_twilios_opt_out_words_stop_cal
     assert_eq!(opted_out["status"], "STOPPED", "{opted_out}");
     assert_eq!(opted_out["stopReason"], "OPTED_OUT");
     o.app
-        .ok(
-            &o.owner,
-            SETTINGS,
-            json!({"input": {"agentRunning": true}}),
-        )
+        .ok(&o.owner, SETTINGS, json!({"input": {"agentRunning": true}}))
         .await;
     let call = o.call_lead_now(&ben).await;
     assert_eq!(call["status"], "BLOCKED", "{call}");

@@ -116,7 +116,11 @@ async fn a_tenants_own_twilio_account_places_its_calls_and_alone_signs_its_webho
         .await
         .unwrap();
     assert_eq!(answered.status, 200, "{}", answered.body);
-    assert!(answered.body.contains("<Connect><Stream"), "{}", answered.body);
+    assert!(
+        answered.body.contains("<Connect><Stream"),
+        "{}",
+        answered.body
+    );
     assert_eq!(total_calls(&o, &o.owner).await, 2);
 
     // Another dealership on the operator's account: the first tenant's token cannot ring it,

@@ -51,20 +51,34 @@ pub async fn handle_twilio(
 ) -> ApiResult<TwilioAnswer> {
     let call_id = |raw: &str| Uuid::parse_str(raw).ok();
     Ok(match route {
-        TwilioRoute::Incoming => TwilioAnswer::Twiml(super::answer_incoming(state, webhook, signer).await?),
-        TwilioRoute::Status => TwilioAnswer::Report(super::twilio_status(state, webhook, signer).await?),
-        TwilioRoute::DialStatus => TwilioAnswer::Twiml(super::dial_status(state, webhook, signer).await?),
-        TwilioRoute::Sms => TwilioAnswer::Twiml(super::sms::receive_sms(state, webhook, signer).await?),
+        TwilioRoute::Incoming => {
+            TwilioAnswer::Twiml(super::answer_incoming(state, webhook, signer).await?)
+        }
+        TwilioRoute::Status => {
+            TwilioAnswer::Report(super::twilio_status(state, webhook, signer).await?)
+        }
+        TwilioRoute::DialStatus => {
+            TwilioAnswer::Twiml(super::dial_status(state, webhook, signer).await?)
+        }
+        TwilioRoute::Sms => {
+            TwilioAnswer::Twiml(super::sms::receive_sms(state, webhook, signer).await?)
+        }
         TwilioRoute::OutboundAnswer(raw) => match call_id(raw) {
-            Some(id) => TwilioAnswer::Twiml(outbound::answer_outbound(state, id, webhook, signer).await?),
+            Some(id) => {
+                TwilioAnswer::Twiml(outbound::answer_outbound(state, id, webhook, signer).await?)
+            }
             None => TwilioAnswer::NotOurCall,
         },
         TwilioRoute::OutboundStatus(raw) => match call_id(raw) {
-            Some(id) => TwilioAnswer::Report(outbound::outbound_status(state, id, webhook, signer).await?),
+            Some(id) => {
+                TwilioAnswer::Report(outbound::outbound_status(state, id, webhook, signer).await?)
+            }
             None => TwilioAnswer::NotOurCall,
         },
         TwilioRoute::OutboundAmd(raw) => match call_id(raw) {
-            Some(id) => TwilioAnswer::Report(outbound::outbound_amd(state, id, webhook, signer).await?),
+            Some(id) => {
+                TwilioAnswer::Report(outbound::outbound_amd(state, id, webhook, signer).await?)
+            }
             None => TwilioAnswer::NotOurCall,
         },
     })

@@ -62,7 +62,10 @@ pub async fn receive_sms(
             .set_do_not_call(tenant_id, from.as_str(), true, Some(OPT_OUT_REASON.into()))
             .await?;
     }
-    state.store.link_sms_sender(tenant_id, from.as_str()).await?;
+    state
+        .store
+        .link_sms_sender(tenant_id, from.as_str())
+        .await?;
     let inbound = InboundMessage {
         contact: InboundContact {
             channel: Channel::Twilio,

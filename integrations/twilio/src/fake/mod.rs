@@ -157,13 +157,19 @@ pub(crate) struct State {
     pub(crate) next_id: u64,
     /// Other accounts whose REST requests the fake also accepts: SID → auth token.
     pub(crate) accounts: BTreeMap<String, String>,
+    /// Mixed into every sid (the fake's port), so two fakes in one test never hand out the
+    /// same `CallSid`.
+    pub(crate) sid_base: u64,
 }
 
 impl State {
     /// A fresh `XX` + 32 hex id.
     pub(crate) fn new_sid(&mut self, prefix: &str) -> String {
         self.next_id += 1;
-        format!("{prefix}{:032x}", 0xfa4e_0000_0000_u64 + self.next_id)
+        format!(
+            "{prefix}{:032x}",
+            0xfa4e_0000_0000_u64 + (self.sid_base << 24) + self.next_id
+        )
     }
 }
 
@@ -205,6 +211,7 @@ impl FakeTwilio {
         };
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
+        shared.lock().sid_base = u64::from(addr.port());
         let (shutdown, stopped) = oneshot::channel::<()>();
         let router = rest::router(shared.clone());
         tokio::spawn(async move {

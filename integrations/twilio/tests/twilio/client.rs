@@ -371,7 +371,11 @@ async fn the_settings_timeout_bounds_every_request() {
     let started = std::time::Instant::now();
     let err = client.create_call(&outbound()).await.unwrap_err();
     assert!(matches!(err, Error::Transient { status: 0, .. }), "{err:?}");
-    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
