@@ -7,8 +7,15 @@
 //! concurrent connections, is the same frames sent straight to the echo agent (a plain loopback
 //! WebSocket echo, no bridge). Also printed: the process's resident memory per bridged call.
 //!
+//! So the two figures are comparable: both paths are warmed up first (one short round each,
+//! discarded: connection set-up, the allocator and the SQLite cache settle), then baseline and
+//! bridged rounds alternate, so drift on a shared machine hits both alike, and the figures
+//! reported are the medians over the rounds of each round's p50 and p99 (and of the per-round
+//! difference of the p99s).
+//!
 //! `cargo bench -p leadline-api --bench phone_bridge` (SQLite file). `BENCH_CALLS` (default
-//! 50) and `BENCH_FRAMES` (per call, default 250 = 5 s of audio).
+//! 50), `BENCH_FRAMES` (per call and round, default 250 = 5 s of audio) and `BENCH_ROUNDS`
+//! (measured rounds of each path, default 5).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -263,80 +270,58 @@ fn resident_kib() -> Option<u64> {
         .ok()
 }
 
-fn summary(label: &str, mut rtts: Vec<Duration>) -> Duration {
+/// p50 and p99 of one round.
+fn percentiles(mut rtts: Vec<Duration>) -> (Duration, Duration, usize) {
     rtts.sort();
-    let p50 = percentile(&rtts, 0.50);
-    let p99 = percentile(&rtts, 0.99);
-    println!(
-        "{label}: {} frames, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        rtts.len(),
-        p50.as_secs_f64() * 1000.0,
-        p99.as_secs_f64() * 1000.0,
-        rtts.last().copied().unwrap_or_default().as_secs_f64() * 1000.0
-    );
-    p99
+    (percentile(&rtts, 0.50), percentile(&rtts, 0.99), rtts.len())
 }
 
-async fn run() -> anyhow::Result<()> {
-    let calls: usize = std::env::var("BENCH_CALLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50);
-    let frames: usize = std::env::var("BENCH_FRAMES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(250);
-    let dir = std::env::temp_dir().join(format!("leadline-bench-{}", Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir)?;
-    let url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
-    let agent = echo_agent().await?;
-    let env: HashMap<&str, String> = HashMap::from([
-        ("DATABASE_URL", url),
-        ("LEADLINE_ADDR", "127.0.0.1:0".to_owned()),
-        ("LEADLINE_WORKERS", "0".to_owned()),
-        ("ELEVENLABS_API_KEY", "sk_bench".to_owned()),
-        ("ELEVENLABS_API_BASE", format!("http://{agent}")),
-        ("ELEVENLABS_WEBHOOK_SECRET", "wsec_bench".to_owned()),
-        ("LEADLINE_PUBLIC_URL", "https://bench.example".to_owned()),
-        ("LEADLINE_MEDIA_STREAM_TOKEN_TTL_SECONDS", "600".to_owned()),
-        ("RUST_LOG", "error".to_owned()),
-    ]);
-    let config = Config::from_lookup(|k| env.get(k).cloned())?;
-    let app = Application::build(config).await?;
-    let state = app.state().clone();
-    let tenant = leadline_api::store::testkit::seed_tenant(&state.store, "bench-phone").await?;
-    let tenant_id = TenantId(tenant);
-    state
-        .store
-        .update_tenant_settings(
-            tenant_id,
-            leadline_api::auth::Actor::default(),
-            TenantSettingsChanges {
-                agent_running: Some(true),
-                elevenlabs_inbound_agent_id: Some(Some(AGENT.to_owned())),
-                ..TenantSettingsChanges::default()
-            },
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let epoch = Instant::now();
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
 
-    // Baseline: the same load straight to the echo agent.
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// One baseline round: `calls` connections straight to the echo agent at once.
+async fn baseline_round(
+    agent: SocketAddr,
+    calls: usize,
+    frames: usize,
+    epoch: Instant,
+) -> anyhow::Result<Vec<Duration>> {
     let direct = futures::future::join_all(
         (0..calls).map(|_| tokio::spawn(direct_call(agent, frames, epoch))),
     )
     .await;
-    let mut baseline = Vec::new();
+    let mut rtts = Vec::new();
     for result in direct {
-        baseline.extend(result??);
+        rtts.extend(result??);
     }
+    Ok(rtts)
+}
 
-    // The bridge.
-    let rss_before = resident_kib();
+/// One bridged round: `calls` new inbound calls through the bridge at once; also the resident
+/// memory while they run.
+async fn bridged_round(
+    state: &leadline_api::state::AppState,
+    tenant: Uuid,
+    round: usize,
+    calls: usize,
+    frames: usize,
+    epoch: Instant,
+) -> anyhow::Result<(Vec<Duration>, Option<u64>)> {
     let bridge = Bridge::new(state.clone());
+    let tenant_id = TenantId(tenant);
     let mut tasks = Vec::with_capacity(calls);
     for i in 0..calls {
-        let call_sid = format!("CA{:032x}", i + 1);
+        let call_sid = format!("CA{:016x}{:016x}", round + 1, i + 1);
         let stored = state
             .store
             .start_inbound_call(
@@ -371,17 +356,108 @@ async fn run() -> anyhow::Result<()> {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_during = resident_kib();
-    let mut bridged = Vec::new();
+    let mut rtts = Vec::new();
     for result in futures::future::join_all(tasks).await {
-        bridged.extend(result??);
+        rtts.extend(result??);
+    }
+    Ok((rtts, rss_during))
+}
+
+async fn run() -> anyhow::Result<()> {
+    let number = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|n: &usize| *n > 0)
+            .unwrap_or(default)
+    };
+    let calls = number("BENCH_CALLS", 50);
+    let frames = number("BENCH_FRAMES", 250);
+    let rounds = number("BENCH_ROUNDS", 5);
+    let dir = std::env::temp_dir().join(format!("leadline-bench-{}", Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir)?;
+    let url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
+    let agent = echo_agent().await?;
+    let env: HashMap<&str, String> = HashMap::from([
+        ("DATABASE_URL", url),
+        ("LEADLINE_ADDR", "127.0.0.1:0".to_owned()),
+        ("LEADLINE_WORKERS", "0".to_owned()),
+        ("ELEVENLABS_API_KEY", "sk_bench".to_owned()),
+        ("ELEVENLABS_API_BASE", format!("http://{agent}")),
+        ("ELEVENLABS_WEBHOOK_SECRET", "wsec_bench".to_owned()),
+        ("LEADLINE_PUBLIC_URL", "https://bench.example".to_owned()),
+        ("LEADLINE_MEDIA_STREAM_TOKEN_TTL_SECONDS", "600".to_owned()),
+        ("RUST_LOG", "error".to_owned()),
+    ]);
+    let config = Config::from_lookup(|k| env.get(k).cloned())?;
+    let app = Application::build(config).await?;
+    let state = app.state().clone();
+    let tenant = leadline_api::store::testkit::seed_tenant(&state.store, "bench-phone").await?;
+    state
+        .store
+        .update_tenant_settings(
+            TenantId(tenant),
+            leadline_api::auth::Actor::default(),
+            TenantSettingsChanges {
+                agent_running: Some(true),
+                elevenlabs_inbound_agent_id: Some(Some(AGENT.to_owned())),
+                ..TenantSettingsChanges::default()
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let epoch = Instant::now();
+
+    // Warm-up: one short round of each path, discarded.
+    let warm_frames = frames.min(50);
+    baseline_round(agent, calls, warm_frames, epoch).await?;
+    let rss_before = resident_kib();
+    bridged_round(&state, tenant, 0, calls, warm_frames, epoch).await?;
+
+    // Measured rounds, alternating: baseline, bridged, baseline, bridged, …
+    let (mut base_p50, mut base_p99, mut bridge_p50, mut bridge_p99, mut added) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut rss_during = None;
+    let mut counted = (0, 0);
+    for round in 1..=rounds {
+        let (p50, p99, n) = percentiles(baseline_round(agent, calls, frames, epoch).await?);
+        base_p50.push(ms(p50));
+        base_p99.push(ms(p99));
+        counted.0 += n;
+        let (rtts, rss) = bridged_round(&state, tenant, round, calls, frames, epoch).await?;
+        rss_during = rss_during.or(rss);
+        let (b50, b99, n) = percentiles(rtts);
+        bridge_p50.push(ms(b50));
+        bridge_p99.push(ms(b99));
+        counted.1 += n;
+        added.push(ms(b99) - ms(p99));
+        println!(
+            "round {round}: baseline p50 {:.2} ms p99 {:.2} ms | bridged p50 {:.2} ms p99 {:.2} ms",
+            ms(p50),
+            ms(p99),
+            ms(b50),
+            ms(b99)
+        );
     }
 
-    println!("phone_bridge: {calls} concurrent calls × {frames} frames of 20 ms");
-    let base_p99 = summary("baseline (direct echo)", baseline);
-    let bridge_p99 = summary("bridged", bridged);
     println!(
-        "bridge adds p99 {:.2} ms per frame round trip (two relays)",
-        (bridge_p99.as_secs_f64() - base_p99.as_secs_f64()) * 1000.0
+        "phone_bridge: {calls} concurrent calls × {frames} frames of 20 ms, {rounds} alternating rounds each after a warm-up"
+    );
+    println!(
+        "baseline (direct echo): {} frames, median p50 {:.2} ms, median p99 {:.2} ms",
+        counted.0,
+        median(base_p50),
+        median(base_p99.clone())
+    );
+    println!(
+        "bridged: {} frames, median p50 {:.2} ms, median p99 {:.2} ms",
+        counted.1,
+        median(bridge_p50),
+        median(bridge_p99)
+    );
+    println!(
+        "bridge adds p99 {:.2} ms per frame round trip (two relays; median of the rounds' differences)",
+        median(added)
     );
     if let (Some(before), Some(during)) = (rss_before, rss_during) {
         println!(

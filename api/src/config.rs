@@ -221,8 +221,10 @@ pub struct Config {
     pub livekit_request_timeout: Duration,
     /// The dealership AI phone agent's Twilio account: `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`
     /// (verifies `X-Twilio-Signature` and authenticates REST calls) and `TWILIO_API_BASE`
-    /// (default `https://api.twilio.com`; the fake's URL in tests). Nurture follow-ups by SMS
-    /// use it too; unset, they go by WhatsApp or e-mail only.
+    /// (default `https://api.twilio.com`; the fake's URL in tests), and `timeout`: how long one
+    /// REST request may take before it counts as unanswered (`TWILIO_HTTP_TIMEOUT_MS`, default
+    /// 15,000, Twilio's libraries' default; 50 to 120,000). Nurture follow-ups by SMS use it
+    /// too; unset, they go by WhatsApp or e-mail only.
     pub twilio: leadline_twilio::Settings,
     /// The phone agent's ElevenLabs account: `ELEVENLABS_API_KEY`, `ELEVENLABS_API_BASE`
     /// (default `https://api.elevenlabs.io`), `ELEVENLABS_WS_BASE` (follows the API base when
@@ -655,6 +657,9 @@ impl Config {
                 account_sid: get("TWILIO_ACCOUNT_SID"),
                 auth_token: get("TWILIO_AUTH_TOKEN"),
                 api_base: get("TWILIO_API_BASE"),
+                timeout: Some(Duration::from_millis(
+                    number("TWILIO_HTTP_TIMEOUT_MS", 15_000)?.clamp(50, 120_000),
+                )),
             },
             elevenlabs: leadline_elevenlabs::Settings {
                 api_key: get("ELEVENLABS_API_KEY"),

@@ -440,6 +440,43 @@ named_enum! {
     }
 }
 
+named_enum! {
+    /// Whether the person a call was handed to took it: Twilio's `DialCallStatus` of the
+    /// `<Dial>` that rang the human operator.
+    pub enum TransferResult("transfer result") {
+        /// The operator picked up (`answered`, or `completed` after talking).
+        Answered => "ANSWERED",
+        /// The operator's line was busy.
+        Busy => "BUSY",
+        /// The operator's phone rang out.
+        NoAnswer => "NO_ANSWER",
+        /// The operator's number could not be dialled.
+        Failed => "FAILED",
+        /// The caller hung up before the operator answered.
+        Canceled => "CANCELED",
+    }
+}
+
+impl TransferResult {
+    /// The result of a `<Dial>` from Twilio's `DialCallStatus` (`answered`, `completed`,
+    /// `busy`, `no-answer`, `failed`, `canceled`); `None` for a value Twilio may add later.
+    pub fn from_dial_call_status(status: &str) -> Option<Self> {
+        Some(match status.trim().to_ascii_lowercase().as_str() {
+            "answered" | "completed" | "in-progress" => TransferResult::Answered,
+            "busy" => TransferResult::Busy,
+            "no-answer" => TransferResult::NoAnswer,
+            "failed" => TransferResult::Failed,
+            "canceled" => TransferResult::Canceled,
+            _ => return None,
+        })
+    }
+
+    /// Whether someone took the call.
+    pub fn answered(self) -> bool {
+        self == TransferResult::Answered
+    }
+}
+
 /// What is known about a call when it ends.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CallFacts {
@@ -492,6 +529,29 @@ mod tests {
 
     fn local(date: &str, time: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(&format!("{date} {time}"), "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    #[test]
+    fn every_dial_call_status_twilio_documents_reads_as_a_transfer_result() {
+        let table = [
+            ("answered", Some(TransferResult::Answered)),
+            ("completed", Some(TransferResult::Answered)),
+            ("busy", Some(TransferResult::Busy)),
+            ("no-answer", Some(TransferResult::NoAnswer)),
+            ("failed", Some(TransferResult::Failed)),
+            ("canceled", Some(TransferResult::Canceled)),
+            ("NO-ANSWER", Some(TransferResult::NoAnswer)),
+            ("ringing-forever", None),
+        ];
+        for (status, expected) in table {
+            assert_eq!(
+                TransferResult::from_dial_call_status(status),
+                expected,
+                "{status}"
+            );
+        }
+        assert!(TransferResult::Answered.answered());
+        assert!(!TransferResult::Busy.answered());
     }
 
     // 2026-12-07 is a Monday.

@@ -245,6 +245,21 @@ pub fn is_opt_out(text: &str) -> bool {
     OPT_OUT_WORDS.contains(first) && !WHOLE_MESSAGE_ONLY.contains(first)
 }
 
+/// Twilio's standard opt-out keywords for Messaging: a text that is exactly one of them (any
+/// case, surrounding spaces ignored) opts its sender out for good.
+pub const CARRIER_OPT_OUT_WORDS: [&str; 6] =
+    ["STOP", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "STOPALL"];
+
+/// Whether a text message is one of Twilio's opt-out keywords as the whole message ("stop",
+/// " QUIT "), which opts the sender out of follow-ups and calls for good. Narrower than
+/// [`is_opt_out`]: "stop texting me" ends the follow-ups but is no carrier opt-out.
+pub fn is_carrier_opt_out(text: &str) -> bool {
+    let text = text.trim();
+    CARRIER_OPT_OUT_WORDS
+        .iter()
+        .any(|word| word.eq_ignore_ascii_case(text))
+}
+
 /// What a follow-up may say about the lead and the dealership.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FollowUpFacts<'a> {
@@ -331,6 +346,32 @@ mod tests {
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn only_twilios_opt_out_words_as_the_whole_text_are_a_carrier_opt_out() {
+        for yes in [
+            "STOP",
+            "stop",
+            " Quit ",
+            "unsubscribe",
+            "CANCEL",
+            "end",
+            "StopAll",
+        ] {
+            assert!(is_carrier_opt_out(yes), "{yes}");
+            assert!(is_opt_out(yes), "{yes} also ends the follow-ups");
+        }
+        for no in [
+            "stop texting me",
+            "cancel my appointment",
+            "baja",
+            "STOP!",
+            "",
+            "the end?",
+        ] {
+            assert!(!is_carrier_opt_out(no), "{no}");
+        }
     }
 
     #[test]

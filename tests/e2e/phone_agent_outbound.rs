@@ -635,3 +635,8 @@ async fn a_new_lead_the_ai_is_given_is_rung_by_the_outbound_agent_and_a_human_le
     assert!(o.lead_calls(&human).await.is_empty());
     assert_eq!(o.creates().len(), 1);
 }
+
+mod assign;
+mod sms;
+mod tenant_account;
+mod unanswered_create;

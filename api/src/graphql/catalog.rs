@@ -189,6 +189,11 @@ fn keywords(values: Option<Vec<String>>, field: &str) -> Result<Option<Vec<Strin
     Ok(Some(cleaned))
 }
 
+/// Whether `sid` is a Twilio account SID: `AC` and 32 hexadecimal digits.
+fn is_account_sid(sid: &str) -> bool {
+    sid.len() == 34 && sid.starts_with("AC") && sid[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 fn clock(value: &str) -> Option<u32> {
     let (h, m) = value.split_once(':')?;
     if h.len() != 2 || m.len() != 2 {
@@ -343,6 +348,16 @@ impl CatalogMutation {
             }
             bounded(value, field)
         };
+        if input.channel == Channel::Twilio {
+            let sid = input.external_account_id.as_deref().map(str::trim);
+            if sid.is_some_and(|sid| !is_account_sid(sid)) {
+                return Err(ApiError::bad_input(
+                    "externalAccountId",
+                    "a Twilio account SID is AC followed by 32 hexadecimal digits",
+                )
+                .into());
+            }
+        }
         let api_key = only(input.api_key, "apiKey", Channel::Youtube)?;
         let live_access_token = only(input.live_access_token, "liveAccessToken", Channel::Tiktok)?;
         let live = live_settings(

@@ -10,7 +10,7 @@ use leadline_domain::tenant::Email;
 
 // Re-exported: `graphql::calls` still names the helper through this module.
 pub(crate) use super::subscription::scoped_events;
-use super::types::{Channel, Lead, LeadScoreEvent, LeadStatus, Temperature};
+use super::types::{Channel, Handler, Lead, LeadScoreEvent, LeadStatus, Temperature};
 use super::{
     clean_text, connection, parse_id, principal, required_text, state, tenant_for, AccessGuard,
     IdConnection,
@@ -18,7 +18,9 @@ use super::{
 use crate::auth::Access;
 use crate::bus::{Event, LeadScoreChanged};
 use crate::error::ApiError;
-use crate::store::{LeadChanges, LeadFilter, NewLead, PageRequest, ScoreAdjustment};
+use crate::store::{
+    LeadAssignment, LeadChanges, LeadFilter, NewLead, PageRequest, ScoreAdjustment,
+};
 
 /// Filter for `leads`; the parts combine with AND.
 #[derive(InputObject, Default)]
@@ -146,6 +148,28 @@ pub struct UpsertLeadPayload {
     pub lead: Lead,
     /// True when this call created it.
     pub created: bool,
+}
+
+/// Input of `assignLead`.
+#[derive(InputObject)]
+pub struct AssignLeadInput {
+    /// The lead.
+    pub lead_id: ID,
+    /// AI (the agent calls and follows it up) or HUMAN (the sales team).
+    pub handler: Handler,
+    /// With HUMAN: the member who takes the lead (not a viewer); without it the lead waits in
+    /// the team's queue. Not allowed with AI.
+    pub agent_id: Option<ID>,
+}
+
+/// Result of `assignLead`.
+#[derive(SimpleObject)]
+pub struct AssignLeadPayload {
+    /// The lead as assigned now.
+    pub lead: Lead,
+    /// The agent's call to the lead that was waiting to dial and is cancelled, because the
+    /// lead went to a person (`errorCode` LEAD_ASSIGNED_TO_HUMAN).
+    pub cancelled_call: Option<super::calls::Call>,
 }
 
 /// Result of `deleteLead`.
@@ -345,6 +369,56 @@ impl LeadMutation {
         crate::services::phone_agent::outbound::call_new_ai_lead(state(ctx), tenant_id, &lead)
             .await;
         Ok(LeadPayload { lead: Lead(lead) })
+    }
+
+    /// Moves a lead between the AI and a person (owners and admins): HUMAN with an `agentId`
+    /// gives it to that member, HUMAN alone to the team's queue, AI back to the agent. Audited
+    /// (`lead.assigned`) and published (`leadUpdated`); moving it to HUMAN cancels the agent's
+    /// call to it that is still waiting to dial. Repeating the current assignment changes
+    /// nothing. NOT_FOUND for a lead of another tenant.
+    #[graphql(guard = "AccessGuard(Access::Administer)")]
+    async fn assign_lead(
+        &self,
+        ctx: &Context<'_>,
+        input: AssignLeadInput,
+    ) -> async_graphql::Result<AssignLeadPayload> {
+        let tenant_id = tenant_for(ctx, Access::Administer)?;
+        let lead_id = parse_id(&input.lead_id, "leadId")?;
+        let handler: leadline_domain::conversation::Handler = input.handler.into();
+        let agent = match (&input.agent_id, handler) {
+            (Some(_), leadline_domain::conversation::Handler::Ai) => {
+                return Err(ApiError::bad_input("agentId", "only a HUMAN lead has an agent").into())
+            }
+            (Some(id), _) => Some(parse_id(id, "agentId")?),
+            (None, _) => None,
+        };
+        let assigned = state(ctx)
+            .store
+            .assign_lead(
+                tenant_id,
+                principal(ctx).actor(),
+                lead_id,
+                LeadAssignment { handler, agent },
+            )
+            .await?;
+        if assigned.changed {
+            publish_lead(ctx, &assigned.lead);
+        }
+        let cancelled = match handler {
+            leadline_domain::conversation::Handler::Human => {
+                crate::services::phone_agent::outbound::cancel_pending_for_lead(
+                    state(ctx),
+                    tenant_id,
+                    lead_id,
+                )
+                .await?
+            }
+            leadline_domain::conversation::Handler::Ai => None,
+        };
+        Ok(AssignLeadPayload {
+            lead: Lead(assigned.lead),
+            cancelled_call: cancelled.map(super::calls::Call),
+        })
     }
 
     /// Changes a lead.

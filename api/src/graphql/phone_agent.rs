@@ -29,6 +29,14 @@ mirror_enum!(
     }
 );
 
+mirror_enum!(
+    /// Whether the person a call was handed to took it: ANSWERED, BUSY, NO_ANSWER, FAILED or
+    /// CANCELED (the caller hung up first).
+    TransferResult => dealership::TransferResult {
+        Answered, Busy, NoAnswer, Failed, Canceled
+    }
+);
+
 /// One open day, for `updateTenantSettings.businessHours`.
 #[derive(InputObject)]
 pub struct BusinessDayInput {

@@ -512,6 +512,11 @@ impl Lead {
     async fn handled_by(&self) -> async_graphql::Result<Handler> {
         Handler::from_stored(&self.0.handler)
     }
+    /// The member a HUMAN lead was given to (`assignLead`); null in the team's queue and for AI
+    /// leads.
+    async fn assigned_agent_id(&self) -> Option<ID> {
+        self.0.assigned_user_id.map(|id| ID(id.to_string()))
+    }
     /// What the lead said about being called (GRANTED, REVOKED, UNKNOWN): REVOKED blocks every
     /// call; UNKNOWN blocks them when the tenant's call policy requires consent.
     async fn call_consent(&self) -> async_graphql::Result<CallConsent> {

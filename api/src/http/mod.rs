@@ -63,6 +63,11 @@ pub fn router(state: HttpState) -> Router {
         )
         .route("/api/voice/twilio/status", post(voice_webhooks::twilio_status))
         .route(
+            "/api/voice/twilio/dial-status",
+            post(voice_webhooks::twilio_dial_status),
+        )
+        .route("/api/voice/twilio/sms", post(voice_webhooks::twilio_sms))
+        .route(
             "/api/voice/twilio/outbound/{call_id}",
             post(voice_webhooks::twilio_outbound_answer),
         )

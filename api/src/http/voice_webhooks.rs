@@ -1,10 +1,14 @@
 //! Webhooks of the voice platforms: `POST /api/webhook/livekit` (ARCHITECTURE.md §6), and the
 //! dealership AI phone agent's Twilio and ElevenLabs endpoints (issue 15):
-//! `POST /api/voice/twilio/incoming` (TwiML), `POST /api/voice/twilio/status`, the calls the
+//! `POST /api/voice/twilio/incoming` (TwiML), `POST /api/voice/twilio/status`,
+//! `POST /api/voice/twilio/dial-status` (TwiML after a `<Dial>` to the operator),
+//! `POST /api/voice/twilio/sms` (Messaging: texts to a dealership's number), the calls the
 //! agent places (`POST /api/voice/twilio/outbound/{callId}` TwiML, `…/status`, `…/amd`),
 //! `GET /api/voice/twilio/media-stream` (the bridge's WebSocket) and
 //! `POST /api/voice/elevenlabs/post-call`. Twilio deliveries are verified by the crate's
-//! receiver against `LEADLINE_PUBLIC_URL` + the path Twilio requested (Twilio signs the URL it
+//! receiver (the operator's auth token, or that of the tenant account the delivery claims;
+//! the use case then requires the account its tenant uses) against `LEADLINE_PUBLIC_URL` +
+//! the path Twilio requested (Twilio signs the URL it
 //! was configured with, not the one a proxy forwards); ElevenLabs' by its `t=,v0=` signature. A
 //! refusal is 401 with the JSON error body and stores nothing.
 //!
@@ -30,7 +34,9 @@ use super::webhooks::{count, read_body, reject};
 use super::HttpState;
 use crate::error::ApiError;
 use crate::services::calls::{handle_livekit_event, LiveKitOutcome, LiveKitSigner};
-use crate::services::phone_agent::{self, Bridge, ReportOutcome};
+use crate::services::phone_agent::{
+    self, Bridge, ReportOutcome, TwilioAnswer, TwilioRoute, TwilioSigner,
+};
 use crate::services::webhooks::WebhookRejection;
 
 const LIVEKIT: &str = "livekit";
@@ -137,32 +143,80 @@ pub async fn livekit(State(state): State<HttpState>, headers: HeaderMap, body: B
 const TWILIO: &str = "twilio_voice";
 const ELEVENLABS: &str = "elevenlabs";
 
-/// Verifies a Twilio form delivery against the public URL it was sent to; the parsed webhook,
-/// or the refusal to answer.
+/// Verifies a Twilio form delivery against the public URL it was sent to, with the operator's
+/// auth token or the token of the tenant account the delivery claims
+/// ([`phone_agent::twilio_receivers`]); the parsed webhook and whose token verified it, or the
+/// refusal to answer.
 async fn verified_twilio(
     state: &HttpState,
     uri: &http::Uri,
     headers: &HeaderMap,
     body: Body,
-) -> Result<leadline_twilio::VoiceWebhook, Response> {
+) -> Result<(leadline_twilio::VoiceWebhook, TwilioSigner), Response> {
     let raw = read_body(state, TWILIO, headers, body).await?;
-    let (Some(public), Ok(receiver)) = (
-        state.app.config.public_url.as_deref(),
-        state.app.config.twilio.receiver(),
-    ) else {
+    let Some(public) = state.app.config.public_url.as_deref() else {
         return Err(reject(TWILIO, &WebhookRejection::MissingSecret));
     };
+    let claimed = leadline_twilio::webhook::decode_form(&raw)
+        .into_iter()
+        .find(|(name, _)| name == "AccountSid")
+        .map(|(_, sid)| sid);
+    let receivers = match phone_agent::twilio_receivers(&state.app, claimed.as_deref()).await {
+        Ok(receivers) => receivers,
+        Err(error) => {
+            count(TWILIO, "failed");
+            return Err(error.into_response());
+        }
+    };
     let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
-    match receiver.receive(&format!("{public}{path}"), headers, &raw) {
-        Ok(webhook) => Ok(webhook),
-        Err(leadline_twilio::Error::SignatureInvalid(problem)) => Err(reject(
-            TWILIO,
-            &WebhookRejection::BadSignature(problem.to_string()),
-        )),
-        Err(error) => Err(reject(
-            TWILIO,
-            &WebhookRejection::BadPayload(error.to_string()),
-        )),
+    let url = format!("{public}{path}");
+    let mut last_error = None;
+    for (receiver, signer) in receivers {
+        match receiver.receive(&url, headers, &raw) {
+            Ok(webhook) => return Ok((webhook, signer)),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(match last_error {
+        None => reject(TWILIO, &WebhookRejection::MissingSecret),
+        Some(leadline_twilio::Error::SignatureInvalid(problem)) => {
+            reject(TWILIO, &WebhookRejection::BadSignature(problem.to_string()))
+        }
+        Some(error) => reject(TWILIO, &WebhookRejection::BadPayload(error.to_string())),
+    })
+}
+
+/// The one path of every Twilio route: read and verify the delivery ([`verified_twilio`]),
+/// run the route's use case, answer TwiML or the report. A refusal stores nothing.
+async fn twilio(
+    state: HttpState,
+    uri: http::Uri,
+    headers: HeaderMap,
+    body: Body,
+    route: TwilioRoute<'_>,
+) -> Response {
+    let (webhook, signer) = match verified_twilio(&state, &uri, &headers, body).await {
+        Ok(verified) => verified,
+        Err(refused) => return refused,
+    };
+    match phone_agent::handle_twilio(&state.app, route, &webhook, signer).await {
+        Ok(TwilioAnswer::Twiml(twiml)) => {
+            count(TWILIO, "applied");
+            (
+                [(
+                    http::header::CONTENT_TYPE,
+                    leadline_twilio::twiml::CONTENT_TYPE,
+                )],
+                twiml,
+            )
+                .into_response()
+        }
+        Ok(TwilioAnswer::Report(outcome)) => report(TWILIO, Ok(outcome)),
+        Ok(TwilioAnswer::NotOurCall) => {
+            count(TWILIO, "ignored");
+            ApiError::NotFound("call").into_response()
+        }
+        Err(error) => report(TWILIO, Err(error)),
     }
 }
 
@@ -174,42 +228,43 @@ pub async fn twilio_incoming(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let webhook = match verified_twilio(&state, &uri, &headers, body).await {
-        Ok(webhook) => webhook,
-        Err(refused) => return refused,
-    };
-    match phone_agent::answer_incoming(&state.app, &webhook).await {
-        Ok(twiml) => {
-            count(TWILIO, "applied");
-            (
-                [(
-                    http::header::CONTENT_TYPE,
-                    leadline_twilio::twiml::CONTENT_TYPE,
-                )],
-                twiml,
-            )
-                .into_response()
-        }
-        Err(error) => {
-            count(TWILIO, "failed");
-            error.into_response()
-        }
-    }
+    twilio(state, uri, headers, body, TwilioRoute::Incoming).await
 }
 
-/// The call id of a per-call URL; anything else is not a call of ours ([`not_our_call`]).
-fn outbound_call_id(raw: &str) -> Option<uuid::Uuid> {
-    uuid::Uuid::parse_str(raw).ok()
+/// `POST /api/voice/twilio/status`: Twilio's status callback of a phone-agent call.
+pub async fn twilio_status(
+    State(state): State<HttpState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    twilio(state, uri, headers, body, TwilioRoute::Status).await
 }
 
-fn not_our_call() -> Response {
-    count(TWILIO, "ignored");
-    ApiError::NotFound("call").into_response()
+/// `POST /api/voice/twilio/dial-status`: the `<Dial action>` of a transfer to the operator.
+/// TwiML for the caller's leg after the dial.
+pub async fn twilio_dial_status(
+    State(state): State<HttpState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    twilio(state, uri, headers, body, TwilioRoute::DialStatus).await
+}
+
+/// `POST /api/voice/twilio/sms`: Twilio Messaging's webhook for a text to a dealership's
+/// number. Empty TwiML (no auto-reply: Twilio answers the opt-out words itself).
+pub async fn twilio_sms(
+    State(state): State<HttpState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    twilio(state, uri, headers, body, TwilioRoute::Sms).await
 }
 
 /// `POST /api/voice/twilio/outbound/{callId}`: the lead answered a call the agent placed.
-/// TwiML that streams the call to the outbound agent (checked like `/incoming`: 401 unless
-/// signed over `LEADLINE_PUBLIC_URL` + this path).
+/// TwiML that streams the call to the outbound agent.
 pub async fn twilio_outbound_answer(
     State(state): State<HttpState>,
     Path(call_id): Path<String>,
@@ -217,30 +272,14 @@ pub async fn twilio_outbound_answer(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let webhook = match verified_twilio(&state, &uri, &headers, body).await {
-        Ok(webhook) => webhook,
-        Err(refused) => return refused,
-    };
-    let Some(call_id) = outbound_call_id(&call_id) else {
-        return not_our_call();
-    };
-    match phone_agent::outbound::answer_outbound(&state.app, call_id, &webhook).await {
-        Ok(twiml) => {
-            count(TWILIO, "applied");
-            (
-                [(
-                    http::header::CONTENT_TYPE,
-                    leadline_twilio::twiml::CONTENT_TYPE,
-                )],
-                twiml,
-            )
-                .into_response()
-        }
-        Err(error) => {
-            count(TWILIO, "failed");
-            error.into_response()
-        }
-    }
+    twilio(
+        state,
+        uri,
+        headers,
+        body,
+        TwilioRoute::OutboundAnswer(&call_id),
+    )
+    .await
 }
 
 /// `POST /api/voice/twilio/outbound/{callId}/status`: the status callback of a call the agent
@@ -252,17 +291,14 @@ pub async fn twilio_outbound_status(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let webhook = match verified_twilio(&state, &uri, &headers, body).await {
-        Ok(webhook) => webhook,
-        Err(refused) => return refused,
-    };
-    let Some(call_id) = outbound_call_id(&call_id) else {
-        return not_our_call();
-    };
-    report(
-        TWILIO,
-        phone_agent::outbound::outbound_status(&state.app, call_id, &webhook).await,
+    twilio(
+        state,
+        uri,
+        headers,
+        body,
+        TwilioRoute::OutboundStatus(&call_id),
     )
+    .await
 }
 
 /// `POST /api/voice/twilio/outbound/{callId}/amd`: answering-machine detection's verdict on a
@@ -274,34 +310,14 @@ pub async fn twilio_outbound_amd(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let webhook = match verified_twilio(&state, &uri, &headers, body).await {
-        Ok(webhook) => webhook,
-        Err(refused) => return refused,
-    };
-    let Some(call_id) = outbound_call_id(&call_id) else {
-        return not_our_call();
-    };
-    report(
-        TWILIO,
-        phone_agent::outbound::outbound_amd(&state.app, call_id, &webhook).await,
+    twilio(
+        state,
+        uri,
+        headers,
+        body,
+        TwilioRoute::OutboundAmd(&call_id),
     )
-}
-
-/// `POST /api/voice/twilio/status`: Twilio's status callback of a phone-agent call.
-pub async fn twilio_status(
-    State(state): State<HttpState>,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let webhook = match verified_twilio(&state, &uri, &headers, body).await {
-        Ok(webhook) => webhook,
-        Err(refused) => return refused,
-    };
-    report(
-        TWILIO,
-        phone_agent::twilio_status(&state.app, &webhook).await,
-    )
+    .await
 }
 
 fn report(channel: &'static str, result: Result<ReportOutcome, ApiError>) -> Response {

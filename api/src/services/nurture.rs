@@ -6,8 +6,9 @@
 //! 2. What the lead did since it was enrolled: a reply stops the sequence (REPLIED, or OPTED_OUT
 //!    when it says "STOP"/"baja"), a booked appointment stops it (BOOKED).
 //! 3. The channel (`domain::nurture::pick_channel`): the lead's open WhatsApp conversation, else
-//!    SMS through Twilio Messaging when this deployment has a sender, else e-mail through the
-//!    mailer; none → UNREACHABLE.
+//!    SMS through Twilio Messaging — from the tenant's own Twilio account and number when it
+//!    connected one (replies then come back to `/api/voice/twilio/sms`), else when this
+//!    deployment has a sender —, else e-mail through the mailer; none → UNREACHABLE.
 //! 4. The AI-written text (`AiService::write_follow_up`), sent: WhatsApp through the inbox's own
 //!    send path (an outbound message and its `send_whatsapp` job, so THE send gate picks the
 //!    approved template outside the 24 h window), SMS and e-mail directly. A retryable failure
@@ -27,7 +28,7 @@ use leadline_domain::nurture::{
     is_opt_out, language_for, pick_channel, FollowUpFacts, NurtureChannel, NurtureStage,
     NurtureStatus, Reach, StopReason,
 };
-use leadline_entity::{jobs, leads, nurture_enrollments};
+use leadline_entity::{jobs, leads, nurture_enrollments, tenants};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -110,9 +111,11 @@ impl JobHandler for NurtureStepHandler {
             return self.stop(tenant, &enrollment, reason).await;
         }
         let lead = store.lead(tenant, lead_id).await?;
+        let tenant_row = store.tenant(tenant).await?;
+        let sms = self.sms_for(&tenant_row).await?;
         let channel = pick_channel(Reach {
             whatsapp: signals.whatsapp_conversation.is_some(),
-            sms: lead.phone.is_some() && self.sms.is_some(),
+            sms: lead.phone.is_some() && sms.is_some(),
             email: lead.email.is_some(),
         });
         let Some(channel) = channel else {
@@ -121,7 +124,6 @@ impl JobHandler for NurtureStepHandler {
                 .await;
         };
         let stage = NurtureStage::stored(&enrollment.step)?;
-        let tenant_row = store.tenant(tenant).await?;
         let text = self
             .state
             .ai
@@ -146,7 +148,7 @@ impl JobHandler for NurtureStepHandler {
                 self.send_whatsapp(tenant, conversation, stage, &enrollment, text)
                     .await?
             }
-            NurtureChannel::Sms => self.send_sms(&lead, text).await?,
+            NurtureChannel::Sms => send_sms(sms.as_ref(), &lead, text).await?,
             NurtureChannel::Email => self.send_email(&lead, &tenant_row.name, text).await?,
         };
         let next = schedule_of(&tenant_row).after(stage, enrollment.created_at, Utc::now());
@@ -233,28 +235,54 @@ impl NurtureStepHandler {
         Ok(json!({ "messageId": message.id }))
     }
 
-    async fn send_sms(&self, lead: &leads::Model, text: String) -> Result<Value, JobFailure> {
-        let (client, sender) = self
-            .sms
-            .as_ref()
-            .ok_or_else(|| JobFailure::Permanent("SMS is not configured".into()))?;
-        let to = lead
-            .phone
-            .clone()
-            .ok_or_else(|| JobFailure::Permanent("the lead has no phone".into()))?;
-        let message = leadline_twilio::messaging::CreateMessage {
-            to,
-            sender: sender.clone(),
-            body: text,
-            status_callback: None,
-        };
-        match client.create_message(&message).await {
-            Ok(sent) => Ok(json!({ "sid": sent.sid, "status": sent.status })),
-            Err(error) if error.is_retryable() => Err(JobFailure::Retry(error.to_string())),
-            Err(error) => Err(JobFailure::Permanent(error.to_string())),
+    /// The Twilio Messaging client and sender a tenant's texts go out with: its own account
+    /// and number (`twilioPhoneNumber`, where replies come back) when it connected an account,
+    /// else the deployment's (`TWILIO_SMS_FROM`), if any.
+    async fn sms_for(
+        &self,
+        tenant: &tenants::Model,
+    ) -> Result<Option<(leadline_twilio::Client, leadline_twilio::messaging::Sender)>, JobFailure>
+    {
+        let tenant_id = TenantId(tenant.id);
+        let own = self.state.store.tenant_twilio_account(tenant_id).await?;
+        if let (Some(_), Some(number)) = (own, tenant.twilio_phone_number.as_deref()) {
+            let client =
+                crate::services::phone_agent::twilio_client_for(&self.state, tenant_id).await?;
+            return Ok(Some((
+                client,
+                leadline_twilio::messaging::Sender::From(number.to_owned()),
+            )));
         }
+        Ok(self.sms.clone())
     }
+}
 
+/// Sends one follow-up text through `sms` (the client and sender of [`NurtureStepHandler::sms_for`]).
+async fn send_sms(
+    sms: Option<&(leadline_twilio::Client, leadline_twilio::messaging::Sender)>,
+    lead: &leads::Model,
+    text: String,
+) -> Result<Value, JobFailure> {
+    let (client, sender) =
+        sms.ok_or_else(|| JobFailure::Permanent("SMS is not configured".into()))?;
+    let to = lead
+        .phone
+        .clone()
+        .ok_or_else(|| JobFailure::Permanent("the lead has no phone".into()))?;
+    let message = leadline_twilio::messaging::CreateMessage {
+        to,
+        sender: sender.clone(),
+        body: text,
+        status_callback: None,
+    };
+    match client.create_message(&message).await {
+        Ok(sent) => Ok(json!({ "sid": sent.sid, "status": sent.status })),
+        Err(error) if error.is_retryable() => Err(JobFailure::Retry(error.to_string())),
+        Err(error) => Err(JobFailure::Permanent(error.to_string())),
+    }
+}
+
+impl NurtureStepHandler {
     async fn send_email(
         &self,
         lead: &leads::Model,

@@ -14,7 +14,7 @@ use leadline_domain::calls::{AnsweredBy, CallStatus, CustomerResponse};
 use leadline_domain::channel::{Channel, ConnectionStatus};
 use leadline_domain::compliance::Consent;
 use leadline_domain::conversation::{ConversationStatus, Handler, ParticipantKind, TicketStatus};
-use leadline_domain::dealership::{PhoneCallOutcome, Weekday};
+use leadline_domain::dealership::{PhoneCallOutcome, TransferResult, Weekday};
 use leadline_domain::escalation::TicketPriority;
 use leadline_domain::job::JobStatus;
 use leadline_domain::lead::{LeadStatus, Temperature};
@@ -72,6 +72,7 @@ stored!(
     NurtureStatus,
     ParticipantKind,
     PhoneCallOutcome,
+    TransferResult,
     Provider,
     Role,
     Route,

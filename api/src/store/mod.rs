@@ -13,6 +13,7 @@ pub mod calls;
 mod channels;
 pub mod columns;
 pub mod inbox;
+mod lead_assignment;
 mod leads;
 pub mod live;
 pub mod live_budget;
@@ -52,6 +53,7 @@ pub use inbox::{
     ConversationChange, ConversationFilter, InboundContact, InboundMessage, IngestOutcome,
     Ingested, NewTicket, OutboundMessage,
 };
+pub use lead_assignment::{LeadAssigned, LeadAssignment};
 pub use leads::{LeadChanges, LeadFilter, NewLead, ScoreAdjustment};
 pub use members::{AcceptPlan, Acceptance, InviteRequest};
 pub use products::{ProductChanges, ProductFilter};

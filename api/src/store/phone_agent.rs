@@ -13,10 +13,13 @@
 use chrono::{DateTime, Utc};
 use leadline_domain::calls::CallStatus;
 use leadline_domain::channel::Channel;
-use leadline_domain::dealership::{call_outcome, CallFacts, PhoneCallOutcome};
+use leadline_domain::channel::ConnectionStatus;
+use leadline_domain::dealership::{call_outcome, CallFacts, PhoneCallOutcome, TransferResult};
 use leadline_domain::ids::{CallId, TenantId};
 use leadline_domain::lead::LeadStatus;
-use leadline_entity::{appointments, call_events, calls, leads, tenants};
+use leadline_entity::{
+    appointments, call_events, calls, channel_connections, lead_identities, leads, tenants,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, TransactionTrait,
@@ -38,6 +41,42 @@ pub mod event_kind {
     pub const APPOINTMENT: &str = "APPOINTMENT";
     /// The call was handed to a person.
     pub const TRANSFER: &str = "TRANSFER";
+    /// Whether the person it was handed to took it (`DialCallStatus`).
+    pub const TRANSFER_RESULT: &str = "TRANSFER_RESULT";
+}
+
+/// A tenant's own Twilio account: its TWILIO channel connection, CONNECTED, with the account
+/// SID (`externalAccountId`) and the auth token (`accessToken`, sealed at rest), opened.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TwilioAccount {
+    pub tenant_id: TenantId,
+    pub account_sid: String,
+    pub auth_token: String,
+}
+
+impl std::fmt::Debug for TwilioAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwilioAccount")
+            .field("tenant_id", &self.tenant_id)
+            .field("account_sid", &self.account_sid)
+            .field("auth_token", &"<redacted>")
+            .finish()
+    }
+}
+
+impl TwilioAccount {
+    /// The account of an opened TWILIO connection row, when it is usable.
+    fn of(row: channel_connections::Model) -> Option<Self> {
+        let present = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        if row.status != ConnectionStatus::Connected.as_str() {
+            return None;
+        }
+        Some(TwilioAccount {
+            tenant_id: TenantId(row.tenant_id),
+            account_sid: present(row.external_account_id)?,
+            auth_token: present(row.access_token)?,
+        })
+    }
 }
 
 /// Appointment statuses.
@@ -447,6 +486,126 @@ impl Store {
         let entry =
             super::calls::insert_event(&tx, tenant, call_id, event_kind::TRANSFER, transfer)
                 .await?;
+        tx.commit().await?;
+        Ok((saved, entry))
+    }
+
+    /// The tenant's own Twilio account, when it connected one (else the operator's is used).
+    pub async fn tenant_twilio_account(
+        &self,
+        tenant: TenantId,
+    ) -> ApiResult<Option<TwilioAccount>> {
+        Ok(self
+            .channel_connection_for(tenant, Channel::Twilio)
+            .await?
+            .and_then(TwilioAccount::of))
+    }
+
+    /// The tenants' own Twilio accounts with SID `account_sid`: whose auth token may verify a
+    /// webhook claiming that account. Not tenant-scoped: a webhook names only its account, and
+    /// only the signature decides (a tenant's account then moves only that tenant's calls).
+    pub async fn twilio_accounts_by_sid(&self, account_sid: &str) -> ApiResult<Vec<TwilioAccount>> {
+        let rows = channel_connections::Entity::find()
+            .filter(channel_connections::Column::Channel.eq(Channel::Twilio.as_str()))
+            .filter(channel_connections::Column::ExternalAccountId.eq(account_sid))
+            .limit(20)
+            .all(&self.db)
+            .await?;
+        let mut accounts = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some(account) = TwilioAccount::of(self.open_connection(row)?) {
+                accounts.push(account);
+            }
+        }
+        Ok(accounts)
+    }
+
+    /// Gives the tenant's oldest lead with phone `phone` (E.164) its TWILIO identity, so a text
+    /// from that number is filed with the lead the dealership already has (created by the CRM
+    /// or a call) instead of a new one. Nothing when the identity exists or no lead has it.
+    pub async fn link_sms_sender(&self, tenant_id: TenantId, phone: &str) -> ApiResult<()> {
+        let tenant = tenant_id.uuid();
+        let channel = Channel::Twilio.as_str();
+        let known = lead_identities::Entity::find()
+            .filter(lead_identities::Column::TenantId.eq(tenant))
+            .filter(lead_identities::Column::Channel.eq(channel))
+            .filter(lead_identities::Column::ExternalId.eq(phone))
+            .one(&self.db)
+            .await?;
+        if known.is_some() {
+            return Ok(());
+        }
+        let Some(lead) = leads::Entity::find()
+            .filter(leads::Column::TenantId.eq(tenant))
+            .filter(leads::Column::Phone.eq(phone))
+            .order_by_asc(leads::Column::Id)
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(());
+        };
+        let inserted = lead_identities::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(tenant),
+            lead_id: Set(lead.id),
+            channel: Set(channel.to_owned()),
+            external_id: Set(phone.to_owned()),
+            display_name: Set(None),
+            created_at: Set(now()),
+        }
+        .insert(&self.db)
+        .await;
+        match inserted {
+            // A concurrent text linked it first: the same outcome.
+            Err(error) if !is_unique_violation(&error) => Err(error.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records whether the operator a call was handed to took it (`<Dial action>`'s
+    /// `DialCallStatus`) in `metadata.transfer.result`, with a TRANSFER_RESULT entry. A call
+    /// sent straight to the operator (agent stopped) gets its `transfer` written here.
+    pub async fn record_transfer_result(
+        &self,
+        tenant_id: TenantId,
+        call_id: Uuid,
+        result: TransferResult,
+        dial_call_sid: Option<String>,
+        dial_duration_secs: Option<u32>,
+    ) -> ApiResult<(calls::Model, call_events::Model)> {
+        let tenant = tenant_id.uuid();
+        let tx = self.db.begin().await?;
+        let row = super::calls::call_for_update(&tx, self.is_postgres(), tenant, call_id).await?;
+        let mut metadata = row.metadata.clone();
+        if !metadata.is_object() {
+            metadata = json!({});
+        }
+        let mut transfer = metadata
+            .get("transfer")
+            .filter(|t| t.is_object())
+            .cloned()
+            .unwrap_or_else(|| json!({}));
+        transfer["result"] = json!(result.as_str());
+        transfer["dialCallSid"] = json!(dial_call_sid);
+        transfer["dialDurationSeconds"] = json!(dial_duration_secs);
+        transfer["resultAt"] = json!(now());
+        metadata["transfer"] = transfer;
+        let mut active: calls::ActiveModel = row.into();
+        active.metadata = Set(metadata);
+        active.updated_at = Set(now());
+        let saved = active.update(&tx).await?;
+        let entry = super::calls::insert_event(
+            &tx,
+            tenant,
+            call_id,
+            event_kind::TRANSFER_RESULT,
+            json!({
+                "result": result.as_str(),
+                "dialCallSid": dial_call_sid,
+                "dialDurationSeconds": dial_duration_secs,
+            }),
+        )
+        .await?;
         tx.commit().await?;
         Ok((saved, entry))
     }

@@ -54,13 +54,22 @@ pub fn is_e164(number: &str) -> bool {
 
 impl Client {
     /// A client on `base_url` (no trailing path; `https://api.twilio.com` in production),
-    /// sharing `http`'s pool. `Configuration` if a value is blank or the SID is malformed.
+    /// sharing `http`'s pool, whose requests each give up after `timeout` (a `Transient`
+    /// error with status 0: Twilio may or may not have acted on it; [`DEFAULT_TIMEOUT`] is
+    /// Twilio's own libraries' choice). `Configuration` if a value is blank, the SID is
+    /// malformed or the timeout is zero.
     pub fn new(
         http: reqwest::Client,
         base_url: &str,
         account_sid: &str,
         auth_token: &str,
+        timeout: Duration,
     ) -> Result<Self, Error> {
+        if timeout.is_zero() {
+            return Err(Error::Configuration(
+                "the Twilio request timeout must be more than zero".to_owned(),
+            ));
+        }
         let base_url = base_url.trim().trim_end_matches('/');
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err(Error::Configuration(
@@ -82,7 +91,7 @@ impl Client {
             base_url: base_url.to_owned(),
             account_sid: account_sid.trim().to_owned(),
             auth_token: auth_token.trim().to_owned(),
-            timeout: DEFAULT_TIMEOUT,
+            timeout,
         })
     }
 

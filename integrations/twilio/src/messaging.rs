@@ -8,6 +8,36 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A text someone sent to one of the account's numbers, from a verified Messaging webhook
+/// (`MessageSid`, `From`, `To`, `Body`; platforms.md §6 signs it like a voice webhook).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundMessage {
+    /// `MessageSid` (`SM…`/`MM…`; older accounts also send it as `SmsSid`).
+    pub message_sid: String,
+    /// `From`: the sender (E.164).
+    pub from: String,
+    /// `To`: the account's number it was sent to.
+    pub to: String,
+    /// `Body` (empty for a picture with no text).
+    pub body: String,
+}
+
+impl InboundMessage {
+    /// The text of a verified Messaging webhook; `None` when it lacks the message id, sender or
+    /// recipient (a voice webhook, or not a message).
+    pub fn from_webhook(webhook: &crate::models::VoiceWebhook) -> Option<Self> {
+        let present = |name: &str| webhook.param(name).map(str::trim).filter(|v| !v.is_empty());
+        Some(InboundMessage {
+            message_sid: present("MessageSid")
+                .or_else(|| present("SmsSid"))?
+                .to_owned(),
+            from: present("From")?.to_owned(),
+            to: present("To")?.to_owned(),
+            body: webhook.param("Body").unwrap_or_default().to_owned(),
+        })
+    }
+}
+
 /// Longest body Twilio accepts (characters).
 pub const MAX_BODY_CHARS: usize = 1_600;
 
@@ -106,6 +136,30 @@ pub struct Message {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_inbound_text_reads_its_sid_sender_recipient_and_body() {
+        let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        let webhook = crate::models::VoiceWebhook::from_pairs(vec![
+            pair("AccountSid", "AC1"),
+            pair("SmsSid", "SM1"),
+            pair("From", "+14155550123"),
+            pair("To", "+15005550006"),
+            pair("Body", "STOP"),
+            pair("NumMedia", "0"),
+        ]);
+        let text = InboundMessage::from_webhook(&webhook).unwrap();
+        assert_eq!(text.message_sid, "SM1");
+        assert_eq!(text.from, "+14155550123");
+        assert_eq!(text.to, "+15005550006");
+        assert_eq!(text.body, "STOP");
+        let call = crate::models::VoiceWebhook::from_pairs(vec![
+            pair("CallSid", "CA1"),
+            pair("From", "+14155550123"),
+            pair("To", "+15005550006"),
+        ]);
+        assert_eq!(InboundMessage::from_webhook(&call), None);
+    }
 
     #[test]
     fn the_form_names_the_sender_as_twilio_expects() {

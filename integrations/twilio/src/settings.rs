@@ -1,5 +1,6 @@
 //! The Twilio settings in one value, as the api's config reads them (this crate reads no
-//! environment variable): `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN` and `TWILIO_API_BASE`.
+//! environment variable): `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`, `TWILIO_API_BASE` and the
+//! request timeout.
 //!
 //! A missing setting is never a panic: [`Settings::missing`] names what calls need (for
 //! `/readyz` details), and [`Settings::client`]/[`Settings::receiver`] answer
@@ -7,8 +8,9 @@
 //! `Settings`.
 
 use std::fmt;
+use std::time::Duration;
 
-use crate::client::{Client, DEFAULT_API_BASE};
+use crate::client::{Client, DEFAULT_API_BASE, DEFAULT_TIMEOUT};
 use crate::error::Error;
 use crate::webhook::Receiver;
 
@@ -21,6 +23,9 @@ pub struct Settings {
     pub auth_token: Option<String>,
     /// `TWILIO_API_BASE`: `https://api.twilio.com` when unset (the fake's URL in tests).
     pub api_base: Option<String>,
+    /// How long one REST request may take (`TWILIO_HTTP_TIMEOUT_MS` in the api);
+    /// [`crate::client::DEFAULT_TIMEOUT`] when unset.
+    pub timeout: Option<Duration>,
 }
 
 impl fmt::Debug for Settings {
@@ -32,6 +37,7 @@ impl fmt::Debug for Settings {
                 &self.auth_token.as_ref().map(|_| "<redacted>"),
             )
             .field("api_base", &self.api_base)
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
@@ -65,7 +71,13 @@ impl Settings {
             .ok_or_else(|| Error::Configuration("TWILIO_ACCOUNT_SID is not set".to_owned()))?;
         let token = present(&self.auth_token)
             .ok_or_else(|| Error::Configuration("TWILIO_AUTH_TOKEN is not set".to_owned()))?;
-        Client::new(http, self.api_base(), sid, token)
+        Client::new(
+            http,
+            self.api_base(),
+            sid,
+            token,
+            self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+        )
     }
 
     /// The webhook receiver: the auth token, and the account SID webhooks must carry when set.

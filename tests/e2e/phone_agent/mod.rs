@@ -609,3 +609,4 @@ async fn with_the_agent_stopped_a_call_dials_the_operator_and_opens_no_stream() 
 }
 
 mod refusals;
+mod transfer;

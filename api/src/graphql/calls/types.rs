@@ -210,7 +210,7 @@ impl CallOutcome {
 }
 
 /// A payment-reminder call.
-pub struct Call(pub(super) calls::Model);
+pub struct Call(pub(crate) calls::Model);
 
 #[Object]
 impl Call {
@@ -268,6 +268,17 @@ impl Call {
             .outcome
             .as_deref()
             .and_then(|o| leadline_domain::dealership::PhoneCallOutcome::parse(o).ok())
+            .map(Into::into)
+    }
+    /// Whether the operator took the call after a transfer (null until Twilio reports how the
+    /// transfer's dial ended, and on calls never transferred).
+    async fn transfer_result(&self) -> Option<crate::graphql::phone_agent::TransferResult> {
+        self.0
+            .metadata
+            .get("transfer")
+            .and_then(|t| t.get("result"))
+            .and_then(serde_json::Value::as_str)
+            .and_then(|r| leadline_domain::dealership::TransferResult::parse(r).ok())
             .map(Into::into)
     }
     /// The agent's summary of the call, once it reported one.
@@ -339,7 +350,8 @@ impl Call {
 /// One change of a call, as `callEvents` streams it.
 #[derive(SimpleObject)]
 pub struct CallEvent {
-    /// STATUS, TRANSCRIPT or OUTCOME.
+    /// STATUS, TRANSCRIPT or OUTCOME; on phone-agent calls also APPOINTMENT, TRANSFER and
+    /// TRANSFER_RESULT (whether the operator took the transferred call).
     pub kind: String,
     /// The call after the change.
     pub call: Call,

@@ -16,6 +16,11 @@ pub struct UpsertChannelConnectionInput {
     /// The channel.
     pub channel: Channel,
     /// The platform's id for the tenant's account (WhatsApp phone number id, page id, …).
+    /// TWILIO: the account SID (`AC` + 32 hex digits) of the tenant's own Twilio account, whose
+    /// auth token goes in `accessToken`; its number is `twilioPhoneNumber` in the tenant's
+    /// settings. With it, the phone agent places and transfers the tenant's calls and sends
+    /// its texts from that account, and accepts the tenant's webhooks only when signed with
+    /// that token (the operator's account otherwise).
     pub external_account_id: Option<String>,
     /// Token the platform echoes on webhook verification (write-only).
     pub verify_token: Option<String>,

@@ -35,7 +35,9 @@ use tokio::sync::mpsc;
 
 use super::outbound::outbound_agent_id;
 use super::tools::{run_tool, ToolCall};
-use super::{dial_operator, elevenlabs_client, inbound_agent_id, twilio_client, TOKEN_PARAMETER};
+use super::{
+    dial_operator, elevenlabs_client, inbound_agent_id, twilio_client_for, TOKEN_PARAMETER,
+};
 use crate::state::AppState;
 
 /// How long Twilio has to send `start` after connecting.
@@ -203,8 +205,9 @@ impl Bridge {
     async fn hand_to_operator(&self, call: &ToolCall) {
         let result = async {
             let tenant = self.state.store.tenant(call.tenant_id).await?;
-            let twiml = dial_operator(&tenant).to_xml();
-            twilio_client(&self.state)?
+            let twiml = dial_operator(self.state.config.public_url.as_deref(), &tenant).to_xml();
+            twilio_client_for(&self.state, call.tenant_id)
+                .await?
                 .update_call(&call.call_sid, &UpdateCall::Twiml(twiml))
                 .await
                 .map_err(|e| crate::error::ApiError::Unavailable(e.to_string()))?;

@@ -10,6 +10,17 @@
 //! - `bridge`: [`Bridge`], the real-time relay between Twilio's Media Stream and the ElevenLabs
 //!   conversation; it knows nothing of HTTP (it takes a stream and a sink of text frames).
 //! - `tools`: the agent's client tools, `schedule_appointment` and `transfer_to_human`.
+//! - `sms`: texts to the dealership's number (a reply stops the lead's follow-ups; Twilio's
+//!   opt-out words also put the number on the do-not-call list).
+//! - `routes`: which use case each verified Twilio delivery runs ([`handle_twilio`]), so the
+//!   HTTP shims share one verify-then-dispatch path.
+//! - [`dial_status`]: every `<Dial>` to the operator carries `action=…/dial-status`; its
+//!   `DialCallStatus` is recorded on the call (TRANSFER_RESULT), and a caller nobody answered
+//!   hears so and is hung up on rather than left in silence.
+//!
+//! A tenant's own Twilio account (its TWILIO channel connection) places and changes its calls
+//! ([`twilio_client_for`]) and signs its webhooks; a delivery about a tenant must be signed by
+//! the account that tenant uses ([`check_signer`]), the operator's being the fallback.
 //!
 //! Every change is published as `Event::Call` after it commits. Must not: verify signatures
 //! (the HTTP shims do, through the crates' front doors), write SQL, or decide booking and
@@ -17,13 +28,16 @@
 
 mod bridge;
 pub mod outbound;
+mod routes;
+pub mod sms;
 mod tools;
 
 pub use bridge::{Bridge, BridgeEnd};
+pub use routes::{handle_twilio, TwilioAnswer, TwilioRoute};
 pub use tools::{run_tool, ToolCall, SCHEDULE_APPOINTMENT, TRANSFER_TO_HUMAN};
 
 use leadline_domain::calls::CallStatus;
-use leadline_domain::dealership::{BusinessHours, PhoneCallOutcome, SlotRules};
+use leadline_domain::dealership::{BusinessHours, PhoneCallOutcome, SlotRules, TransferResult};
 use leadline_domain::ids::{CallId, TenantId};
 use leadline_domain::phone::PhoneNumber;
 use leadline_elevenlabs::{PostCallEvent, PostCallEventType};
@@ -44,6 +58,11 @@ pub const MEDIA_STREAM_PATH: &str = "/api/voice/twilio/media-stream";
 pub const TOKEN_PARAMETER: &str = "token";
 /// How long the operator's phone rings before Twilio gives up.
 const DIAL_TIMEOUT_SECS: u32 = 30;
+/// Where Twilio posts the `DialCallStatus` of every `<Dial>` to the operator.
+pub const DIAL_STATUS_PATH: &str = "/api/voice/twilio/dial-status";
+/// What a caller hears when the operator did not take the call.
+const NOBODY_ANSWERED: &str =
+    "Sorry, nobody is available to take your call right now. Please try again later. Goodbye.";
 
 /// One HTTP pool for Twilio and ElevenLabs REST calls.
 fn http() -> &'static reqwest::Client {
@@ -102,10 +121,18 @@ fn media_stream_url(public_url: &str) -> String {
     format!("{ws}{MEDIA_STREAM_PATH}")
 }
 
-/// TwiML that hands the caller to the tenant's operator, or apologises when it has none.
-pub(crate) fn dial_operator(tenant: &tenants::Model) -> Response {
+/// TwiML that hands the caller to the tenant's operator, or apologises when it has none. The
+/// `<Dial>` reports how it went to [`DIAL_STATUS_PATH`] under the public URL (when there is
+/// one), whose answer decides what the caller hears next.
+pub(crate) fn dial_operator(public_url: Option<&str>, tenant: &tenants::Model) -> Response {
     match tenant.human_operator_number.as_deref() {
-        Some(number) => Response::new().dial(Dial::new(number).timeout(DIAL_TIMEOUT_SECS)),
+        Some(number) => {
+            let dial = Dial::new(number).timeout(DIAL_TIMEOUT_SECS);
+            Response::new().dial(match public_url {
+                Some(public) => dial.action(format!("{public}{DIAL_STATUS_PATH}")),
+                None => dial,
+            })
+        }
         None => Response::new()
             .say(Say::new(
                 "Sorry, nobody can take your call right now. Please call again later.",
@@ -114,11 +141,108 @@ pub(crate) fn dial_operator(tenant: &tenants::Model) -> Response {
     }
 }
 
+/// What the caller hears once the operator's `<Dial>` ended: nothing more when someone took
+/// the call, else a short apology, then the line is hung up. Voicemail is deliberately not
+/// offered (see [`dial_status`]).
+fn after_dial(result: Option<TransferResult>) -> String {
+    match result {
+        Some(result) if result.answered() => Response::new().hangup().to_xml(),
+        _ => Response::new()
+            .say(Say::new(NOBODY_ANSWERED))
+            .hangup()
+            .to_xml(),
+    }
+}
+
+/// The tenant and call a verified Twilio callback is about: the tenant by our number (`To` on
+/// an incoming call, `From` on one we placed), then the call by its `CallSid`. `None`: not a
+/// call of ours.
+async fn call_of_webhook(
+    state: &AppState,
+    webhook: &VoiceWebhook,
+    signer: TwilioSigner,
+) -> ApiResult<Option<calls::Model>> {
+    let Some(call_sid) = webhook.call_sid.as_deref().filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let mut tenant = None;
+    for number in [webhook.to.as_deref(), webhook.from.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        if let Ok(number) = PhoneNumber::parse(number, None) {
+            tenant = state.store.tenant_by_twilio_number(number.as_str()).await?;
+            if tenant.is_some() {
+                break;
+            }
+        }
+    }
+    let Some(tenant) = tenant else {
+        return Ok(None);
+    };
+    check_signer(state, signer, TenantId(tenant.id)).await?;
+    state
+        .store
+        .call_by_twilio_sid(TenantId(tenant.id), call_sid)
+        .await
+}
+
+/// A verified `<Dial action>` delivery (`POST /api/voice/twilio/dial-status`): records
+/// whether the operator took the call (answered, busy, no-answer, failed, canceled) with a
+/// TRANSFER_RESULT entry, deduplicated on the dialled leg's `DialCallSid`, and answers the
+/// TwiML the caller's leg runs next ([`after_dial`]). A call we do not know still gets that
+/// TwiML, so no caller is left in silence.
+///
+/// No voicemail is offered when nobody answered: taking one needs `<Record>`, a recording
+/// callback, somewhere to keep the audio and a recording notice where the caller's state
+/// requires two-party consent. The caller's number is on the call and its lead, and the
+/// missed transfer is on the call's timeline, so the sales team calls back instead.
+pub async fn dial_status(
+    state: &AppState,
+    webhook: &VoiceWebhook,
+    signer: TwilioSigner,
+) -> ApiResult<String> {
+    let result = webhook
+        .dial_call_status
+        .as_ref()
+        .and_then(|status| TransferResult::from_dial_call_status(status.as_str()));
+    let Some(call) = call_of_webhook(state, webhook, signer).await? else {
+        return Ok(after_dial(result));
+    };
+    let Some(result) = result else {
+        return Ok(after_dial(None));
+    };
+    let receipt = format!(
+        "dial:{}:{}",
+        call.provider_call_id.as_deref().unwrap_or_default(),
+        webhook.dial_call_sid.as_deref().unwrap_or_default()
+    );
+    if !state.store.has_receipt("twilio", &receipt).await? {
+        let (saved, entry) = state
+            .store
+            .record_transfer_result(
+                TenantId(call.tenant_id),
+                call.id,
+                result,
+                webhook.dial_call_sid.clone(),
+                webhook.dial_call_duration_secs,
+            )
+            .await?;
+        publish(state, &saved, entry);
+        state.store.record_receipt("twilio", &receipt).await?;
+    }
+    Ok(after_dial(Some(result)))
+}
+
 /// Answers a verified incoming-call webhook with TwiML: the call (INBOUND, its lead found or
 /// created by the caller's number) is stored first, then either a `<Connect><Stream>` to the
 /// bridge carrying a call token, or a `<Dial>` to the human operator when the agent is stopped
 /// (or has no ElevenLabs agent). A redelivery answers the same way and stores nothing new.
-pub async fn answer_incoming(state: &AppState, webhook: &VoiceWebhook) -> ApiResult<String> {
+pub async fn answer_incoming(
+    state: &AppState,
+    webhook: &VoiceWebhook,
+    signer: TwilioSigner,
+) -> ApiResult<String> {
     let called = webhook
         .to
         .as_deref()
@@ -129,6 +253,7 @@ pub async fn answer_incoming(state: &AppState, webhook: &VoiceWebhook) -> ApiRes
         .tenant_by_twilio_number(called.as_str())
         .await?
         .ok_or(ApiError::NotFound("phone number"))?;
+    check_signer(state, signer, TenantId(tenant.id)).await?;
     let call_sid = webhook
         .call_sid
         .as_deref()
@@ -183,7 +308,7 @@ pub async fn answer_incoming(state: &AppState, webhook: &VoiceWebhook) -> ApiRes
         publish(state, &call, entry);
     }
     let (Some(public_url), true) = (public_url, agent_answers) else {
-        return Ok(dial_operator(&tenant).to_xml());
+        return Ok(dial_operator(public_url, &tenant).to_xml());
     };
     let ttl = chrono::Duration::from_std(state.config.media_stream_token_ttl)
         .unwrap_or(chrono::Duration::seconds(60));
@@ -221,31 +346,18 @@ fn domain_status(status: &leadline_twilio::CallStatus) -> Option<CallStatus> {
     })
 }
 
-/// A verified Twilio status callback posted to `/api/voice/twilio/status`: the tenant by our
-/// number (`To` inbound, `From` outbound), the call by its `CallSid`, then
-/// [`apply_twilio_status`]; an outbound call that ended unanswered is retried.
-pub async fn twilio_status(state: &AppState, webhook: &VoiceWebhook) -> ApiResult<ReportOutcome> {
-    let (Some(call_sid), Some(_)) = (webhook.call_sid.as_deref(), &webhook.call_status) else {
+/// A verified Twilio status callback posted to `/api/voice/twilio/status`: the call by
+/// [`call_of_webhook`], then [`apply_twilio_status`]; an outbound call that ended unanswered
+/// is retried.
+pub async fn twilio_status(
+    state: &AppState,
+    webhook: &VoiceWebhook,
+    signer: TwilioSigner,
+) -> ApiResult<ReportOutcome> {
+    if webhook.call_status.is_none() {
         return Ok(ReportOutcome::Ignored);
-    };
-    // Our number is `To` on an incoming call and `From` on one we placed.
-    let mut tenant = None;
-    for number in [webhook.to.as_deref(), webhook.from.as_deref()]
-        .into_iter()
-        .flatten()
-    {
-        if let Ok(number) = PhoneNumber::parse(number, None) {
-            tenant = state.store.tenant_by_twilio_number(number.as_str()).await?;
-            if tenant.is_some() {
-                break;
-            }
-        }
     }
-    let Some(tenant) = tenant else {
-        return Ok(ReportOutcome::Ignored);
-    };
-    let tenant_id = TenantId(tenant.id);
-    let Some(call) = state.store.call_by_twilio_sid(tenant_id, call_sid).await? else {
+    let Some(call) = call_of_webhook(state, webhook, signer).await? else {
         return Ok(ReportOutcome::Ignored);
     };
     let (outcome, ended) = apply_twilio_status(state, call, webhook).await?;
@@ -426,12 +538,87 @@ pub async fn elevenlabs_post_call(
 }
 
 /// The Twilio REST client of the operator's account.
-pub(crate) fn twilio_client(state: &AppState) -> ApiResult<leadline_twilio::Client> {
+fn twilio_client(state: &AppState) -> ApiResult<leadline_twilio::Client> {
     state
         .config
         .twilio
         .client(http().clone())
         .map_err(|e| ApiError::Unavailable(format!("Twilio: {e}")))
+}
+
+/// The Twilio REST client for `tenant`'s calls: its own account when it connected one, else
+/// the operator's. Both go to the configured API base with the configured timeout.
+pub(crate) async fn twilio_client_for(
+    state: &AppState,
+    tenant: TenantId,
+) -> ApiResult<leadline_twilio::Client> {
+    let Some(account) = state.store.tenant_twilio_account(tenant).await? else {
+        return twilio_client(state);
+    };
+    leadline_twilio::Settings {
+        account_sid: Some(account.account_sid),
+        auth_token: Some(account.auth_token),
+        ..state.config.twilio.clone()
+    }
+    .client(http().clone())
+    .map_err(|e| ApiError::Unavailable(format!("Twilio (the tenant's account): {e}")))
+}
+
+/// Whose Twilio auth token verified a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TwilioSigner {
+    /// The operator's account (`TWILIO_AUTH_TOKEN`).
+    Operator,
+    /// This tenant's own account (its TWILIO connection).
+    Tenant(TenantId),
+}
+
+/// The receivers that may verify a Twilio delivery, each with whose account it is: the
+/// operator's (when configured), then every tenant account with the SID the delivery claims
+/// (`AccountSid`, read before verification only to narrow the search: the signature decides).
+pub async fn twilio_receivers(
+    state: &AppState,
+    claimed_account: Option<&str>,
+) -> ApiResult<Vec<(leadline_twilio::Receiver, TwilioSigner)>> {
+    let mut receivers = Vec::new();
+    if let Ok(operator) = state.config.twilio.receiver() {
+        receivers.push((operator, TwilioSigner::Operator));
+    }
+    if let Some(claimed) = claimed_account.map(str::trim).filter(|s| !s.is_empty()) {
+        for account in state.store.twilio_accounts_by_sid(claimed).await? {
+            if let Ok(receiver) = leadline_twilio::Receiver::new(&account.auth_token) {
+                receivers.push((
+                    receiver.with_account_sid(&account.account_sid),
+                    TwilioSigner::Tenant(account.tenant_id),
+                ));
+            }
+        }
+    }
+    Ok(receivers)
+}
+
+/// Refuses (UNAUTHENTICATED, before anything is stored) a delivery about `tenant`'s calls,
+/// number or texts that is not signed by the account the tenant uses: its own when it
+/// connected one, else the operator's. So one tenant's token never moves another's calls, and
+/// the operator's shared token does not speak for a tenant with its own account.
+pub(crate) async fn check_signer(
+    state: &AppState,
+    signer: TwilioSigner,
+    tenant: TenantId,
+) -> ApiResult<()> {
+    let own = state.store.tenant_twilio_account(tenant).await?;
+    let signed_by_its_account = match (signer, own) {
+        (TwilioSigner::Operator, None) => true,
+        (TwilioSigner::Tenant(by), Some(_)) => by == tenant,
+        _ => false,
+    };
+    if signed_by_its_account {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthenticated(
+            "the delivery is not signed by this number's Twilio account".into(),
+        ))
+    }
 }
 
 /// The ElevenLabs client of the operator's account.

@@ -39,8 +39,8 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::{
-    apply_twilio_status, dial_operator, ends_call, media_stream_url, publish, twilio_client,
-    ReportOutcome, TOKEN_PARAMETER,
+    apply_twilio_status, check_signer, dial_operator, ends_call, media_stream_url, publish,
+    twilio_client_for, ReportOutcome, TwilioSigner, TOKEN_PARAMETER,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::jobs::JobFailure;
@@ -180,6 +180,42 @@ pub async fn call_new_ai_lead(state: &AppState, tenant_id: TenantId, lead: &lead
     }
 }
 
+/// The `errorCode` of an agent call cancelled because its lead went to a person.
+pub const LEAD_ASSIGNED_TO_HUMAN: &str = "LEAD_ASSIGNED_TO_HUMAN";
+
+/// Cancels the agent's outbound call to lead `lead_id` that is still QUEUED (waiting for its
+/// dial job, now or at the next allowed minute): the lead went to a person, who calls
+/// instead. A call already dialling or talking is left to end. The cancelled call, if any.
+/// The dial job re-reads the call before it dials, so it skips a cancelled one.
+pub async fn cancel_pending_for_lead(
+    state: &AppState,
+    tenant_id: TenantId,
+    lead_id: Uuid,
+) -> ApiResult<Option<calls::Model>> {
+    let Some(call) = state.store.active_outbound_call(tenant_id, lead_id).await? else {
+        return Ok(None);
+    };
+    if call.purpose != OUTBOUND_SALES || call.status != CallStatus::Queued.as_str() {
+        return Ok(None);
+    }
+    let moved = state
+        .store
+        .move_call(
+            tenant_id,
+            call.id,
+            CallStatus::Canceled,
+            CallStatusChange {
+                error_code: Some(LEAD_ASSIGNED_TO_HUMAN.to_owned()),
+                ..Default::default()
+            },
+        )
+        .await?;
+    Ok(moved.map(|(call, entry)| {
+        publish(state, &call, entry);
+        call
+    }))
+}
+
 /// What follows the end of an outbound call: VOICEMAIL, NO_ANSWER and BUSY are tried again
 /// after the retry policy's spacing (the attempt after), through the gate like any call.
 /// Failures are logged: the end itself is recorded already.
@@ -220,6 +256,7 @@ async fn callback_call(
     state: &AppState,
     call_id: Uuid,
     webhook: &VoiceWebhook,
+    signer: TwilioSigner,
 ) -> ApiResult<Option<calls::Model>> {
     let Some(call_sid) = webhook.call_sid.as_deref().filter(|s| !s.is_empty()) else {
         return Ok(None);
@@ -228,6 +265,7 @@ async fn callback_call(
         return Ok(None);
     };
     let tenant_id = TenantId(call.tenant_id);
+    check_signer(state, signer, tenant_id).await?;
     match call.provider_call_id.as_deref() {
         Some(known) if known == call_sid => Ok(Some(call)),
         Some(_) => {
@@ -266,8 +304,9 @@ pub async fn answer_outbound(
     state: &AppState,
     call_id: Uuid,
     webhook: &VoiceWebhook,
+    signer: TwilioSigner,
 ) -> ApiResult<String> {
-    let call = callback_call(state, call_id, webhook)
+    let call = callback_call(state, call_id, webhook, signer)
         .await?
         .ok_or(ApiError::NotFound("call"))?;
     if status_of(&call)?.is_terminal() {
@@ -295,7 +334,7 @@ pub async fn answer_outbound(
         call.provider_call_id.as_deref(),
     ) else {
         // The agent was unset while the call rang: a person takes it rather than silence.
-        return Ok(dial_operator(&tenant).to_xml());
+        return Ok(dial_operator(state.config.public_url.as_deref(), &tenant).to_xml());
     };
     let ttl = chrono::Duration::from_std(state.config.media_stream_token_ttl)
         .unwrap_or(chrono::Duration::seconds(60));
@@ -313,8 +352,9 @@ pub async fn outbound_status(
     state: &AppState,
     call_id: Uuid,
     webhook: &VoiceWebhook,
+    signer: TwilioSigner,
 ) -> ApiResult<ReportOutcome> {
-    let Some(call) = callback_call(state, call_id, webhook).await? else {
+    let Some(call) = callback_call(state, call_id, webhook, signer).await? else {
         return Ok(ReportOutcome::Ignored);
     };
     let (outcome, ended) = apply_twilio_status(state, call, webhook).await?;
@@ -331,9 +371,10 @@ pub async fn outbound_amd(
     state: &AppState,
     call_id: Uuid,
     webhook: &VoiceWebhook,
+    signer: TwilioSigner,
 ) -> ApiResult<ReportOutcome> {
     let (Some(call), Some(answered_by)) = (
-        callback_call(state, call_id, webhook).await?,
+        callback_call(state, call_id, webhook, signer).await?,
         webhook.answered_by.as_ref(),
     ) else {
         return Ok(ReportOutcome::Ignored);
@@ -534,7 +575,9 @@ impl crate::jobs::JobHandler for OutboundCallHandler {
                 )
                 .await;
         }
-        let client = twilio_client(state).map_err(JobFailure::from)?;
+        let client = twilio_client_for(state, tenant_id)
+            .await
+            .map_err(JobFailure::from)?;
         let (twiml_url, status_url, amd_url) = call_urls(public_url, call.id);
         let mut create = CreateCall::new(
             call.to_number.clone(),
@@ -611,7 +654,9 @@ impl crate::jobs::JobHandler for HangUpHandler {
         let Some(call_sid) = call.provider_call_id.as_deref() else {
             return Ok(json!({"skipped": "no CallSid"}));
         };
-        let client = twilio_client(&self.state).map_err(JobFailure::from)?;
+        let client = twilio_client_for(&self.state, TenantId(call.tenant_id))
+            .await
+            .map_err(JobFailure::from)?;
         let outcome = match client.fetch_call(call_sid).await {
             Ok(live) if live.status.is_final() => Ok(json!({"alreadyEnded": live.status.as_str()})),
             Ok(_) => client

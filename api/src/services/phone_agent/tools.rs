@@ -25,7 +25,7 @@ use leadline_twilio::UpdateCall;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{business_hours_of, dial_operator, publish, slot_rules_of, twilio_client};
+use super::{business_hours_of, dial_operator, publish, slot_rules_of, twilio_client_for};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::phone_agent::NewAppointment;
@@ -246,8 +246,9 @@ async fn transfer_to_human(
             "no human operator number is set; offer to take a message instead".into(),
         ));
     };
-    let twiml = dial_operator(&tenant).to_xml();
-    twilio_client(state)?
+    let twiml = dial_operator(state.config.public_url.as_deref(), &tenant).to_xml();
+    twilio_client_for(state, call.tenant_id)
+        .await?
         .update_call(&call.call_sid, &UpdateCall::Twiml(twiml))
         .await
         .map_err(|e| ApiError::Unavailable(format!("Twilio refused the transfer: {e}")))?;

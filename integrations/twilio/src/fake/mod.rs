@@ -5,7 +5,8 @@
 //! - REST (`rest`): `POST /2010-04-01/Accounts/{Sid}/Calls.json` (201, `CA…` sids),
 //!   `POST|GET …/Calls/{CallSid}.json` on `127.0.0.1:0`. Every request must carry HTTP Basic
 //!   `AccountSid:AuthToken` for the path's account (401 with code 20003 otherwise); a `To` that
-//!   is not E.164/`client:`/`sip:` is 400 with 21211; an unknown call is 404 with 20404. Every
+//!   is not E.164/`client:`/`sip:` is 400 with 21211 (other accounts' credentials are accepted
+//!   on their own paths once added with [`FakeTwilio::add_account`]); an unknown call is 404 with 20404. Every
 //!   request is recorded with its decoded form. Failures are injected for the next requests:
 //!   any Twilio error, a 429 with `Retry-After`, a delay (a timeout for the client), a raw
 //!   answer.
@@ -154,13 +155,21 @@ pub(crate) struct State {
     pub(crate) messages: Vec<crate::messaging::Message>,
     pub(crate) failures: VecDeque<Failure>,
     pub(crate) next_id: u64,
+    /// Other accounts whose REST requests the fake also accepts: SID → auth token.
+    pub(crate) accounts: BTreeMap<String, String>,
+    /// Mixed into every sid (the fake's port), so two fakes in one test never hand out the
+    /// same `CallSid`.
+    pub(crate) sid_base: u64,
 }
 
 impl State {
     /// A fresh `XX` + 32 hex id.
     pub(crate) fn new_sid(&mut self, prefix: &str) -> String {
         self.next_id += 1;
-        format!("{prefix}{:032x}", 0xfa4e_0000_0000_u64 + self.next_id)
+        format!(
+            "{prefix}{:032x}",
+            0xfa4e_0000_0000_u64 + (self.sid_base << 24) + self.next_id
+        )
     }
 }
 
@@ -202,6 +211,7 @@ impl FakeTwilio {
         };
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
+        shared.lock().sid_base = u64::from(addr.port());
         let (shutdown, stopped) = oneshot::channel::<()>();
         let router = rest::router(shared.clone());
         tokio::spawn(async move {
@@ -240,6 +250,7 @@ impl FakeTwilio {
             account_sid: Some(self.shared.account_sid.clone()),
             auth_token: Some(self.shared.auth_token.clone()),
             api_base: Some(self.base_url()),
+            timeout: None,
         }
     }
 
@@ -261,6 +272,15 @@ impl FakeTwilio {
     /// Every text message sent through `Messages.json`, in order.
     pub fn messages(&self) -> Vec<crate::messaging::Message> {
         self.shared.lock().messages.clone()
+    }
+
+    /// Also accepts REST requests of another account (a tenant's own Twilio account beside the
+    /// operator's) on the same server: Basic `account_sid:auth_token` on that account's paths.
+    pub fn add_account(&self, account_sid: &str, auth_token: &str) {
+        self.shared
+            .lock()
+            .accounts
+            .insert(account_sid.to_owned(), auth_token.to_owned());
     }
 
     /// Answers the next REST request with `failure` (queued: several calls fail in turn).

@@ -56,7 +56,9 @@ fn route(path: &str) -> Option<(String, Route)> {
         .then(|| (account.to_owned(), Route::Call(sid.to_owned())))
 }
 
-fn authenticated(shared: &Shared, headers: &HeaderMap) -> bool {
+/// Whether Basic auth is the credentials of the account the path names (the fake's own, or one
+/// added with [`super::FakeTwilio::add_account`]).
+fn authenticated(shared: &Shared, headers: &HeaderMap, path: &str) -> bool {
     let Some(value) = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -69,7 +71,15 @@ fn authenticated(shared: &Shared, headers: &HeaderMap) -> bool {
     let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
         return false;
     };
-    decoded == format!("{}:{}", shared.account_sid, shared.auth_token).as_bytes()
+    let Some((account, _)) = route(path) else {
+        return false;
+    };
+    let token = if account == shared.account_sid {
+        Some(shared.auth_token.clone())
+    } else {
+        shared.lock().accounts.get(&account).cloned()
+    };
+    token.is_some_and(|token| decoded == format!("{account}:{token}").as_bytes())
 }
 
 async fn handle(
@@ -81,7 +91,7 @@ async fn handle(
 ) -> Response {
     let form = decode_form(&body);
     let path = uri.path().to_owned();
-    let authenticated = authenticated(&shared, &headers);
+    let authenticated = authenticated(&shared, &headers, &path);
     let failure = shared.lock().failures.pop_front();
     let mut extra_headers: Vec<(&'static str, String)> = Vec::new();
     let (status, value) = match failure {
@@ -182,11 +192,11 @@ fn answer(
     form: &[(String, String)],
     authenticated: bool,
 ) -> (u16, serde_json::Value) {
-    let Some((account, route)) = route(path) else {
+    let Some((_, route)) = route(path) else {
         return error(404, 20404, "The requested resource was not found");
     };
     // Twilio checks credentials before anything else, also against the path's account.
-    if !authenticated || account != shared.account_sid {
+    if !authenticated {
         return error(401, 20003, "Authenticate");
     }
     match (method.as_str(), route) {

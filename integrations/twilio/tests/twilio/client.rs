@@ -154,6 +154,7 @@ async fn wrong_credentials_are_unauthorized_and_terminal() {
         &fake.base_url(),
         fake.account_sid(),
         "wrong-token",
+        leadline_twilio::client::DEFAULT_TIMEOUT,
     )
     .unwrap();
     let err = wrong.create_call(&outbound()).await.unwrap_err();
@@ -176,6 +177,7 @@ async fn wrong_credentials_are_unauthorized_and_terminal() {
         &fake.base_url(),
         "AC0000000000000000000000000000beef",
         fake.auth_token(),
+        leadline_twilio::client::DEFAULT_TIMEOUT,
     )
     .unwrap();
     assert!(matches!(
@@ -251,6 +253,7 @@ async fn rate_limits_server_errors_and_timeouts_are_retryable() {
         "http://127.0.0.1:9",
         fake.account_sid(),
         fake.auth_token(),
+        leadline_twilio::client::DEFAULT_TIMEOUT,
     )
     .unwrap();
     assert!(closed
@@ -355,6 +358,26 @@ async fn an_undecodable_success_is_a_decode_error() {
     ));
 }
 
+#[tokio::test]
+async fn the_settings_timeout_bounds_every_request() {
+    let fake = FakeTwilio::start().await.unwrap();
+    let client = Settings {
+        timeout: Some(Duration::from_millis(200)),
+        ..fake.settings()
+    }
+    .client(reqwest::Client::new())
+    .unwrap();
+    fake.fail_next(Failure::Delay(Duration::from_secs(2)));
+    let started = std::time::Instant::now();
+    let err = client.create_call(&outbound()).await.unwrap_err();
+    assert!(matches!(err, Error::Transient { status: 0, .. }), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 #[test]
 fn settings_name_what_is_missing() {
     let empty = Settings::default();
@@ -374,6 +397,7 @@ fn settings_name_what_is_missing() {
         account_sid: Some("AC1".to_owned()),
         auth_token: Some("secret-token".to_owned()),
         api_base: Some("  ".to_owned()),
+        timeout: None,
     };
     assert!(set.missing().is_empty());
     assert_eq!(set.api_base(), "https://api.twilio.com");
@@ -382,7 +406,23 @@ fn settings_name_what_is_missing() {
     assert_eq!(client.base_url(), "https://api.twilio.com");
     assert!(!format!("{client:?}").contains("secret-token"));
     assert!(matches!(
-        Client::new(reqwest::Client::new(), "api.twilio.com", "AC1", "t"),
+        Client::new(
+            reqwest::Client::new(),
+            "api.twilio.com",
+            "AC1",
+            "t",
+            leadline_twilio::client::DEFAULT_TIMEOUT
+        ),
+        Err(Error::Configuration(_))
+    ));
+    assert!(matches!(
+        Client::new(
+            reqwest::Client::new(),
+            "https://api.twilio.com",
+            "AC1",
+            "t",
+            Duration::ZERO
+        ),
         Err(Error::Configuration(_))
     ));
 }

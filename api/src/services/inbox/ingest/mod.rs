@@ -25,8 +25,9 @@ use crate::bus::Event;
 
 use crate::services::webhooks::{unavailable, Endpoint, SecretSource, WebhookRejection};
 use crate::state::AppState;
-use crate::store::inbox::IngestOutcome;
+use crate::store::inbox::{IngestOutcome, Ingested};
 use crate::store::InboundMessage;
+use leadline_domain::ids::TenantId;
 
 /// One thing a verified delivery asks us to do.
 #[derive(Debug, Clone)]
@@ -210,6 +211,29 @@ pub struct DeliveryReport {
     pub ignored: u64,
 }
 
+/// Publishes what one stored inbound message created, after its commit: the new lead, the new
+/// conversation, the message. Shared by every path that ingests a message (the messaging
+/// webhooks, the phone agent's inbound texts).
+pub(crate) fn publish_ingested(state: &AppState, tenant_id: TenantId, ingested: Ingested) {
+    if ingested.lead_created {
+        state.bus.publish(
+            tenant_id,
+            Event::LeadUpdated {
+                lead: Box::new(ingested.lead),
+            },
+        );
+    }
+    if ingested.conversation_created {
+        crate::services::conversation::publish_conversation(&state.bus, &ingested.conversation);
+    }
+    state.bus.publish(
+        tenant_id,
+        Event::MessageAdded {
+            message: Box::new(ingested.message),
+        },
+    );
+}
+
 /// Applies a verified delivery's items for the endpoint's tenant. Each message commits on its
 /// own, and its events are published right after that commit; the first database failure stops
 /// the batch (the redelivery finds the earlier ones as duplicates). Wakes the workers once when
@@ -244,27 +268,7 @@ pub async fn apply(
                     Ok(IngestOutcome::Stored(ingested)) => {
                         report.stored += 1;
                         wake |= ingested.ai_job.is_some() || ingested.profile_job.is_some();
-                        let ingested = *ingested;
-                        if ingested.lead_created {
-                            state.bus.publish(
-                                tenant_id,
-                                Event::LeadUpdated {
-                                    lead: Box::new(ingested.lead),
-                                },
-                            );
-                        }
-                        if ingested.conversation_created {
-                            crate::services::conversation::publish_conversation(
-                                &state.bus,
-                                &ingested.conversation,
-                            );
-                        }
-                        state.bus.publish(
-                            tenant_id,
-                            Event::MessageAdded {
-                                message: Box::new(ingested.message),
-                            },
-                        );
+                        publish_ingested(state, tenant_id, *ingested);
                     }
                     Ok(IngestOutcome::Duplicate) => report.duplicates += 1,
                     Err(error) => {
