@@ -299,12 +299,12 @@ fn first_name(name: &str) -> &str {
 /// The offline follow-up for `stage`: short, personal, one question, and how to stop. Names
 /// only what it was given (no prices, no stock it cannot know).
 pub fn follow_up_text(stage: NurtureStage, facts: &FollowUpFacts<'_>) -> String {
+    compose_follow_up(&offline_body(stage, facts), facts)
+}
+
+/// The offline writer's body for `stage` (greeting and question; no signature, no opt-out).
+fn offline_body(stage: NurtureStage, facts: &FollowUpFacts<'_>) -> String {
     let name = first_name(facts.lead_name);
-    let business = facts.business_name.trim();
-    let signature = match facts.agent_name.map(str::trim).filter(|a| !a.is_empty()) {
-        Some(agent) => format!("{agent}, {business}"),
-        None => business.to_owned(),
-    };
     let body = match (facts.language, stage) {
         (Language::English, NurtureStage::Followup1) => format!(
             "Hi {name}, thanks for your interest! Do you have any questions I can answer, or \
@@ -331,12 +331,95 @@ pub fn follow_up_text(stage: NurtureStage, facts: &FollowUpFacts<'_>) -> String 
              estoy para ayudarte cuando quieras."
         ),
     };
-    let body = body.replace(" ,", ",").replace("  ", " ");
+    body.replace(" ,", ",").replace("  ", " ")
+}
+
+/// A follow-up as sent: `body`, then the signature (agent and dealership) and how to opt out in
+/// the lead's language. Whoever wrote the body (the offline writer or the tenant's LLM), these
+/// two are added here, so no follow-up ever goes out without them.
+pub fn compose_follow_up(body: &str, facts: &FollowUpFacts<'_>) -> String {
+    let business = facts.business_name.trim();
+    let signature = match facts.agent_name.map(str::trim).filter(|a| !a.is_empty()) {
+        Some(agent) => format!("{agent}, {business}"),
+        None => business.to_owned(),
+    };
     let stop = match facts.language {
         Language::English => "Reply STOP to opt out.",
         Language::Spanish => "Responde BAJA para no recibir más mensajes.",
     };
-    format!("{body} — {signature}. {stop}")
+    format!("{} — {signature}. {stop}", body.trim())
+}
+
+/// Longest body a written follow-up may have, in characters: with the signature and the
+/// opt-out it stays within about three SMS segments.
+pub const MAX_FOLLOW_UP_BODY_CHARS: usize = 320;
+
+/// Why a follow-up body written by a model is not sent (the offline writer's is sent instead).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FollowUpRejection {
+    /// Nothing but whitespace.
+    #[error("the follow-up is empty")]
+    Empty,
+    /// Over [`MAX_FOLLOW_UP_BODY_CHARS`].
+    #[error("the follow-up has {0} characters, more than {MAX_FOLLOW_UP_BODY_CHARS}")]
+    TooLong(usize),
+    /// A link: the facts hold none, so any link is invented.
+    #[error("the follow-up contains a link")]
+    Link,
+    /// A digit or a currency sign: the facts hold no price, stock, date or number, so any
+    /// figure is invented.
+    #[error("the follow-up names a figure ({0:?}) it was not given")]
+    Figure(String),
+    /// Written in another language than the lead's.
+    #[error("the follow-up is in {found}, the lead's language is {wanted}")]
+    Language {
+        /// The lead's language.
+        wanted: &'static str,
+        /// The language the body reads as.
+        found: &'static str,
+    },
+}
+
+/// Checks a body a model wrote for a follow-up to the lead of `facts`. `written_in` is the
+/// language the body reads as (the caller's detector decides; the domain has no IO but also no
+/// opinion on detection). A follow-up goes out unprompted, so it may only say what it was
+/// given: no link, no figure (price, stock, date), the lead's language, short. Returns the
+/// trimmed body.
+pub fn check_follow_up_body<'b>(
+    body: &'b str,
+    facts: &FollowUpFacts<'_>,
+    written_in: Language,
+) -> Result<&'b str, FollowUpRejection> {
+    let body = body.trim();
+    if body.is_empty() {
+        return Err(FollowUpRejection::Empty);
+    }
+    let chars = body.chars().count();
+    if chars > MAX_FOLLOW_UP_BODY_CHARS {
+        return Err(FollowUpRejection::TooLong(chars));
+    }
+    let lower = body.to_lowercase();
+    if [
+        "http://", "https://", "www.", ".com", ".mx", ".es", ".net", ".org",
+    ]
+    .iter()
+    .any(|marker| lower.contains(marker))
+    {
+        return Err(FollowUpRejection::Link);
+    }
+    if let Some(figure) = body.split_whitespace().find(|word| {
+        word.chars()
+            .any(|c| c.is_ascii_digit() || "$€£¥".contains(c))
+    }) {
+        return Err(FollowUpRejection::Figure(figure.to_owned()));
+    }
+    if written_in != facts.language {
+        return Err(FollowUpRejection::Language {
+            wanted: facts.language.code(),
+            found: written_in.code(),
+        });
+    }
+    Ok(body)
 }
 
 #[cfg(test)]
@@ -494,6 +577,85 @@ mod tests {
         assert_ne!(
             follow_up_text(NurtureStage::Followup1, &facts),
             follow_up_text(NurtureStage::Followup2, &facts)
+        );
+    }
+
+    fn ana() -> FollowUpFacts<'static> {
+        FollowUpFacts {
+            lead_name: "Ana Torres",
+            agent_name: Some("Sofia"),
+            business_name: "Sunset Motors",
+            language: Language::Spanish,
+        }
+    }
+
+    #[test]
+    fn a_written_body_gets_the_signature_and_the_opt_out_added() {
+        let text = compose_follow_up("  Hola Ana, ¿sigues buscando auto?  ", &ana());
+        assert_eq!(
+            text,
+            "Hola Ana, ¿sigues buscando auto? — Sofia, Sunset Motors. Responde BAJA para no \
+             recibir más mensajes."
+        );
+    }
+
+    #[test]
+    fn a_plain_body_in_the_lead_s_language_is_accepted_trimmed() {
+        assert_eq!(
+            check_follow_up_body(
+                " Hola Ana, ¿te ayudo a agendar una visita? ",
+                &ana(),
+                Language::Spanish
+            ),
+            Ok("Hola Ana, ¿te ayudo a agendar una visita?")
+        );
+    }
+
+    #[test]
+    fn a_body_that_says_what_it_was_not_given_is_rejected() {
+        let facts = ana();
+        let es = Language::Spanish;
+        assert_eq!(
+            check_follow_up_body("   ", &facts, es),
+            Err(FollowUpRejection::Empty)
+        );
+        let long = "a".repeat(MAX_FOLLOW_UP_BODY_CHARS + 1);
+        assert_eq!(
+            check_follow_up_body(&long, &facts, es),
+            Err(FollowUpRejection::TooLong(MAX_FOLLOW_UP_BODY_CHARS + 1))
+        );
+        for link in [
+            "Mira https://sunset.example/ofertas",
+            "Visita www.sunset-motors.mx",
+            "sunsetmotors.com tiene ofertas",
+        ] {
+            assert_eq!(
+                check_follow_up_body(link, &facts, es),
+                Err(FollowUpRejection::Link),
+                "{link}"
+            );
+        }
+        for (body, figure) in [
+            ("El Civic 2024 sigue disponible", "2024"),
+            ("Te lo dejamos en $18,000", "$18,000"),
+            ("Solo quedan 3 unidades", "3"),
+        ] {
+            assert_eq!(
+                check_follow_up_body(body, &facts, es),
+                Err(FollowUpRejection::Figure(figure.to_owned())),
+                "{body}"
+            );
+        }
+        assert_eq!(
+            check_follow_up_body(
+                "Hi Ana, still looking for a car?",
+                &facts,
+                Language::English
+            ),
+            Err(FollowUpRejection::Language {
+                wanted: "es",
+                found: "en"
+            })
         );
     }
 

@@ -449,26 +449,63 @@ impl AiService {
         Ok(decided)
     }
 
-    /// A nurture follow-up for `stage`, written by the offline writer
-    /// (`domain::nurture::follow_up_text`: personal, one question, how to opt out, nothing it
-    /// cannot know) and metered as an OFFLINE request. The LLM providers are not asked yet: a
-    /// message that goes out unprompted must not invent stock or prices, and their prompts
-    /// answer a customer's message rather than open a conversation.
+    /// A nurture follow-up for `stage`: written by the tenant's AI provider when it uses one,
+    /// else by the offline writer (`domain::nurture::follow_up_text`). A follow-up goes out
+    /// unprompted, so the model's body must pass `domain::nurture::check_follow_up_body` (no
+    /// link, no figure, the lead's language, short) and gets the signature and opt-out line
+    /// added; a body that fails, a provider that is down or unconfigured, or a settings row
+    /// that cannot be read all give the offline text. Never an error: the step must go out.
     pub async fn write_follow_up(
         &self,
         tenant_id: TenantId,
         stage: leadline_domain::nurture::NurtureStage,
         facts: &leadline_domain::nurture::FollowUpFacts<'_>,
     ) -> String {
-        let text = leadline_domain::nurture::follow_up_text(stage, facts);
-        self.record_usage(
-            tenant_id,
-            OfflineCalls {
-                offline: 1,
-                fallback: 0,
-            },
-        )
-        .await;
+        let offline = || leadline_domain::nurture::follow_up_text(stage, facts);
+        let mut calls = OfflineCalls::default();
+        let settings_row = match self.inner.store.ai_context(tenant_id).await {
+            Ok(row) => row,
+            Err(error) => {
+                tracing::warn!(%tenant_id, %error, "the AI settings could not be read; the offline writer writes the follow-up");
+                calls.fallback += 1;
+                self.record_usage(tenant_id, calls).await;
+                return offline();
+            }
+        };
+        let text = match self.route(&settings_row.provider) {
+            Route::Offline => {
+                calls.offline += 1;
+                offline()
+            }
+            Route::Unconfigured(variable) => {
+                tracing::warn!(%tenant_id, "{variable} is not set; the offline writer writes the follow-up");
+                calls.fallback += 1;
+                offline()
+            }
+            Route::Llm(backend) => {
+                let settings = ai_settings(&settings_row, facts.agent_name.map(str::to_owned));
+                let cfg =
+                    Self::config_for(tenant_id, backend, settings_row.model.as_deref(), &settings);
+                match backend
+                    .provider
+                    .write_follow_up(stage, facts, &cfg, offline)
+                    .await
+                {
+                    Ok(outcome) => {
+                        if outcome.provider == Provider::OfflineFallback {
+                            calls.fallback += 1;
+                        }
+                        outcome.value
+                    }
+                    Err(error) => {
+                        tracing::warn!(%tenant_id, %error, provider = backend.label, "the follow-up the provider wrote is not sent; the offline writer's is");
+                        calls.fallback += 1;
+                        offline()
+                    }
+                }
+            }
+        };
+        self.record_usage(tenant_id, calls).await;
         text
     }
 

@@ -1,4 +1,4 @@
-//! Anthropic Messages and OpenAI Chat Completions as providers of the domain's two AI questions
+//! Anthropic Messages and OpenAI Chat Completions as providers of the domain's AI questions
 //! (ARCHITECTURE.md §5): `analyze(message, context) -> Analysis` and
 //! `reply(message, analysis, context) -> Reply`.
 //!
@@ -15,6 +15,8 @@
 //! - `LlmProvider`: either client behind `analyze` / `reply`, one attempt.
 //! - `call_outcome`: the payment-reminder call's outcome from its transcript (prompt and
 //!   validation), run through `ResilientProvider::classify_call`.
+//! - `follow_up`: a nurture follow-up's body (prompt and the domain's checks), run through
+//!   `ResilientProvider::write_follow_up`.
 //! - `ResilientProvider`: retries with backoff + jitter honouring `retry-after`, a circuit
 //!   breaker per credential, usage metering per tenant, and the caller's offline `Fallback`
 //!   when the provider is unavailable (recorded as `Provider::OfflineFallback`).
@@ -29,6 +31,7 @@ pub mod anthropic;
 pub mod breaker;
 pub mod call_outcome;
 pub mod error;
+pub mod follow_up;
 pub mod models;
 pub mod openai;
 pub mod output;

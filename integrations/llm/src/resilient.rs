@@ -25,12 +25,15 @@ use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
-use leadline_domain::analysis::{Analysis, AnalysisContext, Provider, Reply};
+use leadline_domain::analysis::{AiSettings, Analysis, AnalysisContext, Provider, Reply};
 use leadline_domain::call_outcome::{OutcomeGuess, TranscriptLine};
+use leadline_domain::channel::Channel;
+use leadline_domain::nurture::{FollowUpFacts, NurtureStage};
 
 use crate::breaker::{BreakerConfig, BreakerState, CircuitBreaker};
 use crate::call_outcome::{call_outcome_call, parse_call_outcome};
 use crate::error::LlmError;
+use crate::follow_up::{follow_up_call, parse_follow_up};
 use crate::output::{parse_analysis, parse_reply};
 use crate::prompt::StructuredCall;
 use crate::provider::{outcome, LlmOutcome, LlmProvider};
@@ -193,6 +196,37 @@ impl ResilientProvider {
             &spec,
             cfg,
             |answer| parse_call_outcome(answer, lines, today, currency),
+            offline,
+        )
+        .await
+    }
+
+    /// A nurture follow-up for `stage` to the lead of `facts`, written by the model; `offline`
+    /// is the writer that answers when the provider is unavailable. A body the domain's checks
+    /// refuse is `Ungrounded` (the caller decides whether to send the offline text).
+    pub async fn write_follow_up(
+        &self,
+        stage: NurtureStage,
+        facts: &FollowUpFacts<'_>,
+        cfg: &LlmRequestConfig,
+        offline: impl FnOnce() -> String,
+    ) -> Result<LlmOutcome<String>, LlmError> {
+        let spec = follow_up_call(stage, facts);
+        // A follow-up is a text message: the SMS channel (Twilio), no catalog, no history, so
+        // the language is read from the body alone.
+        let detect = |body: &str| {
+            let ctx = AnalysisContext {
+                channel: Channel::Twilio,
+                products: Vec::new(),
+                history: Vec::new(),
+                settings: AiSettings::default(),
+            };
+            self.fallback.analyze(body, &ctx).language
+        };
+        self.run(
+            &spec,
+            cfg,
+            |answer| parse_follow_up(answer, facts, detect),
             offline,
         )
         .await

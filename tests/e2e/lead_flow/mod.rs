@@ -14,6 +14,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value a
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+mod follow_ups;
+
 use crate::harness::{
     backend, error_code, fresh_database, spawn_with, wait_for, Backend, SpawnOptions, TestApp,
     WsEvent,
@@ -235,6 +237,14 @@ async fn new_leads_are_split_at_exactly_the_configured_share_across_replicas() {
 
 /// An app wired to fake WhatsApp and Twilio (texts from `+15005550006`), with nurture on.
 async fn nurture_app(slug: &str) -> (TestApp, Db, String, FakeTwilio, FakeWhatsApp) {
+    nurture_app_with(slug, Vec::new()).await
+}
+
+/// `nurture_app` with more environment for the app (an AI provider's key and base URL).
+async fn nurture_app_with(
+    slug: &str,
+    extra_env: Vec<(String, String)>,
+) -> (TestApp, Db, String, FakeTwilio, FakeWhatsApp) {
     let twilio = FakeTwilio::start().await.expect("fake Twilio");
     let whatsapp = FakeWhatsApp::start().await.expect("fake WhatsApp");
     let (database_url, redis_url, _) = fresh_database().await;
@@ -256,7 +266,10 @@ async fn nurture_app(slug: &str) -> (TestApp, Db, String, FakeTwilio, FakeWhatsA
             ("TWILIO_SMS_FROM".into(), "+15005550006".into()),
             ("WHATSAPP_API_BASE".into(), whatsapp.base_url().to_owned()),
             ("LEADLINE_JOB_RETRY_BASE_MS".into(), "100".into()),
-        ],
+        ]
+        .into_iter()
+        .chain(extra_env)
+        .collect(),
     })
     .await;
     let owner = app.sign_up(slug).await;

@@ -221,3 +221,64 @@ async fn resilient_calls_can_run_on_spawned_tasks() {
     // The default fake answer is derived from the schema: no product is mentioned by id.
     assert_eq!(outcome.value.matched_product, None);
 }
+
+#[tokio::test]
+async fn a_follow_up_is_written_by_the_model_checked_signed_or_left_to_the_offline_writer() {
+    use leadline_domain::analysis::Language;
+    use leadline_domain::nurture::{FollowUpFacts, NurtureStage};
+    use serde_json::json;
+
+    let fake = FakeAnthropic::start().await.unwrap();
+    let resilient =
+        ResilientProvider::new(anthropic(fake.base_url()), resilience(2, 5), fallback());
+    let facts = FollowUpFacts {
+        lead_name: "Bob Marsh",
+        agent_name: Some("Sofia"),
+        business_name: "Sunset Motors",
+        // The canned fallback reads every text as English.
+        language: Language::English,
+    };
+    let cfg = cfg(tenant(1), fake.api_key(), MODEL);
+    let offline = || "offline text".to_owned();
+
+    fake.push(Behavior::Respond(
+        json!({"body": "Hi Bob, would you like to come by for a test drive this week?"}),
+    ));
+    let written = resilient
+        .write_follow_up(NurtureStage::Followup1, &facts, &cfg, offline)
+        .await
+        .unwrap();
+    assert_eq!(written.provider, Provider::Anthropic);
+    assert_eq!(
+        written.value,
+        "Hi Bob, would you like to come by for a test drive this week? — Sofia, Sunset Motors. \
+         Reply STOP to opt out."
+    );
+    let sent = &fake.requests()[0].body;
+    assert_eq!(sent["tool_choice"]["name"], "write_follow_up", "{sent}");
+    assert!(
+        sent.to_string().contains("lead's first name: Bob"),
+        "{sent}"
+    );
+
+    // A price the facts never held: refused, not sent.
+    fake.push(Behavior::Respond(
+        json!({"body": "Hi Bob, the Civic is $18,000 this week only!"}),
+    ));
+    let invented = resilient
+        .write_follow_up(NurtureStage::Followup2, &facts, &cfg, offline)
+        .await;
+    assert!(
+        matches!(invented, Err(LlmError::Ungrounded(_))),
+        "{invented:?}"
+    );
+
+    // The provider down: the offline writer answers.
+    fake.set_default(Behavior::ServerError);
+    let fell_back = resilient
+        .write_follow_up(NurtureStage::LongTerm, &facts, &cfg, offline)
+        .await
+        .unwrap();
+    assert_eq!(fell_back.provider, Provider::OfflineFallback);
+    assert_eq!(fell_back.value, "offline text");
+}

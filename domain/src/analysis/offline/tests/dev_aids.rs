@@ -175,3 +175,31 @@ fn tuning_mistakes() {
         }
     }
 }
+
+/// Development aid: 5-fold cross-validation over TRAIN ∪ TEST (never HOLDOUT), the figure used
+/// to judge training the shipped model on both splits.
+#[test]
+#[ignore = "development aid: cross-validation over train and test"]
+fn cross_validation_on_train_and_test() {
+    let mut pool = parse_examples(dataset::TRAIN_JSONL).unwrap();
+    pool.extend(parse_examples(dataset::TEST_JSONL).unwrap());
+    let catalog = parse_catalog(dataset::CATALOG_JSON).unwrap();
+    let ctx = demo_context().unwrap();
+    let folds = 5;
+    let mut examples = Vec::new();
+    let mut predictions = Vec::new();
+    for fold in 0..folds {
+        let (held, kept): (Vec<_>, Vec<_>) = pool
+            .iter()
+            .cloned()
+            .enumerate()
+            .partition(|(i, _)| i % folds == fold);
+        let kept: Vec<EvalExample> = kept.into_iter().map(|(_, e)| e).collect();
+        let held: Vec<EvalExample> = held.into_iter().map(|(_, e)| e).collect();
+        let a = OfflineAnalyzer::train_with(&kept, &catalog, TrainParams::default());
+        predictions.extend(run(&held, |t| a.analyze(t, &ctx)));
+        examples.extend(held);
+    }
+    let report = score(&examples, &predictions, 0.0);
+    println!("{}", report.render_text());
+}
