@@ -423,3 +423,62 @@ async fn released_jobs_go_back_to_the_queue_with_their_attempt_undone() {
     assert!(!holder.complete(&held[0], json!({})).await.unwrap());
     assert!(other.complete(&taken[0], json!({})).await.unwrap());
 }
+
+#[tokio::test]
+async fn a_batched_completion_records_only_the_jobs_still_leased_to_it_each_with_its_result() {
+    let url = common::database_url("jobs").await;
+    let store = store_at(&url).await;
+    let tenant = tenant(&store).await;
+    let holder = JobQueue::new(
+        store.clone(),
+        EventBus::in_process(),
+        Duration::from_secs(60),
+    );
+    let other = JobQueue::new(
+        store_at(&url).await,
+        EventBus::in_process(),
+        Duration::from_secs(60),
+    );
+    for i in 0..4 {
+        holder
+            .push(NewJob::new(tenant, "noop", json!({ "i": i })))
+            .await
+            .unwrap();
+    }
+    let held = holder.claim(10).await.unwrap();
+    assert_eq!(held.len(), 4);
+    // One job goes back and is taken by another worker: the batch must not record it.
+    assert_eq!(holder.release(&[held[3].id]).await.unwrap(), 1);
+    let taken = other.claim(10).await.unwrap();
+    assert_eq!(
+        taken.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![held[3].id]
+    );
+
+    let done: Vec<(Uuid, Value)> = held
+        .iter()
+        .enumerate()
+        .map(|(n, job)| (job.id, json!({ "n": n })))
+        .collect();
+    let mut recorded = holder.complete_many(&done).await.unwrap();
+    recorded.sort();
+    let mut expected: Vec<Uuid> = held[..3].iter().map(|job| job.id).collect();
+    expected.sort();
+    assert_eq!(recorded, expected);
+    for (n, job) in held[..3].iter().enumerate() {
+        let row = holder.job(TenantId(tenant), job.id).await.unwrap();
+        assert_eq!(
+            (row.status.as_str(), row.result, row.locked_until),
+            ("COMPLETED", Some(json!({ "n": n })), None)
+        );
+    }
+    let still = holder.job(TenantId(tenant), held[3].id).await.unwrap();
+    assert_eq!(
+        (still.status.as_str(), still.result),
+        ("RUNNING", None),
+        "another worker's job is left alone"
+    );
+    // Recording the same batch again changes nothing: those leases are finished.
+    assert!(holder.complete_many(&done).await.unwrap().is_empty());
+    assert!(holder.complete_many(&[]).await.unwrap().is_empty());
+}

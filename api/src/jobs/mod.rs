@@ -370,15 +370,69 @@ impl JobQueue {
         self.finish(job, update).await
     }
 
+    /// Records the success of several jobs in one statement, each only while its lease is still
+    /// ours (as [`JobQueue::complete`]); returns the ids recorded. The worker pool gathers the
+    /// successes that finish while one batch is being written into the next, so a busy queue
+    /// pays one round trip and one commit per batch instead of per job.
+    pub async fn complete_many(&self, done: &[(Uuid, Value)]) -> ApiResult<Vec<Uuid>> {
+        let Some(((first_id, first_result), rest)) = done.split_first() else {
+            return Ok(Vec::new());
+        };
+        let at = now();
+        // No ELSE: every row the WHERE admits is one of the WHENs.
+        let results = rest.iter().fold(
+            Expr::case(
+                jobs::Column::Id.eq(*first_id),
+                Expr::value(first_result.clone()),
+            ),
+            |case, (id, result)| case.case(jobs::Column::Id.eq(*id), Expr::value(result.clone())),
+        );
+        let update = jobs::Entity::update_many()
+            .col_expr(
+                jobs::Column::Status,
+                Expr::value(JobStatus::Completed.as_str()),
+            )
+            .col_expr(jobs::Column::Result, results.into())
+            .col_expr(jobs::Column::Error, Expr::value(Option::<String>::None))
+            .col_expr(jobs::Column::CompletedAt, Expr::value(at))
+            .col_expr(
+                jobs::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(jobs::Column::UpdatedAt, Expr::value(at))
+            .filter(jobs::Column::Id.is_in(done.iter().map(|(id, _)| *id)));
+        Ok(self
+            .finish_rows(update)
+            .await?
+            .into_iter()
+            .map(|row| row.id)
+            .collect())
+    }
+
     async fn finish(
         &self,
         job: &jobs::Model,
         update: sea_orm::UpdateMany<jobs::Entity>,
     ) -> ApiResult<bool> {
-        // One round trip: the updated row comes back with the update (RETURNING, which both
+        let recorded = !self
+            .finish_rows(update.filter(jobs::Column::Id.eq(job.id)))
+            .await?
+            .is_empty();
+        if !recorded {
+            tracing::warn!(job = %job.id, kind = %job.kind, "lease lost before the job finished; another worker owns it now");
+        }
+        Ok(recorded)
+    }
+
+    /// Applies a finishing update to the rows it names that this worker still holds, and
+    /// announces each row it changed.
+    async fn finish_rows(
+        &self,
+        update: sea_orm::UpdateMany<jobs::Entity>,
+    ) -> ApiResult<Vec<jobs::Model>> {
+        // One round trip: the updated rows come back with the update (RETURNING, which both
         // backends have; sea-orm's own `exec_with_returning` refuses SQLite at run time).
         let mut query = update
-            .filter(jobs::Column::Id.eq(job.id))
             .filter(jobs::Column::LockedBy.eq(self.worker_id.clone()))
             .filter(jobs::Column::Status.eq(JobStatus::Running.as_str()))
             .into_query();
@@ -386,16 +440,15 @@ impl JobQueue {
         let db = self.store.connection();
         let statement = db.get_database_backend().build(&query);
         let updated = jobs::Entity::find().from_raw_sql(statement).all(db).await?;
-        let recorded = !updated.is_empty();
-        if let Some(row) = updated.into_iter().next() {
+        for row in &updated {
             self.bus.publish(
                 TenantId(row.tenant_id),
-                Event::JobUpdated { job: Box::new(row) },
+                Event::JobUpdated {
+                    job: Box::new(row.clone()),
+                },
             );
-        } else {
-            tracing::warn!(job = %job.id, kind = %job.kind, "lease lost before the job finished; another worker owns it now");
         }
-        Ok(recorded)
+        Ok(updated)
     }
 
     /// Revives a DEAD or FAILED job of the tenant: attempts reset, due now.

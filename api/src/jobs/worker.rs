@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use leadline_entity::jobs;
 use serde_json::{json, Value};
-use tokio::sync::Semaphore;
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
+use uuid::Uuid;
 
 use super::{JobQueue, QUEUE_TOPIC};
 
@@ -99,6 +100,49 @@ pub struct WorkerPool {
     handlers: Arc<Handlers>,
     concurrency: usize,
     poll_interval: Duration,
+    /// While [`WorkerPool::run`] runs: where successes go to be recorded in batches.
+    recorder: Option<mpsc::Sender<Success>>,
+}
+
+/// A job that succeeded, waiting for the pool's recorder; `recorded` hears whether the
+/// completion counted (`None`: the write failed, and the recorder logged why).
+struct Success {
+    job_id: Uuid,
+    result: Value,
+    recorded: oneshot::Sender<Option<bool>>,
+}
+
+/// Most successes written by one statement (a bound on its size and parameters).
+const MAX_COMPLETION_BATCH: usize = 256;
+
+/// Writes successes as they come: whatever arrived while the last batch was being written is
+/// the next batch, so an idle queue adds no delay and a busy one shares each round trip.
+async fn record_successes(queue: JobQueue, mut successes: mpsc::Receiver<Success>) {
+    let mut batch = Vec::with_capacity(MAX_COMPLETION_BATCH);
+    while successes.recv_many(&mut batch, MAX_COMPLETION_BATCH).await > 0 {
+        let done: Vec<(Uuid, Value)> = batch
+            .iter_mut()
+            .map(|success| (success.job_id, std::mem::take(&mut success.result)))
+            .collect();
+        match queue.complete_many(&done).await {
+            Ok(recorded) => {
+                let recorded: std::collections::HashSet<Uuid> = recorded.into_iter().collect();
+                for success in batch.drain(..) {
+                    let ok = recorded.contains(&success.job_id);
+                    if !ok {
+                        tracing::warn!(job = %success.job_id, "lease lost before the job finished; another worker owns it now");
+                    }
+                    let _ = success.recorded.send(Some(ok));
+                }
+            }
+            Err(error) => {
+                tracing::error!(error = ?error, jobs = batch.len(), "could not record a batch of completed jobs");
+                for success in batch.drain(..) {
+                    let _ = success.recorded.send(None);
+                }
+            }
+        }
+    }
 }
 
 impl WorkerPool {
@@ -114,6 +158,7 @@ impl WorkerPool {
             handlers: Arc::new(handlers),
             concurrency: concurrency.max(1),
             poll_interval,
+            recorder: None,
         }
     }
 
@@ -123,7 +168,26 @@ impl WorkerPool {
     /// starts the next job without a round trip, and each claim brings a batch instead of the
     /// one or two slots that just freed. A held job whose lease may be getting old is renewed
     /// before it starts (see [`WorkerPool::execute`]); held jobs left at shutdown are released.
+    ///
+    /// A job's slot is freed when its handler returns; successes are then recorded in batches
+    /// by one recorder task (see [`JobQueue::complete_many`]), which is drained before this
+    /// returns.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send) {
+        let (successes, pending_successes) = mpsc::channel(self.concurrency * 4);
+        let recorder = tokio::spawn(record_successes(self.queue.clone(), pending_successes));
+        let this = WorkerPool {
+            recorder: Some(successes),
+            ..self
+        };
+        this.run_with_recorder(shutdown).await;
+        // Every clone holding the sender is gone once its job was recorded, so this ends after
+        // the last success is written.
+        if let Err(error) = recorder.await {
+            tracing::error!(error = ?error, "the job recorder stopped unexpectedly");
+        }
+    }
+
+    async fn run_with_recorder(self, shutdown: impl std::future::Future<Output = ()> + Send) {
         let slots = Arc::new(Semaphore::new(self.concurrency));
         let wake = self.queue.local_wake();
         let mut remote = Box::pin(self.queue.bus().subscribe(QUEUE_TOPIC));
@@ -159,8 +223,7 @@ impl WorkerPool {
                 };
                 let pool = self.clone();
                 tokio::spawn(async move {
-                    pool.execute_held(job, claimed_at).await;
-                    drop(permit);
+                    pool.execute_held(job, claimed_at, permit).await;
                 });
             }
             if !held.is_empty() || more_waiting {
@@ -197,7 +260,12 @@ impl WorkerPool {
     /// Starts a held job: one that waited in the prefetch for over a third of its lease gets
     /// its lease renewed first, and is dropped if the lease was lost meanwhile (another worker
     /// may run it; it must not run twice).
-    async fn execute_held(&self, job: jobs::Model, claimed_at: Instant) -> bool {
+    async fn execute_held(
+        &self,
+        job: jobs::Model,
+        claimed_at: Instant,
+        permit: OwnedSemaphorePermit,
+    ) -> bool {
         if claimed_at.elapsed() > self.queue.lease / 3 {
             match self.queue.renew(job.id).await {
                 Ok(true) => {}
@@ -208,7 +276,7 @@ impl WorkerPool {
                 }
             }
         }
-        self.execute(job).await
+        self.execute(job, Some(permit)).await
     }
 
     /// Claims up to `max_jobs` and runs them here, one after another (the cron shim).
@@ -219,7 +287,7 @@ impl WorkerPool {
             ..Default::default()
         };
         for job in claimed {
-            if self.execute(job).await {
+            if self.execute(job, None).await {
                 report.completed += 1;
             } else {
                 report.failed += 1;
@@ -228,8 +296,9 @@ impl WorkerPool {
         Ok(report)
     }
 
-    /// Runs one claimed job with a lease heartbeat; true when it completed.
-    async fn execute(&self, job: jobs::Model) -> bool {
+    /// Runs one claimed job with a lease heartbeat; true when it completed. `slot` is released
+    /// as soon as the handler returns, before the outcome is recorded.
+    async fn execute(&self, job: jobs::Model, slot: Option<OwnedSemaphorePermit>) -> bool {
         if job.attempts > job.max_attempts {
             // Every earlier claim ended with the worker dying mid-job: stop the crash loop.
             let _ = self
@@ -273,10 +342,11 @@ impl WorkerPool {
         let started = std::time::Instant::now();
         let outcome = handler.run(&job).await;
         heartbeat.abort();
+        drop(slot);
         metrics::histogram!("leadline_job_duration_seconds", "kind" => job.kind.clone())
             .record(started.elapsed().as_secs_f64());
         let (recorded, ok) = match outcome {
-            Ok(result) => (self.queue.complete(&job, result).await, true),
+            Ok(result) => (self.record_success(&job, result).await, true),
             Err(JobFailure::Retry(error)) => (self.queue.fail(&job, &error, true).await, false),
             Err(JobFailure::Permanent(error)) => {
                 (self.queue.fail(&job, &error, false).await, false)
@@ -289,5 +359,33 @@ impl WorkerPool {
             tracing::error!(error = ?error, job = %job.id, "could not record the job outcome; its lease will lapse and it will run again");
         }
         ok
+    }
+
+    /// Records a success through the pool's recorder when it runs, else on its own.
+    async fn record_success(
+        &self,
+        job: &jobs::Model,
+        result: Value,
+    ) -> crate::error::ApiResult<bool> {
+        let Some(recorder) = &self.recorder else {
+            return self.queue.complete(job, result).await;
+        };
+        let (recorded, outcome) = oneshot::channel();
+        let success = Success {
+            job_id: job.id,
+            result,
+            recorded,
+        };
+        if recorder.send(success).await.is_err() {
+            return Err(crate::error::ApiError::Internal(anyhow::anyhow!(
+                "the job recorder has stopped"
+            )));
+        }
+        match outcome.await {
+            Ok(Some(recorded)) => Ok(recorded),
+            _ => Err(crate::error::ApiError::Internal(anyhow::anyhow!(
+                "the batch that held this job could not be recorded"
+            ))),
+        }
     }
 }
