@@ -65,15 +65,19 @@
 //! environment variable.
 #![warn(missing_docs)]
 
+pub mod client;
 pub mod error;
 pub mod models;
+pub mod settings;
 pub mod webhook;
 
+
+pub use client::{Client, DEFAULT_API_BASE, STRIPE_VERSION};
 pub use error::{Error, WebhookError};
 pub use models::{
-    BillingPortalSession, BillingPortalSessionRequest, CheckoutSession,
-    CheckoutSessionCompleted, CheckoutSessionRequest, Customer, Event, EventPayload, Invoice,
-    LineItem, MeterEvent, MeterEventRecorded, Subscription, SubscriptionItem,
-    SubscriptionStatus,
+    BillingPortalSession, BillingPortalSessionRequest, CheckoutSession, CheckoutSessionCompleted,
+    CheckoutSessionRequest, Customer, Event, EventPayload, Invoice, LineItem, MeterEvent,
+    MeterEventRecorded, Subscription, SubscriptionItem, SubscriptionStatus,
 };
+pub use settings::Settings;
 pub use webhook::Receiver;
