@@ -71,6 +71,8 @@ pub mod models;
 pub mod settings;
 pub mod webhook;
 
+#[cfg(feature = "fake")]
+pub mod fake;
 
 pub use client::{Client, DEFAULT_API_BASE, STRIPE_VERSION};
 pub use error::{Error, WebhookError};
