@@ -23,76 +23,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
+mod common;
+
+use common::{env_number, fresh_database, Figures};
 use leadline_api::app::Application;
 use leadline_api::bus::{Event, EventBus, SupportEvent};
 use leadline_api::config::Config;
+use leadline_domain::ids::TenantId;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, Semaphore};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
-
-fn env_number(key: &str, default: usize) -> usize {
-    std::env::var(key)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-async fn fresh_database(admin_url: &str) -> String {
-    use sea_orm::ConnectionTrait;
-    let name = format!("leadline_bench_support_{}", Uuid::now_v7().simple());
-    let admin = sea_orm::Database::connect(admin_url).await.expect("admin");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .expect("create database");
-    let _ = admin.close().await;
-    format!("{}/{name}", admin_url.rsplit_once('/').expect("db part").0)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
-
-struct Figures {
-    delivered: usize,
-    lost: usize,
-    duplicates: usize,
-    per_second: f64,
-    p50: Duration,
-    p99: Duration,
-    max: Duration,
-}
-
-fn figures(
-    sent: &HashMap<String, Instant>,
-    received: &HashMap<String, Vec<Instant>>,
-    wall: Duration,
-) -> Figures {
-    let mut latencies = Vec::new();
-    let mut duplicates = 0;
-    for (key, at) in sent {
-        if let Some(arrivals) = received.get(key) {
-            latencies.push(arrivals[0].saturating_duration_since(*at));
-            duplicates += arrivals.len() - 1;
-        }
-    }
-    latencies.sort();
-    Figures {
-        delivered: latencies.len(),
-        lost: sent.len() - latencies.len(),
-        duplicates,
-        per_second: latencies.len() as f64 / wall.as_secs_f64(),
-        p50: percentile(&latencies, 0.50),
-        p99: percentile(&latencies, 0.99),
-        max: latencies.last().copied().unwrap_or_default(),
-    }
-}
 
 /// Bare bus: `sessions` subscribers, each keeping only its session's events, the same fan-out
 /// shape as the chat. The publisher keeps at most `in_flight` events undelivered (the chat's
@@ -111,7 +53,7 @@ async fn bus_baseline(
     let delivered = Arc::new(AtomicUsize::new(0));
     let mut readers = Vec::new();
     for id in &ids {
-        let mut stream = Box::pin(bus.subscribe(tenant));
+        let mut stream = Box::pin(bus.subscribe(TenantId(tenant)));
         let (tx, id, delivered) = (tx.clone(), *id, delivered.clone());
         readers.push(tokio::spawn(async move {
             while let Some(item) = stream.next().await {
@@ -143,7 +85,7 @@ async fn bus_baseline(
             let message_id = Uuid::now_v7();
             sent.insert(message_id.to_string(), Instant::now());
             bus.publish(
-                tenant,
+                TenantId(tenant),
                 Event::Support {
                     session_id: *id,
                     event: SupportEvent::AiProcessing { message_id },
@@ -165,7 +107,7 @@ async fn bus_baseline(
     for reader in readers {
         reader.abort();
     }
-    figures(&sent, &received, last.saturating_duration_since(started))
+    Figures::from_arrivals(&sent, &received, last.saturating_duration_since(started))
 }
 
 #[tokio::main]
@@ -178,7 +120,7 @@ async fn main() {
     let work = std::env::temp_dir().join(format!("leadline-bench-{}", Uuid::now_v7()));
     std::fs::create_dir_all(&work).expect("work dir");
     let database_url = match &admin_url {
-        Some(admin) => fresh_database(admin).await,
+        Some(admin) => fresh_database(admin, "leadline_bench_support").await,
         None => format!("sqlite://{}?mode=rwc", work.join("bench.db").display()),
     };
     let prefix = format!("bench-{}", Uuid::now_v7().simple());
@@ -400,7 +342,7 @@ async fn main() {
             _ => break,
         }
     }
-    let chat = figures(&sent, &received, last.saturating_duration_since(started));
+    let chat = Figures::from_arrivals(&sent, &received, last.saturating_duration_since(started));
     for socket in sockets {
         socket.abort();
     }
@@ -424,20 +366,8 @@ async fn main() {
         (None, None) => "SQLite, in-process bus",
     };
     println!("support_sessions ({backend}): {sessions} subscribed sessions, {per_session} messages each, {concurrency} in flight");
-    let line = |name: &str, f: &Figures| {
-        println!(
-            "  {name:<28} {:>9.0} msg/s  p50 {:>8.2} ms  p99 {:>8.2} ms  max {:>8.2} ms  delivered {} lost {} duplicates {}",
-            f.per_second,
-            f.p50.as_secs_f64() * 1e3,
-            f.p99.as_secs_f64() * 1e3,
-            f.max.as_secs_f64() * 1e3,
-            f.delivered,
-            f.lost,
-            f.duplicates
-        );
-    };
-    line("chat (send → MessageAdded)", &chat);
-    line("bare bus (publish → recv)", &bus);
+    chat.print("chat (send → MessageAdded)", "msg");
+    bus.print("bare bus (publish → recv)", "msg");
     println!(
         "  ratio chat/bus: throughput {:.4}, p99 latency {:.1}x",
         chat.per_second / bus.per_second.max(f64::MIN_POSITIVE),

@@ -15,41 +15,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+mod common;
+
+use common::{env_number, fresh_database, percentile};
 use leadline_api::app::Application;
 use leadline_api::config::Config;
 use leadline_whatsapp::fake::FakeWhatsApp;
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
-
-fn env_number(key: &str, default: usize) -> usize {
-    std::env::var(key)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// A fresh database on the server behind `admin_url` (so runs never mix).
-async fn fresh_database(admin_url: &str, prefix: &str) -> String {
-    use sea_orm::ConnectionTrait;
-    let name = format!("{prefix}_{}", uuid::Uuid::now_v7().simple());
-    let admin = sea_orm::Database::connect(admin_url).await.expect("admin");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .expect("create database");
-    let _ = admin.close().await;
-    format!("{}/{name}", admin_url.rsplit_once('/').expect("db part").0)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
 
 fn pgbench_binary() -> Option<String> {
     if let Ok(path) = std::env::var("PGBENCH") {

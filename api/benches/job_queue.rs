@@ -12,6 +12,7 @@ use leadline_api::config::Config;
 use leadline_api::error::ApiError;
 use leadline_api::jobs::{enqueue, Handlers, JobQueue, NewJob, WorkerPool};
 use leadline_api::store::Store;
+use leadline_domain::ids::TenantId;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -44,27 +45,7 @@ async fn run() -> anyhow::Result<()> {
     let config = Config::from_lookup(|k| (k == "DATABASE_URL").then(|| url.clone()))?;
     let store = Store::connect(&config).await?;
     store.migrate().await?;
-    let tenant = Uuid::now_v7();
-    let at = chrono::Utc::now();
-    sea_orm::EntityTrait::insert(leadline_entity::tenants::ActiveModel {
-        id: sea_orm::Set(tenant),
-        slug: sea_orm::Set(format!("bench-{}", &tenant.simple().to_string()[20..])),
-        name: sea_orm::Set("bench".into()),
-        plan: sea_orm::Set("FREE".into()),
-        subscription_status: sea_orm::Set("NONE".into()),
-        stripe_customer_id: sea_orm::Set(None),
-        agent_running: sea_orm::Set(false),
-        ai_lead_percentage: sea_orm::Set(100),
-        agent_name: sea_orm::Set(None),
-        human_operator_number: sea_orm::Set(None),
-        default_phone_region: sea_orm::Set(None),
-        elevenlabs_agent_id: sea_orm::Set(None),
-        livekit_agent_name: sea_orm::Set(None),
-        created_at: sea_orm::Set(at),
-        updated_at: sea_orm::Set(at),
-    })
-    .exec_without_returning(store.connection())
-    .await?;
+    let tenant = leadline_api::store::testkit::seed_tenant(&store, "bench").await?;
 
     let started = Instant::now();
     for chunk in 0..jobs.div_ceil(100) {
@@ -98,7 +79,13 @@ async fn run() -> anyhow::Result<()> {
         let _ = stopped.await;
     }));
     loop {
-        if queue.counts(Some(tenant)).await.map_err(api)?.completed as usize >= jobs {
+        if queue
+            .counts(Some(TenantId(tenant)))
+            .await
+            .map_err(api)?
+            .completed as usize
+            >= jobs
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;

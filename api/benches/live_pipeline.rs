@@ -18,6 +18,7 @@ use leadline_api::config::Config;
 use leadline_api::services::ai::AiRequest;
 use leadline_api::services::live::pipeline::{handle_message, ChatMessage, SessionContext};
 use leadline_domain::channel::Channel;
+use leadline_domain::ids::TenantId;
 use leadline_youtube::fake::{FakeYoutube, BOT_CHANNEL_ID};
 use serde_json::json;
 use uuid::Uuid;
@@ -121,7 +122,7 @@ async fn run() -> anyhow::Result<()> {
         state
             .ai
             .analyze_chat(
-                tenant_id,
+                TenantId(tenant_id),
                 AiRequest {
                     text: LINES[i % LINES.len()].to_owned(),
                     channel: Channel::Youtube,
@@ -135,7 +136,7 @@ async fn run() -> anyhow::Result<()> {
     let analysis_rate = messages as f64 / started.elapsed().as_secs_f64();
 
     // The pipeline, with a subscriber timing each message's event.
-    let mut events = Box::pin(state.bus.subscribe(tenant_id));
+    let mut events = Box::pin(state.bus.subscribe(TenantId(tenant_id)));
     let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel();
     let listener = tokio::spawn(async move {
         while let Some(Ok(event)) = events.next().await {
@@ -163,7 +164,7 @@ async fn run() -> anyhow::Result<()> {
         };
         handle_message(
             &state,
-            tenant_id,
+            TenantId(tenant_id),
             session_id,
             &mut ctx,
             message,

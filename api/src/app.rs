@@ -12,15 +12,13 @@ use crate::bus::EventBus;
 use crate::config::Config;
 use crate::graphql::{build_schema, SchemaLimits};
 use crate::http::{router, HttpState};
-use crate::jobs::{Handlers, JobQueue, WorkerPool};
+use crate::jobs::JobQueue;
 use crate::limit::{LimitStore, RequestLimits};
 use crate::services::ai::AiService;
-use crate::services::inbox::{AiTurnHandler, PlatformClients, SendHandler};
+use crate::services::inbox::PlatformClients;
 use crate::services::send_limit::SendLimiter;
 use crate::state::AppState;
-use crate::store::inbox::AI_RESPONSE_JOB;
 use crate::store::Store;
-use leadline_domain::channel::Channel;
 
 /// A built server, bound to its port, ready to run.
 pub struct Application {
@@ -144,36 +142,6 @@ impl Application {
         &self.state
     }
 
-    /// The job workers for this process (the handlers every deployment runs).
-    pub fn worker_pool(state: &AppState) -> WorkerPool {
-        let mut handlers = Handlers::builtin()
-            .with(AI_RESPONSE_JOB, AiTurnHandler::new(state.clone()))
-            .with(
-                crate::store::inbox::FETCH_PROFILE_JOB,
-                crate::services::inbox::ProfileHandler::new(state.clone()),
-            )
-            .with(
-                crate::mailer::SEND_EMAIL_JOB,
-                crate::mailer::SendEmailHandler::new(state.store.clone(), state.mailer.clone()),
-            );
-        for channel in [
-            Channel::Whatsapp,
-            Channel::Instagram,
-            Channel::Facebook,
-            Channel::Tiktok,
-        ] {
-            if let Some(kind) = crate::services::inbox::send_job_kind(channel) {
-                handlers = handlers.with(kind, SendHandler::new(state.clone(), channel));
-            }
-        }
-        WorkerPool::new(
-            state.jobs.clone(),
-            handlers,
-            state.config.workers.max(1),
-            std::time::Duration::from_secs(1),
-        )
-    }
-
     /// Serves (with `config.workers` job workers beside the server, unless 0) until `shutdown`
     /// completes, then drains in-flight requests and running jobs.
     pub async fn run_until(
@@ -189,7 +157,7 @@ impl Application {
                 .run(self.state.clone(), stop_rx.clone()),
         );
         let workers = (self.state.config.workers > 0).then(|| {
-            let pool = Self::worker_pool(&self.state);
+            let pool = crate::workers::worker_pool(&self.state);
             let mut stop = stop_rx.clone();
             tokio::spawn(pool.run(async move {
                 let _ = stop.wait_for(|stopped| *stopped).await;

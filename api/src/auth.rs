@@ -8,6 +8,7 @@ use argon2::Argon2;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use leadline_domain::ids::TenantId;
 use leadline_domain::tenant::{ApiKeyScope, Permissions, Role};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -27,13 +28,13 @@ pub enum Principal {
     /// removed or demoted member loses access at once, whatever the token says.
     Member {
         user_id: Uuid,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         role: Role,
     },
     /// An API key of a tenant.
     ApiKey {
         key_id: Uuid,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         scopes: Vec<ApiKeyScope>,
     },
     /// A tenant's end-user in the support chat (a signed-in customer of the tenant's site, or an
@@ -41,12 +42,15 @@ pub enum Principal {
     /// lead (through its WEB_CHAT identity); has no member permissions at all, so every member
     /// operation refuses it — only the support-chat operations for its own sessions accept it.
     Customer {
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         /// The lead the customer is, in the tenant's CRM.
         lead_id: Uuid,
         /// The WEB_CHAT identity: the tenant's `externalUserId`, or `visitor:<id>`.
         external_id: String,
     },
+    /// The voice agent on one call, holding the call-scoped token from its dispatch metadata.
+    /// May report on that call (`appendCallTranscript`, `recordCallOutcome`) and nothing else.
+    CallAgent { tenant_id: TenantId, call_id: Uuid },
 }
 
 /// The caller's IP address (attached by the HTTP layer), for per-client limits such as sign-ups.
@@ -72,14 +76,16 @@ impl Principal {
     /// What the principal may do.
     pub fn permissions(&self) -> Permissions {
         match self {
-            Principal::Anonymous | Principal::Customer { .. } => Permissions::default(),
+            Principal::Anonymous | Principal::Customer { .. } | Principal::CallAgent { .. } => {
+                Permissions::default()
+            }
             Principal::Member { role, .. } => role.permissions(),
             Principal::ApiKey { scopes, .. } => Permissions::for_api_key(scopes),
         }
     }
 
     /// Checks `access` and returns the caller's tenant: the only tenant any store call may use.
-    pub fn require(&self, access: Access) -> ApiResult<Uuid> {
+    pub fn require(&self, access: Access) -> ApiResult<TenantId> {
         let tenant_id = match self {
             Principal::Anonymous => {
                 return Err(ApiError::Unauthenticated(
@@ -91,6 +97,7 @@ impl Principal {
                     "a customer token can only use the support chat".into(),
                 ))
             }
+            Principal::CallAgent { .. } => return Err(call_agent_only()),
             Principal::Member { tenant_id, .. } | Principal::ApiKey { tenant_id, .. } => *tenant_id,
         };
         let permissions = self.permissions();
@@ -114,7 +121,7 @@ impl Principal {
     }
 
     /// The member's user id and role, for operations only people can do.
-    pub fn member(&self) -> ApiResult<(Uuid, Uuid, Role)> {
+    pub fn member(&self) -> ApiResult<(Uuid, TenantId, Role)> {
         match self {
             Principal::Member {
                 user_id,
@@ -127,7 +134,34 @@ impl Principal {
             Principal::Customer { .. } => Err(ApiError::Forbidden(
                 "a customer token can only use the support chat".into(),
             )),
+            Principal::CallAgent { .. } => Err(call_agent_only()),
             Principal::Anonymous => Err(ApiError::Unauthenticated("sign in first".into())),
+        }
+    }
+
+    /// The tenant, when the caller may report on call `call_id`: a member or key that may
+    /// write, a CALLS key, or that call's own agent token.
+    pub fn require_call_reporter(&self, call_id: Uuid) -> ApiResult<TenantId> {
+        match self {
+            Principal::CallAgent {
+                tenant_id,
+                call_id: own,
+            } => {
+                if *own == call_id {
+                    Ok(*tenant_id)
+                } else {
+                    Err(ApiError::Forbidden(
+                        "this call token reports on another call".into(),
+                    ))
+                }
+            }
+            Principal::ApiKey { tenant_id, .. } if self.permissions().report_calls => {
+                Ok(*tenant_id)
+            }
+            Principal::Member { tenant_id, .. } if self.permissions().report_calls => {
+                Ok(*tenant_id)
+            }
+            _ => self.require(Access::Write),
         }
     }
 
@@ -142,9 +176,54 @@ impl Principal {
                 user_id: None,
                 api_key_id: Some(*key_id),
             },
-            Principal::Anonymous | Principal::Customer { .. } => Actor::default(),
+            Principal::Anonymous | Principal::Customer { .. } | Principal::CallAgent { .. } => {
+                Actor::default()
+            }
         }
     }
+}
+
+fn call_agent_only() -> ApiError {
+    ApiError::Forbidden(
+        "a call token can only report on its call (appendCallTranscript, recordCallOutcome)".into(),
+    )
+}
+
+/// The audience of call-scoped agent tokens (see [`Principal::CallAgent`]).
+pub const CALL_AGENT_AUDIENCE: &str = "leadline:call-agent";
+
+/// The claims of a call-scoped agent token.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CallAgentClaims {
+    /// The call id.
+    pub sub: Uuid,
+    /// The tenant.
+    pub tid: Uuid,
+    /// Always [`CALL_AGENT_AUDIENCE`].
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// The audience of the tokens a phone-agent call's TwiML hands to its media stream. They open
+/// that one stream and are no credential anywhere else: [`authenticate`] sends every audience
+/// other than the call agent's to the customer decoder, which refuses this one.
+pub const MEDIA_STREAM_AUDIENCE: &str = "leadline:media-stream";
+
+/// The claims of a media-stream token: which call of which tenant, and which Twilio call
+/// (`CallSid`) may carry it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MediaStreamClaims {
+    /// The call id.
+    pub sub: Uuid,
+    /// The tenant.
+    pub tid: Uuid,
+    /// Twilio's `CallSid`: the stream's `start` must name the same call.
+    pub csid: String,
+    /// Always [`MEDIA_STREAM_AUDIENCE`].
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
 }
 
 /// The audience of customer tokens. Member tokens carry none and customer tokens carry no role,
@@ -249,6 +328,80 @@ impl TokenKeys {
             })
     }
 
+    /// A token that lets the voice agent report on call `call_id` until `expires_at`.
+    pub fn issue_call_agent(
+        &self,
+        tenant_id: Uuid,
+        call_id: Uuid,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> ApiResult<String> {
+        let claims = CallAgentClaims {
+            sub: call_id,
+            tid: tenant_id,
+            aud: CALL_AGENT_AUDIENCE.to_owned(),
+            iat: now.timestamp(),
+            exp: (now + ttl).timestamp(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| ApiError::Internal(e.into()))
+    }
+
+    /// Verifies a call-scoped agent token: HS256 only, unexpired, with the call-agent audience.
+    pub fn verify_call_agent(&self, token: &str) -> ApiResult<CallAgentClaims> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "sub", "aud"]);
+        validation.set_audience(&[CALL_AGENT_AUDIENCE]);
+        jsonwebtoken::decode::<CallAgentClaims>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|error| match error.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                    ApiError::Unauthenticated("the call token has expired".into())
+                }
+                _ => ApiError::Unauthenticated("the token is not valid".into()),
+            })
+    }
+
+    /// A token that opens the media stream of call `call_id` (Twilio call `call_sid`) until
+    /// `now + ttl`.
+    pub fn issue_media_stream(
+        &self,
+        tenant_id: Uuid,
+        call_id: Uuid,
+        call_sid: &str,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> ApiResult<String> {
+        let claims = MediaStreamClaims {
+            sub: call_id,
+            tid: tenant_id,
+            csid: call_sid.to_owned(),
+            aud: MEDIA_STREAM_AUDIENCE.to_owned(),
+            iat: now.timestamp(),
+            exp: (now + ttl).timestamp(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| ApiError::Internal(e.into()))
+    }
+
+    /// Verifies a media-stream token: HS256 only, with its audience, and unexpired with no
+    /// leeway (it lives seconds; Twilio connects at once).
+    pub fn verify_media_stream(&self, token: &str) -> ApiResult<MediaStreamClaims> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "sub", "aud"]);
+        validation.set_audience(&[MEDIA_STREAM_AUDIENCE]);
+        jsonwebtoken::decode::<MediaStreamClaims>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|error| match error.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                    ApiError::Unauthenticated("the media-stream token has expired".into())
+                }
+                _ => ApiError::Unauthenticated("the token is not valid".into()),
+            })
+    }
+
     /// A token for `user_id` in `tenant_id`, for an account that never had its sessions revoked
     /// (session version 0); see [`TokenKeys::issue_session`].
     pub fn issue(
@@ -290,7 +443,7 @@ impl TokenKeys {
         validation.set_required_spec_claims(&["exp", "sub"]);
         // Member tokens have no audience; one that names any (a customer token) is refused
         // here, whatever else it carries.
-        if is_customer_token(token) {
+        if has_audience(token) {
             return Err(ApiError::Unauthenticated("the token is not valid".into()));
         }
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
@@ -304,17 +457,24 @@ impl TokenKeys {
     }
 }
 
-/// Whether a JWT's (unverified) payload names the customer audience: only picks which decoder
-/// runs; the decoder then verifies everything.
-fn is_customer_token(token: &str) -> bool {
-    let Some(payload) = token.split('.').nth(1) else {
-        return false;
-    };
+/// The (unverified) `aud` claim of a JWT, if it has one: only picks which decoder runs; the
+/// decoder then verifies everything, the audience included.
+fn token_audience(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .ok()
         .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-        .is_some_and(|claims| claims.get("aud").is_some())
+        .and_then(|claims| {
+            claims
+                .get("aud")
+                .map(|aud| aud.as_str().unwrap_or("").to_owned())
+        })
+}
+
+/// Whether a JWT names any audience (customer and call-agent tokens do; member tokens never).
+fn has_audience(token: &str) -> bool {
+    token_audience(token).is_some()
 }
 
 /// Random bytes, base64url without padding.
@@ -452,15 +612,32 @@ pub async fn authenticate(
             .collect();
         return Ok(Principal::ApiKey {
             key_id,
-            tenant_id: key.tenant_id,
+            tenant_id: TenantId(key.tenant_id),
             scopes,
         });
     }
-    if is_customer_token(credential) {
+    if token_audience(credential).as_deref() == Some(CALL_AGENT_AUDIENCE) {
+        let claims = keys.verify_call_agent(credential)?;
+        // The call must still exist in its tenant (a deleted tenant's tokens die with it).
+        match store.call(TenantId(claims.tid), claims.sub).await {
+            Ok(_) => {}
+            Err(ApiError::NotFound(_)) => {
+                return Err(ApiError::Unauthenticated(
+                    "this call no longer exists".into(),
+                ))
+            }
+            Err(error) => return Err(error),
+        }
+        return Ok(Principal::CallAgent {
+            tenant_id: TenantId(claims.tid),
+            call_id: claims.sub,
+        });
+    }
+    if has_audience(credential) {
         let claims = keys.verify_customer(credential)?;
         // The identity must still exist: deleting the lead (or its identity) revokes its tokens.
         if !store
-            .web_chat_identity_exists(claims.tid, claims.sub, &claims.ext)
+            .web_chat_identity_exists(TenantId(claims.tid), claims.sub, &claims.ext)
             .await?
         {
             return Err(ApiError::Unauthenticated(
@@ -468,7 +645,7 @@ pub async fn authenticate(
             ));
         }
         return Ok(Principal::Customer {
-            tenant_id: claims.tid,
+            tenant_id: TenantId(claims.tid),
             lead_id: claims.sub,
             external_id: claims.ext,
         });
@@ -480,7 +657,7 @@ pub async fn authenticate(
         return Err(ApiError::Unauthenticated("this session was revoked".into()));
     }
     let membership = store
-        .membership(claims.tid, claims.sub)
+        .membership(TenantId(claims.tid), claims.sub)
         .await?
         .ok_or_else(|| {
             ApiError::Unauthenticated("this account is no longer a member of the tenant".into())
@@ -488,7 +665,7 @@ pub async fn authenticate(
     let role = Role::parse(&membership.role).map_err(|e| ApiError::Internal(e.into()))?;
     Ok(Principal::Member {
         user_id: claims.sub,
-        tenant_id: claims.tid,
+        tenant_id: TenantId(claims.tid),
         role,
     })
 }
@@ -501,7 +678,9 @@ pub fn credential_expires_at(keys: &TokenKeys, credential: &str) -> Option<DateT
     if parse_api_key(credential).is_some() {
         return None;
     }
-    let exp = if is_customer_token(credential) {
+    let exp = if token_audience(credential).as_deref() == Some(CALL_AGENT_AUDIENCE) {
+        keys.verify_call_agent(credential).ok()?.exp
+    } else if has_audience(credential) {
         keys.verify_customer(credential).ok()?.exp
     } else {
         keys.verify(credential).ok()?.exp
@@ -519,113 +698,4 @@ pub fn bearer(header: Option<&str>) -> Option<&str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_round_trip_and_reject_tampering() -> ApiResult<()> {
-        let keys = TokenKeys::new(&[7; 32], std::time::Duration::from_secs(3600));
-        let (user, tenant) = (Uuid::now_v7(), Uuid::now_v7());
-        let token = keys.issue(user, tenant, Role::Agent, Utc::now())?;
-        let claims = keys.verify(&token)?;
-        assert_eq!(
-            (claims.sub, claims.tid, claims.role.as_str()),
-            (user, tenant, "AGENT")
-        );
-
-        let other = TokenKeys::new(&[8; 32], std::time::Duration::from_secs(3600));
-        assert!(matches!(
-            other.verify(&token),
-            Err(ApiError::Unauthenticated(_))
-        ));
-
-        let expired = keys.issue(
-            user,
-            tenant,
-            Role::Agent,
-            Utc::now() - chrono::Duration::days(2),
-        )?;
-        assert!(
-            matches!(keys.verify(&expired), Err(ApiError::Unauthenticated(m)) if m.contains("expired"))
-        );
-
-        // alg=none with the same claims must be refused.
-        let parts: Vec<&str> = token.split('.').collect();
-        let none_header = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(r#"{"alg":"none","typ":"JWT"}"#);
-        assert!(keys
-            .verify(&format!("{none_header}.{}.", parts[1]))
-            .is_err());
-        Ok(())
-    }
-
-    #[test]
-    fn customer_and_member_tokens_are_never_taken_for_each_other() -> ApiResult<()> {
-        let keys = TokenKeys::new(&[7; 32], std::time::Duration::from_secs(3600))
-            .with_customer_ttl(std::time::Duration::from_secs(600));
-        let (lead, tenant) = (Uuid::now_v7(), Uuid::now_v7());
-        let (customer, expires_at) = keys.issue_customer(tenant, lead, "user-42", Utc::now())?;
-        assert!(expires_at <= Utc::now() + chrono::Duration::seconds(601));
-        let claims = keys.verify_customer(&customer)?;
-        assert_eq!(
-            (claims.sub, claims.tid, claims.ext.as_str()),
-            (lead, tenant, "user-42")
-        );
-        assert!(matches!(
-            keys.verify(&customer),
-            Err(ApiError::Unauthenticated(_))
-        ));
-        let member = keys.issue(lead, tenant, Role::Owner, Utc::now())?;
-        assert!(matches!(
-            keys.verify_customer(&member),
-            Err(ApiError::Unauthenticated(_))
-        ));
-        let expired =
-            keys.issue_customer(tenant, lead, "x", Utc::now() - chrono::Duration::hours(2))?;
-        assert!(
-            matches!(keys.verify_customer(&expired.0), Err(ApiError::Unauthenticated(m)) if m.contains("expired"))
-        );
-        let customer_principal = Principal::Customer {
-            tenant_id: tenant,
-            lead_id: lead,
-            external_id: "user-42".into(),
-        };
-        assert!(matches!(
-            customer_principal.require(Access::Read),
-            Err(ApiError::Forbidden(_))
-        ));
-        assert!(matches!(
-            customer_principal.member(),
-            Err(ApiError::Forbidden(_))
-        ));
-        Ok(())
-    }
-
-    #[test]
-    fn api_keys_parse_back_to_their_id() {
-        let id = Uuid::now_v7();
-        let key = new_api_key(id);
-        let (parsed, secret) = parse_api_key(&key.credential).unwrap_or((Uuid::nil(), ""));
-        assert_eq!(parsed, id);
-        assert_eq!(sha256_hex(secret), key.secret_hash);
-        assert!(parse_api_key("ll_nothex_secret").is_none());
-        assert!(parse_api_key("eyJhbGciOi").is_none());
-    }
-
-    #[test]
-    fn bearer_header_parsing() {
-        assert_eq!(bearer(Some("Bearer abc")), Some("abc"));
-        assert_eq!(bearer(Some("bearer  abc ")), Some("abc"));
-        assert_eq!(bearer(Some("Basic abc")), None);
-        assert_eq!(bearer(None), None);
-    }
-
-    #[tokio::test]
-    async fn passwords_verify_only_with_the_right_password() -> ApiResult<()> {
-        let hash = hash_password("correct horse".into()).await?;
-        assert!(verify_password("correct horse".into(), Some(hash.clone())).await);
-        assert!(!verify_password("wrong horse".into(), Some(hash)).await);
-        assert!(!verify_password("anything".into(), None).await);
-        Ok(())
-    }
-}
+mod tests;

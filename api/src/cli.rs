@@ -9,6 +9,7 @@ use crate::app::{shutdown_signal, Application};
 use crate::config::Config;
 
 mod demo;
+mod demo_calls;
 mod eval;
 
 /// Leadline: the headless GraphQL platform for AI-assisted sales conversations.
@@ -34,9 +35,11 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Run only the job workers (no HTTP), e.g. as extra processes beside `serve` replicas.
     Worker,
-    /// The live-stream agent with no accounts: a fresh embedded database, fake YouTube and Twitch
-    /// chats replaying a scripted stream, a summary line a second and a table at the end, e.g.
-    /// `leadline demo --seconds 30`.
+    /// A walk-through with no accounts on a fresh embedded database and loopback fakes.
+    /// `leadline demo` (or `demo live`): YouTube and Twitch chats replaying a scripted stream, a
+    /// summary line a second and a table at the end, e.g. `leadline demo --seconds 30`.
+    /// `leadline demo calls`: three payment-reminder calls through a LiveKit fake (a promise, a
+    /// dispute, a busy line) with the agent's reports, then a table of their effects.
     Demo(demo::DemoArgs),
     /// Re-seal every stored secret (channel secrets and tokens, the generated JWT key) with the
     /// current LEADLINE_SECRET_KEY, reporting rows per table; afterwards the keys listed in
@@ -106,7 +109,7 @@ async fn worker(mut config: Config) -> anyhow::Result<()> {
     // The worker binds no public port; port 0 keeps it from clashing with a `serve` on this host.
     config.addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let app = Application::build(config).await?;
-    let pool = Application::worker_pool(app.state());
+    let pool = crate::workers::worker_pool(app.state());
     println!("leadline worker {} running", app.state().jobs.worker_id());
     pool.run(shutdown_signal()).await;
     Ok(())

@@ -208,6 +208,35 @@ pub struct Config {
     /// (units per `liveChatMessages.insert` / `.list`, default 50 / 5 — Google's numbers; no
     /// tenant can change them) and `LEADLINE_TIKTOK_DMS_PER_VIEWER_PER_DAY` (default 10).
     pub live_ceilings: leadline_domain::live::LiveCeilings,
+    /// Payment-reminder calls through LiveKit SIP: `LIVEKIT_API_URL`, `LIVEKIT_API_KEY`,
+    /// `LIVEKIT_API_SECRET`, `LIVEKIT_SIP_TRUNK_ID`, `LIVEKIT_AGENT_NAME` and the optional
+    /// `LIVEKIT_WEBHOOK_KEYS` (`key=secret,…`). Unset: calls fail with a CONFIGURATION reason
+    /// when dialled, and `/readyz` names what is missing.
+    pub livekit: leadline_livekit::Settings,
+    /// `TWILIO_SMS_FROM`: the number (E.164) or Messaging Service (`MG…`) follow-up texts are
+    /// sent from. Unset: no SMS.
+    pub twilio_sms_from: Option<String>,
+    /// How long one LiveKit server call may take before it counts as a timeout and the dial
+    /// job retries (`LIVEKIT_REQUEST_TIMEOUT_MS`, default 10,000, LiveKit's SDK default).
+    pub livekit_request_timeout: Duration,
+    /// The dealership AI phone agent's Twilio account: `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`
+    /// (verifies `X-Twilio-Signature` and authenticates REST calls) and `TWILIO_API_BASE`
+    /// (default `https://api.twilio.com`; the fake's URL in tests). Nurture follow-ups by SMS
+    /// use it too; unset, they go by WhatsApp or e-mail only.
+    pub twilio: leadline_twilio::Settings,
+    /// The phone agent's ElevenLabs account: `ELEVENLABS_API_KEY`, `ELEVENLABS_API_BASE`
+    /// (default `https://api.elevenlabs.io`), `ELEVENLABS_WS_BASE` (follows the API base when
+    /// unset) and `ELEVENLABS_WEBHOOK_SECRET` (verifies post-call webhooks).
+    pub elevenlabs: leadline_elevenlabs::Settings,
+    /// `LEADLINE_PUBLIC_URL`: the `https://host[/prefix]` Twilio reaches this server at, without
+    /// a trailing slash. Twilio signs the URL it was configured with, so webhook signatures are
+    /// checked against this plus the path, never against what a proxy forwarded; the media
+    /// stream's `wss://` URL is built from it too. Unset: phone-agent webhooks are refused.
+    pub public_url: Option<String>,
+    /// How long the call token in an incoming call's `<Stream>` stays valid
+    /// (`LEADLINE_MEDIA_STREAM_TOKEN_TTL_SECONDS`, default 60, between 1 and 600): Twilio opens
+    /// the stream at once, so a short life limits what a leaked TwiML answer is worth.
+    pub media_stream_token_ttl: Duration,
     /// Whether live sessions of tenants without their own YouTube, Twitch or TikTok LIVE
     /// connection may use the operator's credentials above (`LEADLINE_SHARED_PLATFORM_CREDENTIALS`,
     /// default true). Off: such a tenant's `startLiveSession` is refused until it connects its own.
@@ -272,6 +301,11 @@ impl std::fmt::Debug for Config {
             )
             .field("secret_key_file", &self.secret_key_file)
             .field("environment", &self.environment)
+            .field("livekit", &self.livekit)
+            .field("twilio", &self.twilio)
+            .field("elevenlabs", &self.elevenlabs)
+            .field("public_url", &self.public_url)
+            .field("twilio_sms_from", &self.twilio_sms_from)
             .field("introspection", &self.introspection)
             .field(
                 "metrics_token",
@@ -296,19 +330,28 @@ impl std::fmt::Debug for Config {
     }
 }
 
+/// The folder of the SQLite file of `database_url`; `None` for PostgreSQL and in-memory SQLite.
+/// Files that belong with the database (the key file, the mail outbox) go there.
+fn sqlite_dir(database_url: &str) -> Option<std::path::PathBuf> {
+    let rest = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.contains(":memory:") || database_url.contains("mode=memory") {
+        return None;
+    }
+    let dir = std::path::Path::new(path)
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or_else(|| std::path::Path::new("."));
+    Some(dir.to_path_buf())
+}
+
 /// `outbox/` beside the SQLite file of `database_url`, else in the working directory.
 fn outbox_dir(database_url: &str) -> std::path::PathBuf {
-    let file = database_url
-        .strip_prefix("sqlite://")
-        .or_else(|| database_url.strip_prefix("sqlite:"))
-        .map(|rest| rest.split('?').next().unwrap_or_default())
-        .filter(|path| !path.is_empty() && !path.starts_with(":memory:"));
-    let parent = file
-        .and_then(|path| std::path::Path::new(path).parent())
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_else(|| std::path::PathBuf::from("."));
-    parent.join("outbox")
+    sqlite_dir(database_url)
+        .unwrap_or_else(|| std::path::PathBuf::from("."))
+        .join("outbox")
 }
 
 /// The live budgets' ceilings from `LEADLINE_*` (see [`Config::live_ceilings`]), refused at start
@@ -353,6 +396,17 @@ pub fn redact_url(url: &str) -> String {
 }
 
 impl Config {
+    /// What the AI phone agent still needs, for `/readyz`: the Twilio and ElevenLabs settings
+    /// and `LEADLINE_PUBLIC_URL`, in a stable order.
+    pub fn phone_agent_missing(&self) -> Vec<&'static str> {
+        let mut missing = self.twilio.missing();
+        missing.extend(self.elevenlabs.missing());
+        if self.public_url.is_none() {
+            missing.push("LEADLINE_PUBLIC_URL");
+        }
+        missing
+    }
+
     /// Reads the environment.
     pub fn from_env() -> anyhow::Result<Self> {
         Self::from_lookup(|key| std::env::var(key).ok())
@@ -398,6 +452,19 @@ impl Config {
         if let Some(list) = &secret_keys_old {
             crate::secrets::parse_key_list(list)?;
         }
+        let public_url = match get("LEADLINE_PUBLIC_URL") {
+            Some(url) => {
+                let trimmed = url.trim_end_matches('/').to_owned();
+                let parsed = url::Url::parse(&trimmed).context(
+                    "LEADLINE_PUBLIC_URL must be an absolute URL, e.g. https://leads.example.com",
+                )?;
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() {
+                    bail!("LEADLINE_PUBLIC_URL must be an http(s) URL without a query");
+                }
+                Some(trimmed)
+            }
+            None => None,
+        };
         let number = |key: &str, default: u64| -> anyhow::Result<u64> {
             match get(key) {
                 Some(v) => v
@@ -571,7 +638,34 @@ impl Config {
                 number("LEADLINE_PRESENCE_TTL_SECONDS", 30)?.clamp(3, 600),
             ),
             live_ceilings: live_ceilings(&number)?,
+            livekit: leadline_livekit::Settings {
+                api_url: get("LIVEKIT_API_URL"),
+                api_key: get("LIVEKIT_API_KEY"),
+                api_secret: get("LIVEKIT_API_SECRET"),
+                sip_trunk_id: get("LIVEKIT_SIP_TRUNK_ID"),
+                agent_name: get("LIVEKIT_AGENT_NAME"),
+                webhook_keys: get("LIVEKIT_WEBHOOK_KEYS"),
+            },
+            twilio_sms_from: get("TWILIO_SMS_FROM"),
+            livekit_request_timeout: Duration::from_millis(
+                number("LIVEKIT_REQUEST_TIMEOUT_MS", 10_000)?.clamp(50, 120_000),
+            ),
             shared_platform_credentials: flag("LEADLINE_SHARED_PLATFORM_CREDENTIALS", true)?,
+            twilio: leadline_twilio::Settings {
+                account_sid: get("TWILIO_ACCOUNT_SID"),
+                auth_token: get("TWILIO_AUTH_TOKEN"),
+                api_base: get("TWILIO_API_BASE"),
+            },
+            elevenlabs: leadline_elevenlabs::Settings {
+                api_key: get("ELEVENLABS_API_KEY"),
+                api_base: get("ELEVENLABS_API_BASE"),
+                ws_base: get("ELEVENLABS_WS_BASE"),
+                webhook_secret: get("ELEVENLABS_WEBHOOK_SECRET"),
+            },
+            public_url,
+            media_stream_token_ttl: Duration::from_secs(
+                number("LEADLINE_MEDIA_STREAM_TOKEN_TTL_SECONDS", 60)?.clamp(1, 600),
+            ),
         })
     }
 
@@ -579,162 +673,27 @@ impl Config {
     pub fn is_postgres(&self) -> bool {
         self.database_url.starts_with("postgres")
     }
+
+    /// Where the sealing keys come from (see `secrets`): the key file is
+    /// `LEADLINE_SECRET_KEY_FILE`, else `leadline.key` beside the SQLite file, else (PostgreSQL)
+    /// in the working directory; none for an in-memory SQLite database.
+    pub fn key_sources(&self) -> crate::secrets::KeySources {
+        let in_working_dir = self.secret_key_file.is_none() && self.is_postgres();
+        let file = match &self.secret_key_file {
+            Some(path) => Some(path.clone()),
+            None if in_working_dir => Some(std::path::PathBuf::from(crate::secrets::KEY_FILE_NAME)),
+            None => {
+                sqlite_dir(&self.database_url).map(|dir| dir.join(crate::secrets::KEY_FILE_NAME))
+            }
+        };
+        crate::secrets::KeySources {
+            key: self.secret_key.clone(),
+            old: self.secret_keys_old.clone(),
+            file,
+            file_in_working_dir: in_working_dir,
+        }
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn config(pairs: &[(&str, &str)]) -> anyhow::Result<Config> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        Config::from_lookup(|k| map.get(k).cloned())
-    }
-
-    #[test]
-    fn defaults_are_the_embedded_backend() -> anyhow::Result<()> {
-        let c = config(&[])?;
-        assert!(c.database_url.starts_with("sqlite:"));
-        assert!(c.redis_url.is_none());
-        assert_eq!(c.addr.to_string(), "127.0.0.1:8080");
-        assert!(c.introspection);
-        Ok(())
-    }
-
-    #[test]
-    fn bad_values_are_refused_at_start() {
-        assert!(config(&[("DATABASE_URL", "mysql://x")]).is_err());
-        assert!(config(&[("REDIS_URL", "http://x")]).is_err());
-        assert!(config(&[("LEADLINE_ADDR", "nope")]).is_err());
-        assert!(config(&[("JWT_SECRET", "short")]).is_err());
-        assert!(config(&[("LEADLINE_INTROSPECTION", "maybe")]).is_err());
-        assert!(config(&[("LEADLINE_MAX_BODY_BYTES", "-1")]).is_err());
-        assert!(config(&[("LEADLINE_AI_PROVIDER", "gemini")]).is_err());
-        assert!(config(&[("ANTHROPIC_API_BASE", "127.0.0.1:9")]).is_err());
-        assert!(config(&[("LEADLINE_AI_RATE_PER_MINUTE", "lots")]).is_err());
-        assert!(config(&[("LEADLINE_LOGIN_IP_RATE_PER_MINUTE", "-3")]).is_err());
-        assert!(config(&[("LEADLINE_MAX_ROOT_FIELDS", "many")]).is_err());
-    }
-
-    #[test]
-    fn ai_settings_default_to_offline_and_keys_stay_out_of_debug_output() -> anyhow::Result<()> {
-        let c = config(&[])?;
-        assert_eq!(c.ai_default_provider, AiProviderKind::Offline);
-        assert_eq!(c.anthropic_api_base, "https://api.anthropic.com");
-        assert_eq!(c.openai_api_base, "https://api.openai.com");
-        assert_eq!(c.ai_rate_per_minute, 60);
-        let c = config(&[
-            ("LEADLINE_AI_PROVIDER", "Anthropic"),
-            ("ANTHROPIC_API_KEY", "sk-ant-secret"),
-            ("ANTHROPIC_API_BASE", "http://127.0.0.1:4000/"),
-        ])?;
-        assert_eq!(c.ai_default_provider, AiProviderKind::Anthropic);
-        assert_eq!(c.anthropic_api_base, "http://127.0.0.1:4000");
-        assert!(!format!("{c:?}").contains("sk-ant-secret"));
-        Ok(())
-    }
-
-    #[test]
-    fn production_turns_introspection_off_unless_asked_and_hides_the_metrics_token(
-    ) -> anyhow::Result<()> {
-        let c = config(&[])?;
-        assert_eq!(c.environment, Environment::Development);
-        assert!(c.introspection);
-        assert_eq!(
-            (c.ws_max_operations, c.ws_max_sockets_per_principal),
-            (32, 16)
-        );
-        let c = config(&[
-            ("LEADLINE_ENV", "Production"),
-            ("LEADLINE_METRICS_TOKEN", "scrape-secret"),
-        ])?;
-        assert_eq!(c.environment, Environment::Production);
-        assert!(!c.introspection);
-        assert!(!format!("{c:?}").contains("scrape-secret"));
-        let c = config(&[
-            ("LEADLINE_ENV", "production"),
-            ("LEADLINE_INTROSPECTION", "true"),
-        ])?;
-        assert!(c.introspection);
-        assert!(config(&[("LEADLINE_ENV", "staging")]).is_err());
-        assert_eq!(
-            config(&[("LEADLINE_WS_MAX_OPERATIONS", "0")])?.ws_max_operations,
-            1
-        );
-        Ok(())
-    }
-
-    #[test]
-    fn live_ceilings_default_to_the_platforms_numbers_and_bad_ones_stop_the_start(
-    ) -> anyhow::Result<()> {
-        let c = config(&[])?;
-        assert_eq!(
-            c.live_ceilings,
-            leadline_domain::live::LiveCeilings::default()
-        );
-        assert!(c.shared_platform_credentials);
-        let c = config(&[
-            ("LEADLINE_TWITCH_WHISPERS_PER_DAY", "3"),
-            ("LEADLINE_YOUTUBE_QUOTA_PER_DAY", "600"),
-            ("LEADLINE_YOUTUBE_INSERT_COST", "20"),
-            ("LEADLINE_YOUTUBE_LIST_COST", "1"),
-            ("LEADLINE_TIKTOK_DMS_PER_VIEWER_PER_DAY", "5"),
-            ("LEADLINE_SHARED_PLATFORM_CREDENTIALS", "false"),
-        ])?;
-        assert_eq!(c.live_ceilings.whispers_per_day, 3);
-        assert_eq!(c.live_ceilings.youtube_daily_quota, 600);
-        assert_eq!(c.live_ceilings.youtube_insert_cost, 20);
-        assert_eq!(c.live_ceilings.youtube_list_cost, 1);
-        assert_eq!(c.live_ceilings.tiktok_dms_per_viewer_per_day, 5);
-        assert!(!c.shared_platform_credentials);
-        for bad in [
-            ("LEADLINE_YOUTUBE_INSERT_COST", "0"),
-            ("LEADLINE_YOUTUBE_LIST_COST", "-5"),
-            ("LEADLINE_TWITCH_WHISPERS_PER_DAY", "99999999999"),
-            ("LEADLINE_YOUTUBE_QUOTA_PER_DAY", "1000001"),
-            ("LEADLINE_SHARED_PLATFORM_CREDENTIALS", "sometimes"),
-        ] {
-            assert!(config(&[bad]).is_err(), "{bad:?}");
-        }
-        Ok(())
-    }
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact_url("postgres://app:s3cret@db:5432/x"),
-            "postgres://app:***@db:5432/x"
-        );
-        assert_eq!(
-            redact_url("redis://127.0.0.1:6379"),
-            "redis://127.0.0.1:6379"
-        );
-    }
-
-    #[test]
-    fn mail_goes_to_an_outbox_beside_the_database_unless_smtp_is_configured() -> anyhow::Result<()>
-    {
-        let c = config(&[])?;
-        assert!(c.smtp_url.is_none());
-        assert_eq!(c.mail_outbox_dir, std::path::PathBuf::from("./outbox"));
-        let c = config(&[("DATABASE_URL", "sqlite:///var/lib/leadline/app.db?mode=rwc")])?;
-        assert_eq!(
-            c.mail_outbox_dir,
-            std::path::PathBuf::from("/var/lib/leadline/outbox")
-        );
-        let c = config(&[("DATABASE_URL", "postgres://app@db/x")])?;
-        assert_eq!(c.mail_outbox_dir, std::path::PathBuf::from("./outbox"));
-        let c = config(&[
-            ("SMTP_URL", "smtps://mailer:hunter22@smtp.example.com:465"),
-            ("SMTP_FROM", "Acme <no-reply@acme.example>"),
-        ])?;
-        assert!(c.smtp_url.is_some());
-        assert!(!format!("{c:?}").contains("hunter22"));
-        assert!(config(&[("SMTP_URL", "http://smtp.example.com")]).is_err());
-        assert!(config(&[("SMTP_FROM", "not an address")]).is_err());
-        Ok(())
-    }
-}
+mod tests;

@@ -109,6 +109,9 @@ impl ApiError {
             extensions["field"] = serde_json::Value::String(field.clone());
         }
         if let ApiError::RateLimited { retry_after_secs } = self {
+            // `retryAfter` is the name clients are told to read; `retryAfterSeconds` stays for
+            // the clients written against it. Both are whole seconds.
+            extensions["retryAfter"] = serde_json::Value::from(*retry_after_secs);
             extensions["retryAfterSeconds"] = serde_json::Value::from(*retry_after_secs);
         }
         if let ApiError::LimitReached { limit, .. } = self {
@@ -154,6 +157,7 @@ impl From<ApiError> for async_graphql::Error {
             extensions.set("field", field.clone());
         }
         if let ApiError::RateLimited { retry_after_secs } = &error {
+            extensions.set("retryAfter", *retry_after_secs);
             extensions.set("retryAfterSeconds", *retry_after_secs);
         }
         if let ApiError::LimitReached { limit, .. } = &error {
@@ -241,5 +245,12 @@ mod tests {
             .to_json()["extensions"]["retryAfterSeconds"],
             7
         );
+        let limited = ApiError::RateLimited {
+            retry_after_secs: 7,
+        };
+        assert_eq!(limited.to_json()["extensions"]["retryAfter"], 7);
+        let gql: async_graphql::Error = limited.into();
+        let extensions = format!("{:?}", gql.extensions);
+        assert!(extensions.contains("retryAfter"), "{extensions}");
     }
 }

@@ -31,8 +31,6 @@ use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::config::Config;
-
 /// The prefix of every sealed value (format version 1).
 pub const SEALED_PREFIX: &str = "sealed:v1:";
 /// The key file's name beside the SQLite database (or in the working directory).
@@ -233,15 +231,16 @@ impl Sealer {
         }
     }
 
-    /// The keys from configuration: `LEADLINE_SECRET_KEY` (+ `LEADLINE_SECRET_KEYS_OLD`), else
-    /// the key file, generated on first start. See the module docs.
-    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
-        let old = match &config.secret_keys_old {
+    /// The keys from configuration (`Config::key_sources`): `LEADLINE_SECRET_KEY`
+    /// (+ `LEADLINE_SECRET_KEYS_OLD`), else the key file, generated on first start. See the
+    /// module docs.
+    pub fn from_sources(sources: &KeySources) -> anyhow::Result<Self> {
+        let old = match &sources.old {
             Some(list) => parse_key_list(list)?,
             None => Vec::new(),
         };
-        let file = key_file_path(config);
-        if let Some(spec) = &config.secret_key {
+        let file = sources.file.clone();
+        if let Some(spec) = &sources.key {
             let current = KeySpec::parse(spec).context("LEADLINE_SECRET_KEY")?;
             let mut old = old;
             // The generated key of an earlier start still opens what it sealed.
@@ -257,7 +256,7 @@ impl Sealer {
             );
             return Self::new(KeySpec::generate(), old);
         };
-        if config.is_postgres() && config.secret_key_file.is_none() {
+        if sources.file_in_working_dir {
             tracing::warn!(
                 path = %path.display(),
                 "no LEADLINE_SECRET_KEY: sealing secrets with a key file in the working \
@@ -352,38 +351,44 @@ fn split_sealed(stored: &str) -> Option<(&str, &str)> {
     (!id.is_empty() && !encoded.is_empty()).then_some((id, encoded))
 }
 
-/// The key file this configuration uses: `LEADLINE_SECRET_KEY_FILE`, else `leadline.key`
-/// beside the SQLite file, else (PostgreSQL) in the working directory; `None` for an
-/// in-memory SQLite database.
-pub fn key_file_path(config: &Config) -> Option<PathBuf> {
-    if let Some(path) = &config.secret_key_file {
-        return Some(path.clone());
+/// Where the sealing keys come from, as configured (built by `Config::key_sources`, so this
+/// module never reads configuration itself).
+#[derive(Clone, Default)]
+pub struct KeySources {
+    /// `LEADLINE_SECRET_KEY`.
+    pub key: Option<String>,
+    /// `LEADLINE_SECRET_KEYS_OLD`.
+    pub old: Option<String>,
+    /// The key file: `LEADLINE_SECRET_KEY_FILE`, else beside the SQLite file, else (PostgreSQL)
+    /// in the working directory; `None` for an in-memory SQLite database.
+    pub file: Option<PathBuf>,
+    /// Whether `file` is the PostgreSQL fallback in the working directory (warned about: replicas
+    /// must share one key).
+    pub file_in_working_dir: bool,
+}
+
+impl fmt::Debug for KeySources {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeySources")
+            .field("key", &self.key.as_ref().map(|_| "<set>"))
+            .field("old", &self.old.as_ref().map(|_| "<set>"))
+            .field("file", &self.file)
+            .finish()
     }
-    if config.is_postgres() {
-        return Some(PathBuf::from(KEY_FILE_NAME));
-    }
-    let rest = config
-        .database_url
-        .strip_prefix("sqlite://")
-        .or_else(|| config.database_url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or_default();
-    if path.is_empty() || path.contains(":memory:") || config.database_url.contains("mode=memory") {
-        return None;
-    }
-    let dir = Path::new(path)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| Path::new("."));
-    Some(dir.join(KEY_FILE_NAME))
 }
 
 /// Reads the key file, or creates it (mode 0600, never overwriting: a concurrent start that
 /// created it first wins and both use its key).
+///
+/// The key is written to a private temporary file first and published under `path` with a hard
+/// link, which fails if `path` exists. So a reader never sees a half-written file: either the
+/// name does not exist yet or it holds a whole key (a concurrent start once read it empty).
 pub fn load_or_create_key_file(path: &Path) -> anyhow::Result<KeySpec> {
     if path.exists() {
         return read_key_file(path);
     }
     let spec = KeySpec::generate();
+    let staging = staging_path(path);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -391,14 +396,22 @@ pub fn load_or_create_key_file(path: &Path) -> anyhow::Result<KeySpec> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    match options.open(path) {
-        Ok(mut file) => {
-            use std::io::Write;
-            let line = spec.to_line();
-            file.write_all(line.as_bytes())
-                .and_then(|()| file.write_all(b"\n"))
-                .and_then(|()| file.sync_all())
-                .with_context(|| format!("writing the secret key file {}", path.display()))?;
+    let written = options.open(&staging).and_then(|mut file| {
+        use std::io::Write;
+        let line = spec.to_line();
+        file.write_all(line.as_bytes())?;
+        file.write_all(b"\n")?;
+        file.sync_all()
+    });
+    if let Err(error) = written {
+        let _ = std::fs::remove_file(&staging);
+        return Err(error)
+            .with_context(|| format!("writing the secret key file {}", path.display()));
+    }
+    let published = std::fs::hard_link(&staging, path);
+    let _ = std::fs::remove_file(&staging);
+    match published {
+        Ok(()) => {
             tracing::info!(path = %path.display(), key_id = %spec.id, "generated the secret key file; back it up with the database");
             Ok(spec)
         }
@@ -407,6 +420,21 @@ pub fn load_or_create_key_file(path: &Path) -> anyhow::Result<KeySpec> {
             Err(error).with_context(|| format!("creating the secret key file {}", path.display()))
         }
     }
+}
+
+/// A name beside `path` that no other start uses (same directory, so the link stays on one
+/// file system).
+fn staging_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path
+        .file_name()
+        .map(std::ffi::OsStr::to_os_string)
+        .unwrap_or_default();
+    name.push(format!(
+        ".{}.{}.tmp",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    path.with_file_name(name)
 }
 
 fn read_key_file(path: &Path) -> anyhow::Result<KeySpec> {
@@ -585,6 +613,41 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_starts_all_read_the_one_whole_key() {
+        // CI once saw a start read the file another start had created but not yet written.
+        for round in 0..40 {
+            let dir =
+                std::env::temp_dir().join(format!("leadline-keyrace-{}", uuid::Uuid::now_v7()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join(KEY_FILE_NAME);
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+            let starts: Vec<_> = (0..8)
+                .map(|_| {
+                    let path = path.clone();
+                    let barrier = barrier.clone();
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        load_or_create_key_file(&path).map(|spec| spec.id)
+                    })
+                })
+                .collect();
+            let ids: Vec<String> = starts
+                .into_iter()
+                .map(|start| {
+                    start
+                        .join()
+                        .unwrap()
+                        .unwrap_or_else(|e| panic!("round {round}: {e:#}"))
+                })
+                .collect();
+            assert!(ids.iter().all(|id| *id == ids[0]), "round {round}: {ids:?}");
+            let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+            assert_eq!(left.len(), 1, "round {round}: staging files left behind");
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    #[test]
     fn the_key_file_is_created_once_with_mode_0600_and_read_back() {
         let dir = std::env::temp_dir().join(format!("leadline-key-{}", uuid::Uuid::now_v7()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -604,25 +667,5 @@ mod tests {
         let reread = Sealer::new(read_key_file(&path).unwrap(), Vec::new()).unwrap();
         assert_eq!(reread.open(&sealed, &slot("r")).unwrap(), "x");
         std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn the_key_file_sits_beside_the_sqlite_file() {
-        let config = |url: &str| {
-            Config::from_lookup(|k| (k == "DATABASE_URL").then(|| url.to_owned())).unwrap()
-        };
-        assert_eq!(
-            key_file_path(&config("sqlite:///var/lib/leadline/data.db?mode=rwc")),
-            Some(PathBuf::from("/var/lib/leadline/leadline.key"))
-        );
-        assert_eq!(
-            key_file_path(&config("sqlite://leadline.db?mode=rwc")),
-            Some(PathBuf::from("./leadline.key"))
-        );
-        assert_eq!(key_file_path(&config("sqlite::memory:")), None);
-        assert_eq!(
-            key_file_path(&config("postgres://u@h/db")),
-            Some(PathBuf::from("leadline.key"))
-        );
     }
 }

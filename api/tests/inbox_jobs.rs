@@ -5,6 +5,8 @@
 //! `LEADLINE_TEST_REDIS_URL`). Jobs run deterministically through `WorkerPool::process_batch`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::HashMap;
 
 use chrono::{Duration, Utc};
@@ -20,6 +22,7 @@ use leadline_api::store::{
     Ingested, OutboundMessage, WhatsAppTemplate,
 };
 use leadline_domain::channel::Channel;
+use leadline_domain::ids::TenantId;
 use leadline_entity::{conversations, jobs, lead_score_events, leads, messages, tickets};
 use leadline_meta::fake::FakeMeta;
 use leadline_tiktok::fake::FakeTikTok;
@@ -31,25 +34,6 @@ use uuid::Uuid;
 
 fn postgres() -> bool {
     std::env::var("LEADLINE_TEST_BACKEND").as_deref() == Ok("postgres")
-}
-
-async fn database_url() -> String {
-    if postgres() {
-        let admin =
-            std::env::var("LEADLINE_TEST_DATABASE_URL").expect("LEADLINE_TEST_DATABASE_URL");
-        let name = format!("leadline_inbox_{}", Uuid::now_v7().simple());
-        let conn = sea_orm::Database::connect(admin.as_str())
-            .await
-            .expect("admin connection");
-        sea_orm::ConnectionTrait::execute_unprepared(&conn, &format!("CREATE DATABASE \"{name}\""))
-            .await
-            .expect("create database");
-        format!("{}/{name}", admin.rsplit_once('/').expect("db part").0)
-    } else {
-        let dir = std::env::temp_dir().join(format!("leadline-inbox-{}", Uuid::now_v7().simple()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        format!("sqlite://{}?mode=rwc", dir.join("inbox.db").display())
-    }
 }
 
 struct Harness {
@@ -68,7 +52,7 @@ async fn harness(extra: &[(&str, &str)]) -> Harness {
     let meta = FakeMeta::start().await.expect("meta fake");
     let tiktok = FakeTikTok::start().await.expect("tiktok fake");
     let mut env: HashMap<String, String> = HashMap::new();
-    env.insert("DATABASE_URL".into(), database_url().await);
+    env.insert("DATABASE_URL".into(), common::database_url("inbox").await);
     env.insert("LEADLINE_ADDR".into(), "127.0.0.1:0".into());
     env.insert("LEADLINE_WORKERS".into(), "0".into());
     env.insert("WHATSAPP_API_BASE".into(), whatsapp.base_url().into());
@@ -90,8 +74,8 @@ async fn harness(extra: &[(&str, &str)]) -> Harness {
     let config = Config::from_lookup(|key| env.get(key).cloned()).expect("config");
     let app = Application::build(config).await.expect("build");
     let state = app.state().clone();
-    let pool = Application::worker_pool(&state);
-    let tenant = tenant(&state).await;
+    let pool = leadline_api::workers::worker_pool(&state);
+    let tenant = tenant(&state.store).await;
     let connect = |account: &str, token: &str| ChannelConnectionChanges {
         external_account_id: Some(account.to_owned()),
         access_token: Some(token.to_owned()),
@@ -117,7 +101,7 @@ async fn harness(extra: &[(&str, &str)]) -> Harness {
     ] {
         state
             .store
-            .upsert_channel_connection(tenant, Actor::default(), channel, changes)
+            .upsert_channel_connection(TenantId(tenant), Actor::default(), channel, changes)
             .await
             .expect("connection");
     }
@@ -131,31 +115,10 @@ async fn harness(extra: &[(&str, &str)]) -> Harness {
     }
 }
 
-async fn tenant(state: &AppState) -> Uuid {
-    let id = Uuid::now_v7();
-    let at = Utc::now();
-    let row = leadline_entity::tenants::ActiveModel {
-        id: sea_orm::Set(id),
-        slug: sea_orm::Set(format!("t-{}", &id.simple().to_string()[20..])),
-        name: sea_orm::Set("Inbox".into()),
-        plan: sea_orm::Set("FREE".into()),
-        subscription_status: sea_orm::Set("NONE".into()),
-        stripe_customer_id: sea_orm::Set(None),
-        agent_running: sea_orm::Set(false),
-        ai_lead_percentage: sea_orm::Set(100),
-        agent_name: sea_orm::Set(None),
-        human_operator_number: sea_orm::Set(None),
-        default_phone_region: sea_orm::Set(None),
-        elevenlabs_agent_id: sea_orm::Set(None),
-        livekit_agent_name: sea_orm::Set(None),
-        created_at: sea_orm::Set(at),
-        updated_at: sea_orm::Set(at),
-    };
-    leadline_entity::tenants::Entity::insert(row)
-        .exec_without_returning(state.store.connection())
+async fn tenant(store: &leadline_api::store::Store) -> Uuid {
+    leadline_api::store::testkit::seed_tenant(store, "inbox")
         .await
-        .expect("tenant");
-    id
+        .expect("tenant")
 }
 
 impl Harness {
@@ -165,7 +128,7 @@ impl Harness {
             .state
             .store
             .ingest_inbound(
-                self.tenant,
+                TenantId(self.tenant),
                 &InboundMessage {
                     contact: InboundContact {
                         channel,
@@ -249,7 +212,7 @@ impl Harness {
     async fn conversation(&self, id: Uuid) -> conversations::Model {
         self.state
             .store
-            .conversation(self.tenant, id)
+            .conversation(TenantId(self.tenant), id)
             .await
             .expect("conversation")
     }
@@ -261,17 +224,17 @@ impl Harness {
             .state
             .store
             .add_outbound(
-                tenant,
+                TenantId(tenant),
                 conversation,
                 OutboundMessage {
-                    sender_kind: "AGENT",
+                    sender_kind: leadline_domain::messaging::SenderKind::Agent,
                     sender_user_id: None,
                     body: text.to_owned(),
                     client_message_id: Some(format!("agent-{}", Uuid::now_v7())),
                     metadata: json!({}),
                 },
                 ConversationChange::default(),
-                |m| send_job(tenant, channel, m.id),
+                |m| send_job(TenantId(tenant), channel, m.id),
             )
             .await
             .expect("agent message");
@@ -453,7 +416,7 @@ async fn whatsapp_outside_the_window_is_blocked_without_a_template_and_templated
     h.state
         .store
         .upsert_channel_connection(
-            h.tenant,
+            TenantId(h.tenant),
             Actor::default(),
             Channel::Whatsapp,
             ChannelConnectionChanges {
@@ -513,7 +476,12 @@ async fn messenger_blocks_the_ai_after_24_hours_but_an_agent_uses_the_human_agen
     assert_eq!(body["messaging_type"], "MESSAGE_TAG");
     assert_eq!(body["tag"], "HUMAN_AGENT");
     assert_eq!(body["message"]["text"], "Sorry for the wait!");
-    let sent = h.state.store.message(h.tenant, agent).await.unwrap();
+    let sent = h
+        .state
+        .store
+        .message(TenantId(h.tenant), agent)
+        .await
+        .unwrap();
     assert_eq!(sent.delivery_status, "SENT");
 }
 
@@ -538,7 +506,12 @@ async fn the_eleventh_tiktok_message_in_a_day_is_blocked() {
         .agent_message(ingested.conversation.id, Channel::Tiktok, "One more thing")
         .await;
     h.drain().await;
-    let message = h.state.store.message(h.tenant, eleventh).await.unwrap();
+    let message = h
+        .state
+        .store
+        .message(TenantId(h.tenant), eleventh)
+        .await
+        .unwrap();
     assert_eq!(message.delivery_status, "BLOCKED");
     assert!(message
         .delivery_error
@@ -595,13 +568,22 @@ async fn a_platform_that_keeps_failing_ends_dead_and_failed_and_a_retry_revives_
     assert!(out[0].delivery_error.is_some());
     assert!(h.whatsapp.sent_messages().is_empty());
 
-    h.state.jobs.retry(h.tenant, send.id).await.unwrap();
+    h.state
+        .jobs
+        .retry(TenantId(h.tenant), send.id)
+        .await
+        .unwrap();
     h.drain().await;
     let out = h.outbound(ingested.conversation.id).await;
     assert_eq!(out[0].delivery_status, "SENT");
     assert_eq!(h.whatsapp.sent_messages().len(), 1);
     assert_eq!(
-        h.state.jobs.job(h.tenant, send.id).await.unwrap().status,
+        h.state
+            .jobs
+            .job(TenantId(h.tenant), send.id)
+            .await
+            .unwrap()
+            .status,
         "COMPLETED"
     );
 }
@@ -613,7 +595,7 @@ async fn a_rerun_ai_turn_creates_one_reply_and_one_send() {
     let job = h
         .state
         .jobs
-        .job(h.tenant, ingested.ai_job.unwrap())
+        .job(TenantId(h.tenant), ingested.ai_job.unwrap())
         .await
         .unwrap();
     assert_eq!(job.kind, AI_RESPONSE_JOB);
@@ -685,7 +667,7 @@ async fn a_connection_without_credentials_fails_the_message_with_a_clear_error()
     h.state
         .store
         .upsert_channel_connection(
-            h.tenant,
+            TenantId(h.tenant),
             Actor::default(),
             Channel::Whatsapp,
             ChannelConnectionChanges {

@@ -12,47 +12,24 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use leadline_api::bus::EventBus;
-use leadline_api::config::Config;
 use leadline_api::jobs::{enqueue, Handlers, JobFailure, JobHandler, JobQueue, NewJob, WorkerPool};
 use leadline_api::store::Store;
+use leadline_domain::ids::TenantId;
 use leadline_domain::job::Backoff;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 async fn store_at(url: &str) -> Store {
-    let config =
-        Config::from_lookup(|key| (key == "DATABASE_URL").then(|| url.to_owned())).expect("config");
-    let store = Store::connect(&config).await.expect("connect");
-    store.migrate().await.expect("migrate");
-    store
+    leadline_api::store::testkit::store_at(url)
+        .await
+        .expect("a migrated store")
 }
 
 /// A tenant row, since jobs reference tenants.
 async fn tenant(store: &Store) -> Uuid {
-    let id = Uuid::now_v7();
-    let at = chrono::Utc::now();
-    let row = leadline_entity::tenants::ActiveModel {
-        id: sea_orm::Set(id),
-        slug: sea_orm::Set(format!("t-{}", &id.simple().to_string()[20..])),
-        name: sea_orm::Set("Jobs".into()),
-        plan: sea_orm::Set("FREE".into()),
-        subscription_status: sea_orm::Set("NONE".into()),
-        stripe_customer_id: sea_orm::Set(None),
-        agent_running: sea_orm::Set(false),
-        ai_lead_percentage: sea_orm::Set(100),
-        agent_name: sea_orm::Set(None),
-        human_operator_number: sea_orm::Set(None),
-        default_phone_region: sea_orm::Set(None),
-        elevenlabs_agent_id: sea_orm::Set(None),
-        livekit_agent_name: sea_orm::Set(None),
-        created_at: sea_orm::Set(at),
-        updated_at: sea_orm::Set(at),
-    };
-    sea_orm::EntityTrait::insert(row)
-        .exec_without_returning(store.connection())
+    leadline_api::store::testkit::seed_tenant(store, "jobs")
         .await
-        .expect("tenant");
-    id
+        .expect("tenant")
 }
 
 fn quick() -> Backoff {
@@ -143,10 +120,10 @@ async fn enqueued_jobs_run_once_and_complete() {
     assert!(created);
     // Woken by the enqueue, not by the 5 s poll.
     wait_until(Duration::from_secs(3), || async {
-        queue.job(tenant, id).await.unwrap().status == "COMPLETED"
+        queue.job(TenantId(tenant), id).await.unwrap().status == "COMPLETED"
     })
     .await;
-    let job = queue.job(tenant, id).await.unwrap();
+    let job = queue.job(TenantId(tenant), id).await.unwrap();
     assert_eq!((job.attempts, job.result), (1, Some(json!({"run": 1}))));
     assert_eq!(recorder.runs.lock().unwrap()[&id], 1);
     stop.send(()).unwrap();
@@ -183,7 +160,7 @@ async fn an_idempotency_key_gives_one_job_per_tenant() {
     assert!(created && !created_again && created_other);
     assert_eq!(first, second);
     assert_ne!(first, other);
-    assert_eq!(queue.total(a).await.unwrap(), 1);
+    assert_eq!(queue.total(TenantId(a)).await.unwrap(), 1);
 }
 
 #[tokio::test]
@@ -211,17 +188,17 @@ async fn failures_back_off_then_die_and_retry_job_revives_them() {
     );
     let (stop, handle) = spawn_pool(pool);
     wait_until(Duration::from_secs(10), || async {
-        queue.job(tenant, id).await.unwrap().status == "DEAD"
+        queue.job(TenantId(tenant), id).await.unwrap().status == "DEAD"
     })
     .await;
-    let dead = queue.job(tenant, id).await.unwrap();
+    let dead = queue.job(TenantId(tenant), id).await.unwrap();
     assert_eq!(dead.attempts, 3);
     assert_eq!(
         dead.error.as_deref(),
         Some("platform returned 500 on attempt 3")
     );
     assert_eq!(always_failing.runs.lock().unwrap()[&id], 3);
-    assert_eq!(queue.counts(Some(tenant)).await.unwrap().dead, 1);
+    assert_eq!(queue.counts(Some(TenantId(tenant))).await.unwrap().dead, 1);
     stop.send(()).unwrap();
     handle.await.unwrap();
 
@@ -234,15 +211,15 @@ async fn failures_back_off_then_die_and_retry_job_revives_them() {
         Duration::from_millis(20),
     );
     // Revive before the pool starts: a running pool may claim it before we read it back.
-    let revived = queue.retry(tenant, id).await.unwrap();
+    let revived = queue.retry(TenantId(tenant), id).await.unwrap();
     assert_eq!((revived.status.as_str(), revived.attempts), ("PENDING", 0));
     let (stop, handle) = spawn_pool(pool);
     wait_until(Duration::from_secs(5), || async {
-        queue.job(tenant, id).await.unwrap().status == "COMPLETED"
+        queue.job(TenantId(tenant), id).await.unwrap().status == "COMPLETED"
     })
     .await;
     assert!(
-        queue.retry(tenant, id).await.is_err(),
+        queue.retry(TenantId(tenant), id).await.is_err(),
         "a COMPLETED job is not retried"
     );
     stop.send(()).unwrap();
@@ -280,8 +257,8 @@ async fn permanent_errors_and_unknown_kinds_fail_at_once() {
     );
     let report = pool.process_batch(10).await.unwrap();
     assert_eq!((report.claimed, report.completed, report.failed), (2, 0, 2));
-    let bad = queue.job(tenant, bad).await.unwrap();
-    let unknown = queue.job(tenant, unknown).await.unwrap();
+    let bad = queue.job(TenantId(tenant), bad).await.unwrap();
+    let unknown = queue.job(TenantId(tenant), unknown).await.unwrap();
     assert_eq!((bad.status.as_str(), bad.attempts), ("FAILED", 1));
     assert_eq!(unknown.status, "FAILED");
     assert!(unknown.error.unwrap().contains("no handler"));
@@ -324,7 +301,7 @@ async fn a_crashed_workers_job_is_reclaimed_after_its_lease_and_recorded_once() 
         .complete(&reclaimed[0], json!({"by": "survivor"}))
         .await
         .unwrap());
-    let job = survivor.job(tenant, id).await.unwrap();
+    let job = survivor.job(TenantId(tenant), id).await.unwrap();
     assert_eq!(
         (job.status.as_str(), job.result),
         ("COMPLETED", Some(json!({"by": "survivor"})))
@@ -372,7 +349,12 @@ async fn two_worker_pools_run_a_thousand_jobs_exactly_once() {
         tx.commit().await.unwrap();
     }
     wait_until(Duration::from_secs(120), || async {
-        queue.counts(Some(tenant)).await.unwrap().completed == 1000
+        queue
+            .counts(Some(TenantId(tenant)))
+            .await
+            .unwrap()
+            .completed
+            == 1000
     })
     .await;
     for (stop, handle) in pools {
@@ -389,4 +371,46 @@ async fn two_worker_pools_run_a_thousand_jobs_exactly_once() {
             .take(5)
             .collect::<Vec<_>>()
     );
+}
+
+#[tokio::test]
+async fn released_jobs_go_back_to_the_queue_with_their_attempt_undone() {
+    let url = common::database_url("jobs").await;
+    let store = store_at(&url).await;
+    let tenant = tenant(&store).await;
+    let holder = JobQueue::new(
+        store.clone(),
+        EventBus::in_process(),
+        Duration::from_secs(60),
+    );
+    let other = JobQueue::new(
+        store_at(&url).await,
+        EventBus::in_process(),
+        Duration::from_secs(60),
+    );
+    for i in 0..3 {
+        holder
+            .push(NewJob::new(tenant, "noop", json!({ "i": i })))
+            .await
+            .unwrap();
+    }
+    let held = holder.claim(10).await.unwrap();
+    assert_eq!(held.len(), 3);
+    assert!(other.claim(10).await.unwrap().is_empty(), "all leased");
+    let handed_back: Vec<_> = held[..2].iter().map(|job| job.id).collect();
+    // Another worker's release cannot touch them.
+    assert_eq!(other.release(&handed_back).await.unwrap(), 0);
+    assert_eq!(holder.release(&handed_back).await.unwrap(), 2);
+    let mut taken: Vec<_> = other.claim(10).await.unwrap();
+    taken.sort_by_key(|job| job.id);
+    let mut expected = handed_back.clone();
+    expected.sort();
+    assert_eq!(taken.iter().map(|j| j.id).collect::<Vec<_>>(), expected);
+    assert!(
+        taken.iter().all(|job| job.attempts == 1),
+        "the held claim did not count"
+    );
+    // The holder can no longer record them; the new owner can.
+    assert!(!holder.complete(&held[0], json!({})).await.unwrap());
+    assert!(other.complete(&taken[0], json!({})).await.unwrap());
 }

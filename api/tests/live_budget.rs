@@ -14,6 +14,7 @@ use chrono::{Duration, TimeZone, Utc};
 use leadline_api::config::Config;
 use leadline_api::services::live::budget::{self, LiveBudget};
 use leadline_api::store::Store;
+use leadline_domain::ids::TenantId;
 use leadline_domain::live::LiveLimits;
 use uuid::Uuid;
 
@@ -221,10 +222,10 @@ async fn whispers_quota_and_dms_are_daily_and_land_exactly_on_their_limits() {
         // TikTok: 10 DMs a viewer a day.
         let tenant = Uuid::now_v7();
         for _ in 0..10 {
-            let spend = budget::tiktok_dm_spend(tenant, "uid_gina", 10, at);
+            let spend = budget::tiktok_dm_spend(TenantId(tenant), "uid_gina", 10, at);
             assert!(budget.reserve(vec![spend], at).await.unwrap().is_ok());
         }
-        let spend = budget::tiktok_dm_spend(tenant, "uid_gina", 10, at);
+        let spend = budget::tiktok_dm_spend(TenantId(tenant), "uid_gina", 10, at);
         assert!(budget.reserve(vec![spend], at).await.unwrap().is_err());
 
         // Three days on, every counter above is over: the database sweeps them (Redis expired

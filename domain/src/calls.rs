@@ -166,6 +166,27 @@ pub enum AnsweredBy {
     Machine,
 }
 
+impl AnsweredBy {
+    /// The stable stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnsweredBy::Human => "HUMAN",
+            AnsweredBy::Machine => "MACHINE",
+        }
+    }
+
+    /// Reads a stored name.
+    pub fn parse(value: &str) -> Result<Self, DomainError> {
+        [AnsweredBy::Human, AnsweredBy::Machine]
+            .into_iter()
+            .find(|a| a.as_str() == value)
+            .ok_or_else(|| DomainError::UnknownVariant {
+                kind: "answered by",
+                value: value.to_owned(),
+            })
+    }
+}
+
 /// The customer's answer to a payment-reminder call (the seed's categories).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -208,6 +229,23 @@ impl CustomerResponse {
                 kind: "customer response",
                 value: value.to_owned(),
             })
+    }
+    /// How this outcome moves the lead's score, with the signal it is recorded under: a promise
+    /// to pay today is the strongest buying-side signal a reminder call gets, a report of
+    /// payment a mild one (it still needs checking), a dispute a negative one. `None`: the call
+    /// said nothing about the customer (no answer, or something else).
+    pub fn score_effect(self) -> Option<(i32, &'static str)> {
+        match self {
+            CustomerResponse::WillPayToday => Some((15, "payment_promised")),
+            CustomerResponse::AlreadyPaid => Some((5, "reports_paid")),
+            CustomerResponse::Dispute => Some((-10, "invoice_disputed")),
+            CustomerResponse::NoAnswer | CustomerResponse::Other => None,
+        }
+    }
+
+    /// Whether the outcome needs a person: a dispute opens a ticket.
+    pub fn opens_ticket(self) -> bool {
+        self == CustomerResponse::Dispute
     }
 }
 
@@ -486,6 +524,27 @@ impl RetryPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outcomes_move_the_score_by_what_they_say_and_only_a_dispute_opens_a_ticket() {
+        assert_eq!(
+            CustomerResponse::WillPayToday.score_effect(),
+            Some((15, "payment_promised"))
+        );
+        assert!(CustomerResponse::AlreadyPaid
+            .score_effect()
+            .is_some_and(|(d, _)| d > 0));
+        assert!(CustomerResponse::Dispute
+            .score_effect()
+            .is_some_and(|(d, _)| d < 0));
+        assert_eq!(CustomerResponse::NoAnswer.score_effect(), None);
+        assert_eq!(CustomerResponse::Other.score_effect(), None);
+        let ticketing: Vec<_> = CustomerResponse::ALL
+            .into_iter()
+            .filter(|r| r.opens_ticket())
+            .collect();
+        assert_eq!(ticketing, vec![CustomerResponse::Dispute]);
+    }
 
     fn usd(micros: i64) -> Money {
         Money::parse(micros, "USD").unwrap_or_else(|e| panic!("{e}"))

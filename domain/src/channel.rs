@@ -49,6 +49,12 @@ impl Channel {
         }
     }
 
+    /// Whether a person's id on this channel is their phone number (WhatsApp's `wa_id`, a
+    /// caller's number on Twilio), so a lead met there has that number as its phone.
+    pub fn identity_is_phone(self) -> bool {
+        matches!(self, Channel::Whatsapp | Channel::Twilio)
+    }
+
     /// Parses the stable name (case-insensitive, `-` accepted for `_`).
     pub fn parse(value: &str) -> Result<Self, DomainError> {
         let wanted = value.trim().to_ascii_uppercase().replace('-', "_");
@@ -59,6 +65,18 @@ impl Channel {
                 kind: "channel",
                 value: value.to_owned(),
             })
+    }
+}
+
+named_enum! {
+    /// Whether a tenant's channel connection is in use.
+    pub enum ConnectionStatus("connection status") {
+        /// Receiving webhooks and sending.
+        Connected => "CONNECTED",
+        /// Kept but switched off: webhooks are refused.
+        Disconnected => "DISCONNECTED",
+        /// The platform rejected our credentials; fix them to reconnect.
+        Error => "ERROR",
     }
 }
 

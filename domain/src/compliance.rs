@@ -8,7 +8,7 @@
 //! outbound calls and every retry.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
-use chrono_tz::Tz;
+pub use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::phone::PhoneNumber;
@@ -58,6 +58,7 @@ impl CallingHours {
 
 /// How many dialled attempts one number may get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttemptCaps {
     /// Per local calendar day of the recipient.
     pub per_day: u32,
@@ -88,6 +89,116 @@ pub enum Consent {
     Unknown,
 }
 
+impl Consent {
+    /// The stable stored code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Consent::Granted => "GRANTED",
+            Consent::Revoked => "REVOKED",
+            Consent::Unknown => "UNKNOWN",
+        }
+    }
+
+    /// A stored code back.
+    pub fn parse(code: &str) -> Result<Self, DomainError> {
+        [Consent::Granted, Consent::Revoked, Consent::Unknown]
+            .into_iter()
+            .find(|consent| consent.as_str() == code)
+            .ok_or_else(|| DomainError::UnknownVariant {
+                kind: "call consent",
+                value: code.to_owned(),
+            })
+    }
+}
+
+/// A tenant's calling policy: the hours (recipient's local time), whether only leads with
+/// recorded consent are called, and the attempt caps. A tenant can only be stricter than the
+/// built-in policy ([`CallPolicy::default`]), which follows the strictest common rules: the
+/// TCPA's 08:00–21:00 and Regulation F's 7 calls in 7 days. So no setting a tenant chooses
+/// can make a call that the default would refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CallPolicy {
+    hours: CallingHours,
+    require_consent: bool,
+    caps: AttemptCaps,
+}
+
+impl CallPolicy {
+    /// A policy inside the built-in limits, or `OutOfRange` naming the field that is not:
+    /// hours within 08:00–21:00, caps of at least 1 and at most 3 a day and 7 a week.
+    pub fn new(
+        hours: CallingHours,
+        require_consent: bool,
+        caps: AttemptCaps,
+    ) -> Result<Self, DomainError> {
+        let limit = CallPolicy::default();
+        if hours.start < limit.hours.start || hours.end > limit.hours.end {
+            return Err(DomainError::OutOfRange {
+                field: "callingHours",
+                message: format!(
+                    "must lie within {}–{} local time, got {}–{}",
+                    limit.hours.start.format("%H:%M"),
+                    limit.hours.end.format("%H:%M"),
+                    hours.start.format("%H:%M"),
+                    hours.end.format("%H:%M"),
+                ),
+            });
+        }
+        for (field, value, max) in [
+            ("maxAttemptsPerDay", caps.per_day, limit.caps.per_day),
+            ("maxAttemptsPerWeek", caps.per_week, limit.caps.per_week),
+        ] {
+            if value == 0 || value > max {
+                return Err(DomainError::OutOfRange {
+                    field,
+                    message: format!("must be between 1 and {max}, got {value}"),
+                });
+            }
+        }
+        if caps.per_day > caps.per_week {
+            return Err(DomainError::OutOfRange {
+                field: "maxAttemptsPerDay",
+                message: format!(
+                    "cannot exceed maxAttemptsPerWeek ({}), got {}",
+                    caps.per_week, caps.per_day
+                ),
+            });
+        }
+        Ok(Self {
+            hours,
+            require_consent,
+            caps,
+        })
+    }
+
+    /// The calling hours.
+    pub fn hours(&self) -> CallingHours {
+        self.hours
+    }
+
+    /// Whether only leads with recorded consent are called.
+    pub fn require_consent(&self) -> bool {
+        self.require_consent
+    }
+
+    /// The attempt caps.
+    pub fn caps(&self) -> AttemptCaps {
+        self.caps
+    }
+
+    /// A stored policy back, re-checked against the limits (a row edited by hand, or written
+    /// under looser limits, is refused rather than obeyed).
+    pub fn from_stored(value: &serde_json::Value) -> Result<Self, DomainError> {
+        let read: CallPolicy =
+            serde_json::from_value(value.clone()).map_err(|e| DomainError::OutOfRange {
+                field: "callPolicy",
+                message: format!("stored policy does not read: {e}"),
+            })?;
+        CallPolicy::new(read.hours, read.require_consent, read.caps)
+    }
+}
+
 /// Why the gate refused a call. The stored `blockedReason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -112,6 +223,17 @@ impl BlockReason {
             BlockReason::WeeklyAttemptCap => "WEEKLY_ATTEMPT_CAP",
         }
     }
+}
+
+/// An IANA time-zone name (`America/Mexico_City`), or `OutOfRange` naming `field`. Callers get
+/// [`Tz`] from here so the zone database stays a domain concern.
+pub fn parse_time_zone(field: &'static str, name: &str) -> Result<Tz, DomainError> {
+    name.trim()
+        .parse::<Tz>()
+        .map_err(|_| DomainError::OutOfRange {
+            field,
+            message: format!("`{name}` is not an IANA time zone such as America/Mexico_City"),
+        })
 }
 
 /// Where the recipient's time zone came from.
@@ -221,16 +343,12 @@ pub struct DialCheck<'a> {
     pub now: DateTime<Utc>,
     /// Time-zone hints for the recipient.
     pub zones: ZoneHints,
-    /// The tenant's calling hours (recipient's local time).
-    pub hours: CallingHours,
+    /// The tenant's calling policy (hours, consent required, caps).
+    pub policy: CallPolicy,
     /// Whether the number is on the tenant's do-not-call list.
     pub on_do_not_call_list: bool,
     /// The lead's consent.
     pub consent: Consent,
-    /// Whether the tenant calls only leads with recorded consent.
-    pub require_consent: bool,
-    /// The tenant's caps.
-    pub caps: AttemptCaps,
     /// When earlier attempts to this number were dialled (blocked ones are not attempts).
     pub earlier_attempts: &'a [DateTime<Utc>],
 }
@@ -254,7 +372,7 @@ pub fn check_dial(check: &DialCheck<'_>) -> DialDecision {
     }
     match check.consent {
         Consent::Revoked => return DialDecision::Block(BlockReason::NoConsent),
-        Consent::Unknown if check.require_consent => {
+        Consent::Unknown if check.policy.require_consent => {
             return DialDecision::Block(BlockReason::NoConsent)
         }
         _ => {}
@@ -266,7 +384,7 @@ pub fn check_dial(check: &DialCheck<'_>) -> DialDecision {
         .iter()
         .filter(|at| **at > week_ago && **at <= check.now)
         .count();
-    if this_week >= check.caps.per_week as usize {
+    if this_week >= check.policy.caps.per_week as usize {
         return DialDecision::Block(BlockReason::WeeklyAttemptCap);
     }
     let today = check.now.with_timezone(&zone).date_naive();
@@ -275,10 +393,10 @@ pub fn check_dial(check: &DialCheck<'_>) -> DialDecision {
         .iter()
         .filter(|at| **at <= check.now && at.with_timezone(&zone).date_naive() == today)
         .count();
-    if today_count >= check.caps.per_day as usize {
+    if today_count >= check.policy.caps.per_day as usize {
         return DialDecision::Block(BlockReason::DailyAttemptCap);
     }
-    match next_allowed(check.now, zone, check.hours) {
+    match next_allowed(check.now, zone, check.policy.hours) {
         at if at <= check.now => DialDecision::Dial,
         until => DialDecision::Defer { until },
     }
@@ -319,6 +437,7 @@ fn window_start(day: NaiveDate, zone: Tz, hours: CallingHours) -> Option<DateTim
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use chrono_tz::{America, Europe};
@@ -349,13 +468,21 @@ mod tests {
                 lead: Some(America::Los_Angeles),
                 tenant: America::New_York,
             },
-            hours: CallingHours::default(),
+            policy: CallPolicy::default(),
             on_do_not_call_list: false,
             consent: Consent::Unknown,
-            require_consent: false,
-            caps: AttemptCaps::default(),
             earlier_attempts: attempts,
         }
+    }
+
+    #[test]
+    fn time_zones_are_iana_names() {
+        assert_eq!(
+            parse_time_zone("timeZone", " America/Mexico_City ").ok(),
+            Some(chrono_tz::America::Mexico_City)
+        );
+        assert!(parse_time_zone("timeZone", "Mars/Olympus").is_err());
+        assert!(parse_time_zone("timeZone", "").is_err());
     }
 
     #[test]
@@ -492,7 +619,8 @@ mod tests {
             DialDecision::Block(BlockReason::NoConsent)
         );
         let mut required = check(&number, "2024-01-15T18:00:00Z", &[]);
-        required.require_consent = true;
+        required.policy =
+            CallPolicy::new(CallingHours::default(), true, AttemptCaps::default()).unwrap();
         assert_eq!(
             check_dial(&required),
             DialDecision::Block(BlockReason::NoConsent)
@@ -549,6 +677,93 @@ mod tests {
         assert!(CallingHours::new(t(9), t(17)).is_ok());
         assert!(CallingHours::new(t(21), t(8)).is_err());
         assert!(CallingHours::new(t(9), t(9)).is_err());
+    }
+
+    #[test]
+    fn a_tenant_policy_can_only_be_stricter_than_the_built_in_one() {
+        let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        let caps = |per_day, per_week| AttemptCaps { per_day, per_week };
+        let hours = |a, b| CallingHours::new(a, b).unwrap();
+        let strict = CallPolicy::new(hours(t(9, 30), t(18, 0)), true, caps(1, 2)).unwrap();
+        assert_eq!(strict.caps().per_day, 1);
+        for (policy, field) in [
+            (
+                CallPolicy::new(hours(t(7, 59), t(18, 0)), false, caps(1, 2)),
+                "callingHours",
+            ),
+            (
+                CallPolicy::new(hours(t(9, 0), t(21, 1)), false, caps(1, 2)),
+                "callingHours",
+            ),
+            (
+                CallPolicy::new(hours(t(9, 0), t(17, 0)), false, caps(0, 2)),
+                "maxAttemptsPerDay",
+            ),
+            (
+                CallPolicy::new(hours(t(9, 0), t(17, 0)), false, caps(4, 7)),
+                "maxAttemptsPerDay",
+            ),
+            (
+                CallPolicy::new(hours(t(9, 0), t(17, 0)), false, caps(1, 8)),
+                "maxAttemptsPerWeek",
+            ),
+            (
+                CallPolicy::new(hours(t(9, 0), t(17, 0)), false, caps(3, 2)),
+                "maxAttemptsPerDay",
+            ),
+        ] {
+            match policy {
+                Err(DomainError::OutOfRange { field: got, .. }) => assert_eq!(got, field),
+                other => panic!("expected {field} to be refused, got {other:?}"),
+            }
+        }
+        // Stored and read back; a stored policy looser than the limits is refused.
+        let stored = serde_json::to_value(strict).unwrap();
+        assert_eq!(CallPolicy::from_stored(&stored).unwrap(), strict);
+        let mut loose = stored.clone();
+        loose["caps"]["perWeek"] = serde_json::json!(50);
+        assert!(CallPolicy::from_stored(&loose).is_err());
+        assert!(CallPolicy::from_stored(&serde_json::json!({"hours": 3})).is_err());
+    }
+
+    #[test]
+    fn a_stricter_policy_defers_and_caps_sooner() {
+        let number = phone(US);
+        let t = |h| NaiveTime::from_hms_opt(h, 0, 0).unwrap();
+        let policy = CallPolicy::new(
+            CallingHours::new(t(10), t(16)).unwrap(),
+            false,
+            AttemptCaps {
+                per_day: 1,
+                per_week: 2,
+            },
+        )
+        .unwrap();
+        // 17:00Z is 09:00 in Los Angeles: inside the default window, before this one.
+        let mut early = check(&number, "2024-01-15T17:00:00Z", &[]);
+        assert_eq!(check_dial(&early), DialDecision::Dial);
+        early.policy = policy;
+        assert_eq!(
+            check_dial(&early),
+            DialDecision::Defer {
+                until: utc("2024-01-15T18:00:00Z")
+            }
+        );
+        let once = [utc("2024-01-15T18:05:00Z")];
+        let mut again = check(&number, "2024-01-15T19:00:00Z", &once);
+        again.policy = policy;
+        assert_eq!(
+            check_dial(&again),
+            DialDecision::Block(BlockReason::DailyAttemptCap)
+        );
+    }
+
+    #[test]
+    fn consent_codes_round_trip() {
+        for consent in [Consent::Granted, Consent::Revoked, Consent::Unknown] {
+            assert_eq!(Consent::parse(consent.as_str()).ok(), Some(consent));
+        }
+        assert!(Consent::parse("granted").is_err());
     }
 
     #[test]

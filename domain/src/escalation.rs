@@ -261,7 +261,7 @@ fn words(text: &str) -> Vec<String> {
         if c.is_alphanumeric() {
             for lower in c.to_lowercase() {
                 if !is_combining_mark(lower) {
-                    current.push(crate::analysis::offline::fold_letter(lower));
+                    current.push(crate::analysis::text_norm::fold_letter(lower));
                 }
             }
             continue;

@@ -28,8 +28,9 @@ pub const FREE_FORM_WINDOW: Duration = Duration::hours(24);
 /// Instagram with the `HUMAN_AGENT` message tag.
 pub const HUMAN_AGENT_WINDOW: Duration = Duration::days(7);
 
-/// Messages we may send to one TikTok user in any 24 hours (and only inside the 24 h window).
-pub const TIKTOK_DAILY_LIMIT: u32 = 10;
+/// Messages we may send to one TikTok user in any 24 hours (and only inside the 24 h window):
+/// TikTok's rule, defined once as [`crate::live::TIKTOK_DMS_PER_USER_PER_DAY`].
+pub const TIKTOK_DAILY_LIMIT: u32 = crate::live::TIKTOK_DMS_PER_USER_PER_DAY;
 
 /// Who is about to send the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,6 +153,85 @@ impl std::fmt::Display for BlockReason {
 
 impl std::error::Error for BlockReason {}
 
+named_enum! {
+    /// Which way a message went.
+    pub enum MessageDirection("message direction") {
+        /// From the lead to the tenant.
+        Inbound => "INBOUND",
+        /// From the tenant (AI, agent or system) to the lead.
+        Outbound => "OUTBOUND",
+    }
+}
+
+named_enum! {
+    /// Who wrote a stored message.
+    pub enum SenderKind("sender kind") {
+        /// The customer.
+        Lead => "LEAD",
+        /// Our AI.
+        Ai => "AI",
+        /// A human agent of the tenant.
+        Agent => "AGENT",
+        /// The platform itself (notices, hand-over messages).
+        System => "SYSTEM",
+    }
+}
+
+named_enum! {
+    /// Where a message is on its way to the customer, in the order an outbound message moves
+    /// through them (FAILED and BLOCKED aside).
+    pub enum DeliveryStatus("delivery status") {
+        /// An inbound message we stored.
+        Received => "RECEIVED",
+        /// Outbound, waiting for its send job.
+        Pending => "PENDING",
+        /// Accepted by the platform.
+        Sent => "SENT",
+        /// On the customer's device.
+        Delivered => "DELIVERED",
+        /// Seen by the customer.
+        Read => "READ",
+        /// The platform refused or could not deliver it (see `delivery_error`).
+        Failed => "FAILED",
+        /// Our send gate refused it (outside the messaging window, over a limit); never sent.
+        Blocked => "BLOCKED",
+    }
+}
+
+impl DeliveryStatus {
+    /// The statuses of a message the platform accepted: what counts against a per-user limit.
+    pub const ACCEPTED: [DeliveryStatus; 3] = [
+        DeliveryStatus::Sent,
+        DeliveryStatus::Delivered,
+        DeliveryStatus::Read,
+    ];
+
+    /// Position on the way to the customer: PENDING < SENT < DELIVERED < READ. The others
+    /// (RECEIVED, FAILED, BLOCKED) rank last, so no progress report moves past them.
+    pub fn rank(self) -> u8 {
+        match self {
+            DeliveryStatus::Pending => 0,
+            DeliveryStatus::Sent => 1,
+            DeliveryStatus::Delivered => 2,
+            DeliveryStatus::Read => 3,
+            DeliveryStatus::Received | DeliveryStatus::Failed | DeliveryStatus::Blocked => 4,
+        }
+    }
+
+    /// Whether a platform's report of `self` replaces `current`: statuses never move backwards
+    /// (a late SENT after READ is ignored, since webhooks arrive out of order). A failure counts
+    /// only before the message was delivered; after a failure, a DELIVERED or READ report (the
+    /// platform retried and got through) wins, a late SENT does not.
+    pub fn supersedes(self, current: DeliveryStatus) -> bool {
+        if self == DeliveryStatus::Failed {
+            current.rank() < DeliveryStatus::Delivered.rank()
+        } else {
+            (current == DeliveryStatus::Failed && self != DeliveryStatus::Sent)
+                || self.rank() > current.rank()
+        }
+    }
+}
+
 /// Decides whether and how a message may be sent now.
 ///
 /// * WhatsApp, Instagram, Facebook: within [`FREE_FORM_WINDOW`] of the customer's last message,
@@ -225,6 +305,60 @@ pub fn decide_send(ctx: &SendContext) -> Result<SendMode, BlockReason> {
 fn time_since_inbound(ctx: &SendContext) -> Result<Duration, BlockReason> {
     let last = ctx.last_inbound_at.ok_or(BlockReason::NeverContacted)?;
     Ok((ctx.now - last).max(Duration::zero()))
+}
+
+#[cfg(test)]
+mod state_tests {
+    use super::DeliveryStatus as D;
+    use super::*;
+
+    #[test]
+    fn state_names_round_trip() {
+        for d in D::ALL {
+            assert_eq!(D::parse(d.as_str()), Ok(d));
+        }
+        for k in SenderKind::ALL {
+            assert_eq!(SenderKind::parse(k.as_str()), Ok(k));
+        }
+        for m in MessageDirection::ALL {
+            assert_eq!(MessageDirection::parse(m.as_str()), Ok(m));
+        }
+        assert!(D::parse("sent").is_err());
+        assert!(SenderKind::parse("CUSTOMER").is_err());
+    }
+
+    #[test]
+    fn delivery_status_never_moves_backwards() {
+        // (report, current, replaces?)
+        let table = [
+            (D::Sent, D::Pending, true),
+            (D::Delivered, D::Sent, true),
+            (D::Read, D::Delivered, true),
+            (D::Read, D::Pending, true),
+            (D::Sent, D::Read, false),
+            (D::Sent, D::Delivered, false),
+            (D::Delivered, D::Read, false),
+            (D::Read, D::Read, false),
+            (D::Failed, D::Pending, true),
+            (D::Failed, D::Sent, true),
+            (D::Failed, D::Delivered, false),
+            (D::Failed, D::Read, false),
+            (D::Failed, D::Failed, false),
+            (D::Delivered, D::Failed, true),
+            (D::Read, D::Failed, true),
+            (D::Sent, D::Failed, false),
+            (D::Sent, D::Blocked, false),
+            (D::Read, D::Received, false),
+            (D::Failed, D::Blocked, false),
+        ];
+        for (report, current, replaces) in table {
+            assert_eq!(
+                report.supersedes(current),
+                replaces,
+                "{report} over {current}"
+            );
+        }
+    }
 }
 
 #[cfg(test)]

@@ -45,6 +45,37 @@ impl PhoneNumber {
         ))
     }
 
+    /// The number behind a platform's phone identity (a WhatsApp `wa_id`: the E.164 digits
+    /// without `+`; a leading `+` is accepted too). The platform has already proved the number
+    /// belongs to the person (WhatsApp registers by SMS), so — unlike [`PhoneNumber::parse`] for
+    /// what a person types — a number whose country code is known but whose range is missing
+    /// from libphonenumber's metadata (new ranges reach the metadata late) is still kept in
+    /// E.164: the identity *is* the number, and dropping it left such leads without a phone.
+    /// Anything that is not 7 to 15 digits behind a known country code is refused.
+    pub fn from_platform_identity(id: &str) -> Result<Self, DomainError> {
+        let invalid = |reason: &str| DomainError::InvalidPhone {
+            input: id.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let digits = id.trim();
+        let digits = digits.strip_prefix('+').unwrap_or(digits);
+        if !(7..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid("a phone identity is 7 to 15 digits"));
+        }
+        if digits.starts_with('0') {
+            return Err(invalid("a country code never starts with 0"));
+        }
+        let international = format!("+{digits}");
+        if let Ok(valid) = Self::parse(&international, None) {
+            return Ok(valid);
+        }
+        let parsed =
+            phonenumber::parse(None, &international).map_err(|e| invalid(&e.to_string()))?;
+        Ok(Self(
+            parsed.format().mode(phonenumber::Mode::E164).to_string(),
+        ))
+    }
+
     /// Checks an ISO-3166 alpha-2 region code that phone numbers can be read with (a tenant's
     /// default region) and returns it upper-cased.
     pub fn check_region(code: &str) -> Result<String, DomainError> {
@@ -111,6 +142,39 @@ mod tests {
             );
         }
         assert!(PhoneNumber::parse("4155552671", Some("ZZ")).is_err());
+    }
+
+    #[test]
+    fn platform_identities_keep_their_number_even_outside_the_metadata() {
+        // Valid numbers come out exactly as `parse` gives them.
+        assert_eq!(
+            PhoneNumber::from_platform_identity("447911123456").map(|p| p.0),
+            Ok("+447911123456".to_owned())
+        );
+        assert_eq!(
+            PhoneNumber::from_platform_identity("+525512345678").map(|p| p.0),
+            Ok("+525512345678".to_owned())
+        );
+        // A known country code with a range `parse` refuses: still the person's number.
+        assert!(PhoneNumber::parse("+15550100123", None).is_err());
+        assert_eq!(
+            PhoneNumber::from_platform_identity("15550100123").map(|p| p.0),
+            Ok("+15550100123".to_owned())
+        );
+        for bad in [
+            "",
+            "abc",
+            "123",
+            "0447911123456",
+            "9991234567",
+            "1234567890123456",
+            "44 7911 123456",
+        ] {
+            assert!(
+                PhoneNumber::from_platform_identity(bad).is_err(),
+                "{bad} should be refused"
+            );
+        }
     }
 
     #[test]

@@ -129,16 +129,19 @@ impl Role {
                 read: true,
                 write: true,
                 administer: true,
+                report_calls: true,
             },
             Role::Agent => Permissions {
                 read: true,
                 write: true,
                 administer: false,
+                report_calls: true,
             },
             Role::Viewer => Permissions {
                 read: true,
                 write: false,
                 administer: false,
+                report_calls: false,
             },
         }
     }
@@ -160,6 +163,9 @@ impl Role {
 pub enum ApiKeyScope {
     Read,
     Write,
+    /// Reports on calls (`appendCallTranscript`, `recordCallOutcome`) and nothing else: the
+    /// voice agent's key, which should not be able to read the CRM if it leaks.
+    Calls,
 }
 
 impl ApiKeyScope {
@@ -168,6 +174,7 @@ impl ApiKeyScope {
         match self {
             ApiKeyScope::Read => "READ",
             ApiKeyScope::Write => "WRITE",
+            ApiKeyScope::Calls => "CALLS",
         }
     }
 
@@ -176,6 +183,7 @@ impl ApiKeyScope {
         match value {
             "READ" => Ok(ApiKeyScope::Read),
             "WRITE" => Ok(ApiKeyScope::Write),
+            "CALLS" => Ok(ApiKeyScope::Calls),
             other => Err(DomainError::UnknownVariant {
                 kind: "API key scope",
                 value: other.to_owned(),
@@ -193,15 +201,20 @@ pub struct Permissions {
     pub write: bool,
     /// Manage members, API keys, channel secrets and tenant configuration.
     pub administer: bool,
+    /// Report on calls (transcript lines and outcomes): WRITE includes it; a CALLS key has
+    /// only this.
+    pub report_calls: bool,
 }
 
 impl Permissions {
     /// API keys never administer: a leaked integration key must not be able to mint more keys.
     pub fn for_api_key(scopes: &[ApiKeyScope]) -> Self {
+        let write = scopes.contains(&ApiKeyScope::Write);
         Permissions {
-            read: scopes.contains(&ApiKeyScope::Read) || scopes.contains(&ApiKeyScope::Write),
-            write: scopes.contains(&ApiKeyScope::Write),
+            read: scopes.contains(&ApiKeyScope::Read) || write,
+            write,
             administer: false,
+            report_calls: write || scopes.contains(&ApiKeyScope::Calls),
         }
     }
 }
@@ -221,6 +234,25 @@ pub fn check_ai_lead_percentage(value: i32) -> Result<i32, DomainError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_calls_key_reports_on_calls_and_nothing_else() {
+        let calls = Permissions::for_api_key(&[ApiKeyScope::Calls]);
+        assert_eq!(
+            calls,
+            Permissions {
+                read: false,
+                write: false,
+                administer: false,
+                report_calls: true
+            }
+        );
+        assert!(Permissions::for_api_key(&[ApiKeyScope::Write]).report_calls);
+        assert!(!Permissions::for_api_key(&[ApiKeyScope::Read]).report_calls);
+        assert!(!Role::Viewer.permissions().report_calls);
+        assert!(Role::Agent.permissions().report_calls);
+        assert_eq!(ApiKeyScope::parse("CALLS"), Ok(ApiKeyScope::Calls));
+    }
 
     #[test]
     fn slugs() {

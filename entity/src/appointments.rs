@@ -20,6 +20,13 @@ pub struct Model {
     pub notes: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The vehicle the appointment is about.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub vehicle: Option<String>,
+    /// The name the caller gave.
+    pub contact_name: Option<String>,
+    /// The number the caller gave (E.164).
+    pub contact_phone: Option<String>,
 }
 
 /// Relations are expressed as explicit joins in the stores.

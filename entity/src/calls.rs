@@ -35,6 +35,19 @@ pub struct Model {
     pub metadata: Json,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// 1 for the first dial of an invoice, then 2, 3… for retries.
+    pub attempt: i32,
+    /// Why the compliance gate refused the call (BLOCKED).
+    pub blocked_reason: Option<String>,
+    /// Not dialled before this instant (deferred to the recipient's calling hours).
+    pub scheduled_for: Option<DateTimeUtc>,
+    /// HUMAN or MACHINE, as the agent reported.
+    pub answered_by: Option<String>,
+    /// The ElevenLabs conversation of a phone-agent call (`conv_…`).
+    pub agent_conversation_id: Option<String>,
+    /// Where the provider keeps the call's recording.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub recording_url: Option<String>,
 }
 
 /// Relations are expressed as explicit joins in the stores.

@@ -20,6 +20,16 @@ pub struct Model {
     pub status: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub original_amount_micros: Option<i64>,
+    /// JSON array of strings.
+    pub payment_methods: Option<Json>,
+    pub company_name: Option<String>,
+    /// E.164.
+    pub support_phone: Option<String>,
+    /// `en` or `es`: the language of the call.
+    pub language: String,
+    /// IANA zone of the customer when the number's country does not settle it.
+    pub time_zone: Option<String>,
 }
 
 /// Relations are expressed as explicit joins in the stores.

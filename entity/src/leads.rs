@@ -25,6 +25,11 @@ pub struct Model {
     #[sea_orm(column_type = "JsonBinary")]
     pub metadata: Json,
     pub last_contacted_at: Option<DateTimeUtc>,
+    /// GRANTED | REVOKED | UNKNOWN: what the lead said about being called.
+    pub call_consent: String,
+    pub call_consent_at: Option<DateTimeUtc>,
+    /// IANA zone of the lead, a hint for calling hours.
+    pub time_zone: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -16,6 +16,14 @@ pub struct Model {
     pub status: String,
     pub next_run_at: Option<DateTimeUtc>,
     pub job_id: Option<Uuid>,
+    /// WHATSAPP | SMS | EMAIL: where the follow-ups go.
+    pub channel: Option<String>,
+    /// Why the sequence stopped (`domain::nurture::StopReason`).
+    pub stop_reason: Option<String>,
+    /// Follow-ups sent so far.
+    pub steps_sent: i32,
+    /// When the last follow-up went out.
+    pub last_sent_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -21,6 +21,31 @@ pub struct Model {
     pub default_phone_region: Option<String>,
     pub elevenlabs_agent_id: Option<String>,
     pub livekit_agent_name: Option<String>,
+    /// IANA zone for calling hours when a recipient's own zone is unknown (null: UTC).
+    pub time_zone: Option<String>,
+    /// The calling policy (`domain::compliance::CallPolicy` as JSON); null: the built-in one.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub call_policy: Option<Json>,
+    /// The Twilio number (E.164) that rings the phone agent; unique, it routes calls here.
+    pub twilio_phone_number: Option<String>,
+    /// The ElevenLabs agent that answers incoming calls.
+    pub elevenlabs_inbound_agent_id: Option<String>,
+    /// The ElevenLabs agent for outbound calls.
+    pub elevenlabs_outbound_agent_id: Option<String>,
+    /// The name the agent gives the dealership (null: the tenant's name).
+    pub dealership_name: Option<String>,
+    /// `domain::dealership::BusinessHours` as JSON; null: the default week.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub business_hours: Option<Json>,
+    /// Minutes per appointment slot.
+    pub appointment_slot_minutes: i32,
+    /// Appointments one slot may hold.
+    pub appointments_per_slot: i32,
+    /// The nurture schedule (`domain::nurture::NurtureSchedule` as JSON); null: the defaults, off.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub nurture_schedule: Option<Json>,
+    /// Micro-USD per billed telephony minute (cost per lead); 0: not configured.
+    pub call_minute_rate_micros: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

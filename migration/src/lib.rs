@@ -18,6 +18,12 @@ mod m20261124_000001_create_live_budget_counters;
 mod m20261206_000001_add_email_verification;
 mod m20261206_000004_live_operator_budgets;
 mod m20261206_000006_support_trust;
+mod m20261207_000001_reminder_calls;
+mod m20261207_000002_job_claim_indexes;
+mod m20261207_000003_fill_lead_phone;
+mod m20261207_000004_call_policy;
+mod m20261207_000005_phone_agent;
+mod m20261207_000006_lead_flow;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -36,6 +42,12 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_add_email_verification::Migration),
             Box::new(m20261206_000004_live_operator_budgets::Migration),
             Box::new(m20261206_000006_support_trust::Migration),
+            Box::new(m20261207_000001_reminder_calls::Migration),
+            Box::new(m20261207_000002_job_claim_indexes::Migration),
+            Box::new(m20261207_000003_fill_lead_phone::Migration),
+            Box::new(m20261207_000004_call_policy::Migration),
+            Box::new(m20261207_000005_phone_agent::Migration),
+            Box::new(m20261207_000006_lead_flow::Migration),
         ]
     }
 }

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::support::{error_code, spawn_app};
+use crate::harness::{error_code, spawn_app};
 
 const LEAD: &str = "mutation($input: CreateLeadInput!) { createLead(input: $input) { lead { id name phone score temperature status } } }";
 
@@ -415,7 +415,7 @@ async fn repeated_login_attempts_on_one_account_are_rate_limited() {
 
 #[tokio::test]
 async fn sign_ups_are_rate_limited_per_client_address() {
-    let app = crate::support::spawn_with(crate::support::SpawnOptions {
+    let app = crate::harness::spawn_with(crate::harness::SpawnOptions {
         env: vec![("LEADLINE_SIGNUP_RATE_PER_MINUTE".into(), "2".into())],
         ..Default::default()
     })

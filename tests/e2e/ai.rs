@@ -7,7 +7,7 @@ use std::process::Command;
 use leadline_llm::fake::{Behavior, FakeAnthropic};
 use serde_json::{json, Value};
 
-use crate::support::{error_code, spawn_app, spawn_with, SpawnOptions, TestApp};
+use crate::harness::{error_code, spawn_app, spawn_with, SpawnOptions, TestApp};
 
 const ANALYZE: &str = "query($input: AnalyzeMessageInput!) { analyzeMessage(input: $input) { intent confidence signals { signal evidence start end } sentiment wantsHuman matchedProduct { product { id name price { amountMicros currencyCode formatted } purchaseLink } score } language provider } }";
 
@@ -139,6 +139,60 @@ async fn suggest_reply_quotes_the_exact_price_and_link_in_the_customers_language
     // Two replies, each an analysis and a reply: four offline requests.
     let usage = app.ok(&token, USAGE, json!({})).await;
     assert_eq!(usage["aiUsage"]["totalRequests"], 4);
+}
+
+/// An attribute question is answered from the product's description in the customer's
+/// language, or declined plainly when the description is silent; the price and link follow.
+#[tokio::test]
+async fn an_attribute_question_gets_an_answer_from_the_description() {
+    let app = spawn_app().await;
+    let token = app.sign_up("ai-attribute").await;
+    app.ok(
+        &token,
+        "mutation($input: CreateProductInput!) { createProduct(input: $input) { product { id } } }",
+        json!({"input": {
+            "name": "Ocean Hoodie",
+            "description": "Heavy cotton hoodie in ocean blue. Machine washable.",
+            "price": {"amountMicros": 19_990_000, "currencyCode": "USD"},
+            "purchaseLink": "https://shop.example/ocean-hoodie",
+            "keywords": ["hoodie", "sudadera"]
+        }}),
+    )
+    .await;
+    let cases = [
+        (
+            "is the hoodie machine washable?",
+            "Yes, it's machine washable.",
+            "EN",
+        ),
+        (
+            "¿la sudadera se puede lavar a máquina?",
+            "Sí, se puede lavar en lavadora.",
+            "ES",
+        ),
+        ("is the hoodie cotton?", "It's made of cotton.", "EN"),
+        (
+            "is the hoodie waterproof?",
+            "The product description doesn't say whether it's waterproof",
+            "EN",
+        ),
+        (
+            "¿la sudadera es impermeable?",
+            "La descripción del producto no dice si es resistente al agua",
+            "ES",
+        ),
+    ];
+    for (question, answer, language) in cases {
+        let data = app.ok(&token, SUGGEST, input(question)).await;
+        let reply = &data["suggestReply"];
+        let text = reply["text"].as_str().unwrap_or_default();
+        assert!(text.contains(answer), "{question} → {text}");
+        assert_eq!(reply["language"], language, "{question} → {text}");
+        // Then the offer, verbatim from the catalog.
+        let price = text.find("19.99 USD").expect("the price");
+        assert!(text.find(answer) < Some(price), "{text}");
+        assert!(text.contains("https://shop.example/ocean-hoodie"), "{text}");
+    }
 }
 
 #[tokio::test]
@@ -373,7 +427,19 @@ fn eval_on_the_shipped_test_split_reaches_the_quality_bar() {
         String::from_utf8_lossy(&output.stderr)
     );
     let report: Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
-    assert_eq!(report["examples"], 219);
+    let lines = std::fs::read_to_string(format!("{}/domain/data/analysis/test.jsonl", root()))
+        .expect("test split")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count();
+    assert_eq!(report["examples"], lines);
+    let languages: Vec<&str> = report["perLanguage"]
+        .as_array()
+        .expect("per language")
+        .iter()
+        .filter_map(|r| r["subset"].as_str())
+        .collect();
+    assert_eq!(languages, ["en", "es"]);
     let f1 = report["intentMacroF1"].as_f64().unwrap_or_default();
     assert!(f1 >= 0.85, "intent macro-F1 {f1}");
     assert!(report["messagesPerSecond"].as_f64().unwrap_or_default() > 0.0);
@@ -391,6 +457,103 @@ fn eval_on_the_shipped_test_split_reaches_the_quality_bar() {
         .expect("run leadline eval");
     assert!(text.status.success());
     assert!(String::from_utf8_lossy(&text.stdout).contains("macro-F1"));
+}
+
+#[test]
+fn eval_without_a_file_reports_each_shipped_split_on_its_own_per_language() {
+    let output = Command::new(env!("CARGO_BIN_EXE_leadline"))
+        .args(["eval", "--json"])
+        .env_clear()
+        .output()
+        .expect("run leadline eval");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let reports: Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+    for split in ["train", "test", "holdout"] {
+        let report = &reports[split];
+        assert!(
+            report["examples"].as_u64().unwrap_or_default() > 200,
+            "{split}"
+        );
+        assert_eq!(
+            report["perClass"].as_array().map(Vec::len),
+            Some(6),
+            "{split}"
+        );
+        assert_eq!(
+            report["perSignal"].as_array().map(Vec::len),
+            Some(7),
+            "{split}"
+        );
+        assert_eq!(
+            report["perLanguage"].as_array().map(Vec::len),
+            Some(2),
+            "{split}"
+        );
+    }
+    let one = Command::new(env!("CARGO_BIN_EXE_leadline"))
+        .args(["eval", "--split", "holdout"])
+        .env_clear()
+        .output()
+        .expect("run leadline eval");
+    let text = String::from_utf8_lossy(&one.stdout);
+    assert!(text.contains("== holdout"), "{text}");
+    assert!(text.contains("-- language es"), "{text}");
+    assert!(!text.contains("== train"), "{text}");
+    let bad = Command::new(env!("CARGO_BIN_EXE_leadline"))
+        .args(["eval", "--split", "validation"])
+        .env_clear()
+        .output()
+        .expect("run leadline eval");
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn eval_of_replies_scores_language_grounding_and_attribute_answers() {
+    let output = Command::new(env!("CARGO_BIN_EXE_leadline"))
+        .args(["eval", "--task", "replies", "--json"])
+        .env_clear()
+        .output()
+        .expect("run leadline eval");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+    assert!(
+        report["examples"].as_u64().unwrap_or_default() >= 60,
+        "{report:#}"
+    );
+    assert!(
+        report["attributeScored"].as_u64().unwrap_or_default() >= 30,
+        "{report:#}"
+    );
+    // The offline provider's bar: every reply in the customer's language, nothing invented.
+    assert_eq!(report["languageAccuracy"], 1.0, "{report:#}");
+    assert_eq!(report["grounding"], 1.0, "{report:#}");
+
+    // The replies to the held-out split's messages: scored, with no attribute expectation.
+    let holdout = Command::new(env!("CARGO_BIN_EXE_leadline"))
+        .args(["eval", "--task", "replies", "--split", "holdout", "--json"])
+        .env_clear()
+        .output()
+        .expect("run leadline eval");
+    assert!(
+        holdout.status.success(),
+        "{}",
+        String::from_utf8_lossy(&holdout.stderr)
+    );
+    let report: Value = serde_json::from_slice(&holdout.stdout).expect("one JSON object");
+    assert!(
+        report["examples"].as_u64().unwrap_or_default() >= 250,
+        "{report:#}"
+    );
+    assert_eq!(report["attributeScored"], 0);
+    assert_eq!(report["grounding"], 1.0, "{report:#}");
 }
 
 #[test]

@@ -15,7 +15,7 @@ use leadline_tiktok::fake::{Failure as TikTokFailure, FakeTikTok};
 use leadline_whatsapp::fake::FakeWhatsApp;
 use serde_json::{json, Value};
 
-use crate::support::{spawn_with, SpawnOptions, TestApp, WsEvent};
+use crate::harness::{spawn_with, SpawnOptions, TestApp, WsEvent};
 
 /// The three fakes (Messenger and Instagram share one Graph fake, as they share Graph).
 struct Platforms {
@@ -87,29 +87,6 @@ async fn deliver(app: &TestApp, channel: &str, slug: &str, signed: &SignedWebhoo
 
 const CONVERSATIONS: &str = "query($channel: Channel) { conversations(filter: {channel: $channel}, first: 10) { totalCount edges { node { id channel status handledBy lead { id name phone score } messages(first: 20) { totalCount edges { node { id body direction senderKind deliveryStatus deliveryError platformMessageId } } } } } } }";
 
-/// Polls `query` until `done` holds (the workers run asynchronously), failing after 30 s.
-async fn eventually(
-    app: &TestApp,
-    token: &str,
-    query: &str,
-    variables: Value,
-    what: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let started = Instant::now();
-    loop {
-        let data = app.ok(token, query, variables.clone()).await;
-        if done(&data) {
-            return data;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}; last answer: {data:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// The messages of the only conversation on `channel`, newest first.
 fn messages(data: &Value) -> Vec<Value> {
     data["conversations"]["edges"][0]["node"]["messages"]["edges"]
@@ -131,15 +108,15 @@ async fn reply_with_status(
     channel: &str,
     status: &str,
 ) -> (Value, Value) {
-    let data = eventually(
-        app,
-        token,
-        CONVERSATIONS,
-        json!({ "channel": channel }),
-        &format!("the AI reply on {channel} to be {status}"),
-        |d| ai_reply(d).is_some_and(|m| m["deliveryStatus"] == status),
-    )
-    .await;
+    let data = app
+        .eventually(
+            token,
+            CONVERSATIONS,
+            json!({ "channel": channel }),
+            &format!("the AI reply on {channel} to be {status}"),
+            |d| ai_reply(d).is_some_and(|m| m["deliveryStatus"] == status),
+        )
+        .await;
     let reply = ai_reply(&data).expect("reply");
     (data, reply)
 }
@@ -260,8 +237,7 @@ async fn meta_round_trip(channel: MetaChannel, path: &str, stored: &str, object:
     assert_eq!(sent[0]["message"]["text"], reply["body"]);
     assert!(sent[0].get("tag").is_none(), "no tag inside the window");
 
-    eventually(
-        &app,
+    app.eventually(
         &token,
         CONVERSATIONS,
         json!({ "channel": stored }),
@@ -350,19 +326,13 @@ async fn a_429_is_retried_and_delivered_once_and_a_500_forever_ends_dead_until_r
     };
     assert_eq!(deliver(&app, "tiktok", "flow-faults", &inbound).await, 200);
     let is_dead_send = |j: &Value| j["node"]["kind"] == "send_tiktok";
-    let dead = eventually(
-        &app,
-        &token,
-        DEAD_SENDS,
-        json!({}),
-        "a DEAD send job",
-        |d| {
+    let dead = app
+        .eventually(&token, DEAD_SENDS, json!({}), "a DEAD send job", |d| {
             d["jobs"]["edges"]
                 .as_array()
                 .is_some_and(|e| e.iter().any(is_dead_send))
-        },
-    )
-    .await;
+        })
+        .await;
     let job = dead["jobs"]["edges"]
         .as_array()
         .and_then(|e| e.iter().find(|j| is_dead_send(j)))
@@ -398,7 +368,7 @@ async fn a_429_is_retried_and_delivered_once_and_a_500_forever_ends_dead_until_r
 async fn a_worker_killed_mid_job_is_taken_over_and_the_customer_gets_one_reply() {
     let anthropic = FakeAnthropic::start().await.expect("fake Anthropic");
     let platforms = Platforms::start().await;
-    let (database_url, redis_url, _) = crate::support::fresh_database().await;
+    let (database_url, redis_url, _) = crate::harness::fresh_database().await;
     let mut env = platforms.env();
     env.extend([
         (
@@ -441,15 +411,15 @@ async fn a_worker_killed_mid_job_is_taken_over_and_the_customer_gets_one_reply()
         deliver(&first, "whatsapp", "flow-kill", &inbound).await,
         200
     );
-    eventually(
-        &first,
-        &token,
-        "{ jobs(filter: {status: RUNNING, kind: \"ai_response\"}) { totalCount } }",
-        json!({}),
-        "the ai_response job to be running",
-        |d| d["jobs"]["totalCount"] == 1,
-    )
-    .await;
+    first
+        .eventually(
+            &token,
+            "{ jobs(filter: {status: RUNNING, kind: \"ai_response\"}) { totalCount } }",
+            json!({}),
+            "the ai_response job to be running",
+            |d| d["jobs"]["totalCount"] == 1,
+        )
+        .await;
     // Killed only once its AI request is in flight (else the next process would get the slow
     // answer meant for this one).
     let started = Instant::now();

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{error_code, spawn_app, spawn_with, SpawnOptions};
+use crate::harness::{error_code, spawn_app, spawn_with, SpawnOptions};
 
 #[tokio::test]
 async fn cron_shim_needs_its_secret_and_validates_input() {

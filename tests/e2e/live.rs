@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use leadline_youtube::fake::{text_message, FakeYoutube, BOT_CHANNEL_ID};
 use serde_json::{json, Value};
 
-use crate::support::{error_code, spawn_with, SpawnOptions, TestApp, WsEvent};
+use crate::harness::{error_code, spawn_with, SpawnOptions, TestApp, WsEvent};
 
 const VIDEO: &str = "dQw4w9WgXcQ";
 const CHAT: &str = "live-chat-1";
@@ -49,38 +49,16 @@ pub(crate) fn interactions(data: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// Polls the session until `done` holds, failing after 30 s.
-async fn eventually(
+/// Polls the live session `id` until `done` holds, failing after 30 s.
+async fn until_session(
     app: &TestApp,
     token: &str,
     id: &str,
     what: &str,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
-    eventually_with(app, token, SESSION, id, what, done).await
-}
-
-/// Polls `query` (with `$id`) until `done` holds, failing after 30 s.
-pub(crate) async fn eventually_with(
-    app: &TestApp,
-    token: &str,
-    query: &str,
-    id: &str,
-    what: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let started = Instant::now();
-    loop {
-        let data = app.ok(token, query, json!({"id": id})).await;
-        if done(&data) {
-            return data;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}; last answer: {data:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    app.eventually(token, SESSION, json!({"id": id}), what, done)
+        .await
 }
 
 #[tokio::test]
@@ -169,7 +147,7 @@ async fn a_youtube_session_answers_qualifying_questions_within_limits_and_scores
         youtube.push_text(CHAT, "alice", question);
     }
 
-    let data = eventually(&app, &token, &id, "all six viewer messages decided", |d| {
+    let data = until_session(&app, &token, &id, "all six viewer messages decided", |d| {
         let rows = interactions(d);
         rows.len() == 6 && rows.iter().all(|r| r["outcome"] != "RECEIVED")
     })
@@ -319,6 +297,67 @@ async fn a_youtube_session_answers_qualifying_questions_within_limits_and_scores
     assert_eq!(error_code(&hidden), "NOT_FOUND", "{hidden:#}");
 }
 
+/// Each viewer is answered in the language they wrote in; the price and link stay verbatim.
+#[tokio::test]
+async fn a_spanish_live_chat_question_gets_a_spanish_reply() {
+    let youtube = FakeYoutube::start().await.expect("fake YouTube");
+    youtube.add_live_video(VIDEO, CHAT);
+    youtube.set_polling_interval(CHAT, 1_000);
+    let app = spawn_with(SpawnOptions {
+        env: vec![
+            ("YOUTUBE_API_BASE".into(), youtube.base_url().to_owned()),
+            (
+                "YOUTUBE_ACCESS_TOKEN".into(),
+                youtube.oauth_token().to_owned(),
+            ),
+        ],
+        ..SpawnOptions::default()
+    })
+    .await;
+    let token = app.sign_up("live-es").await;
+    let hoodie = create_hoodie(&app, &token).await;
+    let started = app
+        .ok(
+            &token,
+            START,
+            json!({"input": {
+                "platform": "YOUTUBE",
+                "products": [hoodie],
+                "youtube": {"videoId": VIDEO, "botChannelId": BOT_CHANNEL_ID},
+                "limits": {"viewerCooldownSeconds": 0}
+            }}),
+        )
+        .await;
+    let id = started["startLiveSession"]["session"]["id"]
+        .as_str()
+        .expect("session id")
+        .to_owned();
+    youtube.push_text(CHAT, "lucia", "¿cuánto cuesta la sudadera?");
+    youtube.push_text(CHAT, "sam", "how much is the hoodie?");
+    let data = until_session(&app, &token, &id, "both questions answered", |d| {
+        let rows = interactions(d);
+        rows.len() == 2 && rows.iter().all(|r| r["outcome"] == "REPLIED")
+    })
+    .await;
+    let rows = interactions(&data);
+    let response = |author: &str| {
+        rows.iter()
+            .find(|r| r["authorName"] == author)
+            .and_then(|r| r["response"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        response("lucia"),
+        "@lucia Ocean Hoodie cuesta 19.99 USD. Cómpralo aquí: https://shop.example/ocean-hoodie"
+    );
+    assert_eq!(
+        response("sam"),
+        "@sam Ocean Hoodie is 19.99 USD. Get it here: https://shop.example/ocean-hoodie"
+    );
+    app.ok(&token, STOP, json!({"id": id})).await;
+}
+
 #[tokio::test]
 async fn a_youtube_session_stops_cleanly_when_its_quota_runs_out() {
     let youtube = FakeYoutube::start().await.expect("fake YouTube");
@@ -361,7 +400,7 @@ async fn a_youtube_session_stops_cleanly_when_its_quota_runs_out() {
     youtube.push_text(CHAT, "alice", "How much is the Ocean Hoodie?");
     youtube.push_text(CHAT, "bob", "How much is the Ocean Hoodie?");
 
-    let data = eventually(&app, &token, &id, "the session to stop", |d| {
+    let data = until_session(&app, &token, &id, "the session to stop", |d| {
         d["liveSession"]["status"] == "STOPPED"
     })
     .await;
@@ -447,7 +486,7 @@ async fn a_youtube_session_rides_out_a_server_error_and_stops_when_the_stream_go
         .expect("session id")
         .to_owned();
 
-    let data = eventually(&app, &token, &id, "alice's question answered", |d| {
+    let data = until_session(&app, &token, &id, "alice's question answered", |d| {
         interactions(d).iter().any(|r| r["outcome"] == "REPLIED")
     })
     .await;
@@ -458,7 +497,7 @@ async fn a_youtube_session_rides_out_a_server_error_and_stops_when_the_stream_go
         "the first request was the injected failure"
     );
     youtube.go_offline(CHAT, "2024-01-01T11:00:00Z");
-    eventually(&app, &token, &id, "the session to stop", |d| {
+    until_session(&app, &token, &id, "the session to stop", |d| {
         d["liveSession"]["status"] == "STOPPED"
     })
     .await;
@@ -474,5 +513,84 @@ async fn a_youtube_session_rides_out_a_server_error_and_stops_when_the_stream_go
         youtube.violations().is_empty(),
         "{:?}",
         youtube.violations()
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_platform_is_bad_input_and_an_unknown_stored_one_is_internal_not_youtube() {
+    let youtube = FakeYoutube::start().await.expect("fake YouTube");
+    youtube.add_live_video(VIDEO, CHAT);
+    let (database_url, redis_url, _dir) = crate::harness::fresh_database().await;
+    let app = spawn_with(SpawnOptions {
+        database_url: Some(database_url.clone()),
+        redis_url: Some(redis_url),
+        env: vec![
+            ("YOUTUBE_API_BASE".into(), youtube.base_url().to_owned()),
+            (
+                "YOUTUBE_ACCESS_TOKEN".into(),
+                youtube.oauth_token().to_owned(),
+            ),
+        ],
+        ..SpawnOptions::default()
+    })
+    .await;
+    let token = app.sign_up("live-platforms").await;
+
+    // Input: a platform this build does not know is refused as the client's mistake.
+    let refused = app
+        .graphql(
+            Some(&token),
+            START,
+            json!({"input": {"platform": "KICK", "youtube": {"videoId": VIDEO}}}),
+        )
+        .await;
+    assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{refused:#}");
+
+    let started = app
+        .ok(
+            &token,
+            START,
+            json!({"input": {"platform": "YOUTUBE", "youtube": {"videoId": VIDEO}}}),
+        )
+        .await;
+    let id = started["startLiveSession"]["session"]["id"]
+        .as_str()
+        .expect("session id")
+        .to_owned();
+    app.ok(&token, STOP, json!({"id": id})).await;
+
+    // Storage: a row written by a newer build (the only session in this database). It used to
+    // read back as YOUTUBE; now it is INTERNAL and logged, and the rest of the row still reads.
+    let db = sea_orm::Database::connect(database_url.as_str())
+        .await
+        .expect("connect");
+    sea_orm::ConnectionTrait::execute_unprepared(&db, "UPDATE live_sessions SET platform = 'KICK'")
+        .await
+        .expect("rewrite the platform");
+    let platform = app
+        .graphql(
+            Some(&token),
+            "query($id: ID!) { liveSession(id: $id) { id platform } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(error_code(&platform), "INTERNAL", "{platform:#}");
+    assert!(
+        !platform.to_string().contains("YOUTUBE"),
+        "never taken for YouTube: {platform:#}"
+    );
+    let status = app
+        .ok(
+            &token,
+            "query($id: ID!) { liveSession(id: $id) { id status } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(status["liveSession"]["status"], "STOPPED");
+    let log = std::fs::read_to_string(app.dir.join("server.log")).unwrap_or_default();
+    assert!(
+        log.contains("a stored column holds a value this build does not know")
+            && log.contains("KICK"),
+        "the unknown value is logged"
     );
 }

@@ -8,23 +8,12 @@ use leadline_twitch::fake::{FakeHelix, FakeIrc};
 use leadline_youtube::fake::{FakeYoutube, BOT_CHANNEL_ID};
 use serde_json::{json, Value};
 
-use crate::live::{create_hoodie, eventually_with, interactions};
-use crate::support::{error_code, scale_out, spawn_with, SpawnOptions, TestApp, WsEvent};
+use crate::harness::{error_code, scale_out, spawn_with, SpawnOptions, TestApp, WsEvent};
+use crate::live::{create_hoodie, interactions};
 
 const START: &str = "mutation($input: StartLiveSessionInput!) { startLiveSession(input: $input) { session { id status platform } } }";
 const SESSION: &str = "query($id: ID!) { liveSession(id: $id) { id status stats { messagesProcessed responsesSent whispersSent whispersUsedToday whispersLimit viewers { viewerId name messages replies repliesRemaining } } interactions(first: 100) { totalCount edges { node { platformMessageId authorId authorName intent outcome skipReason response responseVia leadId } } } leads { id name score temperature } } }";
 const MANUAL: &str = "mutation($input: SendManualResponseInput!) { sendManualResponse(input: $input) { via viewerId platformMessageId } }";
-
-/// Polls the session until `done` holds, failing after 30 s.
-async fn eventually(
-    app: &TestApp,
-    token: &str,
-    id: &str,
-    what: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    eventually_with(app, token, SESSION, id, what, done).await
-}
 
 fn by_message<'a>(rows: &'a [Value], id: &str) -> Option<&'a Value> {
     rows.iter().find(|r| r["platformMessageId"] == id)
@@ -85,10 +74,11 @@ async fn a_twitch_session_survives_drops_answers_in_chat_whispers_the_hottest_an
     let dave = ScriptedMessage::new("dave", "How much is the Ocean Hoodie?").with_id("tw-1");
     helix.add_user(&dave.user_id, "dave");
     irc.privmsg("shopwithmaria", &dave);
-    let data = eventually(&app, &token, &id, "dave's answer", |d| {
-        by_message(&interactions(d), "tw-1").is_some_and(|r| r["outcome"] == "REPLIED")
-    })
-    .await;
+    let data = app
+        .eventually(&token, SESSION, json!({"id": &id}), "dave's answer", |d| {
+            by_message(&interactions(d), "tw-1").is_some_and(|r| r["outcome"] == "REPLIED")
+        })
+        .await;
     let row = by_message(&interactions(&data), "tw-1")
         .cloned()
         .unwrap_or_default();
@@ -130,12 +120,19 @@ async fn a_twitch_session_survives_drops_answers_in_chat_whispers_the_hottest_an
         irc.privmsg("shopwithmaria", &line);
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    let data = eventually(&app, &token, &id, "a whisper to erin", |d| {
-        interactions(d)
-            .iter()
-            .any(|r| r["authorName"] == "erin" && r["responseVia"] == "WHISPER")
-    })
-    .await;
+    let data = app
+        .eventually(
+            &token,
+            SESSION,
+            json!({"id": &id}),
+            "a whisper to erin",
+            |d| {
+                interactions(d)
+                    .iter()
+                    .any(|r| r["authorName"] == "erin" && r["responseVia"] == "WHISPER")
+            },
+        )
+        .await;
     let erin_lead = data["liveSession"]["leads"]
         .as_array()
         .and_then(|leads| leads.iter().find(|l| l["name"] == "erin"))
@@ -270,10 +267,17 @@ async fn a_twitch_session_survives_drops_answers_in_chat_whispers_the_hottest_an
         let accepted = signed.post(&app.http, &url).await.expect("post");
         assert_eq!(accepted.status().as_u16(), 200);
     }
-    let data = eventually(&app, &token, &id, "frank's EventSub message", |d| {
-        by_message(&interactions(d), "es-msg-1").is_some_and(|r| r["outcome"] != "RECEIVED")
-    })
-    .await;
+    let data = app
+        .eventually(
+            &token,
+            SESSION,
+            json!({"id": &id}),
+            "frank's EventSub message",
+            |d| {
+                by_message(&interactions(d), "es-msg-1").is_some_and(|r| r["outcome"] != "RECEIVED")
+            },
+        )
+        .await;
     let franks = interactions(&data)
         .into_iter()
         .filter(|r| r["platformMessageId"] == "es-msg-1")
@@ -329,10 +333,11 @@ async fn a_tiktok_session_reads_polled_and_webhook_comments_and_dms_followers_on
         "room-77",
         leadline_tiktok::fake::live_comment("c-1", "gina", "How much is the Ocean Hoodie?", true),
     );
-    let data = eventually(&app, &token, &id, "gina's DM", |d| {
-        by_message(&interactions(d), "c-1").is_some_and(|r| r["outcome"] == "REPLIED")
-    })
-    .await;
+    let data = app
+        .eventually(&token, SESSION, json!({"id": &id}), "gina's DM", |d| {
+            by_message(&interactions(d), "c-1").is_some_and(|r| r["outcome"] == "REPLIED")
+        })
+        .await;
     assert_eq!(
         by_message(&interactions(&data), "c-1").map(|r| r["responseVia"].clone()),
         Some(json!("DM"))
@@ -364,10 +369,11 @@ async fn a_tiktok_session_reads_polled_and_webhook_comments_and_dms_followers_on
             .as_u16();
         assert_eq!(status, 200);
     }
-    let data = eventually(&app, &token, &id, "hank's skip", |d| {
-        by_message(&interactions(d), "c-2").is_some_and(|r| r["outcome"] == "SKIPPED")
-    })
-    .await;
+    let data = app
+        .eventually(&token, SESSION, json!({"id": &id}), "hank's skip", |d| {
+            by_message(&interactions(d), "c-2").is_some_and(|r| r["outcome"] == "SKIPPED")
+        })
+        .await;
     assert_eq!(
         by_message(&interactions(&data), "c-2").map(|r| r["skipReason"].clone()),
         Some(json!("TIKTOK_NOT_FOLLOWER"))
@@ -406,9 +412,13 @@ async fn a_tiktok_session_reads_polled_and_webhook_comments_and_dms_followers_on
         .status()
         .as_u16();
     assert_eq!(status, 200);
-    eventually(&app, &token, &id, "the session to stop", |d| {
-        d["liveSession"]["status"] == "STOPPED"
-    })
+    app.eventually(
+        &token,
+        SESSION,
+        json!({"id": &id}),
+        "the session to stop",
+        |d| d["liveSession"]["status"] == "STOPPED",
+    )
     .await;
 }
 
@@ -440,7 +450,7 @@ async fn two_replicas_one_owner_and_a_takeover_without_double_replies() {
     youtube.add_live_video("dQw4w9WgXcQ", "chat-ha");
     youtube.set_polling_interval("chat-ha", 1_000);
     let _ = (&admin_url, &redis_url);
-    let (database_url, redis_url, _) = crate::support::fresh_database().await;
+    let (database_url, redis_url, _) = crate::harness::fresh_database().await;
     let redis_url = redis_url.expect("the Postgres pass has Redis");
     let prefix = format!("ha-{}", uuid::Uuid::now_v7().simple());
     let options = || SpawnOptions {
@@ -474,10 +484,11 @@ async fn two_replicas_one_owner_and_a_takeover_without_double_replies() {
         .expect("id")
         .to_owned();
     youtube.push_text("chat-ha", "alice", "How much is the Ocean Hoodie?");
-    eventually(&first, &token, &id, "alice's answer", |d| {
-        interactions(d).iter().any(|r| r["outcome"] == "REPLIED")
-    })
-    .await;
+    first
+        .eventually(&token, SESSION, json!({"id": &id}), "alice's answer", |d| {
+            interactions(d).iter().any(|r| r["outcome"] == "REPLIED")
+        })
+        .await;
     // Exactly one replica reads the session.
     let (a, b) = (readers(&first).await, readers(&second).await);
     assert_eq!(
@@ -495,14 +506,15 @@ async fn two_replicas_one_owner_and_a_takeover_without_double_replies() {
     for viewer in ["bob", "carol", "dan"] {
         youtube.push_text("chat-ha", viewer, "How much is the Ocean Hoodie?");
     }
-    let data = eventually(&survivor, &token, &id, "the takeover", |d| {
-        interactions(d)
-            .iter()
-            .filter(|r| r["outcome"] == "REPLIED")
-            .count()
-            == 4
-    })
-    .await;
+    let data = survivor
+        .eventually(&token, SESSION, json!({"id": &id}), "the takeover", |d| {
+            interactions(d)
+                .iter()
+                .filter(|r| r["outcome"] == "REPLIED")
+                .count()
+                == 4
+        })
+        .await;
     assert_eq!(readers(&survivor).await, Some(1));
     // Every question answered exactly once: four replies posted, no message stored twice.
     let rows = interactions(&data);

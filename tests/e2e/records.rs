@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{error_code, spawn_app};
+use crate::harness::{error_code, spawn_app};
 
 #[tokio::test]
 async fn products_crud_with_money_validation() {
@@ -310,7 +310,7 @@ async fn leads_crud_normalises_phones_and_names_bad_fields() {
     );
 }
 
-async fn page(app: &crate::support::TestApp, t: &str, after: Option<&str>) -> Value {
+async fn page(app: &crate::harness::TestApp, t: &str, after: Option<&str>) -> Value {
     app.ok(t, "query($after: String) { leads(first: 10, after: $after) { totalCount edges { cursor node { id } } pageInfo { hasNextPage endCursor hasPreviousPage } } }", json!({"after": after}))
         .await["leads"]
         .clone()

@@ -9,7 +9,7 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::json;
 use tokio::process::{Child, Command};
 
-use crate::support::{fresh_database, scale_out, spawn_with, SpawnOptions, WsEvent};
+use crate::harness::{fresh_database, scale_out, spawn_with, SpawnOptions, WsEvent};
 
 const SCORE_SUB: &str = "subscription { leadScoreChanged { leadId score previousScore } }";
 
@@ -107,7 +107,7 @@ impl PrivateRedis {
     }
 }
 
-async fn ready_status(app: &crate::support::TestApp) -> u16 {
+async fn ready_status(app: &crate::harness::TestApp) -> u16 {
     app.http
         .get(format!("{}/readyz", app.base))
         .send()
@@ -116,7 +116,7 @@ async fn ready_status(app: &crate::support::TestApp) -> u16 {
         .unwrap_or(0)
 }
 
-async fn wait_for_status(app: &crate::support::TestApp, want: u16, limit: Duration) {
+async fn wait_for_status(app: &crate::harness::TestApp, want: u16, limit: Duration) {
     let started = Instant::now();
     loop {
         let status = ready_status(app).await;

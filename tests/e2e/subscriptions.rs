@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{spawn_app, WsClient, WsEvent};
+use crate::harness::{spawn_app, WsClient, WsEvent};
 
 const SCORE_SUB: &str = "subscription($leadId: ID) { leadScoreChanged(leadId: $leadId) { leadId score previousScore temperature signal reason } }";
 const ADJUST: &str = "mutation($id: ID!, $d: Int!) { adjustLeadScore(input: {leadId: $id, delta: $d, signal: \"interested\", reason: \"asked price\"}) { lead { score } } }";

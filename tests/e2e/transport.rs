@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{error_code, spawn_app, spawn_with, SpawnOptions};
+use crate::harness::{error_code, spawn_app, spawn_with, SpawnOptions};
 
 #[tokio::test]
 async fn bad_requests_get_json_errors_and_4xx() {

@@ -15,7 +15,7 @@ use leadline_whatsapp::fake::{FakeWhatsApp, FakeWhatsAppConfig};
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use serde_json::{json, Value};
 
-use crate::support::{
+use crate::harness::{
     error_code, fresh_database, scale_out, spawn_with, swap_authority, SpawnOptions, TcpProxy,
     TestApp,
 };
@@ -269,6 +269,32 @@ async fn whatsapp_delivery_creates_one_warm_lead_and_one_ai_job_and_redelivery_c
         hub_query,
     )
     .await;
+}
+
+/// A WhatsApp lead has its phone even when libphonenumber does not list the number's range:
+/// the `wa_id` is the number (WhatsApp registered it by SMS), so the lead carries it in E.164.
+#[tokio::test]
+async fn a_whatsapp_lead_has_its_phone_even_outside_the_number_metadata() {
+    let app = app_with(&[]).await;
+    let token = app.sign_up("wa-phone").await;
+    let fake = FakeWhatsApp::start().await.unwrap();
+    connect(
+        &app,
+        &token,
+        json!({"channel": "WHATSAPP", "appSecret": fake.app_secret(), "externalAccountId": fake.phone_number_id()}),
+    )
+    .await;
+    for (from, name) in [("15550100123", "Range Unlisted"), (WA_FROM, "Listed Range")] {
+        let delivery = meta_delivery(fake.signed_text_message_webhook(from, name, "hola!"));
+        let (status, body) = post(&app, "whatsapp", "wa-phone", &delivery).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let found = leads(&app, &token).await;
+    assert_eq!(found.len(), 2, "{found:#?}");
+    for lead in &found {
+        let external_id = lead["identities"][0]["externalId"].as_str().unwrap();
+        assert_eq!(lead["phone"], json!(format!("+{external_id}")), "{lead}");
+    }
 }
 
 #[tokio::test]
@@ -673,22 +699,6 @@ async fn echoes_and_events_for_another_account_are_skipped_without_failing_the_b
     assert!(text.contains("leadline_webhook_duration_seconds"), "{text}");
 }
 
-/// Retries `f` until it returns `Some`, for at most `limit` (reconnection takes a moment).
-async fn eventually<T, F, Fut>(limit: Duration, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let started = std::time::Instant::now();
-    loop {
-        if let Some(value) = f().await {
-            return value;
-        }
-        assert!(started.elapsed() < limit, "gave up after {limit:?}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
 #[tokio::test]
 async fn database_outage_answers_503_and_the_redelivery_stores_exactly_once() {
     if scale_out("database_outage_answers_503_and_the_redelivery_stores_exactly_once").is_none() {
@@ -722,11 +732,21 @@ async fn database_outage_answers_503_and_the_redelivery_stores_exactly_once() {
 
     proxy.restore();
     // The platform keeps redelivering; the first one after the pool reconnects is stored.
-    let body = eventually(Duration::from_secs(60), || async {
-        let (status, body) = post(&app, "whatsapp", "outage-co", &delivery).await;
-        (status == 200).then_some(body)
-    })
-    .await;
+    let body = leadline_api::store::testkit::eventually(
+        "a redelivery stored after the outage",
+        Duration::from_secs(60),
+        Duration::from_millis(250),
+        || async {
+            let (status, body) = post(&app, "whatsapp", "outage-co", &delivery).await;
+            if status == 200 {
+                Ok(body)
+            } else {
+                Err((status, body))
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|timed_out| panic!("{timed_out}"));
     assert_eq!(body, json!({"ok": true, "stored": 1, "duplicates": 0}));
     let (status, body) = post(&app, "whatsapp", "outage-co", &delivery).await;
     assert_eq!((status, body["duplicates"].as_i64()), (200, Some(1)));

@@ -31,6 +31,14 @@ impl LocalHub {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let scope = match &delivery {
             Delivery::Event(event) => event.scope(),
+            Delivery::Missed(_) => {
+                // Any of the tenant's topics may have wanted the dropped events.
+                let missed = delivery.clone();
+                topics.retain(|(tenant, _), sender| {
+                    *tenant != tenant_id || sender.send(missed.clone()).is_ok()
+                });
+                return;
+            }
             Delivery::Disconnected => None,
         };
         let mut targets = vec![(tenant_id, None)];
@@ -95,6 +103,9 @@ impl LocalHub {
             let mut receiver = receiver?;
             match receiver.recv().await {
                 Ok(Delivery::Event(event)) => Some((Ok(event), (Some(receiver), false))),
+                Ok(Delivery::Missed(missed)) => {
+                    Some((Err(BusError::Lagged(missed)), (Some(receiver), false)))
+                }
                 Ok(Delivery::Disconnected) | Err(broadcast::error::RecvError::Closed) => {
                     Some((Err(BusError::Disconnected), (None, false)))
                 }
@@ -189,6 +200,30 @@ mod tests {
             only_one.next().await.map(|r| r.err()),
             Some(Some(BusError::Disconnected))
         );
+    }
+
+    #[tokio::test]
+    async fn missed_events_reach_every_topic_of_their_tenant_only() {
+        let hub = LocalHub::default();
+        let (tenant, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut all = Box::pin(hub.subscribe(tenant, true));
+        let mut scoped = Box::pin(hub.subscribe_to((tenant, Some(Uuid::now_v7())), true));
+        let mut elsewhere = Box::pin(hub.subscribe(other, true));
+        hub.deliver(tenant, Delivery::Missed(7));
+        assert_eq!(
+            all.next().await.map(|r| r.err()),
+            Some(Some(BusError::Lagged(7)))
+        );
+        assert_eq!(
+            scoped.next().await.map(|r| r.err()),
+            Some(Some(BusError::Lagged(7)))
+        );
+        let nothing =
+            tokio::time::timeout(std::time::Duration::from_millis(50), elsewhere.next()).await;
+        assert!(nothing.is_err(), "another tenant is not told");
+        // The streams go on after the news.
+        hub.deliver(tenant, Delivery::Event(event()));
+        assert!(matches!(all.next().await, Some(Ok(_))));
     }
 
     #[tokio::test]

@@ -17,6 +17,7 @@ mod redis_backend;
 use std::sync::Arc;
 
 use futures::Stream;
+use leadline_domain::ids::TenantId;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -65,6 +66,22 @@ pub enum Event {
         /// What happened.
         event: SupportEvent,
     },
+    /// A call's status changed, or a transcript line or its outcome arrived (`callEvents`).
+    Call {
+        /// The call as it is after the change.
+        call: Box<leadline_entity::calls::Model>,
+        /// The timeline entry.
+        entry: Box<leadline_entity::call_events::Model>,
+    },
+    /// The tenant's AI phone agent was started or stopped (`phoneAgentStatus`).
+    PhoneAgentStatus {
+        /// Whether it now answers calls.
+        running: bool,
+        /// The member who switched it, when it was one.
+        changed_by: Option<Uuid>,
+        /// When.
+        at: chrono::DateTime<chrono::Utc>,
+    },
     /// Someone's access to the tenant changed (removed, role changed, key revoked, lead
     /// deleted). Published after the change commits; open sockets of that principal
     /// re-authenticate and end their subscriptions if the principal is gone or changed.
@@ -95,7 +112,7 @@ pub enum AccessSubject {
 pub const ACCESS_SCOPE: Uuid = Uuid::nil();
 
 impl Event {
-    /// The conversation or session one event belongs to, if any: such events also reach the
+    /// The conversation, session, call or lead one event belongs to, if any: such events also reach the
     /// subscribers of that scope alone ([`EventBus::subscribe_scoped`]), so a subscription to one
     /// chat is not woken by every other chat of the tenant.
     pub fn scope(&self) -> Option<Uuid> {
@@ -106,10 +123,13 @@ impl Event {
             Event::ConversationUpdated { conversation } => Some(conversation.id),
             Event::Live { session_id, .. } | Event::Support { session_id, .. } => Some(*session_id),
             Event::AccessChanged { .. } => Some(ACCESS_SCOPE),
-            Event::LeadScoreChanged(_)
-            | Event::LeadUpdated { .. }
-            | Event::JobUpdated { .. }
-            | Event::JobsAvailable => None,
+            Event::Call { call, .. } => Some(call.id),
+            // A dashboard watching one lead is not woken by the tenant's other leads.
+            Event::LeadScoreChanged(change) => Some(change.lead_id),
+            Event::LeadUpdated { lead } => Some(lead.id),
+            Event::JobUpdated { .. } | Event::JobsAvailable | Event::PhoneAgentStatus { .. } => {
+                None
+            }
         }
     }
 }
@@ -118,8 +138,8 @@ impl Event {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SupportParticipant {
-    /// `CUSTOMER`, `AGENT` or `AI`.
-    pub kind: String,
+    /// Customer, agent or AI (serialized under its stable name, e.g. `CUSTOMER`).
+    pub kind: leadline_domain::conversation::ParticipantKind,
     /// The lead id (customer) or user id (agent); nil for the AI.
     pub id: Uuid,
     /// What to show.
@@ -129,7 +149,7 @@ pub struct SupportParticipant {
 /// What a support session's participants (and the agents' queue) are told about.
 ///
 /// Typing is deliberately only here, never stored: it is worthless a few seconds later.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SupportEvent {
     /// A participant is typing; without a refresh it counts as stopped at `expires_at`.
@@ -250,11 +270,19 @@ pub struct LeadScoreChanged {
     pub at: chrono::DateTime<chrono::Utc>,
 }
 
-/// An event with the tenant it belongs to (the wire form on Redis).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Envelope {
-    pub tenant_id: Uuid,
-    pub event: Event,
+impl From<&leadline_entity::lead_score_events::Model> for LeadScoreChanged {
+    /// The event for a recorded score change (one shape wherever scores move).
+    fn from(event: &leadline_entity::lead_score_events::Model) -> Self {
+        Self {
+            lead_id: event.lead_id,
+            score: event.score_after,
+            previous_score: event.score_before,
+            temperature: event.temperature_after.clone(),
+            signal: event.signal.clone(),
+            reason: event.reason.clone(),
+            at: event.created_at,
+        }
+    }
 }
 
 /// Why a subscription stream ended or skipped.
@@ -272,6 +300,9 @@ pub enum BusError {
 #[derive(Debug, Clone)]
 pub(crate) enum Delivery {
     Event(Arc<Event>),
+    /// Events of this tenant were dropped before reaching the subscriber (a publisher's queue
+    /// overflowed): it must reload instead of trusting its picture.
+    Missed(u64),
     Disconnected,
 }
 
@@ -303,10 +334,19 @@ impl EventBus {
     }
 
     /// Publishes `event` to `tenant`'s subscribers on every replica. Never blocks.
-    pub fn publish(&self, tenant_id: Uuid, event: Event) {
+    ///
+    /// This process's subscribers get it at once, before Redis sees it (they do not wait on a
+    /// round trip, nor lose it when the publish queue is full); other replicas get it through
+    /// Redis, and this process drops the echo.
+    pub fn publish(&self, tenant: TenantId, event: Event) {
+        let tenant_id = tenant.uuid();
         metrics::counter!("leadline_bus_events_published_total").increment(1);
         match &self.redis {
-            Some(redis) => redis.publish(Envelope { tenant_id, event }),
+            Some(redis) => {
+                let event = Arc::new(event);
+                self.hub.deliver(tenant_id, Delivery::Event(event.clone()));
+                redis.publish(tenant_id, event);
+            }
             None => self
                 .hub
                 .deliver(tenant_id, Delivery::Event(Arc::new(event))),
@@ -315,24 +355,25 @@ impl EventBus {
 
     /// Tells every replica that `subject`'s access to `tenant_id` changed. Call it after the
     /// change commits (a socket re-reading before the commit would see the old state).
-    pub fn access_changed(&self, tenant_id: Uuid, subject: AccessSubject) {
-        self.publish(tenant_id, Event::AccessChanged { subject });
+    pub fn access_changed(&self, tenant: TenantId, subject: AccessSubject) {
+        self.publish(tenant, Event::AccessChanged { subject });
     }
 
     /// Subscribes to [`Event::AccessChanged`] of `tenant_id` only. Like every subscription,
     /// the stream ends after yielding `BusError::Disconnected`.
     pub fn subscribe_access(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
     ) -> impl Stream<Item = Result<Arc<Event>, BusError>> + Send + 'static {
-        self.subscribe_scoped(tenant_id, ACCESS_SCOPE)
+        self.subscribe_scoped(tenant, ACCESS_SCOPE)
     }
 
     /// Subscribes to `tenant`'s events. The stream ends after yielding `BusError::Disconnected`.
     pub fn subscribe(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
     ) -> impl Stream<Item = Result<Arc<Event>, BusError>> + Send + 'static {
+        let tenant_id = tenant.uuid();
         let connected = self.redis.as_ref().is_none_or(|r| r.is_subscribed());
         self.hub.subscribe(tenant_id, connected)
     }
@@ -342,9 +383,10 @@ impl EventBus {
     /// this subscriber for the tenant's other traffic.
     pub fn subscribe_scoped(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         scope: Uuid,
     ) -> impl Stream<Item = Result<Arc<Event>, BusError>> + Send + 'static {
+        let tenant_id = tenant.uuid();
         let connected = self.redis.as_ref().is_none_or(|r| r.is_subscribed());
         self.hub.subscribe_to((tenant_id, Some(scope)), connected)
     }

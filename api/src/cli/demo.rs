@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
+use leadline_domain::ids::TenantId;
 use leadline_twitch::fake::helix::FakeHelix;
 use leadline_twitch::fake::irc::{FakeIrc, ScriptedMessage};
 use leadline_youtube::fake::FakeYoutube;
@@ -18,9 +19,22 @@ use uuid::Uuid;
 use crate::app::{shutdown_signal, Application};
 use crate::config::Config;
 
+/// Which demo to run.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Scenario {
+    /// The live-stream sales agent on YouTube and Twitch fakes.
+    #[default]
+    Live,
+    /// Payment-reminder calls through a LiveKit fake (`super::demo_calls`).
+    Calls,
+}
+
 /// Options of `leadline demo`.
 #[derive(Args, Debug, Clone)]
 pub struct DemoArgs {
+    /// `live` (default) or `calls`.
+    #[arg(value_enum, default_value_t = Scenario::Live)]
+    pub scenario: Scenario,
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     pub seconds: Option<u64>,
@@ -68,7 +82,15 @@ impl Script {
 }
 
 /// Runs the demo.
-pub async fn run(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
+pub async fn run(config: Config, args: &DemoArgs) -> anyhow::Result<()> {
+    match args.scenario {
+        Scenario::Live => run_live(config, args).await,
+        Scenario::Calls => super::demo_calls::run(config).await,
+    }
+}
+
+/// The live-stream demo.
+async fn run_live(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
     let youtube = FakeYoutube::start()
         .await
         .context("starting the YouTube fake")?;
@@ -225,7 +247,7 @@ pub async fn run(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
         if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
             break;
         }
-        let summary = summarize(&state, tenant_id, &sessions)
+        let summary = summarize(&state, TenantId(tenant_id), &sessions)
             .await
             .map_err(api_error)?;
         println!(
@@ -243,7 +265,7 @@ pub async fn run(mut config: Config, args: &DemoArgs) -> anyhow::Result<()> {
             )
             .await;
     }
-    let summary = summarize(&state, tenant_id, &sessions)
+    let summary = summarize(&state, TenantId(tenant_id), &sessions)
         .await
         .map_err(api_error)?;
     feeder.abort();
@@ -279,7 +301,7 @@ struct Summary {
 
 async fn summarize(
     state: &crate::state::AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     sessions: &[String],
 ) -> crate::error::ApiResult<Summary> {
     let mut summary = Summary::default();
@@ -301,7 +323,11 @@ async fn summarize(
             .sum::<i64>();
         summary.skipped += state
             .store
-            .live_outcome_count(tenant_id, id, crate::store::live::OUTCOME_SKIPPED)
+            .live_outcome_count(
+                tenant_id,
+                id,
+                leadline_domain::live::InteractionOutcome::Skipped,
+            )
             .await?;
         for lead in state.store.live_session_leads(tenant_id, id).await? {
             leads.insert(lead.id, lead.temperature);

@@ -1,7 +1,19 @@
-//! `leadline eval FILE.jsonl --catalog CATALOG.json [--provider offline|anthropic|openai]
-//! [--json]`: runs one AI provider over labelled messages and prints the metrics of
-//! `leadline_domain::analysis::eval` (intent macro-F1, product accuracy, signals, escalation,
-//! language, throughput).
+//! `leadline eval [FILE.jsonl] [--catalog CATALOG.json] [--split train|test|holdout]
+//! [--provider offline|anthropic|openai] [--json]`: runs one AI provider over labelled messages
+//! and prints the metrics of `leadline_domain::analysis::eval` (intent macro-F1 and every class,
+//! product accuracy, every signal, escalation, language, throughput — overall and per language).
+//! Without FILE it runs the shipped splits, each reported on its own: TRAIN (what the model
+//! learns from, so its figure is flattering), TEST (read by the quality test) and HOLDOUT (read
+//! by nothing that trains or tunes: the honest figure); `--split` picks one. With FILE,
+//! `--catalog` is required; the shipped data defaults to the shipped demo catalog.
+//!
+//! `leadline eval --task replies [FILE.jsonl]` scores the offline provider's suggested replies
+//! (`leadline_domain::analysis::reply_eval`; default file `domain/data/analysis/replies.jsonl`):
+//! language match, grounding (every price and link verbatim from the catalog) and whether an
+//! attribute question was answered from the description or honestly declined. Each message is
+//! answered on its labelled channel (live chat as YouTube, DMs as Instagram, support chat as
+//! WEB_CHAT, phone calls as LiveKit). With `--split train|test|holdout` the replies to that
+//! analysis split's messages are scored instead (language and grounding only).
 //!
 //! The messages are analysed as the demo tenant the shipped splits were labelled for: web chat,
 //! no history, the catalog given, and the demo escalation keywords unless
@@ -13,16 +25,25 @@
 //! every 50 messages. Throughput (`messagesPerSecond`) is the examples divided by the wall time
 //! measured here, around the analysis only (the offline model is trained before the clock starts).
 //!
+//! `leadline eval --task call-outcome FILE.jsonl [--split dev|test] [--json]` scores the offline
+//! call-outcome classifier (`leadline_domain::call_outcome`) on labelled call transcripts (the
+//! shipped set is `domain/data/calls/outcomes.jsonl`): accuracy, macro-F1, per-class scores, the
+//! confusion matrix, accuracy per language, and the misclassified ids. Only `--provider offline`
+//! exists for this task so far.
+//!
 //! Exit codes: 0 done; 1 some messages were not answered (or the provider refused the key);
 //! 2 unreadable or invalid input files or configuration, with a message naming the file and line.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use futures::StreamExt;
-use leadline_domain::analysis::eval::{parse_catalog, parse_examples, score, EvalExample};
+use leadline_domain::analysis::eval::{
+    parse_catalog, parse_examples, score, EvalExample, EvalReport,
+};
 use leadline_domain::analysis::offline::{dataset, OfflineAnalyzer};
+use leadline_domain::analysis::reply_eval::{parse_reply_examples, score_replies, ReplyExample};
 use leadline_domain::analysis::{AiSettings, Analysis, AnalysisContext, CatalogProduct, Provider};
 use leadline_domain::channel::Channel;
 use leadline_domain::ids::TenantId;
@@ -39,12 +60,23 @@ const PROGRESS_EVERY: usize = 50;
 #[derive(clap::Args)]
 pub(super) struct EvalArgs {
     /// Labelled messages, one JSON object per line: {"text", "intent"?, "product"?, "signals"?,
-    /// "escalate"?, "lang"?} (see domain/data/analysis/README.md).
-    file: PathBuf,
-    /// The catalog the messages talk about: a JSON array of {name, description, priceMicros,
-    /// currency, purchaseLink, keywords}.
+    /// "escalate"?, "lang"?, "channel"?} (see domain/data/analysis/README.md). Optional for
+    /// `intent` and `replies` (then the shipped data), required for `call-outcome`.
+    file: Option<PathBuf>,
+    /// What is evaluated: message analysis (`intent`, the default), suggested replies
+    /// (`replies`) or the outcome of payment reminder calls (`call-outcome`).
+    #[arg(long, value_enum, default_value_t = EvalTask::Intent)]
+    task: EvalTask,
+    /// The catalog the messages talk about (`intent` and `replies`; required with FILE, else
+    /// the shipped demo catalog): a JSON array of {name, description, priceMicros, currency,
+    /// purchaseLink, keywords}.
     #[arg(long)]
-    catalog: PathBuf,
+    catalog: Option<PathBuf>,
+    /// Only the examples of this split (`intent` without FILE: `train`, `test` or `holdout`;
+    /// `replies`: the replies to that analysis split's messages; `call-outcome`: `dev` or
+    /// `test`; default all, each reported on its own).
+    #[arg(long)]
+    split: Option<String>,
     /// Who answers.
     #[arg(long, value_enum, default_value_t = EvalProvider::Offline)]
     provider: EvalProvider,
@@ -63,6 +95,17 @@ pub(super) struct EvalArgs {
     escalation_keywords: Option<Vec<String>>,
 }
 
+/// What `eval` measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum EvalTask {
+    /// Intent, products, signals, escalation and language of chat messages.
+    Intent,
+    /// Language, grounding and attribute answers of the offline provider's replies.
+    Replies,
+    /// The customer's answer in payment-reminder call transcripts.
+    CallOutcome,
+}
+
 /// The providers `eval` can run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum EvalProvider {
@@ -76,7 +119,67 @@ enum EvalProvider {
 
 /// Runs `leadline eval`.
 pub(super) fn run(args: &EvalArgs) -> ExitCode {
-    let (examples, products) = match load(&args.file, &args.catalog) {
+    match args.task {
+        EvalTask::CallOutcome => call_outcome(args),
+        EvalTask::Replies => replies(args),
+        EvalTask::Intent => intent(args),
+    }
+}
+
+/// The labelled sets to score: the file given, else the shipped splits (or the one named).
+fn intent_sets(args: &EvalArgs) -> Result<Vec<(String, Vec<EvalExample>)>, String> {
+    if let Some(file) = &args.file {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let examples = parse_examples(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+        if examples.is_empty() {
+            return Err(format!("{}: no examples", file.display()));
+        }
+        return Ok(vec![(file.display().to_string(), examples)]);
+    }
+    let shipped = [
+        ("train", dataset::TRAIN_JSONL),
+        ("test", dataset::TEST_JSONL),
+        ("holdout", dataset::HOLDOUT_JSONL),
+    ];
+    if let Some(split) = &args.split {
+        if !shipped.iter().any(|(name, _)| name == split) {
+            return Err(format!(
+                "unknown split {split:?}: use train, test or holdout"
+            ));
+        }
+    }
+    shipped
+        .into_iter()
+        .filter(|(name, _)| args.split.as_deref().is_none_or(|s| s == *name))
+        .map(|(name, text)| {
+            parse_examples(text)
+                .map(|examples| (name.to_owned(), examples))
+                .map_err(|e| format!("shipped {name} split: {e}"))
+        })
+        .collect()
+}
+
+/// A FILE of one's own talks about one's own catalog, so it needs `--catalog`; the shipped data
+/// defaults to the shipped catalog it was labelled for.
+fn catalog(args: &EvalArgs) -> Result<Vec<CatalogProduct>, String> {
+    match (&args.catalog, &args.file) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            parse_catalog(&text).map_err(|e| format!("{}: {e}", path.display()))
+        }
+        (None, Some(_)) => Err("--catalog CATALOG.json is required with FILE".to_owned()),
+        (None, None) => {
+            parse_catalog(dataset::CATALOG_JSON).map_err(|e| format!("shipped catalog: {e}"))
+        }
+    }
+}
+
+/// `--task intent`: every set scored and reported on its own.
+fn intent(args: &EvalArgs) -> ExitCode {
+    let loaded = intent_sets(args).and_then(|sets| Ok((sets, catalog(args)?)));
+    let (sets, products) = match loaded {
         Ok(loaded) => loaded,
         Err(message) => {
             eprintln!("leadline eval: {message}");
@@ -102,30 +205,150 @@ pub(super) fn run(args: &EvalArgs) -> ExitCode {
             ..AiSettings::default()
         },
     };
-    let outcome = match args.provider {
-        EvalProvider::Offline => Ok(offline(&examples, &ctx)),
-        EvalProvider::Anthropic | EvalProvider::Openai => llm(args, &examples, &ctx),
+    let mut reports: Vec<(String, EvalReport)> = Vec::new();
+    let mut unanswered_any = false;
+    for (name, examples) in sets {
+        let outcome = match args.provider {
+            EvalProvider::Offline => Ok(offline(&examples, &ctx)),
+            EvalProvider::Anthropic | EvalProvider::Openai => llm(args, &examples, &ctx),
+        };
+        let run = match outcome {
+            Ok(run) => run,
+            Err(Failure { message, code }) => {
+                eprintln!("leadline eval: {message}");
+                return ExitCode::from(code);
+            }
+        };
+        let (scored, predictions): (Vec<EvalExample>, Vec<Analysis>) = examples
+            .into_iter()
+            .zip(run.predictions)
+            .filter_map(|(example, prediction)| prediction.map(|p| (example, p)))
+            .unzip();
+        let unanswered = run.total - scored.len();
+        let mut report = score(&scored, &predictions, run.elapsed_seconds);
+        // Throughput counts every message sent, answered or not: they all took the time.
+        report.messages_per_second = if run.elapsed_seconds > 0.0 {
+            run.total as f64 / run.elapsed_seconds
+        } else {
+            0.0
+        };
+        if unanswered > 0 {
+            unanswered_any = true;
+            eprintln!(
+                "leadline eval: {name}: {unanswered} of {} messages were not answered and are not scored",
+                run.total
+            );
+        }
+        reports.push((name, report));
+    }
+    if args.json {
+        // One file: its report as the object; the shipped splits: one report per split name.
+        let json = match (&args.file, reports.as_slice()) {
+            (Some(_), [(_, report)]) => serde_json::to_value(report),
+            _ => reports
+                .iter()
+                .map(|(name, r)| serde_json::to_value(r).map(|v| (name.clone(), v)))
+                .collect::<Result<serde_json::Map<_, _>, _>>()
+                .map(serde_json::Value::Object),
+        };
+        match json {
+            Ok(json) => println!("{json}"),
+            Err(error) => {
+                eprintln!("leadline eval: cannot encode the report: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        for (name, report) in &reports {
+            let note = match name.as_str() {
+                "train" => " (the model learns from it: flattering)",
+                "holdout" => " (nothing trains or tunes on it: the honest figure)",
+                _ => "",
+            };
+            println!("== {name}{note} ==");
+            print!("{}", report.render_text());
+        }
+    }
+    if unanswered_any {
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+/// `--task replies`: the offline provider's replies, scored.
+fn replies(args: &EvalArgs) -> ExitCode {
+    if args.provider != EvalProvider::Offline {
+        eprintln!("leadline eval: --task replies runs only with --provider offline for now");
+        return ExitCode::from(2);
+    }
+    let text = match &args.file {
+        Some(file) => match std::fs::read_to_string(file) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("leadline eval: cannot read {}: {e}", file.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => dataset::REPLIES_JSONL.to_owned(),
     };
-    let run = match outcome {
-        Ok(run) => run,
-        Err(Failure { message, code }) => {
+    // `--split`: the replies to a shipped analysis split's messages, scored for language and
+    // grounding (those lines carry no attribute expectation).
+    let parsed = match &args.split {
+        Some(_) if args.file.is_some() => Err("--split and FILE exclude each other".to_owned()),
+        Some(_) => intent_sets(args).map(|sets| {
+            sets.into_iter()
+                .flat_map(|(_, examples)| examples)
+                .filter_map(|e| {
+                    Some(ReplyExample {
+                        lang: e.language?.code().to_owned(),
+                        text: e.text,
+                        channel: e.channel,
+                        attribute: None,
+                        must_contain: Vec::new(),
+                    })
+                })
+                .collect()
+        }),
+        None => parse_reply_examples(&text).map_err(|e| e.to_string()),
+    };
+    let loaded = parsed.and_then(|examples| Ok((examples, catalog(args)?)));
+    let (examples, products) = match loaded {
+        Ok(loaded) => loaded,
+        Err(message) => {
             eprintln!("leadline eval: {message}");
-            return ExitCode::from(code);
+            return ExitCode::from(2);
         }
     };
-    let (scored, predictions): (Vec<EvalExample>, Vec<Analysis>) = examples
-        .into_iter()
-        .zip(run.predictions)
-        .filter_map(|(example, prediction)| prediction.map(|p| (example, p)))
-        .unzip();
-    let unanswered = run.total - scored.len();
-    let mut report = score(&scored, &predictions, run.elapsed_seconds);
-    // Throughput counts every message sent, answered or not: they all took the time.
-    report.messages_per_second = if run.elapsed_seconds > 0.0 {
-        run.total as f64 / run.elapsed_seconds
-    } else {
-        0.0
+    let analyzer = OfflineAnalyzer::new();
+    let base = AnalysisContext {
+        channel: Channel::WebChat,
+        products: products.clone(),
+        history: Vec::new(),
+        settings: AiSettings {
+            escalation_keywords: dataset::ESCALATION_KEYWORDS
+                .iter()
+                .map(|k| (*k).to_owned())
+                .collect(),
+            ..AiSettings::default()
+        },
     };
+    let answers: Vec<_> = examples
+        .iter()
+        .map(|example| {
+            let ctx = AnalysisContext {
+                channel: match example.channel.as_deref() {
+                    Some("live_chat") => Channel::Youtube,
+                    Some("dm") => Channel::Instagram,
+                    Some("phone_call") => Channel::Livekit,
+                    _ => Channel::WebChat,
+                },
+                ..base.clone()
+            };
+            let analysis = analyzer.analyze(&example.text, &ctx);
+            analyzer.reply(&example.text, &analysis, &ctx)
+        })
+        .collect();
+    let report = score_replies(&examples, &answers, &products);
     if args.json {
         match serde_json::to_string(&report) {
             Ok(json) => println!("{json}"),
@@ -136,13 +359,6 @@ pub(super) fn run(args: &EvalArgs) -> ExitCode {
         }
     } else {
         print!("{}", report.render_text());
-    }
-    if unanswered > 0 {
-        eprintln!(
-            "leadline eval: {unanswered} of {} messages were not answered and are not scored",
-            run.total
-        );
-        return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
 }
@@ -158,19 +374,6 @@ struct Run {
     predictions: Vec<Option<Analysis>>,
     total: usize,
     elapsed_seconds: f64,
-}
-
-fn load(file: &Path, catalog: &Path) -> Result<(Vec<EvalExample>, Vec<CatalogProduct>), String> {
-    let read = |path: &Path| {
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-    };
-    let examples = parse_examples(&read(file)?).map_err(|e| format!("{}: {e}", file.display()))?;
-    if examples.is_empty() {
-        return Err(format!("{}: no examples", file.display()));
-    }
-    let products =
-        parse_catalog(&read(catalog)?).map_err(|e| format!("{}: {e}", catalog.display()))?;
-    Ok((examples, products))
 }
 
 fn offline(examples: &[EvalExample], ctx: &AnalysisContext) -> Run {
@@ -291,4 +494,48 @@ fn llm(args: &EvalArgs, examples: &[EvalExample], ctx: &AnalysisContext) -> Resu
             elapsed_seconds,
         })
     })
+}
+
+/// `--task call-outcome`: the offline classifier over labelled transcripts.
+fn call_outcome(args: &EvalArgs) -> ExitCode {
+    if args.provider != EvalProvider::Offline {
+        eprintln!(
+            "leadline eval: --task call-outcome runs only with --provider offline for now \
+             (the LLM providers do not classify call transcripts yet)"
+        );
+        return ExitCode::from(2);
+    }
+    let Some(file) = &args.file else {
+        eprintln!("leadline eval: --task call-outcome needs FILE.jsonl (domain/data/calls/outcomes.jsonl)");
+        return ExitCode::from(2);
+    };
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("leadline eval: {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let report = match leadline_domain::call_outcome::eval::evaluate_call_outcomes(
+        &text,
+        args.split.as_deref(),
+    ) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("leadline eval: {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(json) => println!("{json}"),
+            Err(e) => {
+                eprintln!("leadline eval: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    } else {
+        print!("{}", report.render_text());
+    }
+    ExitCode::SUCCESS
 }

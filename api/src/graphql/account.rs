@@ -4,6 +4,7 @@
 
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
+use leadline_domain::ids::TenantId;
 use leadline_domain::phone::PhoneNumber;
 use leadline_domain::tenant::{check_ai_lead_percentage, check_password_policy, Email, TenantSlug};
 
@@ -22,234 +23,8 @@ const INVITE_VALID_DAYS: i64 = 7;
 /// Verification mails per account and hour, the sign-up's own included.
 const VERIFICATION_MAILS_PER_HOUR: usize = 3;
 
-/// Input of `signUp`.
-#[derive(InputObject)]
-pub struct SignUpInput {
-    /// Login e-mail of the owner.
-    pub email: String,
-    /// At least 8 characters.
-    pub password: String,
-    /// Display name of the new tenant.
-    pub tenant_name: String,
-    /// URL handle of the tenant: 3–40 lowercase letters, digits and dashes.
-    pub tenant_slug: String,
-}
-
-/// Input of `login`.
-#[derive(InputObject)]
-pub struct LoginInput {
-    /// Login e-mail.
-    pub email: String,
-    /// Password.
-    pub password: String,
-    /// Which tenant to sign in to, for people in several (default: the first one joined).
-    pub tenant_slug: Option<String>,
-}
-
-/// Input of `acceptInvite`.
-#[derive(InputObject)]
-pub struct AcceptInviteInput {
-    /// The one-time code from the invite e-mail.
-    pub code: String,
-    /// The password to set (new accounts) or the existing password (existing accounts).
-    pub password: String,
-    /// Display name.
-    pub name: Option<String>,
-}
-
-/// A session token.
-#[derive(SimpleObject)]
-pub struct AuthPayload {
-    /// JWT (HS256) for `Authorization: Bearer <token>` and the WebSocket `connection_init`.
-    pub token: String,
-    /// When the token expires.
-    pub expires_at: DateTime<Utc>,
-    /// The signed-in user.
-    pub user: User,
-    /// The tenant the token is for.
-    pub tenant: Tenant,
-    /// The user's role there.
-    pub role: Role,
-}
-
-/// Input of `updateTenantSettings`: omitted fields stay as they are.
-#[derive(InputObject, Default)]
-pub struct UpdateTenantSettingsInput {
-    /// Display name.
-    pub name: Option<String>,
-    /// Whether the AI phone agent takes calls.
-    pub agent_running: Option<bool>,
-    /// 0, 25, 50, 75 or 100.
-    pub ai_lead_percentage: Option<i32>,
-    /// Name the AI agent uses (empty clears it).
-    pub agent_name: Option<String>,
-    /// E.164 number for transfers to a human (empty clears it).
-    pub human_operator_number: Option<String>,
-    /// ISO-3166 alpha-2 region for national-format phone numbers (empty clears it).
-    pub default_phone_region: Option<String>,
-}
-
-/// Result of `updateTenantSettings`.
-#[derive(SimpleObject)]
-pub struct UpdateTenantSettingsPayload {
-    /// The tenant after the change.
-    pub tenant: Tenant,
-}
-
-/// Input of `inviteMember`.
-#[derive(InputObject)]
-pub struct InviteMemberInput {
-    /// E-mail of the person to invite; the one-time code is mailed there.
-    pub email: String,
-    /// Their role once they accept.
-    pub role: Role,
-}
-
-/// A pending invitation. Its code is never shown: it goes only to the invited address.
-#[derive(SimpleObject)]
-pub struct Invite {
-    /// The invite id.
-    pub id: ID,
-    /// The invited address.
-    pub email: String,
-    /// The role the invitee gets on accepting.
-    pub role: Role,
-    /// When the code stops working.
-    pub expires_at: DateTime<Utc>,
-    /// When the invite was sent.
-    pub created_at: DateTime<Utc>,
-}
-
-impl Invite {
-    fn new(invite: leadline_entity::invites::Model) -> async_graphql::Result<Self> {
-        Ok(Self {
-            id: ID(invite.id.to_string()),
-            role: Role::from_stored(&invite.role)?,
-            email: invite.email,
-            expires_at: invite.expires_at,
-            created_at: invite.created_at,
-        })
-    }
-}
-
-/// Result of `inviteMember`.
-#[derive(SimpleObject)]
-pub struct InviteMemberPayload {
-    /// The invite. Nobody is a member until the invitee accepts with the mailed code.
-    pub invite: Invite,
-}
-
-/// Input of `revokeInvite`.
-#[derive(InputObject)]
-pub struct RevokeInviteInput {
-    /// The invite id.
-    pub id: ID,
-}
-
-/// Result of `revokeInvite`.
-#[derive(SimpleObject)]
-pub struct RevokeInvitePayload {
-    /// The invite, now revoked: its code no longer works.
-    pub invite: Invite,
-}
-
-/// Input of `verifyEmail`.
-#[derive(InputObject)]
-pub struct VerifyEmailInput {
-    /// The one-time token from the verification e-mail.
-    pub token: String,
-}
-
-/// Result of `verifyEmail`.
-#[derive(SimpleObject)]
-pub struct VerifyEmailPayload {
-    /// The account, now verified.
-    pub user: User,
-}
-
-/// Result of `resendVerificationEmail`.
-#[derive(SimpleObject)]
-pub struct ResendVerificationEmailPayload {
-    /// The address the new token is mailed to (earlier tokens stop working).
-    pub email: String,
-}
-
-/// Input of `updateMemberRole`.
-#[derive(InputObject)]
-pub struct UpdateMemberRoleInput {
-    /// The member's user id.
-    pub user_id: ID,
-    /// The new role.
-    pub role: Role,
-}
-
-/// Result of `updateMemberRole`.
-#[derive(SimpleObject)]
-pub struct UpdateMemberRolePayload {
-    /// The member after the change.
-    pub member: Member,
-}
-
-/// Input of `removeMember`.
-#[derive(InputObject)]
-pub struct RemoveMemberInput {
-    /// The member's user id.
-    pub user_id: ID,
-}
-
-/// Result of `removeMember`.
-#[derive(SimpleObject)]
-pub struct RemoveMemberPayload {
-    /// The user id that was removed.
-    pub removed_user_id: ID,
-}
-
-/// Input of `createApiKey`.
-#[derive(InputObject)]
-pub struct CreateApiKeyInput {
-    /// What the key is for.
-    pub name: String,
-    /// What it may do (default: READ).
-    pub scopes: Option<Vec<ApiKeyScope>>,
-}
-
-/// Result of `createApiKey`. The credential is shown only here: store it now.
-#[derive(SimpleObject)]
-pub struct CreateApiKeyPayload {
-    /// The API key credential, sent as `Authorization: Bearer <key>`.
-    pub key: String,
-    /// The same one-time credential (kept for tools that read `secret`).
-    pub secret: String,
-    /// The key's metadata.
-    pub api_key: ApiKey,
-}
-
-/// Input of `revokeApiKey`.
-#[derive(InputObject)]
-pub struct RevokeApiKeyInput {
-    /// The key id.
-    pub id: ID,
-}
-
-/// Result of `revokeApiKey`.
-#[derive(SimpleObject)]
-pub struct RevokeApiKeyPayload {
-    /// The key, now revoked.
-    pub api_key: ApiKey,
-}
-
-/// Who is calling.
-#[derive(SimpleObject)]
-pub struct Viewer {
-    /// The signed-in user (null for API keys).
-    pub user: Option<User>,
-    /// The member's role (null for API keys).
-    pub role: Option<Role>,
-    /// The API key in use (null for members).
-    pub api_key_id: Option<ID>,
-    /// The caller's tenant.
-    pub tenant: Tenant,
-}
+mod types;
+pub use types::*;
 
 #[derive(Default)]
 pub struct AccountQuery;
@@ -287,7 +62,7 @@ impl AccountQuery {
                 tenant: Tenant(state.store.tenant(tenant_id).await?),
             }),
             // The guard refuses customers before this point; they are never members.
-            Principal::Anonymous | Principal::Customer { .. } => {
+            Principal::Anonymous | Principal::Customer { .. } | Principal::CallAgent { .. } => {
                 Err(ApiError::Unauthenticated("sign in first".into()).into())
             }
         }
@@ -389,7 +164,7 @@ async fn session(
         token,
         expires_at,
         user: user.into(),
-        tenant: Tenant(state.store.tenant(tenant_id).await?),
+        tenant: Tenant(state.store.tenant(TenantId(tenant_id)).await?),
         role: role.into(),
     })
 }
@@ -590,6 +365,20 @@ impl AccountMutation {
         input: UpdateTenantSettingsInput,
     ) -> async_graphql::Result<UpdateTenantSettingsPayload> {
         let tenant_id = tenant_for(ctx, Access::Administer)?;
+        // The dealership AI phone agent (issue 15).
+        let phone_agent = super::phone_agent::settings_changes(
+            input.twilio_phone_number,
+            input.elevenlabs_inbound_agent_id,
+            input.elevenlabs_outbound_agent_id,
+            input.dealership_name,
+            input.business_hours,
+            input.appointment_slot_minutes,
+            input.appointments_per_slot,
+        )?;
+        let was_running = match input.agent_running {
+            Some(_) => Some(state(ctx).store.tenant(tenant_id).await?.agent_running),
+            None => None,
+        };
         let optional =
             |value: Option<String>, field: &str| -> Result<Option<Option<String>>, ApiError> {
                 value.map(|v| clean_text(Some(v), field, 120)).transpose()
@@ -624,11 +413,51 @@ impl AccountMutation {
             agent_name: optional(input.agent_name, "agentName")?,
             human_operator_number: operator,
             default_phone_region: region,
+            time_zone: super::leads::optional_time_zone(input.time_zone)?,
+            nurture_schedule: input
+                .nurture_schedule
+                .map(|n| {
+                    leadline_domain::nurture::NurtureSchedule::new(
+                        n.followup1_hours.into(),
+                        n.followup2_hours.into(),
+                        n.long_term_days.into(),
+                        n.enabled,
+                    )
+                    .map_err(|e| match &e {
+                        leadline_domain::DomainError::OutOfRange { field, .. } => {
+                            ApiError::invalid(&format!("nurtureSchedule.{field}"), e.clone())
+                        }
+                        _ => ApiError::invalid("nurtureSchedule", e),
+                    })
+                })
+                .transpose()?,
+            call_minute_rate_micros: match input.call_minute_rate_micros {
+                Some(rate) if !(0..=10_000_000).contains(&rate) => {
+                    return Err(ApiError::bad_input(
+                        "callMinuteRateMicros",
+                        "must be between 0 and 10,000,000",
+                    )
+                    .into())
+                }
+                other => other,
+            },
+            ..phone_agent
         };
         let tenant = state(ctx)
             .store
             .update_tenant_settings(tenant_id, principal(ctx).actor(), changes)
             .await?;
+        // Starting or stopping the phone agent is streamed (`phoneAgentStatus`) after it commits.
+        if was_running.is_some_and(|before| before != tenant.agent_running) {
+            state(ctx).bus.publish(
+                tenant_id,
+                crate::bus::Event::PhoneAgentStatus {
+                    running: tenant.agent_running,
+                    changed_by: principal(ctx).actor().user_id,
+                    at: tenant.updated_at,
+                },
+            );
+        }
         Ok(UpdateTenantSettingsPayload {
             tenant: Tenant(tenant),
         })

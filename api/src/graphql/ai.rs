@@ -19,7 +19,7 @@ use async_graphql::{
 use chrono::NaiveDate;
 use leadline_domain::analysis as domain;
 
-use super::types::{Channel, Product};
+use super::types::{mirror_enum, Channel, Product};
 use super::{parse_id, state, tenant_for, AccessGuard};
 use crate::auth::Access;
 use crate::error::ApiError;
@@ -46,70 +46,45 @@ impl ScalarType for Date {
     }
 }
 
-/// What the customer is trying to do.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-// The names are the wire names (PRODUCT_INQUIRY, PURCHASE_INTENT, …) shared with the domain.
-#[allow(clippy::enum_variant_names)]
-pub enum Intent {
-    /// Asks about a product: details, price, sizes, stock, compatibility.
-    ProductInquiry,
-    /// Wants to buy, or asks how to.
-    PurchaseIntent,
-    /// Shipping, hours, payment methods, and other questions not about one product.
-    GeneralQuestion,
-    /// Unhappy with an order, a product or the service.
-    Complaint,
-    /// Positive feedback.
-    Praise,
-    /// Greetings, chit-chat, refusals, spam.
-    Other,
-}
-
-impl From<domain::Intent> for Intent {
-    fn from(value: domain::Intent) -> Self {
-        match value {
-            domain::Intent::ProductInquiry => Intent::ProductInquiry,
-            domain::Intent::PurchaseIntent => Intent::PurchaseIntent,
-            domain::Intent::GeneralQuestion => Intent::GeneralQuestion,
-            domain::Intent::Complaint => Intent::Complaint,
-            domain::Intent::Praise => Intent::Praise,
-            domain::Intent::Other => Intent::Other,
-        }
+mirror_enum!(
+    /// What the customer is trying to do.
+    // The names are the wire names (PRODUCT_INQUIRY, PURCHASE_INTENT, …) shared with the domain.
+    #[allow(clippy::enum_variant_names)]
+    Intent => domain::Intent {
+        /// Asks about a product: details, price, sizes, stock, compatibility.
+        ProductInquiry,
+        /// Wants to buy, or asks how to.
+        PurchaseIntent,
+        /// Shipping, hours, payment methods, and other questions not about one product.
+        GeneralQuestion,
+        /// Unhappy with an order, a product or the service.
+        Complaint,
+        /// Positive feedback.
+        Praise,
+        /// Greetings, chit-chat, refusals, spam.
+        Other,
     }
-}
+);
 
-/// A buying signal (each moves an inbox lead's score; ARCHITECTURE.md §4).
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Signal {
-    /// An explicit wish or need to buy.
-    Interested,
-    /// Time pressure.
-    Urgent,
-    /// An amount the customer can spend, or the word budget.
-    BudgetMentioned,
-    /// Buying for a business or team they run.
-    DecisionMaker,
-    /// Weighing the product against alternatives.
-    Comparing,
-    /// An explicit refusal.
-    NotInterested,
-    /// Promotion, scams, follow-for-follow.
-    Spam,
-}
-
-impl From<domain::Signal> for Signal {
-    fn from(value: domain::Signal) -> Self {
-        match value {
-            domain::Signal::Interested => Signal::Interested,
-            domain::Signal::Urgent => Signal::Urgent,
-            domain::Signal::BudgetMentioned => Signal::BudgetMentioned,
-            domain::Signal::DecisionMaker => Signal::DecisionMaker,
-            domain::Signal::Comparing => Signal::Comparing,
-            domain::Signal::NotInterested => Signal::NotInterested,
-            domain::Signal::Spam => Signal::Spam,
-        }
+mirror_enum!(
+    /// A buying signal (each moves an inbox lead's score; ARCHITECTURE.md §4).
+    Signal => domain::Signal {
+        /// An explicit wish or need to buy.
+        Interested,
+        /// Time pressure.
+        Urgent,
+        /// An amount the customer can spend, or the word budget.
+        BudgetMentioned,
+        /// Buying for a business or team they run.
+        DecisionMaker,
+        /// Weighing the product against alternatives.
+        Comparing,
+        /// An explicit refusal.
+        NotInterested,
+        /// Promotion, scams, follow-for-follow.
+        Spam,
     }
-}
+);
 
 /// A language Leadline understands and answers in (ISO-639-1).
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -129,46 +104,20 @@ impl From<domain::Language> for Language {
     }
 }
 
-/// Who answered an AI question.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum AiResultProvider {
-    /// The built-in offline analyzer (the tenant's choice or the server default).
-    Offline,
-    /// Anthropic's Messages API.
-    Anthropic,
-    /// OpenAI's Chat Completions API.
-    Openai,
-    /// The tenant's LLM provider was unavailable or has no key on this server, so the offline
-    /// analyzer answered instead.
-    OfflineFallback,
-}
-
-impl From<domain::Provider> for AiResultProvider {
-    fn from(value: domain::Provider) -> Self {
-        match value {
-            domain::Provider::Offline => AiResultProvider::Offline,
-            domain::Provider::Anthropic => AiResultProvider::Anthropic,
-            domain::Provider::Openai => AiResultProvider::Openai,
-            domain::Provider::OfflineFallback => AiResultProvider::OfflineFallback,
-        }
+mirror_enum!(
+    /// Who answered an AI question.
+    AiResultProvider => domain::Provider {
+        /// The built-in offline analyzer (the tenant's choice or the server default).
+        Offline,
+        /// Anthropic's Messages API.
+        Anthropic,
+        /// OpenAI's Chat Completions API.
+        Openai,
+        /// The tenant's LLM provider was unavailable or has no key on this server, so the offline
+        /// analyzer answered instead.
+        OfflineFallback,
     }
-}
-
-impl AiResultProvider {
-    /// Reads the name stored in `ai_usage`; an unknown one is a bug, reported as INTERNAL.
-    fn from_stored(value: &str) -> async_graphql::Result<Self> {
-        match value {
-            "OFFLINE" => Ok(AiResultProvider::Offline),
-            "ANTHROPIC" => Ok(AiResultProvider::Anthropic),
-            "OPENAI" => Ok(AiResultProvider::Openai),
-            "OFFLINE_FALLBACK" => Ok(AiResultProvider::OfflineFallback),
-            other => Err(ApiError::Internal(anyhow::anyhow!(
-                "unknown AI usage provider {other:?}"
-            ))
-            .into()),
-        }
-    }
-}
+);
 
 /// Who said a line of the conversation.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]

@@ -254,13 +254,15 @@ impl Extension for RequestCostExtension {
             .clone();
         let count = root_count(&document, operation_name.as_deref());
         check(count, self.max_root_fields).map_err(server_error)?;
-        refuse_nul(&document, variables).map_err(server_error)?;
+        refuse_nul(query, &document, variables).map_err(server_error)?;
         Ok(document)
     }
 
     /// async-graphql reports the complexity and depth limits without a code; they get
     /// BAD_USER_INPUT on `query` like the other shape limits, so clients can tell them apart
-    /// from other validation failures.
+    /// from other validation failures. A value that does not fit its argument (an enum name this
+    /// build does not know, a string for an Int) is the client's input, not the document's
+    /// shape: BAD_USER_INPUT naming the argument.
     async fn validation(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -280,7 +282,10 @@ impl Extension for RequestCostExtension {
                         "query",
                         "the query is nested too deep (LEADLINE_MAX_DEPTH)",
                     )),
-                    _ => with_code(error, "GRAPHQL_VALIDATION_FAILED"),
+                    message => match invalid_argument(message) {
+                        Some(bad_input) => server_error(bad_input),
+                        None => with_code(error, "GRAPHQL_VALIDATION_FAILED"),
+                    },
                 })
                 .collect()
         })
@@ -320,10 +325,19 @@ fn add_code(error: &mut ServerError, code: &str) {
 /// it in a text column and SQLite would, so refusing it here gives one typed answer on both
 /// backends instead of a database error. Looks at string literals in the document (arguments
 /// and variable defaults) and at the variables.
-fn refuse_nul(document: &ExecutableDocument, variables: &Variables) -> Result<(), ApiError> {
+fn refuse_nul(
+    query: &str,
+    document: &ExecutableDocument,
+    variables: &Variables,
+) -> Result<(), ApiError> {
     const MESSAGE: &str = "text must not contain NUL (U+0000) characters";
     if variables.values().any(const_has_nul) {
         return Err(ApiError::bad_input("variables", MESSAGE));
+    }
+    // A literal can only hold NUL through an escape (or the raw character): most documents
+    // have neither, and skip the walk, which copies every argument value.
+    if !query.contains(['\\', '\0']) {
+        return Ok(());
     }
     let operations: Vec<&Positioned<OperationDefinition>> = match &document.operations {
         DocumentOperations::Single(operation) => vec![operation],
@@ -381,6 +395,22 @@ fn selection_has_nul(set: &SelectionSet) -> bool {
 }
 
 /// An [`ApiError`] as a request-level GraphQL error, with its code.
+/// async-graphql's "Invalid value for argument \"input.platform\", enumeration type …" as
+/// BAD_USER_INPUT on that argument path; `None` for every other validation message.
+fn invalid_argument(message: &str) -> Option<ApiError> {
+    let rest = message.strip_prefix("Invalid value for argument \"")?;
+    let (field, detail) = rest.split_once('"')?;
+    let detail = detail.trim_start_matches(',').trim();
+    Some(ApiError::bad_input(
+        field,
+        if detail.is_empty() {
+            "does not fit the argument's type"
+        } else {
+            detail
+        },
+    ))
+}
+
 fn server_error(error: ApiError) -> ServerError {
     let error: async_graphql::Error = error.into();
     let mut server = ServerError::new(error.message, None);
@@ -389,6 +419,7 @@ fn server_error(error: ApiError) -> ServerError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -417,7 +448,7 @@ mod tests {
     fn nul_characters_are_refused_in_literals_defaults_and_variables() {
         let check = |query: &str, variables: serde_json::Value| {
             let document = async_graphql::parser::parse_query(query).expect("parses");
-            refuse_nul(&document, &Variables::from_json(variables)).map_err(|e| e.code())
+            refuse_nul(query, &document, &Variables::from_json(variables)).map_err(|e| e.code())
         };
         let ok = check(
             r#"mutation($n: String = "fine") { updateLead(input: {name: "plain \\u0000 text"}) { id } }"#,
@@ -443,6 +474,22 @@ mod tests {
             ),
             Err("BAD_USER_INPUT")
         );
+    }
+
+    #[test]
+    fn a_value_that_does_not_fit_its_argument_is_bad_input_on_that_argument() {
+        let bad = invalid_argument(
+            "Invalid value for argument \"input.platform\", enumeration type \"LivePlatform\" \
+             does not contain the value \"KICK\"",
+        );
+        match bad {
+            Some(ApiError::BadUserInput { field, message }) => {
+                assert_eq!(field, "input.platform");
+                assert!(message.starts_with("enumeration type"), "{message}");
+            }
+            other => panic!("expected BAD_USER_INPUT, got {other:?}"),
+        }
+        assert!(invalid_argument("Unknown field \"nope\" on type \"Query\"").is_none());
     }
 
     #[test]

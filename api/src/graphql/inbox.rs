@@ -3,160 +3,123 @@
 //! AI and resolution; and the live `messageAdded` / `messageUpdated` / `conversationUpdated`
 //! subscriptions.
 //!
-//! What it must not do: talk to a platform. A reply is stored PENDING with its `send_{channel}`
-//! job in one transaction (`Store::add_outbound`); the worker sends it and records delivery.
+//! The use cases are `services::conversation`'s (shared with the support chat); this module
+//! parses arguments, authorises, calls them and maps the result.
+//!
+//! What it must not do: talk to a platform or decide anything about a conversation itself. A
+//! reply is stored PENDING with its `send_{channel}` job in one transaction
+//! (`services::conversation::agent_reply`); the worker sends it and records delivery.
 
 use std::collections::HashMap;
 
-use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Subscription, ID};
+use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription, ID};
 use chrono::{DateTime, Utc};
 use futures::Stream;
-use leadline_domain::channel::Channel as DomainChannel;
+use leadline_domain as domain;
+use leadline_domain::ids::TenantId;
 use leadline_entity::{conversations, leads, messages, tickets};
-use serde_json::json;
 use uuid::Uuid;
 
-use super::leads::tenant_events;
-use super::types::{Channel, Lead, User};
+use super::subscription::scoped_events;
+use super::types::{mirror_enum, Channel, Handler, Lead, User};
 use super::{
     clean_text, connection, parse_id, principal, required_text, state, tenant_for, AccessGuard,
     IdConnection,
 };
 use crate::auth::{Access, Principal};
 use crate::bus::Event;
-use crate::error::{ApiError, ApiResult};
-use crate::services::inbox::{send_job, send_job_kind};
-use crate::store::inbox::{delivery, handler, sender, status};
-use crate::store::{ConversationChange, ConversationFilter, OutboundMessage, PageRequest};
+use crate::error::ApiResult;
+use crate::services::conversation::{self, AgentReply};
+use crate::store::{ConversationFilter, PageRequest};
 
 /// Longest reply an agent may send, in characters (the smallest platform limit we send to).
 pub const MAX_MESSAGE_CHARS: usize = 4096;
 /// Longest client message id accepted.
 const MAX_CLIENT_MESSAGE_ID_CHARS: usize = 200;
 
-/// Declares a GraphQL enum over stored string values, with `as_str` and `from_stored`.
-macro_rules! stored_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $stored:expr),* $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-        pub enum $name { $($(#[$vdoc])* $variant),* }
-
-        impl $name {
-            /// The stored name.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $stored),* }
-            }
-
-            /// Reads a stored name; an unknown stored value is a bug, reported as INTERNAL.
-            pub fn from_stored(value: &str) -> async_graphql::Result<Self> {
-                [$($name::$variant),*]
-                    .into_iter()
-                    .find(|v| v.as_str() == value)
-                    .ok_or_else(|| {
-                        ApiError::Internal(anyhow::anyhow!(
-                            "unknown stored {} {value:?}",
-                            stringify!($name)
-                        ))
-                        .into()
-                    })
-            }
-        }
-    };
-}
-
-stored_enum!(
+mirror_enum!(
     /// Where a conversation stands.
-    ConversationStatus {
+    ConversationStatus => domain::conversation::ConversationStatus {
         /// The AI (or an agent) is talking with the lead.
-        Active => status::ACTIVE,
+        Active,
         /// Escalated: waiting for a human agent.
-        Waiting => status::WAITING,
+        Waiting,
         /// Done; the lead's next message opens a new conversation.
-        Resolved => status::RESOLVED,
+        Resolved,
         /// Closed for good.
-        Closed => status::CLOSED,
+        Closed,
     }
 );
 
-stored_enum!(
-    /// Who answers a conversation.
-    Handler {
-        /// AI replies are sent automatically.
-        Ai => handler::AI,
-        /// A human agent answers; the AI stays silent there.
-        Human => handler::HUMAN,
-    }
-);
-
-stored_enum!(
+mirror_enum!(
     /// Which way a message went.
-    MessageDirection {
+    MessageDirection => domain::messaging::MessageDirection {
         /// From the lead to the tenant.
-        Inbound => "INBOUND",
+        Inbound,
         /// From the tenant (AI, agent or system) to the lead.
-        Outbound => "OUTBOUND",
+        Outbound,
     }
 );
 
-stored_enum!(
+mirror_enum!(
     /// Who wrote a message.
-    SenderKind {
+    SenderKind => domain::messaging::SenderKind {
         /// The customer.
-        Lead => sender::LEAD,
+        Lead,
         /// The AI.
-        Ai => sender::AI,
+        Ai,
         /// A human agent of the tenant.
-        Agent => sender::AGENT,
+        Agent,
         /// The platform itself (notices, hand-over messages).
-        System => sender::SYSTEM,
+        System,
     }
 );
 
-stored_enum!(
+mirror_enum!(
     /// Where a message is on its way to the customer.
-    DeliveryStatus {
+    DeliveryStatus => domain::messaging::DeliveryStatus {
         /// An inbound message we stored.
-        Received => delivery::RECEIVED,
+        Received,
         /// Outbound, waiting for its send job.
-        Pending => delivery::PENDING,
+        Pending,
         /// Accepted by the platform.
-        Sent => delivery::SENT,
+        Sent,
         /// On the customer's device.
-        Delivered => delivery::DELIVERED,
+        Delivered,
         /// Seen by the customer.
-        Read => delivery::READ,
+        Read,
         /// The platform refused or could not deliver it (see `deliveryError`).
-        Failed => delivery::FAILED,
+        Failed,
         /// Our send gate refused it (outside the messaging window, over a limit); never sent.
-        Blocked => delivery::BLOCKED,
+        Blocked,
     }
 );
 
-stored_enum!(
+mirror_enum!(
     /// How soon a person must look at a ticket.
-    TicketPriority {
+    TicketPriority => domain::escalation::TicketPriority {
         /// Whenever convenient.
-        Low => "LOW",
+        Low,
         /// The normal queue.
-        Medium => "MEDIUM",
+        Medium,
         /// Before the normal queue.
-        High => "HIGH",
+        High,
         /// Now.
-        Urgent => "URGENT",
+        Urgent,
     }
 );
 
-stored_enum!(
+mirror_enum!(
     /// Where a ticket stands.
-    TicketStatus {
+    TicketStatus => domain::conversation::TicketStatus {
         /// Opened, nobody on it yet.
-        Open => "OPEN",
+        Open,
         /// Someone is working on it.
-        InProgress => "IN_PROGRESS",
+        InProgress,
         /// Done.
-        Resolved => "RESOLVED",
+        Resolved,
         /// Closed without further work.
-        Closed => "CLOSED",
+        Closed,
     }
 );
 
@@ -415,8 +378,8 @@ pub struct SendMessagePayload {
 pub struct AssignConversationInput {
     /// The conversation.
     pub conversation_id: ID,
-    /// The member to assign (default: the caller; required for API keys).
-    pub user_id: Option<ID>,
+    /// The agent: the member to assign (default: the caller; required for API keys).
+    pub agent_id: Option<ID>,
 }
 
 /// Input of `handBackToAi`.
@@ -440,38 +403,10 @@ pub struct ConversationPayload {
     pub conversation: Conversation,
 }
 
-/// The conversation, refused with CONFLICT when it is RESOLVED or CLOSED (`doing` completes
-/// the message, e.g. "reply").
-async fn open_conversation(
-    ctx: &Context<'_>,
-    tenant_id: Uuid,
-    id: Uuid,
-    doing: &str,
-) -> ApiResult<conversations::Model> {
-    let conversation = state(ctx).store.conversation(tenant_id, id).await?;
-    if conversation.status == status::RESOLVED || conversation.status == status::CLOSED {
-        return Err(ApiError::Conflict(format!(
-            "this conversation is {}: you cannot {doing} here; the lead's next message opens a \
-             new conversation",
-            conversation.status.to_lowercase()
-        )));
-    }
-    Ok(conversation)
-}
-
-fn publish_conversation(ctx: &Context<'_>, conversation: &conversations::Model) {
-    state(ctx).bus.publish(
-        conversation.tenant_id,
-        Event::ConversationUpdated {
-            conversation: Box::new(conversation.clone()),
-        },
-    );
-}
-
 /// The conversation named by a subscription argument, checked to be the caller's.
 async fn subscribed_conversation(
     ctx: &Context<'_>,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     id: Option<ID>,
 ) -> ApiResult<Option<Uuid>> {
     match id {
@@ -508,12 +443,12 @@ impl InboxQuery {
         let filter = filter.unwrap_or_default();
         let filter = ConversationFilter {
             channel: filter.channel.map(Into::into),
-            status: filter.status.map(|s| s.as_str().to_owned()),
+            status: filter.status.map(Into::into),
             lead_id: filter
                 .lead_id
                 .map(|id| parse_id(&id, "filter.leadId"))
                 .transpose()?,
-            handled_by: filter.handled_by.map(|h| h.as_str().to_owned()),
+            handled_by: filter.handled_by.map(Into::into),
             assignee_user_id: filter
                 .assignee_id
                 .map(|id| parse_id(&id, "filter.assigneeId"))
@@ -570,56 +505,15 @@ impl InboxMutation {
             "clientMessageId",
             MAX_CLIENT_MESSAGE_ID_CHARS,
         )?;
-        // Not `open_conversation`: the store checks the status inside its transaction, after
-        // the clientMessageId lookup, so a retried send still gets its first answer.
-        let conversation = state(ctx)
-            .store
-            .conversation(tenant_id, conversation_id)
-            .await?;
-        let channel = DomainChannel::parse(&conversation.channel)
-            .map_err(|e| ApiError::Internal(e.into()))?;
-        // The same job (kind, payload, idempotency key) the AI turn enqueues for its replies.
-        let sends = send_job_kind(channel).is_some();
-        let actor = principal(ctx).actor();
-        let metadata = match principal(ctx) {
-            Principal::ApiKey { key_id, .. } => json!({ "apiKeyId": key_id }),
-            _ => json!({}),
-        };
-        let change = ConversationChange {
-            handled_by: Some(handler::HUMAN),
-            // The first agent to answer takes the conversation; an API key takes nobody.
-            assignee_user_id: match (conversation.assignee_user_id, actor.user_id) {
-                (None, Some(user_id)) => Some(Some(user_id)),
-                _ => None,
-            },
-            ..Default::default()
-        };
-        let outbound = OutboundMessage {
-            sender_kind: sender::AGENT,
-            sender_user_id: actor.user_id,
-            body: text,
-            client_message_id,
-            metadata,
-        };
         let state = state(ctx);
-        let (message, created, conversation) = state
-            .store
-            .add_outbound(tenant_id, conversation_id, outbound, change, |message| {
-                send_job(tenant_id, channel, message.id)
-            })
-            .await?;
-        if created {
-            state.bus.publish(
-                tenant_id,
-                Event::MessageAdded {
-                    message: Box::new(message.clone()),
-                },
-            );
-            publish_conversation(ctx, &conversation);
-            if sends {
-                state.jobs.wake().await;
-            }
-        }
+        let conversation = state.store.conversation(tenant_id, conversation_id).await?;
+        let reply = AgentReply {
+            text,
+            client_message_id,
+            picks_up_waiting: false,
+        };
+        let (message, _, conversation) =
+            conversation::agent_reply(state, principal(ctx).actor(), &conversation, reply).await?;
         Ok(SendMessagePayload {
             message: Message(message),
             conversation: Conversation::new(conversation),
@@ -627,7 +521,7 @@ impl InboxMutation {
     }
 
     /// Assigns the conversation to a member (default: the caller) and hands it to a HUMAN.
-    /// A user who is not a member here, or is a VIEWER, is BAD_USER_INPUT on `userId`.
+    /// An agent who is not a member here, or is a VIEWER, is BAD_USER_INPUT on `agentId`.
     /// Audited (`conversation.assigned`).
     #[graphql(guard = "AccessGuard(Access::Write)")]
     async fn assign_conversation(
@@ -637,38 +531,18 @@ impl InboxMutation {
     ) -> async_graphql::Result<ConversationPayload> {
         let tenant_id = tenant_for(ctx, Access::Write)?;
         let conversation_id = parse_id(&input.conversation_id, "conversationId")?;
-        let user_id = match input.user_id {
-            Some(id) => parse_id(&id, "userId")?,
-            None => principal(ctx).actor().user_id.ok_or_else(|| {
-                ApiError::bad_input("userId", "required when calling with an API key")
-            })?,
-        };
-        open_conversation(ctx, tenant_id, conversation_id, "assign it").await?;
-        let store = &state(ctx).store;
-        let membership = store
-            .membership(tenant_id, user_id)
-            .await?
-            .ok_or_else(|| ApiError::bad_input("userId", "not a member of this tenant"))?;
-        if membership.role == leadline_domain::tenant::Role::Viewer.as_str() {
-            return Err(
-                ApiError::bad_input("userId", "a VIEWER cannot handle conversations").into(),
-            );
-        }
-        let change = ConversationChange {
-            handled_by: Some(handler::HUMAN),
-            assignee_user_id: Some(Some(user_id)),
-            ..Default::default()
-        };
-        let conversation = store
-            .change_conversation(
-                tenant_id,
-                conversation_id,
-                change,
-                principal(ctx).actor(),
-                "conversation.assigned",
-            )
-            .await?;
-        publish_conversation(ctx, &conversation);
+        let named = input
+            .agent_id
+            .map(|id| parse_id(&id, conversation::AGENT_FIELD))
+            .transpose()?;
+        let conversation = conversation::assign(
+            state(ctx),
+            tenant_id,
+            conversation_id,
+            named,
+            principal(ctx).actor(),
+        )
+        .await?;
         Ok(ConversationPayload {
             conversation: Conversation::new(conversation),
         })
@@ -684,24 +558,13 @@ impl InboxMutation {
     ) -> async_graphql::Result<ConversationPayload> {
         let tenant_id = tenant_for(ctx, Access::Write)?;
         let conversation_id = parse_id(&input.conversation_id, "conversationId")?;
-        open_conversation(ctx, tenant_id, conversation_id, "hand it back to the AI").await?;
-        let change = ConversationChange {
-            status: Some(status::ACTIVE),
-            handled_by: Some(handler::AI),
-            assignee_user_id: Some(None),
-            ..Default::default()
-        };
-        let conversation = state(ctx)
-            .store
-            .change_conversation(
-                tenant_id,
-                conversation_id,
-                change,
-                principal(ctx).actor(),
-                "conversation.handed_back_to_ai",
-            )
-            .await?;
-        publish_conversation(ctx, &conversation);
+        let conversation = conversation::hand_back_to_ai(
+            state(ctx),
+            tenant_id,
+            conversation_id,
+            principal(ctx).actor(),
+        )
+        .await?;
         Ok(ConversationPayload {
             conversation: Conversation::new(conversation),
         })
@@ -718,36 +581,13 @@ impl InboxMutation {
     ) -> async_graphql::Result<ConversationPayload> {
         let tenant_id = tenant_for(ctx, Access::Write)?;
         let conversation_id = parse_id(&input.conversation_id, "conversationId")?;
-        let store = &state(ctx).store;
-        let current = store.conversation(tenant_id, conversation_id).await?;
-        match current.status.as_str() {
-            status::RESOLVED => {
-                return Ok(ConversationPayload {
-                    conversation: Conversation::new(current),
-                })
-            }
-            status::CLOSED => {
-                return Err(ApiError::Conflict(
-                    "this conversation is closed; it cannot be resolved".into(),
-                )
-                .into())
-            }
-            _ => {}
-        }
-        let change = ConversationChange {
-            status: Some(status::RESOLVED),
-            ..Default::default()
-        };
-        let conversation = store
-            .change_conversation(
-                tenant_id,
-                conversation_id,
-                change,
-                principal(ctx).actor(),
-                "conversation.resolved",
-            )
-            .await?;
-        publish_conversation(ctx, &conversation);
+        let conversation = conversation::resolve(
+            state(ctx),
+            tenant_id,
+            conversation_id,
+            principal(ctx).actor(),
+        )
+        .await?;
         Ok(ConversationPayload {
             conversation: Conversation::new(conversation),
         })
@@ -768,14 +608,19 @@ impl InboxSubscription {
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Message>>> {
         let tenant_id = tenant_for(ctx, Access::Read)?;
         let wanted = subscribed_conversation(ctx, tenant_id, conversation_id).await?;
-        Ok(tenant_events(ctx, tenant_id, move |event| match event {
-            Event::MessageAdded { message }
-                if wanted.is_none_or(|id| id == message.conversation_id) =>
-            {
-                Some(Message((**message).clone()))
-            }
-            _ => None,
-        }))
+        Ok(scoped_events(
+            ctx,
+            tenant_id,
+            wanted,
+            move |event| match event {
+                Event::MessageAdded { message }
+                    if wanted.is_none_or(|id| id == message.conversation_id) =>
+                {
+                    Some(Message((**message).clone()))
+                }
+                _ => None,
+            },
+        ))
     }
 
     /// Delivery-status changes (SENT, DELIVERED, READ, FAILED, BLOCKED) of messages in the
@@ -787,14 +632,19 @@ impl InboxSubscription {
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Message>>> {
         let tenant_id = tenant_for(ctx, Access::Read)?;
         let wanted = subscribed_conversation(ctx, tenant_id, conversation_id).await?;
-        Ok(tenant_events(ctx, tenant_id, move |event| match event {
-            Event::MessageUpdated { message }
-                if wanted.is_none_or(|id| id == message.conversation_id) =>
-            {
-                Some(Message((**message).clone()))
-            }
-            _ => None,
-        }))
+        Ok(scoped_events(
+            ctx,
+            tenant_id,
+            wanted,
+            move |event| match event {
+                Event::MessageUpdated { message }
+                    if wanted.is_none_or(|id| id == message.conversation_id) =>
+                {
+                    Some(Message((**message).clone()))
+                }
+                _ => None,
+            },
+        ))
     }
 
     /// Status, handler and assignee changes of the tenant's conversations (and new ones), or of
@@ -806,13 +656,18 @@ impl InboxSubscription {
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Conversation>>> {
         let tenant_id = tenant_for(ctx, Access::Read)?;
         let wanted = subscribed_conversation(ctx, tenant_id, conversation_id).await?;
-        Ok(tenant_events(ctx, tenant_id, move |event| match event {
-            Event::ConversationUpdated { conversation }
-                if wanted.is_none_or(|id| id == conversation.id) =>
-            {
-                Some(Conversation::new((**conversation).clone()))
-            }
-            _ => None,
-        }))
+        Ok(scoped_events(
+            ctx,
+            tenant_id,
+            wanted,
+            move |event| match event {
+                Event::ConversationUpdated { conversation }
+                    if wanted.is_none_or(|id| id == conversation.id) =>
+                {
+                    Some(Conversation::new((**conversation).clone()))
+                }
+                _ => None,
+            },
+        ))
     }
 }

@@ -1,55 +1,32 @@
 //! The job queue as operators see it: listing, counts, reviving DEAD jobs, live updates.
 
-use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Subscription, ID};
+use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription, ID};
 use chrono::{DateTime, Utc};
 use futures::Stream;
-use leadline_domain::job::JobStatus as DomainJobStatus;
 
-use super::leads::tenant_events;
+use super::subscription::tenant_events;
+use super::types::mirror_enum;
 use super::{connection, parse_id, state, tenant_for, AccessGuard, IdConnection};
 use crate::auth::Access;
 use crate::bus::Event;
 use crate::jobs::JobFilter;
 use crate::store::PageRequest;
 
-/// Where a job is in its life.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum JobStatus {
-    /// Waiting for its scheduled time.
-    Pending,
-    /// Claimed by a worker.
-    Running,
-    /// Done.
-    Completed,
-    /// Failed permanently (retrying could not help).
-    Failed,
-    /// Failed its maximum attempts; `retryJob` revives it.
-    Dead,
-}
-
-impl From<JobStatus> for DomainJobStatus {
-    fn from(value: JobStatus) -> Self {
-        match value {
-            JobStatus::Pending => DomainJobStatus::Pending,
-            JobStatus::Running => DomainJobStatus::Running,
-            JobStatus::Completed => DomainJobStatus::Completed,
-            JobStatus::Failed => DomainJobStatus::Failed,
-            JobStatus::Dead => DomainJobStatus::Dead,
-        }
+mirror_enum!(
+    /// Where a job is in its life.
+    JobStatus => leadline_domain::job::JobStatus {
+        /// Waiting for its scheduled time.
+        Pending,
+        /// Claimed by a worker.
+        Running,
+        /// Done.
+        Completed,
+        /// Failed permanently (retrying could not help).
+        Failed,
+        /// Failed its maximum attempts; `retryJob` revives it.
+        Dead,
     }
-}
-
-impl JobStatus {
-    fn from_stored(value: &str) -> Self {
-        match DomainJobStatus::parse(value) {
-            Ok(DomainJobStatus::Running) => JobStatus::Running,
-            Ok(DomainJobStatus::Completed) => JobStatus::Completed,
-            Ok(DomainJobStatus::Failed) => JobStatus::Failed,
-            Ok(DomainJobStatus::Dead) => JobStatus::Dead,
-            _ => JobStatus::Pending,
-        }
-    }
-}
+);
 
 /// A unit of background work.
 pub struct Job(pub leadline_entity::jobs::Model);
@@ -65,7 +42,7 @@ impl Job {
         &self.0.kind
     }
     /// Status.
-    async fn status(&self) -> JobStatus {
+    async fn status(&self) -> async_graphql::Result<JobStatus> {
         JobStatus::from_stored(&self.0.status)
     }
     /// Higher runs first.

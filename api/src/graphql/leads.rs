@@ -3,11 +3,13 @@
 
 use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription, ID};
 use chrono::{DateTime, Utc};
-use futures::{Stream, StreamExt};
+use futures::Stream;
+use leadline_domain::ids::TenantId;
 use leadline_domain::phone::PhoneNumber;
 use leadline_domain::tenant::Email;
-use uuid::Uuid;
 
+// Re-exported: `graphql::calls` still names the helper through this module.
+pub(crate) use super::subscription::scoped_events;
 use super::types::{Channel, Lead, LeadScoreEvent, LeadStatus, Temperature};
 use super::{
     clean_text, connection, parse_id, principal, required_text, state, tenant_for, AccessGuard,
@@ -31,6 +33,8 @@ pub struct LeadFilterInput {
     pub channel: Option<Channel>,
     /// Case-insensitive text in name, e-mail, phone or company.
     pub search: Option<String>,
+    /// Who handles the lead: HUMAN lists the sales team's queue.
+    pub handled_by: Option<super::types::Handler>,
 }
 
 /// Input of `createLead`.
@@ -69,6 +73,22 @@ pub struct UpdateLeadInput {
     pub status: Option<LeadStatus>,
     /// Notes.
     pub notes: Option<String>,
+    /// IANA time zone (`America/Bogota`), a hint for calling hours; empty clears it.
+    pub time_zone: Option<String>,
+}
+
+/// An optional IANA zone from input: `None` leaves it, empty clears it, anything else must be
+/// a zone the database knows.
+pub(super) fn optional_time_zone(
+    value: Option<String>,
+) -> Result<Option<Option<String>>, ApiError> {
+    match value.as_deref().map(str::trim) {
+        None => Ok(None),
+        Some("") => Ok(Some(None)),
+        Some(name) => leadline_domain::compliance::parse_time_zone("timeZone", name)
+            .map(|zone| Some(Some(zone.name().to_owned())))
+            .map_err(|e| ApiError::invalid("timeZone", e)),
+    }
 }
 
 /// Input of `deleteLead`.
@@ -213,7 +233,10 @@ fn lead_fields(
     })
 }
 
-async fn phone_region(ctx: &Context<'_>, tenant_id: Uuid) -> async_graphql::Result<Option<String>> {
+async fn phone_region(
+    ctx: &Context<'_>,
+    tenant_id: TenantId,
+) -> async_graphql::Result<Option<String>> {
     Ok(state(ctx)
         .store
         .tenant(tenant_id)
@@ -223,7 +246,7 @@ async fn phone_region(ctx: &Context<'_>, tenant_id: Uuid) -> async_graphql::Resu
 
 fn publish_lead(ctx: &Context<'_>, lead: &leadline_entity::leads::Model) {
     state(ctx).bus.publish(
-        lead.tenant_id,
+        TenantId(lead.tenant_id),
         Event::LeadUpdated {
             lead: Box::new(lead.clone()),
         },
@@ -263,6 +286,7 @@ impl LeadQuery {
             min_score: filter.min_score,
             channel: filter.channel.map(Into::into),
             search: clean_text(filter.search, "filter.search", 200)?,
+            handled_by: filter.handled_by.map(Into::into),
         };
         let page = state(ctx).store.leads(tenant_id, filter, request).await?;
         connection(page, request, |l| l.id, Lead)
@@ -286,7 +310,8 @@ pub struct LeadMutation;
 
 #[Object]
 impl LeadMutation {
-    /// Creates a lead at score 50 (WARM).
+    /// Creates a lead at score 50 (WARM), allocated to the AI or the human team at the tenant's
+    /// `aiLeadPercentage` (see `Lead.handledBy`).
     #[graphql(guard = "AccessGuard(Access::Write)")]
     async fn create_lead(
         &self,
@@ -317,6 +342,8 @@ impl LeadMutation {
         };
         let lead = state(ctx).store.create_lead(tenant_id, new_lead).await?;
         publish_lead(ctx, &lead);
+        crate::services::phone_agent::outbound::call_new_ai_lead(state(ctx), tenant_id, &lead)
+            .await;
         Ok(LeadPayload { lead: Lead(lead) })
     }
 
@@ -345,6 +372,7 @@ impl LeadMutation {
             company: fields.company,
             status: input.status.map(Into::into),
             notes: fields.notes,
+            time_zone: optional_time_zone(input.time_zone)?,
         };
         let lead = state(ctx).store.update_lead(tenant_id, id, changes).await?;
         publish_lead(ctx, &lead);
@@ -407,12 +435,17 @@ impl LeadMutation {
             company: fields.company,
             status,
             notes: fields.notes,
+            time_zone: None,
         };
         let (lead, created) = state(ctx)
             .store
             .upsert_lead_by_external_ref(tenant_id, &system, &reference, new_lead, changes)
             .await?;
         publish_lead(ctx, &lead);
+        if created {
+            crate::services::phone_agent::outbound::call_new_ai_lead(state(ctx), tenant_id, &lead)
+                .await;
+        }
         Ok(UpsertLeadPayload {
             lead: Lead(lead),
             created,
@@ -443,15 +476,7 @@ impl LeadMutation {
         let bus = &state(ctx).bus;
         bus.publish(
             tenant_id,
-            Event::LeadScoreChanged(LeadScoreChanged {
-                lead_id,
-                score: event.score_after,
-                previous_score: event.score_before,
-                temperature: event.temperature_after.clone(),
-                signal: event.signal.clone(),
-                reason: event.reason.clone(),
-                at: event.created_at,
-            }),
+            Event::LeadScoreChanged(LeadScoreChanged::from(&event)),
         );
         publish_lead(ctx, &lead);
         Ok(AdjustLeadScorePayload {
@@ -459,40 +484,6 @@ impl LeadMutation {
             event: event.into(),
         })
     }
-}
-
-/// Counts live subscriptions for `/metrics`; decrements when the stream is dropped.
-pub(crate) struct SubscriptionGauge;
-
-impl SubscriptionGauge {
-    pub(crate) fn start() -> Self {
-        metrics::gauge!("leadline_graphql_subscriptions").increment(1.0);
-        SubscriptionGauge
-    }
-}
-
-impl Drop for SubscriptionGauge {
-    fn drop(&mut self) {
-        metrics::gauge!("leadline_graphql_subscriptions").decrement(1.0);
-    }
-}
-
-/// The tenant's bus events mapped by `select`; a lost bus connection becomes one UNAVAILABLE
-/// error, after which the stream completes.
-pub(crate) fn tenant_events<T: Send + 'static>(
-    ctx: &Context<'_>,
-    tenant_id: Uuid,
-    select: impl Fn(&Event) -> Option<T> + Send + 'static,
-) -> impl Stream<Item = async_graphql::Result<T>> + Send + 'static {
-    let gauge = SubscriptionGauge::start();
-    state(ctx).bus.subscribe(tenant_id).filter_map(move |item| {
-        let _counted = &gauge;
-        let mapped = match item {
-            Ok(event) => select(&event).map(Ok),
-            Err(error) => Some(Err(ApiError::Unavailable(error.to_string()).into())),
-        };
-        futures::future::ready(mapped)
-    })
 }
 
 #[derive(Default)]
@@ -517,22 +508,27 @@ impl LeadSubscription {
             ),
             None => None,
         };
-        Ok(tenant_events(ctx, tenant_id, move |event| match event {
-            Event::LeadScoreChanged(change) if wanted.is_none_or(|id| id == change.lead_id) => {
-                Some(LeadScoreChange {
-                    lead_id: ID(change.lead_id.to_string()),
-                    score: change.score,
-                    previous_score: change.previous_score,
-                    temperature: leadline_domain::lead::Temperature::parse(&change.temperature)
-                        .map(Into::into)
-                        .unwrap_or(Temperature::Warm),
-                    signal: change.signal.clone(),
-                    reason: change.reason.clone(),
-                    at: change.at,
-                })
-            }
-            _ => None,
-        }))
+        Ok(scoped_events(
+            ctx,
+            tenant_id,
+            wanted,
+            move |event| match event {
+                Event::LeadScoreChanged(change) if wanted.is_none_or(|id| id == change.lead_id) => {
+                    Some(LeadScoreChange {
+                        lead_id: ID(change.lead_id.to_string()),
+                        score: change.score,
+                        previous_score: change.previous_score,
+                        temperature: leadline_domain::lead::Temperature::parse(&change.temperature)
+                            .map(Into::into)
+                            .unwrap_or(Temperature::Warm),
+                        signal: change.signal.clone(),
+                        reason: change.reason.clone(),
+                        at: change.at,
+                    })
+                }
+                _ => None,
+            },
+        ))
     }
 
     /// Lead creations and changes (or of one lead).
@@ -552,11 +548,16 @@ impl LeadSubscription {
             ),
             None => None,
         };
-        Ok(tenant_events(ctx, tenant_id, move |event| match event {
-            Event::LeadUpdated { lead } if wanted.is_none_or(|id| id == lead.id) => {
-                Some(Lead((**lead).clone()))
-            }
-            _ => None,
-        }))
+        Ok(scoped_events(
+            ctx,
+            tenant_id,
+            wanted,
+            move |event| match event {
+                Event::LeadUpdated { lead } if wanted.is_none_or(|id| id == lead.id) => {
+                    Some(Lead((**lead).clone()))
+                }
+                _ => None,
+            },
+        ))
     }
 }

@@ -4,19 +4,25 @@
 
 mod account;
 mod ai;
+mod call_settings;
+mod calls;
 mod catalog;
 pub mod cost;
 mod inbox;
 mod jobs;
+mod lead_flow;
 mod leads;
 mod live;
 pub mod metrics;
+mod phone_agent;
 pub mod socket;
+mod subscription;
 mod support;
 pub mod types;
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Guard, MergedObject, MergedSubscription, Schema, SimpleObject, ID};
+use leadline_domain::ids::TenantId;
 use uuid::Uuid;
 
 use crate::auth::{Access, Principal};
@@ -29,11 +35,15 @@ use crate::store::{encode_cursor, Page, PageRequest};
 pub struct QueryRoot(
     account::AccountQuery,
     ai::AiQuery,
+    call_settings::CallSettingsQuery,
+    calls::CallsQuery,
     catalog::CatalogQuery,
     inbox::InboxQuery,
     jobs::JobQuery,
+    lead_flow::LeadFlowQuery,
     leads::LeadQuery,
     live::LiveQuery,
+    phone_agent::PhoneAgentQuery,
     support::SupportQuery,
 );
 
@@ -41,9 +51,12 @@ pub struct QueryRoot(
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
     account::AccountMutation,
+    call_settings::CallSettingsMutation,
+    calls::CallsMutation,
     catalog::CatalogMutation,
     inbox::InboxMutation,
     jobs::JobMutation,
+    lead_flow::LeadFlowMutation,
     leads::LeadMutation,
     live::LiveMutation,
     support::SupportMutation,
@@ -52,10 +65,12 @@ pub struct MutationRoot(
 /// All subscriptions.
 #[derive(MergedSubscription, Default)]
 pub struct SubscriptionRoot(
+    calls::CallsSubscription,
     inbox::InboxSubscription,
     jobs::JobSubscription,
     leads::LeadSubscription,
     live::LiveSubscription,
+    phone_agent::PhoneAgentSubscription,
     support::SupportSubscription,
 );
 
@@ -121,7 +136,7 @@ pub(crate) fn principal<'a>(ctx: &Context<'a>) -> &'a Principal {
 }
 
 /// Checks access and returns the caller's tenant.
-pub(crate) fn tenant_for(ctx: &Context<'_>, access: Access) -> ApiResult<Uuid> {
+pub(crate) fn tenant_for(ctx: &Context<'_>, access: Access) -> ApiResult<TenantId> {
     principal(ctx).require(access)
 }
 

@@ -30,6 +30,7 @@ use async_graphql::{Data, Executor, Pos, Request, Response};
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 use futures::StreamExt;
+use leadline_domain::ids::TenantId;
 use uuid::Uuid;
 
 use super::AppSchema;
@@ -41,7 +42,7 @@ use crate::state::AppState;
 /// What a socket remembers from `connection_init`: stored in the connection's data.
 pub struct SocketSession {
     credential: String,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     running: Arc<AtomicUsize>,
     max_operations: usize,
     /// Holds this socket's place in its principal's count until the socket is gone.
@@ -107,12 +108,13 @@ fn expired() -> ApiError {
     ApiError::Unauthenticated("the token has expired; log in again".into())
 }
 
-fn tenant_of(principal: &Principal) -> Option<Uuid> {
+fn tenant_of(principal: &Principal) -> Option<TenantId> {
     match principal {
         Principal::Anonymous => None,
         Principal::Member { tenant_id, .. }
         | Principal::ApiKey { tenant_id, .. }
-        | Principal::Customer { tenant_id, .. } => Some(*tenant_id),
+        | Principal::Customer { tenant_id, .. }
+        | Principal::CallAgent { tenant_id, .. } => Some(*tenant_id),
     }
 }
 
@@ -120,12 +122,12 @@ fn tenant_of(principal: &Principal) -> Option<Uuid> {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum PrincipalKey {
     Member {
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         user_id: Uuid,
     },
     ApiKey(Uuid),
     Customer {
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         lead_id: Uuid,
         external_id: String,
     },
@@ -172,6 +174,12 @@ impl SocketRegistry {
                 user_id: *user_id,
             },
             Principal::ApiKey { key_id, .. } => PrincipalKey::ApiKey(*key_id),
+            // A call token reports over HTTP; it has nothing to subscribe to.
+            Principal::CallAgent { .. } => {
+                return Err(ApiError::Forbidden(
+                    "a call token cannot open a socket".into(),
+                ))
+            }
             Principal::Customer {
                 tenant_id,
                 lead_id,
@@ -409,7 +417,7 @@ mod tests {
     fn member(user_id: Uuid) -> Principal {
         Principal::Member {
             user_id,
-            tenant_id: Uuid::nil(),
+            tenant_id: TenantId(Uuid::nil()),
             role: Role::Admin,
         }
     }
@@ -467,7 +475,7 @@ mod tests {
         ));
         assert!(concerns(&member(user), &change(AccessSubject::Everyone)));
         let customer = Principal::Customer {
-            tenant_id: Uuid::nil(),
+            tenant_id: TenantId(Uuid::nil()),
             lead_id: user,
             external_id: "visitor:1".into(),
         };

@@ -10,12 +10,19 @@ use super::{connection, state, tenant_for, IdConnection};
 use crate::auth::Access;
 use crate::store::PageRequest;
 
-/// Declares a GraphQL enum that mirrors a domain enum one to one.
+/// Declares a GraphQL enum that mirrors a domain enum one to one: the one way a domain state
+/// or kind reaches the schema. The GraphQL names and docs are given here (they are the public
+/// API); the stored names are the domain's (`as_str`/`parse`), read through
+/// [`crate::store::Stored`], so an unknown stored value is a logged INTERNAL error, never a
+/// default.
 macro_rules! mirror_enum {
-    ($(#[$doc:meta])* $name:ident => $domain:ty { $($variant:ident),* $(,)? }) => {
+    (
+        $(#[$doc:meta])*
+        $name:ident => $domain:ty { $($(#[$vdoc:meta])* $variant:ident),* $(,)? }
+    ) => {
         $(#[$doc])*
-        #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-        pub enum $name { $($variant),* }
+        #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+        pub enum $name { $($(#[$vdoc])* $variant),* }
 
         impl From<$name> for $domain {
             fn from(value: $name) -> Self {
@@ -30,15 +37,17 @@ macro_rules! mirror_enum {
         }
 
         impl $name {
-            /// Reads the stored name; an unknown stored value is a bug, reported as INTERNAL.
+            /// Reads the stored name; an unknown stored value is a bug, logged and reported
+            /// as INTERNAL.
             pub fn from_stored(value: &str) -> async_graphql::Result<Self> {
-                <$domain>::parse(value)
+                <$domain as crate::store::Stored>::stored(value)
                     .map(Self::from)
-                    .map_err(|e| crate::error::ApiError::Internal(e.into()).into())
+                    .map_err(Into::into)
             }
         }
     };
 }
+pub(crate) use mirror_enum;
 
 mirror_enum!(
     /// A channel a tenant can connect.
@@ -49,8 +58,14 @@ mirror_enum!(
     Role => domain::tenant::Role { Owner, Admin, Agent, Viewer }
 );
 mirror_enum!(
-    /// What an API key may do: READ, or WRITE (which implies read). Keys never administer.
-    ApiKeyScope => domain::tenant::ApiKeyScope { Read, Write }
+    /// What an API key may do: READ; WRITE (which implies read and CALLS); or CALLS, which only
+    /// reports on calls (`appendCallTranscript`, `recordCallOutcome`): the voice agent's key.
+    /// Keys never administer.
+    ApiKeyScope => domain::tenant::ApiKeyScope { Read, Write, Calls }
+);
+mirror_enum!(
+    /// What a lead said about being called: GRANTED, REVOKED (final: never called), UNKNOWN.
+    CallConsent => domain::compliance::Consent { Granted, Revoked, Unknown }
 );
 mirror_enum!(
     /// Where a lead stands in the pipeline.
@@ -65,35 +80,17 @@ mirror_enum!(
     ResponseStyle => domain::analysis::ResponseStyle { Concise, Friendly, Professional, Detailed }
 );
 
-/// Whether a channel connection is in use.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ConnectionStatus {
-    /// Receiving webhooks and sending.
-    Connected,
-    /// Kept but switched off: webhooks are refused.
-    Disconnected,
-    /// The platform rejected our credentials; fix them to reconnect.
-    Error,
-}
-
-impl ConnectionStatus {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConnectionStatus::Connected => "CONNECTED",
-            ConnectionStatus::Disconnected => "DISCONNECTED",
-            ConnectionStatus::Error => "ERROR",
-        }
+mirror_enum!(
+    /// Whether a channel connection is in use.
+    ConnectionStatus => domain::channel::ConnectionStatus {
+        /// Receiving webhooks and sending.
+        Connected,
+        /// Kept but switched off: webhooks are refused.
+        Disconnected,
+        /// The platform rejected our credentials; fix them to reconnect.
+        Error,
     }
-
-    fn from_stored(value: &str) -> Self {
-        match value {
-            "DISCONNECTED" => ConnectionStatus::Disconnected,
-            "ERROR" => ConnectionStatus::Error,
-            _ => ConnectionStatus::Connected,
-        }
-    }
-}
+);
 
 /// Which AI provider answers for the tenant.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -116,12 +113,23 @@ impl AiProvider {
         }
     }
 
-    fn from_stored(value: &str) -> Self {
-        match value {
-            "ANTHROPIC" => AiProvider::Anthropic,
-            "OPENAI" => AiProvider::Openai,
-            _ => AiProvider::Offline,
-        }
+    /// The stored name back; an unknown one is a bug, logged and INTERNAL, never shown as
+    /// OFFLINE (which would hide that the tenant's setting is broken).
+    fn from_stored(value: &str) -> async_graphql::Result<Self> {
+        [
+            AiProvider::Offline,
+            AiProvider::Anthropic,
+            AiProvider::Openai,
+        ]
+        .into_iter()
+        .find(|provider| provider.as_str() == value)
+        .ok_or_else(|| {
+            tracing::error!(stored = value, "unknown stored AI provider");
+            crate::error::ApiError::Internal(anyhow::anyhow!(
+                "unknown stored AI provider `{value}`"
+            ))
+            .into()
+        })
     }
 }
 
@@ -148,62 +156,6 @@ impl Money {
             formatted,
         }
     }
-}
-
-/// A tenant: one customer organisation.
-pub struct Tenant(pub entity::tenants::Model);
-
-#[Object]
-impl Tenant {
-    /// The tenant id.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    /// Display name.
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-    /// URL handle, used in webhook paths.
-    async fn slug(&self) -> &str {
-        &self.0.slug
-    }
-    /// Billing plan.
-    async fn plan(&self) -> &str {
-        &self.0.plan
-    }
-    /// Stripe subscription status (NONE until billing is set up).
-    async fn subscription_status(&self) -> &str {
-        &self.0.subscription_status
-    }
-    /// Operational settings.
-    async fn settings(&self) -> TenantSettings {
-        TenantSettings {
-            agent_running: self.0.agent_running,
-            ai_lead_percentage: self.0.ai_lead_percentage,
-            agent_name: self.0.agent_name.clone(),
-            human_operator_number: self.0.human_operator_number.clone(),
-            default_phone_region: self.0.default_phone_region.clone(),
-        }
-    }
-    /// When the tenant was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-}
-
-/// A tenant's operational settings.
-#[derive(SimpleObject)]
-pub struct TenantSettings {
-    /// Whether the AI phone agent takes calls.
-    pub agent_running: bool,
-    /// Share of new dealership leads routed to the AI agent: 0, 25, 50, 75 or 100.
-    pub ai_lead_percentage: i32,
-    /// Name the AI agent introduces itself with.
-    pub agent_name: Option<String>,
-    /// E.164 number calls are transferred to when a human is needed.
-    pub human_operator_number: Option<String>,
-    /// ISO-3166 alpha-2 region used to read phone numbers written without a country code.
-    pub default_phone_region: Option<String>,
 }
 
 /// A person who can sign in.
@@ -380,7 +332,7 @@ impl ChannelConnection {
             bot_login: live.twitch_bot_login,
             client_id: live.twitch_client_id,
             has_live_access_token: row.live_access_token.is_some(),
-            status: ConnectionStatus::from_stored(&row.status),
+            status: ConnectionStatus::from_stored(&row.status)?,
             ai_enabled: row.ai_enabled,
             external_account_id: row.external_account_id,
             has_verify_token: row.verify_token.is_some(),
@@ -452,7 +404,7 @@ impl AiContext {
         self.0.auto_escalate_after_messages
     }
     /// Which provider answers.
-    async fn provider(&self) -> AiProvider {
+    async fn provider(&self) -> async_graphql::Result<AiProvider> {
         AiProvider::from_stored(&self.0.provider)
     }
     /// The provider's model name (null: the provider's default).
@@ -552,6 +504,25 @@ impl Lead {
             .source_channel
             .as_deref()
             .and_then(|c| Channel::from_stored(c).ok())
+    }
+    /// Who handles the lead, allocated when it was created at the tenant's `aiLeadPercentage`:
+    /// AI, or HUMAN — the sales team's queue (`leads(filter: {handledBy: HUMAN})`); a HUMAN
+    /// lead's conversations open handled by a person and the AI stays silent there.
+    async fn handled_by(&self) -> async_graphql::Result<Handler> {
+        Handler::from_stored(&self.0.handler)
+    }
+    /// What the lead said about being called (GRANTED, REVOKED, UNKNOWN): REVOKED blocks every
+    /// call; UNKNOWN blocks them when the tenant's call policy requires consent.
+    async fn call_consent(&self) -> async_graphql::Result<CallConsent> {
+        CallConsent::from_stored(&self.0.call_consent)
+    }
+    /// When the call consent was last recorded.
+    async fn call_consent_at(&self) -> Option<DateTime<Utc>> {
+        self.0.call_consent_at
+    }
+    /// The lead's IANA time zone, a hint for calling hours.
+    async fn time_zone(&self) -> Option<&str> {
+        self.0.time_zone.as_deref()
     }
     /// Free-form notes.
     async fn notes(&self) -> Option<&str> {
@@ -693,3 +664,16 @@ impl From<entity::audit_log::Model> for AuditEntry {
         }
     }
 }
+
+mirror_enum!(
+    /// Who answers a conversation.
+    Handler => leadline_domain::conversation::Handler {
+        /// AI replies are sent automatically.
+        Ai,
+        /// A human agent answers; the AI stays silent there.
+        Human,
+    }
+);
+
+mod tenant;
+pub use tenant::*;

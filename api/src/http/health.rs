@@ -22,6 +22,15 @@ pub async fn readyz(State(state): State<HttpState>) -> Response {
         "status": if database && bus { "ready" } else { "unavailable" },
         "database": if database { "up" } else { "down" },
         "eventBus": { "backend": state.app.bus.backend_name(), "status": if bus { "up" } else { "down" } },
+        // Optional integrations: not ready-or-not, but what an operator must set to use them.
+        "reminderCalls": {
+            "configured": state.app.config.livekit.missing().is_empty(),
+            "missing": state.app.config.livekit.missing(),
+        },
+        "phoneAgent": {
+            "configured": state.app.config.phone_agent_missing().is_empty(),
+            "missing": state.app.config.phone_agent_missing(),
+        },
     });
     let status = if database && bus {
         StatusCode::OK

@@ -10,7 +10,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::HttpState;
-use crate::app::Application;
 use crate::auth::{bearer, constant_time_eq};
 use crate::error::ApiError;
 
@@ -70,7 +69,7 @@ pub async fn process(
         return ApiError::bad_input("max_jobs", format!("between 1 and {MAX_JOBS_PER_CALL}"))
             .into_response();
     }
-    let pool = Application::worker_pool(&state.app);
+    let pool = crate::workers::worker_pool(&state.app);
     match pool.process_batch(max_jobs).await {
         Ok(report) => match state.app.jobs.counts(None).await {
             Ok(counts) => Json(json!({"processed": report.claimed, "completed": report.completed, "failed": report.failed, "queue": counts})).into_response(),

@@ -8,10 +8,8 @@
 //!   connection secret or `TIKTOK_CLIENT_SECRET`), routed to the tenant's ACTIVE session of that
 //!   room.
 //!
-//! Both answer within milliseconds: the messages are handed to the pipeline in the background
-//! (the platforms time out and redeliver slow webhooks). A message seen twice — a redelivery, or
-//! the same message from the IRC reader or the poller — is stored and answered once (the
-//! interactions' unique key).
+//! These shims only read, verify and answer; which sessions a message is for, and running it
+//! through the pipeline in the background, is `services::live::routing`.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -19,14 +17,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http::{HeaderMap, StatusCode};
 use leadline_domain::channel::Channel;
-use leadline_entity::live_sessions;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::webhooks::{count, read_body, reject};
 use super::HttpState;
-use crate::services::inbox::ingest::{self, WebhookRejection};
-use crate::services::live::pipeline::{handle_message, ChatMessage, SessionContext};
-use crate::state::AppState;
+use crate::services::live::routing::{self, TiktokRouting};
+use crate::services::webhooks::{self, WebhookRejection};
 
 const TWITCH: &str = "twitch";
 const TIKTOK_LIVE: &str = "tiktok_live";
@@ -79,44 +75,20 @@ pub async fn twitch_eventsub(
         EventSubMessage::Notification {
             event: Event::ChannelChatMessage(chat),
             ..
-        } => {
-            let sessions = match state.app.store.active_live_sessions().await {
-                Ok(sessions) => sessions,
-                Err(error) => {
-                    return reject(TWITCH, &WebhookRejection::DatabaseUnavailable(error));
-                }
-            };
-            let targets: Vec<live_sessions::Model> = sessions
-                .into_iter()
-                .filter(|s| s.platform == "TWITCH")
-                .filter(|s| {
-                    let config = |key: &str| s.platform_config.get(key).and_then(Value::as_str);
-                    config("broadcasterId") == Some(chat.broadcaster_user_id.as_str())
-                        || config("channel")
-                            .is_some_and(|c| c.eq_ignore_ascii_case(&chat.broadcaster_user_login))
-                })
-                .collect();
-            let message = ChatMessage {
-                id: chat.message_id.clone(),
-                author_id: chat.chatter_user_id.clone(),
-                author_name: chat.chatter_user_name.clone(),
-                text: chat.message.text.clone(),
-                is_follower: None,
-            };
-            count(
-                TWITCH,
-                if targets.is_empty() {
-                    "no_session"
-                } else {
-                    "accepted"
-                },
-            );
-            let routed = targets.len();
-            for session in targets {
-                dispatch(&state.app, session, message.clone());
+        } => match routing::route_twitch_chat(&state.app, &chat).await {
+            Ok(routed) => {
+                count(
+                    TWITCH,
+                    if routed == 0 {
+                        "no_session"
+                    } else {
+                        "accepted"
+                    },
+                );
+                Json(json!({"ok": true, "sessions": routed})).into_response()
             }
-            Json(json!({"ok": true, "sessions": routed})).into_response()
-        }
+            Err(error) => reject(TWITCH, &WebhookRejection::DatabaseUnavailable(error)),
+        },
         EventSubMessage::Notification { .. } => {
             count(TWITCH, "ignored");
             StatusCode::NO_CONTENT.into_response()
@@ -135,12 +107,12 @@ pub async fn tiktok_live(
         Ok(raw) => raw,
         Err(refused) => return refused,
     };
-    let endpoint = match ingest::endpoint(&state.app, &slug, Channel::Tiktok).await {
+    let endpoint = match webhooks::endpoint(&state.app, &slug, Channel::Tiktok).await {
         Ok(endpoint) => endpoint,
         Err(rejection) => return reject(TIKTOK_LIVE, &rejection),
     };
     if let Err(rejection) =
-        ingest::verify_signature(&state.app, &endpoint, &headers, &raw, chrono::Utc::now())
+        webhooks::verify_signature(&state.app, &endpoint, &headers, &raw, chrono::Utc::now())
     {
         return reject(TIKTOK_LIVE, &rejection);
     }
@@ -153,84 +125,14 @@ pub async fn tiktok_live(
             );
         }
     };
-    let sessions = match state.app.store.active_live_sessions().await {
-        Ok(sessions) => sessions,
-        Err(error) => return reject(TIKTOK_LIVE, &WebhookRejection::DatabaseUnavailable(error)),
-    };
-    let session_of = |room: &str| {
-        sessions
-            .iter()
-            .find(|s| {
-                s.tenant_id == endpoint.tenant_id
-                    && s.platform == "TIKTOK"
-                    && s.platform_config.get("roomId").and_then(Value::as_str) == Some(room)
-            })
-            .cloned()
-    };
-    let (mut routed, mut unrouted) = (0, 0);
-    for event in events {
-        use leadline_tiktok::live::LiveEvent as E;
-        match event {
-            E::Comment { room_id, comment } => match session_of(&room_id) {
-                Some(session) => {
-                    routed += 1;
-                    dispatch(
-                        &state.app,
-                        session,
-                        crate::services::live::tiktok::chat_message(&comment),
-                    );
-                }
-                None => unrouted += 1,
-            },
-            E::End { room_id, .. } => {
-                if let Some(session) = session_of(&room_id) {
-                    routed += 1;
-                    let app = state.app.clone();
-                    tokio::spawn(async move {
-                        if let Err(error) = crate::services::live::reader::finish(
-                            &app,
-                            session.tenant_id,
-                            session.id,
-                            "LIVE_ENDED",
-                        )
-                        .await
-                        {
-                            tracing::warn!(?error, "could not stop the ended TikTok session");
-                        }
-                    });
-                }
-            }
-            E::Other { .. } => {}
+    match routing::route_tiktok_live(&state.app, endpoint.tenant_id, events).await {
+        Ok(TiktokRouting { routed, unrouted }) => {
+            count(
+                TIKTOK_LIVE,
+                if routed > 0 { "accepted" } else { "no_session" },
+            );
+            Json(json!({"ok": true, "routed": routed, "unrouted": unrouted})).into_response()
         }
+        Err(error) => reject(TIKTOK_LIVE, &WebhookRejection::DatabaseUnavailable(error)),
     }
-    count(
-        TIKTOK_LIVE,
-        if routed > 0 { "accepted" } else { "no_session" },
-    );
-    Json(json!({"ok": true, "routed": routed, "unrouted": unrouted})).into_response()
-}
-
-/// Runs one message through the session's pipeline in the background.
-fn dispatch(app: &AppState, session: live_sessions::Model, message: ChatMessage) {
-    let app = app.clone();
-    tokio::spawn(async move {
-        let mut ctx = SessionContext::default();
-        for key in ["botUserId", "botLogin"] {
-            if let Some(bot) = session.platform_config.get(key).and_then(Value::as_str) {
-                ctx.bot_author_ids.insert(bot.to_owned());
-            }
-        }
-        let handled = handle_message(
-            &app,
-            session.tenant_id,
-            session.id,
-            &mut ctx,
-            message,
-            crate::store::now(),
-        )
-        .await;
-        if let Err(error) = handled {
-            tracing::warn!(session = %session.id, ?error, "live webhook message not handled");
-        }
-    });
 }

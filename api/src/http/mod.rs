@@ -7,6 +7,7 @@ mod graphql;
 mod health;
 mod jobs;
 mod live_webhooks;
+mod voice_webhooks;
 mod webhooks;
 
 use std::time::Instant;
@@ -54,6 +55,32 @@ pub fn router(state: HttpState) -> Router {
         .route(
             "/api/webhook/tiktok-live/{tenant_slug}",
             post(live_webhooks::tiktok_live),
+        )
+        .route("/api/webhook/livekit", post(voice_webhooks::livekit))
+        .route(
+            "/api/voice/twilio/incoming",
+            post(voice_webhooks::twilio_incoming),
+        )
+        .route("/api/voice/twilio/status", post(voice_webhooks::twilio_status))
+        .route(
+            "/api/voice/twilio/outbound/{call_id}",
+            post(voice_webhooks::twilio_outbound_answer),
+        )
+        .route(
+            "/api/voice/twilio/outbound/{call_id}/status",
+            post(voice_webhooks::twilio_outbound_status),
+        )
+        .route(
+            "/api/voice/twilio/outbound/{call_id}/amd",
+            post(voice_webhooks::twilio_outbound_amd),
+        )
+        .route(
+            "/api/voice/twilio/media-stream",
+            get(voice_webhooks::twilio_media_stream),
+        )
+        .route(
+            "/api/voice/elevenlabs/post-call",
+            post(voice_webhooks::elevenlabs_post_call),
         )
         .route(
             "/api/webhook/{channel}/{tenant_slug}",

@@ -24,7 +24,8 @@ use serde_json::json;
 
 use super::HttpState;
 use crate::error::ApiError;
-use crate::services::inbox::ingest::{self, WebhookRejection};
+use crate::services::inbox::ingest;
+use crate::services::webhooks::{self, WebhookRejection};
 
 /// The channel label used when the path names no known channel (keeps labels bounded).
 const UNKNOWN_CHANNEL: &str = "unknown";
@@ -78,16 +79,16 @@ pub async fn verify(
     Path((segment, slug)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let Some(channel) = ingest::channel_for_segment(&segment) else {
+    let Some(channel) = webhooks::channel_for_segment(&segment) else {
         return unknown_channel();
     };
-    let label = ingest::channel_label(channel);
-    let endpoint = match ingest::endpoint(&state.app, &slug, channel).await {
+    let label = webhooks::channel_label(channel);
+    let endpoint = match webhooks::endpoint(&state.app, &slug, channel).await {
         Ok(endpoint) => endpoint,
         Err(rejection) => return reject(label, &rejection),
     };
     let pairs = decode_query(query.as_deref().unwrap_or(""));
-    match ingest::verification_answer(&endpoint, &pairs) {
+    match webhooks::verification_answer(&endpoint, &pairs) {
         Ok(challenge) => {
             count(label, "verified");
             (
@@ -107,10 +108,10 @@ pub async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let Some(channel) = ingest::channel_for_segment(&segment) else {
+    let Some(channel) = webhooks::channel_for_segment(&segment) else {
         return unknown_channel();
     };
-    let label = ingest::channel_label(channel);
+    let label = webhooks::channel_label(channel);
     let started = Instant::now();
     let response = receive_for(&state, channel, label, &slug, &headers, body).await;
     metrics::histogram!("leadline_webhook_duration_seconds", "channel" => label)
@@ -130,15 +131,20 @@ async fn receive_for(
         Ok(raw) => raw,
         Err(refused) => return refused,
     };
-    let endpoint = match ingest::endpoint(&state.app, slug, channel).await {
+    let endpoint = match webhooks::endpoint(&state.app, slug, channel).await {
         Ok(endpoint) => endpoint,
         Err(rejection) => return reject(label, &rejection),
     };
-    let source =
-        match ingest::verify_signature(&state.app, &endpoint, headers, &raw, chrono::Utc::now()) {
-            Ok(source) => source,
-            Err(rejection) => return reject(label, &rejection),
-        };
+    let source = match webhooks::verify_signature(
+        &state.app,
+        &endpoint,
+        headers,
+        &raw,
+        chrono::Utc::now(),
+    ) {
+        Ok(source) => source,
+        Err(rejection) => return reject(label, &rejection),
+    };
     let items = match ingest::parse_verified(&endpoint, &raw, source) {
         Ok(items) => items,
         Err(rejection) => return reject(label, &rejection),

@@ -13,12 +13,13 @@ mod worker;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use leadline_domain::ids::TenantId;
 use leadline_domain::job::{after_failure, AfterFailure, Backoff, JobStatus};
 use leadline_entity::jobs;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QuerySelect, Statement,
+    QueryFilter, QuerySelect, QueryTrait, Statement,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -154,7 +155,7 @@ pub struct JobQueue {
 const REMOTE_WAKE_COALESCE: Duration = Duration::from_millis(2);
 
 /// The topic workers listen on for "new work": the nil tenant is never a real tenant.
-pub(crate) const QUEUE_TOPIC: Uuid = Uuid::nil();
+pub(crate) const QUEUE_TOPIC: TenantId = TenantId(Uuid::nil());
 
 impl JobQueue {
     /// A queue over `store`, announcing on `bus`.
@@ -233,18 +234,27 @@ impl JobQueue {
         let db = self.store.connection();
         let backend = db.get_database_backend();
         let sql = match backend {
+            // Lapsed leases first (a crashed worker's jobs), then due PENDING jobs in claim
+            // order; each half walks its own partial index (`ix_jobs_running_lease`,
+            // `ix_jobs_pending_claim`) instead of sorting every due row behind one OR.
             DbBackend::Postgres => {
-                "UPDATE jobs SET status = 'RUNNING', locked_by = $1, locked_until = $2, attempts = attempts + 1, updated_at = $3 \
-                 WHERE id IN (SELECT id FROM jobs \
-                   WHERE (status = 'PENDING' AND scheduled_for <= $3) OR (status = 'RUNNING' AND locked_until < $3) \
-                   ORDER BY priority DESC, scheduled_for ASC LIMIT $4 FOR UPDATE SKIP LOCKED) \
+                "WITH lapsed AS (SELECT id FROM jobs WHERE status = 'RUNNING' AND locked_until < $3 \
+                   ORDER BY locked_until LIMIT $4 FOR UPDATE SKIP LOCKED), \
+                 pending AS (SELECT id FROM jobs WHERE status = 'PENDING' AND scheduled_for <= $3 \
+                   ORDER BY priority DESC, scheduled_for ASC LIMIT $4 FOR UPDATE SKIP LOCKED), \
+                 picked AS (SELECT id FROM lapsed UNION ALL SELECT id FROM pending LIMIT $4) \
+                 UPDATE jobs SET status = 'RUNNING', locked_by = $1, locked_until = $2, attempts = attempts + 1, updated_at = $3 \
+                 WHERE id IN (SELECT id FROM picked) \
                  RETURNING *"
             }
+            // SQLite has one writer at a time, so no row locks are needed.
             _ => {
                 "UPDATE jobs SET status = 'RUNNING', locked_by = ?1, locked_until = ?2, attempts = attempts + 1, updated_at = ?3 \
-                 WHERE id IN (SELECT id FROM jobs \
-                   WHERE (status = 'PENDING' AND scheduled_for <= ?3) OR (status = 'RUNNING' AND locked_until < ?3) \
-                   ORDER BY priority DESC, scheduled_for ASC LIMIT ?4) \
+                 WHERE id IN (SELECT id FROM ( \
+                   SELECT id FROM (SELECT id FROM jobs WHERE status = 'RUNNING' AND locked_until < ?3 ORDER BY locked_until LIMIT ?4) \
+                   UNION ALL \
+                   SELECT id FROM (SELECT id FROM jobs WHERE status = 'PENDING' AND scheduled_for <= ?3 \
+                     ORDER BY priority DESC, scheduled_for ASC LIMIT ?4)) LIMIT ?4) \
                  RETURNING *"
             }
         };
@@ -259,6 +269,34 @@ impl JobQueue {
             ],
         );
         Ok(jobs::Entity::find().from_raw_sql(statement).all(db).await?)
+    }
+
+    /// Hands claimed jobs this worker has not started back to the queue (PENDING, the claim's
+    /// attempt undone), so another worker takes them now instead of after their lease.
+    pub async fn release(&self, job_ids: &[Uuid]) -> ApiResult<u64> {
+        if job_ids.is_empty() {
+            return Ok(0);
+        }
+        let result = jobs::Entity::update_many()
+            .col_expr(
+                jobs::Column::Status,
+                Expr::value(JobStatus::Pending.as_str()),
+            )
+            .col_expr(jobs::Column::LockedBy, Expr::value(Option::<String>::None))
+            .col_expr(
+                jobs::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(
+                jobs::Column::Attempts,
+                Expr::col(jobs::Column::Attempts).sub(1),
+            )
+            .filter(jobs::Column::Id.is_in(job_ids.iter().copied()))
+            .filter(jobs::Column::LockedBy.eq(self.worker_id.clone()))
+            .filter(jobs::Column::Status.eq(JobStatus::Running.as_str()))
+            .exec(self.store.connection())
+            .await?;
+        Ok(result.rows_affected)
     }
 
     /// Extends this worker's lease on a running job; false if the lease was lost.
@@ -337,21 +375,23 @@ impl JobQueue {
         job: &jobs::Model,
         update: sea_orm::UpdateMany<jobs::Entity>,
     ) -> ApiResult<bool> {
-        let result = update
+        // One round trip: the updated row comes back with the update (RETURNING, which both
+        // backends have; sea-orm's own `exec_with_returning` refuses SQLite at run time).
+        let mut query = update
             .filter(jobs::Column::Id.eq(job.id))
             .filter(jobs::Column::LockedBy.eq(self.worker_id.clone()))
             .filter(jobs::Column::Status.eq(JobStatus::Running.as_str()))
-            .exec(self.store.connection())
-            .await?;
-        let recorded = result.rows_affected == 1;
-        if recorded {
-            if let Ok(Some(row)) = jobs::Entity::find_by_id(job.id)
-                .one(self.store.connection())
-                .await
-            {
-                self.bus
-                    .publish(row.tenant_id, Event::JobUpdated { job: Box::new(row) });
-            }
+            .into_query();
+        query.returning_all();
+        let db = self.store.connection();
+        let statement = db.get_database_backend().build(&query);
+        let updated = jobs::Entity::find().from_raw_sql(statement).all(db).await?;
+        let recorded = !updated.is_empty();
+        if let Some(row) = updated.into_iter().next() {
+            self.bus.publish(
+                TenantId(row.tenant_id),
+                Event::JobUpdated { job: Box::new(row) },
+            );
         } else {
             tracing::warn!(job = %job.id, kind = %job.kind, "lease lost before the job finished; another worker owns it now");
         }
@@ -359,8 +399,9 @@ impl JobQueue {
     }
 
     /// Revives a DEAD or FAILED job of the tenant: attempts reset, due now.
-    pub async fn retry(&self, tenant_id: Uuid, job_id: Uuid) -> ApiResult<jobs::Model> {
-        let job = self.job(tenant_id, job_id).await?;
+    pub async fn retry(&self, tenant: TenantId, job_id: Uuid) -> ApiResult<jobs::Model> {
+        let tenant_id = tenant.uuid();
+        let job = self.job(tenant, job_id).await?;
         let status = JobStatus::parse(&job.status).map_err(|e| ApiError::Internal(e.into()))?;
         if !matches!(status, JobStatus::Dead | JobStatus::Failed) {
             return Err(ApiError::Conflict(format!(
@@ -383,9 +424,9 @@ impl JobQueue {
             .filter(jobs::Column::Status.eq(status.as_str()))
             .exec(self.store.connection())
             .await?;
-        let job = self.job(tenant_id, job_id).await?;
+        let job = self.job(tenant, job_id).await?;
         self.bus.publish(
-            tenant_id,
+            tenant,
             Event::JobUpdated {
                 job: Box::new(job.clone()),
             },
@@ -395,9 +436,9 @@ impl JobQueue {
     }
 
     /// One job of the tenant.
-    pub async fn job(&self, tenant_id: Uuid, job_id: Uuid) -> ApiResult<jobs::Model> {
+    pub async fn job(&self, tenant: TenantId, job_id: Uuid) -> ApiResult<jobs::Model> {
         jobs::Entity::find_by_id(job_id)
-            .filter(jobs::Column::TenantId.eq(tenant_id))
+            .filter(jobs::Column::TenantId.eq(tenant.uuid()))
             .one(self.store.connection())
             .await?
             .ok_or(ApiError::NotFound("job"))
@@ -406,11 +447,11 @@ impl JobQueue {
     /// A page of the tenant's jobs, newest first.
     pub async fn jobs(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         filter: JobFilter,
         page: PageRequest,
     ) -> ApiResult<Page<jobs::Model>> {
-        let mut select = jobs::Entity::find().filter(jobs::Column::TenantId.eq(tenant_id));
+        let mut select = jobs::Entity::find().filter(jobs::Column::TenantId.eq(tenant.uuid()));
         if let Some(status) = filter.status {
             select = select.filter(jobs::Column::Status.eq(status.as_str()));
         }
@@ -421,14 +462,14 @@ impl JobQueue {
     }
 
     /// Counts by status, for one tenant or (None) the whole queue.
-    pub async fn counts(&self, tenant_id: Option<Uuid>) -> ApiResult<QueueCounts> {
+    pub async fn counts(&self, tenant: Option<TenantId>) -> ApiResult<QueueCounts> {
         let mut query = jobs::Entity::find()
             .select_only()
             .column(jobs::Column::Status)
             .column_as(jobs::Column::Id.count(), "n")
             .group_by(jobs::Column::Status);
-        if let Some(tenant_id) = tenant_id {
-            query = query.filter(jobs::Column::TenantId.eq(tenant_id));
+        if let Some(tenant) = tenant {
+            query = query.filter(jobs::Column::TenantId.eq(tenant.uuid()));
         }
         let rows: Vec<(String, i64)> = query.into_tuple().all(self.store.connection()).await?;
         let mut counts = QueueCounts::default();
@@ -447,9 +488,9 @@ impl JobQueue {
     }
 
     /// Total jobs of the tenant (for tests and reports).
-    pub async fn total(&self, tenant_id: Uuid) -> ApiResult<u64> {
+    pub async fn total(&self, tenant: TenantId) -> ApiResult<u64> {
         Ok(jobs::Entity::find()
-            .filter(jobs::Column::TenantId.eq(tenant_id))
+            .filter(jobs::Column::TenantId.eq(tenant.uuid()))
             .count(self.store.connection())
             .await?)
     }

@@ -2,9 +2,9 @@
 //! Woken at once when work is enqueued (locally, or on any replica through the bus), and by a
 //! slow poll as a safety net for scheduled retries and lapsed leases.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use leadline_entity::jobs;
@@ -20,6 +20,28 @@ pub enum JobFailure {
     Retry(String),
     /// Retrying cannot help (bad payload, unknown kind, a 4xx that will not change).
     Permanent(String),
+}
+
+/// What a job does about a store or service error: retry what may pass (database hiccups, rate
+/// limits, outages, lost races), give up on what cannot (missing rows, refused input).
+/// The job's error text is the public message (jobs are visible to the tenant); an internal
+/// cause is logged by `public_message`, never stored.
+impl From<crate::error::ApiError> for JobFailure {
+    fn from(error: crate::error::ApiError) -> Self {
+        use crate::error::ApiError;
+        let text = format!("{}: {}", error.code(), error.public_message());
+        match error {
+            ApiError::NotFound(_)
+            | ApiError::BadUserInput { .. }
+            | ApiError::Forbidden(_)
+            | ApiError::Unauthenticated(_)
+            | ApiError::LimitReached { .. } => JobFailure::Permanent(text),
+            ApiError::RateLimited { .. }
+            | ApiError::Unavailable(_)
+            | ApiError::Conflict(_)
+            | ApiError::Internal(_) => JobFailure::Retry(text),
+        }
+    }
 }
 
 /// Runs one kind of job.
@@ -96,10 +118,17 @@ impl WorkerPool {
     }
 
     /// Runs until `shutdown` resolves, then lets running jobs finish.
+    ///
+    /// Claims ahead: up to twice `concurrency` jobs are held (claimed, leased) so a freed slot
+    /// starts the next job without a round trip, and each claim brings a batch instead of the
+    /// one or two slots that just freed. A held job whose lease may be getting old is renewed
+    /// before it starts (see [`WorkerPool::execute`]); held jobs left at shutdown are released.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send) {
         let slots = Arc::new(Semaphore::new(self.concurrency));
         let wake = self.queue.local_wake();
         let mut remote = Box::pin(self.queue.bus().subscribe(QUEUE_TOPIC));
+        let mut held: VecDeque<(jobs::Model, Instant)> = VecDeque::new();
+        let prefetch = self.concurrency * 2;
         tokio::pin!(shutdown);
         tracing::info!(
             worker = self.queue.worker_id(),
@@ -107,27 +136,35 @@ impl WorkerPool {
             "job workers started"
         );
         loop {
-            let free = slots.available_permits() as u64;
-            let claimed = match self.queue.claim(free).await {
-                Ok(jobs) => jobs,
-                Err(error) => {
-                    tracing::warn!(error = ?error, "claiming jobs failed; retrying shortly");
-                    Vec::new()
+            let mut more_waiting = false;
+            if held.len() < self.concurrency {
+                let want = (prefetch - held.len()) as u64;
+                match self.queue.claim(want).await {
+                    Ok(jobs) => {
+                        more_waiting = jobs.len() as u64 == want;
+                        let at = Instant::now();
+                        held.extend(jobs.into_iter().map(|job| (job, at)));
+                    }
+                    Err(error) => {
+                        tracing::warn!(error = ?error, "claiming jobs failed; retrying shortly")
+                    }
                 }
-            };
-            let full_batch = free > 0 && claimed.len() as u64 == free;
-            for job in claimed {
-                let Ok(permit) = slots.clone().acquire_owned().await else {
-                    return;
+            }
+            while !held.is_empty() {
+                let Ok(permit) = slots.clone().try_acquire_owned() else {
+                    break;
+                };
+                let Some((job, claimed_at)) = held.pop_front() else {
+                    break;
                 };
                 let pool = self.clone();
                 tokio::spawn(async move {
-                    pool.execute(job).await;
+                    pool.execute_held(job, claimed_at).await;
                     drop(permit);
                 });
             }
-            if full_batch {
-                // More may be waiting: wait only for a free slot.
+            if !held.is_empty() || more_waiting {
+                // Work is at hand: wait only for a free slot.
                 tokio::select! {
                     _ = slots.clone().acquire_owned() => continue,
                     () = &mut shutdown => break,
@@ -146,9 +183,32 @@ impl WorkerPool {
                 () = &mut shutdown => break,
             }
         }
+        if !held.is_empty() {
+            let ids: Vec<_> = held.iter().map(|(job, _)| job.id).collect();
+            if let Err(error) = self.queue.release(&ids).await {
+                tracing::warn!(error = ?error, "could not release held jobs; they run again when their lease lapses");
+            }
+        }
         // Let running jobs finish (they hold permits).
         let _ = slots.acquire_many(self.concurrency as u32).await;
         tracing::info!("job workers stopped");
+    }
+
+    /// Starts a held job: one that waited in the prefetch for over a third of its lease gets
+    /// its lease renewed first, and is dropped if the lease was lost meanwhile (another worker
+    /// may run it; it must not run twice).
+    async fn execute_held(&self, job: jobs::Model, claimed_at: Instant) -> bool {
+        if claimed_at.elapsed() > self.queue.lease / 3 {
+            match self.queue.renew(job.id).await {
+                Ok(true) => {}
+                Ok(false) => return false,
+                Err(error) => {
+                    tracing::warn!(error = ?error, job = %job.id, "could not renew a held job's lease; leaving it to lapse");
+                    return false;
+                }
+            }
+        }
+        self.execute(job).await
     }
 
     /// Claims up to `max_jobs` and runs them here, one after another (the cron shim).

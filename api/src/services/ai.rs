@@ -33,6 +33,7 @@ use leadline_domain::analysis::{
     AiSettings, Analysis, AnalysisContext, CatalogProduct, HistoryTurn, Provider, Reply,
     ResponseStyle,
 };
+use leadline_domain::call_outcome::{classify_call_outcome, OutcomeGuess, TranscriptLine};
 use leadline_domain::channel::Channel;
 use leadline_domain::ids::TenantId;
 use leadline_domain::money::Money;
@@ -214,14 +215,14 @@ impl AiService {
             Provider::Anthropic,
             &config.anthropic_api_key,
             &config.anthropic_api_base,
-            "ANTHROPIC",
+            Provider::Anthropic.as_str(),
             "Anthropic",
         )?;
         let openai = backend(
             Provider::Openai,
             &config.openai_api_key,
             &config.openai_api_base,
-            "OPENAI",
+            Provider::Openai.as_str(),
             "OpenAI",
         )?;
         Ok(Self {
@@ -242,7 +243,7 @@ impl AiService {
     }
 
     /// What `request.text` is: intent, signals, sentiment, hand-over wish, product, language.
-    pub async fn analyze(&self, tenant_id: Uuid, request: AiRequest) -> ApiResult<Analyzed> {
+    pub async fn analyze(&self, tenant_id: TenantId, request: AiRequest) -> ApiResult<Analyzed> {
         validate(&request)?;
         self.inner.limiter.check(&tenant_id.to_string()).await?;
         self.analyze_chat(tenant_id, request).await
@@ -252,7 +253,11 @@ impl AiService {
     /// of API requests (`LEADLINE_AI_RATE_PER_MINUTE` is for `analyzeMessage`/`suggestReply`
     /// callers; a live chat's volume is the audience's, and the session's reply limits and the
     /// provider's own breaker bound it). Usage is still metered.
-    pub async fn analyze_chat(&self, tenant_id: Uuid, request: AiRequest) -> ApiResult<Analyzed> {
+    pub async fn analyze_chat(
+        &self,
+        tenant_id: TenantId,
+        request: AiRequest,
+    ) -> ApiResult<Analyzed> {
         validate(&request)?;
         let prepared = self.prepare(tenant_id, &request).await?;
         let mut calls = OfflineCalls::default();
@@ -267,7 +272,11 @@ impl AiService {
     }
 
     /// The reply to `request.text`, with the analysis it is based on.
-    pub async fn suggest_reply(&self, tenant_id: Uuid, request: AiRequest) -> ApiResult<Suggested> {
+    pub async fn suggest_reply(
+        &self,
+        tenant_id: TenantId,
+        request: AiRequest,
+    ) -> ApiResult<Suggested> {
         validate(&request)?;
         self.inner.limiter.check(&tenant_id.to_string()).await?;
         let prepared = self.prepare(tenant_id, &request).await?;
@@ -293,7 +302,7 @@ impl AiService {
         })
     }
 
-    async fn prepare(&self, tenant_id: Uuid, request: &AiRequest) -> ApiResult<Prepared> {
+    async fn prepare(&self, tenant_id: TenantId, request: &AiRequest) -> ApiResult<Prepared> {
         let store = &self.inner.store;
         let settings_row = store.ai_context(tenant_id).await?;
         let tenant = store.tenant(tenant_id).await?;
@@ -331,7 +340,14 @@ impl AiService {
             "OFFLINE" => AiProviderKind::Offline,
             "ANTHROPIC" => AiProviderKind::Anthropic,
             "OPENAI" => AiProviderKind::OpenAi,
-            _ => self.inner.default_provider,
+            other => {
+                // Only a hand-edited row gets here (updateAiContext stores the three names).
+                tracing::warn!(
+                    stored = other,
+                    "unknown stored AI provider; the operator's default answers"
+                );
+                self.inner.default_provider
+            }
         };
         match kind {
             AiProviderKind::Offline => Route::Offline,
@@ -349,26 +365,113 @@ impl AiService {
     }
 
     fn request_config(
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         backend: &LlmBackend,
         prepared: &Prepared,
     ) -> LlmRequestConfig {
-        let model = prepared
-            .model
-            .clone()
-            .filter(|m| !m.trim().is_empty())
-            .unwrap_or_else(|| backend.provider.provider().default_model().to_owned());
-        LlmRequestConfig::from_settings(
-            TenantId(tenant_id),
-            backend.api_key.clone(),
-            model,
+        Self::config_for(
+            tenant_id,
+            backend,
+            prepared.model.as_deref(),
             &prepared.ctx.settings,
         )
     }
 
+    fn config_for(
+        tenant_id: TenantId,
+        backend: &LlmBackend,
+        model: Option<&str>,
+        settings: &leadline_domain::analysis::AiSettings,
+    ) -> LlmRequestConfig {
+        let model = model
+            .filter(|m| !m.trim().is_empty())
+            .map(str::to_owned)
+            .unwrap_or_else(|| backend.provider.provider().default_model().to_owned());
+        LlmRequestConfig::from_settings(tenant_id, backend.api_key.clone(), model, settings)
+    }
+
+    /// What the customer answered on a payment-reminder call, from its transcript: through the
+    /// tenant's AI provider when it uses one, else (or when that provider is unavailable, or
+    /// its answer unusable) by the offline classifier. Never an error for the provider's sake:
+    /// a call that ended must still get its outcome. Returns who decided.
+    pub async fn classify_call_outcome(
+        &self,
+        tenant_id: TenantId,
+        lines: &[TranscriptLine],
+        today: chrono::NaiveDate,
+        currency: &str,
+    ) -> ApiResult<(OutcomeGuess, Provider)> {
+        let offline = || classify_call_outcome(lines, today, currency);
+        let store = &self.inner.store;
+        let settings_row = store.ai_context(tenant_id).await?;
+        let mut calls = OfflineCalls::default();
+        let decided = match self.route(&settings_row.provider) {
+            Route::Offline => {
+                calls.offline += 1;
+                (offline(), Provider::Offline)
+            }
+            Route::Unconfigured(variable) => {
+                tracing::warn!(%tenant_id, "{variable} is not set; the offline call classifier answers");
+                calls.fallback += 1;
+                (offline(), Provider::OfflineFallback)
+            }
+            Route::Llm(backend) => {
+                let tenant = store.tenant(tenant_id).await?;
+                let settings = ai_settings(&settings_row, tenant.agent_name);
+                let cfg =
+                    Self::config_for(tenant_id, backend, settings_row.model.as_deref(), &settings);
+                match backend
+                    .provider
+                    .classify_call(lines, today, currency, &cfg, offline)
+                    .await
+                {
+                    Ok(outcome) => {
+                        if outcome.provider == Provider::OfflineFallback {
+                            calls.fallback += 1;
+                        }
+                        (outcome.value, outcome.provider)
+                    }
+                    Err(error) => {
+                        tracing::warn!(%tenant_id, %error, provider = backend.label, "the call classifier's provider failed; the offline classifier answers");
+                        calls.fallback += 1;
+                        (
+                            classify_call_outcome(lines, today, currency),
+                            Provider::OfflineFallback,
+                        )
+                    }
+                }
+            }
+        };
+        self.record_usage(tenant_id, calls).await;
+        Ok(decided)
+    }
+
+    /// A nurture follow-up for `stage`, written by the offline writer
+    /// (`domain::nurture::follow_up_text`: personal, one question, how to opt out, nothing it
+    /// cannot know) and metered as an OFFLINE request. The LLM providers are not asked yet: a
+    /// message that goes out unprompted must not invent stock or prices, and their prompts
+    /// answer a customer's message rather than open a conversation.
+    pub async fn write_follow_up(
+        &self,
+        tenant_id: TenantId,
+        stage: leadline_domain::nurture::NurtureStage,
+        facts: &leadline_domain::nurture::FollowUpFacts<'_>,
+    ) -> String {
+        let text = leadline_domain::nurture::follow_up_text(stage, facts);
+        self.record_usage(
+            tenant_id,
+            OfflineCalls {
+                offline: 1,
+                fallback: 0,
+            },
+        )
+        .await;
+        text
+    }
+
     async fn run_analysis(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         text: &str,
         prepared: &Prepared,
         calls: &mut OfflineCalls,
@@ -404,7 +507,7 @@ impl AiService {
 
     async fn run_reply(
         &self,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         text: &str,
         analysis: &Analysis,
         prepared: &Prepared,
@@ -451,9 +554,9 @@ impl AiService {
     /// Writes this request's offline answers and everything the LLM meters hold (other
     /// requests' included: draining takes all) to `ai_usage`. A failed write is logged: the
     /// customer's answer matters more than the counter.
-    async fn record_usage(&self, tenant_id: Uuid, calls: OfflineCalls) {
+    async fn record_usage(&self, tenant_id: TenantId, calls: OfflineCalls) {
         let day = chrono::Utc::now().date_naive();
-        let mut increments: Vec<(Uuid, AiUsageIncrement)> = Vec::new();
+        let mut increments: Vec<(TenantId, AiUsageIncrement)> = Vec::new();
         let offline = |provider: &str, requests: i64| AiUsageIncrement {
             day,
             provider: provider.to_owned(),
@@ -464,17 +567,23 @@ impl AiService {
             cost_micros: 0,
         };
         if calls.offline > 0 {
-            increments.push((tenant_id, offline("OFFLINE", calls.offline)));
+            increments.push((
+                tenant_id,
+                offline(Provider::Offline.as_str(), calls.offline),
+            ));
         }
         if calls.fallback > 0 {
-            increments.push((tenant_id, offline("OFFLINE_FALLBACK", calls.fallback)));
+            increments.push((
+                tenant_id,
+                offline(Provider::OfflineFallback.as_str(), calls.fallback),
+            ));
         }
         let backends = [&self.inner.anthropic, &self.inner.openai];
         for backend in backends.into_iter().flatten() {
             for (tenant, model, totals) in backend.meter.drain() {
                 let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
                 increments.push((
-                    tenant.uuid(),
+                    tenant,
                     AiUsageIncrement {
                         day,
                         provider: backend.stored_name.to_owned(),
@@ -611,98 +720,4 @@ fn provider_error(label: &str, error: &LlmError) -> ApiError {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn settings_row() -> ai_contexts::Model {
-        let at = chrono::Utc::now();
-        ai_contexts::Model {
-            id: Uuid::now_v7(),
-            tenant_id: Uuid::now_v7(),
-            system_prompt: Some("Be brief.".into()),
-            business_hours: json!([]),
-            timezone: "UTC".into(),
-            response_style: "CONCISE".into(),
-            temperature: 0.2,
-            max_tokens: 300,
-            escalation_keywords: json!(["refund", "manager"]),
-            auto_escalate_after_messages: Some(0),
-            provider: "OFFLINE".into(),
-            model: None,
-            created_at: at,
-            updated_at: at,
-        }
-    }
-
-    #[test]
-    fn settings_come_from_the_stored_row_and_the_tenant() {
-        let settings = ai_settings(&settings_row(), Some("Ana".into()));
-        assert_eq!(settings.response_style, ResponseStyle::Concise);
-        assert_eq!(settings.max_tokens, 300);
-        assert_eq!(settings.escalation_keywords, vec!["refund", "manager"]);
-        assert_eq!(settings.auto_escalate_after_messages, None);
-        assert_eq!(settings.agent_name.as_deref(), Some("Ana"));
-        assert!((settings.temperature - 0.2).abs() < 1e-6);
-    }
-
-    #[test]
-    fn unreadable_prices_are_left_out_of_the_catalog() {
-        let at = chrono::Utc::now();
-        let mut row = products::Model {
-            id: Uuid::now_v7(),
-            tenant_id: Uuid::now_v7(),
-            name: "Ocean Hoodie".into(),
-            description: String::new(),
-            price_micros: 19_990_000,
-            currency: "USD".into(),
-            purchase_link: Some("https://shop.example/hoodie".into()),
-            keywords: json!(["hoodie", "sudadera"]),
-            active: true,
-            created_at: at,
-            updated_at: at,
-        };
-        let product = catalog_product(&row);
-        assert_eq!(
-            product.as_ref().map(|p| p.price.display()),
-            Some("19.99 USD".to_owned())
-        );
-        assert_eq!(product.map(|p| p.keywords.len()), Some(2));
-        row.currency = "XXQ".into();
-        assert!(catalog_product(&row).is_none());
-    }
-
-    #[test]
-    fn input_limits_name_the_field() {
-        let request = |text: &str| AiRequest {
-            text: text.to_owned(),
-            channel: Channel::WebChat,
-            product_ids: None,
-            history: Vec::new(),
-        };
-        let field = |result: ApiResult<()>| match result {
-            Err(ApiError::BadUserInput { field, .. }) => Some(field),
-            _ => None,
-        };
-        assert!(validate(&request("hi")).is_ok());
-        assert_eq!(field(validate(&request("  "))).as_deref(), Some("text"));
-        assert!(validate(&request(&"é".repeat(MAX_TEXT_CHARS))).is_ok());
-        assert_eq!(
-            field(validate(&request(&"é".repeat(MAX_TEXT_CHARS + 1)))).as_deref(),
-            Some("text")
-        );
-        let mut many = request("hi");
-        many.product_ids = Some(vec![Uuid::nil(); MAX_PRODUCT_IDS + 1]);
-        assert_eq!(field(validate(&many)).as_deref(), Some("productIds"));
-    }
-
-    #[test]
-    fn refused_keys_never_reach_the_message() {
-        let error = LlmError::Unauthorized("Incorrect API key provided: sk-abc***xyz".into());
-        let ApiError::Unavailable(message) = provider_error("OpenAI", &error) else {
-            panic!("a refused key is UNAVAILABLE");
-        };
-        assert!(!message.contains("sk-abc"));
-        assert!(message.contains("OpenAI"));
-    }
-}
+mod tests;

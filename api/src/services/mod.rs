@@ -3,8 +3,13 @@
 //! and never see HTTP or GraphQL types.
 
 pub mod ai;
+pub mod calls;
+pub mod conversation;
 pub mod inbox;
 pub mod live;
+pub mod nurture;
+pub mod phone_agent;
 pub mod redis_conn;
 pub mod send_limit;
 pub mod support;
+pub mod webhooks;

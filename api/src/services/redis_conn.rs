@@ -1,6 +1,10 @@
-//! One lazily opened, self-healing Redis connection for the services that run atomic scripts
-//! (send rate, live budgets, live-session leases): opened on first use, so a Redis that is down
-//! at start does not stop the server, and dropped after a failure, so the next call reconnects.
+//! One lazily opened, self-healing Redis connection for the services that keep shared state in
+//! Redis (send rate, live budgets, live-session leases through atomic scripts; support presence
+//! through plain commands): opened on first use, so a Redis that is down at start does not stop
+//! the server, and dropped after a failure or a timeout, so the next call reconnects.
+//!
+//! Must not: retry or fall back by itself; each caller decides what a failure means (a limit
+//! falls back in process, presence forgets the call).
 
 use std::time::Duration;
 
@@ -57,6 +61,22 @@ impl RedisConn {
         match tokio::time::timeout(REDIS_TIMEOUT, invocation.invoke_async::<T>(&mut connection))
             .await
         {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => {
+                self.forget().await;
+                Err(error.into())
+            }
+            Err(elapsed) => {
+                self.forget().await;
+                Err(elapsed.into())
+            }
+        }
+    }
+
+    /// Runs one plain command within [`REDIS_TIMEOUT`].
+    pub async fn query<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> anyhow::Result<T> {
+        let mut connection = self.connection().await?;
+        match tokio::time::timeout(REDIS_TIMEOUT, command.query_async::<T>(&mut connection)).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => {
                 self.forget().await;

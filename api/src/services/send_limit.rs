@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 use leadline_domain::channel::Channel;
-use uuid::Uuid;
+use leadline_domain::ids::TenantId;
 
 use crate::limit::{LimitStore, Limiter, OnOutage, Quota, Refusal};
 
@@ -56,7 +56,7 @@ impl SendLimiter {
     }
 
     /// Takes one send of `tenant_id` on `channel`, or says how long to wait.
-    pub async fn acquire(&self, tenant_id: Uuid, channel: Channel) -> SendPermit {
+    pub async fn acquire(&self, tenant_id: TenantId, channel: Channel) -> SendPermit {
         let key = format!("{tenant_id}:{}", channel.as_str());
         match self.limiter.acquire(&key).await {
             Ok(()) => SendPermit::Granted,
@@ -72,11 +72,12 @@ impl SendLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
 
     #[tokio::test]
     async fn in_process_limit_is_per_tenant_and_channel() {
         let limiter = SendLimiter::in_process(1);
-        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let (a, b) = (TenantId(Uuid::now_v7()), TenantId(Uuid::now_v7()));
         assert_eq!(
             limiter.acquire(a, Channel::Whatsapp).await,
             SendPermit::Granted
@@ -108,17 +109,19 @@ mod tests {
         ) else {
             panic!("a valid Redis URL");
         };
+        store_a.warm_up().await;
+        store_b.warm_up().await;
         let (a, b) = (SendLimiter::new(2, &store_a), SendLimiter::new(2, &store_b));
         let tenant = Uuid::now_v7();
         assert_eq!(
-            a.acquire(tenant, Channel::Whatsapp).await,
+            a.acquire(TenantId(tenant), Channel::Whatsapp).await,
             SendPermit::Granted
         );
         assert_eq!(
-            b.acquire(tenant, Channel::Whatsapp).await,
+            b.acquire(TenantId(tenant), Channel::Whatsapp).await,
             SendPermit::Granted
         );
-        match a.acquire(tenant, Channel::Whatsapp).await {
+        match a.acquire(TenantId(tenant), Channel::Whatsapp).await {
             SendPermit::Limited { retry_after } => {
                 assert!(
                     retry_after >= Duration::from_secs(1) && retry_after <= Duration::from_secs(30)
@@ -127,7 +130,7 @@ mod tests {
             SendPermit::Granted => panic!("the third send in a minute passed across replicas"),
         }
         assert_eq!(
-            b.acquire(tenant, Channel::Tiktok).await,
+            b.acquire(TenantId(tenant), Channel::Tiktok).await,
             SendPermit::Granted
         );
     }
@@ -138,7 +141,7 @@ mod tests {
         let tenant = Uuid::now_v7();
         for _ in 0..100 {
             assert_eq!(
-                limiter.acquire(tenant, Channel::Facebook).await,
+                limiter.acquire(TenantId(tenant), Channel::Facebook).await,
                 SendPermit::Granted
             );
         }

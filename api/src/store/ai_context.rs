@@ -1,5 +1,6 @@
 //! The tenant's AI context: one row per tenant, created with defaults at sign-up.
 
+use leadline_domain::ids::TenantId;
 use leadline_entity::ai_contexts;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
@@ -51,7 +52,8 @@ pub(super) fn default_row(tenant_id: Uuid) -> ai_contexts::ActiveModel {
 
 impl Store {
     /// The tenant's AI context (created with defaults if it is somehow missing).
-    pub async fn ai_context(&self, tenant_id: Uuid) -> ApiResult<ai_contexts::Model> {
+    pub async fn ai_context(&self, tenant: TenantId) -> ApiResult<ai_contexts::Model> {
+        let tenant_id = tenant.uuid();
         let found = ai_contexts::Entity::find()
             .filter(ai_contexts::Column::TenantId.eq(tenant_id))
             .one(&self.db)
@@ -65,11 +67,12 @@ impl Store {
     /// Applies a validated change and audits which fields moved.
     pub async fn update_ai_context(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         actor: Actor,
         changes: AiContextChanges,
     ) -> ApiResult<ai_contexts::Model> {
-        let current = self.ai_context(tenant_id).await?;
+        let tenant_id = tenant.uuid();
+        let current = self.ai_context(tenant).await?;
         let tx = self.db.begin().await?;
         let mut row = current.into_active_model();
         let mut changed: Vec<&str> = Vec::new();

@@ -6,6 +6,7 @@
 //! read-modify-write transaction is needed.
 
 use chrono::NaiveDate;
+use leadline_domain::ids::TenantId;
 use leadline_entity::ai_usage;
 use sea_orm::sea_query::{Alias, Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -37,9 +38,10 @@ impl Store {
     /// Adds `increment` to the tenant's counters (creating the row on first use).
     pub async fn record_ai_usage(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         increment: &AiUsageIncrement,
     ) -> ApiResult<()> {
+        let tenant_id = tenant.uuid();
         use ai_usage::Column;
         let row = ai_usage::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -78,10 +80,11 @@ impl Store {
     /// first.
     pub async fn ai_usage(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> ApiResult<Vec<ai_usage::Model>> {
+        let tenant_id = tenant.uuid();
         let mut select = ai_usage::Entity::find().filter(ai_usage::Column::TenantId.eq(tenant_id));
         if let Some(from) = from {
             select = select.filter(ai_usage::Column::Day.gte(from));
@@ -102,44 +105,18 @@ impl Store {
 #[allow(clippy::expect_used)]
 mod tests {
     use super::*;
-    use sea_orm::Database;
 
     async fn store() -> Store {
-        let db = Database::connect("sqlite::memory:")
+        crate::store::testkit::memory_store()
             .await
-            .expect("in-memory SQLite");
-        let store = Store::from_connection(db);
-        store.migrate().await.expect("migrations");
-        store
+            .expect("in-memory store")
     }
 
     async fn tenant(store: &Store) -> Uuid {
-        use leadline_entity::tenants;
-        use sea_orm::ActiveModelTrait;
         // The usage table references tenants; a bare row is enough here.
-        let id = Uuid::now_v7();
-        let at = super::super::now();
-        tenants::ActiveModel {
-            id: Set(id),
-            slug: Set(format!("t-{}", id.simple())),
-            name: Set("T".into()),
-            plan: Set("FREE".into()),
-            subscription_status: Set("NONE".into()),
-            stripe_customer_id: Set(None),
-            agent_running: Set(false),
-            ai_lead_percentage: Set(0),
-            agent_name: Set(None),
-            human_operator_number: Set(None),
-            default_phone_region: Set(None),
-            elevenlabs_agent_id: Set(None),
-            livekit_agent_name: Set(None),
-            created_at: Set(at),
-            updated_at: Set(at),
-        }
-        .insert(&store.db)
-        .await
-        .expect("tenant row");
-        id
+        crate::store::testkit::seed_tenant(store, "usage")
+            .await
+            .expect("tenant row")
     }
 
     fn increment(day: NaiveDate, provider: &str, requests: i64, tokens: i64) -> AiUsageIncrement {
@@ -166,24 +143,24 @@ mod tests {
         let tuesday = monday.succ_opt().expect("date");
         for _ in 0..3 {
             store
-                .record_ai_usage(a, &increment(monday, "ANTHROPIC", 1, 100))
+                .record_ai_usage(TenantId(a), &increment(monday, "ANTHROPIC", 1, 100))
                 .await
                 .expect("record");
         }
         store
-            .record_ai_usage(a, &increment(monday, "OFFLINE", 2, 0))
+            .record_ai_usage(TenantId(a), &increment(monday, "OFFLINE", 2, 0))
             .await
             .expect("record");
         store
-            .record_ai_usage(a, &increment(tuesday, "ANTHROPIC", 1, 10))
+            .record_ai_usage(TenantId(a), &increment(tuesday, "ANTHROPIC", 1, 10))
             .await
             .expect("record");
         store
-            .record_ai_usage(b, &increment(monday, "ANTHROPIC", 5, 1))
+            .record_ai_usage(TenantId(b), &increment(monday, "ANTHROPIC", 5, 1))
             .await
             .expect("record");
 
-        let rows = store.ai_usage(a, None, None).await.expect("rows");
+        let rows = store.ai_usage(TenantId(a), None, None).await.expect("rows");
         let summary: Vec<_> = rows
             .iter()
             .map(|r| {
@@ -206,11 +183,14 @@ mod tests {
             ]
         );
         let only_tuesday = store
-            .ai_usage(a, Some(tuesday), Some(tuesday))
+            .ai_usage(TenantId(a), Some(tuesday), Some(tuesday))
             .await
             .expect("rows");
         assert_eq!(only_tuesday.len(), 1);
-        let other = store.ai_usage(b, None, Some(monday)).await.expect("rows");
+        let other = store
+            .ai_usage(TenantId(b), None, Some(monday))
+            .await
+            .expect("rows");
         assert_eq!(other.len(), 1);
         assert_eq!(other.first().map(|r| r.requests), Some(5));
     }

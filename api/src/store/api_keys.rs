@@ -1,5 +1,6 @@
 //! API keys: created with a secret shown once, stored as a hash, revocable.
 
+use leadline_domain::ids::TenantId;
 use leadline_domain::tenant::ApiKeyScope;
 use leadline_entity::api_keys;
 use sea_orm::{
@@ -21,11 +22,12 @@ impl Store {
     /// Creates a key; returns the row and the one-time credential.
     pub async fn create_api_key(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         actor: Actor,
         name: &str,
         scopes: &[ApiKeyScope],
     ) -> ApiResult<(api_keys::Model, String)> {
+        let tenant_id = tenant.uuid();
         let key = new_api_key(Uuid::now_v7());
         let tx = self.db.begin().await?;
         let scopes_text: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
@@ -62,9 +64,10 @@ impl Store {
     /// The tenant's keys, newest first (revoked ones included, marked).
     pub async fn api_keys(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         page: PageRequest,
     ) -> ApiResult<Page<api_keys::Model>> {
+        let tenant_id = tenant.uuid();
         let select = api_keys::Entity::find().filter(api_keys::Column::TenantId.eq(tenant_id));
         paginate(&self.db, select, api_keys::Column::Id, page).await
     }
@@ -72,10 +75,11 @@ impl Store {
     /// Revokes a key (idempotent: revoking twice keeps the first time).
     pub async fn revoke_api_key(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         actor: Actor,
         id: Uuid,
     ) -> ApiResult<api_keys::Model> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let key = api_keys::Entity::find_by_id(id)
             .filter(api_keys::Column::TenantId.eq(tenant_id))

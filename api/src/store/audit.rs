@@ -1,6 +1,7 @@
 //! The audit log: one row per configuration or membership change, written in the same
 //! transaction as the change so the two cannot disagree.
 
+use leadline_domain::ids::TenantId;
 use leadline_entity::audit_log;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -46,9 +47,10 @@ impl Store {
     /// The tenant's audit log, newest first.
     pub async fn audit_log(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         page: PageRequest,
     ) -> ApiResult<Page<audit_log::Model>> {
+        let tenant_id = tenant.uuid();
         let select = audit_log::Entity::find().filter(audit_log::Column::TenantId.eq(tenant_id));
         paginate(&self.db, select, audit_log::Column::Id, page).await
     }

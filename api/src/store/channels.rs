@@ -6,7 +6,8 @@
 //! sealed (`store::sealing`): every function here seals what it writes and returns rows with
 //! the secrets opened, so callers only ever see plain values and never write a raw row.
 
-use leadline_domain::channel::Channel;
+use leadline_domain::channel::{Channel, ConnectionStatus};
+use leadline_domain::ids::TenantId;
 use leadline_entity::channel_connections;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
@@ -30,7 +31,7 @@ pub struct ChannelConnectionChanges {
     pub client_secret: Option<String>,
     pub access_token: Option<String>,
     pub ai_enabled: Option<bool>,
-    pub status: Option<String>,
+    pub status: Option<ConnectionStatus>,
     pub legacy_signature: Option<bool>,
     /// The account id the platform's webhooks name when it differs from `external_account_id`
     /// (TikTok: the business account's `user_openid`); an empty string clears it.
@@ -126,11 +127,12 @@ impl Store {
     /// was created.
     pub async fn upsert_channel_connection(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         actor: Actor,
         channel: Channel,
         changes: ChannelConnectionChanges,
     ) -> ApiResult<(channel_connections::Model, bool)> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let at = now();
         let existing = channel_connections::Entity::find()
@@ -146,7 +148,7 @@ impl Store {
                 id: Set(row_id),
                 tenant_id: Set(tenant_id),
                 channel: Set(channel.as_str().to_owned()),
-                status: Set("CONNECTED".into()),
+                status: Set(ConnectionStatus::Connected.as_str().into()),
                 ai_enabled: Set(true),
                 external_account_id: Set(None),
                 verify_token: Set(None),
@@ -187,7 +189,7 @@ impl Store {
             changed.push("aiEnabled");
         }
         if let Some(v) = changes.status {
-            row.status = Set(v);
+            row.status = Set(v.as_str().into());
             changed.push("status");
         }
         if let Some(v) = changes.legacy_signature {
@@ -310,10 +312,11 @@ impl Store {
     /// The tenant's connections, optionally of one channel.
     pub async fn channel_connections(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         channel: Option<Channel>,
         page: PageRequest,
     ) -> ApiResult<Page<channel_connections::Model>> {
+        let tenant_id = tenant.uuid();
         let mut select = channel_connections::Entity::find()
             .filter(channel_connections::Column::TenantId.eq(tenant_id));
         if let Some(channel) = channel {
@@ -334,9 +337,10 @@ impl Store {
     /// The tenant's connection for `channel`, if any (whose credentials the senders use).
     pub async fn channel_connection_for(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         channel: Channel,
     ) -> ApiResult<Option<channel_connections::Model>> {
+        let tenant_id = tenant.uuid();
         channel_connections::Entity::find()
             .filter(channel_connections::Column::TenantId.eq(tenant_id))
             .filter(channel_connections::Column::Channel.eq(channel.as_str()))
@@ -349,9 +353,10 @@ impl Store {
     /// One connection of the tenant.
     pub async fn channel_connection(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         id: Uuid,
     ) -> ApiResult<channel_connections::Model> {
+        let tenant_id = tenant.uuid();
         channel_connections::Entity::find_by_id(id)
             .filter(channel_connections::Column::TenantId.eq(tenant_id))
             .one(&self.db)
@@ -363,10 +368,11 @@ impl Store {
     /// Deletes a connection.
     pub async fn delete_channel_connection(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         actor: Actor,
         id: Uuid,
     ) -> ApiResult<()> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let existing = channel_connections::Entity::find_by_id(id)
             .filter(channel_connections::Column::TenantId.eq(tenant_id))

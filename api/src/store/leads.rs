@@ -3,6 +3,9 @@
 //! change writes a `lead_score_events` row in the same transaction.
 
 use leadline_domain::channel::Channel;
+use leadline_domain::compliance::Consent;
+use leadline_domain::conversation::Handler;
+use leadline_domain::ids::TenantId;
 use leadline_domain::lead::{apply_inbox_delta, LeadStatus, Temperature, INITIAL_SCORE};
 use leadline_entity::{lead_identities, lead_score_events, leads};
 use sea_orm::sea_query::Query;
@@ -13,6 +16,8 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
+use super::allocation::allocate_lead;
+use super::nurture::enroll_new_lead;
 use super::products::contains_ci;
 use super::{now, paginate, Page, PageRequest, Store};
 use crate::auth::Actor;
@@ -43,6 +48,8 @@ pub struct LeadChanges {
     pub company: Option<Option<String>>,
     pub status: Option<LeadStatus>,
     pub notes: Option<Option<String>>,
+    /// IANA zone (validated by the caller), a hint for calling hours.
+    pub time_zone: Option<Option<String>>,
 }
 
 /// Filter for lead listings; all parts combine with AND.
@@ -55,6 +62,8 @@ pub struct LeadFilter {
     pub channel: Option<Channel>,
     /// Case-insensitive match on name, e-mail, phone or company.
     pub search: Option<String>,
+    /// AI or HUMAN (the sales team's queue).
+    pub handled_by: Option<Handler>,
 }
 
 /// A score change request.
@@ -66,7 +75,7 @@ pub struct ScoreAdjustment {
     pub source_message_id: Option<Uuid>,
 }
 
-fn new_lead_row(tenant_id: Uuid, lead: NewLead) -> leads::ActiveModel {
+pub(super) fn new_lead_row(tenant_id: Uuid, lead: NewLead, handler: Handler) -> leads::ActiveModel {
     let at = now();
     leads::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -82,13 +91,31 @@ fn new_lead_row(tenant_id: Uuid, lead: NewLead) -> leads::ActiveModel {
             .to_owned()),
         source_channel: Set(lead.source_channel.map(|c| c.as_str().to_owned())),
         notes: Set(lead.notes),
-        handler: Set("AI".into()),
+        handler: Set(handler.as_str().into()),
         assigned_user_id: Set(None),
         metadata: Set(json!({})),
         last_contacted_at: Set(None),
+        call_consent: Set(Consent::Unknown.as_str().to_owned()),
+        call_consent_at: Set(None),
+        time_zone: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
     }
+}
+
+/// Inserts a new lead in `tx`, allocated to the AI or the human team at the tenant's share
+/// (`store::allocation`), and enrolls an AI lead in nurture when the tenant has it on.
+pub(super) async fn insert_lead(
+    tx: &DatabaseTransaction,
+    tenant_id: Uuid,
+    lead: NewLead,
+) -> ApiResult<leads::Model> {
+    let (handler, tenant) = allocate_lead(tx, TenantId(tenant_id)).await?;
+    let created = new_lead_row(tenant_id, lead, handler).insert(tx).await?;
+    if handler == Handler::Ai {
+        enroll_new_lead(tx, &tenant, &created).await?;
+    }
+    Ok(created)
 }
 
 fn apply_changes(row: &mut leads::ActiveModel, changes: LeadChanges) {
@@ -110,6 +137,9 @@ fn apply_changes(row: &mut leads::ActiveModel, changes: LeadChanges) {
     if let Some(v) = changes.notes {
         row.notes = Set(v);
     }
+    if let Some(v) = changes.time_zone {
+        row.time_zone = Set(v);
+    }
     row.updated_at = Set(now());
 }
 
@@ -122,29 +152,37 @@ async fn lead_in<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> ApiRe
 }
 
 impl Store {
-    /// Creates a lead at score 50 (WARM).
-    pub async fn create_lead(&self, tenant_id: Uuid, lead: NewLead) -> ApiResult<leads::Model> {
-        Ok(new_lead_row(tenant_id, lead).insert(&self.db).await?)
+    /// Creates a lead at score 50 (WARM), allocated to the AI or the human team.
+    pub async fn create_lead(&self, tenant: TenantId, lead: NewLead) -> ApiResult<leads::Model> {
+        let tx = self.db.begin().await?;
+        let created = insert_lead(&tx, tenant.uuid(), lead).await?;
+        tx.commit().await?;
+        Ok(created)
     }
 
     /// One lead of the tenant.
-    pub async fn lead(&self, tenant_id: Uuid, id: Uuid) -> ApiResult<leads::Model> {
+    pub async fn lead(&self, tenant: TenantId, id: Uuid) -> ApiResult<leads::Model> {
+        let tenant_id = tenant.uuid();
         lead_in(&self.db, tenant_id, id).await
     }
 
     /// A page of leads, newest first.
     pub async fn leads(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         filter: LeadFilter,
         page: PageRequest,
     ) -> ApiResult<Page<leads::Model>> {
+        let tenant_id = tenant.uuid();
         let mut select = leads::Entity::find().filter(leads::Column::TenantId.eq(tenant_id));
         if let Some(status) = filter.status {
             select = select.filter(leads::Column::Status.eq(status.as_str()));
         }
         if let Some(temperature) = filter.temperature {
             select = select.filter(leads::Column::Temperature.eq(temperature.as_str()));
+        }
+        if let Some(handler) = filter.handled_by {
+            select = select.filter(leads::Column::Handler.eq(handler.as_str()));
         }
         if let Some(min_score) = filter.min_score {
             select = select.filter(leads::Column::Score.gte(min_score));
@@ -182,10 +220,11 @@ impl Store {
     /// Applies a partial change.
     pub async fn update_lead(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         id: Uuid,
         changes: LeadChanges,
     ) -> ApiResult<leads::Model> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let mut row = lead_in(&tx, tenant_id, id).await?.into_active_model();
         apply_changes(&mut row, changes);
@@ -195,7 +234,8 @@ impl Store {
     }
 
     /// Deletes a lead with its identities, score history and conversations.
-    pub async fn delete_lead(&self, tenant_id: Uuid, id: Uuid) -> ApiResult<()> {
+    pub async fn delete_lead(&self, tenant: TenantId, id: Uuid) -> ApiResult<()> {
+        let tenant_id = tenant.uuid();
         let result = leads::Entity::delete_many()
             .filter(leads::Column::Id.eq(id))
             .filter(leads::Column::TenantId.eq(tenant_id))
@@ -212,12 +252,13 @@ impl Store {
     /// loser retries as an update. Returns the lead and whether it was created.
     pub async fn upsert_lead_by_external_ref(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         system: &str,
         reference: &str,
         lead: NewLead,
         changes: LeadChanges,
     ) -> ApiResult<(leads::Model, bool)> {
+        let tenant_id = tenant.uuid();
         let external_id = format!("{system}:{reference}");
         for _ in 0..2 {
             let tx = self.db.begin().await?;
@@ -261,7 +302,7 @@ impl Store {
             return Ok((row.update(tx).await?, false));
         }
         let display_name = lead.name.clone();
-        let created = new_lead_row(tenant_id, lead).insert(tx).await?;
+        let created = insert_lead(tx, tenant_id, lead).await?;
         lead_identities::ActiveModel {
             id: Set(Uuid::now_v7()),
             tenant_id: Set(tenant_id),
@@ -286,9 +327,10 @@ impl Store {
     /// How many score events a message caused (the AI turn applies a message's signals once).
     pub async fn score_events_from_message(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         message_id: Uuid,
     ) -> ApiResult<u64> {
+        let tenant_id = tenant.uuid();
         Ok(sea_orm::PaginatorTrait::count(
             lead_score_events::Entity::find()
                 .filter(lead_score_events::Column::TenantId.eq(tenant_id))
@@ -301,11 +343,12 @@ impl Store {
     /// Moves a lead's score by `delta` (inbox model, clamped) and records why.
     pub async fn adjust_lead_score(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         actor: Actor,
         lead_id: Uuid,
         adjustment: ScoreAdjustment,
     ) -> ApiResult<(leads::Model, lead_score_events::Model)> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let mut query =
             leads::Entity::find_by_id(lead_id).filter(leads::Column::TenantId.eq(tenant_id));
@@ -344,10 +387,11 @@ impl Store {
     /// A lead's score events, newest first.
     pub async fn score_history(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         lead_id: Uuid,
         page: PageRequest,
     ) -> ApiResult<Page<lead_score_events::Model>> {
+        let tenant_id = tenant.uuid();
         let select = lead_score_events::Entity::find()
             .filter(lead_score_events::Column::TenantId.eq(tenant_id))
             .filter(lead_score_events::Column::LeadId.eq(lead_id));
@@ -357,9 +401,10 @@ impl Store {
     /// How the lead is known on each channel.
     pub async fn lead_identities(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         lead_id: Uuid,
     ) -> ApiResult<Vec<lead_identities::Model>> {
+        let tenant_id = tenant.uuid();
         Ok(lead_identities::Entity::find()
             .filter(lead_identities::Column::TenantId.eq(tenant_id))
             .filter(lead_identities::Column::LeadId.eq(lead_id))

@@ -3,6 +3,7 @@
 //! the rule that a tenant always keeps at least one owner (owner rows locked while it is checked).
 
 use chrono::{DateTime, Utc};
+use leadline_domain::ids::TenantId;
 use leadline_domain::tenant::{Email, Role};
 use leadline_entity::{email_verifications, invites, jobs, memberships, tenants, users};
 use sea_orm::sea_query::Expr;
@@ -60,9 +61,10 @@ impl Store {
     /// The membership of `user_id` in `tenant_id`, if any.
     pub async fn membership(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         user_id: Uuid,
     ) -> ApiResult<Option<memberships::Model>> {
+        let tenant_id = tenant.uuid();
         Ok(memberships::Entity::find()
             .filter(memberships::Column::TenantId.eq(tenant_id))
             .filter(memberships::Column::UserId.eq(user_id))
@@ -95,9 +97,10 @@ impl Store {
     /// The tenant's members with their users, newest first.
     pub async fn members(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         page: PageRequest,
     ) -> ApiResult<Page<(memberships::Model, users::Model)>> {
+        let tenant_id = tenant.uuid();
         let select =
             memberships::Entity::find().filter(memberships::Column::TenantId.eq(tenant_id));
         let memberships = paginate(&self.db, select, memberships::Column::Id, page).await?;
@@ -130,10 +133,11 @@ impl Store {
     /// member is CONFLICT.
     pub async fn invite_member(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         actor: Actor,
         request: InviteRequest<'_>,
     ) -> ApiResult<invites::Model> {
+        let tenant_id = tenant.uuid();
         let InviteRequest {
             email,
             role,
@@ -207,9 +211,10 @@ impl Store {
     /// The tenant's pending invites (not accepted, revoked or expired), newest first.
     pub async fn pending_invites(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         page: PageRequest,
     ) -> ApiResult<Page<invites::Model>> {
+        let tenant_id = tenant.uuid();
         let select = invites::Entity::find()
             .filter(invites::Column::TenantId.eq(tenant_id))
             .filter(invites::Column::AcceptedAt.is_null())
@@ -221,10 +226,11 @@ impl Store {
     /// Revokes a pending invite of the tenant (its code stops working). Audited.
     pub async fn revoke_invite(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         actor: Actor,
         invite_id: Uuid,
     ) -> ApiResult<invites::Model> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let invite = invites::Entity::find_by_id(invite_id)
             .filter(invites::Column::TenantId.eq(tenant_id))
@@ -526,7 +532,8 @@ impl Store {
     }
 
     /// Enqueues another verification mail for the user (in `tenant_id`'s job queue).
-    pub async fn request_verification(&self, tenant_id: Uuid, user_id: Uuid) -> ApiResult<()> {
+    pub async fn request_verification(&self, tenant: TenantId, user_id: Uuid) -> ApiResult<()> {
+        let tenant_id = tenant.uuid();
         enqueue(&self.db, verification_job(tenant_id, user_id)).await?;
         Ok(())
     }
@@ -585,12 +592,13 @@ impl Store {
     /// role, and the last owner cannot be demoted.
     pub async fn update_member_role(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         actor: Actor,
         acting_role: Role,
         user_id: Uuid,
         role: Role,
     ) -> ApiResult<(memberships::Model, users::Model)> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         lock_owners(&tx, self.is_postgres(), tenant_id).await?;
         let acting_role = current_role(&tx, tenant_id, actor, acting_role).await?;
@@ -631,11 +639,12 @@ impl Store {
     /// Removes a member; the last owner cannot be removed.
     pub async fn remove_member(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         actor: Actor,
         acting_role: Role,
         user_id: Uuid,
     ) -> ApiResult<()> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         lock_owners(&tx, self.is_postgres(), tenant_id).await?;
         let acting_role = current_role(&tx, tenant_id, actor, acting_role).await?;

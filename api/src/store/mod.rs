@@ -4,18 +4,28 @@
 
 mod ai_context;
 mod ai_usage;
+mod allocation;
 mod api_keys;
 mod audit;
+pub mod call_analytics;
+pub mod call_settings;
+pub mod calls;
 mod channels;
+pub mod columns;
 pub mod inbox;
 mod leads;
 pub mod live;
 pub mod live_budget;
 mod members;
+pub mod nurture;
+pub mod outbound_calls;
+pub mod phone_agent;
 mod products;
 pub mod sealing;
 pub mod support;
 mod tenants;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 
 use std::time::Duration;
 
@@ -37,6 +47,7 @@ pub use channels::{
     live_connection_settings, webhook_account_id, whatsapp_template, ChannelConnectionChanges,
     LiveConnectionSettings, WhatsAppTemplate,
 };
+pub use columns::Stored;
 pub use inbox::{
     ConversationChange, ConversationFilter, InboundContact, InboundMessage, IngestOutcome,
     Ingested, NewTicket, OutboundMessage,
@@ -58,7 +69,7 @@ impl Store {
     /// Connects (creating the SQLite file if needed) and loads the secret keys (creating the
     /// key file if needed). Does not migrate.
     pub async fn connect(config: &Config) -> anyhow::Result<Self> {
-        let sealer = crate::secrets::Sealer::from_config(config)?;
+        let sealer = crate::secrets::Sealer::from_sources(&config.key_sources())?;
         let mut options = ConnectOptions::new(config.database_url.clone());
         options
             .sqlx_logging(false)

@@ -1,5 +1,6 @@
 //! The product catalog. Prices are validated `Money` (micros + ISO-4217) before they get here.
 
+use leadline_domain::ids::TenantId;
 use leadline_domain::money::Money;
 use leadline_entity::products;
 use sea_orm::sea_query::{Expr, Func, LikeExpr, SimpleExpr};
@@ -51,10 +52,11 @@ impl Store {
     /// Creates a product (name and price required).
     pub async fn create_product(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         actor: Actor,
         input: ProductChanges,
     ) -> ApiResult<products::Model> {
+        let tenant_id = tenant.uuid();
         let name = input
             .name
             .ok_or_else(|| ApiError::bad_input("name", "required"))?;
@@ -95,7 +97,8 @@ impl Store {
     }
 
     /// One product of the tenant.
-    pub async fn product(&self, tenant_id: Uuid, id: Uuid) -> ApiResult<products::Model> {
+    pub async fn product(&self, tenant: TenantId, id: Uuid) -> ApiResult<products::Model> {
+        let tenant_id = tenant.uuid();
         products::Entity::find_by_id(id)
             .filter(products::Column::TenantId.eq(tenant_id))
             .one(&self.db)
@@ -106,10 +109,11 @@ impl Store {
     /// A page of the tenant's products.
     pub async fn products(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         filter: ProductFilter,
         page: PageRequest,
     ) -> ApiResult<Page<products::Model>> {
+        let tenant_id = tenant.uuid();
         let mut select = products::Entity::find().filter(products::Column::TenantId.eq(tenant_id));
         if let Some(active) = filter.active {
             select = select.filter(products::Column::Active.eq(active));
@@ -135,9 +139,10 @@ impl Store {
     /// compares lengths to refuse them.
     pub async fn active_products(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         only: Option<&[Uuid]>,
     ) -> ApiResult<Vec<products::Model>> {
+        let tenant_id = tenant.uuid();
         let mut select = products::Entity::find()
             .filter(products::Column::TenantId.eq(tenant_id))
             .filter(products::Column::Active.eq(true));
@@ -153,11 +158,12 @@ impl Store {
     /// Applies a partial change.
     pub async fn update_product(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         actor: Actor,
         id: Uuid,
         changes: ProductChanges,
     ) -> ApiResult<products::Model> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let current = products::Entity::find_by_id(id)
             .filter(products::Column::TenantId.eq(tenant_id))
@@ -203,7 +209,8 @@ impl Store {
     }
 
     /// Deletes a product.
-    pub async fn delete_product(&self, tenant_id: Uuid, actor: Actor, id: Uuid) -> ApiResult<()> {
+    pub async fn delete_product(&self, tenant: TenantId, actor: Actor, id: Uuid) -> ApiResult<()> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let result = products::Entity::delete_many()
             .filter(products::Column::Id.eq(id))

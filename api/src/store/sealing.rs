@@ -7,7 +7,7 @@
 //!   with an older key under the current one, after which the old key can be dropped.
 //!
 //! Sealed slots: `channel_connections.{verify_token, app_secret, client_secret, access_token,
-//! api_key, live_access_token}`
+//! api_key, live_access_token}` and `livekit_connections.api_secret`
 //! (associated data: table, column, tenant id, row id) and `instance_settings.value` of
 //! [`SEALED_SETTINGS`] (tenant `-`, the setting's key). Every write is a conditional UPDATE
 //! on the value read, so a pass never overwrites a secret changed meanwhile by a running server.
@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context;
-use leadline_entity::{channel_connections, instance_settings};
+use leadline_entity::{channel_connections, instance_settings, livekit_connections};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
@@ -208,6 +208,9 @@ impl Store {
         let mut report = SealReport::new();
         let connections = self.pass_connections(pass, progress).await?;
         report.insert("channel_connections", connections);
+        let livekit = self.pass_livekit(pass).await?;
+        progress("livekit_connections", livekit.rows);
+        report.insert("livekit_connections", livekit);
         let settings = self.pass_settings(pass).await?;
         progress("instance_settings", settings.rows);
         report.insert("instance_settings", settings);
@@ -284,6 +287,30 @@ impl Store {
             progress("channel_connections", counts.rows);
             if (rows.len() as u64) < BATCH {
                 break;
+            }
+        }
+        Ok(counts)
+    }
+
+    async fn pass_livekit(&self, pass: Pass) -> anyhow::Result<TableReport> {
+        let mut counts = TableReport::default();
+        // One row per tenant at most, and few tenants bring their own project: one read.
+        for row in livekit_connections::Entity::find().all(&self.db).await? {
+            counts.rows += 1;
+            let (tenant, id) = (row.tenant_id.to_string(), row.id.to_string());
+            let slot = Slot {
+                table: "livekit_connections",
+                column: "api_secret",
+                tenant: &tenant,
+                row: &id,
+            };
+            if let Some(new) = self.replacement(pass, &row.api_secret, &slot, &mut counts)? {
+                livekit_connections::Entity::update_many()
+                    .col_expr(livekit_connections::Column::ApiSecret, Expr::value(new))
+                    .filter(livekit_connections::Column::Id.eq(row.id))
+                    .filter(livekit_connections::Column::ApiSecret.eq(row.api_secret.as_str()))
+                    .exec(&self.db)
+                    .await?;
             }
         }
         Ok(counts)

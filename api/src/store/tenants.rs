@@ -1,6 +1,7 @@
 //! Tenants: sign-up (tenant + unverified owner + the verification mail job in one transaction),
 //! settings, and the instance secret.
 
+use leadline_domain::ids::TenantId;
 use leadline_domain::tenant::{Email, Role, TenantSlug};
 use leadline_entity::{ai_contexts, instance_settings, memberships, tenants, users};
 use sea_orm::{
@@ -24,6 +25,60 @@ pub struct TenantSettingsChanges {
     pub agent_name: Option<Option<String>>,
     pub human_operator_number: Option<Option<String>>,
     pub default_phone_region: Option<Option<String>>,
+    /// IANA zone (validated by the caller).
+    pub time_zone: Option<Option<String>>,
+    // The dealership AI phone agent (issue 15), validated by the caller.
+    /// E.164; unique across tenants (CONFLICT when another tenant has it).
+    pub twilio_phone_number: Option<Option<String>>,
+    pub elevenlabs_inbound_agent_id: Option<Option<String>>,
+    pub elevenlabs_outbound_agent_id: Option<Option<String>>,
+    pub dealership_name: Option<Option<String>>,
+    /// `domain::dealership::BusinessHours` as JSON (`Some(None)`: back to the default week).
+    pub business_hours: Option<Option<serde_json::Value>>,
+    pub appointment_slot_minutes: Option<i32>,
+    pub appointments_per_slot: Option<i32>,
+    /// Lead nurture (validated by the caller).
+    pub nurture_schedule: Option<leadline_domain::nurture::NurtureSchedule>,
+    /// Micro-USD per billed telephony minute.
+    pub call_minute_rate_micros: Option<i64>,
+}
+
+/// A new tenant's row: the FREE plan, no subscription, the agent stopped, the AI taking every
+/// lead, no settings. Sign-up and the test kit both start here, so a new column is added once.
+pub(super) fn new_tenant_row(
+    id: Uuid,
+    slug: &str,
+    name: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> tenants::ActiveModel {
+    tenants::ActiveModel {
+        id: Set(id),
+        slug: Set(slug.to_owned()),
+        name: Set(name.to_owned()),
+        plan: Set("FREE".into()),
+        subscription_status: Set("NONE".into()),
+        stripe_customer_id: Set(None),
+        agent_running: Set(false),
+        ai_lead_percentage: Set(100),
+        agent_name: Set(None),
+        human_operator_number: Set(None),
+        default_phone_region: Set(None),
+        elevenlabs_agent_id: Set(None),
+        livekit_agent_name: Set(None),
+        time_zone: Set(None),
+        call_policy: Set(None),
+        twilio_phone_number: Set(None),
+        elevenlabs_inbound_agent_id: Set(None),
+        elevenlabs_outbound_agent_id: Set(None),
+        dealership_name: Set(None),
+        business_hours: Set(None),
+        appointment_slot_minutes: Set(30),
+        appointments_per_slot: Set(1),
+        nurture_schedule: Set(None),
+        call_minute_rate_micros: Set(0),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
 }
 
 impl Store {
@@ -61,32 +116,16 @@ impl Store {
                 "an account with this e-mail exists; log in instead (or accept the invite sent to this address)".into(),
             ));
         }
-        let tenant = tenants::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            slug: Set(slug.as_str().to_owned()),
-            name: Set(name.to_owned()),
-            plan: Set("FREE".into()),
-            subscription_status: Set("NONE".into()),
-            stripe_customer_id: Set(None),
-            agent_running: Set(false),
-            ai_lead_percentage: Set(100),
-            agent_name: Set(None),
-            human_operator_number: Set(None),
-            default_phone_region: Set(None),
-            elevenlabs_agent_id: Set(None),
-            livekit_agent_name: Set(None),
-            created_at: Set(at),
-            updated_at: Set(at),
-        }
-        .insert(&tx)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                ApiError::Conflict("the tenant slug is taken".into())
-            } else {
-                e.into()
-            }
-        })?;
+        let tenant = new_tenant_row(Uuid::now_v7(), slug.as_str(), name, at)
+            .insert(&tx)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    ApiError::Conflict("the tenant slug is taken".into())
+                } else {
+                    e.into()
+                }
+            })?;
         let user = super::members::insert_user(
             &tx,
             super::members::NewUser {
@@ -135,7 +174,8 @@ impl Store {
     }
 
     /// The caller's tenant.
-    pub async fn tenant(&self, tenant_id: Uuid) -> ApiResult<tenants::Model> {
+    pub async fn tenant(&self, tenant: TenantId) -> ApiResult<tenants::Model> {
+        let tenant_id = tenant.uuid();
         tenants::Entity::find_by_id(tenant_id)
             .one(&self.db)
             .await?
@@ -153,16 +193,18 @@ impl Store {
     /// Applies a partial settings change and audits it.
     pub async fn update_tenant_settings(
         &self,
-        tenant_id: Uuid,
+        tenant: TenantId,
         actor: Actor,
         changes: TenantSettingsChanges,
     ) -> ApiResult<tenants::Model> {
+        let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
         let current = tenants::Entity::find_by_id(tenant_id)
             .one(&tx)
             .await?
             .ok_or(ApiError::NotFound("tenant"))?;
         let mut changed = serde_json::Map::new();
+        let was_running = current.agent_running;
         let mut row = current.into_active_model();
         if let Some(v) = changes.name {
             changed.insert("name".into(), json!(v));
@@ -188,8 +230,81 @@ impl Store {
             changed.insert("defaultPhoneRegion".into(), json!(v));
             row.default_phone_region = Set(v);
         }
+        if let Some(v) = changes.time_zone {
+            changed.insert("timeZone".into(), json!(v));
+            row.time_zone = Set(v);
+        }
+        // The dealership AI phone agent (issue 15).
+        if let Some(v) = changes.twilio_phone_number {
+            changed.insert("twilioPhoneNumber".into(), json!(v));
+            row.twilio_phone_number = Set(v);
+        }
+        if let Some(v) = changes.elevenlabs_inbound_agent_id {
+            changed.insert("elevenlabsInboundAgentId".into(), json!(v));
+            row.elevenlabs_inbound_agent_id = Set(v);
+        }
+        if let Some(v) = changes.elevenlabs_outbound_agent_id {
+            changed.insert("elevenlabsOutboundAgentId".into(), json!(v));
+            row.elevenlabs_outbound_agent_id = Set(v);
+        }
+        if let Some(v) = changes.dealership_name {
+            changed.insert("dealershipName".into(), json!(v));
+            row.dealership_name = Set(v);
+        }
+        if let Some(v) = changes.business_hours {
+            changed.insert("businessHours".into(), json!(v));
+            row.business_hours = Set(v);
+        }
+        if let Some(v) = changes.appointment_slot_minutes {
+            changed.insert("appointmentSlotMinutes".into(), json!(v));
+            row.appointment_slot_minutes = Set(v);
+        }
+        if let Some(v) = changes.appointments_per_slot {
+            changed.insert("appointmentsPerSlot".into(), json!(v));
+            row.appointments_per_slot = Set(v);
+        }
+        if let Some(v) = changes.nurture_schedule {
+            changed.insert("nurtureSchedule".into(), json!(v));
+            row.nurture_schedule = Set(Some(json!(v)));
+        }
+        if let Some(v) = changes.call_minute_rate_micros {
+            changed.insert("callMinuteRateMicros".into(), json!(v));
+            row.call_minute_rate_micros = Set(v);
+        }
         row.updated_at = Set(now());
-        let updated = row.update(&tx).await?;
+        let updated = row.update(&tx).await.map_err(|e| {
+            if is_unique_violation(&e) {
+                ApiError::Conflict(
+                    "this Twilio number belongs to another tenant; each number routes to one"
+                        .into(),
+                )
+            } else {
+                e.into()
+            }
+        })?;
+        // Starting or stopping the phone agent is audited on its own, so the log answers "who
+        // switched the agent off" without reading every settings change.
+        if let Some(running) = changes
+            .agent_running
+            .filter(|running| *running != was_running)
+        {
+            record(
+                &tx,
+                tenant_id,
+                actor,
+                AuditEntry {
+                    action: if running {
+                        "tenant.phone_agent_started"
+                    } else {
+                        "tenant.phone_agent_stopped"
+                    },
+                    target_type: "tenant",
+                    target_id: Some(tenant_id.to_string()),
+                    details: json!({ "agentRunning": running }),
+                },
+            )
+            .await?;
+        }
         record(
             &tx,
             tenant_id,

@@ -2,17 +2,21 @@
 //! analyzer over them and scoring the answers.
 //!
 //! Owns: the eval line format — one JSON object per line, `{"text", "intent"?, "product"?,
-//! "signals"?, "escalate"?, "lang"?}`, where an absent label is not scored and a `product` of
+//! "signals"?, "escalate"?, "lang"?, "channel"?}`, where an absent label is not scored and a `product` of
 //! `null` or `"none"` means no product should match — the catalog format (a JSON array of
 //! `{name, description, priceMicros, currency, purchaseLink, keywords}`), and the metrics:
 //! per-intent precision/recall/F1, macro-F1, confusion matrix, product-match accuracy, signal
-//! micro-F1 (and per signal), escalation recall and precision, language accuracy, throughput.
+//! micro-F1 (and per signal), escalation recall and precision, language accuracy, throughput —
+//! overall and again per labelled language (`per_language`).
 //! Conventions: a ratio whose denominator is zero is reported as 0 (the counts sit next to it);
 //! macro-F1 averages the classes that occur in the labels or the predictions.
 //! Must not: read clocks or files — the caller passes the text and the elapsed time.
+//! Nor import `offline`: the analyzer reads its shipped data through this module's parsers, so
+//! the arrow runs offline → eval → `text_norm` (the letter folding both share).
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::analysis::text_norm::fold_letter;
 use crate::analysis::{Analysis, CatalogProduct, Intent, Language, Signal};
 use crate::money::Money;
 
@@ -37,6 +41,9 @@ pub struct EvalExample {
     pub signals: Option<Vec<Signal>>,
     pub escalate: Option<bool>,
     pub language: Option<Language>,
+    /// Where such a message is written (`live_chat`, `dm`, `support_chat`, `phone_call`):
+    /// describes the set's coverage; not scored.
+    pub channel: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -53,6 +60,8 @@ struct RawExample {
     escalate: Option<bool>,
     #[serde(default)]
     lang: Option<String>,
+    #[serde(default)]
+    channel: Option<String>,
 }
 
 /// Distinguishes an explicit `null` (Some(None)) from an absent field (None, via `default`).
@@ -110,6 +119,7 @@ pub fn parse_examples(jsonl: &str) -> Result<Vec<EvalExample>, EvalError> {
             signals,
             escalate: raw.escalate,
             language,
+            channel: raw.channel,
         });
     }
     Ok(out)
@@ -133,7 +143,7 @@ struct RawProduct {
 fn slug(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.chars().flat_map(char::to_lowercase) {
-        let c = super::offline::fold_letter(c);
+        let c = fold_letter(c);
         if c.is_ascii_alphanumeric() {
             out.push(c);
         } else if !out.ends_with('-') && !out.is_empty() {
@@ -245,6 +255,11 @@ pub struct EvalReport {
     pub intent_errors: Vec<Mistake>,
     /// Wrong product matches (at most `MAX_MISTAKES`).
     pub product_errors: Vec<Mistake>,
+    /// The subset this report covers: `None` for all examples, else a language code.
+    pub subset: Option<String>,
+    /// The same metrics over the examples labelled with each language (English, Spanish), when
+    /// this is the report of all examples.
+    pub per_language: Vec<EvalReport>,
 }
 
 /// Cap on the mistakes a report lists.
@@ -276,9 +291,33 @@ fn metrics(label: &str, tp: usize, fp: usize, fn_: usize) -> ClassMetrics {
     }
 }
 
-/// Scores `predictions` (one per example, same order) against the labels. `elapsed_seconds` is
-/// the time the caller measured for producing them (0 when unknown: throughput is then 0).
+/// Scores `predictions` (one per example, same order) against the labels, overall and per
+/// labelled language. `elapsed_seconds` is the time the caller measured for producing them (0
+/// when unknown: throughput is then 0).
 pub fn score(
+    examples: &[EvalExample],
+    predictions: &[Analysis],
+    elapsed_seconds: f64,
+) -> EvalReport {
+    let mut report = score_subset(examples, predictions, elapsed_seconds);
+    for language in [Language::English, Language::Spanish] {
+        let (ex, pred): (Vec<EvalExample>, Vec<Analysis>) = examples
+            .iter()
+            .zip(predictions)
+            .filter(|(e, _)| e.language == Some(language))
+            .map(|(e, p)| (e.clone(), p.clone()))
+            .unzip();
+        if ex.is_empty() {
+            continue;
+        }
+        let mut sub = score_subset(&ex, &pred, 0.0);
+        sub.subset = Some(language.code().to_owned());
+        report.per_language.push(sub);
+    }
+    report
+}
+
+fn score_subset(
     examples: &[EvalExample],
     predictions: &[Analysis],
     elapsed_seconds: f64,
@@ -431,6 +470,8 @@ pub fn score(
         },
         intent_errors,
         product_errors,
+        subset: None,
+        per_language: Vec::new(),
     }
 }
 
@@ -515,6 +556,40 @@ impl EvalReport {
             s,
             "throughput: {:.0} messages/s ({:.4} s)",
             self.messages_per_second, self.elapsed_seconds
+        );
+        for sub in &self.per_language {
+            s.push_str(&sub.render_language());
+        }
+        s
+    }
+
+    /// The compact per-language section: every class and signal F1, escalation and language.
+    fn render_language(&self) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::new();
+        let name = self.subset.as_deref().unwrap_or("all");
+        let _ = writeln!(
+            s,
+            "-- language {name}: {} examples, intent macro-F1 {:.3}, accuracy {:.3}",
+            self.examples, self.intent_macro_f1, self.intent_accuracy
+        );
+        let row = |m: &ClassMetrics| {
+            format!(
+                "  {:<18} P {:.3} R {:.3} F1 {:.3} ({} / {})\n",
+                m.label, m.precision, m.recall, m.f1, m.support, m.predicted
+            )
+        };
+        for m in self.per_class.iter().chain(&self.per_signal) {
+            s.push_str(&row(m));
+        }
+        let _ = writeln!(
+            s,
+            "  escalation recall {:.3} precision {:.3} ({} positives); product {:.3}; language {:.3}",
+            self.escalation_recall,
+            self.escalation_precision,
+            self.escalation_positives,
+            self.product_accuracy,
+            self.language_accuracy
         );
         s
     }
@@ -604,6 +679,7 @@ mod tests {
             signals: Some(signals.to_vec()),
             escalate: Some(esc),
             language: None,
+            channel: None,
         };
         use Intent::*;
         use Signal::*;

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 pub mod eval;
 pub mod offline;
+pub mod reply_eval;
+pub(crate) mod text_norm;
 
 use crate::channel::Channel;
 use crate::money::Money;
@@ -283,6 +285,37 @@ pub enum Provider {
     OfflineFallback,
 }
 
+impl Provider {
+    /// Every provider.
+    pub const ALL: [Provider; 4] = [
+        Provider::Offline,
+        Provider::Anthropic,
+        Provider::Openai,
+        Provider::OfflineFallback,
+    ];
+
+    /// The stable stored name (the `ai_usage.provider` column).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Offline => "OFFLINE",
+            Provider::Anthropic => "ANTHROPIC",
+            Provider::Openai => "OPENAI",
+            Provider::OfflineFallback => "OFFLINE_FALLBACK",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(value: &str) -> Result<Self, DomainError> {
+        Provider::ALL
+            .into_iter()
+            .find(|p| p.as_str() == value)
+            .ok_or_else(|| DomainError::UnknownVariant {
+                kind: "AI provider",
+                value: value.to_owned(),
+            })
+    }
+}
+
 /// The answer to "what is this message?".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -317,6 +350,11 @@ mod tests {
 
     #[test]
     fn wire_names_round_trip() {
+        for provider in Provider::ALL {
+            assert_eq!(Provider::parse(provider.as_str()), Ok(provider));
+            let json = serde_json::to_string(&provider).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", provider.as_str()));
+        }
         for intent in Intent::ALL {
             assert_eq!(Intent::parse(intent.as_str()), Ok(intent));
         }

@@ -9,6 +9,7 @@
 //! | `RoomService/ListParticipants` | `video.roomAdmin` + `video.room` = the room |
 //! | `SIP/CreateSIPParticipant` | `sip.call` |
 //! | `AgentDispatchService/CreateDispatch` | `video.roomAdmin` + `video.room` = the room |
+//! | `AgentDispatchService/ListDispatch` | `video.roomAdmin` + `video.room` = the room |
 //!
 //! A leaked token is thus worth one kind of operation (on one room where LiveKit scopes it) for
 //! ten minutes. One HTTP request per call and no retries: the job queue retries, guided by
@@ -25,8 +26,9 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::models::{
     AgentDispatch, CreateAgentDispatchRequest, CreateRoomRequest, CreateSipParticipantRequest,
-    DeleteRoomRequest, ListParticipantsRequest, ListParticipantsResponse, ParticipantInfo, Room,
-    Rpc, SipParticipantInfo,
+    DeleteRoomRequest, ListAgentDispatchRequest, ListAgentDispatchResponse,
+    ListParticipantsRequest, ListParticipantsResponse, ParticipantInfo, Room, Rpc,
+    SipParticipantInfo,
 };
 use crate::token::{AccessToken, ApiCredentials, SipGrant, VideoGrant};
 
@@ -57,7 +59,7 @@ pub fn grants_for(rpc: Rpc, room: &str) -> Grants {
             }),
             sip: None,
         },
-        Rpc::ListParticipants | Rpc::CreateDispatch => Grants {
+        Rpc::ListParticipants | Rpc::CreateDispatch | Rpc::ListDispatch => Grants {
             video: Some(VideoGrant {
                 room_admin: true,
                 room: room.to_owned(),
@@ -293,6 +295,24 @@ impl Client {
         require("room name", &request.room)?;
         self.call(Rpc::CreateDispatch, &request.room, request, self.timeout)
             .await
+    }
+
+    /// `AgentDispatchService/ListDispatch` (grant `roomAdmin` on that room): the agents already
+    /// asked into `room`, so a retried dial does not dispatch a second one.
+    pub async fn list_dispatch(&self, room: &str) -> Result<Vec<AgentDispatch>, Error> {
+        require("room name", room)?;
+        let response: ListAgentDispatchResponse = self
+            .call(
+                Rpc::ListDispatch,
+                room,
+                &ListAgentDispatchRequest {
+                    room: room.to_owned(),
+                    dispatch_id: String::new(),
+                },
+                self.timeout,
+            )
+            .await?;
+        Ok(response.agent_dispatches)
     }
 
     /// The bearer token a call of `rpc` on `room` is sent with, issued now.

@@ -47,6 +47,15 @@ pub fn sign(
         .to_jwt(now)
 }
 
+/// The API key a delivery's `Authorization` token claims as its issuer, unverified: which
+/// project's receiver should verify it, when one endpoint serves several projects.
+pub fn claimed_issuer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(token::claimed_issuer)
+}
+
 /// Verifies and parses LiveKit webhooks for a set of API keys.
 #[derive(Debug, Clone)]
 pub struct Receiver {

@@ -8,8 +8,11 @@
 use std::time::Duration;
 
 /// Why a call to an LLM provider did not produce a usable value.
+///
+/// Named `Error` like every integration crate's error; [`LlmError`] is the same type under its
+/// older name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LlmError {
+pub enum Error {
     /// 401/403: the API key is missing, wrong, revoked or lacks permission. Retrying cannot help;
     /// the tenant (or operator) must fix the key.
     #[error("the provider refused the credentials: {0}")]
@@ -64,31 +67,32 @@ pub enum LlmError {
     Unsupported(String),
 }
 
-impl LlmError {
+/// The older name of [`Error`], kept so existing callers compile unchanged.
+pub use self::Error as LlmError;
+
+impl Error {
     /// Whether the same request may succeed if sent again later (429, 529/503, 5xx, timeouts,
     /// connection failures). Everything else is final for this request.
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            LlmError::RateLimited { .. }
-                | LlmError::Overloaded { .. }
-                | LlmError::Transient(_)
-                | LlmError::Timeout
+            Error::RateLimited { .. }
+                | Error::Overloaded { .. }
+                | Error::Transient(_)
+                | Error::Timeout
         )
     }
 
     /// Whether the provider answered but its answer was unusable (malformed, partial, refused or
     /// ungrounded output). Callers may opt into falling back to the offline analyzer on these.
     pub fn is_invalid_output(&self) -> bool {
-        matches!(self, LlmError::Decode(_) | LlmError::Ungrounded(_))
+        matches!(self, Error::Decode(_) | Error::Ungrounded(_))
     }
 
     /// The wait the provider asked for, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            LlmError::RateLimited { retry_after } | LlmError::Overloaded { retry_after } => {
-                *retry_after
-            }
+            Error::RateLimited { retry_after } | Error::Overloaded { retry_after } => *retry_after,
             _ => None,
         }
     }
@@ -97,21 +101,21 @@ impl LlmError {
     /// expected JSON is `Decode`, everything else (connect, reset, ...) is `Transient`.
     pub(crate) fn from_transport(error: &reqwest::Error) -> Self {
         if error.is_timeout() {
-            LlmError::Timeout
+            Error::Timeout
         } else if error.is_builder() {
             // The request never left: a malformed base URL or an API key that is not a valid
             // header value. Sending it again cannot help.
-            LlmError::Rejected {
+            Error::Rejected {
                 status: 0,
                 code: "request_not_built".to_owned(),
                 message: format!("{}", DisplayWithoutUrl(error)),
             }
         } else if error.is_decode() {
-            LlmError::Decode(format!("response body: {error}"))
+            Error::Decode(format!("response body: {error}"))
         } else {
             // `without_url` keeps the message free of query strings; our URLs carry no secrets,
             // but the habit is cheap.
-            LlmError::Transient(format!("{}", DisplayWithoutUrl(error)))
+            Error::Transient(format!("{}", DisplayWithoutUrl(error)))
         }
     }
 }
@@ -149,36 +153,30 @@ mod tests {
 
     #[test]
     fn only_availability_failures_are_retryable() {
-        assert!(LlmError::RateLimited { retry_after: None }.is_retryable());
-        assert!(LlmError::Overloaded {
+        assert!(Error::RateLimited { retry_after: None }.is_retryable());
+        assert!(Error::Overloaded {
             retry_after: Some(Duration::from_secs(1))
         }
         .is_retryable());
-        assert!(LlmError::Transient("500".into()).is_retryable());
-        assert!(LlmError::Timeout.is_retryable());
-        assert!(!LlmError::Unauthorized("bad key".into()).is_retryable());
-        assert!(!LlmError::Rejected {
+        assert!(Error::Transient("500".into()).is_retryable());
+        assert!(Error::Timeout.is_retryable());
+        assert!(!Error::Unauthorized("bad key".into()).is_retryable());
+        assert!(!Error::Rejected {
             status: 400,
             code: "invalid_request_error".into(),
             message: String::new()
         }
         .is_retryable());
-        assert!(!LlmError::Decode("truncated".into()).is_retryable());
-        assert!(!LlmError::Ungrounded("price".into()).is_retryable());
-        assert!(!LlmError::CircuitOpen.is_retryable());
+        assert!(!Error::Decode("truncated".into()).is_retryable());
+        assert!(!Error::Ungrounded("price".into()).is_retryable());
+        assert!(!Error::CircuitOpen.is_retryable());
     }
 
     #[test]
     fn retry_after_is_exposed_for_rate_limits_and_overload_only() {
         let wait = Some(Duration::from_secs(3));
-        assert_eq!(
-            LlmError::RateLimited { retry_after: wait }.retry_after(),
-            wait
-        );
-        assert_eq!(
-            LlmError::Overloaded { retry_after: wait }.retry_after(),
-            wait
-        );
-        assert_eq!(LlmError::Timeout.retry_after(), None);
+        assert_eq!(Error::RateLimited { retry_after: wait }.retry_after(), wait);
+        assert_eq!(Error::Overloaded { retry_after: wait }.retry_after(), wait);
+        assert_eq!(Error::Timeout.retry_after(), None);
     }
 }

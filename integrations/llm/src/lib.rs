@@ -9,9 +9,12 @@
 //!
 //! Layers, bottom up:
 //! - `anthropic::Client`, `openai::Client`: one HTTP request per call, errors classified
-//!   (`error::LlmError::is_retryable`); credentials come with each call, so one client serves
-//!   every tenant.
+//!   (`error::Error::is_retryable`; `LlmError` is its older name); credentials come with each
+//!   call, so one client serves every tenant.
+//! - `request`: what every call carries (`LlmRequestConfig`, `ApiKey`), shared by both clients.
 //! - `LlmProvider`: either client behind `analyze` / `reply`, one attempt.
+//! - `call_outcome`: the payment-reminder call's outcome from its transcript (prompt and
+//!   validation), run through `ResilientProvider::classify_call`.
 //! - `ResilientProvider`: retries with backoff + jitter honouring `retry-after`, a circuit
 //!   breaker per credential, usage metering per tenant, and the caller's offline `Fallback`
 //!   when the provider is unavailable (recorded as `Provider::OfflineFallback`).
@@ -24,12 +27,14 @@
 
 pub mod anthropic;
 pub mod breaker;
+pub mod call_outcome;
 pub mod error;
 pub mod models;
 pub mod openai;
 pub mod output;
 pub mod prompt;
 pub mod provider;
+pub mod request;
 pub mod resilient;
 pub mod retry;
 pub mod usage;
@@ -38,10 +43,9 @@ pub mod usage;
 pub mod fake;
 
 pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker};
-pub use error::LlmError;
-pub use provider::{
-    ApiKey, LlmOutcome, LlmProvider, LlmRequestConfig, DEFAULT_ANALYSIS_MAX_TOKENS,
-};
+pub use error::{Error, LlmError};
+pub use provider::{LlmOutcome, LlmProvider};
+pub use request::{ApiKey, LlmRequestConfig, DEFAULT_ANALYSIS_MAX_TOKENS};
 pub use resilient::{Fallback, ResilienceConfig, ResilientProvider, FALLBACK_MODEL};
 pub use retry::{FixedJitter, JitterSource, RandomJitter, RetryPolicy};
 pub use usage::{estimated_cost_micros, PriceTable, Usage, UsageMeter, UsageTotals};

@@ -16,7 +16,7 @@ use crate::models::openai::{
     JsonSchemaFormat, ResponseFormat,
 };
 use crate::prompt::StructuredCall;
-use crate::provider::{clamp_temperature, ApiKey, Exchange, LlmRequestConfig};
+use crate::request::{clamp_temperature, ApiKey, Exchange, LlmRequestConfig};
 use crate::retry::parse_retry_after;
 use crate::usage::Usage;
 

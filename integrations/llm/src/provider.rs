@@ -1,89 +1,24 @@
-//! The provider-neutral face of this crate: per-call configuration (tenant, credential, model,
-//! sampling), the outcome of a call, and `LlmProvider`, which runs the two structured calls
-//! (`analyze`, `reply`) once against Anthropic or OpenAI.
+//! The provider-neutral face of this crate: the outcome of a call, and `LlmProvider`, which runs
+//! the two structured calls (`analyze`, `reply`) once against Anthropic or OpenAI. The per-call
+//! configuration (tenant, credential, model, sampling) is `request`'s, re-exported here.
 //!
 //! `LlmProvider` makes exactly one HTTP request per call and returns errors as they are; wrap it
 //! in `ResilientProvider` for retries, the circuit breaker, the offline fallback and metering.
 
 use std::time::Duration;
 
-use serde_json::Value;
-
-use leadline_domain::analysis::{AiSettings, Analysis, AnalysisContext, Provider, Reply};
-use leadline_domain::ids::TenantId;
+use leadline_domain::analysis::{Analysis, AnalysisContext, Provider, Reply};
 
 use crate::error::LlmError;
 use crate::output::{parse_analysis, parse_reply};
 use crate::prompt::{analysis_call, reply_call, StructuredCall};
+use crate::request::Exchange;
 use crate::usage::Usage;
 use crate::{anthropic, openai};
 
-/// Output token budget of the analysis call unless configured otherwise. The analysis JSON is
-/// small, but a tenant's reply budget (`AiSettings::max_tokens`) may be smaller still, and a
-/// truncated analysis is useless.
-pub const DEFAULT_ANALYSIS_MAX_TOKENS: u32 = 1024;
-
-/// A provider API key. `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    /// Wraps a key.
-    pub fn new(key: impl Into<String>) -> Self {
-        Self(key.into())
-    }
-
-    /// The key itself, for the request header only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ApiKey(<redacted>)")
-    }
-}
-
-/// Everything about one call that varies by tenant. The credential travels with the call (not
-/// with the client), so one client serves every tenant, with the global key or its own.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LlmRequestConfig {
-    /// The tenant the call is for (usage is metered against it).
-    pub tenant_id: TenantId,
-    /// The provider key to use (the tenant's own, or the operator's global one).
-    pub api_key: ApiKey,
-    /// Model name, e.g. `claude-sonnet-4-5` or `gpt-4o-mini`.
-    pub model: String,
-    /// Sampling temperature (0..=2 like `AiSettings`; clamped to 0..=1 for Anthropic).
-    pub temperature: f32,
-    /// Output token budget of the reply call.
-    pub max_tokens: u32,
-    /// Output token budget of the analysis call.
-    pub analysis_max_tokens: u32,
-    /// The tenant's system prompt (a default persona is used when None or blank).
-    pub system_prompt: Option<String>,
-}
-
-impl LlmRequestConfig {
-    /// The config of `tenant_id` from its AI settings, with `model` and `api_key`.
-    pub fn from_settings(
-        tenant_id: TenantId,
-        api_key: ApiKey,
-        model: impl Into<String>,
-        settings: &AiSettings,
-    ) -> Self {
-        Self {
-            tenant_id,
-            api_key,
-            model: model.into(),
-            temperature: settings.temperature,
-            max_tokens: settings.max_tokens,
-            analysis_max_tokens: DEFAULT_ANALYSIS_MAX_TOKENS,
-            system_prompt: settings.system_prompt.clone(),
-        }
-    }
-}
+// The per-call types live in `request` (a leaf the clients share), so the clients no longer
+// import this module; they stay reachable here at their old paths.
+pub use crate::request::{ApiKey, LlmRequestConfig, DEFAULT_ANALYSIS_MAX_TOKENS};
 
 /// A value produced by a call, with what it cost and how it was obtained.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,15 +37,6 @@ pub struct LlmOutcome<T> {
     pub retry_delays: Vec<Duration>,
     /// Why the offline fallback answered instead of the provider, if it did.
     pub fallback_cause: Option<LlmError>,
-}
-
-/// A structured answer before it is read into a domain value: the provider answered (and
-/// billed), but `output` may still be unusable.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Exchange {
-    pub(crate) model: String,
-    pub(crate) usage: Usage,
-    pub(crate) output: Result<Value, LlmError>,
 }
 
 /// A configured LLM provider.
@@ -270,35 +196,9 @@ pub(crate) fn outcome<T>(
     }
 }
 
-/// A finite temperature within `0..=max` (`AiSettings` allows 0..=2; providers differ).
-pub(crate) fn clamp_temperature(temperature: f32, max: f32) -> f32 {
-    if temperature.is_finite() {
-        temperature.clamp(0.0, max)
-    } else {
-        0.0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn api_keys_never_show_in_debug_output() {
-        let cfg = LlmRequestConfig::from_settings(
-            TenantId(uuid::Uuid::nil()),
-            ApiKey::new("sk-secret-123"),
-            "gpt-4o-mini",
-            &AiSettings::default(),
-        );
-        let printed = format!("{cfg:?}");
-        assert!(!printed.contains("sk-secret-123"));
-        assert!(printed.contains("<redacted>"));
-        assert_eq!(
-            (cfg.max_tokens, cfg.analysis_max_tokens, cfg.temperature),
-            (512, 1024, 0.7)
-        );
-    }
 
     #[test]
     fn offline_kinds_are_not_llm_providers() {

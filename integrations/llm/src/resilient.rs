@@ -24,13 +24,17 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 
+use chrono::NaiveDate;
 use leadline_domain::analysis::{Analysis, AnalysisContext, Provider, Reply};
+use leadline_domain::call_outcome::{OutcomeGuess, TranscriptLine};
 
 use crate::breaker::{BreakerConfig, BreakerState, CircuitBreaker};
+use crate::call_outcome::{call_outcome_call, parse_call_outcome};
 use crate::error::LlmError;
 use crate::output::{parse_analysis, parse_reply};
 use crate::prompt::StructuredCall;
-use crate::provider::{outcome, ApiKey, LlmOutcome, LlmProvider, LlmRequestConfig};
+use crate::provider::{outcome, LlmOutcome, LlmProvider};
+use crate::request::{ApiKey, LlmRequestConfig};
 use crate::retry::RetryPolicy;
 use crate::usage::{Usage, UsageMeter};
 
@@ -170,6 +174,26 @@ impl ResilientProvider {
                 provider: Provider::OfflineFallback,
                 ..self.fallback.reply(message, analysis, ctx)
             },
+        )
+        .await
+    }
+
+    /// What the customer answered on a payment-reminder call, from its transcript; `offline` is
+    /// the classifier that answers when the provider is unavailable or its answer unusable.
+    pub async fn classify_call(
+        &self,
+        lines: &[TranscriptLine],
+        today: NaiveDate,
+        currency: &str,
+        cfg: &LlmRequestConfig,
+        offline: impl FnOnce() -> OutcomeGuess,
+    ) -> Result<LlmOutcome<OutcomeGuess>, LlmError> {
+        let spec = call_outcome_call(lines, today, currency);
+        self.run(
+            &spec,
+            cfg,
+            |answer| parse_call_outcome(answer, lines, today, currency),
+            offline,
         )
         .await
     }

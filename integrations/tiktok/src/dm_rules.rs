@@ -15,7 +15,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-/// Messages per user per day (seed 001).
+/// Messages per user per day (seed 001). The rule is defined once in the domain as
+/// `leadline_domain::live::TIKTOK_DMS_PER_USER_PER_DAY` (which the api's send gate enforces);
+/// this crate keeps a copy because integrations depend on nothing of ours (ARCHITECTURE.md),
+/// so change both together.
 pub const MAX_MESSAGES_PER_USER_PER_DAY: u32 = 10;
 /// How long after the user's last message a reply is allowed (seed 001).
 pub const REPLY_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::messaging::{CreateMessage, Message, MAX_BODY_CHARS};
 use crate::models::{Call, CreateCall, UpdateCall};
 
 /// Twilio's REST base URL.
@@ -155,7 +156,35 @@ impl Client {
         self.send(self.http.get(url)).await
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Call, Error> {
+    /// Sends a text message (`POST …/Messages.json`, 201). `To` must be E.164 and the body 1 to
+    /// 1,600 characters; otherwise it is refused before sending.
+    pub async fn create_message(&self, message: &CreateMessage) -> Result<Message, Error> {
+        let to = message.to.trim();
+        if !is_e164(to) {
+            return Err(Error::InvalidPhoneNumber(format!(
+                "'{to}' is not an E.164 number"
+            )));
+        }
+        let chars = message.body.chars().count();
+        if chars == 0 || chars > MAX_BODY_CHARS {
+            return Err(Error::Rejected {
+                status: 0,
+                code: None,
+                message: format!("a message body is 1 to {MAX_BODY_CHARS} characters"),
+            });
+        }
+        let url = format!(
+            "{}/{API_VERSION}/Accounts/{}/Messages.json",
+            self.base_url, self.account_sid
+        );
+        self.send(self.http.post(url).form(&message.to_form()))
+            .await
+    }
+
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, Error> {
         let response = request
             .basic_auth(&self.account_sid, Some(&self.auth_token))
             .header(http::header::ACCEPT, "application/json")
@@ -178,6 +207,6 @@ impl Client {
             tracing::warn!(status, error = %error, "Twilio request failed");
             return Err(error);
         }
-        serde_json::from_str(&body).map_err(|e| Error::Decode(format!("call resource: {e}")))
+        serde_json::from_str(&body).map_err(|e| Error::Decode(format!("resource: {e}")))
     }
 }

@@ -17,6 +17,8 @@
 //! - [`client::Client`]: the Calls REST API — `create_call` (status callbacks, `MachineDetection`
 //!   with `AsyncAmd`), `update_call` (new TwiML for a transfer, `Status=completed`),
 //!   `fetch_call` — HTTP Basic, form bodies, typed [`models::Call`].
+//! - [`messaging`]: `Client::create_message` sends an SMS (`Messages.json`: `To`, `From` or
+//!   `MessagingServiceSid`, `Body`) and reads the Message resource.
 //! - [`error::Error`]: grouped by what the caller does (`Unauthorized` 20003, `InvalidPhoneNumber`
 //!   21211, `RateLimited` 20429/429 with `Retry-After`, `NotFound` 20404, `Transient` 5xx and
 //!   timeouts, `Rejected`, `Decode`, `SignatureInvalid`, `Configuration`), with
@@ -35,6 +37,7 @@
 pub mod client;
 pub mod error;
 pub mod media_stream;
+pub mod messaging;
 pub mod models;
 pub mod settings;
 pub mod twiml;

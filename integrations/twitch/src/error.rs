@@ -33,8 +33,11 @@ pub enum SignatureProblem {
 }
 
 /// Why a Twitch call, connection or webhook did not produce a usable value.
+///
+/// Named `Error` like every platform crate's error (`twitch::Error` at call sites);
+/// [`TwitchError`] is the same type under its older name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TwitchError {
+pub enum Error {
     /// 401, or IRC `NOTICE * :Login authentication failed`: the token is wrong, expired or lacks a
     /// scope. The tenant must reconnect the account.
     #[error("Twitch refused the credentials: {0}")]
@@ -42,7 +45,7 @@ pub enum TwitchError {
     /// 404, or a user lookup that returned nothing.
     #[error("not found: {0}")]
     NotFound(String),
-    /// Helix 429 (`Ratelimit-Reset` gives the wait), or our own whisper budget said no.
+    /// Helix 429 (`Ratelimit-Reset` gives the wait).
     #[error("rate limited by Twitch (retry after {retry_after:?})")]
     RateLimited {
         /// How long until the bucket refills, when known.
@@ -76,20 +79,20 @@ pub enum TwitchError {
     Unsupported(String),
 }
 
-impl TwitchError {
+/// The older name of [`Error`], kept so existing callers compile unchanged.
+pub use self::Error as TwitchError;
+
+impl Error {
     /// Whether the same request may succeed if sent again later (rate limits, 5xx, timeouts,
     /// connection failures).
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            TwitchError::RateLimited { .. } | TwitchError::Transient(_)
-        )
+        matches!(self, Error::RateLimited { .. } | Error::Transient(_))
     }
 
     /// The wait Twitch (or our budget) asked for, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            TwitchError::RateLimited { retry_after } => *retry_after,
+            Error::RateLimited { retry_after } => *retry_after,
             _ => None,
         }
     }
@@ -97,7 +100,7 @@ impl TwitchError {
     /// Classifies a reqwest transport error without its URL.
     pub(crate) fn from_transport(error: &reqwest::Error) -> Self {
         if error.is_builder() {
-            return TwitchError::Rejected {
+            return Error::Rejected {
                 status: 0,
                 code: "request_not_built".to_owned(),
                 message: "the request could not be built (base URL or credential header)"
@@ -117,13 +120,13 @@ impl TwitchError {
             text.push_str(&cause.to_string());
             source = cause.source();
         }
-        TwitchError::Transient(text)
+        Error::Transient(text)
     }
 }
 
-impl From<SignatureProblem> for TwitchError {
+impl From<SignatureProblem> for Error {
     fn from(problem: SignatureProblem) -> Self {
-        TwitchError::SignatureInvalid(problem)
+        Error::SignatureInvalid(problem)
     }
 }
 
@@ -133,20 +136,20 @@ mod tests {
 
     #[test]
     fn only_rate_limits_and_transient_failures_are_retryable() {
-        assert!(TwitchError::RateLimited { retry_after: None }.is_retryable());
-        assert!(TwitchError::Transient("reset".into()).is_retryable());
+        assert!(Error::RateLimited { retry_after: None }.is_retryable());
+        assert!(Error::Transient("reset".into()).is_retryable());
         for error in [
-            TwitchError::Unauthorized("x".into()),
-            TwitchError::NotFound("x".into()),
-            TwitchError::Rejected {
+            Error::Unauthorized("x".into()),
+            Error::NotFound("x".into()),
+            Error::Rejected {
                 status: 400,
                 code: "Bad Request".into(),
                 message: String::new(),
             },
-            TwitchError::Decode("x".into()),
-            TwitchError::SignatureInvalid(SignatureProblem::Mismatch),
-            TwitchError::Closed,
-            TwitchError::Unsupported("x".into()),
+            Error::Decode("x".into()),
+            Error::SignatureInvalid(SignatureProblem::Mismatch),
+            Error::Closed,
+            Error::Unsupported("x".into()),
         ] {
             assert!(!error.is_retryable(), "{error:?}");
         }
@@ -155,10 +158,7 @@ mod tests {
     #[test]
     fn retry_after_is_exposed_for_rate_limits_only() {
         let wait = Some(Duration::from_secs(4));
-        assert_eq!(
-            TwitchError::RateLimited { retry_after: wait }.retry_after(),
-            wait
-        );
-        assert_eq!(TwitchError::Closed.retry_after(), None);
+        assert_eq!(Error::RateLimited { retry_after: wait }.retry_after(), wait);
+        assert_eq!(Error::Closed.retry_after(), None);
     }
 }

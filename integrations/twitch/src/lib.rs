@@ -1,16 +1,17 @@
 //! Twitch for Leadline's live-sales agent (platforms.md §2): the bot's chat seat over IRC (read
 //! viewers' messages, answer within Twitch's send limits, survive reconnects), Helix user lookup
-//! and whispers within a daily budget, and EventSub parsing with mandatory webhook signature
+//! and whispers, and EventSub parsing with mandatory webhook signature
 //! verification.
 //!
 //! - `irc`: IRCv3 parser/writer and the Twitch view of a PRIVMSG (`ChatMessage`);
 //! - `chat::ChatConnection`: connect → stream of `ChatEvent` + paced `say`, auto-reconnect;
-//! - `pacer::SendPacer`, `backoff::ReconnectBackoff`, `whisper::WhisperBudget`: pure policies
-//!   with `now` passed in;
-//! - `helix::HelixClient`: `GET /users`, `POST /whispers`, `POST /chat/messages`;
+//! - `pacer::SendPacer`, `backoff::ReconnectBackoff`: pure policies with `now` passed in (the
+//!   daily whisper budget is shared by replicas, so the api counts it in its store);
+//! - `client::HelixClient` (also at its old path `helix::`): `GET /users`, `POST /whispers`,
+//!   `POST /chat/messages`;
 //! - `webhook`: `verify(headers, raw_body, secret, now)` then `eventsub::parse_webhook`;
 //!   `eventsub::parse_ws_frame` for EventSub over WebSocket;
-//! - `error::TwitchError` with `is_retryable()`.
+//! - `error::Error` (also named `TwitchError`) with `is_retryable()`.
 //!
 //! Feature `fake`: `fake::FakeIrc`, `fake::FakeHelix`, `fake::eventsub` signed deliveries.
 //!
@@ -22,14 +23,13 @@
 #![warn(missing_docs)]
 pub mod backoff;
 pub mod chat;
+pub mod client;
 pub mod error;
 pub mod eventsub;
-pub mod helix;
 pub mod irc;
 pub mod models;
 pub mod pacer;
 pub mod webhook;
-pub mod whisper;
 
 #[cfg(feature = "fake")]
 pub mod fake;
@@ -39,10 +39,11 @@ pub use chat::{
     ChatConfig, ChatConnection, ChatCredentials, ChatEvent, ChatSender, DisconnectReason,
     ReconnectReason, DEFAULT_IRC_URL,
 };
-pub use error::{SignatureProblem, TwitchError};
+/// The Helix client's old module path (`helix::HelixClient`, `helix::DEFAULT_BASE_URL`).
+pub use client as helix;
+pub use client::{HelixClient, HelixCredentials};
+pub use error::{Error, SignatureProblem, TwitchError};
 pub use eventsub::{Event, EventSubMessage, WsMessage};
-pub use helix::{HelixClient, HelixCredentials};
 pub use irc::{Badge, ChatMessage, IrcMessage};
 pub use pacer::{PacerConfig, SendPacer};
 pub use webhook::WebhookMeta;
-pub use whisper::{WhisperBudget, WhisperBudgetConfig, WhisperCounting, WhisperRefusal};

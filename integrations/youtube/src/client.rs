@@ -4,8 +4,8 @@
 //! Stateless about tenants: the credentials (a tenant's OAuth token, or an API key for public
 //! reads) come with each call, so one client and one connection pool serve every tenant. One
 //! request per call and no retries here: the api's live-session supervisor decides when to try
-//! again (`YoutubeError::is_retryable`, `retry_after`). Quota is counted by `quota::QuotaMeter`,
-//! which the caller charges; this module does not keep counters.
+//! again (`YoutubeError::is_retryable`, `retry_after`). Quota is counted by the api, across
+//! replicas; this module does not keep counters.
 
 use std::fmt;
 use std::time::Duration;

@@ -9,8 +9,11 @@
 use std::time::Duration;
 
 /// Why a YouTube Data API call did not produce a usable value.
+///
+/// Named `Error` like every platform crate's error; [`YoutubeError`] is the same type under its
+/// older name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum YoutubeError {
+pub enum Error {
     /// 401 (bad, expired or missing OAuth token / API key), 403 `forbidden`, or a call that needs
     /// an OAuth token made with an API key. The tenant must reconnect the channel.
     #[error("YouTube refused the credentials: {0}")]
@@ -41,7 +44,7 @@ pub enum YoutubeError {
         retry_after: Option<Duration>,
     },
     /// The project's daily quota is spent (403 with reason `quotaExceeded` or `dailyLimitExceeded`,
-    /// platforms.md §1), or our own `QuotaMeter` refused to spend more. Nothing succeeds until the
+    /// platforms.md §1), or the api's shared quota counter refused to spend more. Nothing succeeds until the
     /// quota day rolls over at midnight Pacific time.
     #[error("the YouTube quota is exhausted ({reason})")]
     QuotaExceeded {
@@ -71,14 +74,14 @@ pub enum YoutubeError {
     Unsupported(String),
 }
 
-impl YoutubeError {
+/// The older name of [`Error`], kept so existing callers compile unchanged.
+pub use self::Error as YoutubeError;
+
+impl Error {
     /// Whether the same request may succeed if sent again later (rate limits, 5xx, timeouts,
     /// connection failures). A spent quota is not retryable: it only comes back at the reset.
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            YoutubeError::RateLimited { .. } | YoutubeError::Transient(_)
-        )
+        matches!(self, Error::RateLimited { .. } | Error::Transient(_))
     }
 
     /// Whether a poller must stop for good on this error: the chat is gone or unusable, the
@@ -87,17 +90,17 @@ impl YoutubeError {
     pub fn stops_polling(&self) -> bool {
         matches!(
             self,
-            YoutubeError::Unauthorized(_)
-                | YoutubeError::NotFound { .. }
-                | YoutubeError::ChatUnavailable { .. }
-                | YoutubeError::QuotaExceeded { .. }
+            Error::Unauthorized(_)
+                | Error::NotFound { .. }
+                | Error::ChatUnavailable { .. }
+                | Error::QuotaExceeded { .. }
         )
     }
 
     /// The wait YouTube asked for, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            YoutubeError::RateLimited { retry_after } => *retry_after,
+            Error::RateLimited { retry_after } => *retry_after,
             _ => None,
         }
     }
@@ -109,7 +112,7 @@ impl YoutubeError {
         } else if error.is_connect() {
             "connection failed".to_owned()
         } else if error.is_builder() {
-            return YoutubeError::Rejected {
+            return Error::Rejected {
                 status: 0,
                 code: "request_not_built".to_owned(),
                 message: "the request could not be built (base URL or credential header)"
@@ -124,7 +127,7 @@ impl YoutubeError {
             text.push_str(&cause.to_string());
             source = cause.source();
         }
-        YoutubeError::Transient(text)
+        Error::Transient(text)
     }
 }
 
@@ -135,28 +138,28 @@ mod tests {
 
     #[test]
     fn only_rate_limits_and_transient_failures_are_retryable() {
-        assert!(YoutubeError::RateLimited { retry_after: None }.is_retryable());
-        assert!(YoutubeError::Transient("503".into()).is_retryable());
+        assert!(Error::RateLimited { retry_after: None }.is_retryable());
+        assert!(Error::Transient("503".into()).is_retryable());
         let final_errors = [
-            YoutubeError::Unauthorized("x".into()),
-            YoutubeError::NotFound {
+            Error::Unauthorized("x".into()),
+            Error::NotFound {
                 reason: "liveChatNotFound".into(),
                 message: String::new(),
             },
-            YoutubeError::ChatUnavailable {
+            Error::ChatUnavailable {
                 reason: "liveChatEnded".into(),
                 message: String::new(),
             },
-            YoutubeError::QuotaExceeded {
+            Error::QuotaExceeded {
                 reason: "quotaExceeded".into(),
             },
-            YoutubeError::Rejected {
+            Error::Rejected {
                 status: 400,
                 code: "invalidPageToken".into(),
                 message: String::new(),
             },
-            YoutubeError::Decode("x".into()),
-            YoutubeError::Unsupported("x".into()),
+            Error::Decode("x".into()),
+            Error::Unsupported("x".into()),
         ];
         for error in final_errors {
             assert!(!error.is_retryable(), "{error:?}");
@@ -165,18 +168,18 @@ mod tests {
 
     #[test]
     fn gone_chats_refused_credentials_and_spent_quota_stop_polling() {
-        assert!(YoutubeError::QuotaExceeded {
+        assert!(Error::QuotaExceeded {
             reason: "dailyLimitExceeded".into()
         }
         .stops_polling());
-        assert!(YoutubeError::ChatUnavailable {
+        assert!(Error::ChatUnavailable {
             reason: "liveChatEnded".into(),
             message: String::new()
         }
         .stops_polling());
-        assert!(!YoutubeError::Transient("x".into()).stops_polling());
-        assert!(!YoutubeError::RateLimited { retry_after: None }.stops_polling());
-        assert!(!YoutubeError::Rejected {
+        assert!(!Error::Transient("x".into()).stops_polling());
+        assert!(!Error::RateLimited { retry_after: None }.stops_polling());
+        assert!(!Error::Rejected {
             status: 400,
             code: "messageTextInvalid".into(),
             message: String::new()
@@ -187,10 +190,7 @@ mod tests {
     #[test]
     fn retry_after_is_exposed_for_rate_limits_only() {
         let wait = Some(Duration::from_secs(7));
-        assert_eq!(
-            YoutubeError::RateLimited { retry_after: wait }.retry_after(),
-            wait
-        );
-        assert_eq!(YoutubeError::Transient("x".into()).retry_after(), None);
+        assert_eq!(Error::RateLimited { retry_after: wait }.retry_after(), wait);
+        assert_eq!(Error::Transient("x".into()).retry_after(), None);
     }
 }

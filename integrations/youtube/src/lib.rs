@@ -1,13 +1,15 @@
 //! YouTube Data API v3 live chat (platforms.md §1) for Leadline's live-sales agent: find a
 //! video's live chat from an id or any YouTube URL, read the chat at the pace the API dictates,
-//! post replies, and account for the project's daily quota.
+//! and post replies.
 //!
 //! - `video::VideoId`: parses ids and URL forms; garbage is a typed `InvalidVideoRef`.
 //! - `client::Client`: one request per call (`videos.list`, `liveChatMessages.list`,
-//!   `liveChatMessages.insert`), errors classified into `YoutubeError`; credentials come with each
-//!   call, so one client serves every tenant.
+//!   `liveChatMessages.insert`), errors classified into `Error` (older name `YoutubeError`);
+//!   credentials come with each call, so one client serves every tenant.
 //! - `poller::LiveChatPoller`: the page-token / polling-interval state machine and its driver.
-//! - `quota::QuotaMeter`: pure daily-quota counter, reset at midnight Pacific.
+//!
+//! The project's daily quota is shared by every replica and tenant, so the api counts it in its
+//! store (`live_budget`), not here.
 //!
 //! Feature `fake`: `fake::FakeYoutube`, a loopback server of the same wire format for tests.
 //!
@@ -20,18 +22,13 @@ pub mod client;
 pub mod error;
 pub mod models;
 pub mod poller;
-pub mod quota;
 pub mod video;
 
 #[cfg(feature = "fake")]
 pub mod fake;
 
 pub use client::{Client, Credentials, ListMessagesRequest, DEFAULT_BASE_URL};
-pub use error::YoutubeError;
+pub use error::{Error, YoutubeError};
 pub use models::{AuthorDetails, LiveChatMessage, LiveChatMessageListResponse, MessageType};
 pub use poller::{ChatEnd, LiveChatPoller, PollBatch, PollStep, PollerConfig};
-pub use quota::{
-    next_reset, quota_day, QuotaCharge, QuotaConfig, QuotaCosts, QuotaMeter, QuotaOperation,
-    QuotaRefusal, QuotaStatus,
-};
 pub use video::{InvalidVideoRef, VideoId};

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{
+use crate::harness::{
     error_code, fresh_database, mailed_secret, spawn_app, spawn_with, SpawnOptions, TestApp,
 };
 

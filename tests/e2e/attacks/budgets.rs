@@ -8,7 +8,7 @@ use std::time::Duration;
 use leadline_twitch::fake::{FakeHelix, FakeIrc};
 use serde_json::{json, Value};
 
-use crate::support::{error_code, spawn_app, spawn_with, SpawnOptions, TestApp};
+use crate::harness::{error_code, spawn_app, spawn_with, SpawnOptions, TestApp};
 
 const START: &str = "mutation($input: StartLiveSessionInput!) { startLiveSession(input: $input) { session { id status } } }";
 const STATS: &str = "query($id: ID!) { liveSession(id: $id) { status stats { whispersUsedToday whispersLimit youtubeQuotaLimit } } }";

@@ -12,7 +12,7 @@ use leadline_whatsapp::fake::{FakeWhatsApp, FakeWhatsAppConfig};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 
-use crate::support::{
+use crate::harness::{
     backend, error_code, fresh_database, postgres_key_file, spawn_with, Backend, SpawnOptions,
     TestApp,
 };

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::support::{
+use crate::harness::{
     error_code, fresh_database, scale_out, spawn_app, spawn_with, SpawnOptions, WsClient, WsEvent,
 };
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::support::{error_code, spawn_with, SpawnOptions, TestApp};
+use crate::harness::{error_code, spawn_with, SpawnOptions, TestApp};
 
 const START: &str = "mutation($input: StartVisitorSessionInput!) { startVisitorSession(input: $input) { token visitorId customerId resumeSecret resumed } }";
 const OPEN: &str =

@@ -13,52 +13,117 @@
 //! this message exists yet, and a stored hand-over whose escalation did not commit is escalated
 //! again from what it recorded.
 //!
-//! On WEB_CHAT (support chat sessions) the turn also tells the session's subscribers how it goes
-//! (`AiProcessing`, then `AiCompleted` or `AiFailed` — after leaving the customer one clear
-//! message, while the job retries), reads the customer's profile and recent tickets as context,
-//! and announces an escalation to the agents' queue (`SessionEscalated`).
+//! A channel's front end follows the turn through one hook, a [`TurnObserver`] registered for
+//! that channel by the worker registry (`api::workers`): WEB_CHAT's
+//! (`services::support::WebChatTurns`) adds the customer's context and tells the support
+//! session how the turn goes. Other channels have none, and the turn never asks which channel
+//! it is on to decide whom to tell.
 //!
 //! Must not: call a platform (the send job does), or decide windows, scores or escalation rules
 //! (the domain does).
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use leadline_domain::analysis::{Analysis, HistoryTurn, Speaker};
 use leadline_domain::channel::Channel;
+use leadline_domain::conversation::{ConversationStatus, Handler};
 use leadline_domain::escalation::{check_escalation, Escalation, EscalationInput};
+use leadline_domain::ids::TenantId;
 use leadline_domain::lead::inbox_signal_delta;
-use leadline_entity::{conversations, jobs, messages};
+use leadline_domain::messaging::{MessageDirection, SenderKind};
+use leadline_entity::{conversations, jobs, messages, tickets};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::failure_of;
 use super::send::send_job;
 use crate::auth::Actor;
-use crate::bus::{Event, LeadScoreChanged, SupportEvent};
+use crate::bus::{Event, LeadScoreChanged};
 use crate::error::ApiError;
 use crate::jobs::{JobFailure, JobHandler};
 use crate::services::ai::{AiRequest, MAX_HISTORY_TURNS, MAX_TEXT_CHARS};
+use crate::services::conversation::{author, publish_conversation};
 use crate::state::AppState;
-use crate::store::inbox::{handler, sender, status};
 use crate::store::{ConversationChange, NewTicket, OutboundMessage, ScoreAdjustment};
 
 /// What the customer is told when a person takes over. Fixed text on purpose: the AI has just
 /// been judged not to be the right one to answer, so it does not compose this one.
 pub const HANDOVER_TEXT: &str = "Thanks for your patience. I'm passing this conversation to a member of our team, who will get back to you here shortly.";
 
-/// What a support-chat customer is told when the AI cannot answer right now (once per message;
-/// the turn is retried and answers when it can).
-pub const AI_FAILED_TEXT: &str = "Sorry, our assistant can't answer right now. We'll reply here as soon as possible, or a member of our team will help you.";
+/// What a channel's front end is told about an AI turn, and what it adds to the AI's history.
+/// Every method defaults to doing nothing. Notifications only: an observer cannot change the
+/// turn's outcome (`context` aside, whose failure retries the turn like any read).
+#[async_trait::async_trait]
+pub trait TurnObserver: Send + Sync {
+    /// Text the AI reads first, as one SYSTEM turn (clipped like any history turn).
+    async fn context(
+        &self,
+        _conversation: &conversations::Model,
+    ) -> Result<Option<String>, JobFailure> {
+        Ok(None)
+    }
+    /// The AI started answering `trigger_id`.
+    fn processing(&self, _conversation: &conversations::Model, _trigger_id: Uuid) {}
+    /// The turn for `trigger_id` ended with `reply_id` (the reply or the hand-over), or with
+    /// silence.
+    fn completed(
+        &self,
+        _conversation: &conversations::Model,
+        _trigger_id: Uuid,
+        _reply_id: Option<Uuid>,
+    ) {
+    }
+    /// The AI could not answer `trigger_id`; the job fails with `failure` (and may retry).
+    async fn failed(
+        &self,
+        _job: &jobs::Model,
+        _conversation: &conversations::Model,
+        _trigger_id: Uuid,
+        _failure: &JobFailure,
+    ) {
+    }
+    /// The conversation (as it is now, WAITING) was escalated with `ticket` for `reason`.
+    fn escalated(
+        &self,
+        _conversation: &conversations::Model,
+        _ticket: &tickets::Model,
+        _reason: String,
+    ) {
+    }
+}
+
+/// The observer of channels nobody follows.
+struct Unobserved;
+
+impl TurnObserver for Unobserved {}
 
 /// The `ai_response` job handler.
 pub struct AiTurnHandler {
     state: AppState,
+    observers: Vec<(Channel, Arc<dyn TurnObserver>)>,
 }
 
 impl AiTurnHandler {
-    /// The handler, over the shared state.
+    /// The handler, over the shared state, with no observers.
     pub fn new(state: AppState) -> Self {
-        Self { state }
+        Self {
+            state,
+            observers: Vec::new(),
+        }
+    }
+
+    /// Tells `observer` about the turns on `channel`.
+    pub fn observing(mut self, channel: Channel, observer: impl TurnObserver + 'static) -> Self {
+        self.observers.push((channel, Arc::new(observer)));
+        self
+    }
+
+    fn observer(&self, channel: Channel) -> &dyn TurnObserver {
+        self.observers
+            .iter()
+            .find(|(c, _)| *c == channel)
+            .map_or(&Unobserved as &dyn TurnObserver, |(_, o)| o.as_ref())
     }
 }
 
@@ -72,11 +137,6 @@ struct AiTurnPayload {
 /// Client message id of the AI's reply to inbound message `id`.
 fn reply_key(id: Uuid) -> String {
     format!("ai:{id}")
-}
-
-/// Client message id of the notice that the AI could not answer inbound message `id`.
-fn failure_notice_key(id: Uuid) -> String {
-    format!("ai-failed:{id}")
 }
 
 /// Client message id of the hand-over message caused by inbound message `id`.
@@ -93,28 +153,33 @@ impl JobHandler for AiTurnHandler {
     async fn run(&self, job: &jobs::Model) -> Result<Value, JobFailure> {
         let payload: AiTurnPayload = serde_json::from_value(job.payload.clone())
             .map_err(|e| JobFailure::Permanent(format!("bad payload: {e}")))?;
-        let tenant_id = job.tenant_id;
+        let tenant_id = TenantId(job.tenant_id);
         let store = &self.state.store;
         let conversation = store
             .conversation(tenant_id, payload.conversation_id)
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         let channel = Channel::parse(&conversation.channel)
             .map_err(|e| JobFailure::Permanent(e.to_string()))?;
+        let observer = self.observer(channel);
 
         // Already answered by an earlier run of this job?
         let limit = self.state.config.ai_history_messages.max(1);
         let recent = store
             .recent_messages(tenant_id, conversation.id, limit + 1)
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         if let Some(handover) = recent
             .iter()
             .find(|m| m.client_message_id.as_deref() == Some(&handover_key(payload.message_id)))
         {
-            if conversation.status == status::ACTIVE && conversation.handled_by == handler::AI {
+            if conversation.status == ConversationStatus::Active.as_str()
+                && conversation.handled_by == Handler::Ai.as_str()
+            {
                 // The hand-over was stored but the escalation did not commit: finish it.
-                return self.finish_escalation(&conversation, handover).await;
+                return self
+                    .finish_escalation(observer, &conversation, handover)
+                    .await;
             }
             return skipped("already handed over to a person");
         }
@@ -125,10 +190,10 @@ impl JobHandler for AiTurnHandler {
             return Ok(json!({ "replyMessageId": reply.id, "alreadyAnswered": true }));
         }
 
-        if conversation.status != status::ACTIVE {
+        if conversation.status != ConversationStatus::Active.as_str() {
             return skipped(&format!("conversation is {}", conversation.status));
         }
-        if conversation.handled_by == handler::HUMAN {
+        if conversation.handled_by == Handler::Human.as_str() {
             return skipped("a person handles this conversation");
         }
         let Some(position) = recent.iter().position(|m| m.id == payload.message_id) else {
@@ -138,7 +203,7 @@ impl JobHandler for AiTurnHandler {
         let trigger = &recent[position];
         if recent[position + 1..]
             .iter()
-            .any(|m| m.direction == "INBOUND")
+            .any(|m| m.direction == MessageDirection::Inbound.as_str())
         {
             return skipped("a later customer message will be answered instead");
         }
@@ -146,13 +211,15 @@ impl JobHandler for AiTurnHandler {
         if text.trim().is_empty() {
             return skipped("the message has no text to answer");
         }
-        let support_chat = channel == Channel::WebChat;
-        // On the support chat the customer's profile and tickets come first, as one SYSTEM turn.
-        let context = if support_chat {
-            Some(self.customer_context(&conversation).await?)
-        } else {
-            None
-        };
+        // What the channel's front end adds (the support chat: the customer's profile and
+        // tickets) comes first, as one SYSTEM turn.
+        let context = observer
+            .context(&conversation)
+            .await?
+            .map(|text| HistoryTurn {
+                speaker: Speaker::System,
+                text: clip(&text),
+            });
         let room = MAX_HISTORY_TURNS - usize::from(context.is_some());
         let history: Vec<HistoryTurn> = context
             .into_iter()
@@ -170,14 +237,7 @@ impl JobHandler for AiTurnHandler {
             )
             .collect();
 
-        if support_chat {
-            self.support_event(
-                &conversation,
-                SupportEvent::AiProcessing {
-                    message_id: trigger.id,
-                },
-            );
-        }
+        observer.processing(&conversation, trigger.id);
         let suggested = match self
             .state
             .ai
@@ -195,10 +255,9 @@ impl JobHandler for AiTurnHandler {
             Ok(suggested) => suggested,
             Err(error) => {
                 let failure = ai_failure(error);
-                if support_chat {
-                    self.tell_customer_ai_failed(job, &conversation, trigger.id, &failure)
-                        .await;
-                }
+                observer
+                    .failed(job, &conversation, trigger.id, &failure)
+                    .await;
                 return Err(failure);
             }
         };
@@ -206,13 +265,16 @@ impl JobHandler for AiTurnHandler {
 
         let score_changes = self.apply_signals(&conversation, trigger, analysis).await?;
 
-        let settings = store.ai_context(tenant_id).await.map_err(failure_of)?;
+        let settings = store
+            .ai_context(tenant_id)
+            .await
+            .map_err(JobFailure::from)?;
         let keywords: Vec<String> =
             serde_json::from_value(settings.escalation_keywords.clone()).unwrap_or_default();
         let open_tickets = store
             .open_ticket_count(tenant_id, conversation.lead_id)
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         let escalation = check_escalation(&EscalationInput {
             message: &text,
             analysis,
@@ -226,33 +288,25 @@ impl JobHandler for AiTurnHandler {
         });
         if let Some(escalation) = escalation {
             let result = self
-                .escalate(&conversation, trigger, &recent, escalation, score_changes)
-                .await?;
-            if support_chat {
-                self.support_event(
+                .escalate(
+                    observer,
                     &conversation,
-                    SupportEvent::AiCompleted {
-                        message_id: trigger.id,
-                        reply_message_id: result["handoverMessageId"]
-                            .as_str()
-                            .and_then(|id| Uuid::parse_str(id).ok()),
-                    },
-                );
-            }
+                    trigger,
+                    &recent,
+                    escalation,
+                    score_changes,
+                )
+                .await?;
+            let handover = result["handoverMessageId"]
+                .as_str()
+                .and_then(|id| Uuid::parse_str(id).ok());
+            observer.completed(&conversation, trigger.id, handover);
             return Ok(result);
         }
 
         let reply_text = suggested.reply.text.trim().to_owned();
         if reply_text.is_empty() {
-            if support_chat {
-                self.support_event(
-                    &conversation,
-                    SupportEvent::AiCompleted {
-                        message_id: trigger.id,
-                        reply_message_id: None,
-                    },
-                );
-            }
+            observer.completed(&conversation, trigger.id, None);
             return Ok(
                 json!({ "skipped": "the AI had nothing to say", "scoreChanges": score_changes }),
             );
@@ -262,7 +316,7 @@ impl JobHandler for AiTurnHandler {
                 tenant_id,
                 conversation.id,
                 OutboundMessage {
-                    sender_kind: sender::AI,
+                    sender_kind: SenderKind::Ai,
                     sender_user_id: None,
                     body: reply_text,
                     client_message_id: Some(reply_key(trigger.id)),
@@ -279,7 +333,7 @@ impl JobHandler for AiTurnHandler {
                 |message| send_job(tenant_id, channel, message.id),
             )
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         if created {
             self.state.bus.publish(
                 tenant_id,
@@ -289,107 +343,12 @@ impl JobHandler for AiTurnHandler {
             );
             self.state.jobs.wake().await;
         }
-        if support_chat {
-            self.support_event(
-                &conversation,
-                SupportEvent::AiCompleted {
-                    message_id: trigger.id,
-                    reply_message_id: Some(reply.id),
-                },
-            );
-        }
+        observer.completed(&conversation, trigger.id, Some(reply.id));
         Ok(json!({ "replyMessageId": reply.id, "scoreChanges": score_changes }))
     }
 }
 
 impl AiTurnHandler {
-    /// Publishes a support-chat event of `conversation` (a WEB_CHAT session).
-    fn support_event(&self, conversation: &conversations::Model, event: SupportEvent) {
-        self.state.bus.publish(
-            conversation.tenant_id,
-            Event::Support {
-                session_id: conversation.id,
-                event,
-            },
-        );
-    }
-
-    /// The customer's profile and recent tickets as one SYSTEM turn for the AI.
-    async fn customer_context(
-        &self,
-        conversation: &conversations::Model,
-    ) -> Result<HistoryTurn, JobFailure> {
-        let store = &self.state.store;
-        let lead = store
-            .lead(conversation.tenant_id, conversation.lead_id)
-            .await
-            .map_err(failure_of)?;
-        let tickets = store
-            .lead_recent_tickets(
-                conversation.tenant_id,
-                conversation.lead_id,
-                crate::services::support::CONTEXT_TICKETS,
-            )
-            .await
-            .map_err(failure_of)?;
-        Ok(HistoryTurn {
-            speaker: Speaker::System,
-            text: clip(&crate::services::support::customer_context(&lead, &tickets)),
-        })
-    }
-
-    /// Leaves the customer one clear message (once per inbound message, however many retries)
-    /// and tells the session's subscribers that this turn failed and whether it is retried.
-    async fn tell_customer_ai_failed(
-        &self,
-        job: &jobs::Model,
-        conversation: &conversations::Model,
-        trigger_id: Uuid,
-        failure: &JobFailure,
-    ) {
-        let (error, will_retry) = match failure {
-            JobFailure::Retry(text) => (text.clone(), job.attempts < job.max_attempts),
-            JobFailure::Permanent(text) => (text.clone(), false),
-        };
-        let notice = self
-            .state
-            .store
-            .add_outbound(
-                conversation.tenant_id,
-                conversation.id,
-                OutboundMessage {
-                    sender_kind: sender::SYSTEM,
-                    sender_user_id: None,
-                    body: AI_FAILED_TEXT.to_owned(),
-                    client_message_id: Some(failure_notice_key(trigger_id)),
-                    metadata: json!({ "inReplyTo": trigger_id, "aiFailed": error }),
-                },
-                ConversationChange::default(),
-                // WEB_CHAT: delivered by the subscriptions, no send job.
-                |_| None,
-            )
-            .await;
-        match notice {
-            Ok((message, true, _)) => self.state.bus.publish(
-                conversation.tenant_id,
-                Event::MessageAdded {
-                    message: Box::new(message),
-                },
-            ),
-            Ok(_) => {}
-            // The AiFailed event below still tells the subscribers; the retry tries again.
-            Err(error) => tracing::warn!(error = ?error, "could not store the AI-failure notice"),
-        }
-        self.support_event(
-            conversation,
-            SupportEvent::AiFailed {
-                message_id: trigger_id,
-                error,
-                will_retry,
-            },
-        );
-    }
-
     /// Applies each signal's inbox delta to the lead, once per inbound message. Returns how many
     /// changes were applied.
     async fn apply_signals(
@@ -399,14 +358,14 @@ impl AiTurnHandler {
         analysis: &Analysis,
     ) -> Result<usize, JobFailure> {
         let store = &self.state.store;
-        let tenant_id = conversation.tenant_id;
+        let tenant_id = TenantId(conversation.tenant_id);
         if analysis.signals.is_empty() {
             return Ok(0);
         }
         if store
             .score_events_from_message(tenant_id, trigger.id)
             .await
-            .map_err(failure_of)?
+            .map_err(JobFailure::from)?
             > 0
         {
             // An earlier run of this job applied them already.
@@ -433,18 +392,10 @@ impl AiTurnHandler {
                     },
                 )
                 .await
-                .map_err(failure_of)?;
+                .map_err(JobFailure::from)?;
             self.state.bus.publish(
                 tenant_id,
-                Event::LeadScoreChanged(LeadScoreChanged {
-                    lead_id: conversation.lead_id,
-                    score: event.score_after,
-                    previous_score: event.score_before,
-                    temperature: event.temperature_after.clone(),
-                    signal: event.signal.clone(),
-                    reason: event.reason.clone(),
-                    at: event.created_at,
-                }),
+                Event::LeadScoreChanged(LeadScoreChanged::from(&event)),
             );
             lead = Some(updated);
         }
@@ -463,6 +414,7 @@ impl AiTurnHandler {
     /// escalates. In this order so that a crash in between leaves a record to finish from.
     async fn escalate(
         &self,
+        observer: &dyn TurnObserver,
         conversation: &conversations::Model,
         trigger: &messages::Model,
         recent: &[messages::Model],
@@ -470,7 +422,7 @@ impl AiTurnHandler {
         score_changes: usize,
     ) -> Result<Value, JobFailure> {
         let store = &self.state.store;
-        let tenant_id = conversation.tenant_id;
+        let tenant_id = TenantId(conversation.tenant_id);
         let channel = Channel::parse(&conversation.channel)
             .map_err(|e| JobFailure::Permanent(e.to_string()))?;
         let lead_name = store
@@ -492,7 +444,7 @@ impl AiTurnHandler {
                 tenant_id,
                 conversation.id,
                 OutboundMessage {
-                    sender_kind: sender::SYSTEM,
+                    sender_kind: SenderKind::System,
                     sender_user_id: None,
                     body: HANDOVER_TEXT.to_owned(),
                     client_message_id: Some(handover_key(trigger.id)),
@@ -511,7 +463,7 @@ impl AiTurnHandler {
                 |message| send_job(tenant_id, channel, message.id),
             )
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         if created {
             self.state.bus.publish(
                 tenant_id,
@@ -521,7 +473,9 @@ impl AiTurnHandler {
             );
             self.state.jobs.wake().await;
         }
-        let mut result = self.finish_escalation(conversation, &handover).await?;
+        let mut result = self
+            .finish_escalation(observer, conversation, &handover)
+            .await?;
         result["scoreChanges"] = json!(score_changes);
         Ok(result)
     }
@@ -529,6 +483,7 @@ impl AiTurnHandler {
     /// Opens the ticket and sets the conversation WAITING, from what the hand-over recorded.
     async fn finish_escalation(
         &self,
+        observer: &dyn TurnObserver,
         conversation: &conversations::Model,
         handover: &messages::Model,
     ) -> Result<Value, JobFailure> {
@@ -543,7 +498,7 @@ impl AiTurnHandler {
             .state
             .store
             .escalate_conversation(
-                conversation.tenant_id,
+                TenantId(conversation.tenant_id),
                 conversation.id,
                 NewTicket {
                     subject: text("subject", "Escalation"),
@@ -552,24 +507,9 @@ impl AiTurnHandler {
                 },
             )
             .await
-            .map_err(failure_of)?;
-        self.state.bus.publish(
-            conversation.tenant_id,
-            Event::ConversationUpdated {
-                conversation: Box::new(conversation.clone()),
-            },
-        );
-        if conversation.channel == Channel::WebChat.as_str() {
-            // Into the agents' support queue.
-            self.support_event(
-                &conversation,
-                SupportEvent::SessionEscalated {
-                    session: Box::new(conversation.clone()),
-                    ticket: Box::new(ticket.clone()),
-                    reason: text("reason", "UNKNOWN"),
-                },
-            );
-        }
+            .map_err(JobFailure::from)?;
+        publish_conversation(&self.state.bus, &conversation);
+        observer.escalated(&conversation, &ticket, text("reason", "UNKNOWN"));
         Ok(json!({
             "escalated": text("reason", "UNKNOWN"),
             "ticketId": ticket.id,
@@ -580,15 +520,15 @@ impl AiTurnHandler {
 
 /// AI errors: a busy or absent provider may answer later; refused input never will.
 fn ai_failure(error: ApiError) -> JobFailure {
-    failure_of(error)
+    JobFailure::from(error)
 }
 
 fn speaker(kind: &str) -> Speaker {
-    match kind {
-        sender::LEAD => Speaker::Lead,
-        sender::AGENT => Speaker::Agent,
-        sender::SYSTEM => Speaker::System,
-        _ => Speaker::Ai,
+    match SenderKind::parse(kind) {
+        Ok(SenderKind::Lead) => Speaker::Lead,
+        Ok(SenderKind::Agent) => Speaker::Agent,
+        Ok(SenderKind::System) => Speaker::System,
+        Ok(SenderKind::Ai) | Err(_) => Speaker::Ai,
     }
 }
 
@@ -602,12 +542,7 @@ fn clip(text: &str) -> String {
 fn transcript(recent: &[messages::Model], until: Uuid) -> String {
     let mut lines = Vec::new();
     for message in recent {
-        let who = match message.sender_kind.as_str() {
-            sender::LEAD => "Customer",
-            sender::AI => "AI",
-            sender::AGENT => "Agent",
-            _ => "System",
-        };
+        let who = author(message);
         lines.push(format!(
             "[{}] {who}: {}",
             message

@@ -5,12 +5,12 @@
 //! name, so an agent's edit in the meantime wins.
 
 use leadline_domain::channel::Channel;
+use leadline_domain::ids::TenantId;
 use leadline_entity::jobs;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::failure_of;
 use crate::bus::Event;
 use crate::jobs::{JobFailure, JobHandler};
 use crate::state::AppState;
@@ -53,9 +53,9 @@ impl JobHandler for ProfileHandler {
         };
         let store = &self.state.store;
         let Some(connection) = store
-            .channel_connection_for(job.tenant_id, channel)
+            .channel_connection_for(TenantId(job.tenant_id), channel)
             .await
-            .map_err(failure_of)?
+            .map_err(JobFailure::from)?
         else {
             return skipped("the channel is no longer connected");
         };
@@ -88,17 +88,17 @@ impl JobHandler for ProfileHandler {
         let name: String = name.chars().take(200).collect();
         match store
             .rename_lead_if_unchanged(
-                job.tenant_id,
+                TenantId(job.tenant_id),
                 payload.lead_id,
                 &payload.fallback_name,
                 &name,
             )
             .await
-            .map_err(failure_of)?
+            .map_err(JobFailure::from)?
         {
             Some(lead) => {
                 self.state.bus.publish(
-                    job.tenant_id,
+                    TenantId(job.tenant_id),
                     Event::LeadUpdated {
                         lead: Box::new(lead),
                     },

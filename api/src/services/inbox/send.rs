@@ -22,24 +22,21 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use leadline_domain::channel::Channel;
-use leadline_domain::messaging::{decide_send, SendContext, SendMode, Sender};
+use leadline_domain::channel::{Channel, ConnectionStatus};
+use leadline_domain::ids::TenantId;
+use leadline_domain::messaging::{
+    decide_send, DeliveryStatus, MessageDirection, SendContext, SendMode, Sender, SenderKind,
+};
 use leadline_entity::{channel_connections, jobs, messages};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::failure_of;
 use crate::bus::Event;
-use crate::config::Config;
 use crate::jobs::{enqueue, JobFailure, JobHandler, NewJob};
 use crate::services::send_limit::SendPermit;
 use crate::state::AppState;
-use crate::store::inbox::{delivery, sender};
-use crate::store::{whatsapp_template, WhatsAppTemplate};
-
-/// Connect timeout of the platform clients (the request timeout is each client's own, 15 s).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::store::{whatsapp_template, Stored, WhatsAppTemplate};
 
 /// The job kind that sends a message on `channel`, for the channels the inbox sends on.
 pub fn send_job_kind(channel: Channel) -> Option<&'static str> {
@@ -54,37 +51,11 @@ pub fn send_job_kind(channel: Channel) -> Option<&'static str> {
 
 /// The send job for `message_id` on `channel` (idempotency key `send:{messageId}`), if the
 /// inbox sends on that channel.
-pub fn send_job(tenant_id: Uuid, channel: Channel, message_id: Uuid) -> Option<NewJob> {
+pub fn send_job(tenant_id: TenantId, channel: Channel, message_id: Uuid) -> Option<NewJob> {
     send_job_kind(channel).map(|kind| {
-        NewJob::new(tenant_id, kind, json!({ "messageId": message_id }))
+        NewJob::new(tenant_id.uuid(), kind, json!({ "messageId": message_id }))
             .idempotent(format!("send:{message_id}"))
     })
-}
-
-/// The platform clients, built once per process over one shared HTTP pool. Stateless about
-/// tenants: credentials come from the channel connection on every call.
-#[derive(Debug, Clone)]
-pub struct PlatformClients {
-    /// WhatsApp Cloud API (`WHATSAPP_API_BASE`).
-    pub whatsapp: leadline_whatsapp::Client,
-    /// Messenger and Instagram Send API (`META_API_BASE`).
-    pub meta: leadline_meta::Client,
-    /// TikTok Business messaging (`TIKTOK_API_BASE`).
-    pub tiktok: leadline_tiktok::Client,
-}
-
-impl PlatformClients {
-    /// Builds the clients from the configured API bases.
-    pub fn new(config: &Config) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .build()?;
-        Ok(Self {
-            whatsapp: leadline_whatsapp::Client::new(http.clone(), &config.whatsapp_api_base),
-            meta: leadline_meta::Client::new(http.clone(), &config.meta_api_base),
-            tiktok: leadline_tiktok::Client::new(http, &config.tiktok_api_base),
-        })
-    }
 }
 
 /// The `send_{channel}` job handler for one channel.
@@ -125,25 +96,19 @@ impl JobHandler for SendHandler {
     async fn run(&self, job: &jobs::Model) -> Result<Value, JobFailure> {
         let payload: SendPayload = serde_json::from_value(job.payload.clone())
             .map_err(|e| JobFailure::Permanent(format!("bad payload: {e}")))?;
-        let tenant_id = job.tenant_id;
+        let tenant_id = TenantId(job.tenant_id);
         let store = &self.state.store;
         let message = store
             .message(tenant_id, payload.message_id)
             .await
-            .map_err(failure_of)?;
-        if message.direction != "OUTBOUND" {
+            .map_err(JobFailure::from)?;
+        if message.direction != MessageDirection::Outbound.as_str() {
             return Err(JobFailure::Permanent(
                 "only outbound messages are sent".into(),
             ));
         }
-        if [
-            delivery::SENT,
-            delivery::DELIVERED,
-            delivery::READ,
-            delivery::BLOCKED,
-        ]
-        .contains(&message.delivery_status.as_str())
-        {
+        let current = DeliveryStatus::stored(&message.delivery_status).map_err(JobFailure::from)?;
+        if DeliveryStatus::ACCEPTED.contains(&current) || current == DeliveryStatus::Blocked {
             return Ok(json!({ "skipped": format!("already {}", message.delivery_status) }));
         }
         if message.channel != self.channel.as_str() {
@@ -157,7 +122,7 @@ impl JobHandler for SendHandler {
         let conversation = store
             .conversation(tenant_id, message.conversation_id)
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         let recipient = match store
             .lead_identity(tenant_id, conversation.lead_id, self.channel)
             .await
@@ -171,12 +136,12 @@ impl JobHandler for SendHandler {
                     )
                     .await
             }
-            Err(error) => return Err(failure_of(error)),
+            Err(error) => return Err(JobFailure::from(error)),
         };
         let connection = store
             .channel_connection_for(tenant_id, self.channel)
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         let connection = match usable(connection, self.channel) {
             Ok(connection) => connection,
             Err(why) => return self.fail_message(&message, &why).await,
@@ -193,10 +158,10 @@ impl JobHandler for SendHandler {
                 now - chrono::Duration::hours(24),
             )
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         let context = SendContext {
             channel: self.channel,
-            sender: if message.sender_kind == sender::AGENT {
+            sender: if message.sender_kind == SenderKind::Agent.as_str() {
                 Sender::Agent
             } else {
                 Sender::Ai
@@ -213,13 +178,13 @@ impl JobHandler for SendHandler {
                     .record_send(
                         tenant_id,
                         message.id,
-                        delivery::BLOCKED,
+                        DeliveryStatus::Blocked,
                         None,
                         Some(format!("{}: {reason}", reason.code())),
                         Some(json!({ "blockedCode": reason.code() })),
                     )
                     .await
-                    .map_err(failure_of)?;
+                    .map_err(JobFailure::from)?;
                 self.publish_update(updated);
                 return Ok(json!({ "blocked": reason.code(), "reason": reason.to_string() }));
             }
@@ -243,13 +208,13 @@ impl JobHandler for SendHandler {
                     .record_send(
                         tenant_id,
                         message.id,
-                        delivery::SENT,
+                        DeliveryStatus::Sent,
                         accepted.platform_message_id.clone(),
                         None,
                         Some(json!({ "sentAs": accepted.sent_as })),
                     )
                     .await
-                    .map_err(failure_of)?;
+                    .map_err(JobFailure::from)?;
                 if let Err(error) = store
                     .touch_lead_contacted(tenant_id, conversation.lead_id)
                     .await
@@ -269,13 +234,13 @@ impl JobHandler for SendHandler {
                     .record_send(
                         tenant_id,
                         message.id,
-                        delivery::PENDING,
+                        DeliveryStatus::Pending,
                         None,
                         Some(failed.error.clone()),
                         None,
                     )
                     .await
-                    .map_err(failure_of)?;
+                    .map_err(JobFailure::from)?;
                 Err(JobFailure::Retry(failed.error))
             }
             Err(failed) => {
@@ -283,13 +248,13 @@ impl JobHandler for SendHandler {
                     .record_send(
                         tenant_id,
                         message.id,
-                        delivery::FAILED,
+                        DeliveryStatus::Failed,
                         None,
                         Some(failed.error.clone()),
                         None,
                     )
                     .await
-                    .map_err(failure_of)?;
+                    .map_err(JobFailure::from)?;
                 self.publish_update(updated);
                 if failed.retryable {
                     // The last attempt: the job goes DEAD with the error (and can be revived
@@ -315,15 +280,15 @@ impl SendHandler {
             .state
             .store
             .record_send(
-                message.tenant_id,
+                TenantId(message.tenant_id),
                 message.id,
-                delivery::FAILED,
+                DeliveryStatus::Failed,
                 None,
                 Some(why.to_owned()),
                 None,
             )
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         self.publish_update(updated);
         Err(JobFailure::Permanent(why.to_owned()))
     }
@@ -353,7 +318,7 @@ impl SendHandler {
         );
         let (next_id, _) = enqueue(self.state.store.connection(), next)
             .await
-            .map_err(failure_of)?;
+            .map_err(JobFailure::from)?;
         Ok(json!({ "rateLimited": why, "continuedAs": next_id }))
     }
 
@@ -468,7 +433,7 @@ impl SendHandler {
 
     fn publish_update(&self, message: messages::Model) {
         self.state.bus.publish(
-            message.tenant_id,
+            TenantId(message.tenant_id),
             Event::MessageUpdated {
                 message: Box::new(message),
             },
@@ -487,7 +452,7 @@ pub(crate) fn usable(
             "no {channel} connection is configured for this tenant"
         ));
     };
-    if connection.status == "DISCONNECTED" {
+    if connection.status == ConnectionStatus::Disconnected.as_str() {
         return Err(format!("the {channel} connection is switched off"));
     }
     let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());

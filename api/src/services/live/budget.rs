@@ -18,6 +18,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use leadline_domain::ids::TenantId;
 use leadline_domain::live::{LiveLimits, SkipReason};
 use uuid::Uuid;
 
@@ -466,7 +467,7 @@ pub fn session_limits(
 /// `leadline_tiktok::dm_rules`). DMs go out through the tenant's own TikTok connection, so the
 /// counter is the tenant's.
 pub fn tiktok_dm_spend(
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     open_id: &str,
     per_day: u32,
     now: DateTime<Utc>,

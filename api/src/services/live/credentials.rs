@@ -14,7 +14,8 @@
 //! This module only chooses; it reads connections through the store's channel-connection
 //! functions (which own the secrets) and never logs a secret.
 
-use leadline_domain::channel::Channel;
+use leadline_domain::channel::{Channel, ConnectionStatus};
+use leadline_domain::ids::TenantId;
 use leadline_domain::live::LivePlatform;
 use leadline_entity::{channel_connections, live_sessions};
 use uuid::Uuid;
@@ -146,7 +147,7 @@ fn filled(value: &Option<String>) -> Option<String> {
 
 /// A connection the tenant switched off is not used (nor are its credentials).
 fn usable(row: Option<channel_connections::Model>) -> Option<channel_connections::Model> {
-    row.filter(|r| r.status != "DISCONNECTED")
+    row.filter(|r| r.status != ConnectionStatus::Disconnected.as_str())
 }
 
 /// The tenant's own YouTube credentials in its YOUTUBE connection: an OAuth token and/or an API
@@ -236,7 +237,7 @@ pub fn operator_tiktok_live(config: &Config) -> Option<TiktokLiveAccess> {
 
 async fn connection(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     channel: Channel,
 ) -> ApiResult<Option<channel_connections::Model>> {
     Ok(usable(
@@ -248,7 +249,7 @@ async fn connection(
 }
 
 /// The YouTube credentials the tenant's sessions use: its own, else the operator's (if shared).
-pub async fn youtube(state: &AppState, tenant_id: Uuid) -> ApiResult<Option<YoutubeAccess>> {
+pub async fn youtube(state: &AppState, tenant_id: TenantId) -> ApiResult<Option<YoutubeAccess>> {
     let own = connection(state, tenant_id, Channel::Youtube)
         .await?
         .and_then(|row| own_youtube(&row));
@@ -256,7 +257,7 @@ pub async fn youtube(state: &AppState, tenant_id: Uuid) -> ApiResult<Option<Yout
 }
 
 /// The Twitch bot the tenant's sessions use: its own, else the operator's (if shared).
-pub async fn twitch(state: &AppState, tenant_id: Uuid) -> ApiResult<Option<TwitchAccess>> {
+pub async fn twitch(state: &AppState, tenant_id: TenantId) -> ApiResult<Option<TwitchAccess>> {
     let own = connection(state, tenant_id, Channel::Twitch)
         .await?
         .and_then(|row| own_twitch(&row));
@@ -264,7 +265,10 @@ pub async fn twitch(state: &AppState, tenant_id: Uuid) -> ApiResult<Option<Twitc
 }
 
 /// The TikTok LIVE token the tenant's sessions use: its own, else the operator's (if shared).
-pub async fn tiktok_live(state: &AppState, tenant_id: Uuid) -> ApiResult<Option<TiktokLiveAccess>> {
+pub async fn tiktok_live(
+    state: &AppState,
+    tenant_id: TenantId,
+) -> ApiResult<Option<TiktokLiveAccess>> {
     let own = connection(state, tenant_id, Channel::Tiktok)
         .await?
         .and_then(|row| own_tiktok_live(&row));
@@ -277,13 +281,13 @@ pub async fn for_session(
     state: &AppState,
     session: &live_sessions::Model,
 ) -> ApiResult<SessionAccess> {
-    Ok(match super::pipeline::platform_of(session) {
+    Ok(match crate::store::live::platform_of(session)? {
         LivePlatform::Youtube => SessionAccess {
-            youtube: youtube(state, session.tenant_id).await?,
+            youtube: youtube(state, TenantId(session.tenant_id)).await?,
             ..SessionAccess::default()
         },
         LivePlatform::Twitch => SessionAccess {
-            twitch: twitch(state, session.tenant_id).await?,
+            twitch: twitch(state, TenantId(session.tenant_id)).await?,
             ..SessionAccess::default()
         },
         LivePlatform::Tiktok => SessionAccess::default(),
@@ -312,7 +316,7 @@ fn what_to_connect(platform: LivePlatform) -> &'static str {
 /// a missing operator credential is reported by the reader (`NO_*_CREDENTIALS`), as before.
 pub async fn require_for_start(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     platform: LivePlatform,
     webhook_only: bool,
 ) -> ApiResult<()> {
@@ -335,6 +339,7 @@ pub async fn require_for_start(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -8,14 +8,18 @@
 
 pub mod budget;
 pub mod credentials;
+pub mod events;
 pub mod lease;
+mod ownership;
 pub mod pipeline;
 pub mod reader;
 pub mod reply;
+pub mod routing;
+pub mod spend;
 pub mod tiktok;
 pub mod twitch;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -23,14 +27,10 @@ use tokio::sync::{watch, Notify};
 use uuid::Uuid;
 
 use crate::config::Config;
-use crate::state::AppState;
 use crate::store::Store;
 
 use self::budget::LiveBudget;
 use self::lease::SessionLeases;
-
-/// How often a replica deletes expired budget counters (day- and session-scoped rows).
-const BUDGET_SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 struct Running {
     stop: watch::Sender<bool>,
@@ -121,108 +121,6 @@ impl LiveSupervisor {
     /// Asks the loop to look at the sessions now (a session was started or stopped here).
     pub fn wake(&self) {
         self.wake.notify_one();
-    }
-
-    /// The ownership loop (see the module docs), until `stop` turns true; then every reader is
-    /// stopped and its lease given up, so another replica takes over at once.
-    pub async fn run(self: Arc<Self>, state: AppState, mut stop: watch::Receiver<bool>) {
-        let period = (self.leases.ttl() / 3).max(Duration::from_millis(500));
-        let mut last_sweep: Option<tokio::time::Instant> = None;
-        loop {
-            self.tick(&state).await;
-            if last_sweep.is_none_or(|at| at.elapsed() >= BUDGET_SWEEP_EVERY) {
-                last_sweep = Some(tokio::time::Instant::now());
-                match self.budget.sweep(chrono::Utc::now()).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(deleted = n, "expired live budget counters swept"),
-                    Err(error) => tracing::warn!(?error, "could not sweep live budget counters"),
-                }
-            }
-            tokio::select! {
-                _ = stop.wait_for(|stopped| *stopped) => break,
-                () = tokio::time::sleep(period) => {}
-                () = self.wake.notified() => {}
-            }
-        }
-        let ids: Vec<Uuid> = self.lock().keys().copied().collect();
-        self.stop_all().await;
-        for id in ids {
-            if let Err(error) = self.leases.release(id).await {
-                tracing::warn!(%id, ?error, "could not release a live session lease");
-            }
-        }
-    }
-
-    async fn tick(&self, state: &AppState) {
-        let sessions = match state.store.active_live_sessions().await {
-            Ok(sessions) => sessions,
-            Err(error) => {
-                tracing::error!(?error, "could not list the active live sessions");
-                return;
-            }
-        };
-        let active: HashSet<Uuid> = sessions.iter().map(|s| s.id).collect();
-        let stale: Vec<Uuid> = self
-            .lock()
-            .keys()
-            .filter(|id| !active.contains(id))
-            .copied()
-            .collect();
-        for id in stale {
-            self.stop_local(id);
-            let _ = self.leases.release(id).await;
-        }
-        for session in sessions {
-            match self.leases.claim(session.id).await {
-                Ok(true) => self.start_local(state, session.tenant_id, session.id),
-                Ok(false) => {
-                    // Another replica owns it (or took it over while we stalled).
-                    self.stop_local(session.id);
-                }
-                Err(error) => {
-                    // Ownership cannot be proven: stop reading rather than risk two readers.
-                    tracing::warn!(id = %session.id, ?error, "live lease unavailable; reader paused");
-                    self.stop_local(session.id);
-                }
-            }
-        }
-        metrics::gauge!("leadline_live_readers").set(self.lock().len() as f64);
-    }
-
-    /// Starts the session's reader here unless it already runs. The task restarts the reader
-    /// with backoff after an error, until the session is stopped or its chat is over.
-    fn start_local(&self, state: &AppState, tenant_id: Uuid, session_id: Uuid) {
-        let mut readers = self.lock();
-        if readers
-            .get(&session_id)
-            .is_some_and(|running| !running.task.is_finished())
-        {
-            return;
-        }
-        tracing::info!(%session_id, owner = self.leases.owner(), "live reader starting");
-        let (stop, mut stopped) = watch::channel(false);
-        let state = state.clone();
-        let task = tokio::spawn(async move {
-            let mut attempt = 0u32;
-            loop {
-                match reader::run_reader(&state, tenant_id, session_id, &mut stopped).await {
-                    Ok(exit) => {
-                        tracing::info!(%session_id, ?exit, "live reader finished");
-                        return;
-                    }
-                    Err(error) => {
-                        attempt = attempt.saturating_add(1);
-                        let wait = reader::backoff(attempt);
-                        tracing::warn!(%session_id, ?error, ?wait, "live reader failed; restarting");
-                        tokio::select! {
-                            _ = stopped.changed() => return,
-                            () = tokio::time::sleep(wait) => {}
-                        }
-                    }
-                }
-            }
-        });
-        readers.insert(session_id, Running { stop, task });
     }
 
     fn stop_local(&self, session_id: Uuid) {

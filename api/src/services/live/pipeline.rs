@@ -6,6 +6,8 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
+use leadline_domain::analysis::Language;
+use leadline_domain::ids::TenantId;
 use leadline_domain::live::{
     decide_reply, prefers_whisper, Decision, LiveLimits, LivePlatform, ReplyCounters, ReplyInput,
     Route, SkipReason,
@@ -19,13 +21,14 @@ use crate::error::ApiResult;
 use crate::services::ai::AiRequest;
 use crate::state::AppState;
 use crate::store::live::{
-    session_product_ids, CounterDelta, InteractionOutcome, NewLiveInteraction,
+    session_product_ids, CounterDelta, InteractionOutcome, LiveViewerMessage, NewLiveInteraction,
 };
-use crate::store::live_budget::CounterSpend;
 
 use super::budget;
 use super::credentials::{self, SessionAccess};
+use super::events::publish;
 use super::reply::{send_reply, ReplyTarget};
+use super::spend::{reply_spends, route_cost};
 
 /// One viewer chat message, platform-neutral.
 #[derive(Debug, Clone)]
@@ -53,6 +56,17 @@ pub struct SessionContext {
     pub twitch_chat: Option<leadline_twitch::ChatSender>,
 }
 
+impl SessionContext {
+    /// A context that already knows the bot's ids the session's config resolved, so the bot's
+    /// own messages are never answered.
+    pub fn for_config(config: &leadline_domain::live::LivePlatformConfig) -> Self {
+        let mut ctx = Self::default();
+        ctx.bot_author_ids
+            .extend(config.bot_author_ids().map(str::to_owned));
+        ctx
+    }
+}
+
 /// What happened to one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Handled {
@@ -61,21 +75,31 @@ pub enum Handled {
     /// Seen before: not stored again.
     Duplicate,
     /// Stored with this outcome.
-    Stored(String),
+    Stored(leadline_domain::live::InteractionOutcome),
 }
 
-/// The reply text: names the product with its price and link, because replies never invent
-/// facts — everything in it comes from the tenant's catalogue row.
-pub fn reply_text(author_name: &str, product: &products::Model) -> String {
+/// The reply text, in the language of the viewer's message: names the product with its price
+/// and link, because replies never invent facts — everything in it comes from the tenant's
+/// catalogue row, verbatim.
+pub fn reply_text(author_name: &str, product: &products::Model, language: Language) -> String {
+    let es = language == Language::Spanish;
     let price = Money::parse(product.price_micros, &product.currency)
         .map(|m| m.display())
         .ok();
     let mut text = format!("@{author_name} {}", product.name);
     if let Some(price) = price {
-        text.push_str(&format!(" is {price}"));
+        text.push_str(&if es {
+            format!(" cuesta {price}")
+        } else {
+            format!(" is {price}")
+        });
     }
     match &product.purchase_link {
-        Some(link) if !link.is_empty() => text.push_str(&format!(". Get it here: {link}")),
+        Some(link) if !link.is_empty() => text.push_str(&if es {
+            format!(". Cómpralo aquí: {link}")
+        } else {
+            format!(". Get it here: {link}")
+        }),
         _ => text.push('.'),
     }
     // YouTube refuses chat messages above 200 characters.
@@ -86,7 +110,7 @@ pub fn reply_text(author_name: &str, product: &products::Model) -> String {
 /// counters are current).
 pub async fn handle_message(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     ctx: &mut SessionContext,
     message: ChatMessage,
@@ -105,7 +129,7 @@ pub async fn handle_message(
         return Ok(Handled::Duplicate);
     }
     let session = store.live_session(tenant_id, session_id).await?;
-    let platform = platform_of(&session);
+    let platform = crate::store::live::platform_of(&session)?;
     let product_ids = session_product_ids(&session);
     let analyzed = state
         .ai
@@ -135,13 +159,15 @@ pub async fn handle_message(
     let viewer = store
         .record_live_viewer(
             tenant_id,
-            session_id,
-            platform,
-            &message.author_id,
-            &message.author_name,
-            &analyzed.analysis,
-            &message.text,
-            now,
+            LiveViewerMessage {
+                session_id,
+                platform,
+                author_id: &message.author_id,
+                author_name: &message.author_name,
+                analysis: &analyzed.analysis,
+                text: &message.text,
+                at: now,
+            },
         )
         .await?;
     let mut new = interaction(&session, &message, Some(viewer.lead.id));
@@ -160,15 +186,7 @@ pub async fn handle_message(
         },
     );
     if let Some(event) = &viewer.score_event {
-        let change = LeadScoreChanged {
-            lead_id: event.lead_id,
-            score: event.score_after,
-            previous_score: event.score_before,
-            temperature: event.temperature_after.clone(),
-            signal: event.signal.clone(),
-            reason: event.reason.clone(),
-            at: event.created_at,
-        };
+        let change = LeadScoreChanged::from(event);
         state
             .bus
             .publish(tenant_id, Event::LeadScoreChanged(change.clone()));
@@ -246,7 +264,7 @@ pub async fn handle_message(
             &access,
             state,
             now,
-        );
+        )?;
         match state.live.budget.reserve(spends, now).await {
             Ok(Ok(reservation)) => break reservation,
             Ok(Err(refusal)) => {
@@ -264,9 +282,11 @@ pub async fn handle_message(
             }
         }
     };
-    let text = reply_text(&message.author_name, &product);
+    let text = reply_text(&message.author_name, &product, analyzed.analysis.language);
+    let config = crate::store::live::platform_config_of(&session)?;
     let target = ReplyTarget {
-        session: &session,
+        config: &config,
+        platform,
         route,
         viewer_id: &message.author_id,
         parent_message_id: Some(&message.id),
@@ -328,7 +348,9 @@ pub async fn handle_message(
                     interaction: Box::new(row),
                 },
             );
-            Ok(Handled::Stored("REPLIED".into()))
+            Ok(Handled::Stored(
+                leadline_domain::live::InteractionOutcome::Replied,
+            ))
         }
         Err(failure) => {
             tracing::warn!(%session_id, ?failure, "live reply failed");
@@ -350,7 +372,9 @@ pub async fn handle_message(
                     interaction: Box::new(row),
                 },
             );
-            Ok(Handled::Stored("FAILED".into()))
+            Ok(Handled::Stored(
+                leadline_domain::live::InteractionOutcome::Failed,
+            ))
         }
     }
 }
@@ -361,74 +385,6 @@ fn route_budget_reason(route: Route) -> SkipReason {
         Route::Whisper => SkipReason::WhisperBudgetExhausted,
         Route::Dm => SkipReason::DmDailyLimit,
         Route::Public => SkipReason::QuotaExhausted,
-    }
-}
-
-/// Whispers and YouTube units one reply by `route` costs (for the session row's counters).
-pub fn route_cost(platform: LivePlatform, route: Route, limits: &LiveLimits) -> (i32, i32) {
-    match (platform, route) {
-        (LivePlatform::Youtube, Route::Public) => (
-            0,
-            i32::try_from(limits.youtube_insert_cost).unwrap_or(i32::MAX),
-        ),
-        (_, Route::Whisper) => (1, 0),
-        _ => (0, 0),
-    }
-}
-
-/// The counters a reply by `route` spends, in `decide_reply`'s order: session, viewer, then the
-/// route's own budget (YouTube quota, the bot's whispers, the viewer's TikTok DMs).
-pub fn reply_spends(
-    session: &live_sessions::Model,
-    author_id: &str,
-    route: Route,
-    limits: &LiveLimits,
-    access: &SessionAccess,
-    state: &AppState,
-    now: DateTime<Utc>,
-) -> Vec<CounterSpend> {
-    let mut spends = vec![
-        budget::session_spend(session.id, limits, now),
-        budget::viewer_spend(session.id, author_id, limits, now),
-    ];
-    spends.extend(route_spend(
-        session, author_id, route, limits, access, state, now,
-    ));
-    spends
-}
-
-/// The route's own budget counter for one reply (none for Twitch public chat, which is free),
-/// on the credentials `access` resolved to. Without credentials there is nothing to spend: the
-/// send then fails for want of them (NO_OAUTH_TOKEN, NO_TWITCH_CREDENTIALS) and spends nothing.
-pub fn route_spend(
-    session: &live_sessions::Model,
-    author_id: &str,
-    route: Route,
-    limits: &LiveLimits,
-    access: &SessionAccess,
-    state: &AppState,
-    now: DateTime<Utc>,
-) -> Option<CounterSpend> {
-    match (platform_of(session), route) {
-        (LivePlatform::Youtube, Route::Public) => access.youtube.as_ref().map(|youtube| {
-            budget::youtube_spend(
-                &youtube.quota_owner(),
-                limits.youtube_insert_cost,
-                limits,
-                now,
-            )
-        }),
-        (LivePlatform::Twitch, Route::Whisper) => access
-            .twitch
-            .as_ref()
-            .map(|bot| budget::whisper_spend(&bot.whisper_owner(), limits, now)),
-        (LivePlatform::Tiktok, Route::Dm) => Some(budget::tiktok_dm_spend(
-            session.tenant_id,
-            author_id,
-            state.config.live_ceilings.tiktok_dms_per_viewer_per_day,
-            now,
-        )),
-        _ => None,
     }
 }
 
@@ -477,7 +433,7 @@ pub async fn budget_snapshot(
 /// Stores a chat message and counts it; `None` when the session already has it.
 async fn store_interaction(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     new: NewLiveInteraction,
 ) -> ApiResult<Option<live_interactions::Model>> {
@@ -500,7 +456,7 @@ async fn store_interaction(
 
 async fn skip(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     stored: live_interactions::Model,
     reason: &str,
@@ -523,7 +479,9 @@ async fn skip(
             interaction: Box::new(row),
         },
     );
-    Ok(Handled::Stored("SKIPPED".into()))
+    Ok(Handled::Stored(
+        leadline_domain::live::InteractionOutcome::Skipped,
+    ))
 }
 
 fn interaction(
@@ -542,21 +500,6 @@ fn interaction(
         confidence: None,
         matched_product_id: None,
     }
-}
-
-/// The session's platform (stored as its wire name; only values we wrote are there).
-pub fn platform_of(session: &live_sessions::Model) -> LivePlatform {
-    LivePlatform::ALL
-        .into_iter()
-        .find(|p| p.as_str() == session.platform)
-        .unwrap_or(LivePlatform::Youtube)
-}
-
-/// Publishes a live event for the session's dashboard.
-pub fn publish(state: &AppState, tenant_id: Uuid, session_id: Uuid, event: LiveEvent) {
-    state
-        .bus
-        .publish(tenant_id, Event::Live { session_id, event });
 }
 
 #[cfg(test)]
@@ -583,14 +526,39 @@ mod tests {
     #[test]
     fn replies_quote_the_catalogue_and_fit_youtube() {
         assert_eq!(
-            reply_text("alice", &hoodie(Some("https://shop.example/h"))),
+            reply_text(
+                "alice",
+                &hoodie(Some("https://shop.example/h")),
+                Language::English
+            ),
             "@alice Ocean Hoodie is 19.99 USD. Get it here: https://shop.example/h"
         );
         assert_eq!(
-            reply_text("bob", &hoodie(None)),
+            reply_text("bob", &hoodie(None), Language::English),
             "@bob Ocean Hoodie is 19.99 USD."
         );
         let long = "x".repeat(500);
-        assert_eq!(reply_text(&long, &hoodie(None)).chars().count(), 200);
+        assert_eq!(
+            reply_text(&long, &hoodie(None), Language::Spanish)
+                .chars()
+                .count(),
+            200
+        );
+    }
+
+    #[test]
+    fn a_spanish_question_gets_a_spanish_reply_with_the_same_price_and_link() {
+        assert_eq!(
+            reply_text(
+                "ana",
+                &hoodie(Some("https://shop.example/h")),
+                Language::Spanish
+            ),
+            "@ana Ocean Hoodie cuesta 19.99 USD. Cómpralo aquí: https://shop.example/h"
+        );
+        assert_eq!(
+            reply_text("leo", &hoodie(None), Language::Spanish),
+            "@leo Ocean Hoodie cuesta 19.99 USD."
+        );
     }
 }

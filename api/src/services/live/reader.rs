@@ -10,18 +10,19 @@
 
 use std::time::Duration;
 
-use leadline_domain::live::LivePlatform;
+use leadline_domain::ids::TenantId;
+use leadline_domain::live::{LivePlatformConfig, LiveSessionStatus};
 use leadline_youtube::{ChatEnd, LiveChatPoller, PollerConfig, VideoId};
-use serde_json::Value;
 use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::budget;
-use super::pipeline::{handle_message, publish, ChatMessage, SessionContext};
+use super::events::publish;
+use super::pipeline::{handle_message, ChatMessage, SessionContext};
 use crate::bus::LiveEvent;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::live::{CounterDelta, STATUS_ACTIVE};
+use crate::store::live::{platform_config_of, status_of, CounterDelta};
 
 /// How a reader run ended.
 #[derive(Debug)]
@@ -32,35 +33,16 @@ pub enum ReaderExit {
     Finished(String),
 }
 
-/// Runs the session's reader (by platform) until it is stopped, the chat ends, or an error the
-/// supervisor should retry.
-pub async fn run_reader(
-    state: &AppState,
-    tenant_id: Uuid,
-    session_id: Uuid,
-    stop: &mut watch::Receiver<bool>,
-) -> ApiResult<ReaderExit> {
-    let session = state.store.live_session(tenant_id, session_id).await?;
-    if session.status != STATUS_ACTIVE {
-        return Ok(ReaderExit::Stopped);
-    }
-    match super::pipeline::platform_of(&session) {
-        LivePlatform::Youtube => run_youtube(state, tenant_id, session_id, stop).await,
-        LivePlatform::Twitch => super::twitch::run(state, tenant_id, session_id, stop).await,
-        LivePlatform::Tiktok => super::tiktok::run(state, tenant_id, session_id, stop).await,
-    }
-}
-
 /// The YouTube reader.
-async fn run_youtube(
+pub(super) async fn run_youtube(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     stop: &mut watch::Receiver<bool>,
 ) -> ApiResult<ReaderExit> {
     let store = &state.store;
     let session = store.live_session(tenant_id, session_id).await?;
-    if session.status != STATUS_ACTIVE {
+    if status_of(&session)? != LiveSessionStatus::Active {
         return Ok(ReaderExit::Stopped);
     }
     // The tenant's own YouTube credentials when it connected them, else the operator's.
@@ -72,13 +54,13 @@ async fn run_youtube(
     let credentials = access.read.clone();
     let quota_owner = access.quota_owner();
     let client = state.live.youtube();
-    let mut config = session.platform_config.clone();
-    let chat_id = match config.get("liveChatId").and_then(Value::as_str) {
-        Some(id) => id.to_owned(),
+    let mut config = platform_config_of(&session)?;
+    let chat_id = match config.live_chat_id.clone() {
+        Some(id) => id,
         None => {
             let video = config
-                .get("videoId")
-                .and_then(Value::as_str)
+                .video_id
+                .as_deref()
                 .and_then(|v| VideoId::parse(v).ok())
                 .ok_or_else(|| ApiError::bad_input("youtube", "the session has no video id"))?;
             match client.active_live_chat_id(&credentials, &video).await {
@@ -96,23 +78,10 @@ async fn run_youtube(
             }
         }
     };
-    remember(
-        state,
-        tenant_id,
-        session_id,
-        &mut config,
-        "liveChatId",
-        &chat_id,
-    )
-    .await?;
-    let mut ctx = SessionContext::default();
-    if let Some(bot) = config.get("botChannelId").and_then(Value::as_str) {
-        ctx.bot_author_ids.insert(bot.to_owned());
-    }
-    let page_token = config
-        .get("pageToken")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    config.live_chat_id = Some(chat_id.clone());
+    remember(state, tenant_id, session_id, &config).await?;
+    let mut ctx = SessionContext::for_config(&config);
+    let page_token = config.page_token.clone();
     let mut poller = LiveChatPoller::resume(chat_id, PollerConfig::default(), page_token);
 
     loop {
@@ -120,7 +89,7 @@ async fn run_youtube(
             return Ok(ReaderExit::Stopped);
         }
         let session = store.live_session(tenant_id, session_id).await?;
-        if session.status != STATUS_ACTIVE {
+        if status_of(&session)? != LiveSessionStatus::Active {
             return Ok(ReaderExit::Stopped);
         }
         let limits = budget::session_limits(&state.config.live_ceilings, &session);
@@ -247,15 +216,8 @@ async fn run_youtube(
         // Persist the token after the page was handled, so a restart re-reads at most this page
         // (and the interactions' unique key drops what was already stored).
         if let Some(token) = poller.page_token().map(str::to_owned) {
-            remember(
-                state,
-                tenant_id,
-                session_id,
-                &mut config,
-                "pageToken",
-                &token,
-            )
-            .await?;
+            config.page_token = Some(token);
+            remember(state, tenant_id, session_id, &config).await?;
         }
         if let Some(end) = batch.ended {
             let reason = match end {
@@ -272,7 +234,7 @@ async fn run_youtube(
 /// Stops the session for good with `reason` and ends the reader.
 pub(super) async fn give_up(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     reason: String,
 ) -> ApiResult<ReaderExit> {
@@ -280,29 +242,24 @@ pub(super) async fn give_up(
     Ok(ReaderExit::Finished(reason))
 }
 
-/// Sets `key` in the session's platform config and stores it (resolved ids, cursors), so a
-/// restarted reader — here or on another replica — picks up where this one was.
+/// Stores the session's platform config after the reader resolved an id or moved its cursor,
+/// so a restarted reader — here or on another replica — picks up where this one was.
 pub(super) async fn remember(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
-    config: &mut Value,
-    key: &str,
-    value: &str,
+    config: &LivePlatformConfig,
 ) -> ApiResult<()> {
-    if let Some(object) = config.as_object_mut() {
-        object.insert(key.into(), Value::String(value.to_owned()));
-    }
     state
         .store
-        .set_live_platform_config(tenant_id, session_id, config.clone())
+        .set_live_platform_config(tenant_id, session_id, config)
         .await
 }
 
 /// Stops the session and tells the dashboard why.
 pub async fn finish(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     reason: &str,
 ) -> ApiResult<()> {

@@ -7,10 +7,9 @@
 //! operator's — the same ones whose budget the caller reserved.
 
 use leadline_domain::channel::Channel;
-use leadline_domain::live::{LivePlatform, Route};
+use leadline_domain::ids::TenantId;
+use leadline_domain::live::{LivePlatform, LivePlatformConfig, Route};
 use leadline_entity::live_sessions;
-use serde_json::Value;
-use uuid::Uuid;
 
 use super::credentials::{SessionAccess, TwitchAccess};
 use crate::state::AppState;
@@ -18,8 +17,10 @@ use crate::state::AppState;
 /// Where and to whom a reply goes.
 #[derive(Debug, Clone)]
 pub struct ReplyTarget<'a> {
-    /// The session (its platform config names the chat).
-    pub session: &'a live_sessions::Model,
+    /// The session's platform state (it names the chat).
+    pub config: &'a LivePlatformConfig,
+    /// The session's platform, read once by the caller (`store::live::platform_of`).
+    pub platform: LivePlatform,
     /// The route.
     pub route: Route,
     /// The viewer's platform id (YouTube channel id, Twitch user id, TikTok user id).
@@ -72,12 +73,12 @@ fn helix_of(
 /// else asked from Helix (the tenant connected or removed its own bot since the reader started).
 async fn bot_user_id(
     state: &AppState,
-    session: &live_sessions::Model,
+    config: &LivePlatformConfig,
     bot: &TwitchAccess,
     credentials: &leadline_twitch::HelixCredentials,
 ) -> Result<String, ReplyFailure> {
-    if config_str(session, "botLogin") == Some(bot.login.as_str()) {
-        if let Some(id) = config_str(session, "botUserId") {
+    if present(&config.bot_login) == Some(bot.login.as_str()) {
+        if let Some(id) = present(&config.bot_user_id) {
             return Ok(id.to_owned());
         }
     }
@@ -92,23 +93,20 @@ async fn bot_user_id(
         })
 }
 
-fn config_str<'a>(session: &'a live_sessions::Model, key: &str) -> Option<&'a str> {
-    session
-        .platform_config
-        .get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
+/// A resolved id, when it is there and not blank.
+fn present(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|s| !s.is_empty())
 }
 
 /// Sends `text` to `target`; `chat` is the reader's IRC seat for Twitch public replies.
 pub async fn send_reply(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     target: &ReplyTarget<'_>,
     text: &str,
     chat: Option<&leadline_twitch::ChatSender>,
 ) -> Result<Posted, ReplyFailure> {
-    let platform = crate::services::live::pipeline::platform_of(target.session);
+    let platform = target.platform;
     let clients = state.live.clients();
     let failed = |e: &dyn std::fmt::Display| ReplyFailure::new("SEND_FAILED", e.to_string());
     match (platform, target.route) {
@@ -119,7 +117,7 @@ pub async fn send_reply(
                     "no YouTube OAuth token (the tenant's connection or YOUTUBE_ACCESS_TOKEN): the agent can read but not post",
                 ));
             };
-            let Some(chat_id) = config_str(target.session, "liveChatId") else {
+            let Some(chat_id) = present(&target.config.live_chat_id) else {
                 return Err(ReplyFailure::new(
                     "CHAT_UNAVAILABLE",
                     "the session's live chat is not resolved yet",
@@ -148,13 +146,13 @@ pub async fn send_reply(
                 return sent.map(|()| Posted::default()).map_err(|e| failed(&e));
             }
             let (access, credentials) = helix_of(target.access)?;
-            let Some(broadcaster) = config_str(target.session, "broadcasterId") else {
+            let Some(broadcaster) = present(&target.config.broadcaster_id) else {
                 return Err(ReplyFailure::new(
                     "CHAT_UNAVAILABLE",
                     "the session's Twitch channel is not resolved yet",
                 ));
             };
-            let bot = bot_user_id(state, target.session, access, &credentials).await?;
+            let bot = bot_user_id(state, target.config, access, &credentials).await?;
             let bot = bot.as_str();
             let sent = clients
                 .helix
@@ -182,7 +180,7 @@ pub async fn send_reply(
         }
         (LivePlatform::Twitch, Route::Whisper) => {
             let (access, credentials) = helix_of(target.access)?;
-            let bot = bot_user_id(state, target.session, access, &credentials).await?;
+            let bot = bot_user_id(state, target.config, access, &credentials).await?;
             let bot = bot.as_str();
             // Twitch allows 3 whispers a second per bot: a 429 that names a short wait is
             // waited out once (never more than 2 s), anything else is reported.
@@ -265,14 +263,14 @@ pub struct ManualReply {
 /// agent's per-viewer and per-session limits, which exist to keep a bot from spamming.
 pub async fn send_manual(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session: &live_sessions::Model,
     username: &str,
     text: &str,
     route: Route,
 ) -> crate::error::ApiResult<ManualReply> {
     use crate::error::ApiError;
-    let platform = crate::services::live::pipeline::platform_of(session);
+    let platform = crate::store::live::platform_of(session)?;
     match (platform, route) {
         (_, Route::Public)
         | (LivePlatform::Twitch, Route::Whisper)
@@ -322,9 +320,8 @@ pub async fn send_manual(
     let limits =
         crate::services::live::budget::session_limits(&state.config.live_ceilings, session);
     let now = crate::store::now();
-    let spend = crate::services::live::pipeline::route_spend(
-        session, &viewer_id, route, &limits, &access, state, now,
-    );
+    let spend =
+        super::spend::route_spend(session, &viewer_id, route, &limits, &access, state, now)?;
     let reservation = match spend {
         None => None,
         Some(spend) => match state.live.budget.reserve(vec![spend], now).await? {
@@ -351,8 +348,10 @@ pub async fn send_manual(
             }
         },
     };
+    let config = crate::store::live::platform_config_of(session)?;
     let target = ReplyTarget {
-        session,
+        config: &config,
+        platform,
         route,
         viewer_id: &viewer_id,
         parent_message_id: None,
@@ -360,8 +359,7 @@ pub async fn send_manual(
     };
     match send_reply(state, tenant_id, &target, &text, None).await {
         Ok(posted) => {
-            let (whispers, units) =
-                crate::services::live::pipeline::route_cost(platform, route, &limits);
+            let (whispers, units) = super::spend::route_cost(platform, route, &limits);
             state
                 .store
                 .add_live_counters(
@@ -376,7 +374,7 @@ pub async fn send_manual(
                 .await?;
             if let Some(reservation) = &reservation {
                 for warning in crate::services::live::budget::spend_warnings(reservation, &limits) {
-                    crate::services::live::pipeline::publish(
+                    super::events::publish(
                         state,
                         tenant_id,
                         session.id,

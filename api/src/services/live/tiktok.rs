@@ -5,8 +5,9 @@
 //! by webhook (`POST /api/webhook/tiktok-live/{tenantSlug}`) go through the same pipeline; the
 //! interactions' unique key makes a comment seen both ways count once.
 
+use leadline_domain::ids::TenantId;
+use leadline_domain::live::LiveSessionStatus;
 use leadline_tiktok::live::{LiveCommentPoller, LiveCredentials, LiveEnd, PollerConfig};
-use serde_json::Value;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -14,7 +15,7 @@ use super::pipeline::{handle_message, ChatMessage, SessionContext};
 use super::reader::{finish, give_up, remember, ReaderExit};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::live::STATUS_ACTIVE;
+use crate::store::live::{platform_config_of, status_of};
 
 /// A LIVE comment as the pipeline's chat message.
 pub fn chat_message(comment: &leadline_tiktok::live::LiveComment) -> ChatMessage {
@@ -35,14 +36,14 @@ pub fn chat_message(comment: &leadline_tiktok::live::LiveComment) -> ChatMessage
 /// Runs the session's TikTok LIVE reader until it is stopped, the LIVE ends, or it fails.
 pub async fn run(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     stop: &mut watch::Receiver<bool>,
 ) -> ApiResult<ReaderExit> {
     let store = &state.store;
     let session = store.live_session(tenant_id, session_id).await?;
-    let mut platform_config = session.platform_config.clone();
-    if platform_config.get("webhookOnly").and_then(Value::as_bool) == Some(true) {
+    let mut platform_config = platform_config_of(&session)?;
+    if platform_config.webhook_only {
         // Comments arrive by webhook only: nothing to poll; wait until stopped.
         let _ = stop.changed().await;
         return Ok(ReaderExit::Stopped);
@@ -55,13 +56,9 @@ pub async fn run(
     };
     let credentials = LiveCredentials::new(access.token);
     let client = &state.live.clients().tiktok_live;
-    let username = platform_config
-        .get("username")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let room_id = match platform_config.get("roomId").and_then(Value::as_str) {
-        Some(room) => room.to_owned(),
+    let username = platform_config.username.clone().unwrap_or_default();
+    let room_id = match platform_config.room_id.clone() {
+        Some(room) => room,
         None => match client.live_status(&credentials, &username).await {
             Ok(status) => match status.room_id.filter(|_| status.is_live) {
                 Some(room) => room,
@@ -83,23 +80,15 @@ pub async fn run(
             Err(error) => return Err(ApiError::Unavailable(error.to_string())),
         },
     };
-    remember(
-        state,
-        tenant_id,
-        session_id,
-        &mut platform_config,
-        "roomId",
-        &room_id,
-    )
-    .await?;
-    let cursor = platform_config
-        .get("cursor")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    platform_config.room_id = Some(room_id.clone());
+    remember(state, tenant_id, session_id, &platform_config).await?;
+    let cursor = platform_config.cursor.clone();
     let mut poller = LiveCommentPoller::resume(room_id, PollerConfig::default(), cursor);
     let mut ctx = SessionContext::default();
     loop {
-        if store.live_session(tenant_id, session_id).await?.status != STATUS_ACTIVE {
+        if status_of(&store.live_session(tenant_id, session_id).await?)?
+            != LiveSessionStatus::Active
+        {
             return Ok(ReaderExit::Stopped);
         }
         let polled = tokio::select! {
@@ -134,15 +123,8 @@ pub async fn run(
             .await?;
         }
         if let Some(cursor) = poller.cursor().map(str::to_owned) {
-            remember(
-                state,
-                tenant_id,
-                session_id,
-                &mut platform_config,
-                "cursor",
-                &cursor,
-            )
-            .await?;
+            platform_config.cursor = Some(cursor);
+            remember(state, tenant_id, session_id, &platform_config).await?;
         }
         if let Some(end) = batch.ended {
             let reason = match end {

@@ -9,8 +9,9 @@
 
 use std::time::Duration;
 
+use leadline_domain::ids::TenantId;
+use leadline_domain::live::LiveSessionStatus;
 use leadline_twitch::{ChatConfig, ChatConnection, ChatCredentials, ChatEvent, DisconnectReason};
-use serde_json::Value;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -18,7 +19,7 @@ use super::pipeline::{handle_message, ChatMessage, SessionContext};
 use super::reader::{finish, give_up, ReaderExit};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::live::STATUS_ACTIVE;
+use crate::store::live::{platform_config_of, status_of};
 
 /// How often the reader re-reads its session (stopped elsewhere, agent switched).
 const STATUS_CHECK: Duration = Duration::from_secs(2);
@@ -26,7 +27,7 @@ const STATUS_CHECK: Duration = Duration::from_secs(2);
 /// Runs the session's Twitch reader until it is stopped or fails.
 pub async fn run(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     session_id: Uuid,
     stop: &mut watch::Receiver<bool>,
 ) -> ApiResult<ReaderExit> {
@@ -40,30 +41,26 @@ pub async fn run(
         return Ok(ReaderExit::Finished(reason.into()));
     };
     let (login, token) = (&bot.login, &bot.token);
-    let mut platform_config = session.platform_config.clone();
-    let channel = platform_config
-        .get("channel")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
+    let mut platform_config = platform_config_of(&session)?;
+    let channel = platform_config.channel.clone().unwrap_or_default();
     // The user ids are needed for whispers and Helix sends; the chat works without them.
     if let Some(credentials) = bot.helix() {
         let helix = &state.live.clients().helix;
         // A bot id resolved for another bot (the session ran as the operator's, the tenant
         // connected its own since) is resolved again.
-        let same_bot =
-            platform_config.get("botLogin").and_then(Value::as_str) == Some(login.as_str());
-        for (key, wanted) in [("broadcasterId", channel.as_str()), ("botUserId", login)] {
-            let known = platform_config.get(key).and_then(Value::as_str).is_some();
-            if known && (key == "broadcasterId" || same_bot) {
+        let same_bot = platform_config.bot_login.as_deref() == Some(login.as_str());
+        let broadcaster_known = platform_config.broadcaster_id.is_some();
+        let bot_known = platform_config.bot_user_id.is_some() && same_bot;
+        for (is_broadcaster, known, wanted) in [
+            (true, broadcaster_known, channel.as_str()),
+            (false, bot_known, login.as_str()),
+        ] {
+            if known {
                 continue;
             }
             match helix.user_id(&credentials, wanted).await {
-                Ok(id) => {
-                    if let Some(object) = platform_config.as_object_mut() {
-                        object.insert(key.into(), Value::String(id));
-                    }
-                }
+                Ok(id) if is_broadcaster => platform_config.broadcaster_id = Some(id),
+                Ok(id) => platform_config.bot_user_id = Some(id),
                 Err(leadline_twitch::TwitchError::NotFound(_)) => {
                     let reason = format!("TWITCH_USER_NOT_FOUND: {wanted}");
                     return give_up(state, tenant_id, session_id, reason).await;
@@ -71,11 +68,9 @@ pub async fn run(
                 Err(error) => return Err(ApiError::Unavailable(error.to_string())),
             }
         }
-        if let Some(object) = platform_config.as_object_mut() {
-            object.insert("botLogin".into(), Value::String(login.to_ascii_lowercase()));
-        }
+        platform_config.bot_login = Some(login.to_ascii_lowercase());
         store
-            .set_live_platform_config(tenant_id, session_id, platform_config.clone())
+            .set_live_platform_config(tenant_id, session_id, &platform_config)
             .await?;
     }
     let connection = ChatConnection::connect(
@@ -93,12 +88,9 @@ pub async fn run(
     };
     let mut ctx = SessionContext {
         twitch_chat: Some(connection.sender()),
-        ..SessionContext::default()
+        ..SessionContext::for_config(&platform_config)
     };
     ctx.bot_author_ids.insert(login.to_ascii_lowercase());
-    if let Some(bot) = platform_config.get("botUserId").and_then(Value::as_str) {
-        ctx.bot_author_ids.insert(bot.to_owned());
-    }
     let mut check = tokio::time::interval(STATUS_CHECK);
     loop {
         let event = tokio::select! {
@@ -107,7 +99,9 @@ pub async fn run(
                 return Ok(ReaderExit::Stopped);
             }
             _ = check.tick() => {
-                if store.live_session(tenant_id, session_id).await?.status != STATUS_ACTIVE {
+                if status_of(&store.live_session(tenant_id, session_id).await?)?
+                    != LiveSessionStatus::Active
+                {
                     connection.close().await;
                     return Ok(ReaderExit::Stopped);
                 }

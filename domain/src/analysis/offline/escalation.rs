@@ -20,7 +20,7 @@ pub(crate) fn request_score(toks: &Tokens<'_>, hits: &[Hit]) -> f32 {
         .iter()
         .filter(|h| !h.negated)
         .filter_map(|h| match h.cue {
-            Cue::Human { weight, strong } => Some((h.from, h.to, weight, strong)),
+            Cue::Human { weight, strong, .. } => Some((h.from, h.to, weight, strong)),
             _ => None,
         })
         .collect();
@@ -41,6 +41,20 @@ pub(crate) fn request_score(toks: &Tokens<'_>, hits: &[Hit]) -> f32 {
         score += 0.5;
     }
     score
+}
+
+/// Whether a cue of being ignored or asking again is in the message (not negated).
+pub(crate) fn frustrated(hits: &[Hit]) -> bool {
+    hits.iter().any(|h| {
+        !h.negated
+            && matches!(
+                h.cue,
+                Cue::Human {
+                    frustration: true,
+                    ..
+                }
+            )
+    })
 }
 
 /// Byte span of the first tenant escalation keyword found in the message. Keywords are

@@ -9,8 +9,14 @@
 //! an over-long true answer beats a broken link. Must not: invent a price or a link. A product
 //! without a purchase link gets "reply here to order"; a description that mentions money is
 //! left out, so the only price in a reply is the catalog price.
+//!
+//! A question about the product's attributes ("is it machine washable?") is answered first,
+//! from the description (`attributes`) — or declined plainly when the description is silent —
+//! and the price and link follow. Every reply is in the language of the message it answers.
 
 use crate::analysis::{Analysis, Provider, Reply};
+
+use super::attributes;
 
 use super::lexicon::Lexicon;
 use super::text::tokenize;
@@ -33,8 +39,13 @@ fn chars(s: &str) -> usize {
     s.chars().count()
 }
 
-/// Builds the reply for `analysis` (see the module doc for the rules).
-pub(crate) fn build(analysis: &Analysis, ctx: &AnalysisContext, lex: &Lexicon) -> Reply {
+/// Builds the reply to `message` for `analysis` (see the module doc for the rules).
+pub(crate) fn build(
+    message: &str,
+    analysis: &Analysis,
+    ctx: &AnalysisContext,
+    lex: &Lexicon,
+) -> Reply {
     let lang = analysis.language;
     let style = ctx.settings.response_style;
     let es = lang == Language::Spanish;
@@ -81,6 +92,7 @@ pub(crate) fn build(analysis: &Analysis, ctx: &AnalysisContext, lex: &Lexicon) -
             (Intent::ProductInquiry | Intent::PurchaseIntent, Some(p)) => product_parts(
                 p,
                 analysis.intent == Intent::PurchaseIntent,
+                &attributes::answer(message, &p.description, es),
                 es,
                 style,
                 ctx,
@@ -221,6 +233,7 @@ fn first_sentence(description: &str) -> Option<String> {
 fn product_parts(
     p: &CatalogProduct,
     purchase: bool,
+    answers: &[attributes::AttributeAnswer],
     es: bool,
     style: ResponseStyle,
     ctx: &AnalysisContext,
@@ -279,6 +292,8 @@ fn product_parts(
         }),
     };
     let description = match style {
+        // The answer already says what the description holds about the question.
+        _ if !answers.is_empty() => None,
         ResponseStyle::Concise => None,
         _ if live && style != ResponseStyle::Detailed => None,
         _ => first_sentence(&p.description).filter(|d| same_language(d, es, lex)),
@@ -314,8 +329,10 @@ fn product_parts(
     if let Some(c) = closing {
         optional.push((4, c.to_owned()));
     }
+    let mut essential: Vec<String> = answers.iter().map(|a| a.text.clone()).collect();
+    essential.extend([core, link_part]);
     Parts {
-        essential: vec![core, link_part],
+        essential,
         optional,
         compact: Some(compact),
     }

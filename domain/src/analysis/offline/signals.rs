@@ -142,6 +142,9 @@ pub(crate) struct IntentView {
     pub amounts_are_budget: bool,
     /// Purchase intent with confidence ≥ 0.5: the word that weighs most for it.
     pub model_interest_word: Option<usize>,
+    /// The message asks for a person: "I need this handled by a supervisor" is no interest,
+    /// and "ya no quiero hablar con el bot" no refusal.
+    pub asks_person: bool,
 }
 
 /// The words of an explicit refusal (`not interested`, `no gracias`, a bare `nah`), unless a
@@ -225,9 +228,10 @@ pub(crate) fn finalize(
     if is_spam {
         push(Signal::Spam, spam.1, &mut out);
     }
+    let not_interested = not_interested.filter(|_| !view.asks_person);
     if let Some(no) = not_interested {
         push(Signal::NotInterested, toks.word_span(no.0, no.1), &mut out);
-    } else if !is_spam {
+    } else if !is_spam && view.commercial && !view.asks_person {
         let interest_span = interested
             .and_then(|(f, t)| toks.word_span(f, t))
             .or_else(|| {
@@ -246,7 +250,9 @@ pub(crate) fn finalize(
         }
         let word = first[slot(Signal::BudgetMentioned)].and_then(|(f, t)| toks.word_span(f, t));
         let amounts = money_amounts(toks, hits);
-        let amount = if view.amounts_are_budget || word.is_some() {
+        // A competitor's price ("en temu esta a 100 pesos") is not what the customer can spend.
+        let competitor_price = first[slot(Signal::Comparing)].is_some();
+        let amount = if (view.amounts_are_budget && !competitor_price) || word.is_some() {
             amounts.first().copied()
         } else {
             None

@@ -12,6 +12,8 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use crate::analysis::text_norm::fold_letter as fold;
+
 /// Only this many bytes of a message are analysed. Chat messages are short; the cap bounds the
 /// cost of a pathological (megabyte) message. Evidence spans stay valid: they index the original.
 pub(crate) const MAX_ANALYSED_BYTES: usize = 8 * 1024;
@@ -207,21 +209,6 @@ fn floor_boundary(text: &str, at: usize) -> usize {
         i -= 1;
     }
     i
-}
-
-/// Folds the accented Latin letters of English and Spanish (and a few neighbours) to ASCII.
-pub(crate) fn fold(c: char) -> char {
-    match c {
-        'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' | 'ā' => 'a',
-        'é' | 'è' | 'ê' | 'ë' | 'ē' => 'e',
-        'í' | 'ì' | 'î' | 'ï' | 'ī' => 'i',
-        'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'ø' | 'ō' => 'o',
-        'ú' | 'ù' | 'û' | 'ü' | 'ū' => 'u',
-        'ñ' => 'n',
-        'ç' => 'c',
-        'ý' | 'ÿ' => 'y',
-        _ => c,
-    }
 }
 
 fn is_combining_mark(c: char) -> bool {

@@ -3,13 +3,14 @@
 //! [`FakeLiveKit::credentials`] and [`DEFAULT_TRUNK_ID`].
 //!
 //! - Twirp (`twirp`): `RoomService` CreateRoom/DeleteRoom/ListParticipants, `SIP`
-//!   CreateSIPParticipant, `AgentDispatchService` CreateDispatch, on `127.0.0.1:0`. Every request
+//!   CreateSIPParticipant, `AgentDispatchService` CreateDispatch/ListDispatch, on `127.0.0.1:0`. Every request
 //!   must carry a Bearer JWT signed with the fake's key (401 `unauthenticated` otherwise,
 //!   expired included) whose grants suffice for the method as LiveKit's server checks them
 //!   (403 `permission_denied` otherwise). Rooms, participants and dispatches are kept, so the
 //!   methods agree with each other. Every request is recorded with its body and token claims.
-//! - Failures are injected per method: a delay (then a normal answer, as when a slow LiveKit
-//!   still creates the room after the client gave up), a Twirp error (4xx/5xx, SIP statuses in
+//! - Failures are injected per method: a delay (then a normal answer, if the client still
+//!   waits), a lost answer (carried out, then answered too late: the ambiguous timeout), a
+//!   Twirp error (4xx/5xx, SIP statuses in
 //!   `meta`), or a raw HTTP answer.
 //! - Webhooks (`events`): signed exactly like LiveKit (bare JWT in `Authorization` with the body's
 //!   `sha256`, `Content-Type: application/webhook+json`), posted to the URL given with
@@ -46,7 +47,12 @@ pub const DEFAULT_TRUNK_NUMBER: &str = "+15550100000";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
     /// Wait this long, then answer normally (longer than the client's timeout: a timeout).
+    /// A client that gives up first closes the connection and the request is not carried out.
     Delay(Duration),
+    /// Carry the request out at once, then wait this long before answering: the answer is
+    /// lost to a client that gives up first, though LiveKit did what it asked (the ambiguous
+    /// timeout a retried dial must not repeat).
+    AnswerLost(Duration),
     /// A Twirp error: HTTP status from the code (platforms.md §8), `{"code","msg","meta"}`.
     Twirp {
         /// Twirp code.

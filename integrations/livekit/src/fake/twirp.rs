@@ -22,9 +22,9 @@ use super::{events, Failure, FakeRoom, RecordedRequest, Shared, DEFAULT_TRUNK_NU
 use crate::error::status_for_code;
 use crate::models::{
     sip_attr, AgentDispatch, AgentDispatchState, CreateAgentDispatchRequest, CreateRoomRequest,
-    CreateSipParticipantRequest, DeleteRoomRequest, DisconnectReason, ListParticipantsRequest,
-    ListParticipantsResponse, ParticipantInfo, ParticipantKind, ParticipantState, Room, Rpc,
-    SipParticipantInfo,
+    CreateSipParticipantRequest, DeleteRoomRequest, DisconnectReason, ListAgentDispatchRequest,
+    ListAgentDispatchResponse, ListParticipantsRequest, ListParticipantsResponse, ParticipantInfo,
+    ParticipantKind, ParticipantState, Room, Rpc, SipParticipantInfo,
 };
 use crate::token::{self, Claims};
 
@@ -124,8 +124,10 @@ async fn answer(
         .failures
         .get_mut(&rpc)
         .and_then(|queue| queue.pop_front());
+    let mut answer_after = None;
     match failure {
         Some(Failure::Delay(delay)) => tokio::time::sleep(delay).await,
+        Some(Failure::AnswerLost(delay)) => answer_after = Some(delay),
         Some(Failure::Twirp { code, msg, meta }) => return twirp_error(&code, &msg, meta),
         Some(Failure::Raw { status, body }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
@@ -133,13 +135,18 @@ async fn answer(
         }
         None => {}
     }
-    match rpc {
+    let response = match rpc {
         Rpc::CreateRoom => with_body(body, |r| create_room(shared, &claims, r)),
         Rpc::DeleteRoom => with_body(body, |r| delete_room(shared, &claims, r)),
         Rpc::ListParticipants => with_body(body, |r| list_participants(shared, &claims, r)),
         Rpc::CreateSipParticipant => with_body(body, |r| create_sip(shared, &claims, r)),
         Rpc::CreateDispatch => with_body(body, |r| create_dispatch(shared, &claims, r)),
+        Rpc::ListDispatch => with_body(body, |r| list_dispatch(shared, &claims, r)),
+    };
+    if let Some(delay) = answer_after {
+        tokio::time::sleep(delay).await;
     }
+    response
 }
 
 fn with_body<T: DeserializeOwned>(body: &[u8], handle: impl FnOnce(T) -> Response) -> Response {
@@ -387,6 +394,31 @@ fn create_dispatch(
     };
     state.dispatches.push(dispatch.clone());
     ok(&dispatch)
+}
+
+fn list_dispatch(
+    shared: &Arc<Shared>,
+    claims: &Claims,
+    request: ListAgentDispatchRequest,
+) -> Response {
+    if !can_admin(claims, &request.room) {
+        return denied("roomAdmin on this room");
+    }
+    if request.room.trim().is_empty() {
+        return error("invalid_argument", "room is required");
+    }
+    let state = shared.lock();
+    if !state.rooms.contains_key(&request.room) {
+        return error("not_found", "requested room does not exist");
+    }
+    let agent_dispatches = state
+        .dispatches
+        .iter()
+        .filter(|d| d.room == request.room)
+        .filter(|d| request.dispatch_id.is_empty() || d.id == request.dispatch_id)
+        .cloned()
+        .collect();
+    ok(&ListAgentDispatchResponse { agent_dispatches })
 }
 
 fn now_nanos() -> i64 {

@@ -241,6 +241,62 @@ async fn dispatch_sends_agent_room_and_json_metadata_with_admin_of_that_room() {
     assert_eq!(fake.dispatches().len(), 1);
 }
 
+#[tokio::test]
+async fn list_dispatch_shows_a_rooms_agents_with_admin_of_that_room() {
+    let fake = FakeLiveKit::start().await.unwrap();
+    let client = client(&fake);
+    let request =
+        CreateAgentDispatchRequest::with_json_metadata("collector", "call-7", &json!({})).unwrap();
+    let first = client.create_dispatch(&request).await.unwrap();
+    let other =
+        CreateAgentDispatchRequest::with_json_metadata("collector", "call-8", &json!({})).unwrap();
+    client.create_dispatch(&other).await.unwrap();
+    let listed = client.list_dispatch("call-7").await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, first.id);
+    assert_eq!(listed[0].agent_name, "collector");
+    let (recorded, claims) = only(&fake, Rpc::ListDispatch);
+    assert_eq!(
+        recorded.path,
+        "/twirp/livekit.AgentDispatchService/ListDispatch"
+    );
+    assert_eq!(recorded.body, json!({"room": "call-7"}));
+    assert_eq!(
+        video(&claims),
+        VideoGrant {
+            room_admin: true,
+            room: "call-7".to_owned(),
+            ..VideoGrant::default()
+        }
+    );
+    // A room LiveKit does not have is its 404.
+    let missing = client.list_dispatch("call-none").await;
+    assert!(
+        matches!(&missing, Err(Error::CallInitiation { .. })),
+        "{missing:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_answer_times_out_though_livekit_carried_the_request_out() {
+    let fake = FakeLiveKit::start().await.unwrap();
+    fake.add_trunk(DEFAULT_TRUNK_ID);
+    fake.fail_next(
+        Rpc::CreateSipParticipant,
+        Failure::AnswerLost(Duration::from_secs(2)),
+    );
+    let client = client(&fake).with_timeout(Duration::from_millis(200));
+    let outcome = client.create_sip_participant(&dial("call-9")).await;
+    assert!(
+        matches!(&outcome, Err(e) if e.is_retryable()),
+        "a timeout is retryable: {outcome:?}"
+    );
+    // The participant is there all the same: what a retried dial must find before dialling.
+    let participants = client.list_participants("call-9").await.unwrap();
+    assert_eq!(participants.len(), 1);
+    assert_eq!(participants[0].identity, "pstn-call-1");
+}
+
 async fn post_with(
     fake: &FakeLiveKit,
     rpc: Rpc,

@@ -9,6 +9,9 @@
 //!   request is recorded with its decoded form. Failures are injected for the next requests:
 //!   any Twilio error, a 429 with `Retry-After`, a delay (a timeout for the client), a raw
 //!   answer.
+//!   `POST …/Messages.json` sends a text (201, `SM…` sids; `To` E.164, `From` or
+//!   `MessagingServiceSid`, and `Body` required, with Twilio's codes 21211, 21603, 21602) and
+//!   keeps it ([`FakeTwilio::messages`]).
 //! - Webhooks (`webhooks`): signed exactly as Twilio signs them (`X-Twilio-Signature` over the
 //!   URL posted to — or the public URL given — and the sorted form): an incoming call, the
 //!   status callbacks and the asynchronous AMD verdict of a call created through REST, or any
@@ -148,6 +151,7 @@ impl FakeCall {
 pub(crate) struct State {
     pub(crate) requests: Vec<RecordedRequest>,
     pub(crate) calls: BTreeMap<String, FakeCall>,
+    pub(crate) messages: Vec<crate::messaging::Message>,
     pub(crate) failures: VecDeque<Failure>,
     pub(crate) next_id: u64,
 }
@@ -252,6 +256,11 @@ impl FakeTwilio {
     /// One call.
     pub fn call(&self, call_sid: &str) -> Option<FakeCall> {
         self.shared.lock().calls.get(call_sid).cloned()
+    }
+
+    /// Every text message sent through `Messages.json`, in order.
+    pub fn messages(&self) -> Vec<crate::messaging::Message> {
+        self.shared.lock().messages.clone()
     }
 
     /// Answers the next REST request with `failure` (queued: several calls fail in turn).

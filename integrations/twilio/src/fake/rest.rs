@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::{Failure, FakeCall, RecordedRequest, Shared};
 use crate::client::{is_e164, API_VERSION};
+use crate::messaging::Message;
 use crate::models::{Call, CallStatus, Direction};
 use crate::webhook::decode_form;
 
@@ -38,6 +39,7 @@ fn now_rfc2822() -> String {
 enum Route {
     Calls,
     Call(String),
+    Messages,
 }
 
 fn route(path: &str) -> Option<(String, Route)> {
@@ -45,6 +47,9 @@ fn route(path: &str) -> Option<(String, Route)> {
     let (account, rest) = rest.split_once('/')?;
     if rest == "Calls.json" {
         return Some((account.to_owned(), Route::Calls));
+    }
+    if rest == "Messages.json" {
+        return Some((account.to_owned(), Route::Messages));
     }
     let sid = rest.strip_prefix("Calls/")?.strip_suffix(".json")?;
     (!sid.is_empty() && !sid.contains('/'))
@@ -186,6 +191,7 @@ fn answer(
     }
     match (method.as_str(), route) {
         ("POST", Route::Calls) => create(shared, form),
+        ("POST", Route::Messages) => create_message(shared, form),
         ("POST", Route::Call(sid)) => update(shared, &sid, form),
         ("GET", Route::Call(sid)) => match shared.lock().calls.get(&sid) {
             Some(call) => (200, to_json(&call.call)),
@@ -255,6 +261,55 @@ fn create(shared: &Shared, form: &[(String, String)]) -> (u16, serde_json::Value
             callbacks_sent: 0,
         },
     );
+    (201, value)
+}
+
+fn create_message(shared: &Shared, form: &[(String, String)]) -> (u16, serde_json::Value) {
+    let Some(to) = param(form, "To") else {
+        return error(400, 21604, "A 'To' phone number is required.");
+    };
+    if !is_e164(to) {
+        return error(
+            400,
+            21211,
+            &format!("The 'To' number {to} is not a valid phone number."),
+        );
+    }
+    let from = param(form, "From");
+    let service = param(form, "MessagingServiceSid");
+    if from.is_none() && service.is_none() {
+        return error(400, 21603, "A 'From' phone number is required.");
+    }
+    let Some(body) = param(form, "Body") else {
+        return error(400, 21602, "Message body is required.");
+    };
+    let segments = body.chars().count().div_ceil(153).max(1);
+    let mut state = shared.lock();
+    let sid = state.new_sid("SM");
+    let message = Message {
+        sid: sid.clone(),
+        account_sid: shared.account_sid.clone(),
+        to: Some(to.to_owned()),
+        from: from.map(str::to_owned),
+        body: Some(body.to_owned()),
+        status: if service.is_some() {
+            "accepted"
+        } else {
+            "queued"
+        }
+        .to_owned(),
+        num_segments: Some(segments.to_string()),
+        messaging_service_sid: service.map(str::to_owned),
+        error_code: None,
+        error_message: None,
+        date_created: Some(now_rfc2822()),
+        uri: Some(format!(
+            "/{API_VERSION}/Accounts/{}/Messages/{sid}.json",
+            shared.account_sid
+        )),
+    };
+    let value = serde_json::to_value(&message).unwrap_or_default();
+    state.messages.push(message);
     (201, value)
 }
 

@@ -4,6 +4,7 @@
 
 mod client;
 mod media;
+mod messages;
 mod properties;
 mod support;
 mod twiml;

@@ -1,14 +1,11 @@
-//! `HelixClient` and `WhisperBudget` against `FakeHelix`: request shapes, Twitch's whisper
-//! rules, our 40-a-day budget, and error classification.
+//! `HelixClient` against `FakeHelix`: request shapes, Twitch's whisper rules and error
+//! classification.
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use leadline_twitch::fake::helix::{Failure, FakeHelix, BOT_USER_ID};
 use leadline_twitch::models::SendChatMessageRequest;
-use leadline_twitch::{
-    HelixClient, HelixCredentials, TwitchError, WhisperBudget, WhisperBudgetConfig, WhisperRefusal,
-};
+use leadline_twitch::{HelixClient, HelixCredentials, TwitchError};
 
 fn client(fake: &FakeHelix) -> HelixClient {
     HelixClient::new(reqwest::Client::new(), fake.base_url())
@@ -115,39 +112,6 @@ async fn a_whisper_has_the_documented_shape() {
     );
     assert_eq!(request.header("content-type"), Some("application/json"));
     assert_eq!(fake.whispers().len(), 1);
-}
-
-#[tokio::test(start_paused = true)]
-async fn the_budget_refuses_the_forty_first_whisper_before_twitch_is_asked() {
-    let fake = FakeHelix::start().await.unwrap();
-    let viewers = add_viewers(&fake, 41);
-    let client = client(&fake);
-    let mut budget = WhisperBudget::new(WhisperBudgetConfig::default());
-    let start: DateTime<Utc> = "2024-05-01T12:00:00Z".parse().unwrap();
-    let mut refusals = Vec::new();
-    for (i, viewer) in viewers.iter().enumerate() {
-        let now = start + chrono::Duration::seconds(i as i64);
-        match budget.try_acquire(viewer, now) {
-            Ok(()) => client
-                .send_whisper(&credentials(&fake), BOT_USER_ID, viewer, "Your link")
-                .await
-                .unwrap(),
-            Err(refusal) => refusals.push((i, refusal)),
-        }
-        // Twitch's own 3-a-second limit is respected too (virtual time, no real sleep).
-        tokio::time::sleep(Duration::from_millis(400)).await;
-    }
-    assert_eq!(fake.whispers().len(), 40);
-    assert_eq!(refusals.len(), 1);
-    let (index, refusal) = &refusals[0];
-    assert_eq!(*index, 40);
-    assert_eq!(
-        *refusal,
-        WhisperRefusal::DailyLimit {
-            limit: 40,
-            retry_at: start + chrono::Duration::days(1)
-        }
-    );
 }
 
 #[tokio::test(start_paused = true)]

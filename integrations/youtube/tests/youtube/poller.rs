@@ -1,13 +1,10 @@
 //! `LiveChatPoller` against the fake under paused tokio time: page tokens move forward, the
-//! interval is honoured to the millisecond, the chat's end and quota exhaustion stop it.
+//! interval is honoured to the millisecond, the chat's end and the API's quota error stop it.
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use leadline_youtube::fake::{Failure, FakeYoutube, Violation};
-use leadline_youtube::{
-    ChatEnd, LiveChatPoller, PollerConfig, QuotaConfig, QuotaMeter, QuotaOperation, YoutubeError,
-};
+use leadline_youtube::{ChatEnd, LiveChatPoller, PollerConfig, YoutubeError};
 use tokio::time::Instant;
 
 use crate::{client, oauth};
@@ -169,43 +166,13 @@ async fn offline_and_ended_chats_stop_the_poller_without_more_requests() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn quota_exhaustion_stops_polling_locally_and_when_the_api_says_so() {
+async fn the_apis_quota_error_stops_polling() {
     let fake = FakeYoutube::start().await.unwrap();
     fake.add_live_video("dQw4w9WgXcQ", CHAT);
     fake.set_polling_interval(CHAT, 1_000);
     let client = client(&fake);
-    let now: DateTime<Utc> = "2024-01-15T12:00:00Z".parse().unwrap();
-
-    // Local budget: 12 units afford two list calls (5 each), not a third.
-    let mut meter = QuotaMeter::new(
-        QuotaConfig {
-            daily_budget: 12,
-            ..QuotaConfig::default()
-        },
-        now,
-    );
-    let mut poller = LiveChatPoller::new(CHAT, PollerConfig::default());
-    let mut refused = None;
-    for _ in 0..3 {
-        match meter.try_charge(QuotaOperation::MessagesList, now) {
-            Ok(_) => {
-                poller.poll(&client, &oauth(&fake)).await.unwrap();
-            }
-            Err(refusal) => {
-                refused = Some(YoutubeError::from(refusal));
-                break;
-            }
-        }
-    }
-    assert!(matches!(refused, Some(YoutubeError::QuotaExceeded { .. })));
-    assert_eq!(fake.requests().len(), 2);
-    assert_eq!(meter.status(now).remaining, 2);
-
-    // The API's quota error: the poller stops and the meter is marked spent.
     fake.fail_next(Failure::QuotaExceeded);
-    let mut meter = QuotaMeter::new(QuotaConfig::default(), now);
     let mut poller = LiveChatPoller::new(CHAT, PollerConfig::default());
-    meter.charge(QuotaOperation::MessagesList, now);
     let error = poller.poll(&client, &oauth(&fake)).await.unwrap_err();
     assert_eq!(
         error,
@@ -213,11 +180,9 @@ async fn quota_exhaustion_stops_polling_locally_and_when_the_api_says_so() {
             reason: "quotaExceeded".into()
         }
     );
-    meter.mark_exhausted(now);
-    assert_eq!(meter.status(now).remaining, 0);
     assert!(matches!(
         poller.poll(&client, &oauth(&fake)).await.unwrap().ended,
         Some(ChatEnd::Failed(YoutubeError::QuotaExceeded { .. }))
     ));
-    assert_eq!(fake.requests().len(), 3);
+    assert_eq!(fake.requests().len(), 1);
 }

@@ -5,8 +5,10 @@
 //! connection's.
 
 use proptest::prelude::*;
+use serde_json::{json, Value};
 
 use super::*;
+use crate::services::webhooks::endpoint_for;
 
 const CASES: u32 = 10_000;
 const ACCOUNT: &str = "1234567890";

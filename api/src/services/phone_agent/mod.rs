@@ -1,0 +1,461 @@
+//! The dealership AI phone agent (issue 15, seed 004): a caller rings the dealership's Twilio
+//! number, an ElevenLabs agent answers over a Media Stream, books appointments and hands the
+//! call to a person when asked.
+//!
+//! - This file: [`answer_incoming`] (the verified incoming-call webhook: tenant by the called
+//!   number, call and lead stored, TwiML that streams to the bridge with a short-lived call
+//!   token — or dials the human operator when the agent is stopped), [`twilio_status`] and
+//!   [`elevenlabs_post_call`] (the two reports that finish a call, deduplicated, in either
+//!   order).
+//! - `bridge`: [`Bridge`], the real-time relay between Twilio's Media Stream and the ElevenLabs
+//!   conversation; it knows nothing of HTTP (it takes a stream and a sink of text frames).
+//! - `tools`: the agent's client tools, `schedule_appointment` and `transfer_to_human`.
+//!
+//! Every change is published as `Event::Call` after it commits. Must not: verify signatures
+//! (the HTTP shims do, through the crates' front doors), write SQL, or decide booking and
+//! outcome rules (`domain::dealership`).
+
+mod bridge;
+pub mod outbound;
+mod tools;
+
+pub use bridge::{Bridge, BridgeEnd};
+pub use tools::{run_tool, ToolCall, SCHEDULE_APPOINTMENT, TRANSFER_TO_HUMAN};
+
+use leadline_domain::calls::CallStatus;
+use leadline_domain::dealership::{BusinessHours, PhoneCallOutcome, SlotRules};
+use leadline_domain::ids::TenantId;
+use leadline_domain::phone::PhoneNumber;
+use leadline_elevenlabs::{PostCallEvent, PostCallEventType};
+use leadline_entity::{call_events, calls, tenants};
+use leadline_twilio::twiml::{Dial, Response, Say, Stream};
+use leadline_twilio::VoiceWebhook;
+use serde_json::Value;
+
+use crate::bus::Event;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::calls::CallStatusChange;
+use crate::store::phone_agent::{CallFinish, NewInboundCall};
+
+/// The path of the media-stream WebSocket (`wss://` + public host + this).
+pub const MEDIA_STREAM_PATH: &str = "/api/voice/twilio/media-stream";
+/// The `<Parameter>` carrying the call token.
+pub const TOKEN_PARAMETER: &str = "token";
+/// How long the operator's phone rings before Twilio gives up.
+const DIAL_TIMEOUT_SECS: u32 = 30;
+
+/// One HTTP pool for Twilio and ElevenLabs REST calls.
+fn http() -> &'static reqwest::Client {
+    static HTTP: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    HTTP.get_or_init(reqwest::Client::new)
+}
+
+/// Publishes a call change for `callEvents`.
+pub(crate) fn publish(state: &AppState, call: &calls::Model, entry: call_events::Model) {
+    state.bus.publish(
+        TenantId(call.tenant_id),
+        Event::Call {
+            call: Box::new(call.clone()),
+            entry: Box::new(entry),
+        },
+    );
+}
+
+/// The ElevenLabs agent that answers a tenant's incoming calls (the older single agent id is
+/// used when no inbound one is set).
+pub fn inbound_agent_id(tenant: &tenants::Model) -> Option<&str> {
+    tenant
+        .elevenlabs_inbound_agent_id
+        .as_deref()
+        .or(tenant.elevenlabs_agent_id.as_deref())
+        .filter(|id| !id.is_empty())
+}
+
+/// The week the agent books in: the tenant's, or the default one (Mon–Fri 09–18, Sat 09–14).
+/// A stored week that no longer reads is INTERNAL (it was validated when set).
+pub fn business_hours_of(tenant: &tenants::Model) -> ApiResult<BusinessHours> {
+    match &tenant.business_hours {
+        None => Ok(BusinessHours::default()),
+        Some(stored) => BusinessHours::from_stored(stored)
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("tenant {}: {e}", tenant.id))),
+    }
+}
+
+/// The slot rules of a tenant row (validated when they were set).
+pub fn slot_rules_of(tenant: &tenants::Model) -> ApiResult<SlotRules> {
+    let minutes = u32::try_from(tenant.appointment_slot_minutes).unwrap_or(0);
+    let per_slot = u32::try_from(tenant.appointments_per_slot).unwrap_or(0);
+    SlotRules::new(minutes, per_slot)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("tenant {}: {e}", tenant.id)))
+}
+
+/// `wss://host/prefix` + [`MEDIA_STREAM_PATH`] from the public URL.
+fn media_stream_url(public_url: &str) -> String {
+    let ws = if let Some(rest) = public_url.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if let Some(rest) = public_url.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else {
+        public_url.to_owned()
+    };
+    format!("{ws}{MEDIA_STREAM_PATH}")
+}
+
+/// TwiML that hands the caller to the tenant's operator, or apologises when it has none.
+pub(crate) fn dial_operator(tenant: &tenants::Model) -> Response {
+    match tenant.human_operator_number.as_deref() {
+        Some(number) => Response::new().dial(Dial::new(number).timeout(DIAL_TIMEOUT_SECS)),
+        None => Response::new()
+            .say(Say::new(
+                "Sorry, nobody can take your call right now. Please call again later.",
+            ))
+            .hangup(),
+    }
+}
+
+/// Answers a verified incoming-call webhook with TwiML: the call (INBOUND, its lead found or
+/// created by the caller's number) is stored first, then either a `<Connect><Stream>` to the
+/// bridge carrying a call token, or a `<Dial>` to the human operator when the agent is stopped
+/// (or has no ElevenLabs agent). A redelivery answers the same way and stores nothing new.
+pub async fn answer_incoming(state: &AppState, webhook: &VoiceWebhook) -> ApiResult<String> {
+    let called = webhook
+        .to
+        .as_deref()
+        .and_then(|to| PhoneNumber::parse(to, None).ok())
+        .ok_or(ApiError::NotFound("phone number"))?;
+    let tenant = state
+        .store
+        .tenant_by_twilio_number(called.as_str())
+        .await?
+        .ok_or(ApiError::NotFound("phone number"))?;
+    let call_sid = webhook
+        .call_sid
+        .as_deref()
+        .filter(|sid| !sid.is_empty())
+        .ok_or_else(|| ApiError::bad_input("CallSid", "missing"))?;
+    let caller = webhook
+        .from
+        .as_deref()
+        .and_then(|from| PhoneNumber::parse(from, None).ok())
+        .map(|n| n.as_str().to_owned());
+    let public_url = state.config.public_url.as_deref();
+    let agent_answers =
+        tenant.agent_running && inbound_agent_id(&tenant).is_some() && public_url.is_some();
+    let tenant_id = TenantId(tenant.id);
+    let stored = state
+        .store
+        .start_inbound_call(
+            tenant_id,
+            NewInboundCall {
+                call_sid: call_sid.to_owned(),
+                from: caller,
+                caller_name: webhook.caller_name.clone(),
+                to: called.as_str().to_owned(),
+                handled_by: if agent_answers { "AI" } else { "HUMAN" },
+            },
+        )
+        .await?;
+    let mut call = stored.call;
+    if let Some(entry) = stored.entry {
+        publish(state, &call, entry);
+    }
+    if let Some(lead) = stored.new_lead {
+        state.bus.publish(
+            TenantId(tenant.id),
+            Event::LeadUpdated {
+                lead: Box::new(lead),
+            },
+        );
+    }
+    // Twilio runs the TwiML we answer: the caller is connected from here on.
+    if let Some((moved, entry)) = state
+        .store
+        .move_call(
+            TenantId(tenant.id),
+            call.id,
+            CallStatus::InProgress,
+            CallStatusChange::default(),
+        )
+        .await?
+    {
+        call = moved;
+        publish(state, &call, entry);
+    }
+    let (Some(public_url), true) = (public_url, agent_answers) else {
+        return Ok(dial_operator(&tenant).to_xml());
+    };
+    let ttl = chrono::Duration::from_std(state.config.media_stream_token_ttl)
+        .unwrap_or(chrono::Duration::seconds(60));
+    let token =
+        state
+            .tokens
+            .issue_media_stream(tenant.id, call.id, call_sid, chrono::Utc::now(), ttl)?;
+    Ok(Response::new()
+        .connect_stream(Stream::new(media_stream_url(public_url)).parameter(TOKEN_PARAMETER, token))
+        .to_xml())
+}
+
+/// What a report did to its call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportOutcome {
+    /// The call moved or got its details.
+    Applied,
+    /// A redelivery: nothing changed.
+    Duplicate,
+    /// Not a call of ours, or nothing to do.
+    Ignored,
+}
+
+fn domain_status(status: &leadline_twilio::CallStatus) -> Option<CallStatus> {
+    use leadline_twilio::CallStatus as T;
+    Some(match status {
+        T::Ringing => CallStatus::Ringing,
+        T::InProgress => CallStatus::InProgress,
+        T::Completed => CallStatus::Completed,
+        T::Busy => CallStatus::Busy,
+        T::NoAnswer => CallStatus::NoAnswer,
+        T::Failed => CallStatus::Failed,
+        T::Canceled => CallStatus::Canceled,
+        _ => return None,
+    })
+}
+
+/// A verified Twilio status callback posted to `/api/voice/twilio/status`: the tenant by our
+/// number (`To` inbound, `From` outbound), the call by its `CallSid`, then
+/// [`apply_twilio_status`]; an outbound call that ended unanswered is retried.
+pub async fn twilio_status(state: &AppState, webhook: &VoiceWebhook) -> ApiResult<ReportOutcome> {
+    let (Some(call_sid), Some(_)) = (webhook.call_sid.as_deref(), &webhook.call_status) else {
+        return Ok(ReportOutcome::Ignored);
+    };
+    // Our number is `To` on an incoming call and `From` on one we placed.
+    let mut tenant = None;
+    for number in [webhook.to.as_deref(), webhook.from.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        if let Ok(number) = PhoneNumber::parse(number, None) {
+            tenant = state.store.tenant_by_twilio_number(number.as_str()).await?;
+            if tenant.is_some() {
+                break;
+            }
+        }
+    }
+    let Some(tenant) = tenant else {
+        return Ok(ReportOutcome::Ignored);
+    };
+    let tenant_id = TenantId(tenant.id);
+    let Some(call) = state.store.call_by_twilio_sid(tenant_id, call_sid).await? else {
+        return Ok(ReportOutcome::Ignored);
+    };
+    let (outcome, ended) = apply_twilio_status(state, call, webhook).await?;
+    if let Some(ended) = ended {
+        outbound::after_end(state, &ended).await;
+    }
+    Ok(outcome)
+}
+
+/// Applies a verified status callback to `call` (whose `CallSid` it names): moves it (never
+/// backwards), and at the end writes its duration and recording and decides its outcome.
+/// Deduplicated on `CallSid` + status + `SequenceNumber`. The call as saved when this delivery
+/// ended it (for what follows an end: an outbound call's retry).
+pub(crate) async fn apply_twilio_status(
+    state: &AppState,
+    call: calls::Model,
+    webhook: &VoiceWebhook,
+) -> ApiResult<(ReportOutcome, Option<calls::Model>)> {
+    let (Some(call_sid), Some(status)) = (webhook.call_sid.as_deref(), &webhook.call_status) else {
+        return Ok((ReportOutcome::Ignored, None));
+    };
+    let tenant_id = TenantId(call.tenant_id);
+    let receipt = format!(
+        "status:{call_sid}:{}:{}",
+        status.as_str(),
+        webhook
+            .sequence_number
+            .map(|n| n.to_string())
+            .unwrap_or_default()
+    );
+    if state.store.has_receipt("twilio", &receipt).await? {
+        return Ok((ReportOutcome::Duplicate, None));
+    }
+    let Some(to) = domain_status(status) else {
+        return Ok((ReportOutcome::Ignored, None));
+    };
+    let mut ended = None;
+    if to.is_terminal() {
+        let machine = webhook.answered_by.as_ref().is_some_and(|a| a.is_machine());
+        let finish = CallFinish {
+            status: Some(if machine && to == CallStatus::Completed {
+                CallStatus::Voicemail
+            } else {
+                to
+            }),
+            duration_seconds: webhook
+                .call_duration_secs
+                .map(|s| i32::try_from(s).unwrap_or(i32::MAX)),
+            recording_url: webhook.recording_url.clone(),
+            machine,
+            ..CallFinish::default()
+        };
+        let (saved, entries) = state
+            .store
+            .finish_phone_call(tenant_id, call.id, finish)
+            .await?;
+        if ends_call(&entries) {
+            ended = Some(saved.clone());
+        }
+        for entry in entries {
+            publish(state, &saved, entry);
+        }
+    } else if let Some((saved, entry)) = state
+        .store
+        .move_call(tenant_id, call.id, to, CallStatusChange::default())
+        .await?
+    {
+        publish(state, &saved, entry);
+    }
+    state.store.record_receipt("twilio", &receipt).await?;
+    Ok((ReportOutcome::Applied, ended))
+}
+
+/// Whether these timeline entries moved their call to a final status (written only when the
+/// move happened, under the call's lock: one delivery of many sees it).
+pub(crate) fn ends_call(entries: &[call_events::Model]) -> bool {
+    entries.iter().any(|entry| {
+        entry.kind == crate::store::calls::event_kind::STATUS
+            && entry
+                .payload
+                .get("status")
+                .and_then(Value::as_str)
+                .and_then(|s| CallStatus::parse(s).ok())
+                .is_some_and(CallStatus::is_terminal)
+    })
+}
+
+/// The agent's own verdict, from the `outcome` data-collection item of its analysis (a value
+/// such as `NOT_INTERESTED`, or `{ "value": "not_interested" }`), when it has one.
+fn agent_verdict(event: &PostCallEvent) -> Option<PhoneCallOutcome> {
+    let item = event
+        .data
+        .analysis
+        .as_ref()?
+        .data_collection_results
+        .get("outcome")?;
+    let text = match item {
+        Value::String(s) => s.as_str(),
+        other => other.get("value")?.as_str()?,
+    };
+    PhoneCallOutcome::parse(&text.trim().to_ascii_uppercase().replace([' ', '-'], "_")).ok()
+}
+
+/// A verified ElevenLabs post-call webhook: the transcript, the analysis summary, the duration
+/// (unless Twilio reported it) and the outcome. Deduplicated on type + conversation id; a
+/// conversation we do not know is ignored (answered 200, so ElevenLabs does not disable the
+/// webhook over it).
+pub async fn elevenlabs_post_call(
+    state: &AppState,
+    event: &PostCallEvent,
+) -> ApiResult<ReportOutcome> {
+    let Some(conversation_id) = event.data.conversation_id.as_deref() else {
+        return Ok(ReportOutcome::Ignored);
+    };
+    let Some(call) = state
+        .store
+        .call_by_agent_conversation(conversation_id)
+        .await?
+    else {
+        return Ok(ReportOutcome::Ignored);
+    };
+    let receipt = format!("{}:{conversation_id}", event.kind.as_str());
+    if state.store.has_receipt("elevenlabs", &receipt).await? {
+        return Ok(ReportOutcome::Duplicate);
+    }
+    let finish = match &event.kind {
+        PostCallEventType::PostCallTranscription => {
+            let transcript = event
+                .data
+                .transcript
+                .iter()
+                .filter_map(|turn| {
+                    let message = turn.message.as_deref()?.trim();
+                    (!message.is_empty()).then(|| format!("{}: {message}", turn.role))
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let duration = event
+                .data
+                .metadata
+                .as_ref()
+                .and_then(|m| m.call_duration_secs)
+                .filter(|_| call.duration_seconds.is_none())
+                .map(|secs| secs.round().clamp(0.0, f64::from(i32::MAX)) as i32);
+            Some(CallFinish {
+                duration_seconds: duration,
+                transcript: (!transcript.is_empty()).then_some(transcript),
+                summary: event
+                    .data
+                    .analysis
+                    .as_ref()
+                    .and_then(|a| a.transcript_summary.clone()),
+                agent_verdict: agent_verdict(event),
+                ..CallFinish::default()
+            })
+        }
+        PostCallEventType::CallInitiationFailure => Some(CallFinish {
+            status: Some(CallStatus::Failed),
+            ..CallFinish::default()
+        }),
+        PostCallEventType::PostCallAudio | PostCallEventType::Unknown(_) => None,
+    };
+    let outcome = match finish {
+        Some(finish) => {
+            let (saved, entries) = state
+                .store
+                .finish_phone_call(TenantId(call.tenant_id), call.id, finish)
+                .await?;
+            for entry in entries {
+                publish(state, &saved, entry);
+            }
+            ReportOutcome::Applied
+        }
+        None => ReportOutcome::Ignored,
+    };
+    state.store.record_receipt("elevenlabs", &receipt).await?;
+    Ok(outcome)
+}
+
+/// The Twilio REST client of the operator's account.
+pub(crate) fn twilio_client(state: &AppState) -> ApiResult<leadline_twilio::Client> {
+    state
+        .config
+        .twilio
+        .client(http().clone())
+        .map_err(|e| ApiError::Unavailable(format!("Twilio: {e}")))
+}
+
+/// The ElevenLabs client of the operator's account.
+pub(crate) fn elevenlabs_client(state: &AppState) -> ApiResult<leadline_elevenlabs::Client> {
+    state
+        .config
+        .elevenlabs
+        .client(http().clone())
+        .map_err(|e| ApiError::Unavailable(format!("ElevenLabs: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stream_url_follows_the_public_scheme() {
+        assert_eq!(
+            media_stream_url("https://leads.example.com/x"),
+            "wss://leads.example.com/x/api/voice/twilio/media-stream"
+        );
+        assert_eq!(
+            media_stream_url("http://127.0.0.1:8080"),
+            "ws://127.0.0.1:8080/api/voice/twilio/media-stream"
+        );
+    }
+}

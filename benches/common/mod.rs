@@ -1,0 +1,83 @@
+//! What the workspace benches share: knobs from the environment, a fresh PostgreSQL database,
+//! and latency figures printed in one stable line format (so runs compare across changes).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// A numeric knob from the environment, or `default`.
+pub fn env_number(key: &str, default: usize) -> usize {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Creates an empty database named `{prefix}_{uuid}` on the server of `admin_url`; returns its URL.
+pub async fn fresh_database(admin_url: &str, prefix: &str) -> String {
+    leadline_api::store::testkit::create_postgres_database(admin_url, prefix)
+        .await
+        .expect("create the bench database")
+}
+
+/// The `p` quantile (0–1) of sorted samples.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+/// Delivery figures of one run: each key sent once, received zero or more times.
+pub struct Figures {
+    pub delivered: usize,
+    pub lost: usize,
+    pub duplicates: usize,
+    pub per_second: f64,
+    pub p50: Duration,
+    pub p99: Duration,
+    pub max: Duration,
+}
+
+impl Figures {
+    /// Latency of a key is from its `sent` instant to its first arrival; `wall` is the run.
+    pub fn from_arrivals(
+        sent: &HashMap<String, Instant>,
+        received: &HashMap<String, Vec<Instant>>,
+        wall: Duration,
+    ) -> Self {
+        let mut latencies = Vec::new();
+        let mut duplicates = 0;
+        for (key, at) in sent {
+            if let Some(arrivals) = received.get(key) {
+                latencies.push(arrivals[0].saturating_duration_since(*at));
+                duplicates += arrivals.len() - 1;
+            }
+        }
+        latencies.sort();
+        Self {
+            delivered: latencies.len(),
+            lost: sent.len() - latencies.len(),
+            duplicates,
+            per_second: latencies.len() as f64 / wall.as_secs_f64().max(f64::MIN_POSITIVE),
+            p50: percentile(&latencies, 0.50),
+            p99: percentile(&latencies, 0.99),
+            max: latencies.last().copied().unwrap_or_default(),
+        }
+    }
+
+    /// Prints the stable summary line.
+    pub fn print(&self, name: &str, unit: &str) {
+        println!(
+            "  {name:<28} {:>9.0} {unit}/s  p50 {:>8.2} ms  p99 {:>8.2} ms  max {:>8.2} ms  delivered {} lost {} duplicates {}",
+            self.per_second,
+            self.p50.as_secs_f64() * 1e3,
+            self.p99.as_secs_f64() * 1e3,
+            self.max.as_secs_f64() * 1e3,
+            self.delivered,
+            self.lost,
+            self.duplicates
+        );
+    }
+}

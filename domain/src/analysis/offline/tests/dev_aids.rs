@@ -1,0 +1,177 @@
+//! Development aids, ignored by default: cross-validation on TRAIN and the tuning mistakes.
+
+use super::*;
+
+/// Development aid, run with `--ignored --nocapture`: 5-fold cross-validation on the TRAIN
+/// split only. This is where hyper-parameters and lexicon changes were judged.
+#[test]
+#[ignore = "development aid: prints cross-validation figures on the train split"]
+fn cross_validation_on_the_train_split() {
+    let train = parse_examples(dataset::TRAIN_JSONL).unwrap();
+    let catalog = parse_catalog(dataset::CATALOG_JSON).unwrap();
+    let ctx = demo_context().unwrap();
+    let cross_validate = |params: TrainParams| {
+        let folds = 5;
+        let mut examples = Vec::new();
+        let mut predictions = Vec::new();
+        for fold in 0..folds {
+            let (held, kept): (Vec<_>, Vec<_>) = train
+                .iter()
+                .cloned()
+                .enumerate()
+                .partition(|(i, _)| i % folds == fold);
+            let kept: Vec<EvalExample> = kept.into_iter().map(|(_, e)| e).collect();
+            let held: Vec<EvalExample> = held.into_iter().map(|(_, e)| e).collect();
+            let a = OfflineAnalyzer::train_with(&kept, &catalog, params);
+            predictions.extend(run(&held, |t| a.analyze(t, &ctx)));
+            examples.extend(held);
+        }
+        score(&examples, &predictions, 0.0)
+    };
+    let grid = std::env::var("LEADLINE_CV_GRID").is_ok();
+    for epochs in if grid { vec![15, 30, 60] } else { Vec::new() } {
+        for learning_rate in [0.1, 0.4, 1.0] {
+            for l2 in [0.0, 1e-4, 1e-3] {
+                let params = TrainParams {
+                    epochs,
+                    learning_rate,
+                    l2,
+                    ..TrainParams::default()
+                };
+                let r = cross_validate(params);
+                println!(
+                    "epochs {epochs:>3} lr {learning_rate:<4} l2 {l2:<6} macro-F1 {:.3}",
+                    r.intent_macro_f1
+                );
+            }
+        }
+    }
+    let report = cross_validate(TrainParams::default());
+    println!("{}", report.render_text());
+    // Reliability of the confidence: accuracy per confidence band (expected calibration error).
+    let wrong: Vec<f32> = report.intent_errors.iter().map(|m| m.confidence).collect();
+    let mut all_conf: Vec<(f32, bool)> = Vec::new();
+    {
+        let folds = 5;
+        for fold in 0..folds {
+            let (held, kept): (Vec<_>, Vec<_>) = train
+                .iter()
+                .cloned()
+                .enumerate()
+                .partition(|(i, _)| i % folds == fold);
+            let kept: Vec<EvalExample> = kept.into_iter().map(|(_, e)| e).collect();
+            let a = OfflineAnalyzer::train_with(&kept, &catalog, TrainParams::default());
+            for (_, e) in held {
+                let p = a.analyze(&e.text, &ctx);
+                all_conf.push((p.confidence, Some(p.intent) == e.intent));
+            }
+        }
+    }
+    let mut ece = 0.0;
+    for band in 0..5 {
+        let (lo, hi) = (band as f32 * 0.2, band as f32 * 0.2 + 0.2);
+        let in_band: Vec<&(f32, bool)> = all_conf
+            .iter()
+            .filter(|(c, _)| *c >= lo && (*c < hi || band == 4))
+            .collect();
+        if in_band.is_empty() {
+            continue;
+        }
+        let acc = in_band.iter().filter(|(_, ok)| *ok).count() as f32 / in_band.len() as f32;
+        let conf = in_band.iter().map(|(c, _)| c).sum::<f32>() / in_band.len() as f32;
+        ece += (acc - conf).abs() * in_band.len() as f32 / all_conf.len() as f32;
+        println!(
+            "confidence {lo:.1}-{hi:.1}: n {:>3}, mean confidence {conf:.2}, accuracy {acc:.2}",
+            in_band.len()
+        );
+    }
+    println!(
+        "expected calibration error {ece:.3} ({} wrong)",
+        wrong.len()
+    );
+    // Temperature minimising the out-of-fold log-loss of the untempered model.
+    let mut oof: Vec<([f32; CLASSES], usize)> = Vec::new();
+    for fold in 0..5 {
+        let (held, kept): (Vec<_>, Vec<_>) = train
+            .iter()
+            .cloned()
+            .enumerate()
+            .partition(|(i, _)| i % 5 == fold);
+        let kept: Vec<EvalExample> = kept.into_iter().map(|(_, e)| e).collect();
+        let params = TrainParams {
+            temperature: 1.0,
+            ..TrainParams::default()
+        };
+        let a = OfflineAnalyzer::train_with(&kept, &catalog, params);
+        for (_, e) in held {
+            if let Some(intent) = e.intent {
+                oof.push((a.logits(&e.text, &ctx), class_of(intent)));
+            }
+        }
+    }
+    let nll = |t: f32| {
+        oof.iter()
+            .map(|(z, y)| {
+                let m = z.iter().copied().fold(f32::MIN, f32::max);
+                let sum: f32 = z.iter().map(|v| ((v - m) / t).exp()).sum();
+                -(((z[*y] - m) / t) - sum.ln())
+            })
+            .sum::<f32>()
+            / oof.len() as f32
+    };
+    let best = (1..=30)
+        .map(|i| i as f32 * 0.05)
+        .fold((1.0_f32, f32::MAX), |b, t| {
+            if nll(t) < b.1 {
+                (t, nll(t))
+            } else {
+                b
+            }
+        });
+    println!(
+        "log-loss at T=1: {:.3}; best temperature {:.2} (log-loss {:.3})",
+        nll(1.0),
+        best.0,
+        best.1
+    );
+    for m in &report.intent_errors {
+        println!(
+            "intent  {:<17} → {:<17} {:.2}  {}",
+            m.expected, m.predicted, m.confidence, m.text
+        );
+    }
+    for m in &report.product_errors {
+        println!(
+            "product {:<17} → {:<17} {:.2}  {}",
+            m.expected, m.predicted, m.confidence, m.text
+        );
+    }
+}
+
+/// Development aid: the escalation and signal mistakes on TRAIN and TEST, the splits tuning may
+/// read (never HOLDOUT). `cargo test -p leadline-domain -- --ignored tuning_mistakes --nocapture`
+#[test]
+#[ignore]
+fn tuning_mistakes() {
+    let a = analyzer();
+    let ctx = demo_context().unwrap();
+    for jsonl in [dataset::TRAIN_JSONL, dataset::TEST_JSONL] {
+        for ex in parse_examples(jsonl).unwrap() {
+            let got = a.analyze(&ex.text, &ctx);
+            if let Some(esc) = ex.escalate {
+                if esc != got.wants_human {
+                    println!("escalate {esc:<5} got {:<5} {}", got.wants_human, ex.text);
+                }
+            }
+            if let Some(gold) = &ex.signals {
+                for s in crate::analysis::Signal::ALL {
+                    let g = gold.contains(&s);
+                    let p = got.signals.iter().any(|h| h.signal == s);
+                    if g != p {
+                        println!("signal {:<16} want {g:<5} {}", s.as_str(), ex.text);
+                    }
+                }
+            }
+        }
+    }
+}
