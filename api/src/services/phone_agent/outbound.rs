@@ -100,6 +100,13 @@ pub async fn start_outbound_call(
     attempt: i32,
     not_before: Option<DateTime<Utc>>,
 ) -> ApiResult<calls::Model> {
+    crate::services::billing::require_feature(
+        state,
+        tenant_id,
+        leadline_domain::billing::Feature::PhoneAgent,
+        None,
+    )
+    .await?;
     let lead = state.store.lead(tenant_id, lead_id).await?;
     let phone = lead
         .phone
