@@ -102,7 +102,15 @@ impl Application {
         let mailer = crate::mailer::Mailer::from_config(&config).context("setting up e-mail")?;
         tracing::info!(transport = %mailer.describe(), "account e-mail");
         let limits = Arc::new(RequestLimits::new(&config, &limit_store));
+        let billing = crate::services::billing::StripeClients::from_config(&config)
+            .context("setting up billing")?;
+        tracing::info!(
+            enabled = config.billing_enabled(),
+            plans = %config.plans_source,
+            "billing"
+        );
         let state = AppState {
+            billing: Arc::new(billing),
             mailer: Arc::new(mailer),
             store,
             bus,

@@ -254,6 +254,20 @@ pub struct Config {
     /// The outbox folder used when `SMTP_URL` is unset: `outbox/` beside the SQLite file, or in
     /// the working directory for PostgreSQL. One `.eml` file per message.
     pub mail_outbox_dir: std::path::PathBuf,
+    /// Billing through Stripe: `STRIPE_SECRET_KEY` (unset: billing is off and every tenant is
+    /// on the plans file's `defaultPlan`), `STRIPE_WEBHOOK_SECRET` (the endpoint's `whsec_…`;
+    /// several, separated by commas, while one is rolled) and `STRIPE_API_BASE` (default
+    /// `https://api.stripe.com`; the fake's URL in tests).
+    pub stripe: leadline_stripe::Settings,
+    /// The plans (`LEADLINE_PLANS`: the path of a JSON plans file, see
+    /// `domain/data/billing/plans.json`; unset: those built-in plans). Read and checked at
+    /// start: a file that does not parse stops the start naming what is wrong.
+    pub plans: std::sync::Arc<leadline_domain::billing::PlanCatalog>,
+    /// Where the plans came from (the path, or `built-in`), for `/readyz`.
+    pub plans_source: String,
+    /// How long a tenant whose renewal payment failed (PAST_DUE) keeps its plan
+    /// (`LEADLINE_BILLING_GRACE_DAYS`, default 7, at most 90; 0: none).
+    pub billing_grace: chrono::Duration,
 }
 
 /// Where the server runs (`LEADLINE_ENV`): production hides what helps developers explore.
@@ -328,6 +342,8 @@ impl std::fmt::Debug for Config {
             .field("ai_rate_per_minute", &self.ai_rate_per_minute)
             .field("smtp", &self.smtp_url.as_deref().map(redact_url))
             .field("smtp_from", &self.smtp_from)
+            .field("stripe", &self.stripe)
+            .field("plans", &self.plans_source)
             .finish_non_exhaustive()
     }
 }
@@ -397,7 +413,38 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Reads the plans file named by `LEADLINE_PLANS` (JSON: `serde_json` is already in every
+/// crate, the file is small and written once, and JSON's errors name line and column); unset
+/// means the built-in plans.
+fn plans(
+    path: Option<String>,
+) -> anyhow::Result<(
+    std::sync::Arc<leadline_domain::billing::PlanCatalog>,
+    String,
+)> {
+    use leadline_domain::billing::PlanCatalog;
+    let Some(path) = path else {
+        return Ok((
+            std::sync::Arc::new(PlanCatalog::builtin()),
+            "built-in".to_owned(),
+        ));
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("LEADLINE_PLANS: cannot read the plans file {path}"))?;
+    let catalog = PlanCatalog::from_json(&text)
+        .map_err(|e| anyhow::anyhow!("LEADLINE_PLANS ({path}): {e}"))?;
+    Ok((std::sync::Arc::new(catalog), path))
+}
+
 impl Config {
+    /// Whether billing is on: a Stripe secret key is configured.
+    pub fn billing_enabled(&self) -> bool {
+        self.stripe
+            .secret_key
+            .as_deref()
+            .is_some_and(|k| !k.trim().is_empty())
+    }
+
     /// What the AI phone agent still needs, for `/readyz`: the Twilio and ElevenLabs settings
     /// and `LEADLINE_PUBLIC_URL`, in a stable order.
     pub fn phone_agent_missing(&self) -> Vec<&'static str> {
@@ -515,6 +562,25 @@ impl Config {
             Some("production") => Environment::Production,
             Some(_) => bail!("LEADLINE_ENV must be development or production"),
         };
+        let (plans, plans_source) = plans(get("LEADLINE_PLANS"))?;
+        let stripe = leadline_stripe::Settings {
+            secret_key: get("STRIPE_SECRET_KEY"),
+            webhook_secrets: get("STRIPE_WEBHOOK_SECRET")
+                .map(|v| leadline_stripe::Settings::parse_webhook_secrets(&v))
+                .unwrap_or_default(),
+            api_base: get("STRIPE_API_BASE"),
+        };
+        // Checked now, so a bad base or secret list stops the start with the variable's name.
+        if stripe.secret_key.is_some() {
+            stripe
+                .client()
+                .map_err(|e| anyhow::anyhow!("Stripe settings: {e}"))?;
+        }
+        if !stripe.webhook_secrets.is_empty() {
+            stripe
+                .receiver()
+                .map_err(|e| anyhow::anyhow!("STRIPE_WEBHOOK_SECRET: {e}"))?;
+        }
         let ws_limit = |key: &str, default: u64| -> anyhow::Result<usize> {
             Ok(usize::try_from(number(key, default)?.clamp(1, 10_000))?)
         };
@@ -671,6 +737,12 @@ impl Config {
             media_stream_token_ttl: Duration::from_secs(
                 number("LEADLINE_MEDIA_STREAM_TOKEN_TTL_SECONDS", 60)?.clamp(1, 600),
             ),
+            stripe,
+            plans,
+            plans_source,
+            billing_grace: chrono::Duration::days(i64::try_from(
+                number("LEADLINE_BILLING_GRACE_DAYS", 7)?.min(90),
+            )?),
         })
     }
 

@@ -33,6 +33,15 @@ pub enum ApiError {
     },
     /// UNAVAILABLE / 503: a backend is down; the caller should retry.
     Unavailable(String),
+    /// PAYMENT_REQUIRED / 402: the tenant's plan in force does not include `feature`
+    /// (`reason` NOT_ON_PLAN), or its subscription ended (CANCELED) or a payment is overdue past
+    /// the grace period (PAST_DUE). `plan` is the plan in force. The owner fixes it through
+    /// `createCheckoutSession` or `createBillingPortalSession`; retrying does not help.
+    PaymentRequired {
+        plan: String,
+        feature: &'static str,
+        reason: &'static str,
+    },
     /// INTERNAL / 500: a bug or an unexpected failure. The text is logged, never shown.
     Internal(anyhow::Error),
 }
@@ -62,6 +71,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => "RATE_LIMITED",
             ApiError::LimitReached { .. } => "LIMIT_REACHED",
             ApiError::Unavailable(_) => "UNAVAILABLE",
+            ApiError::PaymentRequired { .. } => "PAYMENT_REQUIRED",
             ApiError::Internal(_) => "INTERNAL",
         }
     }
@@ -78,6 +88,7 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS
             }
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::PaymentRequired { .. } => StatusCode::PAYMENT_REQUIRED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -91,6 +102,19 @@ impl ApiError {
             | ApiError::Unavailable(m) => m.clone(),
             ApiError::NotFound(what) => format!("{what} not found"),
             ApiError::LimitReached { message, .. } => message.clone(),
+            ApiError::PaymentRequired {
+                plan,
+                feature,
+                reason,
+            } => match *reason {
+                "PAST_DUE" => format!(
+                    "{feature} is paused: a payment is overdue and the grace period is over; update the payment method in the billing portal"
+                ),
+                "CANCELED" => format!(
+                    "{feature} needs a subscription: the subscription ended, so the {plan} plan applies"
+                ),
+                _ => format!("{feature} is not included in the {plan} plan; choose a plan that includes it"),
+            },
             ApiError::BadUserInput { field, message } => format!("{field}: {message}"),
             ApiError::RateLimited { retry_after_secs } => {
                 format!("rate limited; retry in {retry_after_secs} s")
@@ -116,6 +140,16 @@ impl ApiError {
         }
         if let ApiError::LimitReached { limit, .. } = self {
             extensions["limit"] = serde_json::Value::from(*limit);
+        }
+        if let ApiError::PaymentRequired {
+            plan,
+            feature,
+            reason,
+        } = self
+        {
+            extensions["plan"] = serde_json::Value::from(plan.clone());
+            extensions["feature"] = serde_json::Value::from(*feature);
+            extensions["reason"] = serde_json::Value::from(*reason);
         }
         serde_json::json!({ "message": self.public_message(), "extensions": extensions })
     }
@@ -162,6 +196,16 @@ impl From<ApiError> for async_graphql::Error {
         }
         if let ApiError::LimitReached { limit, .. } = &error {
             extensions.set("limit", *limit);
+        }
+        if let ApiError::PaymentRequired {
+            plan,
+            feature,
+            reason,
+        } = &error
+        {
+            extensions.set("plan", plan.clone());
+            extensions.set("feature", *feature);
+            extensions.set("reason", *reason);
         }
         gql.extensions = Some(extensions);
         gql
@@ -214,6 +258,15 @@ mod tests {
             ),
             (ApiError::Unavailable("db down".into()), "UNAVAILABLE", 503),
             (
+                ApiError::PaymentRequired {
+                    plan: "FREE".into(),
+                    feature: "LIVE_SELLING",
+                    reason: "NOT_ON_PLAN",
+                },
+                "PAYMENT_REQUIRED",
+                402,
+            ),
+            (
                 ApiError::Internal(anyhow::anyhow!("secret table name leads_v2 exploded")),
                 "INTERNAL",
                 500,
@@ -252,5 +305,17 @@ mod tests {
         let gql: async_graphql::Error = limited.into();
         let extensions = format!("{:?}", gql.extensions);
         assert!(extensions.contains("retryAfter"), "{extensions}");
+        let payment = ApiError::PaymentRequired {
+            plan: "FREE".into(),
+            feature: "PHONE_AGENT",
+            reason: "PAST_DUE",
+        };
+        let json = payment.to_json();
+        assert_eq!(json["extensions"]["plan"], "FREE");
+        assert_eq!(json["extensions"]["feature"], "PHONE_AGENT");
+        assert_eq!(json["extensions"]["reason"], "PAST_DUE");
+        let gql: async_graphql::Error = payment.into();
+        let extensions = serde_json::to_value(&gql.extensions).unwrap_or_default();
+        assert_eq!(extensions["feature"], "PHONE_AGENT");
     }
 }

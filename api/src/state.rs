@@ -36,4 +36,6 @@ pub struct AppState {
     pub support: Arc<crate::services::support::SupportRuntime>,
     /// Outbound account e-mail (SMTP or the outbox folder), used by the `send_email` job.
     pub mailer: Arc<crate::mailer::Mailer>,
+    /// The Stripe client and webhook receiver (billing is off without a key).
+    pub billing: Arc<crate::services::billing::StripeClients>,
 }

@@ -41,6 +41,10 @@ pub fn worker_pool(state: &AppState) -> WorkerPool {
             crate::services::phone_agent::outbound::HangUpHandler::new(state.clone()),
         )
         .with(
+            crate::store::billing::STRIPE_EVENT_JOB,
+            crate::services::billing::webhook::StripeEventHandler::new(state.clone()),
+        )
+        .with(
             crate::mailer::SEND_EMAIL_JOB,
             crate::mailer::SendEmailHandler::new(state.store.clone(), state.mailer.clone()),
         );

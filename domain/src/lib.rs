@@ -54,6 +54,7 @@ macro_rules! named_enum {
 
 pub mod allocation;
 pub mod analysis;
+pub mod billing;
 pub mod call_analytics;
 pub mod call_outcome;
 pub mod calls;

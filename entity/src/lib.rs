@@ -30,6 +30,7 @@ pub mod memberships;
 pub mod messages;
 pub mod nurture_enrollments;
 pub mod products;
+pub mod stripe_events;
 pub mod tenants;
 pub mod tickets;
 pub mod users;

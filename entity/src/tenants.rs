@@ -46,6 +46,16 @@ pub struct Model {
     pub nurture_schedule: Option<Json>,
     /// Micro-USD per billed telephony minute (cost per lead); 0: not configured.
     pub call_minute_rate_micros: i64,
+    /// The Stripe subscription `subscription_status` comes from.
+    pub stripe_subscription_id: Option<String>,
+    /// When the subscription's current period ends.
+    pub billing_current_period_end: Option<DateTimeUtc>,
+    /// Whether the subscription ends at the period's end.
+    pub billing_cancel_at_period_end: bool,
+    /// Since when a payment is owed (PAST_DUE only); the grace period runs from it.
+    pub billing_past_due_since: Option<DateTimeUtc>,
+    /// When the applied subscription state was read from Stripe (older reads are ignored).
+    pub billing_synced_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

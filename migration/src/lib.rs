@@ -24,6 +24,7 @@ mod m20261207_000003_fill_lead_phone;
 mod m20261207_000004_call_policy;
 mod m20261207_000005_phone_agent;
 mod m20261207_000006_lead_flow;
+mod m20261208_000001_billing;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000004_call_policy::Migration),
             Box::new(m20261207_000005_phone_agent::Migration),
             Box::new(m20261207_000006_lead_flow::Migration),
+            Box::new(m20261208_000001_billing::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@
 mod access;
 mod ai;
 mod attacks;
+mod billing;
 mod call_policy;
 mod calls;
 mod fuzz;

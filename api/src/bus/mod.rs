@@ -82,6 +82,20 @@ pub enum Event {
         /// When.
         at: chrono::DateTime<chrono::Utc>,
     },
+    /// The tenant's plan or billing status changed (`billingUpdated`), after the change that
+    /// caused it (a Stripe event applied by the billing job) committed.
+    BillingUpdated {
+        /// The plan bought (its id).
+        plan: String,
+        /// The standing.
+        status: leadline_domain::billing::BillingStatus,
+        /// When the current period ends.
+        current_period_end: Option<chrono::DateTime<chrono::Utc>>,
+        /// Whether the subscription ends at the period's end.
+        cancel_at_period_end: bool,
+        /// When.
+        at: chrono::DateTime<chrono::Utc>,
+    },
     /// Someone's access to the tenant changed (removed, role changed, key revoked, lead
     /// deleted). Published after the change commits; open sockets of that principal
     /// re-authenticate and end their subscriptions if the principal is gone or changed.
@@ -127,9 +141,10 @@ impl Event {
             // A dashboard watching one lead is not woken by the tenant's other leads.
             Event::LeadScoreChanged(change) => Some(change.lead_id),
             Event::LeadUpdated { lead } => Some(lead.id),
-            Event::JobUpdated { .. } | Event::JobsAvailable | Event::PhoneAgentStatus { .. } => {
-                None
-            }
+            Event::JobUpdated { .. }
+            | Event::JobsAvailable
+            | Event::PhoneAgentStatus { .. }
+            | Event::BillingUpdated { .. } => None,
         }
     }
 }

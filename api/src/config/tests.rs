@@ -211,3 +211,71 @@ fn mail_goes_to_an_outbox_beside_the_database_unless_smtp_is_configured() -> any
     assert!(config(&[("SMTP_FROM", "not an address")]).is_err());
     Ok(())
 }
+
+#[test]
+#[allow(clippy::unwrap_used)]
+fn billing_is_off_without_a_key_and_reads_rotating_webhook_secrets() -> anyhow::Result<()> {
+    let off = config(&[])?;
+    assert!(!off.billing_enabled());
+    assert_eq!(off.plans_source, "built-in");
+    assert_eq!(off.plans.default().id, "UNLIMITED");
+    assert_eq!(off.billing_grace, chrono::Duration::days(7));
+    let on = config(&[
+        ("STRIPE_SECRET_KEY", "sk_test_hidden_key"),
+        ("STRIPE_WEBHOOK_SECRET", "whsec_new, whsec_old"),
+        ("STRIPE_API_BASE", "http://127.0.0.1:9"),
+        ("LEADLINE_BILLING_GRACE_DAYS", "0"),
+    ])?;
+    assert!(on.billing_enabled());
+    assert_eq!(on.stripe.webhook_secrets, vec!["whsec_new", "whsec_old"]);
+    assert!(on.stripe.missing().is_empty());
+    assert_eq!(on.billing_grace, chrono::Duration::zero());
+    assert!(!format!("{on:?}").contains("sk_test_hidden_key"));
+    let error = config(&[
+        ("STRIPE_SECRET_KEY", "sk_x"),
+        ("STRIPE_API_BASE", "ftp://x"),
+    ])
+    .map(|_| ())
+    .unwrap_err();
+    assert!(
+        format!("{error:#}").contains("STRIPE_API_BASE"),
+        "{error:#}"
+    );
+    Ok(())
+}
+
+#[test]
+#[allow(clippy::unwrap_used)]
+fn a_plans_file_that_does_not_parse_stops_the_start() -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("leadline-plans-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir)?;
+    let broken = dir.join("plans.json");
+    std::fs::write(&broken, r#"{"defaultPlan":"X","freePlan":"X","plans":[]}"#)?;
+    let path = broken.to_string_lossy().into_owned();
+    let error = config(&[("LEADLINE_PLANS", path.as_str())])
+        .map(|_| ())
+        .unwrap_err();
+    let text = format!("{error:#}");
+    assert!(
+        text.contains("LEADLINE_PLANS") && text.contains("at least one plan"),
+        "{text}"
+    );
+    let missing = config(&[("LEADLINE_PLANS", "/nonexistent/plans.json")])
+        .map(|_| ())
+        .unwrap_err();
+    assert!(
+        format!("{missing:#}").contains("cannot read"),
+        "{missing:#}"
+    );
+    let good = dir.join("good.json");
+    std::fs::write(
+        &good,
+        r#"{"defaultPlan":"ONE","freePlan":"ONE","plans":[{"id":"ONE","name":"One","features":{"supportChat":true}}]}"#,
+    )?;
+    let path = good.to_string_lossy().into_owned();
+    let loaded = config(&[("LEADLINE_PLANS", path.as_str())])?;
+    assert_eq!(loaded.plans.default().id, "ONE");
+    assert_eq!(loaded.plans_source, path);
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}

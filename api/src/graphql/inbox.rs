@@ -514,6 +514,19 @@ impl InboxMutation {
         )?;
         let state = state(ctx);
         let conversation = state.store.conversation(tenant_id, conversation_id).await?;
+        // The plan gate for the inbox's outbound messages (the support chat's agent replies are
+        // not an inbox channel and are never refused).
+        let channel = leadline_domain::channel::Channel::parse(&conversation.channel)
+            .map_err(|e| crate::error::ApiError::Internal(anyhow::Error::new(e)))?;
+        if channel != leadline_domain::channel::Channel::WebChat {
+            crate::services::billing::require_feature(
+                state,
+                tenant_id,
+                leadline_domain::billing::Feature::InboxChannels,
+                Some(channel),
+            )
+            .await?;
+        }
         let reply = AgentReply {
             text,
             client_message_id,

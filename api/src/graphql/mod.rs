@@ -4,6 +4,7 @@
 
 mod account;
 mod ai;
+mod billing;
 mod call_settings;
 mod calls;
 mod catalog;
@@ -35,6 +36,7 @@ use crate::store::{encode_cursor, Page, PageRequest};
 pub struct QueryRoot(
     account::AccountQuery,
     ai::AiQuery,
+    billing::BillingQuery,
     call_settings::CallSettingsQuery,
     calls::CallsQuery,
     catalog::CatalogQuery,
@@ -51,6 +53,7 @@ pub struct QueryRoot(
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
     account::AccountMutation,
+    billing::BillingMutation,
     call_settings::CallSettingsMutation,
     calls::CallsMutation,
     catalog::CatalogMutation,
@@ -65,6 +68,7 @@ pub struct MutationRoot(
 /// All subscriptions.
 #[derive(MergedSubscription, Default)]
 pub struct SubscriptionRoot(
+    billing::BillingSubscription,
     calls::CallsSubscription,
     inbox::InboxSubscription,
     jobs::JobSubscription,

@@ -27,6 +27,13 @@ pub async fn readyz(State(state): State<HttpState>) -> Response {
             "configured": state.app.config.livekit.missing().is_empty(),
             "missing": state.app.config.livekit.missing(),
         },
+        // Billing is off without a Stripe key: every tenant is then on the default plan.
+        "billing": {
+            "enabled": state.app.config.billing_enabled(),
+            "missing": state.app.config.stripe.missing(),
+            "plans": state.app.config.plans_source,
+            "defaultPlan": state.app.config.plans.default_plan,
+        },
         "phoneAgent": {
             "configured": state.app.config.phone_agent_missing().is_empty(),
             "missing": state.app.config.phone_agent_missing(),

@@ -1,8 +1,9 @@
 //! The axum router: `/graphql` (POST queries, GET GraphiQL), `/graphql/ws` (graphql-transport-ws),
-//! `/healthz`, `/readyz`, `/metrics`, the cron shim and the messaging webhooks
-//! `/api/webhook/{channel}/{tenantSlug}`. Every response carries an `x-request-id`; every error is
+//! `/healthz`, `/readyz`, `/metrics`, the cron shim, the messaging webhooks
+//! `/api/webhook/{channel}/{tenantSlug}` and Stripe's `/api/webhook/stripe`. Every response carries an `x-request-id`; every error is
 //! JSON with a stable code; a panic in a handler becomes a 500 JSON answer, not a dropped socket.
 
+mod billing_webhooks;
 mod graphql;
 mod health;
 mod jobs;
@@ -57,6 +58,7 @@ pub fn router(state: HttpState) -> Router {
             post(live_webhooks::tiktok_live),
         )
         .route("/api/webhook/livekit", post(voice_webhooks::livekit))
+        .route("/api/webhook/stripe", post(billing_webhooks::stripe))
         .route(
             "/api/voice/twilio/incoming",
             post(voice_webhooks::twilio_incoming),

@@ -36,7 +36,8 @@ impl From<crate::error::ApiError> for JobFailure {
             | ApiError::BadUserInput { .. }
             | ApiError::Forbidden(_)
             | ApiError::Unauthenticated(_)
-            | ApiError::LimitReached { .. } => JobFailure::Permanent(text),
+            | ApiError::LimitReached { .. }
+            | ApiError::PaymentRequired { .. } => JobFailure::Permanent(text),
             ApiError::RateLimited { .. }
             | ApiError::Unavailable(_)
             | ApiError::Conflict(_)

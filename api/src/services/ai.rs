@@ -466,7 +466,7 @@ impl AiService {
         let settings_row = match self.inner.store.ai_context(tenant_id).await {
             Ok(row) => row,
             Err(error) => {
-                tracing::warn!(%tenant_id, %error, "the AI settings could not be read; the offline writer writes the follow-up");
+                tracing::warn!(%tenant_id, ?error, "the AI settings could not be read; the offline writer writes the follow-up");
                 calls.fallback += 1;
                 self.record_usage(tenant_id, calls).await;
                 return offline();

@@ -3,6 +3,7 @@
 //! and never see HTTP or GraphQL types.
 
 pub mod ai;
+pub mod billing;
 pub mod calls;
 pub mod conversation;
 pub mod inbox;

@@ -9,6 +9,7 @@
 //! Must not: parse client input (that is BAD_USER_INPUT, at the GraphQL boundary).
 
 use leadline_domain::analysis::{Intent, Provider, Signal};
+use leadline_domain::billing::{BillingStatus, Feature, UsageItem};
 use leadline_domain::call_analytics::Granularity;
 use leadline_domain::calls::{AnsweredBy, CallStatus, CustomerResponse};
 use leadline_domain::channel::{Channel, ConnectionStatus};
@@ -51,6 +52,9 @@ macro_rules! stored {
 stored!(
     AnsweredBy,
     ApiKeyScope,
+    BillingStatus,
+    Feature,
+    UsageItem,
     CallStatus,
     Channel,
     Consent,

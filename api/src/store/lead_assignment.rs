@@ -5,7 +5,7 @@
 //! and the resolver do, after the commit).
 
 use leadline_domain::conversation::Handler;
-use leadline_domain::ids::TenantId;
+use leadline_domain::ids::{LeadId, TenantId, UserId};
 use leadline_domain::tenant::Role;
 use leadline_entity::{leads, memberships};
 use sea_orm::{
@@ -25,7 +25,7 @@ use crate::error::{ApiError, ApiResult};
 pub struct LeadAssignment {
     pub handler: Handler,
     /// The member who takes the lead (HUMAN); `None`: the sales team's queue.
-    pub agent: Option<Uuid>,
+    pub agent: Option<UserId>,
 }
 
 /// What [`Store::assign_lead`] did.
@@ -44,12 +44,13 @@ impl Store {
         &self,
         tenant: TenantId,
         actor: Actor,
-        lead_id: Uuid,
+        lead: LeadId,
         assignment: LeadAssignment,
     ) -> ApiResult<LeadAssigned> {
         let tenant_id = tenant.uuid();
+        let lead_id = lead.uuid();
         let tx = self.db.begin().await?;
-        if let Some(agent) = assignment.agent {
+        if let Some(agent) = assignment.agent.map(UserId::uuid) {
             let role = memberships::Entity::find()
                 .filter(memberships::Column::TenantId.eq(tenant_id))
                 .filter(memberships::Column::UserId.eq(agent))
@@ -72,7 +73,7 @@ impl Store {
         let lead = query.one(&tx).await?.ok_or(ApiError::NotFound("lead"))?;
         let agent = match assignment.handler {
             Handler::Ai => None,
-            Handler::Human => assignment.agent,
+            Handler::Human => assignment.agent.map(UserId::uuid),
         };
         if lead.handler == assignment.handler.as_str() && lead.assigned_user_id == agent {
             tx.rollback().await?;

@@ -7,6 +7,7 @@ mod ai_usage;
 mod allocation;
 mod api_keys;
 mod audit;
+pub mod billing;
 pub mod call_analytics;
 pub mod call_settings;
 pub mod calls;

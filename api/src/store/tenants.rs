@@ -76,6 +76,11 @@ pub(super) fn new_tenant_row(
         appointments_per_slot: Set(1),
         nurture_schedule: Set(None),
         call_minute_rate_micros: Set(0),
+        stripe_subscription_id: Set(None),
+        billing_current_period_end: Set(None),
+        billing_cancel_at_period_end: Set(false),
+        billing_past_due_since: Set(None),
+        billing_synced_at: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
     }

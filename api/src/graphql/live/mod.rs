@@ -105,6 +105,13 @@ impl LiveMutation {
             .as_ref()
             .and_then(|t| t.webhook_only)
             .unwrap_or(false);
+        crate::services::billing::require_feature(
+            app,
+            tenant_id,
+            leadline_domain::billing::Feature::LiveSelling,
+            None,
+        )
+        .await?;
         crate::services::live::credentials::require_for_start(
             app,
             tenant_id,

@@ -64,6 +64,13 @@ pub async fn start_reminder_call(
     invoice_id: InvoiceId,
     not_before: Option<DateTime<Utc>>,
 ) -> ApiResult<calls::Model> {
+    crate::services::billing::require_feature(
+        state,
+        tenant_id,
+        leadline_domain::billing::Feature::ReminderCalls,
+        None,
+    )
+    .await?;
     let invoice = state.store.invoice(tenant_id, invoice_id).await?;
     if invoice.status == crate::store::calls::invoice_status::PAID {
         return Err(ApiError::Conflict(format!(

@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use leadline_domain::analysis::{Analysis, HistoryTurn, Speaker};
+use leadline_domain::billing::Feature;
 use leadline_domain::channel::Channel;
 use leadline_domain::conversation::{ConversationStatus, Handler};
 use leadline_domain::escalation::{check_escalation, Escalation, EscalationInput};
@@ -210,6 +211,27 @@ impl JobHandler for AiTurnHandler {
         let text = clip(&trigger.body);
         if text.trim().is_empty() {
             return skipped("the message has no text to answer");
+        }
+        // The plan gate (issue 16): the customer's message is stored already; without the
+        // feature the AI stays silent instead of failing, and people can still answer.
+        let (feature, on_channel) = match channel {
+            Channel::WebChat => (Feature::SupportChat, None),
+            other => (Feature::InboxChannels, Some(other)),
+        };
+        match crate::services::billing::require_feature(&self.state, tenant_id, feature, on_channel)
+            .await
+        {
+            Ok(()) => {}
+            Err(ApiError::PaymentRequired { plan, reason, .. }) => {
+                return Ok(json!({
+                    "skipped": "the plan in force does not include this AI reply",
+                    "code": "PAYMENT_REQUIRED",
+                    "plan": plan,
+                    "feature": feature.as_str(),
+                    "reason": reason,
+                }))
+            }
+            Err(other) => return Err(other.into()),
         }
         // What the channel's front end adds (the support chat: the customer's profile and
         // tickets) comes first, as one SYSTEM turn.

@@ -265,9 +265,31 @@ pub async fn answer_incoming(
         .and_then(|from| PhoneNumber::parse(from, None).ok())
         .map(|n| n.as_str().to_owned());
     let public_url = state.config.public_url.as_deref();
-    let agent_answers =
-        tenant.agent_running && inbound_agent_id(&tenant).is_some() && public_url.is_some();
     let tenant_id = TenantId(tenant.id);
+    let agent_ready =
+        tenant.agent_running && inbound_agent_id(&tenant).is_some() && public_url.is_some();
+    // The plan gate: without the phone agent in force the call goes to the human operator,
+    // as when the agent is stopped, so no caller meets an error.
+    let entitled = if agent_ready {
+        match crate::services::billing::require_feature(
+            state,
+            tenant_id,
+            leadline_domain::billing::Feature::PhoneAgent,
+            None,
+        )
+        .await
+        {
+            Ok(()) => true,
+            Err(ApiError::PaymentRequired { plan, reason, .. }) => {
+                tracing::info!(%tenant_id, plan = %plan, reason, "phone agent not in the plan in force: the call goes to a person");
+                false
+            }
+            Err(other) => return Err(other),
+        }
+    } else {
+        false
+    };
+    let agent_answers = agent_ready && entitled;
     let stored = state
         .store
         .start_inbound_call(

@@ -100,6 +100,13 @@ pub async fn start_outbound_call(
     attempt: i32,
     not_before: Option<DateTime<Utc>>,
 ) -> ApiResult<calls::Model> {
+    crate::services::billing::require_feature(
+        state,
+        tenant_id,
+        leadline_domain::billing::Feature::PhoneAgent,
+        None,
+    )
+    .await?;
     let lead = state.store.lead(tenant_id, LeadId(lead_id)).await?;
     let phone = lead
         .phone
@@ -190,7 +197,7 @@ pub const LEAD_ASSIGNED_TO_HUMAN: &str = "LEAD_ASSIGNED_TO_HUMAN";
 pub async fn cancel_pending_for_lead(
     state: &AppState,
     tenant_id: TenantId,
-    lead_id: Uuid,
+    lead_id: LeadId,
 ) -> ApiResult<Option<calls::Model>> {
     let Some(call) = state.store.active_outbound_call(tenant_id, lead_id).await? else {
         return Ok(None);
@@ -202,7 +209,7 @@ pub async fn cancel_pending_for_lead(
         .store
         .move_call(
             tenant_id,
-            call.id,
+            CallId(call.id),
             CallStatus::Canceled,
             CallStatusChange {
                 error_code: Some(LEAD_ASSIGNED_TO_HUMAN.to_owned()),
