@@ -10,6 +10,7 @@ use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures::Stream;
 use leadline_domain::billing::{self as domain, Plan as DomainPlan};
+use leadline_domain::ids::UserId;
 use leadline_domain::tenant::Role;
 
 use super::subscription::tenant_events;
@@ -331,7 +332,7 @@ impl BillingMutation {
     ) -> async_graphql::Result<CreateCheckoutSessionPayload> {
         let (user, tenant) = owner(ctx)?;
         let app = state(ctx);
-        let email = app.store.user(user).await?.map(|u| u.email);
+        let email = app.store.user(UserId(user)).await?.map(|u| u.email);
         let url = service::create_checkout_session(
             app,
             tenant,
@@ -355,7 +356,7 @@ impl BillingMutation {
     ) -> async_graphql::Result<CreateBillingPortalSessionPayload> {
         let (user, tenant) = owner(ctx)?;
         let app = state(ctx);
-        let email = app.store.user(user).await?.map(|u| u.email);
+        let email = app.store.user(UserId(user)).await?.map(|u| u.email);
         let url = service::create_portal_session(app, tenant, email.as_deref(), &input.return_url)
             .await?;
         Ok(CreateBillingPortalSessionPayload { url })

@@ -13,7 +13,6 @@ use sea_orm::{
     QuerySelect, TransactionTrait,
 };
 use serde_json::json;
-use uuid::Uuid;
 
 use super::audit::{record, AuditEntry};
 use super::{now, Store};
