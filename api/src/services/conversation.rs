@@ -73,6 +73,15 @@ pub async fn agent_reply(
 ) -> ApiResult<ReplyOutcome> {
     let tenant_id = TenantId(conversation.tenant_id);
     let channel = Channel::stored(&conversation.channel)?;
+    // A text-message conversation (a lead's SMS to the dealership's number) has no send job
+    // yet: refuse rather than store a reply that would never leave.
+    if channel == Channel::Twilio {
+        return Err(ApiError::bad_input(
+            "conversationId",
+            "replies to text-message (TWILIO) conversations are not sent by the inbox yet; \
+             call or text the lead from the dealership's phone",
+        ));
+    }
     // The same job (kind, payload, idempotency key) the AI turn enqueues for its replies.
     let sends = send_job_kind(channel).is_some();
     let metadata = match actor.api_key_id {

@@ -6,7 +6,7 @@ use super::*;
 
 const NURTURE: &str = "{ nurtureLeads(first: 20) { nodes { status stopReason lead { id } } } }";
 const SETTINGS: &str = "mutation($input: UpdateTenantSettingsInput!) { updateTenantSettings(input: $input) { tenant { id } } }";
-const CONVERSATIONS: &str = "query($lead: ID!) { conversations(filter: {leadId: $lead}, first: 5) { edges { node { channel messages(first: 5) { edges { node { body direction } } } } } } }";
+const CONVERSATIONS: &str = "query($lead: ID!) { conversations(filter: {leadId: $lead}, first: 5) { edges { node { id channel messages(first: 5) { edges { node { body direction } } } } } } }";
 const ANA: &str = "+14155550123";
 
 /// The Messaging webhook Twilio posts for a text `body` from `from` to the dealership.
@@ -99,6 +99,17 @@ async fn a_text_from_a_lead_stops_its_nurture_and_twilios_opt_out_words_stop_cal
     assert_eq!(messages.len(), 1, "the redelivery is not stored twice");
     assert_eq!(messages[0]["node"]["body"], "Is the red Civic still there?");
     assert_eq!(messages[0]["node"]["direction"], "INBOUND");
+    // The inbox does not send texts yet: a reply there is refused, not stored unsent.
+    let conversation_id = edges[0]["node"]["id"].as_str().unwrap();
+    let refused = o
+        .app
+        .graphql(
+            Some(o.owner.as_str()),
+            "mutation($c: ID!) { sendMessage(input: {conversationId: $c, text: \"Yes it is!\"}) { message { id } } }",
+            json!({"c": conversation_id}),
+        )
+        .await;
+    assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{refused}");
 
     // Ben texts " stop ": out of nurture, and the agent may never call him again.
     let stop = o
