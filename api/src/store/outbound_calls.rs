@@ -31,7 +31,7 @@ pub const HANG_UP_JOB: &str = "phone_agent_hang_up";
 /// An outbound call to store: dialled by a job at its time, or BLOCKED by the gate.
 #[derive(Debug, Clone)]
 pub struct NewOutboundCall {
-    pub lead_id: Uuid,
+    pub lead_id: LeadId,
     /// E.164.
     pub to_number: String,
     /// The tenant's Twilio number, E.164.
@@ -75,13 +75,13 @@ impl Store {
     ) -> ApiResult<(calls::Model, call_events::Model)> {
         let tenant_id = tenant.uuid();
         let tx = self.db.begin().await?;
-        let mut lead =
-            leads::Entity::find_by_id(call.lead_id).filter(leads::Column::TenantId.eq(tenant_id));
+        let mut lead = leads::Entity::find_by_id(call.lead_id.uuid())
+            .filter(leads::Column::TenantId.eq(tenant_id));
         if self.is_postgres() {
             lead = lead.lock_exclusive();
         }
         lead.one(&tx).await?.ok_or(ApiError::NotFound("lead"))?;
-        if let Some(active) = active_in(&tx, tenant_id, call.lead_id).await? {
+        if let Some(active) = active_in(&tx, tenant_id, call.lead_id.uuid()).await? {
             tx.rollback().await?;
             return Err(ApiError::Conflict(format!(
                 "the lead already has an outbound call {} ({})",
@@ -94,7 +94,7 @@ impl Store {
         let row = super::calls::call_row(super::calls::CallRow {
             id,
             tenant_id,
-            lead_id: Some(call.lead_id),
+            lead_id: Some(call.lead_id.uuid()),
             invoice_id: None,
             direction: "OUTBOUND",
             provider: TWILIO,

@@ -112,7 +112,7 @@ pub struct InboundCall {
 /// An appointment the rules allowed, to store if the slot still has room.
 #[derive(Debug, Clone)]
 pub struct NewAppointment {
-    pub call_id: Uuid,
+    pub call_id: CallId,
     pub starts_at: DateTime<Utc>,
     pub duration_minutes: i32,
     pub per_slot: u32,
@@ -390,7 +390,8 @@ impl Store {
         let tx = self.db.begin().await?;
         tenant_locked(&tx, self.is_postgres(), tenant).await?;
         let call =
-            super::calls::call_for_update(&tx, self.is_postgres(), tenant, new.call_id).await?;
+            super::calls::call_for_update(&tx, self.is_postgres(), tenant, new.call_id.uuid())
+                .await?;
         let taken = appointments::Entity::find()
             .filter(appointments::Column::TenantId.eq(tenant))
             .filter(appointments::Column::Status.eq(appointment_status::SCHEDULED))
@@ -445,7 +446,7 @@ impl Store {
         let entry = super::calls::insert_event(
             &tx,
             tenant,
-            new.call_id,
+            new.call_id.uuid(),
             event_kind::APPOINTMENT,
             json!({
                 "appointmentId": appointment.id,

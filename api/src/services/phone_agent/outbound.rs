@@ -132,7 +132,7 @@ pub async fn start_outbound_call(
         .create_outbound_call(
             tenant_id,
             NewOutboundCall {
-                lead_id,
+                lead_id: LeadId(lead_id),
                 to_number: number.as_str().to_owned(),
                 from_number: tenant.twilio_phone_number.clone(),
                 attempt,

@@ -172,7 +172,7 @@ async fn schedule_appointment(
                     .book_appointment(
                         call.tenant_id,
                         NewAppointment {
-                            call_id: call.call_id,
+                            call_id: CallId(call.call_id),
                             starts_at,
                             duration_minutes: i32::try_from(rules.minutes()).unwrap_or(30),
                             per_slot: rules.per_slot(),
