@@ -115,24 +115,7 @@ impl ReminderCallHandler {
 
     /// Fails the call with `code` and finishes the job (retrying cannot help).
     async fn fail(&self, call: &calls::Model, code: String) -> Result<Value, JobFailure> {
-        let moved = self
-            .state
-            .store
-            .move_call(
-                TenantId(call.tenant_id),
-                CallId(call.id),
-                CallStatus::Failed,
-                CallStatusChange {
-                    error_code: Some(code.clone()),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(JobFailure::from)?;
-        if let Some((call, entry)) = moved {
-            publish(&self.state, call, entry);
-        }
-        Ok(json!({"status": "FAILED", "error": code}))
+        super::fail_dial(&self.state, call, code).await
     }
 }
 
@@ -200,7 +183,7 @@ impl crate::jobs::JobHandler for ReminderCallHandler {
                     .await
                     .map_err(JobFailure::from)?;
                 if let Some((call, entry)) = moved {
-                    publish(state, call, entry);
+                    publish(state, &call, entry);
                 }
                 return Ok(json!({"status": "BLOCKED", "reason": reason.as_str()}));
             }
@@ -248,7 +231,7 @@ impl crate::jobs::JobHandler for ReminderCallHandler {
                     .await
                     .map_err(JobFailure::from)?;
                 if let Some((call, entry)) = moved {
-                    publish(state, call, entry);
+                    publish(state, &call, entry);
                 }
                 Ok(json!({"status": "DIALING", "livekitCallId": sip_call_id}))
             }

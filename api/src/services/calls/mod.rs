@@ -45,14 +45,40 @@ use crate::store::calls::{CallStatusChange, NewCall};
 use crate::store::inbox::NewTicket;
 use crate::store::ScoreAdjustment;
 /// Publishes a call change for `callEvents`.
-fn publish(state: &AppState, call: calls::Model, entry: call_events::Model) {
+pub(crate) fn publish(state: &AppState, call: &calls::Model, entry: call_events::Model) {
     state.bus.publish(
         TenantId(call.tenant_id),
         Event::Call {
-            call: Box::new(call),
+            call: Box::new(call.clone()),
             entry: Box::new(entry),
         },
     );
+}
+
+/// Fails a call that its dial job cannot place with `code`, publishes the change, and finishes
+/// the job (retrying cannot help). Shared by the reminder and the phone agent's dial jobs.
+pub(crate) async fn fail_dial(
+    state: &AppState,
+    call: &calls::Model,
+    code: String,
+) -> Result<serde_json::Value, crate::jobs::JobFailure> {
+    let moved = state
+        .store
+        .move_call(
+            TenantId(call.tenant_id),
+            leadline_domain::ids::CallId(call.id),
+            CallStatus::Failed,
+            crate::store::calls::CallStatusChange {
+                error_code: Some(code.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(crate::jobs::JobFailure::from)?;
+    if let Some((call, entry)) = moved {
+        publish(state, &call, entry);
+    }
+    Ok(serde_json::json!({"status": "FAILED", "error": code}))
 }
 
 /// Decides and stores a reminder call about `invoice_id`, not before `not_before` (default
@@ -104,7 +130,7 @@ pub async fn start_reminder_call(
     if call.status == CallStatus::Queued.as_str() {
         state.jobs.wake().await;
     }
-    publish(state, call.clone(), entry);
+    publish(state, &call, entry);
     Ok(call)
 }
 
@@ -137,7 +163,7 @@ pub async fn cancel_call(
         .await?
     {
         Some((call, entry)) => {
-            publish(state, call.clone(), entry);
+            publish(state, &call, entry);
             Ok(call)
         }
         None => Err(ApiError::Conflict(
@@ -159,7 +185,7 @@ pub async fn append_transcript(
         .await?;
     let call = state.store.call(tenant_id, call_id).await?;
     for entry in &entries {
-        publish(state, call.clone(), entry.clone());
+        publish(state, &call, entry.clone());
     }
     Ok(entries)
 }
@@ -237,7 +263,7 @@ pub async fn record_outcome(
             ticket,
         )
         .await?;
-    publish(state, call.clone(), entry);
+    publish(state, &call, entry);
     if let (Some(lead_id), Some((delta, signal))) = (call.lead_id, response.score_effect()) {
         // After the outcome committed: a score that fails to move (the lead was deleted
         // meanwhile) does not undo what the call established.

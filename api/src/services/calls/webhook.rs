@@ -105,7 +105,7 @@ pub async fn handle_livekit_event(
     record_receipt(state, &event.id).await?;
     match moved {
         Some((call, entry)) => {
-            publish(state, call.clone(), entry);
+            publish(state, &call, entry);
             if to.is_terminal() {
                 // The call's end is recorded either way; what follows is logged when it fails
                 // rather than failing the delivery (LiveKit would redeliver an event already

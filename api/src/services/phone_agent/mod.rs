@@ -70,16 +70,8 @@ fn http() -> &'static reqwest::Client {
     HTTP.get_or_init(reqwest::Client::new)
 }
 
-/// Publishes a call change for `callEvents`.
-pub(crate) fn publish(state: &AppState, call: &calls::Model, entry: call_events::Model) {
-    state.bus.publish(
-        TenantId(call.tenant_id),
-        Event::Call {
-            call: Box::new(call.clone()),
-            entry: Box::new(entry),
-        },
-    );
-}
+/// Publishes a call change for `callEvents` (the calls domain's one publisher).
+pub(crate) use crate::services::calls::publish;
 
 /// The ElevenLabs agent that answers a tenant's incoming calls (the older single agent id is
 /// used when no inbound one is set).

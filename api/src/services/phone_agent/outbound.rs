@@ -475,24 +475,7 @@ impl OutboundCallHandler {
 
     /// Fails the call with `code` and finishes the job (retrying cannot help).
     async fn fail(&self, call: &calls::Model, code: String) -> Result<Value, JobFailure> {
-        let moved = self
-            .state
-            .store
-            .move_call(
-                TenantId(call.tenant_id),
-                CallId(call.id),
-                CallStatus::Failed,
-                CallStatusChange {
-                    error_code: Some(code.clone()),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(JobFailure::from)?;
-        if let Some((call, entry)) = moved {
-            publish(&self.state, &call, entry);
-        }
-        Ok(json!({"status": "FAILED", "error": code}))
+        crate::services::calls::fail_dial(&self.state, call, code).await
     }
 }
 
