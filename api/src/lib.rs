@@ -3,6 +3,11 @@
 //! Entry points: [`cli::main`] (the `leadline` binary) and [`app::Application`], which builds the
 //! whole server from a [`config::Config`] and serves it.
 
+// The GraphQL root's `Send` check walks async-stripe's deeply nested object types (through the
+// billing resolvers' futures); the default limit of 128 is reached depending on how features
+// unify across the workspace, so it is raised once here.
+#![recursion_limit = "256"]
+
 pub mod app;
 pub mod auth;
 pub mod bus;
