@@ -131,7 +131,8 @@ impl HelixClient {
 
     /// `POST /whispers?from_user_id=&to_user_id=` with `{"message"}`: 204 on success. Twitch
     /// also answers 204 when it drops a whisper silently (platforms.md §2.2), so success means
-    /// "accepted", not "delivered". Charge a `WhisperBudget` before calling.
+    /// "accepted", not "delivered". The caller charges its whisper budget before calling (the api
+    /// counts it across replicas: `services::live::budget`).
     pub async fn send_whisper(
         &self,
         credentials: &HelixCredentials,

@@ -13,7 +13,8 @@
 //! `chatEndedEvent` or a final error the poller makes no more requests. It does not retry on its
 //! own — `poll` returns the error and the supervisor decides — and it does not count quota: every
 //! `poll` that returns `Err`, or `Ok` with `requested == true`, made exactly one
-//! `liveChatMessages.list` call for the caller to charge to its `QuotaMeter`.
+//! `liveChatMessages.list` call for the caller to charge to its quota counter (the api counts it
+//! across replicas: `services::live::budget`).
 
 use std::time::Duration;
 
