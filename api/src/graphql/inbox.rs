@@ -514,20 +514,6 @@ impl InboxMutation {
         )?;
         let state = state(ctx);
         let conversation = state.store.conversation(tenant_id, conversation_id).await?;
-        // The plan gate for the inbox's outbound messages: only on the channels the inbox sends
-        // to (the support chat's agent replies are never refused; a channel without a send job
-        // is refused by the reply use case itself, with the reason).
-        let channel = leadline_domain::channel::Channel::parse(&conversation.channel)
-            .map_err(|e| crate::error::ApiError::Internal(anyhow::Error::new(e)))?;
-        if crate::services::inbox::send_job_kind(channel).is_some() {
-            crate::services::billing::require_feature(
-                state,
-                tenant_id,
-                leadline_domain::billing::Feature::InboxChannels,
-                Some(channel),
-            )
-            .await?;
-        }
         let reply = AgentReply {
             text,
             client_message_id,

@@ -84,6 +84,17 @@ pub async fn agent_reply(
     }
     // The same job (kind, payload, idempotency key) the AI turn enqueues for its replies.
     let sends = send_job_kind(channel).is_some();
+    // The plan gate for outbound messages, on the channels the inbox sends to (a support-chat
+    // reply is delivered by subscription and never refused).
+    if sends {
+        crate::services::billing::require_feature(
+            state,
+            tenant_id,
+            leadline_domain::billing::Feature::InboxChannels,
+            Some(channel),
+        )
+        .await?;
+    }
     let metadata = match actor.api_key_id {
         Some(key_id) => json!({ "apiKeyId": key_id }),
         None => json!({}),

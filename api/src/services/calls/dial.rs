@@ -5,7 +5,7 @@
 use chrono::{Duration, Utc};
 use leadline_domain::analysis::Language;
 use leadline_domain::calls::{reminder_prompt, CallContext, CallStatus, InvoiceFacts};
-use leadline_domain::compliance::{recipient_zone, DialDecision, ZoneHints};
+use leadline_domain::compliance::{recipient_zone, ZoneHints};
 use leadline_domain::ids::{CallId, InvoiceId, TenantId};
 use leadline_domain::money::Money;
 use leadline_domain::phone::PhoneNumber;
@@ -166,35 +166,8 @@ impl crate::jobs::JobHandler for ReminderCallHandler {
         )
         .await
         .map_err(JobFailure::from)?;
-        match decision {
-            DialDecision::Dial => {}
-            DialDecision::Block(reason) => {
-                let moved = state
-                    .store
-                    .move_call(
-                        TenantId(call.tenant_id),
-                        CallId(call.id),
-                        CallStatus::Blocked,
-                        CallStatusChange {
-                            blocked_reason: Some(reason.as_str().to_owned()),
-                            ..Default::default()
-                        },
-                    )
-                    .await
-                    .map_err(JobFailure::from)?;
-                if let Some((call, entry)) = moved {
-                    publish(state, &call, entry);
-                }
-                return Ok(json!({"status": "BLOCKED", "reason": reason.as_str()}));
-            }
-            DialDecision::Defer { until } => {
-                state
-                    .store
-                    .defer_call(TenantId(call.tenant_id), CallId(call.id), until)
-                    .await
-                    .map_err(JobFailure::from)?;
-                return Ok(json!({"deferredUntil": until.to_rfc3339()}));
-            }
+        if let Some(done) = super::apply_dial_decision(state, &call, decision).await? {
+            return Ok(done);
         }
         let settings = settings_for(state, TenantId(call.tenant_id))
             .await

@@ -55,20 +55,63 @@ pub(crate) fn publish(state: &AppState, call: &calls::Model, entry: call_events:
     );
 }
 
+/// What a dial job does with the gate's second decision, taken right before it dials: `None`
+/// to dial; otherwise the job's result after the call was moved to BLOCKED (and published) or
+/// deferred to the next allowed minute. Shared by the reminder and the phone agent's dial jobs.
+pub(crate) async fn apply_dial_decision(
+    state: &AppState,
+    call: &calls::Model,
+    decision: DialDecision,
+) -> Result<Option<Value>, crate::jobs::JobFailure> {
+    let (tenant, call_id) = (TenantId(call.tenant_id), CallId(call.id));
+    match decision {
+        DialDecision::Dial => Ok(None),
+        DialDecision::Block(reason) => {
+            let moved = state
+                .store
+                .move_call(
+                    tenant,
+                    call_id,
+                    CallStatus::Blocked,
+                    CallStatusChange {
+                        blocked_reason: Some(reason.as_str().to_owned()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(crate::jobs::JobFailure::from)?;
+            if let Some((call, entry)) = moved {
+                publish(state, &call, entry);
+            }
+            Ok(Some(
+                json!({"status": "BLOCKED", "reason": reason.as_str()}),
+            ))
+        }
+        DialDecision::Defer { until } => {
+            state
+                .store
+                .defer_call(tenant, call_id, until)
+                .await
+                .map_err(crate::jobs::JobFailure::from)?;
+            Ok(Some(json!({"deferredUntil": until.to_rfc3339()})))
+        }
+    }
+}
+
 /// Fails a call that its dial job cannot place with `code`, publishes the change, and finishes
 /// the job (retrying cannot help). Shared by the reminder and the phone agent's dial jobs.
 pub(crate) async fn fail_dial(
     state: &AppState,
     call: &calls::Model,
     code: String,
-) -> Result<serde_json::Value, crate::jobs::JobFailure> {
+) -> Result<Value, crate::jobs::JobFailure> {
     let moved = state
         .store
         .move_call(
             TenantId(call.tenant_id),
-            leadline_domain::ids::CallId(call.id),
+            CallId(call.id),
             CallStatus::Failed,
-            crate::store::calls::CallStatusChange {
+            CallStatusChange {
                 error_code: Some(code.clone()),
                 ..Default::default()
             },
@@ -78,7 +121,7 @@ pub(crate) async fn fail_dial(
     if let Some((call, entry)) = moved {
         publish(state, &call, entry);
     }
-    Ok(serde_json::json!({"status": "FAILED", "error": code}))
+    Ok(json!({"status": "FAILED", "error": code}))
 }
 
 /// Decides and stores a reminder call about `invoice_id`, not before `not_before` (default

@@ -505,35 +505,10 @@ impl crate::jobs::JobHandler for OutboundCallHandler {
         let decision = gate_for_lead(state, tenant_id, &lead, &number, Utc::now())
             .await
             .map_err(JobFailure::from)?;
-        match decision {
-            DialDecision::Dial => {}
-            DialDecision::Block(reason) => {
-                let moved = state
-                    .store
-                    .move_call(
-                        tenant_id,
-                        CallId(call.id),
-                        CallStatus::Blocked,
-                        CallStatusChange {
-                            blocked_reason: Some(reason.as_str().to_owned()),
-                            ..Default::default()
-                        },
-                    )
-                    .await
-                    .map_err(JobFailure::from)?;
-                if let Some((call, entry)) = moved {
-                    publish(state, &call, entry);
-                }
-                return Ok(json!({"status": "BLOCKED", "reason": reason.as_str()}));
-            }
-            DialDecision::Defer { until } => {
-                state
-                    .store
-                    .defer_call(tenant_id, CallId(call.id), until)
-                    .await
-                    .map_err(JobFailure::from)?;
-                return Ok(json!({"deferredUntil": until.to_rfc3339()}));
-            }
+        if let Some(done) =
+            crate::services::calls::apply_dial_decision(state, &call, decision).await?
+        {
+            return Ok(done);
         }
         let tenant = state
             .store
