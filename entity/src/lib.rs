@@ -33,6 +33,7 @@ pub mod products;
 pub mod stripe_events;
 pub mod tenants;
 pub mod tickets;
+pub mod usage_ledger;
 pub mod users;
 pub mod web_chat_visitors;
 pub mod webhook_receipts;

@@ -25,6 +25,7 @@ mod m20261207_000004_call_policy;
 mod m20261207_000005_phone_agent;
 mod m20261207_000006_lead_flow;
 mod m20261208_000001_billing;
+mod m20261209_000001_usage_ledger;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000005_phone_agent::Migration),
             Box::new(m20261207_000006_lead_flow::Migration),
             Box::new(m20261208_000001_billing::Migration),
+            Box::new(m20261209_000001_usage_ledger::Migration),
         ]
     }
 }

@@ -16,8 +16,7 @@ use leadline_domain::billing::{
     BillingState, BillingStatus, SubscriptionReport, Transition, UsageItem,
 };
 use leadline_domain::ids::TenantId;
-use leadline_domain::messaging::{MessageDirection, SenderKind};
-use leadline_entity::{calls, leads, live_sessions, messages, stripe_events, tenants};
+use leadline_entity::{stripe_events, tenants};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -276,9 +275,9 @@ pub fn unix_time(seconds: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(seconds, 0)
 }
 
-/// How much of each counted item a tenant used in `[from, to)`, read from the rows that
-/// record it: AI replies (the AI's outbound messages), call minutes (each ended call rounded
-/// up to whole minutes), live sessions started, outbound messages and leads created.
+/// How much of each counted item a tenant used in `[from, to)`, from the usage ledger: AI
+/// replies (inbox, support and live), call minutes (each ended call rounded up to whole
+/// minutes), live sessions started, outbound messages and leads created.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct UsageCounts {
     /// AI replies.
@@ -307,59 +306,62 @@ impl UsageCounts {
 }
 
 impl Store {
-    /// The tenant's usage in `[from, to)` (see [`UsageCounts`]).
+    /// Tenants on one of `plans` with a subscription in force (ACTIVE, TRIALING or PAST_DUE)
+    /// and a Stripe customer: the ones whose metered usage is reported.
+    pub async fn tenants_on_plans(&self, plans: &[String]) -> ApiResult<Vec<TenantId>> {
+        let ids: Vec<uuid::Uuid> = tenants::Entity::find()
+            .select_only()
+            .column(tenants::Column::Id)
+            .filter(tenants::Column::Plan.is_in(plans.iter().map(String::as_str)))
+            .filter(tenants::Column::SubscriptionStatus.is_in([
+                BillingStatus::Active.as_str(),
+                BillingStatus::Trialing.as_str(),
+                BillingStatus::PastDue.as_str(),
+            ]))
+            .filter(tenants::Column::StripeCustomerId.is_not_null())
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(ids.into_iter().map(TenantId).collect())
+    }
+
+    /// The seats a tenant's plan counts: its members, and the invites still pending (each may
+    /// become a member).
+    pub async fn seats_taken(&self, tenant: TenantId) -> ApiResult<(u64, u64)> {
+        let tenant_id = tenant.uuid();
+        let members = leadline_entity::memberships::Entity::find()
+            .filter(leadline_entity::memberships::Column::TenantId.eq(tenant_id))
+            .count(&self.db)
+            .await?;
+        let invites = leadline_entity::invites::Entity::find()
+            .filter(leadline_entity::invites::Column::TenantId.eq(tenant_id))
+            .filter(leadline_entity::invites::Column::AcceptedAt.is_null())
+            .filter(leadline_entity::invites::Column::RevokedAt.is_null())
+            .filter(leadline_entity::invites::Column::ExpiresAt.gt(super::now()))
+            .count(&self.db)
+            .await?;
+        Ok((members, invites))
+    }
+
+    /// The tenant's usage in `[from, to)` (see [`UsageCounts`]), summed from the usage
+    /// ledger in one query.
     pub async fn usage_counts(
         &self,
         tenant: TenantId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> ApiResult<UsageCounts> {
-        let tenant_id = tenant.uuid();
-        let outbound = || {
-            messages::Entity::find()
-                .filter(messages::Column::TenantId.eq(tenant_id))
-                .filter(messages::Column::Direction.eq(MessageDirection::Outbound.as_str()))
-                .filter(messages::Column::CreatedAt.gte(from))
-                .filter(messages::Column::CreatedAt.lt(to))
-        };
-        let messages_sent = outbound().count(&self.db).await?;
-        let ai_replies = outbound()
-            .filter(messages::Column::SenderKind.eq(SenderKind::Ai.as_str()))
-            .count(&self.db)
-            .await?;
-        let live_sessions = live_sessions::Entity::find()
-            .filter(live_sessions::Column::TenantId.eq(tenant_id))
-            .filter(live_sessions::Column::CreatedAt.gte(from))
-            .filter(live_sessions::Column::CreatedAt.lt(to))
-            .count(&self.db)
-            .await?;
-        let leads = leads::Entity::find()
-            .filter(leads::Column::TenantId.eq(tenant_id))
-            .filter(leads::Column::CreatedAt.gte(from))
-            .filter(leads::Column::CreatedAt.lt(to))
-            .count(&self.db)
-            .await?;
-        let durations: Vec<Option<i32>> = calls::Entity::find()
-            .select_only()
-            .column(calls::Column::DurationSeconds)
-            .filter(calls::Column::TenantId.eq(tenant_id))
-            .filter(calls::Column::EndedAt.gte(from))
-            .filter(calls::Column::EndedAt.lt(to))
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        // Telephony bills started minutes: 61 s is two.
-        let call_minutes = durations
-            .into_iter()
-            .flatten()
-            .map(|s| u64::try_from(s.max(0)).unwrap_or(0).div_ceil(60))
-            .sum();
-        Ok(UsageCounts {
-            ai_replies,
-            call_minutes,
-            live_sessions,
-            messages_sent,
-            leads,
-        })
+        let mut counts = UsageCounts::default();
+        for (item, total) in self.usage_totals(tenant, from, to).await? {
+            let slot = match item {
+                UsageItem::AiReplies => &mut counts.ai_replies,
+                UsageItem::CallMinutes => &mut counts.call_minutes,
+                UsageItem::LiveSessions => &mut counts.live_sessions,
+                UsageItem::MessagesSent => &mut counts.messages_sent,
+                UsageItem::Leads => &mut counts.leads,
+            };
+            *slot = total;
+        }
+        Ok(counts)
     }
 }

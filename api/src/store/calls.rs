@@ -558,6 +558,7 @@ impl Store {
         }
         active.updated_at = Set(now());
         let saved = active.update(&tx).await?;
+        crate::store::usage::record_call_minutes(&tx, &saved).await?;
         let entry = insert_event(
             &tx,
             tenant_id,

@@ -112,6 +112,7 @@ pub(super) async fn insert_lead(
 ) -> ApiResult<leads::Model> {
     let (handler, tenant) = allocate_lead(tx, TenantId(tenant_id)).await?;
     let created = new_lead_row(tenant_id, lead, handler).insert(tx).await?;
+    crate::store::usage::record_new_lead(tx, &created).await?;
     if handler == Handler::Ai {
         enroll_new_lead(tx, &tenant, &created).await?;
     }
@@ -250,7 +251,8 @@ impl Store {
         Ok(())
     }
 
-    /// The lead known to `system` as `reference`: updated if it exists, created otherwise.
+    /// The lead known to `system` as `reference`: updated if it exists, created from `lead`
+    /// otherwise (with `lead` None, a missing lead is NOT_FOUND: the caller may not create one).
     /// Idempotent and safe under concurrency: the identity's unique key decides the race, and the
     /// loser retries as an update. Returns the lead and whether it was created.
     pub async fn upsert_lead_by_external_ref(
@@ -258,7 +260,7 @@ impl Store {
         tenant: TenantId,
         system: &str,
         reference: &str,
-        lead: NewLead,
+        lead: Option<NewLead>,
         changes: LeadChanges,
     ) -> ApiResult<(leads::Model, bool)> {
         let tenant_id = tenant.uuid();
@@ -288,7 +290,7 @@ impl Store {
         tx: &DatabaseTransaction,
         tenant_id: Uuid,
         external_id: &str,
-        lead: NewLead,
+        lead: Option<NewLead>,
         changes: LeadChanges,
     ) -> ApiResult<(leads::Model, bool)> {
         let identity = lead_identities::Entity::find()
@@ -304,6 +306,7 @@ impl Store {
             apply_changes(&mut row, changes);
             return Ok((row.update(tx).await?, false));
         }
+        let lead = lead.ok_or(ApiError::NotFound("lead"))?;
         let display_name = lead.name.clone();
         let created = insert_lead(tx, tenant_id, lead).await?;
         lead_identities::ActiveModel {

@@ -28,6 +28,7 @@ pub mod support;
 mod tenants;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
+pub mod usage;
 
 use std::time::Duration;
 

@@ -724,6 +724,7 @@ impl Store {
         }
         active.updated_at = Set(now());
         let saved = active.update(&tx).await?;
+        crate::store::usage::record_call_minutes(&tx, &saved).await?;
         tx.commit().await?;
         Ok((saved, entries))
     }

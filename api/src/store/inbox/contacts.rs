@@ -82,6 +82,7 @@ pub(in crate::store) async fn insert_messaging_lead(
     )
     .insert(tx)
     .await?;
+    crate::store::usage::record_new_lead(tx, &lead).await?;
     let at = lead.created_at;
     lead_identities::ActiveModel {
         id: Set(Uuid::now_v7()),

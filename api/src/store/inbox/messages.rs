@@ -151,6 +151,16 @@ impl Store {
         if let Some(job) = send_job(&message) {
             enqueue(&tx, job).await?;
         }
+        crate::store::usage::record_usage(
+            &tx,
+            tenant_id,
+            &crate::store::usage::outbound_message_usage(
+                message.id,
+                message.sender_kind == SenderKind::Ai.as_str(),
+                at,
+            ),
+        )
+        .await?;
         let conversation = apply_conversation_change(&tx, conversation, change, Some(at)).await?;
         tx.commit().await?;
         Ok((message, true, conversation))

@@ -8,7 +8,7 @@ use leadline_domain::live::InteractionOutcome as Outcome;
 use leadline_entity::live_interactions;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QuerySelect,
+    QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -85,6 +85,7 @@ impl Store {
             .one(&self.db)
             .await?
             .ok_or(ApiError::NotFound("live interaction"))?;
+        let replied = matches!(outcome, InteractionOutcome::Replied { .. });
         let mut row = row.into_active_model();
         match outcome {
             InteractionOutcome::Replied { text, via } => {
@@ -102,7 +103,26 @@ impl Store {
                 row.skip_reason = Set(Some(code));
             }
         }
-        Ok(row.update(&self.db).await?)
+        if !replied {
+            return Ok(row.update(&self.db).await?);
+        }
+        // A reply posted to the chat is an AI reply: counted with it, once per interaction.
+        let tx = self.db.begin().await?;
+        let updated = row.update(&tx).await?;
+        crate::store::usage::record_usage(
+            &tx,
+            tenant_id,
+            &[crate::store::usage::UsageRecord {
+                item: leadline_domain::billing::UsageItem::AiReplies,
+                quantity: 1,
+                source_kind: "live_interaction",
+                source_id: updated.id,
+                at: now(),
+            }],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(updated)
     }
 
     /// A page of a session's interactions, newest first.

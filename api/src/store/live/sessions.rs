@@ -7,7 +7,7 @@ use leadline_entity::{live_interactions, live_sessions};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -33,7 +33,9 @@ impl Store {
             .iter()
             .map(|id| Value::String(id.to_string()))
             .collect();
-        Ok(live_sessions::ActiveModel {
+        // The session and its ledger row commit together.
+        let tx = self.db.begin().await?;
+        let session = live_sessions::ActiveModel {
             id: Set(Uuid::now_v7()),
             tenant_id: Set(tenant_id),
             platform: Set(new.platform.as_str().to_owned()),
@@ -54,8 +56,22 @@ impl Store {
             created_at: Set(at),
             updated_at: Set(at),
         }
-        .insert(&self.db)
-        .await?)
+        .insert(&tx)
+        .await?;
+        crate::store::usage::record_usage(
+            &tx,
+            tenant_id,
+            &[crate::store::usage::UsageRecord {
+                item: leadline_domain::billing::UsageItem::LiveSessions,
+                quantity: 1,
+                source_kind: "live_session",
+                source_id: session.id,
+                at,
+            }],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(session)
     }
 
     /// One session of the tenant.
