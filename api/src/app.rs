@@ -164,6 +164,14 @@ impl Application {
                 .clone()
                 .run(self.state.clone(), stop_rx.clone()),
         );
+        // Metered usage: the report chain of every tenant on a metered plan (idempotent per
+        // interval, so replicas starting together schedule one run). Best effort: a failure
+        // here delays reports until the tenant's next subscription event, it stops nothing.
+        match crate::services::billing::metering::schedule_all(&self.state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(tenants = n, "metered usage reports scheduled"),
+            Err(error) => tracing::warn!(?error, "could not schedule metered usage reports"),
+        }
         let workers = (self.state.config.workers > 0).then(|| {
             let pool = crate::workers::worker_pool(&self.state);
             let mut stop = stop_rx.clone();

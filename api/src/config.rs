@@ -268,6 +268,9 @@ pub struct Config {
     /// How long a tenant whose renewal payment failed (PAST_DUE) keeps its plan
     /// (`LEADLINE_BILLING_GRACE_DAYS`, default 7, at most 90; 0: none).
     pub billing_grace: chrono::Duration,
+    /// How often metered usage is reported to Stripe, per tenant on a metered plan
+    /// (`LEADLINE_METER_REPORT_SECONDS`, default 60, 1 to 3600).
+    pub meter_report_interval: Duration,
 }
 
 /// Where the server runs (`LEADLINE_ENV`): production hides what helps developers explore.
@@ -743,6 +746,9 @@ impl Config {
             billing_grace: chrono::Duration::days(i64::try_from(
                 number("LEADLINE_BILLING_GRACE_DAYS", 7)?.min(90),
             )?),
+            meter_report_interval: Duration::from_secs(
+                number("LEADLINE_METER_REPORT_SECONDS", 60)?.clamp(1, 3600),
+            ),
         })
     }
 

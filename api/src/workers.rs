@@ -45,6 +45,10 @@ pub fn worker_pool(state: &AppState) -> WorkerPool {
             crate::services::billing::webhook::StripeEventHandler::new(state.clone()),
         )
         .with(
+            crate::services::billing::metering::METER_REPORT_JOB,
+            crate::services::billing::metering::MeterReportHandler::new(state.clone()),
+        )
+        .with(
             crate::mailer::SEND_EMAIL_JOB,
             crate::mailer::SendEmailHandler::new(state.store.clone(), state.mailer.clone()),
         );

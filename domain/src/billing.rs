@@ -181,6 +181,20 @@ impl Plan {
     pub fn is_for_sale(&self) -> bool {
         !self.prices.is_empty()
     }
+
+    /// The metered price that bills `item` beyond what is included, if the plan has one.
+    pub fn metered_price(&self, item: UsageItem) -> Option<&PlanPrice> {
+        self.prices.iter().find(|p| p.metered == Some(item))
+    }
+
+    /// The items this plan reports to Stripe as usage.
+    pub fn metered_items(&self) -> Vec<UsageItem> {
+        UsageItem::ALL
+            .iter()
+            .copied()
+            .filter(|item| self.metered_price(*item).is_some())
+            .collect()
+    }
 }
 
 /// The operator's plans: the plans file (`LEADLINE_PLANS`) or [`PlanCatalog::builtin`].
@@ -612,6 +626,95 @@ pub fn check_feature(
         feature,
         reason,
     })
+}
+
+/// An included quantity used up on a plan that does not bill beyond it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaRefusal {
+    /// The plan in force (its id).
+    pub plan: String,
+    /// The item used up.
+    pub item: UsageItem,
+    /// What the plan includes per period.
+    pub included: u64,
+    /// What the period has used.
+    pub used: u64,
+}
+
+/// May `amount` more of `item` be used, with `used` already used this period? Unlimited (no
+/// included quantity) and metered items (billed beyond what is included) always may; otherwise
+/// the included quantity is a hard cap.
+pub fn check_quota(
+    plan: &Plan,
+    item: UsageItem,
+    used: u64,
+    amount: u64,
+) -> Result<(), QuotaRefusal> {
+    let Some(included) = plan.included.of(item) else {
+        return Ok(());
+    };
+    if plan.metered_price(item).is_some() || used.saturating_add(amount) <= included {
+        return Ok(());
+    }
+    Err(QuotaRefusal {
+        plan: plan.id.clone(),
+        item,
+        included,
+        used,
+    })
+}
+
+/// May one more member join, with `members` already in the tenant? A refusal is the plan's
+/// seat cap; a plan without `seats` has none.
+pub fn check_seats(plan: &Plan, members: u64) -> Result<(), u32> {
+    match plan.features.seats {
+        Some(seats) if members >= u64::from(seats) => Err(seats),
+        _ => Ok(()),
+    }
+}
+
+/// One item's use over a period, bucket by bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageSeries {
+    /// What is counted.
+    pub item: UsageItem,
+    /// The whole period's use.
+    pub total: u64,
+    /// The use in each of the period's buckets, in order (`Period::bucket_starts`).
+    pub buckets: Vec<u64>,
+}
+
+/// Cuts ledger rows `(item, when, quantity)` into `period`'s buckets: one series per item, in
+/// [`UsageItem::ALL`] order, every bucket present (zero where nothing was used). Rows outside
+/// the period are ignored.
+pub fn usage_series(
+    period: &crate::call_analytics::Period,
+    rows: &[(UsageItem, DateTime<Utc>, u64)],
+) -> Vec<UsageSeries> {
+    let starts = period.bucket_starts();
+    let mut series: Vec<UsageSeries> = UsageItem::ALL
+        .iter()
+        .map(|item| UsageSeries {
+            item: *item,
+            total: 0,
+            buckets: vec![0; starts.len()],
+        })
+        .collect();
+    for (item, at, quantity) in rows {
+        if !period.contains(*at) {
+            continue;
+        }
+        let Some(bucket) = starts.partition_point(|start| start <= at).checked_sub(1) else {
+            continue;
+        };
+        if let Some(line) = series.iter_mut().find(|s| s.item == *item) {
+            line.total = line.total.saturating_add(*quantity);
+            if let Some(slot) = line.buckets.get_mut(bucket) {
+                *slot = slot.saturating_add(*quantity);
+            }
+        }
+    }
+    series
 }
 
 #[cfg(test)]

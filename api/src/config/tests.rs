@@ -220,12 +220,16 @@ fn billing_is_off_without_a_key_and_reads_rotating_webhook_secrets() -> anyhow::
     assert_eq!(off.plans_source, "built-in");
     assert_eq!(off.plans.default().id, "UNLIMITED");
     assert_eq!(off.billing_grace, chrono::Duration::days(7));
+    assert_eq!(off.meter_report_interval, Duration::from_secs(60));
     let on = config(&[
         ("STRIPE_SECRET_KEY", "sk_test_hidden_key"),
         ("STRIPE_WEBHOOK_SECRET", "whsec_new, whsec_old"),
         ("STRIPE_API_BASE", "http://127.0.0.1:9"),
         ("LEADLINE_BILLING_GRACE_DAYS", "0"),
+        ("LEADLINE_METER_REPORT_SECONDS", "0"),
     ])?;
+    // Clamped: a report at most once a second per tenant.
+    assert_eq!(on.meter_report_interval, Duration::from_secs(1));
     assert!(on.billing_enabled());
     assert_eq!(on.stripe.webhook_secrets, vec!["whsec_new", "whsec_old"]);
     assert!(on.stripe.missing().is_empty());

@@ -263,10 +263,15 @@ impl AccountMutation {
         check_password_policy(&input.password).map_err(|e| ApiError::invalid("password", e))?;
         let name = clean_text(input.name, "name", 120)?;
         let code_hash = sha256_hex(input.code.trim());
-        let (_, holder) = store
+        let (invite, holder) = store
             .pending_invite(&code_hash)
             .await?
             .ok_or(ApiError::NotFound("invite"))?;
+        // The plan may have shrunk since the invite was sent: only members hold a seat here
+        // (this invite is one of the pending ones).
+        let invited_to = leadline_domain::ids::TenantId(invite.tenant_id);
+        let (members, _) = store.seats_taken(invited_to).await?;
+        crate::services::billing::require_seat(state(ctx), invited_to, members).await?;
         // Passwords are checked here, outside the transaction (Argon2 is slow); the store
         // re-checks that the account did not change before it applies the plan.
         let plan = match holder {
@@ -484,6 +489,9 @@ impl AccountMutation {
             return Err(ApiError::Forbidden("only an owner can invite an owner".into()).into());
         }
         let email = Email::parse(&input.email).map_err(|e| ApiError::invalid("email", e))?;
+        // Seats (issue 16): members and pending invites both hold one.
+        let (members, pending) = state(ctx).store.seats_taken(tenant_id).await?;
+        crate::services::billing::require_seat(state(ctx), tenant_id, members + pending).await?;
         let expires_at = now() + chrono::Duration::days(INVITE_VALID_DAYS);
         let invite = state(ctx)
             .store

@@ -10,9 +10,11 @@ use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures::Stream;
 use leadline_domain::billing::{self as domain, Plan as DomainPlan};
+use leadline_domain::call_analytics::Period;
 use leadline_domain::ids::UserId;
 use leadline_domain::tenant::Role;
 
+use super::lead_flow::Granularity;
 use super::subscription::tenant_events;
 use super::types::{mirror_enum, Channel};
 use super::{principal, state, tenant_for, AccessGuard};
@@ -163,6 +165,39 @@ pub struct Billing {
     pub invoices: Vec<BillingInvoice>,
 }
 
+/// One bucket of a usage series.
+#[derive(SimpleObject)]
+pub struct UsagePoint {
+    /// Where the bucket starts (the tenant's local hour or midnight, in UTC).
+    pub start: DateTime<Utc>,
+    /// How much was used in it.
+    pub quantity: u64,
+}
+
+/// One item's use over the asked period.
+#[derive(SimpleObject)]
+pub struct UsageItemSeries {
+    /// What is counted.
+    pub item: UsageItem,
+    /// The whole period's use.
+    pub total: u64,
+    /// Every bucket of the period, in order (zero where nothing was used).
+    pub points: Vec<UsagePoint>,
+}
+
+/// The tenant's use of each counted item over a period, for a dashboard's charts.
+#[derive(SimpleObject)]
+pub struct UsageReport {
+    /// Start of the period (included).
+    pub from: DateTime<Utc>,
+    /// End of the period (excluded).
+    pub to: DateTime<Utc>,
+    /// The IANA zone the buckets follow (the tenant's `timeZone`, else UTC).
+    pub time_zone: String,
+    /// One series per item.
+    pub items: Vec<UsageItemSeries>,
+}
+
 /// Input of `createCheckoutSession`.
 #[derive(InputObject)]
 pub struct CreateCheckoutSessionInput {
@@ -310,6 +345,54 @@ impl BillingQuery {
             usage_to,
             usage,
             invoices,
+        })
+    }
+
+    /// The tenant's use of each counted item (AI replies, call minutes, live sessions,
+    /// messages sent, leads) in `[from, to)`, in HOUR or DAY buckets of the tenant's time zone,
+    /// from the usage ledger. At most 366 days, and at most 744 HOUR buckets (BAD_USER_INPUT
+    /// otherwise). Counted whether or not billing is on.
+    #[graphql(guard = "AccessGuard(Access::Read)")]
+    async fn usage(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Start of the period (included).")] from: DateTime<Utc>,
+        #[graphql(desc = "End of the period (excluded).")] to: DateTime<Utc>,
+        #[graphql(desc = "Bucket width.", default_with = "Granularity::Day")]
+        granularity: Granularity,
+    ) -> async_graphql::Result<UsageReport> {
+        let tenant_id = tenant_for(ctx, Access::Read)?;
+        let app = state(ctx);
+        let row = app.store.tenant(tenant_id).await?;
+        let zone_name = row.time_zone.clone().unwrap_or_else(|| "UTC".to_owned());
+        let zone = leadline_domain::compliance::parse_time_zone("timeZone", &zone_name)
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored time zone: {e}")))?;
+        let period = Period::new(from, to, granularity.into(), zone).map_err(|e| match e {
+            leadline_domain::DomainError::OutOfRange { field, .. } => ApiError::invalid(field, e),
+            other => ApiError::invalid("to", other),
+        })?;
+        let rows = app.store.usage_rows(tenant_id, from, to).await?;
+        let starts = period.bucket_starts();
+        let items = domain::usage_series(&period, &rows)
+            .into_iter()
+            .map(|series| UsageItemSeries {
+                item: series.item.into(),
+                total: series.total,
+                points: starts
+                    .iter()
+                    .zip(series.buckets)
+                    .map(|(start, quantity)| UsagePoint {
+                        start: *start,
+                        quantity,
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(UsageReport {
+            from,
+            to,
+            time_zone: zone_name,
+            items,
         })
     }
 }

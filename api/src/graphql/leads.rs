@@ -364,6 +364,13 @@ impl LeadMutation {
             notes: fields.notes.flatten(),
             source_channel: input.source_channel.map(Into::into),
         };
+        crate::services::billing::require_quota(
+            state(ctx),
+            tenant_id,
+            leadline_domain::billing::UsageItem::Leads,
+            1,
+        )
+        .await?;
         let lead = state(ctx).store.create_lead(tenant_id, new_lead).await?;
         publish_lead(ctx, &lead);
         crate::services::phone_agent::outbound::call_new_ai_lead(state(ctx), tenant_id, &lead)
@@ -514,10 +521,29 @@ impl LeadMutation {
             notes: fields.notes,
             time_zone: None,
         };
-        let (lead, created) = state(ctx)
+        // With the plan's included leads used up, an existing lead is still updated; only a
+        // new one is refused.
+        let refusal = match crate::services::billing::require_quota(
+            state(ctx),
+            tenant_id,
+            leadline_domain::billing::UsageItem::Leads,
+            1,
+        )
+        .await
+        {
+            Ok(()) => None,
+            Err(limit @ ApiError::LimitReached { .. }) => Some(limit),
+            Err(other) => return Err(other.into()),
+        };
+        let create = refusal.is_none().then_some(new_lead);
+        let upserted = state(ctx)
             .store
-            .upsert_lead_by_external_ref(tenant_id, &system, &reference, new_lead, changes)
-            .await?;
+            .upsert_lead_by_external_ref(tenant_id, &system, &reference, create, changes)
+            .await;
+        let (lead, created) = match (upserted, refusal) {
+            (Err(ApiError::NotFound(_)), Some(limit)) => return Err(limit.into()),
+            (other, _) => other?,
+        };
         publish_lead(ctx, &lead);
         if created {
             crate::services::phone_agent::outbound::call_new_ai_lead(state(ctx), tenant_id, &lead)

@@ -94,6 +94,13 @@ pub async fn agent_reply(
             Some(channel),
         )
         .await?;
+        crate::services::billing::require_quota(
+            state,
+            tenant_id,
+            leadline_domain::billing::UsageItem::MessagesSent,
+            1,
+        )
+        .await?;
     }
     let metadata = match actor.api_key_id {
         Some(key_id) => json!({ "apiKeyId": key_id }),

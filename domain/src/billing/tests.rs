@@ -1,6 +1,6 @@
 //! Plan parsing, the status transitions and the grace period.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
 
@@ -373,4 +373,86 @@ fn refusals_say_whether_the_plan_lacks_it_or_the_payment_lapsed() {
         ),
         Ok(())
     );
+}
+
+#[test]
+fn an_included_quantity_caps_use_unless_the_plan_bills_beyond_it() {
+    let catalog = PlanCatalog::builtin();
+    let starter = catalog.plan("STARTER").expect("starter");
+    let pro = catalog.plan("PRO").expect("pro");
+    let unlimited = catalog.default();
+    // Within what is included, up to the last unit.
+    assert_eq!(check_quota(starter, UsageItem::AiReplies, 1_999, 1), Ok(()));
+    // One past it: refused, naming the plan, item and figures.
+    assert_eq!(
+        check_quota(starter, UsageItem::AiReplies, 2_000, 1),
+        Err(QuotaRefusal {
+            plan: "STARTER".into(),
+            item: UsageItem::AiReplies,
+            included: 2_000,
+            used: 2_000,
+        })
+    );
+    // A call of 5 minutes does not fit in the last 2.
+    assert!(check_quota(starter, UsageItem::CallMinutes, 298, 5).is_err());
+    // PRO bills AI replies by meter: past the included 10,000 they go on.
+    assert_eq!(pro.metered_items(), vec![UsageItem::AiReplies]);
+    assert_eq!(check_quota(pro, UsageItem::AiReplies, 50_000, 1), Ok(()));
+    // …but its leads are capped.
+    assert!(check_quota(pro, UsageItem::Leads, 20_000, 1).is_err());
+    // No included quantity: unlimited.
+    assert_eq!(
+        check_quota(unlimited, UsageItem::Leads, u64::MAX, 1),
+        Ok(())
+    );
+    assert!(unlimited.metered_items().is_empty());
+}
+
+#[test]
+fn seats_cap_members_only_where_the_plan_says() {
+    let catalog = PlanCatalog::builtin();
+    let free = catalog.plan("FREE").expect("free");
+    assert_eq!(check_seats(free, 1), Ok(()));
+    assert_eq!(check_seats(free, 2), Err(2));
+    assert_eq!(check_seats(catalog.default(), 10_000), Ok(()));
+}
+
+#[test]
+fn usage_is_cut_into_the_tenants_local_days() {
+    use crate::call_analytics::{Granularity, Period};
+    let zone: chrono_tz::Tz = "America/Mexico_City".parse().expect("zone");
+    // Mexico City is UTC-6: local 6 and 7 December.
+    let from = at(1_765_000_800); // 2025-12-06T06:00:00Z = local midnight of the 6th
+    let to = from + Duration::days(2);
+    let period = Period::new(from, to, Granularity::Day, zone).expect("period");
+    let rows = vec![
+        (UsageItem::AiReplies, from, 1),
+        // 23:30 local on the 6th: still the first day although it is the 7th in UTC.
+        (
+            UsageItem::AiReplies,
+            from + Duration::minutes(23 * 60 + 30),
+            2,
+        ),
+        (UsageItem::CallMinutes, from + Duration::hours(30), 5),
+        // Outside the period: ignored.
+        (UsageItem::AiReplies, to, 100),
+        (UsageItem::AiReplies, from - Duration::seconds(1), 100),
+    ];
+    let series = usage_series(&period, &rows);
+    assert_eq!(series.len(), UsageItem::ALL.len());
+    let ai = series
+        .iter()
+        .find(|s| s.item == UsageItem::AiReplies)
+        .expect("ai");
+    assert_eq!((ai.total, ai.buckets.clone()), (3, vec![3, 0]));
+    let minutes = series
+        .iter()
+        .find(|s| s.item == UsageItem::CallMinutes)
+        .expect("minutes");
+    assert_eq!((minutes.total, minutes.buckets.clone()), (5, vec![0, 5]));
+    let leads = series
+        .iter()
+        .find(|s| s.item == UsageItem::Leads)
+        .expect("leads");
+    assert_eq!((leads.total, leads.buckets.clone()), (0, vec![0, 0]));
 }

@@ -222,3 +222,97 @@ async fn with_billing_off_everyone_is_on_the_default_plan_and_checkout_is_refuse
         .status();
     assert_eq!(status, 401);
 }
+
+const USAGE: &str = "query($from: DateTime!, $to: DateTime!, $g: Granularity) { usage(from: $from, to: $to, granularity: $g) { timeZone items { item total points { start quantity } } } }";
+
+fn usage_total(data: &serde_json::Value, item: &str) -> u64 {
+    data["usage"]["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|i| i["item"] == item))
+        .and_then(|i| i["total"].as_u64())
+        .unwrap_or(u64::MAX)
+}
+
+#[tokio::test]
+async fn usage_is_the_callers_own_for_members_only_and_bounded() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("usage-one").await;
+    let other = app.sign_up("usage-two").await;
+    app.create_lead(&owner, "Ana").await;
+    app.create_lead(&owner, "Bea").await;
+    let now = chrono::Utc::now();
+    let window = json!({"from": (now - chrono::Duration::days(1)).to_rfc3339(),
+                        "to": (now + chrono::Duration::hours(1)).to_rfc3339(), "g": "DAY"});
+    // Billing off: usage is still counted, per tenant.
+    let mine = app.ok(&owner, USAGE, window.clone()).await;
+    assert_eq!(usage_total(&mine, "LEADS"), 2, "{mine}");
+    assert_eq!(mine["usage"]["timeZone"], "UTC");
+    let points: u64 = mine["usage"]["items"][0]["points"]
+        .as_array()
+        .map(|p| p.len() as u64)
+        .unwrap_or(0);
+    assert!((1..=3).contains(&points), "{mine}");
+    // Another tenant sees its own (nothing), never ours.
+    let theirs = app.ok(&other, USAGE, window.clone()).await;
+    assert_eq!(usage_total(&theirs, "LEADS"), 0, "{theirs}");
+    // A customer token and an anonymous caller are refused.
+    let key = app
+        .ok(
+            &owner,
+            "mutation { createApiKey(input: {name: \"backend\", scopes: [READ, WRITE]}) { key } }",
+            json!({}),
+        )
+        .await["createApiKey"]["key"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    let customer = app
+        .ok(
+            &key,
+            "mutation { createCustomerToken(input: {externalUserId: \"u-9\", name: \"Una\"}) { token } }",
+            json!({}),
+        )
+        .await["createCustomerToken"]["token"]
+        .as_str()
+        .expect("customer token")
+        .to_owned();
+    let refused = app.graphql(Some(&customer), USAGE, window.clone()).await;
+    assert_eq!(error_code(&refused), "FORBIDDEN", "{refused}");
+    let refused = app.graphql(None, USAGE, window.clone()).await;
+    assert_eq!(error_code(&refused), "UNAUTHENTICATED", "{refused}");
+    // Periods that are backwards, too long, or too fine are refused naming the field.
+    for (from, to, g, field) in [
+        (now, now - chrono::Duration::hours(1), "DAY", "to"),
+        (now - chrono::Duration::days(400), now, "DAY", "to"),
+        (now - chrono::Duration::days(40), now, "HOUR", "granularity"),
+    ] {
+        let refused = app
+            .graphql(
+                Some(&owner),
+                USAGE,
+                json!({"from": from.to_rfc3339(), "to": to.to_rfc3339(), "g": g}),
+            )
+            .await;
+        assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{refused}");
+        assert_eq!(
+            refused["errors"][0]["extensions"]["field"], field,
+            "{refused}"
+        );
+    }
+    // A flood of aliases is refused before any of them runs.
+    let flood = format!(
+        "query($from: DateTime!, $to: DateTime!) {{ {} }}",
+        (0..30)
+            .map(|i| format!("a{i}: usage(from: $from, to: $to) {{ items {{ total }} }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let refused = app
+        .graphql(
+            Some(&owner),
+            &flood,
+            json!({"from": window["from"], "to": window["to"]}),
+        )
+        .await;
+    assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{refused}");
+}

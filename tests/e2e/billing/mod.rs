@@ -5,6 +5,7 @@
 //! unsigned deliveries are 401 (5). The attacks on the new operations are in `attacks`.
 
 mod attacks;
+mod metering;
 
 use std::time::Duration;
 
@@ -24,7 +25,7 @@ fn plans_file(dir: &std::path::Path) -> String {
             "freePlan": "FREE",
             "plans": [
                 {"id": "FREE", "name": "Free",
-                 "features": {"supportChat": true, "inboxChannels": ["WHATSAPP"], "seats": 2},
+                 "features": {"supportChat": true, "inboxChannels": ["WHATSAPP"], "seats": 5},
                  "included": {"aiReplies": 50}},
                 {"id": "PRO", "name": "Pro",
                  "prices": [{"price": DEFAULT_LICENSED_PRICE}],

@@ -112,6 +112,13 @@ impl LiveMutation {
             None,
         )
         .await?;
+        crate::services::billing::require_quota(
+            app,
+            tenant_id,
+            leadline_domain::billing::UsageItem::LiveSessions,
+            1,
+        )
+        .await?;
         crate::services::live::credentials::require_for_start(
             app,
             tenant_id,

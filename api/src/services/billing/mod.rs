@@ -9,10 +9,13 @@
 //! never on the webhook path.
 
 pub mod clients;
+pub mod metering;
 pub mod webhook;
 
 use chrono::{DateTime, Utc};
-use leadline_domain::billing::{check_feature, entitlement, Feature, Plan};
+use leadline_domain::billing::{
+    check_feature, check_quota, check_seats, entitlement, Feature, Plan, UsageItem,
+};
 use leadline_domain::channel::Channel;
 use leadline_domain::ids::TenantId;
 use leadline_stripe::{BillingPortalSessionRequest, CheckoutSessionRequest, LineItem};
@@ -59,6 +62,71 @@ pub async fn require_feature(
             feature: refusal.feature.as_str(),
             reason: refusal.reason.as_str(),
         }
+    })
+}
+
+/// Refuses with LIMIT_REACHED (`extensions.limit` = the item) when `amount` more of `item`
+/// would pass what the plan in force includes this period and the plan does not bill beyond
+/// it. Reads nothing while billing is off (every tenant is on the default plan).
+pub async fn require_quota(
+    state: &AppState,
+    tenant: TenantId,
+    item: UsageItem,
+    amount: u64,
+) -> ApiResult<()> {
+    if !state.config.billing_enabled() {
+        return Ok(());
+    }
+    let row = state.store.tenant(tenant).await?;
+    let (plan, _) = plan_in_force(state, &row)?;
+    if plan.included.of(item).is_none() || plan.metered_price(item).is_some() {
+        return Ok(());
+    }
+    let (from, to) = usage_period(row.billing_current_period_end, Utc::now());
+    let used = state.store.usage_used(tenant, item, from, to).await?;
+    check_quota(plan, item, used, amount).map_err(|refusal| {
+        metrics::counter!("leadline_billing_limits_total", "item" => refusal.item.as_str())
+            .increment(1);
+        ApiError::LimitReached {
+            limit: refusal.item.as_str(),
+            message: format!(
+                "the {} plan includes {} {} per billing period and {} are used; the count \
+                 starts again with the next period, or the owner can change plans",
+                refusal.plan,
+                refusal.included,
+                item_words(refusal.item),
+                refusal.used
+            ),
+        }
+    })
+}
+
+/// What a person calls an item, in a refusal.
+fn item_words(item: UsageItem) -> &'static str {
+    match item {
+        UsageItem::AiReplies => "AI replies",
+        UsageItem::CallMinutes => "call minutes",
+        UsageItem::LiveSessions => "live sessions",
+        UsageItem::MessagesSent => "messages sent",
+        UsageItem::Leads => "new leads",
+    }
+}
+
+/// Refuses with LIMIT_REACHED (`extensions.limit` = `SEATS`) when the tenant already has as
+/// many members as the plan in force allows.
+pub async fn require_seat(state: &AppState, tenant: TenantId, members: u64) -> ApiResult<()> {
+    if !state.config.billing_enabled() {
+        return Ok(());
+    }
+    let row = state.store.tenant(tenant).await?;
+    let (plan, _) = plan_in_force(state, &row)?;
+    check_seats(plan, members).map_err(|seats| ApiError::LimitReached {
+        limit: "SEATS",
+        message: format!(
+            "the {} plan allows {seats} members and the team has {members}; remove a member or \
+             change plans",
+            plan.id
+        ),
     })
 }
 

@@ -231,6 +231,12 @@ impl JobHandler for StripeEventHandler {
             .apply_subscription_report(tenant, event_id, &customer, &report)
             .await?;
         if let Some(tenant_row) = &applied.changed {
+            // A plan that meters usage starts the tenant's report chain (idempotent per
+            // interval, so a second event changes nothing).
+            let (in_force, _) = super::plan_in_force(state, tenant_row)?;
+            if !in_force.metered_items().is_empty() {
+                super::metering::schedule_report(state, tenant, Utc::now()).await?;
+            }
             state.bus.publish(
                 tenant,
                 Event::BillingUpdated {

@@ -140,6 +140,14 @@ pub async fn start_reminder_call(
         None,
     )
     .await?;
+    // At least a minute of the included call minutes must be left to place a call.
+    crate::services::billing::require_quota(
+        state,
+        tenant_id,
+        leadline_domain::billing::UsageItem::CallMinutes,
+        1,
+    )
+    .await?;
     let invoice = state.store.invoice(tenant_id, invoice_id).await?;
     if invoice.status == crate::store::calls::invoice_status::PAID {
         return Err(ApiError::Conflict(format!(

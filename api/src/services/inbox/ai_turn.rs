@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use leadline_domain::analysis::{Analysis, HistoryTurn, Speaker};
-use leadline_domain::billing::Feature;
+use leadline_domain::billing::{Feature, UsageItem};
 use leadline_domain::channel::Channel;
 use leadline_domain::conversation::{ConversationStatus, Handler};
 use leadline_domain::escalation::{check_escalation, Escalation, EscalationInput};
@@ -232,6 +232,21 @@ impl JobHandler for AiTurnHandler {
                 }))
             }
             Err(other) => return Err(other.into()),
+        }
+        // The included quantities: an AI reply is one AI reply and one message sent. Used up
+        // on a plan that does not bill beyond them, the AI stays silent the same way.
+        for item in [UsageItem::AiReplies, UsageItem::MessagesSent] {
+            match crate::services::billing::require_quota(&self.state, tenant_id, item, 1).await {
+                Ok(()) => {}
+                Err(ApiError::LimitReached { limit, .. }) => {
+                    return Ok(json!({
+                        "skipped": "the plan's included quantity is used up",
+                        "code": "LIMIT_REACHED",
+                        "limit": limit,
+                    }))
+                }
+                Err(other) => return Err(other.into()),
+            }
         }
         // What the channel's front end adds (the support chat: the customer's profile and
         // tickets) comes first, as one SYSTEM turn.

@@ -17,7 +17,7 @@ use leadline_entity::{live_interactions, live_sessions, products};
 use uuid::Uuid;
 
 use crate::bus::{Event, LeadScoreChanged, LiveEvent};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::services::ai::AiRequest;
 use crate::state::AppState;
 use crate::store::live::{
@@ -254,6 +254,23 @@ pub async fn handle_message(
             return skip(state, tenant_id, session_id, stored, refusal.code()).await;
         }
     }
+    // The plan (issue 16): a plan that lapsed mid-stream, or AI replies used up on a plan that
+    // does not bill beyond them, stop the answers, not the session: the chat is still read
+    // and scored, each unanswered message is a skip with the reason, and a warning says why.
+    if let Some(code) = plan_refusal(state, tenant_id).await? {
+        publish(
+            state,
+            tenant_id,
+            session_id,
+            LiveEvent::LimitWarning {
+                code: code.to_owned(),
+                message: "the agent stopped answering: the plan in force does not cover more AI \
+                          replies"
+                    .to_owned(),
+            },
+        );
+        return skip(state, tenant_id, session_id, stored, code).await;
+    }
     // The authoritative, atomic spend: the snapshot above may be stale by now (another replica,
     // a manual reply); a refusal here is recorded like any other limit.
     let mut route = route;
@@ -378,6 +395,37 @@ pub async fn handle_message(
                 leadline_domain::live::InteractionOutcome::Failed,
             ))
         }
+    }
+}
+
+/// Why the plan in force refuses a live reply now (`PAYMENT_REQUIRED` or `LIMIT_REACHED`), if
+/// it does.
+async fn plan_refusal(state: &AppState, tenant_id: TenantId) -> ApiResult<Option<&'static str>> {
+    let feature = crate::services::billing::require_feature(
+        state,
+        tenant_id,
+        leadline_domain::billing::Feature::LiveSelling,
+        None,
+    )
+    .await;
+    let verdict = match feature {
+        Ok(()) => {
+            crate::services::billing::require_quota(
+                state,
+                tenant_id,
+                leadline_domain::billing::UsageItem::AiReplies,
+                1,
+            )
+            .await
+        }
+        refused => refused,
+    };
+    match verdict {
+        Ok(()) => Ok(None),
+        Err(refusal @ (ApiError::PaymentRequired { .. } | ApiError::LimitReached { .. })) => {
+            Ok(Some(refusal.code()))
+        }
+        Err(other) => Err(other),
     }
 }
 

@@ -281,6 +281,24 @@ pub async fn answer_incoming(
     } else {
         false
     };
+    // With the included call minutes used up (on a plan that does not bill beyond them), the
+    // call goes to a person too: the caller is answered either way.
+    let entitled = entitled
+        && match crate::services::billing::require_quota(
+            state,
+            tenant_id,
+            leadline_domain::billing::UsageItem::CallMinutes,
+            1,
+        )
+        .await
+        {
+            Ok(()) => true,
+            Err(ApiError::LimitReached { limit, .. }) => {
+                tracing::info!(%tenant_id, limit, "included call minutes used up: the call goes to a person");
+                false
+            }
+            Err(other) => return Err(other),
+        };
     let agent_answers = agent_ready && entitled;
     let stored = state
         .store

@@ -107,6 +107,14 @@ pub async fn start_outbound_call(
         None,
     )
     .await?;
+    // At least a minute of the included call minutes must be left to place a call.
+    crate::services::billing::require_quota(
+        state,
+        tenant_id,
+        leadline_domain::billing::UsageItem::CallMinutes,
+        1,
+    )
+    .await?;
     let lead = state.store.lead(tenant_id, LeadId(lead_id)).await?;
     let phone = lead
         .phone

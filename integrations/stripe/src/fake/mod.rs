@@ -23,6 +23,7 @@
 //!   ([`FakeStripe::complete_checkout`]), subscriptions it mutates
 //!   ([`FakeStripe::set_subscription_status`], …) so `retrieve_subscription` sees the latest,
 //!   injected failures ([`FakeStripe::fail_next`]: 429, 5xx, 4xx error objects, raw answers,
+//!   late answers to requests already applied,
 //!   delays).
 //! - Webhooks (`webhooks`): event bodies in Stripe's shape and [`FakeStripe::send_event`],
 //!   which signs them as Stripe does (one `v1` per active secret, see
@@ -163,6 +164,10 @@ pub enum Failure {
     },
     /// Waits this long, then answers normally (for client timeouts).
     Delay(Duration),
+    /// Does what the request asks at once, then waits this long before answering: the change
+    /// is made although the client may never hear of it (a crash or timeout after Stripe
+    /// committed).
+    DelayAnswer(Duration),
 }
 
 impl Failure {

@@ -145,6 +145,34 @@ async fn answer(
     params: Result<Value, String>,
     pairs: Vec<(String, String)>,
 ) -> Answer {
+    // `DelayAnswer`: the request takes effect now and its answer comes late (or never, to a
+    // client that gave up or died): Stripe committed, the caller does not know it.
+    let late = {
+        let mut state = shared.lock();
+        match state.failures.front() {
+            Some(Failure::DelayAnswer(delay)) => {
+                let delay = *delay;
+                state.failures.pop_front();
+                Some(delay)
+            }
+            _ => None,
+        }
+    };
+    let answered = answer_now(shared, method, path, record, params, pairs).await;
+    if let Some(delay) = late {
+        tokio::time::sleep(delay).await;
+    }
+    answered
+}
+
+async fn answer_now(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    record: &RecordedRequest,
+    params: Result<Value, String>,
+    pairs: Vec<(String, String)>,
+) -> Answer {
     let failure = shared.lock().failures.pop_front();
     match failure {
         Some(Failure::Error {
@@ -164,7 +192,8 @@ async fn answer(
             };
         }
         Some(Failure::Delay(delay)) => tokio::time::sleep(delay).await,
-        None => {}
+        // Taken off the queue by `answer` before this runs.
+        Some(Failure::DelayAnswer(_)) | None => {}
     }
 
     let expected = format!("Bearer {}", shared.secret_key);
