@@ -3,7 +3,13 @@
 # build, next to `/healthz` measured the same way in the same run as the baseline.
 #
 # Usage: benches/http_load.sh [DATABASE_URL] [REDIS_URL]
-#   default database: a fresh SQLite file; pass postgres://… to measure on PostgreSQL.
+#   default database: a fresh SQLite file; pass postgres://… to measure on PostgreSQL (an empty
+#   scratch database: the tenant's leads are counted).
+#   LEADS=100000      leads in the tenant (default 100): 100 through createLead, the rest copied
+#                     in SQL (sqlite3 or psql), so p99 can be compared across tenant sizes
+#   COUNT_TOTAL=0     measure the page without `totalCount` (default 1: with it)
+#   LEADLINE_BIN=…    serve this binary instead of building target/release/leadline (to
+#                     alternate a before and an after build in one session)
 # Needs: wrk (Debian package `wrk`), curl, python3. Loopback only; bounded duration.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,10 +21,15 @@ WORK=$(mktemp -d /tmp/leadline-load.XXXXXX)
 cleanup() { [ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-cargo build --release --quiet
+LEADS=${LEADS:-100}
+COUNT_TOTAL=${COUNT_TOTAL:-1}
+if [ -z "${LEADLINE_BIN:-}" ]; then
+  cargo build --release --quiet
+  LEADLINE_BIN=./target/release/leadline
+fi
 export DATABASE_URL=${1:-sqlite://$WORK/leadline.db?mode=rwc}
 [ -n "${2:-}" ] && export REDIS_URL=$2
-LEADLINE_ADDR=127.0.0.1:$PORT RUST_LOG=warn ./target/release/leadline serve > "$WORK/out.log" 2> "$WORK/err.log" &
+LEADLINE_ADDR=127.0.0.1:$PORT RUST_LOG=warn "$LEADLINE_BIN" serve > "$WORK/out.log" 2> "$WORK/err.log" &
 SERVER=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
 
@@ -26,12 +37,24 @@ gql() { curl -sf "http://127.0.0.1:$PORT/graphql" -H 'content-type: application/
 slug="load-$(date +%s%N | tail -c 9)"
 TOKEN=$(gql "{\"query\":\"mutation { signUp(input:{email:\\\"o@$slug.test\\\", password:\\\"load test password\\\", tenantName:\\\"Load\\\", tenantSlug:\\\"$slug\\\"}) { token } }\"}" | python3 -c 'import sys,json; print(json.load(sys.stdin)["data"]["signUp"]["token"])')
 for i in $(seq 1 100); do gql "{\"query\":\"mutation { createLead(input:{name:\\\"Lead $i\\\", email:\\\"l$i@x.test\\\"}) { lead { id } } }\"}" >/dev/null; done
+if [ "$LEADS" -gt 100 ]; then
+  # Copies of the 100 leads, each under a new random id, so listings walk a big tenant.
+  copies=$(( (LEADS - 100 + 99) / 100 ))
+  columns="tenant_id, name, email, phone, company, status, score, temperature, source_channel, notes, handler, assigned_user_id, metadata, last_contacted_at, call_consent, call_consent_at, time_zone, created_at, updated_at"
+  tenant="(SELECT id FROM tenants WHERE slug = '$slug')"
+  case "$DATABASE_URL" in
+    postgres*) psql -q "$DATABASE_URL" -c "INSERT INTO leads (id, $columns) SELECT gen_random_uuid(), ${columns/name,/name || ' ' || g,} FROM leads, generate_series(1, $copies) g WHERE tenant_id = $tenant" ;;
+    *) file=${DATABASE_URL#sqlite://}; sqlite3 "${file%%\?*}" ".timeout 5000" "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < $copies) INSERT INTO leads (id, $columns) SELECT randomblob(16), ${columns/name,/name || ' ' || n,} FROM leads, g WHERE tenant_id = $tenant" ;;
+  esac
+fi
 
+TOTAL_FIELD=$([ "$COUNT_TOTAL" = 0 ] || echo totalCount)
+echo "== $(gql '{"query":"{ leads(first: 1) { totalCount } }"}' | python3 -c 'import sys,json; print(json.load(sys.stdin)["data"]["leads"]["totalCount"])') leads in the tenant; totalCount selected: $COUNT_TOTAL"
 cat > "$WORK/leads.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["content-type"] = "application/json"
 wrk.headers["authorization"] = "Bearer $TOKEN"
-wrk.body = '{"query":"{ leads(first: 20) { totalCount edges { node { id name email score temperature status } } pageInfo { hasNextPage endCursor } } }"}'
+wrk.body = '{"query":"{ leads(first: 20) { $TOTAL_FIELD edges { node { id name email score temperature status } } pageInfo { hasNextPage endCursor } } }"}'
 LUA
 # Check the query answers 20 leads before measuring it.
 gql '{"query":"{ leads(first: 20) { edges { node { id } } } }"}' | python3 -c 'import sys,json; n=len(json.load(sys.stdin)["data"]["leads"]["edges"]); assert n==20, n'

@@ -653,16 +653,16 @@ pub async fn authenticate(
     let claims = keys.verify(credential)?;
     // Sessions revoked after the token was issued (an address taken back from a squatter) are
     // told so, before the membership they may also have lost.
-    if store.session_version(UserId(claims.sub)).await? != Some(claims.sv) {
+    let standing = store
+        .member_standing(TenantId(claims.tid), UserId(claims.sub))
+        .await?;
+    let Some((_, role)) = standing.filter(|(sv, _)| *sv == claims.sv) else {
         return Err(ApiError::Unauthenticated("this session was revoked".into()));
-    }
-    let membership = store
-        .membership(TenantId(claims.tid), UserId(claims.sub))
-        .await?
-        .ok_or_else(|| {
-            ApiError::Unauthenticated("this account is no longer a member of the tenant".into())
-        })?;
-    let role = Role::parse(&membership.role).map_err(|e| ApiError::Internal(e.into()))?;
+    };
+    let role = role.ok_or_else(|| {
+        ApiError::Unauthenticated("this account is no longer a member of the tenant".into())
+    })?;
+    let role = Role::parse(&role).map_err(|e| ApiError::Internal(e.into()))?;
     Ok(Principal::Member {
         user_id: claims.sub,
         tenant_id: TenantId(claims.tid),

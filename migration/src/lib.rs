@@ -26,6 +26,7 @@ mod m20261207_000005_phone_agent;
 mod m20261207_000006_lead_flow;
 mod m20261208_000001_billing;
 mod m20261209_000001_usage_ledger;
+mod m20261209_000002_scale_indexes;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000006_lead_flow::Migration),
             Box::new(m20261208_000001_billing::Migration),
             Box::new(m20261209_000001_usage_ledger::Migration),
+            Box::new(m20261209_000002_scale_indexes::Migration),
         ]
     }
 }

@@ -363,6 +363,53 @@ async fn cursor_pagination_walks_every_lead_once() {
 }
 
 #[tokio::test]
+async fn a_page_without_total_count_lists_the_same_leads_and_a_fragment_still_counts() {
+    let app = spawn_app().await;
+    let t = app.sign_up("uncounted").await;
+    let mut created = Vec::new();
+    for i in 0..12 {
+        created.push(app.create_lead(&t, &format!("Lead {i:02}")).await);
+    }
+    created.reverse(); // newest first
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = app
+            .ok(
+                &t,
+                "query($a: String) { leads(first: 5, after: $a) { edges { node { id } } pageInfo { hasNextPage endCursor } } }",
+                json!({"a": after}),
+            )
+            .await;
+        let leads = &page["leads"];
+        assert!(leads.get("totalCount").is_none(), "{page}");
+        seen.extend(
+            leads["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"]["id"].as_str().unwrap().to_owned()),
+        );
+        if !leads["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+            break;
+        }
+        after = leads["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+    }
+    assert_eq!(seen, created);
+
+    // The total is counted however the client selects it: aliased, or inside a fragment.
+    let counted = app
+        .ok(
+            &t,
+            "query { a: leads(first: 1) { n: totalCount } b: leads(first: 1) { ...Total } } fragment Total on LeadConnection { totalCount }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(counted["a"]["n"], 12, "{counted}");
+    assert_eq!(counted["b"]["totalCount"], 12, "{counted}");
+}
+
+#[tokio::test]
 async fn lead_filters_combine() {
     let app = spawn_app().await;
     let t = app.sign_up("filters").await;

@@ -9,7 +9,9 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::json;
 use tokio::process::{Child, Command};
 
-use crate::harness::{fresh_database, scale_out, spawn_with, wait_for, SpawnOptions, WsEvent};
+use crate::harness::{
+    error_code, fresh_database, scale_out, spawn_with, wait_for, SpawnOptions, WsEvent,
+};
 
 const SCORE_SUB: &str = "subscription { leadScoreChanged { leadId score previousScore } }";
 
@@ -44,6 +46,48 @@ async fn a_subscriber_on_one_replica_sees_a_change_made_on_another() {
         ),
         other => panic!("replica A did not see B's change: {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_member_removed_on_one_replica_is_refused_on_another_at_once() {
+    let Some(_) = scale_out("removal_over_http") else {
+        return;
+    };
+    let (database_url, redis_url, _) = fresh_database().await;
+    let options = SpawnOptions {
+        database_url: Some(database_url),
+        redis_url: Some(redis_url),
+        redis_prefix: Some(format!("revoke-{}", uuid::Uuid::now_v7().simple())),
+        env: vec![],
+    };
+    let replica_a = spawn_with(options.clone()).await;
+    let replica_b = spawn_with(options).await;
+    let owner = replica_a.sign_up("revoke-replicas").await;
+    let (admin, admin_id) = replica_a
+        .member(&owner, "admin@revoke-replicas.test", "ADMIN")
+        .await;
+    // A has just served the member (whatever it may keep about them is warm).
+    replica_a
+        .ok(&admin, "{ leads(first: 5) { totalCount } }", json!({}))
+        .await;
+
+    replica_b
+        .ok(
+            &owner,
+            "mutation($u: ID!) { removeMember(input: {userId: $u}) { removedUserId } }",
+            json!({"u": admin_id}),
+        )
+        .await;
+
+    // The very next request on A is refused: no waiting for a message between replicas.
+    let refused = replica_a
+        .graphql(
+            Some(&admin),
+            "{ leads(first: 5) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&refused), "UNAUTHENTICATED", "{refused}");
 }
 
 /// A private redis-server on a free port, so the test can kill and restart it.

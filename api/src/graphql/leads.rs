@@ -295,7 +295,12 @@ impl LeadQuery {
         after: Option<String>,
     ) -> async_graphql::Result<IdConnection<Lead>> {
         let tenant_id = tenant_for(ctx, Access::Read)?;
-        let request = PageRequest::parse(first, after.as_deref())?;
+        let mut request = PageRequest::parse(first, after.as_deref())?;
+        // The COUNT walks every matching lead; a client that does not show the total should
+        // not pay for it (a page stays the same cost however many leads the tenant has).
+        if !ctx.look_ahead().field("totalCount").exists() {
+            request = request.without_total();
+        }
         let filter = filter.unwrap_or_default();
         if let Some(min) = filter.min_score {
             if !(0..=100).contains(&min) {

@@ -216,7 +216,7 @@ impl Store {
                     .add(contains_ci((leads::Entity, leads::Column::Company), term)),
             );
         }
-        paginate(&self.db, select, leads::Column::Id, page).await
+        paginate(&self.reader, select, leads::Column::Id, page).await
     }
 
     /// Applies a partial change.

@@ -65,6 +65,11 @@ pub use tenants::TenantSettingsChanges;
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// Where hot read paths (authentication, listings) run: on SQLite a pool of read-only
+    /// connections beside the one writer, so reads neither queue behind writes nor behind each
+    /// other (WAL lets them read the last commit while a write is in progress); elsewhere the
+    /// same pool as `db`. Only reads that need no transaction of their own go here.
+    reader: DatabaseConnection,
     /// Seals secrets on write and opens them on read (`store::sealing`).
     sealer: std::sync::Arc<crate::secrets::Sealer>,
 }
@@ -96,8 +101,28 @@ impl Store {
             });
         }
         let db = Database::connect(options).await?;
+        let reader = if config.is_postgres() || is_sqlite_memory(&config.database_url) {
+            // One in-memory SQLite database is private to its one connection.
+            db.clone()
+        } else {
+            let mut options = ConnectOptions::new(config.database_url.clone());
+            options
+                .sqlx_logging(false)
+                .connect_timeout(Duration::from_secs(5))
+                .acquire_timeout(Duration::from_secs(5))
+                .max_connections(SQLITE_READERS)
+                .min_connections(1)
+                .map_sqlx_sqlite_opts(|sqlite| {
+                    sqlite
+                        .read_only(true)
+                        .busy_timeout(Duration::from_secs(5))
+                        .foreign_keys(true)
+                });
+            Database::connect(options).await?
+        };
         Ok(Self {
             db,
+            reader,
             sealer: std::sync::Arc::new(sealer),
         })
     }
@@ -105,6 +130,7 @@ impl Store {
     /// Wraps an existing connection, sealing with a key that lives as long as the process.
     pub fn from_connection(db: DatabaseConnection) -> Self {
         Self {
+            reader: db.clone(),
             db,
             sealer: std::sync::Arc::new(crate::secrets::Sealer::ephemeral()),
         }
@@ -142,6 +168,15 @@ impl Store {
     }
 }
 
+/// Read-only SQLite connections beside the writer: enough to keep both cores of a small
+/// machine busy with reads while a request waits on the database.
+const SQLITE_READERS: u32 = 4;
+
+/// Whether a SQLite URL names an in-memory database (which another connection cannot open).
+fn is_sqlite_memory(database_url: &str) -> bool {
+    database_url.contains(":memory:") || database_url.contains("mode=memory")
+}
+
 /// Largest page a client may ask for.
 pub const MAX_PAGE_SIZE: u64 = 100;
 /// Page size when the client does not say.
@@ -153,6 +188,9 @@ pub const DEFAULT_PAGE_SIZE: u64 = 20;
 pub struct PageRequest {
     pub first: u64,
     pub after: Option<Uuid>,
+    /// Whether the page's `total_count` is wanted (a COUNT over every matching row); when it
+    /// is not, the count is skipped and reported as 0.
+    pub count_total: bool,
 }
 
 impl PageRequest {
@@ -169,7 +207,17 @@ impl PageRequest {
             }
         };
         let after = after.map(decode_cursor).transpose()?;
-        Ok(Self { first, after })
+        Ok(Self {
+            first,
+            after,
+            count_total: true,
+        })
+    }
+
+    /// The same page without its total count (the client did not ask for `totalCount`).
+    pub fn without_total(mut self) -> Self {
+        self.count_total = false;
+        self
     }
 }
 
@@ -196,7 +244,7 @@ pub fn decode_cursor(cursor: &str) -> ApiResult<Uuid> {
 }
 
 /// Runs `select` as one newest-first page keyed on `id_column`, with the total count of rows
-/// matching the filter (ignoring the cursor).
+/// matching the filter (ignoring the cursor) when the request wants it.
 pub async fn paginate<E, C>(
     db: &C,
     select: Select<E>,
@@ -208,7 +256,11 @@ where
     E::Model: Send + Sync,
     C: ConnectionTrait,
 {
-    let total_count = select.clone().count(db).await?;
+    let total_count = if page.count_total {
+        select.clone().count(db).await?
+    } else {
+        0
+    };
     let mut query = select;
     if let Some(after) = page.after {
         query = query.filter(id_column.lt(after));
