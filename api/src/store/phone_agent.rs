@@ -123,6 +123,18 @@ pub struct NewAppointment {
     pub contact_phone: Option<String>,
 }
 
+/// What [`Store::book_appointment`] wrote.
+#[derive(Debug, Clone)]
+pub struct Booked {
+    pub appointment: appointments::Model,
+    /// The call, now linked to the appointment's lead.
+    pub call: calls::Model,
+    /// Its APPOINTMENT entry.
+    pub entry: call_events::Model,
+    /// The lead's nurture step jobs the booking cancelled, to announce.
+    pub cancelled_jobs: Vec<leadline_entity::jobs::Model>,
+}
+
 /// What a finished call's reports say; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct CallFinish {
@@ -385,7 +397,7 @@ impl Store {
         &self,
         tenant_id: TenantId,
         new: NewAppointment,
-    ) -> ApiResult<Option<(appointments::Model, calls::Model, call_events::Model)>> {
+    ) -> ApiResult<Option<Booked>> {
         let tenant = tenant_id.uuid();
         let tx = self.db.begin().await?;
         tenant_locked(&tx, self.is_postgres(), tenant).await?;
@@ -455,8 +467,24 @@ impl Store {
             }),
         )
         .await?;
+        // A booking ends the lead's follow-ups now, and cancels the one waiting to go out.
+        let stopped = super::nurture::stop_lead_nurture(
+            &tx,
+            tenant,
+            lead_id,
+            leadline_domain::nurture::StopReason::Booked,
+        )
+        .await?;
         tx.commit().await?;
-        Ok(Some((appointment, call, entry)))
+        Ok(Some(Booked {
+            appointment,
+            call,
+            entry,
+            cancelled_jobs: stopped
+                .into_iter()
+                .filter_map(|s| s.cancelled_job)
+                .collect(),
+        }))
     }
 
     /// Marks a call handed to a person: handled by HUMAN, outcome TRANSFERRED (a booking made

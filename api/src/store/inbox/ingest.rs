@@ -68,6 +68,8 @@ pub struct Ingested {
     pub ai_job: Option<Uuid>,
     /// The `fetch_profile` job naming a new Messenger/Instagram lead.
     pub profile_job: Option<Uuid>,
+    /// The nurture step jobs this reply cancelled (its follow-ups stopped), to announce.
+    pub cancelled_jobs: Vec<leadline_entity::jobs::Model>,
 }
 
 /// The outcome of [`Store::ingest_inbound`].
@@ -228,15 +230,18 @@ impl Store {
         .await
         .map_err(race_or)?;
 
+        let mut cancelled_jobs = Vec::new();
         if !lead_created {
-            // A reply ends the lead's follow-ups (an opt-out says why); with the message, so a
-            // step that runs after this commit sees it stopped.
+            // A reply ends the lead's follow-ups (an opt-out says why) and cancels the waiting
+            // step; with the message, so a step already running sees it stopped.
             let reason = if leadline_domain::nurture::is_opt_out(&inbound.body) {
                 leadline_domain::nurture::StopReason::OptedOut
             } else {
                 leadline_domain::nurture::StopReason::Replied
             };
-            crate::store::nurture::stop_lead_nurture(tx, tenant_id, lead.id, reason).await?;
+            let stopped =
+                crate::store::nurture::stop_lead_nurture(tx, tenant_id, lead.id, reason).await?;
+            cancelled_jobs.extend(stopped.into_iter().filter_map(|s| s.cancelled_job));
         }
 
         let ai_job = if inbound.ai_enabled
@@ -271,6 +276,7 @@ impl Store {
         };
         Ok(IngestOutcome::Stored(Box::new(Ingested {
             profile_job,
+            cancelled_jobs,
             lead,
             lead_created,
             conversation,

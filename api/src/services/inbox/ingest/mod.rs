@@ -215,6 +215,7 @@ pub struct DeliveryReport {
 /// conversation, the message. Shared by every path that ingests a message (the messaging
 /// webhooks, the phone agent's inbound texts).
 pub(crate) fn publish_ingested(state: &AppState, tenant_id: TenantId, ingested: Ingested) {
+    state.jobs.announce(&ingested.cancelled_jobs);
     if ingested.lead_created {
         state.bus.publish(
             tenant_id,
