@@ -59,6 +59,8 @@ mirror_enum!(
         Removed,
         /// The lead has no channel a follow-up could go on.
         Unreachable,
+        /// The lead was given to a person (`assignLead` to HUMAN), who follows it up.
+        AssignedToHuman,
     }
 );
 

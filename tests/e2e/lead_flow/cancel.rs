@@ -1,7 +1,8 @@
-//! A stopped nurture sequence cancels its waiting follow-up (issue 15): removal and a reply
-//! each move the step's PENDING job to CANCELLED in the stop's own transaction, so that job never
-//! runs even when its time comes (the test makes it due on the clock it controls) and nothing is
-//! sent. `jobs` lists it as CANCELLED with why, and `jobUpdated` streams the change.
+//! A stopped nurture sequence cancels its waiting follow-up (issue 15): removal, a reply and the
+//! lead given to a person (`assignLead`) each move the step's PENDING job to CANCELLED in the
+//! stop's own transaction, so that job never runs even when its time comes (the test makes it
+//! due on the clock it controls) and nothing is sent. `jobs` lists it as CANCELLED with why, and
+//! `jobUpdated` streams the change.
 
 use std::time::Duration;
 
@@ -12,6 +13,8 @@ use crate::harness::TestApp;
 
 const STEP_JOBS: &str = "{ jobs(filter: {kind: \"nurture_step\"}, first: 20) { nodes { id status attempts result payload } } }";
 const JOB: &str = "query($id: ID!) { job(id: $id) { id status attempts result } }";
+const ASSIGN: &str =
+    "mutation($input: AssignLeadInput!) { assignLead(input: $input) { lead { handledBy } } }";
 
 /// The lead's nurture step job that is waiting (PENDING), by its enrolment's job id.
 async fn waiting_step(app: &TestApp, owner: &str, lead: &str) -> String {
@@ -146,4 +149,74 @@ async fn a_stopped_sequence_cancels_its_waiting_step_which_never_runs() {
             .any(|m| m["type"] == "template"),
         "no follow-up went out"
     );
+}
+
+#[tokio::test]
+async fn a_lead_given_to_a_person_leaves_nurture_and_its_waiting_step_never_runs() {
+    let (app, db, owner, twilio, _whatsapp) = nurture_app("nurture-assign").await;
+    let ben = app
+        .ok(
+            &owner,
+            "mutation { createLead(input: {name: \"Ben Ortiz\", phone: \"+14155550124\"}) { lead { id } } }",
+            json!({}),
+        )
+        .await["createLead"]["lead"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let step = waiting_step(&app, &owner, &ben).await;
+    let assigned = app
+        .ok(
+            &owner,
+            ASSIGN,
+            json!({"input": {"leadId": ben, "handler": "HUMAN"}}),
+        )
+        .await;
+    assert_eq!(assigned["assignLead"]["lead"]["handledBy"], "HUMAN");
+    let data = app.ok(&owner, NURTURE, json!({})).await;
+    let stopped = nurture_of(&data, &ben);
+    assert_eq!(stopped["status"], "STOPPED", "{stopped}");
+    assert_eq!(stopped["stopReason"], "ASSIGNED_TO_HUMAN", "{stopped}");
+    assert!(stopped["nextFollowUpAt"].is_null(), "{stopped}");
+    assert_cancelled(&app, &owner, &step, "ASSIGNED_TO_HUMAN").await;
+    let audit = app
+        .ok(
+            &owner,
+            "{ auditLog(first: 20) { edges { node { action targetId } } } }",
+            json!({}),
+        )
+        .await;
+    let actions: Vec<(&str, &str)> = audit["auditLog"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["node"]["action"].as_str().unwrap_or_default(),
+                e["node"]["targetId"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(
+        actions.contains(&("lead.nurture_stopped", ben.as_str())),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&("lead.assigned", ben.as_str())),
+        "{actions:?}"
+    );
+    make_due(&db, &step).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_cancelled(&app, &owner, &step, "ASSIGNED_TO_HUMAN").await;
+    assert!(twilio.messages().is_empty(), "nothing was texted");
+
+    // Back to the AI: the sequence stays stopped (an assignment never re-enrols a lead).
+    app.ok(
+        &owner,
+        ASSIGN,
+        json!({"input": {"leadId": ben, "handler": "AI"}}),
+    )
+    .await;
+    let data = app.ok(&owner, NURTURE, json!({})).await;
+    assert_eq!(nurture_of(&data, &ben)["stopReason"], "ASSIGNED_TO_HUMAN");
 }
