@@ -53,6 +53,7 @@ pub fn worker_pool(state: &AppState) -> WorkerPool {
         Channel::Instagram,
         Channel::Facebook,
         Channel::Tiktok,
+        Channel::Twilio,
     ] {
         if let Some(kind) = crate::services::inbox::send_job_kind(channel) {
             handlers = handlers.with(kind, SendHandler::new(state.clone(), channel));
