@@ -1,7 +1,8 @@
 //! Texts to the dealership's number (`POST /api/voice/twilio/sms`): a reply from a lead in
 //! nurture stops its follow-ups and lands in its SMS conversation, where a person answers it by
 //! SMS from the inbox (`sendMessage`, the `send_sms` job); Twilio's opt-out words also keep the
-//! agent from ever calling or texting the number again. Signed like every Twilio webhook.
+//! agent from ever calling or texting the number again. A first text from a new number that the
+//! AI gets is rung back by the agent. Signed like every Twilio webhook.
 
 use super::*;
 
@@ -392,4 +393,57 @@ async fn sms_replies_refuse_other_tenants_customers_removed_members_and_floods()
         1,
         "only the lead's text"
     );
+}
+
+#[tokio::test]
+async fn a_first_text_from_a_new_number_is_rung_back_when_the_ai_gets_the_lead() {
+    let o = outbound(vec![Step::Close]).await;
+    let url = format!("{}/api/voice/twilio/sms", o.public);
+    // At 0 % the new lead goes to the sales team: nobody rings it.
+    let human = o
+        .twilio
+        .post_signed(
+            &url,
+            text(&o, "SM30", "+16505551299", "Price of the Civic?"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(human.status, 200, "{}", human.body);
+    o.app
+        .eventually(
+            &o.owner,
+            "{ leads(first: 5) { nodes { handledBy phone } } }",
+            json!({}),
+            "the human lead",
+            |d| d["leads"]["nodes"][0]["phone"] == "+16505551299",
+        )
+        .await;
+
+    // Every new lead to the AI: the next new number is rung back from the dealership's number.
+    o.app
+        .ok(
+            &o.owner,
+            SETTINGS,
+            json!({"input": {"aiLeadPercentage": 100}}),
+        )
+        .await;
+    let ai = o
+        .twilio
+        .post_signed(&url, text(&o, "SM31", ANA, "Is the red Civic still there?"))
+        .await
+        .unwrap();
+    assert_eq!(ai.status, 200, "{}", ai.body);
+    let placed = o.placed().await;
+    assert_eq!(placed.param("To"), Some(ANA));
+    assert_eq!(placed.param("From"), Some(NUMBER));
+    // Her next text is no new lead: no second call.
+    let again = o
+        .twilio
+        .post_signed(&url, text(&o, "SM32", ANA, "Hello?"))
+        .await
+        .unwrap();
+    assert_eq!(again.status, 200, "{}", again.body);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let creates = o.creates();
+    assert_eq!(creates.len(), 1, "only Ana is rung, once");
 }

@@ -279,6 +279,10 @@ pub async fn answer_incoming(
         false
     };
     let agent_answers = agent_ready && entitled;
+    // A lead this call creates is allocated like any new lead, but never rung back by the
+    // outbound agent, as new leads from `createLead` and inbound messages are
+    // (`outbound::call_new_ai_lead`, `RING_NEW_LEAD_JOB`): the caller is already on the line,
+    // with the agent or a person, and a second call would ring them while they talk to us.
     let stored = state
         .store
         .start_inbound_call(

@@ -66,6 +66,8 @@ pub struct Ingested {
     pub message: messages::Model,
     /// The `ai_response` job, when the AI is to answer.
     pub ai_job: Option<Uuid>,
+    /// The job that rings the new lead, when the AI got it and the agent can call.
+    pub ring_job: Option<Uuid>,
     /// The `fetch_profile` job naming a new Messenger/Instagram lead.
     pub profile_job: Option<Uuid>,
     /// The nurture step jobs this reply cancelled (its follow-ups stopped), to announce.
@@ -168,6 +170,13 @@ impl Store {
         let (lead, lead_created) = self
             .lead_for_contact(tx, tenant_id, &inbound.contact)
             .await?;
+        // A new AI lead with a phone is rung like one from `createLead`. A lead an inbound call
+        // creates never comes through here: it is already on the line with the agent.
+        let ring_job = if lead_created {
+            crate::store::outbound_calls::enqueue_ring_new_lead(tx, &lead).await?
+        } else {
+            None
+        };
 
         let open = conversations::Entity::find()
             .filter(conversations::Column::TenantId.eq(tenant_id))
@@ -283,6 +292,7 @@ impl Store {
             conversation_created,
             message,
             ai_job,
+            ring_job,
         })))
     }
 

@@ -268,7 +268,9 @@ pub async fn apply(
                 match state.store.ingest_inbound(tenant_id, &message).await {
                     Ok(IngestOutcome::Stored(ingested)) => {
                         report.stored += 1;
-                        wake |= ingested.ai_job.is_some() || ingested.profile_job.is_some();
+                        wake |= ingested.ai_job.is_some()
+                            || ingested.profile_job.is_some()
+                            || ingested.ring_job.is_some();
                         publish_ingested(state, tenant_id, *ingested);
                     }
                     Ok(IngestOutcome::Duplicate) => report.duplicates += 1,
