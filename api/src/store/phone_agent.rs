@@ -639,6 +639,31 @@ impl Store {
         Ok((saved, entry))
     }
 
+    /// Records answering-machine detection's verdict that a person answered (`answered_by`
+    /// HUMAN), unless the call already has a verdict (a machine's, which ended it, stays). The
+    /// call as stored after.
+    pub async fn record_human_answer(
+        &self,
+        tenant_id: TenantId,
+        call: CallId,
+    ) -> ApiResult<calls::Model> {
+        calls::Entity::update_many()
+            .col_expr(
+                calls::Column::AnsweredBy,
+                sea_orm::sea_query::Expr::value(leadline_domain::calls::AnsweredBy::Human.as_str()),
+            )
+            .col_expr(
+                calls::Column::UpdatedAt,
+                sea_orm::sea_query::Expr::value(now()),
+            )
+            .filter(calls::Column::Id.eq(call.uuid()))
+            .filter(calls::Column::TenantId.eq(tenant_id.uuid()))
+            .filter(calls::Column::AnsweredBy.is_null())
+            .exec(&self.db)
+            .await?;
+        super::calls::call_in(&self.db, tenant_id.uuid(), call.uuid()).await
+    }
+
     /// Writes what the end of a call reports (Twilio's status callback, ElevenLabs' post-call
     /// webhook, in either order) and decides its outcome from everything known
     /// (`domain::dealership::call_outcome`). Fields already written are kept unless the report

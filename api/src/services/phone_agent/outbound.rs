@@ -374,7 +374,8 @@ pub async fn outbound_status(
 }
 
 /// `POST …/outbound/{callId}/amd` (verified): answering-machine detection's verdict. A machine
-/// or fax ends the call as VOICEMAIL, queues its hang-up and the retry; a person carries on.
+/// or fax ends the call as VOICEMAIL, queues its hang-up and the retry; a person carries on,
+/// recorded as `answered_by` HUMAN.
 /// Deduplicated on `CallSid`.
 pub async fn outbound_amd(
     state: &AppState,
@@ -418,6 +419,13 @@ pub async fn outbound_amd(
             state.jobs.wake().await;
             after_end(state, &saved).await;
         }
+    } else if matches!(answered_by, leadline_twilio::AnsweredBy::Human) {
+        // A person: the call carries on, and `Call.answeredBy` says who picked up. (`unknown`
+        // records nothing: detection could not tell.)
+        state
+            .store
+            .record_human_answer(tenant_id, CallId(call.id))
+            .await?;
     }
     state.store.record_receipt("twilio", &receipt).await?;
     Ok(ReportOutcome::Applied)
