@@ -447,3 +447,62 @@ async fn a_first_text_from_a_new_number_is_rung_back_when_the_ai_gets_the_lead()
     let creates = o.creates();
     assert_eq!(creates.len(), 1, "only Ana is rung, once");
 }
+
+#[tokio::test]
+async fn an_sms_reply_goes_out_on_the_dealerships_own_twilio_account() {
+    const OWN_SID: &str = "AC0123456789abcdef0123456789abcdef";
+    const OWN_TOKEN: &str = "the-dealership-s-own-auth-token";
+    let o = outbound(vec![Step::Close]).await;
+    // One Twilio server answers both accounts' REST calls, as the real one does.
+    o.twilio.add_account(OWN_SID, OWN_TOKEN);
+    o.app
+        .ok(
+            &o.owner,
+            "mutation($input: UpsertChannelConnectionInput!) { upsertChannelConnection(input: $input) { connection { id } } }",
+            json!({"input": {"channel": "TWILIO", "externalAccountId": OWN_SID, "accessToken": OWN_TOKEN}}),
+        )
+        .await;
+    let own = FakeTwilio::start_with(OWN_SID, OWN_TOKEN).await.unwrap();
+    let url = format!("{}/api/voice/twilio/sms", o.public);
+    let mut params = text(&o, "SM40", ANA, "Hi, still open on Sunday?");
+    for (key, value) in &mut params {
+        if key == "AccountSid" {
+            *value = OWN_SID.to_owned();
+        }
+    }
+    let first = own.post_signed(&url, params).await.unwrap();
+    assert_eq!(first.status, 200, "{}", first.body);
+    let lead = o
+        .app
+        .eventually(
+            &o.owner,
+            "{ leads(first: 5) { nodes { id phone } } }",
+            json!({}),
+            "the texting lead",
+            |d| d["leads"]["nodes"][0]["phone"] == ANA,
+        )
+        .await["leads"]["nodes"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let conversation = sms_conversation(&o, &lead).await;
+    let sent = send_reply(&o, &o.owner, &conversation, "Yes, 10 to 4.").await;
+    until_delivery(&o, &conversation, sent["id"].as_str().unwrap(), "SENT").await;
+    let creates: Vec<RecordedRequest> = o
+        .twilio
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/Messages.json"))
+        .collect();
+    assert_eq!(creates.len(), 1, "{creates:?}");
+    assert!(
+        creates[0]
+            .path
+            .contains(&format!("/Accounts/{OWN_SID}/Messages.json")),
+        "{:?}",
+        creates[0]
+    );
+    assert!(creates[0].authenticated);
+    assert_eq!(creates[0].param("From"), Some(NUMBER));
+    assert_eq!(creates[0].param("To"), Some(ANA));
+}
