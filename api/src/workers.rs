@@ -41,6 +41,10 @@ pub fn worker_pool(state: &AppState) -> WorkerPool {
             crate::services::phone_agent::outbound::HangUpHandler::new(state.clone()),
         )
         .with(
+            crate::store::outbound_calls::RING_NEW_LEAD_JOB,
+            crate::services::phone_agent::outbound::RingNewLeadHandler::new(state.clone()),
+        )
+        .with(
             crate::store::billing::STRIPE_EVENT_JOB,
             crate::services::billing::webhook::StripeEventHandler::new(state.clone()),
         )
@@ -57,6 +61,7 @@ pub fn worker_pool(state: &AppState) -> WorkerPool {
         Channel::Instagram,
         Channel::Facebook,
         Channel::Tiktok,
+        Channel::Twilio,
     ] {
         if let Some(kind) = crate::services::inbox::send_job_kind(channel) {
             handlers = handlers.with(kind, SendHandler::new(state.clone(), channel));

@@ -594,6 +594,16 @@ pub fn entitlement<'a>(
     }
 }
 
+/// What the plan must include for the inbox to send a reply on `channel`: a text (TWILIO) goes
+/// out from the dealership's Twilio number, which only the phone agent brings, so
+/// [`Feature::PhoneAgent`]; any other channel is [`Feature::InboxChannels`] on that channel.
+pub fn reply_feature(channel: Channel) -> (Feature, Option<Channel>) {
+    match channel {
+        Channel::Twilio => (Feature::PhoneAgent, None),
+        other => (Feature::InboxChannels, Some(other)),
+    }
+}
+
 /// May the tenant use `feature` now (and, for the inbox, on `channel`)? A refusal names the
 /// plan in force and why: the bought plan lapsed (CANCELED, PAST_DUE after grace) when it
 /// would have allowed it, else NOT_ON_PLAN.

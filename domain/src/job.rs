@@ -21,16 +21,20 @@ pub enum JobStatus {
     Failed,
     /// Failed `max_attempts` times; `error` holds the last error. `retryJob` revives it.
     Dead,
+    /// Withdrawn while still waiting (what it was for went away, e.g. a stopped nurture
+    /// sequence); `result` says why. Never runs and is never revived.
+    Cancelled,
 }
 
 impl JobStatus {
     /// Every status.
-    pub const ALL: [JobStatus; 5] = [
+    pub const ALL: [JobStatus; 6] = [
         JobStatus::Pending,
         JobStatus::Running,
         JobStatus::Completed,
         JobStatus::Failed,
         JobStatus::Dead,
+        JobStatus::Cancelled,
     ];
 
     /// The stored name.
@@ -41,6 +45,7 @@ impl JobStatus {
             JobStatus::Completed => "COMPLETED",
             JobStatus::Failed => "FAILED",
             JobStatus::Dead => "DEAD",
+            JobStatus::Cancelled => "CANCELLED",
         }
     }
 

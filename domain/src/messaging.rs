@@ -57,6 +57,9 @@ pub struct SendContext {
     pub sent_in_last_day: u32,
     /// The tenant's approved WhatsApp template name, if any.
     pub whatsapp_template: Option<String>,
+    /// The recipient's number is on the tenant's do-not-contact list (it texted STOP). Read
+    /// for SMS (TWILIO), where the opt-out was made.
+    pub opted_out: bool,
 }
 
 /// How a permitted message must be sent.
@@ -99,6 +102,8 @@ pub enum BlockReason {
     },
     /// The channel has no inbox messaging (voice calls, live-stream platforms).
     ChannelNotSupported,
+    /// SMS to a number that opted out (texted STOP): carriers and the law forbid texting it.
+    OptedOut,
 }
 
 impl BlockReason {
@@ -112,6 +117,7 @@ impl BlockReason {
             BlockReason::TikTokWindowClosed => "TIKTOK_WINDOW_CLOSED",
             BlockReason::TikTokDailyLimit { .. } => "TIKTOK_DAILY_LIMIT",
             BlockReason::ChannelNotSupported => "CHANNEL_NOT_SUPPORTED",
+            BlockReason::OptedOut => "OPTED_OUT",
         }
     }
 }
@@ -147,6 +153,10 @@ impl std::fmt::Display for BlockReason {
             BlockReason::ChannelNotSupported => {
                 f.write_str("This channel does not support inbox messages.")
             }
+            BlockReason::OptedOut => f.write_str(
+                "The customer's number opted out of text messages (it texted STOP), so nothing \
+                 more may be texted to it while it is on the do-not-call list.",
+            ),
         }
     }
 }
@@ -242,6 +252,9 @@ impl DeliveryStatus {
 ///   the AI with [`BlockReason::AutomatedOutsideWindow`].
 /// * TikTok: [`SendMode::FreeForm`] within the 24 h window while fewer than
 ///   [`TIKTOK_DAILY_LIMIT`] messages went to this user in the last 24 h.
+/// * SMS (TWILIO, a text to the dealership's number): [`SendMode::FreeForm`] once the customer
+///   texted us, with no window (a text has none), unless the number opted out
+///   ([`BlockReason::OptedOut`]; `opted_out` is read only here).
 /// * Web chat: always [`SendMode::FreeForm`] — our own widget, no platform policy.
 /// * Any other channel: [`BlockReason::ChannelNotSupported`].
 ///
@@ -295,7 +308,15 @@ pub fn decide_send(ctx: &SendContext) -> Result<SendMode, BlockReason> {
             }
             Ok(SendMode::FreeForm)
         }
-        Channel::Youtube | Channel::Twitch | Channel::Twilio | Channel::Livekit => {
+        Channel::Twilio => {
+            // The opt-out first: it is the customer's standing instruction, whenever they wrote.
+            if ctx.opted_out {
+                return Err(BlockReason::OptedOut);
+            }
+            time_since_inbound(ctx)?;
+            Ok(SendMode::FreeForm)
+        }
+        Channel::Youtube | Channel::Twitch | Channel::Livekit => {
             Err(BlockReason::ChannelNotSupported)
         }
     }
@@ -378,6 +399,7 @@ mod tests {
             last_inbound_at: ago.map(|d| now() - d),
             sent_in_last_day: 0,
             whatsapp_template: None,
+            opted_out: false,
         }
     }
 
@@ -613,12 +635,7 @@ mod tests {
 
     #[test]
     fn voice_and_live_channels_are_not_supported() {
-        for channel in [
-            Channel::Youtube,
-            Channel::Twitch,
-            Channel::Twilio,
-            Channel::Livekit,
-        ] {
+        for channel in [Channel::Youtube, Channel::Twitch, Channel::Livekit] {
             for sender in SENDERS {
                 for ago in [None, hours(1)] {
                     assert_eq!(
@@ -643,9 +660,38 @@ mod tests {
                     | Channel::Facebook
                     | Channel::Tiktok
                     | Channel::WebChat
+                    | Channel::Twilio
             );
             assert_eq!(sendable, expected, "{channel}");
         }
+    }
+
+    #[test]
+    fn sms_answers_anyone_who_texted_at_any_age_unless_the_number_opted_out() {
+        for sender in SENDERS {
+            for ago in [hours(0), hours(1), Some(Duration::days(90)), hours(-2)] {
+                let mut c = ctx(Channel::Twilio, sender, ago);
+                assert_eq!(
+                    decide_send(&c),
+                    Ok(SendMode::FreeForm),
+                    "{sender:?} {ago:?}"
+                );
+                c.opted_out = true;
+                assert_eq!(
+                    decide_send(&c),
+                    Err(BlockReason::OptedOut),
+                    "{sender:?} {ago:?}"
+                );
+            }
+            let mut never = ctx(Channel::Twilio, sender, None);
+            assert_eq!(decide_send(&never), Err(BlockReason::NeverContacted));
+            never.opted_out = true;
+            assert_eq!(decide_send(&never), Err(BlockReason::OptedOut));
+        }
+        // The opt-out is an SMS matter: other channels ignore it.
+        let mut whatsapp = ctx(Channel::Whatsapp, Sender::Agent, hours(1));
+        whatsapp.opted_out = true;
+        assert_eq!(decide_send(&whatsapp), Ok(SendMode::FreeForm));
     }
 
     #[test]
@@ -684,6 +730,7 @@ mod tests {
                         last_inbound_at: Some(last),
                         sent_in_last_day: 0,
                         whatsapp_template: None,
+                        opted_out: false,
                     };
                     let _ = decide_send(&c);
                 }
@@ -729,6 +776,7 @@ mod tests {
                 "CHANNEL_NOT_SUPPORTED",
                 "does not support",
             ),
+            (BlockReason::OptedOut, "OPTED_OUT", "texted STOP"),
         ];
         for (reason, code, phrase) in all {
             assert_eq!(reason.code(), code);

@@ -53,6 +53,8 @@ named_enum! {
         Removed => "REMOVED",
         /// The lead has no channel a follow-up can go out on.
         Unreachable => "UNREACHABLE",
+        /// The lead was given to a person (`assignLead` to HUMAN), who follows it up instead.
+        AssignedToHuman => "ASSIGNED_TO_HUMAN",
     }
 }
 

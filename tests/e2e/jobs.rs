@@ -52,7 +52,7 @@ async fn cron_shim_needs_its_secret_and_validates_input() {
         .unwrap();
     assert_eq!(
         counts["queue"],
-        json!({"pending": 0, "running": 0, "completed": 0, "failed": 0, "dead": 0})
+        json!({"pending": 0, "running": 0, "completed": 0, "failed": 0, "dead": 0, "cancelled": 0})
     );
 
     let processed = app

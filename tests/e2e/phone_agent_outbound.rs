@@ -25,7 +25,7 @@ const INBOUND_AGENT: &str = "agent_inbound";
 const OUTBOUND_AGENT: &str = "agent_outbound";
 
 const CALL_LEAD_NOW: &str = "mutation($id: ID!) { callLeadNow(input: {leadId: $id}) { call { id status direction toNumber fromNumber attempts scheduledFor } } }";
-const CALL: &str = "query($id: ID!) { call(id: $id) { id status direction toNumber fromNumber handledBy agentOutcome attempts scheduledFor errorCode leadId } }";
+const CALL: &str = "query($id: ID!) { call(id: $id) { id status direction toNumber fromNumber handledBy agentOutcome answeredBy attempts scheduledFor errorCode leadId } }";
 const LEAD_CALLS: &str = "query($f: CallsFilter) { calls(filter: $f, first: 10) { nodes { id status attempts scheduledFor direction } } }";
 
 struct Outbound {
@@ -252,6 +252,7 @@ async fn a_machine_answer_ends_the_call_as_voicemail_hangs_up_and_schedules_the_
     assert_eq!(verdict.status, 200, "{}", verdict.body);
     let ended = o.until_status(&id, "VOICEMAIL").await;
     assert_eq!(ended["agentOutcome"], "VOICEMAIL", "{ended}");
+    assert_eq!(ended["answeredBy"], "MACHINE", "{ended}");
 
     // The live call is hung up through the REST API.
     wait_for(
@@ -363,8 +364,12 @@ async fn a_person_answering_is_streamed_to_the_outbound_agent_and_no_answer_is_r
         .await
         .unwrap();
     assert_eq!(human.status, 200, "{}", human.body);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(o.call(&id).await["status"], "IN_PROGRESS");
+    let answered = o.call(&id).await;
+    assert_eq!(answered["status"], "IN_PROGRESS", "{answered}");
+    assert_eq!(
+        answered["answeredBy"], "HUMAN",
+        "the verdict is recorded: {answered}"
+    );
     let done = o
         .twilio
         .status_callback(&placed.call.sid, CallStatus::Completed, Some(42))
@@ -373,6 +378,7 @@ async fn a_person_answering_is_streamed_to_the_outbound_agent_and_no_answer_is_r
     assert_eq!(done.status, 200, "{}", done.body);
     let call = o.until_status(&id, "COMPLETED").await;
     assert_ne!(call["agentOutcome"], "VOICEMAIL");
+    assert_eq!(call["answeredBy"], "HUMAN", "{call}");
     assert_eq!(
         o.lead_calls(&lead).await.len(),
         1,

@@ -497,7 +497,10 @@ impl InboxMutation {
     /// on channels we do not send to, e.g. WEB_CHAT); the conversation becomes handled by a
     /// HUMAN, which pauses the AI there, and is assigned to the caller when unassigned. A repeat
     /// with the same `clientMessageId` returns the first message and sends nothing. RESOLVED or
-    /// CLOSED conversations refuse replies with CONFLICT.
+    /// CLOSED conversations refuse replies with CONFLICT. A text-message (TWILIO) conversation
+    /// is answered by SMS from the dealership number the lead texted (`send_sms`), at most 1,600
+    /// characters, and needs the plan's phone agent; a number that texted STOP is refused with
+    /// CONFLICT (`OPTED_OUT: …`), nothing stored.
     #[graphql(guard = "AccessGuard(Access::Write)")]
     async fn send_message(
         &self,

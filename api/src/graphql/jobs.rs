@@ -25,6 +25,9 @@ mirror_enum!(
         Failed,
         /// Failed its maximum attempts; `retryJob` revives it.
         Dead,
+        /// Withdrawn before it ran, because what it was for went away (`result.cancelled` says
+        /// why; e.g. the follow-up of a lead whose nurture stopped). Never runs.
+        Cancelled,
     }
 );
 
@@ -100,6 +103,8 @@ pub struct JobQueueStats {
     pub failed: u64,
     /// Out of attempts.
     pub dead: u64,
+    /// Withdrawn before they ran.
+    pub cancelled: u64,
 }
 
 /// Filter for `jobs`.
@@ -180,6 +185,7 @@ impl JobQuery {
             completed: c.completed,
             failed: c.failed,
             dead: c.dead,
+            cancelled: c.cancelled,
         })
     }
 }

@@ -59,6 +59,8 @@ mirror_enum!(
         Removed,
         /// The lead has no channel a follow-up could go on.
         Unreachable,
+        /// The lead was given to a person (`assignLead` to HUMAN), who follows it up.
+        AssignedToHuman,
     }
 );
 
@@ -406,8 +408,9 @@ pub struct LeadFlowMutation;
 
 #[Object]
 impl LeadFlowMutation {
-    /// Stops a lead's follow-ups (STOPPED, REMOVED); audited. NOT_FOUND when the lead (of this
-    /// tenant) was never in nurture; a lead already stopped is returned as it is.
+    /// Stops a lead's follow-ups (STOPPED, REMOVED) and cancels the one waiting to go out;
+    /// audited. NOT_FOUND when the lead (of this tenant) was never in nurture; a lead already
+    /// stopped is returned as it is.
     #[graphql(guard = "AccessGuard(Access::Write)")]
     async fn remove_from_nurture(
         &self,
@@ -416,10 +419,13 @@ impl LeadFlowMutation {
     ) -> async_graphql::Result<RemoveFromNurturePayload> {
         let tenant_id = tenant_for(ctx, Access::Write)?;
         let lead_id = parse_id(&input.lead_id, "leadId")?;
-        let row = state(ctx)
-            .store
-            .remove_from_nurture(tenant_id, principal(ctx).actor(), LeadId(lead_id))
-            .await?;
+        let row = crate::services::nurture::remove_from_nurture(
+            state(ctx),
+            tenant_id,
+            principal(ctx).actor(),
+            LeadId(lead_id),
+        )
+        .await?;
         Ok(RemoveFromNurturePayload {
             nurture_lead: NurtureLead(row),
         })

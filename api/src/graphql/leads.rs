@@ -386,8 +386,9 @@ impl LeadMutation {
     /// Moves a lead between the AI and a person (owners and admins): HUMAN with an `agentId`
     /// gives it to that member, HUMAN alone to the team's queue, AI back to the agent. Audited
     /// (`lead.assigned`) and published (`leadUpdated`); moving it to HUMAN cancels the agent's
-    /// call to it that is still waiting to dial. Repeating the current assignment changes
-    /// nothing. NOT_FOUND for a lead of another tenant.
+    /// call to it that is still waiting to dial, and stops its AI nurture (ASSIGNED_TO_HUMAN,
+    /// audited as `lead.nurture_stopped`) with the follow-up waiting to go out. Repeating the
+    /// current assignment changes nothing. NOT_FOUND for a lead of another tenant.
     #[graphql(guard = "AccessGuard(Access::Administer)")]
     async fn assign_lead(
         &self,
@@ -415,6 +416,9 @@ impl LeadMutation {
             .await?;
         if assigned.changed {
             publish_lead(ctx, &assigned.lead);
+        }
+        if let Some(stopped) = &assigned.nurture_stopped {
+            state(ctx).jobs.announce(stopped.cancelled_job.iter());
         }
         let cancelled = match handler {
             leadline_domain::conversation::Handler::Human => {

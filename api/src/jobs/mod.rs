@@ -78,6 +78,7 @@ pub struct QueueCounts {
     pub completed: u64,
     pub failed: u64,
     pub dead: u64,
+    pub cancelled: u64,
 }
 
 /// Filter for job listings.
@@ -133,6 +134,42 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, job: NewJob) -> ApiResult<(Uuid
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// Cancels job `job_id` of `tenant` while it is still PENDING: CANCELLED, with `{"cancelled":
+/// why}` as its result, so it is never claimed. Runs on `db` (pass the caller's transaction, so
+/// the cancel commits with the change that made the job pointless, as [`enqueue`] does); announce
+/// the returned row after the commit with [`JobQueue::announce`].
+///
+/// `None` when the job is not PENDING: a worker's lease is never taken away (that job's handler
+/// re-checks whether it still has work: the backstop), and a finished job stays as it ended. On
+/// PostgreSQL a job being claimed at this very moment is row-locked by the claim; the update
+/// waits for it and then finds it RUNNING, so a job is cancelled or run, never both.
+pub async fn cancel_pending<C: ConnectionTrait>(
+    db: &C,
+    tenant: TenantId,
+    job_id: Uuid,
+    why: &str,
+) -> ApiResult<Option<jobs::Model>> {
+    let at = now();
+    let mut query = jobs::Entity::update_many()
+        .col_expr(
+            jobs::Column::Status,
+            Expr::value(JobStatus::Cancelled.as_str()),
+        )
+        .col_expr(
+            jobs::Column::Result,
+            Expr::value(serde_json::json!({ "cancelled": why })),
+        )
+        .col_expr(jobs::Column::UpdatedAt, Expr::value(at))
+        .filter(jobs::Column::Id.eq(job_id))
+        .filter(jobs::Column::TenantId.eq(tenant.uuid()))
+        .filter(jobs::Column::Status.eq(JobStatus::Pending.as_str()))
+        .into_query();
+    // RETURNING on both backends, as `finish_rows` does.
+    query.returning_all();
+    let statement = db.get_database_backend().build(&query);
+    Ok(jobs::Entity::find().from_raw_sql(statement).one(db).await?)
 }
 
 /// The queue handle: claims, completes and reports. Cheap to clone.
@@ -451,6 +488,32 @@ impl JobQueue {
         Ok(updated)
     }
 
+    /// Cancels a PENDING job of the tenant (see [`cancel_pending`]) and announces it; `None` when
+    /// it was not PENDING (running, finished, or not this tenant's).
+    pub async fn cancel(
+        &self,
+        tenant: TenantId,
+        job_id: Uuid,
+        why: &str,
+    ) -> ApiResult<Option<jobs::Model>> {
+        let cancelled = cancel_pending(self.store.connection(), tenant, job_id, why).await?;
+        self.announce(cancelled.iter());
+        Ok(cancelled)
+    }
+
+    /// Tells `jobUpdated` subscribers about jobs changed outside the queue's own methods (a
+    /// cancel inside a caller's transaction), after that transaction committed.
+    pub fn announce<'a>(&self, changed: impl IntoIterator<Item = &'a jobs::Model>) {
+        for job in changed {
+            self.bus.publish(
+                TenantId(job.tenant_id),
+                Event::JobUpdated {
+                    job: Box::new(job.clone()),
+                },
+            );
+        }
+    }
+
     /// Revives a DEAD or FAILED job of the tenant: attempts reset, due now.
     pub async fn retry(&self, tenant: TenantId, job_id: Uuid) -> ApiResult<jobs::Model> {
         let tenant_id = tenant.uuid();
@@ -534,6 +597,7 @@ impl JobQueue {
                 Ok(JobStatus::Completed) => counts.completed += n,
                 Ok(JobStatus::Failed) => counts.failed += n,
                 Ok(JobStatus::Dead) => counts.dead += n,
+                Ok(JobStatus::Cancelled) => counts.cancelled += n,
                 Err(_) => {}
             }
         }

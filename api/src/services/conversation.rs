@@ -8,7 +8,7 @@
 
 use leadline_domain::channel::Channel;
 use leadline_domain::conversation::{ConversationStatus, Handler};
-use leadline_domain::ids::{ConversationId, TenantId, UserId};
+use leadline_domain::ids::{ConversationId, LeadId, TenantId, UserId};
 use leadline_domain::messaging::SenderKind;
 use leadline_entity::{conversations, messages};
 use serde_json::json;
@@ -73,27 +73,14 @@ pub async fn agent_reply(
 ) -> ApiResult<ReplyOutcome> {
     let tenant_id = TenantId(conversation.tenant_id);
     let channel = Channel::stored(&conversation.channel)?;
-    // A text-message conversation (a lead's SMS to the dealership's number) has no send job
-    // yet: refuse rather than store a reply that would never leave.
-    if channel == Channel::Twilio {
-        return Err(ApiError::bad_input(
-            "conversationId",
-            "replies to text-message (TWILIO) conversations are not sent by the inbox yet; \
-             call or text the lead from the dealership's phone",
-        ));
-    }
     // The same job (kind, payload, idempotency key) the AI turn enqueues for its replies.
     let sends = send_job_kind(channel).is_some();
     // The plan gate for outbound messages, on the channels the inbox sends to (a support-chat
-    // reply is delivered by subscription and never refused).
+    // reply is delivered by subscription and never refused). A text goes out from the phone
+    // agent's number, so it needs the phone agent (`domain::billing::reply_feature`).
     if sends {
-        crate::services::billing::require_feature(
-            state,
-            tenant_id,
-            leadline_domain::billing::Feature::InboxChannels,
-            Some(channel),
-        )
-        .await?;
+        let (feature, on) = leadline_domain::billing::reply_feature(channel);
+        crate::services::billing::require_feature(state, tenant_id, feature, on).await?;
         crate::services::billing::require_quota(
             state,
             tenant_id,
@@ -101,6 +88,9 @@ pub async fn agent_reply(
             1,
         )
         .await?;
+    }
+    if channel == Channel::Twilio {
+        sms_reply_allowed(state, tenant_id, conversation, &reply.text).await?;
     }
     let metadata = match actor.api_key_id {
         Some(key_id) => json!({ "apiKeyId": key_id }),
@@ -149,6 +139,40 @@ pub async fn agent_reply(
         }
     }
     Ok((message, created, conversation))
+}
+
+/// What a text reply must pass before it is stored (its send job checks the opt-out again, in
+/// the send gate, in case the number opts out meanwhile): Twilio's body limit, and the lead's
+/// number not opted out of texts (it texted STOP: CONFLICT, nothing stored).
+async fn sms_reply_allowed(
+    state: &AppState,
+    tenant_id: TenantId,
+    conversation: &conversations::Model,
+    text: &str,
+) -> ApiResult<()> {
+    let max = leadline_twilio::messaging::MAX_BODY_CHARS;
+    if text.chars().count() > max {
+        return Err(ApiError::bad_input(
+            "text",
+            format!("a text message is at most {max} characters"),
+        ));
+    }
+    let identity = state
+        .store
+        .lead_identity(tenant_id, LeadId(conversation.lead_id), Channel::Twilio)
+        .await;
+    let number = match identity {
+        Ok(identity) => identity.external_id,
+        // No number to text: the send job records why (FAILED), as on the other channels.
+        Err(ApiError::NotFound(_)) => return Ok(()),
+        Err(error) => return Err(error),
+    };
+    if state.store.is_do_not_call(tenant_id, &number).await? {
+        return Err(ApiError::Conflict(format!(
+            "OPTED_OUT: {number} texted STOP and is on the do-not-call list; it may not be texted"
+        )));
+    }
+    Ok(())
 }
 
 /// The input field that names the agent of an assignment, in the inbox and the support chat

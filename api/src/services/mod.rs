@@ -13,4 +13,5 @@ pub mod phone_agent;
 pub mod redis_conn;
 pub mod send_limit;
 pub mod support;
+pub mod twilio;
 pub mod webhooks;

@@ -18,6 +18,10 @@
 //! Known limit: a crash after a text or e-mail left but before step 5 sends it again on the
 //! retry (neither API takes an idempotency key), as with the inbox's send jobs.
 //!
+//! Every stop (a reply, an opt-out, a booking, removal, the lead given to a person) also cancels
+//! the sequence's waiting step job in the stop's transaction (`store::nurture`), so it never
+//! runs; step 1 above stays as the backstop for a step a worker had already claimed.
+//!
 //! Must not: decide the schedule or the opt-out words (the domain does), or talk GraphQL.
 
 use chrono::Utc;
@@ -33,12 +37,28 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use crate::auth::Actor;
 use crate::bus::Event;
+use crate::error::ApiResult;
 use crate::jobs::{JobFailure, JobHandler};
 use crate::mailer::{Mail, MailError};
 use crate::state::AppState;
 use crate::store::nurture::schedule_of;
 use crate::store::{ConversationChange, OutboundMessage, Stored};
+
+/// `removeFromNurture`: takes the lead out of nurture (REMOVED, audited) and cancels its waiting
+/// step job, announced on `jobUpdated`. NOT_FOUND when the lead (of this tenant) was never
+/// enrolled; a stopped sequence is returned as it is.
+pub async fn remove_from_nurture(
+    state: &AppState,
+    tenant: TenantId,
+    actor: Actor,
+    lead: LeadId,
+) -> ApiResult<nurture_enrollments::Model> {
+    let stopped = state.store.remove_from_nurture(tenant, actor, lead).await?;
+    state.jobs.announce(stopped.cancelled_job.iter());
+    Ok(stopped.enrollment)
+}
 
 /// The `nurture_step` job handler.
 pub struct NurtureStepHandler {
@@ -180,10 +200,12 @@ impl NurtureStepHandler {
         enrollment: &nurture_enrollments::Model,
         reason: StopReason,
     ) -> Result<Value, JobFailure> {
-        self.state
+        let stopped = self
+            .state
             .store
             .stop_nurture(tenant, NurtureEnrollmentId(enrollment.id), reason)
             .await?;
+        self.state.jobs.announce(stopped.cancelled_job.iter());
         Ok(json!({ "stopped": reason.as_str() }))
     }
 

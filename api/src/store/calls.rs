@@ -106,7 +106,11 @@ async fn invoice_in<C: ConnectionTrait>(
         .ok_or(ApiError::NotFound("invoice"))
 }
 
-async fn call_in<C: ConnectionTrait>(db: &C, tenant_id: Uuid, id: Uuid) -> ApiResult<calls::Model> {
+pub(super) async fn call_in<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> ApiResult<calls::Model> {
     calls::Entity::find_by_id(id)
         .filter(calls::Column::TenantId.eq(tenant_id))
         .one(db)

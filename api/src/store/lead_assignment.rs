@@ -1,11 +1,14 @@
 //! Who handles a lead, changed by an owner or admin (`assignLead`): the AI, or a person —
-//! one member of the team, or the team's queue. The change and its audit row commit together.
+//! one member of the team, or the team's queue. The change and its audit row commit together,
+//! and so does the end of the lead's AI nurture when a person takes it (its waiting step job
+//! cancelled, a `lead.nurture_stopped` audit row): the person follows the lead up instead.
 //!
 //! Must not: cancel the lead's calls or publish anything (`services::phone_agent::outbound`
 //! and the resolver do, after the commit).
 
 use leadline_domain::conversation::Handler;
 use leadline_domain::ids::{LeadId, TenantId, UserId};
+use leadline_domain::nurture::StopReason;
 use leadline_domain::tenant::Role;
 use leadline_entity::{leads, memberships};
 use sea_orm::{
@@ -33,6 +36,8 @@ pub struct LeadAssigned {
     pub lead: leads::Model,
     /// Whether anything changed (a repeat of the current assignment writes nothing).
     pub changed: bool,
+    /// The lead's nurture sequence a move to HUMAN stopped, with its cancelled step job.
+    pub nurture_stopped: Option<super::nurture::NurtureStopped>,
 }
 
 impl Store {
@@ -79,6 +84,7 @@ impl Store {
             return Ok(LeadAssigned {
                 lead,
                 changed: false,
+                nurture_stopped: None,
             });
         }
         let from = json!({"handler": lead.handler, "agentId": lead.assigned_user_id});
@@ -102,10 +108,45 @@ impl Store {
             },
         )
         .await?;
+        let nurture_stopped = match assignment.handler {
+            Handler::Human => {
+                let stopped = super::nurture::stop_lead_nurture(
+                    &tx,
+                    tenant_id,
+                    lead_id,
+                    StopReason::AssignedToHuman,
+                )
+                .await?
+                .into_iter()
+                .next();
+                if let Some(stopped) = &stopped {
+                    record(
+                        &tx,
+                        tenant_id,
+                        actor,
+                        AuditEntry {
+                            action: "lead.nurture_stopped",
+                            target_type: "lead",
+                            target_id: Some(lead_id.to_string()),
+                            details: json!({
+                                "reason": StopReason::AssignedToHuman.as_str(),
+                                "stage": stopped.enrollment.step,
+                                "stepsSent": stopped.enrollment.steps_sent,
+                                "cancelledJob": stopped.cancelled_job.as_ref().map(|j| j.id),
+                            }),
+                        },
+                    )
+                    .await?;
+                }
+                stopped
+            }
+            Handler::Ai => None,
+        };
         tx.commit().await?;
         Ok(LeadAssigned {
             lead,
             changed: true,
+            nurture_stopped,
         })
     }
 }

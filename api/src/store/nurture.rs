@@ -13,7 +13,9 @@ use leadline_domain::messaging::MessageDirection;
 use leadline_domain::nurture::{
     NurtureChannel, NurtureSchedule, NurtureStage, NurtureStatus, StopReason, SEQUENCE,
 };
-use leadline_entity::{appointments, conversations, leads, messages, nurture_enrollments, tenants};
+use leadline_entity::{
+    appointments, conversations, jobs, leads, messages, nurture_enrollments, tenants,
+};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
@@ -25,7 +27,7 @@ use super::audit::{record, AuditEntry};
 use super::{now, paginate, Page, PageRequest, Store};
 use crate::auth::Actor;
 use crate::error::{ApiError, ApiResult};
-use crate::jobs::{enqueue, NewJob};
+use crate::jobs::{cancel_pending, enqueue, NewJob};
 
 /// The job that sends one follow-up (`services::nurture::NurtureStepHandler`).
 pub const NURTURE_STEP_JOB: &str = "nurture_step";
@@ -101,38 +103,65 @@ pub(super) async fn enroll_new_lead<C: ConnectionTrait>(
     Ok(Some(job_id))
 }
 
+/// A sequence a stop ended, and its waiting step job that the stop cancelled (`None` when the
+/// step was already running: its handler re-reads the row and skips, the backstop).
+#[derive(Debug, Clone)]
+pub struct NurtureStopped {
+    pub enrollment: nurture_enrollments::Model,
+    pub cancelled_job: Option<jobs::Model>,
+}
+
+/// Stops `row` (ACTIVE, read under the caller's lock) for `reason` and cancels its waiting step
+/// job, in the caller's transaction: a stopped sequence never leaves a job behind that would
+/// run only to find nothing to do.
+async fn stop_locked<C: ConnectionTrait>(
+    db: &C,
+    row: nurture_enrollments::Model,
+    reason: StopReason,
+) -> ApiResult<NurtureStopped> {
+    let job_id = row.job_id;
+    let tenant = TenantId(row.tenant_id);
+    let mut active = row.into_active_model();
+    active.status = Set(NurtureStatus::Stopped.as_str().to_owned());
+    active.stop_reason = Set(Some(reason.as_str().to_owned()));
+    active.next_run_at = Set(None);
+    active.updated_at = Set(now());
+    let enrollment = active.update(db).await?;
+    let cancelled_job = match job_id {
+        Some(job_id) => {
+            let why = format!("nurture stopped: {}", reason.as_str());
+            cancel_pending(db, tenant, job_id, &why).await?
+        }
+        None => None,
+    };
+    Ok(NurtureStopped {
+        enrollment,
+        cancelled_job,
+    })
+}
+
 /// Stops the lead's active sequence for `reason` in the caller's transaction (an inbound
-/// message: REPLIED or OPTED_OUT). Returns whether one was stopped.
+/// message: REPLIED or OPTED_OUT; a booking; the lead given to a person) and cancels its
+/// waiting step job. Returns what was stopped (nothing when no sequence was active).
 pub(super) async fn stop_lead_nurture<C: ConnectionTrait>(
     db: &C,
     tenant_id: Uuid,
     lead_id: Uuid,
     reason: StopReason,
-) -> ApiResult<bool> {
-    let at = now();
-    let result = nurture_enrollments::Entity::update_many()
-        .col_expr(
-            nurture_enrollments::Column::Status,
-            sea_orm::sea_query::Expr::value(NurtureStatus::Stopped.as_str()),
-        )
-        .col_expr(
-            nurture_enrollments::Column::StopReason,
-            sea_orm::sea_query::Expr::value(reason.as_str()),
-        )
-        .col_expr(
-            nurture_enrollments::Column::NextRunAt,
-            sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(
-            nurture_enrollments::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::value(at),
-        )
+) -> ApiResult<Vec<NurtureStopped>> {
+    let mut query = nurture_enrollments::Entity::find()
         .filter(nurture_enrollments::Column::TenantId.eq(tenant_id))
         .filter(nurture_enrollments::Column::LeadId.eq(lead_id))
-        .filter(nurture_enrollments::Column::Status.eq(NurtureStatus::Active.as_str()))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected > 0)
+        .filter(nurture_enrollments::Column::Status.eq(NurtureStatus::Active.as_str()));
+    // Locked, so a step recording its next job meanwhile cannot leave that job uncancelled.
+    if db.get_database_backend() == DbBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    let mut stopped = Vec::new();
+    for row in query.all(db).await? {
+        stopped.push(stop_locked(db, row, reason).await?);
+    }
+    Ok(stopped)
 }
 
 /// The enrolment row locked for a read-modify-write (PostgreSQL; SQLite has one writer).
@@ -196,14 +225,14 @@ impl Store {
             .ok_or(ApiError::NotFound("nurture enrollment"))
     }
 
-    /// Takes the lead out of nurture (REMOVED), audited. NOT_FOUND when the lead (of this
-    /// tenant) was never enrolled; a stopped sequence is returned as it is.
+    /// Takes the lead out of nurture (REMOVED) and cancels its waiting step job, audited. NOT_FOUND
+    /// when the lead (of this tenant) was never enrolled; a stopped sequence is returned as it is.
     pub async fn remove_from_nurture(
         &self,
         tenant_id: TenantId,
         actor: Actor,
         lead_id: LeadId,
-    ) -> ApiResult<nurture_enrollments::Model> {
+    ) -> ApiResult<NurtureStopped> {
         let tx = self.db.begin().await?;
         let found = nurture_enrollments::Entity::find()
             .filter(nurture_enrollments::Column::TenantId.eq(tenant_id.uuid()))
@@ -215,14 +244,12 @@ impl Store {
         let row = enrollment_for_update(&tx, tenant_id.uuid(), found.id).await?;
         if row.status != NurtureStatus::Active.as_str() {
             tx.rollback().await?;
-            return Ok(row);
+            return Ok(NurtureStopped {
+                enrollment: row,
+                cancelled_job: None,
+            });
         }
-        let mut active = row.into_active_model();
-        active.status = Set(NurtureStatus::Stopped.as_str().to_owned());
-        active.stop_reason = Set(Some(StopReason::Removed.as_str().to_owned()));
-        active.next_run_at = Set(None);
-        active.updated_at = Set(now());
-        let row = active.update(&tx).await?;
+        let stopped = stop_locked(&tx, row, StopReason::Removed).await?;
         record(
             &tx,
             tenant_id.uuid(),
@@ -231,37 +258,40 @@ impl Store {
                 action: "lead.nurture_removed",
                 target_type: "lead",
                 target_id: Some(lead_id.to_string()),
-                details: json!({ "stage": row.step, "stepsSent": row.steps_sent }),
+                details: json!({
+                    "stage": stopped.enrollment.step,
+                    "stepsSent": stopped.enrollment.steps_sent,
+                    "cancelledJob": stopped.cancelled_job.as_ref().map(|j| j.id),
+                }),
             },
         )
         .await?;
         tx.commit().await?;
-        Ok(row)
+        Ok(stopped)
     }
 
     /// Stops one sequence for `reason` (a step found a reply, a booking, an opt-out, or no
-    /// channel). A sequence already stopped keeps its first reason.
+    /// channel) and cancels its step job if that is still waiting. A sequence already stopped
+    /// keeps its first reason.
     pub async fn stop_nurture(
         &self,
         tenant_id: TenantId,
         id: NurtureEnrollmentId,
         reason: StopReason,
-    ) -> ApiResult<nurture_enrollments::Model> {
+    ) -> ApiResult<NurtureStopped> {
         let id = id.uuid();
         let tx = self.db.begin().await?;
         let row = enrollment_for_update(&tx, tenant_id.uuid(), id).await?;
         if row.status != NurtureStatus::Active.as_str() {
             tx.rollback().await?;
-            return Ok(row);
+            return Ok(NurtureStopped {
+                enrollment: row,
+                cancelled_job: None,
+            });
         }
-        let mut active = row.into_active_model();
-        active.status = Set(NurtureStatus::Stopped.as_str().to_owned());
-        active.stop_reason = Set(Some(reason.as_str().to_owned()));
-        active.next_run_at = Set(None);
-        active.updated_at = Set(now());
-        let row = active.update(&tx).await?;
+        let stopped = stop_locked(&tx, row, reason).await?;
         tx.commit().await?;
-        Ok(row)
+        Ok(stopped)
     }
 
     /// Records that follow-up number `step` went out on `channel` and schedules the next one
@@ -412,6 +442,78 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_stop_cancels_a_waiting_step_but_never_takes_a_leased_one() {
+        let store = memory_store().await.expect("store");
+        let tenant = TenantId(seed_tenant(&store, "leased").await.unwrap());
+        set_tenant(&store, tenant, 100, true).await;
+        let ana = store
+            .create_lead(tenant, lead("Ana", Some("+14155550102")))
+            .await
+            .unwrap();
+        let ben = store
+            .create_lead(tenant, lead("Ben", Some("+14155550103")))
+            .await
+            .unwrap();
+        let page = PageRequest::parse(None, None).unwrap();
+        let all = store
+            .nurture_enrollments(tenant, NurtureFilter::default(), page)
+            .await
+            .unwrap();
+        let of = |lead: &leads::Model| {
+            all.items
+                .iter()
+                .find(|e| e.lead_id == lead.id)
+                .cloned()
+                .unwrap()
+        };
+        let (ana_row, ben_row) = (of(&ana), of(&ben));
+        // A worker holds Ben's step (as a claim leaves it).
+        let ben_job = ben_row.job_id.unwrap();
+        let mut leased = jobs::Entity::find_by_id(ben_job)
+            .one(store.connection())
+            .await
+            .unwrap()
+            .unwrap()
+            .into_active_model();
+        leased.status = Set("RUNNING".into());
+        leased.locked_by = Set(Some("worker-1".into()));
+        leased.update(store.connection()).await.unwrap();
+
+        let actor = crate::auth::Actor::default();
+        let removed = store
+            .remove_from_nurture(tenant, actor, LeadId(ana.id))
+            .await
+            .unwrap();
+        assert_eq!(removed.enrollment.stop_reason.as_deref(), Some("REMOVED"));
+        let cancelled = removed.cancelled_job.expect("Ana's waiting step");
+        assert_eq!(
+            (cancelled.id, cancelled.status.as_str()),
+            (ana_row.job_id.unwrap(), "CANCELLED")
+        );
+        let stopped = store
+            .stop_nurture(tenant, NurtureEnrollmentId(ben_row.id), StopReason::Booked)
+            .await
+            .unwrap();
+        assert_eq!(stopped.enrollment.status, "STOPPED");
+        assert!(
+            stopped.cancelled_job.is_none(),
+            "a leased job is left to its handler"
+        );
+        let still = jobs::Entity::find_by_id(ben_job)
+            .one(store.connection())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(still.status, "RUNNING");
+        // A second stop finds nothing left to cancel.
+        let again = store
+            .remove_from_nurture(tenant, actor, LeadId(ana.id))
+            .await
+            .unwrap();
+        assert!(again.cancelled_job.is_none());
+    }
+
+    #[tokio::test]
     async fn inbound_leads_are_allocated_and_a_human_lead_s_conversation_waits_for_a_person() {
         let store = memory_store().await.expect("store");
         let tenant = TenantId(seed_tenant(&store, "split").await.unwrap());
@@ -504,6 +606,18 @@ mod tests {
         assert_eq!(
             (stopped.status.as_str(), stopped.stop_reason.as_deref()),
             ("STOPPED", Some("OPTED_OUT"))
+        );
+        // Its waiting step was cancelled with the stop: it will never be claimed.
+        let step = jobs::Entity::find_by_id(enrolled.job_id.unwrap())
+            .one(store.connection())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(step.status, "CANCELLED");
+        assert_eq!(step.attempts, 0);
+        assert_eq!(
+            step.result,
+            Some(json!({ "cancelled": "nurture stopped: OPTED_OUT" }))
         );
         // A stopped sequence records no step.
         let recorded = store

@@ -7,8 +7,9 @@
 
 use chrono::{DateTime, Utc};
 use leadline_domain::calls::CallStatus;
+use leadline_domain::conversation::Handler;
 use leadline_domain::ids::{CallId, LeadId, TenantId};
-use leadline_entity::{call_events, calls, leads};
+use leadline_entity::{call_events, calls, leads, tenants};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
     TransactionTrait,
@@ -27,6 +28,37 @@ pub const OUTBOUND_SALES: &str = "OUTBOUND_SALES";
 pub const OUTBOUND_CALL_JOB: &str = "phone_agent_outbound_call";
 /// The job that hangs up a call answered by a machine.
 pub const HANG_UP_JOB: &str = "phone_agent_hang_up";
+/// The job that rings a new AI lead an inbound message created
+/// (`services::phone_agent::outbound::RingNewLeadHandler`).
+pub const RING_NEW_LEAD_JOB: &str = "phone_agent_ring_new_lead";
+
+/// Enqueues, in the caller's transaction, the job that rings `lead` (just created by an inbound
+/// message) when allocation gave it to the AI, it has a phone, and its tenant's agent is running
+/// with a number. The handler re-checks all of it, and the rest of what a call needs, when it
+/// runs; this filter only spares tenants without the agent a job per new lead. A job rather than
+/// a call after the commit: the ring is then as durable as the message, and the inbox (which
+/// stores the message) never calls into the phone agent.
+pub(super) async fn enqueue_ring_new_lead<C: ConnectionTrait>(
+    db: &C,
+    lead: &leads::Model,
+) -> ApiResult<Option<Uuid>> {
+    if lead.handler != Handler::Ai.as_str() || lead.phone.is_none() {
+        return Ok(None);
+    }
+    let Some(tenant) = tenants::Entity::find_by_id(lead.tenant_id).one(db).await? else {
+        return Ok(None);
+    };
+    if !tenant.agent_running || tenant.twilio_phone_number.is_none() {
+        return Ok(None);
+    }
+    let job = NewJob::new(
+        lead.tenant_id,
+        RING_NEW_LEAD_JOB,
+        json!({"leadId": lead.id}),
+    )
+    .idempotent(format!("{RING_NEW_LEAD_JOB}:{}", lead.id));
+    Ok(Some(enqueue(db, job).await?.0))
+}
 
 /// An outbound call to store: dialled by a job at its time, or BLOCKED by the gate.
 #[derive(Debug, Clone)]

@@ -123,6 +123,18 @@ pub struct NewAppointment {
     pub contact_phone: Option<String>,
 }
 
+/// What [`Store::book_appointment`] wrote.
+#[derive(Debug, Clone)]
+pub struct Booked {
+    pub appointment: appointments::Model,
+    /// The call, now linked to the appointment's lead.
+    pub call: calls::Model,
+    /// Its APPOINTMENT entry.
+    pub entry: call_events::Model,
+    /// The lead's nurture step jobs the booking cancelled, to announce.
+    pub cancelled_jobs: Vec<leadline_entity::jobs::Model>,
+}
+
 /// What a finished call's reports say; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct CallFinish {
@@ -385,7 +397,7 @@ impl Store {
         &self,
         tenant_id: TenantId,
         new: NewAppointment,
-    ) -> ApiResult<Option<(appointments::Model, calls::Model, call_events::Model)>> {
+    ) -> ApiResult<Option<Booked>> {
         let tenant = tenant_id.uuid();
         let tx = self.db.begin().await?;
         tenant_locked(&tx, self.is_postgres(), tenant).await?;
@@ -455,8 +467,24 @@ impl Store {
             }),
         )
         .await?;
+        // A booking ends the lead's follow-ups now, and cancels the one waiting to go out.
+        let stopped = super::nurture::stop_lead_nurture(
+            &tx,
+            tenant,
+            lead_id,
+            leadline_domain::nurture::StopReason::Booked,
+        )
+        .await?;
         tx.commit().await?;
-        Ok(Some((appointment, call, entry)))
+        Ok(Some(Booked {
+            appointment,
+            call,
+            entry,
+            cancelled_jobs: stopped
+                .into_iter()
+                .filter_map(|s| s.cancelled_job)
+                .collect(),
+        }))
     }
 
     /// Marks a call handed to a person: handled by HUMAN, outcome TRANSFERRED (a booking made
@@ -609,6 +637,31 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok((saved, entry))
+    }
+
+    /// Records answering-machine detection's verdict that a person answered (`answered_by`
+    /// HUMAN), unless the call already has a verdict (a machine's, which ended it, stays). The
+    /// call as stored after.
+    pub async fn record_human_answer(
+        &self,
+        tenant_id: TenantId,
+        call: CallId,
+    ) -> ApiResult<calls::Model> {
+        calls::Entity::update_many()
+            .col_expr(
+                calls::Column::AnsweredBy,
+                sea_orm::sea_query::Expr::value(leadline_domain::calls::AnsweredBy::Human.as_str()),
+            )
+            .col_expr(
+                calls::Column::UpdatedAt,
+                sea_orm::sea_query::Expr::value(now()),
+            )
+            .filter(calls::Column::Id.eq(call.uuid()))
+            .filter(calls::Column::TenantId.eq(tenant_id.uuid()))
+            .filter(calls::Column::AnsweredBy.is_null())
+            .exec(&self.db)
+            .await?;
+        super::calls::call_in(&self.db, tenant_id.uuid(), call.uuid()).await
     }
 
     /// Writes what the end of a call reports (Twilio's status callback, ElevenLabs' post-call

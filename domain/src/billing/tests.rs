@@ -456,3 +456,24 @@ fn usage_is_cut_into_the_tenants_local_days() {
         .expect("leads");
     assert_eq!((leads.total, leads.buckets.clone()), (0, vec![0, 0]));
 }
+
+#[test]
+fn an_sms_reply_needs_the_phone_agent_and_a_message_reply_its_channel() {
+    assert_eq!(reply_feature(Channel::Twilio), (Feature::PhoneAgent, None));
+    for channel in [
+        Channel::Whatsapp,
+        Channel::Instagram,
+        Channel::Facebook,
+        Channel::Tiktok,
+    ] {
+        assert_eq!(
+            reply_feature(channel),
+            (Feature::InboxChannels, Some(channel))
+        );
+    }
+    // The shipped catalog: the plans with the phone agent may text, the others may not.
+    let catalog = PlanCatalog::builtin();
+    let texts = |id: &str| catalog.plan(id).is_some_and(|p| p.has(Feature::PhoneAgent));
+    assert!(texts("UNLIMITED") && texts("PRO"));
+    assert!(!texts("FREE") && !texts("STARTER"));
+}

@@ -14,6 +14,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value a
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+mod cancel;
 mod follow_ups;
 
 use crate::harness::{

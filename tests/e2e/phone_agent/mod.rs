@@ -608,5 +608,6 @@ async fn with_the_agent_stopped_a_call_dials_the_operator_and_opens_no_stream() 
     assert_eq!(call["durationSeconds"], 65);
 }
 
+mod booking;
 mod refusals;
 mod transfer;

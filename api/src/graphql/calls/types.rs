@@ -224,6 +224,18 @@ impl Call {
     async fn connected(&self) -> bool {
         self.0.answered_at.is_some()
     }
+    /// Who picked up, as answering-machine detection (the agent's outbound calls) or the
+    /// reminder call's report says: HUMAN or MACHINE; null while nothing said so.
+    async fn answered_by(&self) -> async_graphql::Result<Option<AnsweredBy>> {
+        use crate::store::Stored;
+        Ok(self
+            .0
+            .answered_by
+            .as_deref()
+            .map(leadline_domain::calls::AnsweredBy::stored)
+            .transpose()?
+            .map(AnsweredBy::from))
+    }
     /// From the answer to the end.
     async fn duration_seconds(&self) -> Option<i32> {
         self.0.duration_seconds

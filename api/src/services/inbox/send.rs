@@ -4,8 +4,10 @@
 //! Order of a run, and why:
 //! 1. A message already SENT/DELIVERED/READ/BLOCKED completes the job at once: a job reclaimed
 //!    after a crash between recording and completing must not send twice.
-//! 2. Recipient (the lead's identity on the channel) and credentials (the channel connection);
-//!    missing ones are a configuration problem → message FAILED, job failed permanently.
+//! 2. Recipient (the lead's identity on the channel) and credentials (the channel connection;
+//!    for SMS, the tenant's Twilio account or the operator's, and the dealership number the
+//!    lead's text reached); missing ones are a configuration problem → message FAILED, job
+//!    failed permanently.
 //! 3. THE send gate, `leadline_domain::messaging::decide_send`: a refusal is recorded as BLOCKED
 //!    with its code and sentence, visible to agents, and the job completes (nothing to retry).
 //! 4. The tenant's per-channel send rate (`SendLimiter`): over it → the job is retried later.
@@ -45,6 +47,8 @@ pub fn send_job_kind(channel: Channel) -> Option<&'static str> {
         Channel::Instagram => Some("send_instagram"),
         Channel::Facebook => Some("send_facebook"),
         Channel::Tiktok => Some("send_tiktok"),
+        // A reply to a text the lead sent to the dealership's number, through Twilio Messaging.
+        Channel::Twilio => Some("send_sms"),
         _ => None,
     }
 }
@@ -82,6 +86,16 @@ struct PlatformFailure {
     retryable: bool,
     /// The platform's code and message (never a token).
     error: String,
+}
+
+/// Where a message goes out: a platform's channel connection, or Twilio Messaging.
+enum Route {
+    Platform(channel_connections::Model),
+    Sms {
+        client: leadline_twilio::Client,
+        /// The dealership number the lead texted.
+        from: String,
+    },
 }
 
 /// What the platform accepted.
@@ -138,15 +152,20 @@ impl JobHandler for SendHandler {
             }
             Err(error) => return Err(JobFailure::from(error)),
         };
-        let connection = store
-            .channel_connection_for(tenant_id, self.channel)
-            .await
-            .map_err(JobFailure::from)?;
-        let connection = match usable(connection, self.channel) {
-            Ok(connection) => connection,
+        let route = match self.route(tenant_id, &conversation).await? {
+            Ok(route) => route,
             Err(why) => return self.fail_message(&message, &why).await,
         };
-        let template = whatsapp_template(&connection.settings);
+        let template = match &route {
+            Route::Platform(connection) => whatsapp_template(&connection.settings),
+            Route::Sms { .. } => None,
+        };
+        // A number that texted STOP is on the do-not-call list: the gate refuses to text it.
+        let opted_out = self.channel == Channel::Twilio
+            && store
+                .is_do_not_call(tenant_id, &recipient)
+                .await
+                .map_err(JobFailure::from)?;
 
         // THE send gate.
         let now = Utc::now();
@@ -170,6 +189,7 @@ impl JobHandler for SendHandler {
             last_inbound_at: conversation.last_inbound_at,
             sent_in_last_day: u32::try_from(sent_in_last_day).unwrap_or(u32::MAX),
             whatsapp_template: template.as_ref().map(|t| t.name.clone()),
+            opted_out,
         };
         let mode = match decide_send(&context) {
             Ok(mode) => mode,
@@ -200,7 +220,7 @@ impl JobHandler for SendHandler {
         }
 
         match self
-            .call_platform(&connection, &recipient, &message, mode, template)
+            .call_platform(&route, &recipient, &message, mode, template)
             .await
         {
             Ok(accepted) => {
@@ -322,14 +342,80 @@ impl SendHandler {
         Ok(json!({ "rateLimited": why, "continuedAs": next_id }))
     }
 
+    /// Where this channel's message goes out, or why it cannot (a configuration problem, for
+    /// the message's FAILED): the channel connection; for SMS, the Twilio account the tenant's
+    /// texts use and the dealership number the lead's text reached (else `twilioPhoneNumber`).
+    async fn route(
+        &self,
+        tenant_id: TenantId,
+        conversation: &leadline_entity::conversations::Model,
+    ) -> Result<Result<Route, String>, JobFailure> {
+        let store = &self.state.store;
+        if self.channel != Channel::Twilio {
+            let connection = store
+                .channel_connection_for(tenant_id, self.channel)
+                .await
+                .map_err(JobFailure::from)?;
+            return Ok(usable(connection, self.channel).map(Route::Platform));
+        }
+        let reached = store
+            .sms_number_reached(tenant_id, ConversationId(conversation.id))
+            .await
+            .map_err(JobFailure::from)?;
+        let from = match reached {
+            Some(number) => number,
+            None => match store
+                .tenant(tenant_id)
+                .await
+                .map_err(JobFailure::from)?
+                .twilio_phone_number
+            {
+                Some(number) => number,
+                None => {
+                    let why = "no dealership number to text from: the lead's texts name none \
+                               and twilioPhoneNumber is not set";
+                    return Ok(Err(why.into()));
+                }
+            },
+        };
+        match crate::services::twilio::twilio_client_for(&self.state, tenant_id).await {
+            Ok(client) => Ok(Ok(Route::Sms { client, from })),
+            // No Twilio credentials (neither the tenant's account nor the operator's).
+            Err(crate::error::ApiError::Unavailable(why)) => Ok(Err(why)),
+            Err(error) => Err(JobFailure::from(error)),
+        }
+    }
+
     async fn call_platform(
         &self,
-        connection: &channel_connections::Model,
+        route: &Route,
         recipient: &str,
         message: &messages::Model,
         mode: SendMode,
         template: Option<WhatsAppTemplate>,
     ) -> Result<Accepted, PlatformFailure> {
+        let connection = match route {
+            Route::Platform(connection) => connection,
+            Route::Sms { client, from } => {
+                let text = leadline_twilio::messaging::CreateMessage {
+                    to: recipient.to_owned(),
+                    sender: leadline_twilio::messaging::Sender::From(from.clone()),
+                    body: message.body.clone(),
+                    status_callback: None,
+                };
+                return client
+                    .create_message(&text)
+                    .await
+                    .map(|sent| Accepted {
+                        platform_message_id: Some(sent.sid),
+                        sent_as: "sms",
+                    })
+                    .map_err(|e| PlatformFailure {
+                        retryable: e.is_retryable(),
+                        error: e.to_string(),
+                    });
+            }
+        };
         let clients = &self.state.platforms;
         let account = connection.external_account_id.clone().unwrap_or_default();
         let token = connection.access_token.clone().unwrap_or_default();

@@ -48,9 +48,12 @@ use serde_json::Value;
 
 use crate::bus::Event;
 use crate::error::{ApiError, ApiResult};
+use crate::services::twilio::http;
 use crate::state::AppState;
 use crate::store::calls::CallStatusChange;
 use crate::store::phone_agent::{CallFinish, NewInboundCall};
+
+pub(crate) use crate::services::twilio::twilio_client_for;
 
 /// The path of the media-stream WebSocket (`wss://` + public host + this).
 pub const MEDIA_STREAM_PATH: &str = "/api/voice/twilio/media-stream";
@@ -63,12 +66,6 @@ pub const DIAL_STATUS_PATH: &str = "/api/voice/twilio/dial-status";
 /// What a caller hears when the operator did not take the call.
 const NOBODY_ANSWERED: &str =
     "Sorry, nobody is available to take your call right now. Please try again later. Goodbye.";
-
-/// One HTTP pool for Twilio and ElevenLabs REST calls.
-fn http() -> &'static reqwest::Client {
-    static HTTP: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    HTTP.get_or_init(reqwest::Client::new)
-}
 
 /// Publishes a call change for `callEvents` (the calls domain's one publisher).
 pub(crate) use crate::services::calls::publish;
@@ -300,6 +297,10 @@ pub async fn answer_incoming(
             Err(other) => return Err(other),
         };
     let agent_answers = agent_ready && entitled;
+    // A lead this call creates is allocated like any new lead, but never rung back by the
+    // outbound agent, as new leads from `createLead` and inbound messages are
+    // (`outbound::call_new_ai_lead`, `RING_NEW_LEAD_JOB`): the caller is already on the line,
+    // with the agent or a person, and a second call would ring them while they talk to us.
     let stored = state
         .store
         .start_inbound_call(
@@ -567,33 +568,6 @@ pub async fn elevenlabs_post_call(
     };
     state.store.record_receipt("elevenlabs", &receipt).await?;
     Ok(outcome)
-}
-
-/// The Twilio REST client of the operator's account.
-fn twilio_client(state: &AppState) -> ApiResult<leadline_twilio::Client> {
-    state
-        .config
-        .twilio
-        .client(http().clone())
-        .map_err(|e| ApiError::Unavailable(format!("Twilio: {e}")))
-}
-
-/// The Twilio REST client for `tenant`'s calls: its own account when it connected one, else
-/// the operator's. Both go to the configured API base with the configured timeout.
-pub(crate) async fn twilio_client_for(
-    state: &AppState,
-    tenant: TenantId,
-) -> ApiResult<leadline_twilio::Client> {
-    let Some(account) = state.store.tenant_twilio_account(tenant).await? else {
-        return twilio_client(state);
-    };
-    leadline_twilio::Settings {
-        account_sid: Some(account.account_sid),
-        auth_token: Some(account.auth_token),
-        ..state.config.twilio.clone()
-    }
-    .client(http().clone())
-    .map_err(|e| ApiError::Unavailable(format!("Twilio (the tenant's account): {e}")))
 }
 
 /// Whose Twilio auth token verified a delivery.

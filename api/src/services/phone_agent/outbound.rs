@@ -174,10 +174,12 @@ pub async fn enqueue_for_lead(
     }
 }
 
-/// Rings a lead that allocation has just given to the AI (a new lead from `createLead` or a CRM's
-/// `upsertLeadByExternalRef`), when its tenant's agent is set up to place calls. Best effort:
-/// the lead is stored whatever happens here, so a failure is logged, not returned. Tenants
-/// without the outbound agent cost one tenant read and no log line.
+/// Rings a lead that allocation has just given to the AI, when its tenant's agent is set up to
+/// place calls: a new lead from `createLead`, a CRM's `upsertLeadByExternalRef`, or an inbound
+/// message (WhatsApp, a text to the dealership's number: any channel that gives the phone).
+/// Best effort, after the lead's commit: the lead is stored whatever happens here, so a failure
+/// is logged, not returned. Tenants without the outbound agent cost one tenant read and no log
+/// line. A lead an inbound *call* created is never rung back (`super` says why).
 pub async fn call_new_ai_lead(state: &AppState, tenant_id: TenantId, lead: &leads::Model) {
     if lead.handler != Handler::Ai.as_str() || lead.phone.is_none() {
         return;
@@ -380,7 +382,8 @@ pub async fn outbound_status(
 }
 
 /// `POST …/outbound/{callId}/amd` (verified): answering-machine detection's verdict. A machine
-/// or fax ends the call as VOICEMAIL, queues its hang-up and the retry; a person carries on.
+/// or fax ends the call as VOICEMAIL, queues its hang-up and the retry; a person carries on,
+/// recorded as `answered_by` HUMAN.
 /// Deduplicated on `CallSid`.
 pub async fn outbound_amd(
     state: &AppState,
@@ -424,6 +427,13 @@ pub async fn outbound_amd(
             state.jobs.wake().await;
             after_end(state, &saved).await;
         }
+    } else if matches!(answered_by, leadline_twilio::AnsweredBy::Human) {
+        // A person: the call carries on, and `Call.answeredBy` says who picked up. (`unknown`
+        // records nothing: detection could not tell.)
+        state
+            .store
+            .record_human_answer(tenant_id, CallId(call.id))
+            .await?;
     }
     state.store.record_receipt("twilio", &receipt).await?;
     Ok(ReportOutcome::Applied)
@@ -646,6 +656,55 @@ impl crate::jobs::JobHandler for HangUpHandler {
             }
             Err(error) if error.is_retryable() => Err(JobFailure::Retry(error.to_string())),
             Err(error) => Err(JobFailure::Permanent(error.to_string())),
+        }
+    }
+}
+
+/// The `phone_agent_ring_new_lead` job (`store::outbound_calls::RING_NEW_LEAD_JOB`): rings a new
+/// lead an inbound message created, through [`call_new_ai_lead`]'s checks as they stand when it
+/// runs (the lead still the AI's, the agent still able to call), then [`enqueue_for_lead`]. A
+/// lead that cannot be rung completes the job with why; a database failure retries it.
+pub struct RingNewLeadHandler {
+    state: AppState,
+}
+
+impl RingNewLeadHandler {
+    /// The handler over the app's state.
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::jobs::JobHandler for RingNewLeadHandler {
+    async fn run(&self, job: &jobs::Model) -> Result<Value, JobFailure> {
+        let lead_id = job
+            .payload
+            .get("leadId")
+            .and_then(Value::as_str)
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .ok_or_else(|| JobFailure::Permanent("payload without a leadId".into()))?;
+        let tenant_id = TenantId(job.tenant_id);
+        let lead = match self.state.store.lead(tenant_id, LeadId(lead_id)).await {
+            Ok(lead) => lead,
+            Err(ApiError::NotFound(_)) => return Ok(json!({"skipped": "the lead is gone"})),
+            Err(error) => return Err(error.into()),
+        };
+        if lead.handler != Handler::Ai.as_str() {
+            return Ok(json!({"skipped": "the lead went to a person"}));
+        }
+        let tenant = self.state.store.tenant(tenant_id).await?;
+        if let Some(why) = not_ready(&self.state, &tenant) {
+            return Ok(json!({"skipped": why}));
+        }
+        match enqueue_for_lead(&self.state, tenant_id, lead_id).await {
+            Ok(Some(call)) => Ok(json!({"callId": call.id, "status": call.status})),
+            Ok(None) => Ok(json!({"skipped": "the lead cannot be called (see the log)"})),
+            // The plan has no phone agent: nothing a retry would change.
+            Err(error @ ApiError::PaymentRequired { .. }) => {
+                Ok(json!({"skipped": error.public_message()}))
+            }
+            Err(error) => Err(error.into()),
         }
     }
 }

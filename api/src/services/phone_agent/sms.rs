@@ -3,8 +3,10 @@
 //! already has the number (or a new lead), and the text is stored as an inbound message of the
 //! lead's SMS conversation (channel TWILIO) through the inbox's one ingestion. That ingestion is
 //! what stops the lead's follow-ups: any reply (REPLIED) — a person should follow up now, and
-//! the conversation is in the inbox for them — or an opt-out (OPTED_OUT). The AI never answers
-//! a text (`ai_enabled` is off: the inbox does not send by SMS).
+//! the conversation is in the inbox for them — or an opt-out (OPTED_OUT). People answer from
+//! the inbox (`sendMessage`, sent by the `send_sms` job from the number the lead texted); the
+//! AI never answers a text (`ai_enabled` is off). A text that creates a lead the AI gets also
+//! has the agent ring it back (the ingestion's ring job), as a new lead from `createLead` is.
 //!
 //! A text that is exactly one of Twilio's opt-out words (`STOP`, `UNSUBSCRIBE`, `CANCEL`,
 //! `END`, `QUIT`, `STOPALL`, any case) also puts the number on the tenant's do-not-call list,
@@ -80,7 +82,12 @@ pub async fn receive_sms(
         ai_enabled: false,
     };
     if let IngestOutcome::Stored(stored) = state.store.ingest_inbound(tenant_id, &inbound).await? {
+        let wake = stored.ring_job.is_some();
         publish_ingested(state, tenant_id, *stored);
+        if wake {
+            // A new AI lead: its ring job (the agent calls the number that texted).
+            state.jobs.wake().await;
+        }
     }
     Ok(answer)
 }

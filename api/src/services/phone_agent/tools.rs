@@ -183,8 +183,10 @@ async fn schedule_appointment(
                         },
                     )
                     .await?;
-                if let Some((appointment, saved, entry)) = booked {
-                    publish(state, &saved, entry);
+                if let Some(booked) = booked {
+                    let appointment = booked.appointment;
+                    publish(state, &booked.call, booked.entry);
+                    state.jobs.announce(&booked.cancelled_jobs);
                     let at = local_time(zone, appointment.scheduled_at);
                     return Ok(json!({
                         "booked": true,

@@ -66,8 +66,12 @@ pub struct Ingested {
     pub message: messages::Model,
     /// The `ai_response` job, when the AI is to answer.
     pub ai_job: Option<Uuid>,
+    /// The job that rings the new lead, when the AI got it and the agent can call.
+    pub ring_job: Option<Uuid>,
     /// The `fetch_profile` job naming a new Messenger/Instagram lead.
     pub profile_job: Option<Uuid>,
+    /// The nurture step jobs this reply cancelled (its follow-ups stopped), to announce.
+    pub cancelled_jobs: Vec<leadline_entity::jobs::Model>,
 }
 
 /// The outcome of [`Store::ingest_inbound`].
@@ -166,6 +170,13 @@ impl Store {
         let (lead, lead_created) = self
             .lead_for_contact(tx, tenant_id, &inbound.contact)
             .await?;
+        // A new AI lead with a phone is rung like one from `createLead`. A lead an inbound call
+        // creates never comes through here: it is already on the line with the agent.
+        let ring_job = if lead_created {
+            crate::store::outbound_calls::enqueue_ring_new_lead(tx, &lead).await?
+        } else {
+            None
+        };
 
         let open = conversations::Entity::find()
             .filter(conversations::Column::TenantId.eq(tenant_id))
@@ -228,15 +239,18 @@ impl Store {
         .await
         .map_err(race_or)?;
 
+        let mut cancelled_jobs = Vec::new();
         if !lead_created {
-            // A reply ends the lead's follow-ups (an opt-out says why); with the message, so a
-            // step that runs after this commit sees it stopped.
+            // A reply ends the lead's follow-ups (an opt-out says why) and cancels the waiting
+            // step; with the message, so a step already running sees it stopped.
             let reason = if leadline_domain::nurture::is_opt_out(&inbound.body) {
                 leadline_domain::nurture::StopReason::OptedOut
             } else {
                 leadline_domain::nurture::StopReason::Replied
             };
-            crate::store::nurture::stop_lead_nurture(tx, tenant_id, lead.id, reason).await?;
+            let stopped =
+                crate::store::nurture::stop_lead_nurture(tx, tenant_id, lead.id, reason).await?;
+            cancelled_jobs.extend(stopped.into_iter().filter_map(|s| s.cancelled_job));
         }
 
         let ai_job = if inbound.ai_enabled
@@ -271,12 +285,14 @@ impl Store {
         };
         Ok(IngestOutcome::Stored(Box::new(Ingested {
             profile_job,
+            cancelled_jobs,
             lead,
             lead_created,
             conversation,
             conversation_created,
             message,
             ai_job,
+            ring_job,
         })))
     }
 

@@ -240,6 +240,29 @@ impl Store {
         Ok(Some(active.update(&self.db).await?))
     }
 
+    /// The dealership number the conversation's latest inbound text reached (`metadata.sms.to`,
+    /// written by the SMS webhook): where a reply by text goes out from. `None` when no stored
+    /// inbound message names one.
+    pub async fn sms_number_reached(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+    ) -> ApiResult<Option<String>> {
+        let latest = messages::Entity::find()
+            .filter(messages::Column::TenantId.eq(tenant.uuid()))
+            .filter(messages::Column::ConversationId.eq(conversation.uuid()))
+            .filter(messages::Column::Direction.eq(MessageDirection::Inbound.as_str()))
+            .order_by_desc(messages::Column::Id)
+            .one(&self.db)
+            .await?;
+        Ok(latest.and_then(|m| {
+            m.metadata
+                .pointer("/sms/to")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        }))
+    }
+
     /// How many messages we sent (or are sending) on `conversation`'s lead+channel since `since`.
     pub async fn outbound_count_since(
         &self,

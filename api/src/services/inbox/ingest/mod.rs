@@ -215,6 +215,7 @@ pub struct DeliveryReport {
 /// conversation, the message. Shared by every path that ingests a message (the messaging
 /// webhooks, the phone agent's inbound texts).
 pub(crate) fn publish_ingested(state: &AppState, tenant_id: TenantId, ingested: Ingested) {
+    state.jobs.announce(&ingested.cancelled_jobs);
     if ingested.lead_created {
         state.bus.publish(
             tenant_id,
@@ -267,7 +268,9 @@ pub async fn apply(
                 match state.store.ingest_inbound(tenant_id, &message).await {
                     Ok(IngestOutcome::Stored(ingested)) => {
                         report.stored += 1;
-                        wake |= ingested.ai_job.is_some() || ingested.profile_job.is_some();
+                        wake |= ingested.ai_job.is_some()
+                            || ingested.profile_job.is_some()
+                            || ingested.ring_job.is_some();
                         publish_ingested(state, tenant_id, *ingested);
                     }
                     Ok(IngestOutcome::Duplicate) => report.duplicates += 1,
