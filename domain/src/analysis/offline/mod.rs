@@ -152,13 +152,15 @@ pub(crate) struct Combine {
 impl Default for Combine {
     fn default() -> Self {
         Self {
-            escalate_add: 0.5,
+            escalate_add: 0.4,
             escalate_rules: true,
             intent_rules: true,
             // The signal models alone are weaker than the rules on the rare signals (urgent,
-            // budget: 20 examples each), so they veto nothing and add only when sure; interest,
-            // with 200 examples, is learned well enough to add from 0.7.
-            signal_keep: [0.0; 7],
+            // budget: 20 examples each), so they veto nothing and add only when sure. Interest,
+            // with 200 examples, is learned well enough to overrule the rules: the interest the
+            // rules read into a message stands only when the model gives it 0.5, and the model
+            // adds it from 0.7 (the rules' false interest is issue 17's complaint).
+            signal_keep: [0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
             signal_add: [0.7, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9],
             language_weight: 1.0,
             language_margin: 0.5,
