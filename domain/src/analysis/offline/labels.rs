@@ -105,6 +105,8 @@ impl LabelModel {
         let mut order: Vec<usize> = (0..examples.len()).collect();
         let mut rng = XorShift(params.seed | 1);
         let mut z = vec![0.0_f32; labels];
+        // Per example, the loss gradient of each label's logit (0 where the label is unknown).
+        let mut dz = vec![0.0_f32; labels];
         for _ in 0..params.epochs {
             for i in (1..order.len()).rev() {
                 let j = (rng.next() % (i as u64 + 1)) as usize;
@@ -115,22 +117,29 @@ impl LabelModel {
                     continue;
                 };
                 model.raw_into(x, &mut z);
+                for (k, d) in dz.iter_mut().enumerate() {
+                    *d = match y.get(k).copied().flatten() {
+                        Some(target) => {
+                            let p = sigmoid(z.get(k).copied().unwrap_or(0.0));
+                            if target {
+                                positive_weight.get(k).copied().unwrap_or(1.0) * (p - 1.0)
+                            } else {
+                                p
+                            }
+                        }
+                        None => 0.0,
+                    };
+                }
                 for &(b, v) in x {
                     let base = b as usize * labels;
-                    for k in 0..labels {
-                        let Some(target) = y.get(k).copied().flatten() else {
+                    for (k, &d) in dz.iter().enumerate() {
+                        if y.get(k).copied().flatten().is_none() {
                             continue;
-                        };
-                        let p = sigmoid(z.get(k).copied().unwrap_or(0.0));
-                        let (t, cw) = if target {
-                            (1.0, positive_weight.get(k).copied().unwrap_or(1.0))
-                        } else {
-                            (0.0, 1.0)
-                        };
+                        }
                         let i = base + k;
                         if let (Some(w), Some(g2)) = (model.weights.get_mut(i), grad_sq.get_mut(i))
                         {
-                            let g = cw * (p - t) * v + params.l2 * *w;
+                            let g = d * v + params.l2 * *w;
                             *g2 += g * g;
                             *w -= params.learning_rate * g / (g2.sqrt() + 1e-6);
                         }

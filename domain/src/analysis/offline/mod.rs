@@ -13,8 +13,9 @@
 //!
 //! The models are trained when the first analyzer is created, from the TRAIN and TEST splits
 //! shipped in `domain/data/analysis/` (compiled in with `include_str!`), and shared by every
-//! analyzer of the process afterwards; training takes tens of milliseconds and is deterministic
-//! (fixed epochs and shuffle seeds), so the same build always has the same weights.
+//! analyzer of the process afterwards. Training takes about 0.3 s in an optimised build (a few
+//! seconds unoptimised) and is deterministic (fixed epochs and shuffle seeds), so the same build
+//! always has the same weights.
 //!
 //! How the splits were made: see `domain/data/analysis/README.md` — TRAIN and TEST by one hash
 //! rule, HOLDOUT by another, each decided before any model saw the messages. Hyper-parameters,
@@ -204,7 +205,7 @@ struct Scan<'t> {
 
 impl OfflineAnalyzer {
     /// The analyzer trained on the shipped TRAIN and TEST splits (never HOLDOUT). The first
-    /// call in a process trains it (tens of milliseconds); later calls share it.
+    /// call in a process trains it (about 0.3 s optimised); later calls share it.
     pub fn new() -> Self {
         let shared = SHIPPED.get_or_init(|| {
             // The shipped files are checked by tests; should one ever fail to parse, the
