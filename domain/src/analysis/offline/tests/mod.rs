@@ -1,4 +1,4 @@
-//! Behaviour tests of the offline analyzer: the quality bars on the held-out TEST split, the
+//! Behaviour tests of the offline analyzer: the quality bars on the TEST split, the
 //! honesty of the split itself, replies that never invent prices or links, language, signals
 //! and evidence, escalation, and robustness on hostile input.
 
