@@ -2,9 +2,9 @@
 //! [--provider offline|anthropic|openai] [--json]`: runs one AI provider over labelled messages
 //! and prints the metrics of `leadline_domain::analysis::eval` (intent macro-F1 and every class,
 //! product accuracy, every signal, escalation, language, throughput — overall and per language).
-//! Without FILE it runs the shipped splits, each reported on its own: TRAIN (what the model
-//! learns from, so its figure is flattering), TEST (read by the quality test) and HOLDOUT (read
-//! by nothing that trains or tunes: the honest figure); `--split` picks one. With FILE,
+//! Without FILE it runs the shipped splits, each reported on its own: TRAIN and TEST (what the
+//! offline models learn from since issue 17's second pass, so their figures are flattering) and
+//! HOLDOUT (read by nothing that trains or tunes: the honest figure); `--split` picks one. With FILE,
 //! `--catalog` is required; the shipped data defaults to the shipped demo catalog.
 //!
 //! `leadline eval --task replies [FILE.jsonl]` scores the offline provider's suggested replies
