@@ -261,7 +261,7 @@ fn intent(args: &EvalArgs) -> ExitCode {
     } else {
         for (name, report) in &reports {
             let note = match name.as_str() {
-                "train" => " (the model learns from it: flattering)",
+                "train" | "test" => " (the models learn from it: flattering)",
                 "holdout" => " (nothing trains or tunes on it: the honest figure)",
                 _ => "",
             };
