@@ -8,14 +8,14 @@ use leadline_domain::ids::{ConversationId, LeadId, TenantId};
 use leadline_entity::{conversations, tickets};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
-use super::conversations::{apply_conversation_change, conversation_in, ConversationChange};
+use super::conversations::{apply_conversation_change, ConversationChange};
 use super::open_ticket_statuses;
-use crate::error::ApiResult;
-use crate::store::{now, Store};
+use crate::error::{ApiError, ApiResult};
+use crate::store::{now, Store, Stored};
 
 /// A ticket to open.
 #[derive(Debug, Clone)]
@@ -62,7 +62,32 @@ impl Store {
         let tenant_id = tenant.uuid();
         let conversation_id = conversation.uuid();
         let tx = self.db.begin().await?;
-        let conversation = conversation_in(&tx, tenant_id, conversation_id).await?;
+        // Locked and re-checked: a session the customer or an agent ended while the AI turn was
+        // deciding must stay ended, never be reopened as WAITING by a late escalation.
+        let mut query = conversations::Entity::find_by_id(conversation_id)
+            .filter(conversations::Column::TenantId.eq(tenant_id));
+        if self.is_postgres() {
+            query = query.lock_exclusive();
+        }
+        let conversation = query
+            .one(&tx)
+            .await?
+            .ok_or(ApiError::NotFound("conversation"))?;
+        if !ConversationStatus::stored(&conversation.status)?.is_open() {
+            tx.rollback().await?;
+            return Err(ApiError::Conflict(format!(
+                "this conversation is {}: it is not escalated",
+                conversation.status.to_lowercase()
+            )));
+        }
+        // Two AI turns of one conversation deciding at once hand it over once: the second finds
+        // a person already on it and opens no second ticket.
+        if conversation.handled_by == Handler::Human.as_str() {
+            tx.rollback().await?;
+            return Err(ApiError::Conflict(
+                "a person already handles this conversation: it is not escalated again".into(),
+            ));
+        }
         let at = now();
         let ticket = ticket_row(
             tenant_id,
