@@ -88,6 +88,31 @@ async fn sms_conversation(o: &Outbound, lead: &str) -> String {
         .to_owned()
 }
 
+/// Ana texts the dealership (`sid`, `body`): waits for her lead; returns her SMS conversation.
+async fn texted(o: &Outbound, sid: &str, body: &str) -> String {
+    let url = format!("{}/api/voice/twilio/sms", o.public);
+    let first = o
+        .twilio
+        .post_signed(&url, text(o, sid, ANA, body))
+        .await
+        .unwrap();
+    assert_eq!(first.status, 200, "{}", first.body);
+    let lead = o
+        .app
+        .eventually(
+            &o.owner,
+            "{ leads(first: 5) { nodes { id phone } } }",
+            json!({}),
+            "the texting lead",
+            |d| d["leads"]["nodes"][0]["phone"] == ANA,
+        )
+        .await["leads"]["nodes"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sms_conversation(o, &lead).await
+}
+
 async fn nurture_of(o: &Outbound, lead: &str) -> Value {
     let data = o.app.ok(&o.owner, NURTURE, json!({})).await;
     data["nurtureLeads"]["nodes"]
@@ -230,27 +255,7 @@ async fn a_text_from_a_lead_stops_its_nurture_and_twilios_opt_out_words_stop_cal
 #[tokio::test]
 async fn an_sms_reply_is_sent_once_through_a_twilio_outage_and_a_refused_one_fails_clearly() {
     let o = outbound(vec![Step::Close]).await;
-    let url = format!("{}/api/voice/twilio/sms", o.public);
-    let first = o
-        .twilio
-        .post_signed(&url, text(&o, "SM10", ANA, "Do you have the Civic in red?"))
-        .await
-        .unwrap();
-    assert_eq!(first.status, 200, "{}", first.body);
-    let lead = o
-        .app
-        .eventually(
-            &o.owner,
-            "{ leads(first: 5) { nodes { id phone } } }",
-            json!({}),
-            "the texting lead",
-            |d| d["leads"]["nodes"][0]["phone"] == ANA,
-        )
-        .await["leads"]["nodes"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let conversation = sms_conversation(&o, &lead).await;
+    let conversation = texted(&o, "SM10", "Do you have the Civic in red?").await;
 
     // Twilio is down for one attempt: the reply stays PENDING with the error, then goes out
     // on the retry, and Twilio holds it once.
@@ -314,27 +319,7 @@ async fn an_sms_reply_is_sent_once_through_a_twilio_outage_and_a_refused_one_fai
 #[tokio::test]
 async fn sms_replies_refuse_other_tenants_customers_removed_members_and_floods() {
     let o = outbound(vec![Step::Close]).await;
-    let url = format!("{}/api/voice/twilio/sms", o.public);
-    let first = o
-        .twilio
-        .post_signed(&url, text(&o, "SM20", ANA, "Hello?"))
-        .await
-        .unwrap();
-    assert_eq!(first.status, 200, "{}", first.body);
-    let lead = o
-        .app
-        .eventually(
-            &o.owner,
-            "{ leads(first: 5) { nodes { id phone } } }",
-            json!({}),
-            "the texting lead",
-            |d| d["leads"]["nodes"][0]["phone"] == ANA,
-        )
-        .await["leads"]["nodes"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let conversation = sms_conversation(&o, &lead).await;
+    let conversation = texted(&o, "SM20", "Hello?").await;
     let args = json!({"c": conversation, "t": "Hi from someone else"});
 
     // Another tenant cannot text our lead, nor learn the conversation exists.

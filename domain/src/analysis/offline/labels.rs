@@ -12,6 +12,7 @@
 //! Must not: know about intents, spans or policy — it sees feature vectors and label indices.
 
 use super::features::{Feature, BUCKETS};
+use super::model::XorShift;
 use super::text::{hash_bytes, Kind, Tokens};
 
 /// Training hyper-parameters of the label models, chosen by 5-fold cross-validation over
@@ -43,20 +44,6 @@ impl Default for LabelParams {
 pub(crate) struct LabelModel {
     labels: usize,
     weights: Vec<f32>,
-}
-
-/// xorshift64*: a reproducible shuffle.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
 }
 
 pub(crate) fn sigmoid(z: f32) -> f32 {

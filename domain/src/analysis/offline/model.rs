@@ -46,11 +46,12 @@ pub(crate) struct IntentModel {
     temperature: f32,
 }
 
-/// A tiny deterministic PRNG (xorshift64*), enough to shuffle training order reproducibly.
-struct XorShift(u64);
+/// A tiny deterministic PRNG (xorshift64*), enough to shuffle training order reproducibly
+/// (shared by the label models).
+pub(super) struct XorShift(pub(super) u64);
 
 impl XorShift {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
