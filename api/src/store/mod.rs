@@ -24,6 +24,7 @@ pub mod outbound_calls;
 pub mod phone_agent;
 mod products;
 pub mod sealing;
+mod standing;
 pub mod support;
 mod tenants;
 #[cfg(any(test, feature = "testkit"))]
