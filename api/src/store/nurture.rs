@@ -324,6 +324,23 @@ impl Store {
         active.job_id = Set(Some(job_id));
         active.updated_at = Set(at);
         let row = active.update(&tx).await?;
+        // A text or an e-mail is one message sent (a WhatsApp follow-up is an inbox message,
+        // counted where it is stored); keyed by the step, so a retried step counts once.
+        if channel != NurtureChannel::Whatsapp {
+            let step_kind = format!("nurture_step_{step}");
+            crate::store::usage::record_usage(
+                &tx,
+                tenant_id.uuid(),
+                &[crate::store::usage::UsageRecord {
+                    item: leadline_domain::billing::UsageItem::MessagesSent,
+                    quantity: 1,
+                    source_kind: &step_kind,
+                    source_id: id,
+                    at,
+                }],
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(Some(row))
     }

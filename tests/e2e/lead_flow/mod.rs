@@ -390,6 +390,15 @@ async fn nurture_moves_through_its_stages_on_the_clock_and_stops_on_a_reply() {
         .map(|m| m.body.clone().unwrap_or_default())
         .collect();
     assert_ne!(bodies[0], bodies[1], "each stage has its own message");
+    // Each text is a message sent in the usage ledger, once.
+    let usage = app
+        .ok(&owner, "{ billing { usage { item used } } }", json!({}))
+        .await;
+    let sent_count = usage["billing"]["usage"]
+        .as_array()
+        .and_then(|u| u.iter().find(|l| l["item"] == "MESSAGES_SENT"))
+        .and_then(|l| l["used"].as_u64());
+    assert_eq!(sent_count, Some(3), "{usage}");
 
     // Removed: the pending step sends nothing.
     let removed = app.ok(&owner, REMOVE, json!({"lead": lead})).await;
