@@ -403,3 +403,96 @@ async fn a_used_up_quantity_gives_limit_reached_while_inbound_messages_are_still
     assert_eq!(error_code(&third), "LIMIT_REACHED", "{third}");
     assert_eq!(third["errors"][0]["extensions"]["limit"], "SEATS");
 }
+
+const LIVE_START: &str = "mutation($input: StartLiveSessionInput!) { startLiveSession(input: $input) { session { id } } }";
+const LIVE_SESSION: &str = "query($id: ID!) { liveSession(id: $id) { interactions(first: 10) { edges { node { authorName outcome skipReason } } } } }";
+const LIVE_EVENTS: &str = "subscription($id: ID!) { liveSessionEvents(sessionId: $id) { __typename ... on LimitWarning { code } ... on ReplySkipped { reason } } }";
+
+#[tokio::test]
+async fn a_live_session_stops_answering_when_its_ai_replies_are_used_up_and_says_why() {
+    use leadline_youtube::fake::{FakeYoutube, BOT_CHANNEL_ID};
+    let stripe = FakeStripe::start().await.expect("fake stripe");
+    let youtube = FakeYoutube::start().await.expect("fake YouTube");
+    youtube.add_live_video("dQw4w9WgXcQ", "live-chat-1");
+    youtube.set_polling_interval("live-chat-1", 500);
+    let plans = write_plans(json!({
+        "defaultPlan": "FREE",
+        "freePlan": "FREE",
+        "plans": [
+            {"id": "FREE", "name": "Free", "features": {"liveSelling": true},
+             "included": {"aiReplies": 1}}
+        ]
+    }));
+    let mut env = billing_env(&stripe, plans);
+    env.push(("YOUTUBE_API_BASE".into(), youtube.base_url().to_owned()));
+    env.push((
+        "YOUTUBE_ACCESS_TOKEN".into(),
+        youtube.oauth_token().to_owned(),
+    ));
+    let app = spawn_with(SpawnOptions {
+        env,
+        ..Default::default()
+    })
+    .await;
+    let owner = app.sign_up("live-quota").await;
+    let hoodie = crate::live::create_hoodie(&app, &owner).await;
+    let id = app
+        .ok(
+            &owner,
+            LIVE_START,
+            json!({"input": {"platform": "YOUTUBE", "products": [hoodie],
+                   "youtube": {"videoId": "dQw4w9WgXcQ", "botChannelId": BOT_CHANNEL_ID},
+                   "limits": {"viewerCooldownSeconds": 0}}}),
+        )
+        .await["startLiveSession"]["session"]["id"]
+        .as_str()
+        .expect("session id")
+        .to_owned();
+    let mut socket = app.ws(&owner).await.expect("socket");
+    socket.subscribe(LIVE_EVENTS, json!({"id": id})).await;
+    let outcome_of = |data: &Value, author: &str| {
+        data["liveSession"]["interactions"]["edges"]
+            .as_array()
+            .and_then(|edges| edges.iter().find(|e| e["node"]["authorName"] == author))
+            .map(|e| e["node"].clone())
+            .unwrap_or(Value::Null)
+    };
+    // The one included AI reply is given…
+    youtube.push_text("live-chat-1", "sam", "how much is the hoodie?");
+    app.eventually(
+        &owner,
+        LIVE_SESSION,
+        json!({"id": id}),
+        "sam's reply",
+        |d| outcome_of(d, "sam")["outcome"] == "REPLIED",
+    )
+    .await;
+    // …then the chat is still read, but not answered, and the dashboard is told why.
+    youtube.push_text("live-chat-1", "lucia", "how much is the hoodie??");
+    let data = app
+        .eventually(
+            &owner,
+            LIVE_SESSION,
+            json!({"id": id}),
+            "lucia's skip",
+            |d| outcome_of(d, "lucia")["outcome"] == "SKIPPED",
+        )
+        .await;
+    assert_eq!(outcome_of(&data, "lucia")["skipReason"], "LIMIT_REACHED");
+    let warning = socket
+        .next_data_where(Duration::from_secs(10), |d| {
+            d["liveSessionEvents"]["__typename"] == "LimitWarning"
+        })
+        .await
+        .expect("a LimitWarning event");
+    assert_eq!(warning["liveSessionEvents"]["code"], "LIMIT_REACHED");
+    // The session itself is still running: reading and scoring go on.
+    let session = app
+        .ok(
+            &owner,
+            "query($id: ID!) { liveSession(id: $id) { status } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(session["liveSession"]["status"], "ACTIVE");
+}
