@@ -316,14 +316,17 @@ impl BillingQuery {
             .collect();
         let (usage_from, usage_to) =
             service::usage_period(row.billing_current_period_end, Utc::now());
-        let counts = app
+        let totals = app
             .store
-            .usage_counts(tenant_id, usage_from, usage_to)
+            .usage_totals(tenant_id, usage_from, usage_to)
             .await?;
         let usage = domain::UsageItem::ALL
             .into_iter()
             .map(|item| {
-                let used = counts.of(item);
+                let used = totals
+                    .iter()
+                    .find(|(counted, _)| *counted == item)
+                    .map_or(0, |(_, total)| *total);
                 let included = in_force.included.of(item);
                 UsageLine {
                     item: item.into(),

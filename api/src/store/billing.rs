@@ -12,9 +12,7 @@
 //! stored before, or without, a tenant).
 
 use chrono::{DateTime, Utc};
-use leadline_domain::billing::{
-    BillingState, BillingStatus, SubscriptionReport, Transition, UsageItem,
-};
+use leadline_domain::billing::{BillingState, BillingStatus, SubscriptionReport, Transition};
 use leadline_domain::ids::TenantId;
 use leadline_entity::{stripe_events, tenants};
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -275,36 +273,6 @@ pub fn unix_time(seconds: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(seconds, 0)
 }
 
-/// How much of each counted item a tenant used in `[from, to)`, from the usage ledger: AI
-/// replies (inbox, support and live), call minutes (each ended call rounded up to whole
-/// minutes), live sessions started, outbound messages and leads created.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct UsageCounts {
-    /// AI replies.
-    pub ai_replies: u64,
-    /// Call minutes.
-    pub call_minutes: u64,
-    /// Live sessions.
-    pub live_sessions: u64,
-    /// Outbound messages.
-    pub messages_sent: u64,
-    /// Leads.
-    pub leads: u64,
-}
-
-impl UsageCounts {
-    /// The count of `item`.
-    pub fn of(&self, item: UsageItem) -> u64 {
-        match item {
-            UsageItem::AiReplies => self.ai_replies,
-            UsageItem::CallMinutes => self.call_minutes,
-            UsageItem::LiveSessions => self.live_sessions,
-            UsageItem::MessagesSent => self.messages_sent,
-            UsageItem::Leads => self.leads,
-        }
-    }
-}
-
 impl Store {
     /// Tenants on one of `plans` with a subscription in force (ACTIVE, TRIALING or PAST_DUE)
     /// and a Stripe customer: the ones whose metered usage is reported.
@@ -341,27 +309,5 @@ impl Store {
             .count(&self.db)
             .await?;
         Ok((members, invites))
-    }
-
-    /// The tenant's usage in `[from, to)` (see [`UsageCounts`]), summed from the usage
-    /// ledger in one query.
-    pub async fn usage_counts(
-        &self,
-        tenant: TenantId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> ApiResult<UsageCounts> {
-        let mut counts = UsageCounts::default();
-        for (item, total) in self.usage_totals(tenant, from, to).await? {
-            let slot = match item {
-                UsageItem::AiReplies => &mut counts.ai_replies,
-                UsageItem::CallMinutes => &mut counts.call_minutes,
-                UsageItem::LiveSessions => &mut counts.live_sessions,
-                UsageItem::MessagesSent => &mut counts.messages_sent,
-                UsageItem::Leads => &mut counts.leads,
-            };
-            *slot = total;
-        }
-        Ok(counts)
     }
 }

@@ -46,8 +46,7 @@ pub async fn schedule_report(
         .unwrap_or(60)
         .max(1);
     let window = after.timestamp().div_euclid(interval) + 1;
-    let now = after;
-    let at = DateTime::from_timestamp(window * interval, 0).unwrap_or(now);
+    let at = DateTime::from_timestamp(window * interval, 0).unwrap_or(after);
     let mut job = NewJob::new(tenant.uuid(), METER_REPORT_JOB, json!({}))
         .idempotent(format!("meter-report:{window}"));
     job.scheduled_for = Some(at);
