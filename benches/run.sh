@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '\n## %s\n' "$*"; }
-summary() { grep -E '^(  |[a-z_]+ \(|backend|baseline|claim|ratio|live_pipeline|webhook|pgbench)' || true; }
+summary() { grep -E '^(  |[a-z_]+ \(|backend|baseline|claim|ratio|live_pipeline|many_sockets|webhook|pgbench)' || true; }
 
 say "job queue, SQLite"
 env -u BENCH_DATABASE_URL cargo bench --quiet -p leadline-api --bench job_queue 2>/dev/null | summary
@@ -17,6 +17,8 @@ say "live pipeline, SQLite"
 env -u BENCH_DATABASE_URL cargo bench --quiet -p leadline-api --bench live_pipeline 2>/dev/null | summary
 say "support sessions, SQLite + in-process bus"
 env -u BENCH_DATABASE_URL -u BENCH_REDIS_URL cargo bench --quiet --bench support_sessions 2>/dev/null | summary
+say "10,000 subscribed sockets on one server process, SQLite + in-process bus"
+cargo bench --quiet --bench many_sockets 2>/dev/null | summary
 say "webhook ingest, SQLite"
 env -u BENCH_DATABASE_URL cargo bench --quiet --bench webhook_ingest 2>/dev/null | summary
 

@@ -161,6 +161,9 @@ pub async fn graphql_post(
     Json(response).into_response()
 }
 
+/// The initial read buffer of a GraphQL socket (see `graphql_ws`).
+const SOCKET_READ_BUFFER_BYTES: usize = 4 * 1024;
+
 /// `GET /graphql/ws`: graphql-transport-ws (and the legacy graphql-ws). The token comes in the
 /// `connection_init` payload as `{"token": "…"}` or `{"Authorization": "Bearer …"}`; a missing
 /// or bad token, or one more socket than its principal may hold, closes the socket (1002, with
@@ -181,6 +184,10 @@ pub async fn graphql_ws(
     let limit = state.app.config.max_body_bytes;
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        // The socket's read buffer is allocated up front (128 KiB by default) and lives as long
+        // as the socket; graphql-ws messages are small, and a larger one grows it as needed (up
+        // to the limits below). At 10,000 idle sockets this is most of the server's memory.
+        .read_buffer_size(SOCKET_READ_BUFFER_BYTES)
         .max_message_size(limit)
         .max_frame_size(limit)
         .on_upgrade(move |socket| serve_socket(socket, state, protocol, ip))

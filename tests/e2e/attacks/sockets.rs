@@ -368,6 +368,15 @@ async fn ws_flood_of_operations_sockets_and_bytes_is_refused() {
     }
     let still = over_socket(&mut ws, "{ me { role } }", json!({})).await;
     assert_eq!(still["data"]["me"]["role"], "OWNER", "{still}");
+    // Under the limit, a message three times the socket's initial 4 KiB read buffer is read
+    // whole: the buffer grows for it.
+    let long = over_socket(
+        &mut ws,
+        &format!("{{ me {{ role }} }} #{}", "y".repeat(12_000)),
+        json!({}),
+    )
+    .await;
+    assert_eq!(long["data"]["me"]["role"], "OWNER", "{long}");
 }
 
 #[tokio::test]
