@@ -457,6 +457,25 @@ fn cross_validation_of_training_settings() {
     };
     let catalog = parse_catalog(dataset::CATALOG_JSON).unwrap();
     let ctx = demo_context().unwrap();
+    // `LEADLINE_CV_EXTRA=a,b,with` (or `without`): the examples after the first `a` of TRAIN and
+    // `b` of TEST are never scored, and are added to every fold's training (`with`) or left out
+    // (`without`) — whether a new batch helps on the messages that were there before it.
+    let extra_spec: Vec<String> = std::env::var("LEADLINE_CV_EXTRA")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    let (extra_from, extra_with) = match extra_spec.as_slice() {
+        [a, b, mode] => (
+            Some((a.parse::<usize>().unwrap(), b.parse::<usize>().unwrap())),
+            mode == "with",
+        ),
+        _ => (None, false),
+    };
+    let is_extra = |i: usize| match extra_from {
+        Some((a, b)) => (i >= a && i < train_len) || i >= train_len + b,
+        None => false,
+    };
     let specs = std::env::var("LEADLINE_CV_SPECS").unwrap_or_else(|_| "base".to_owned());
     let mistakes = std::env::var("LEADLINE_CV_MISTAKES").is_ok();
     for spec in specs.split(';').filter(|s| !s.is_empty()) {
@@ -470,7 +489,8 @@ fn cross_validation_of_training_settings() {
                 .iter()
                 .cloned()
                 .enumerate()
-                .partition(|(i, _)| i % 5 == fold);
+                .filter(|(i, _)| extra_with || !is_extra(*i))
+                .partition(|(i, _)| i % 5 == fold && !is_extra(*i));
             let kept: Vec<EvalExample> = kept.into_iter().map(|(_, e)| e).collect();
             fresh.extend(held.iter().map(|(i, _)| is_fresh(*i)));
             let held: Vec<EvalExample> = held.into_iter().map(|(_, e)| e).collect();
