@@ -53,6 +53,8 @@ pub(crate) struct Context<'h> {
     pub sentiment: f32,
     /// An explicit refusal stands (`signals::refusal`).
     pub refusal: bool,
+    /// Lengths of the character n-grams taken from each word, inclusive (`TrainParams`).
+    pub char_grams: (usize, usize),
 }
 
 /// The unigram bucket of word `wi` (used to explain which word weighs most for an intent).
@@ -99,7 +101,7 @@ pub(crate) fn extract(toks: &Tokens<'_>, ctx: &Context<'_>, out: &mut Vec<Featur
                         gram.push(b'<');
                         gram.extend_from_slice(norm.as_bytes());
                         gram.push(b'>');
-                        for n in [3_usize, 4] {
+                        for n in ctx.char_grams.0..=ctx.char_grams.1 {
                             for window in gram.windows(n) {
                                 out.push((bucket(hash_bytes(NS_CHAR + n as u64, window)), 0.35));
                             }

@@ -12,7 +12,7 @@
 //! Must not: know about intents, spans or policy — it sees feature vectors and label indices.
 
 use super::features::{Feature, BUCKETS};
-use super::model::XorShift;
+use super::model::{Averaged, XorShift};
 use super::text::{hash_bytes, Kind, Tokens};
 
 /// Training hyper-parameters of the label models, chosen by 5-fold cross-validation over
@@ -25,6 +25,8 @@ pub(crate) struct LabelParams {
     /// Cap on the weight of a positive example (negatives / positives, at most this).
     pub max_positive_weight: f32,
     pub seed: u64,
+    /// Mean of the end-of-epoch weights of the second half of training (as the intent model's).
+    pub average: bool,
 }
 
 impl Default for LabelParams {
@@ -35,6 +37,7 @@ impl Default for LabelParams {
             l2: 1e-4,
             max_positive_weight: 4.0,
             seed: 0x5eed_1abe,
+            average: false,
         }
     }
 }
@@ -94,7 +97,8 @@ impl LabelModel {
         let mut z = vec![0.0_f32; labels];
         // Per example, the loss gradient of each label's logit (0 where the label is unknown).
         let mut dz = vec![0.0_f32; labels];
-        for _ in 0..params.epochs {
+        let mut mean = Averaged::new(params.average, params.epochs, model.weights.len());
+        for epoch in 0..params.epochs {
             for i in (1..order.len()).rev() {
                 let j = (rng.next() % (i as u64 + 1)) as usize;
                 order.swap(i, j);
@@ -133,7 +137,9 @@ impl LabelModel {
                     }
                 }
             }
+            mean.add(epoch, &model.weights);
         }
+        mean.finish(&mut model.weights);
         model
     }
 

@@ -122,6 +122,8 @@ struct Shared {
     labels: LabelModel,
     /// Spanish (logit > 0) or English, learned from character n-grams.
     language: LabelModel,
+    /// The character n-gram lengths the models were trained with.
+    char_grams: (usize, usize),
     catalogs: Mutex<Vec<(u64, Arc<PreparedCatalog>)>>,
 }
 
@@ -289,7 +291,7 @@ impl OfflineAnalyzer {
         for ex in examples {
             let scan = Self::scan_with(&lexicon, &prepared, &ex.text, catalog);
             let mut x = Vec::new();
-            Self::features_of(&scan, &mut x);
+            Self::features_of(&scan, params.char_grams, &mut x);
             if let Some(intent) = ex.intent {
                 data.push((x.clone(), class_of(intent)));
             }
@@ -320,6 +322,7 @@ impl OfflineAnalyzer {
             model,
             labels,
             language,
+            char_grams: params.char_grams,
             catalogs: Mutex::new(Vec::new()),
         }
     }
@@ -350,7 +353,7 @@ impl OfflineAnalyzer {
         }
     }
 
-    fn features_of(scan: &Scan<'_>, out: &mut Vec<Feature>) {
+    fn features_of(scan: &Scan<'_>, char_grams: (usize, usize), out: &mut Vec<Feature>) {
         let empty: &[usize] = &[];
         let product_words = scan.product.as_ref().map_or(empty, |p| p.words.as_slice());
         let ctx = features::Context {
@@ -361,6 +364,7 @@ impl OfflineAnalyzer {
             spam_score: scan.spam.0,
             sentiment: scan.sentiment,
             refusal: scan.refusal.is_some(),
+            char_grams,
         };
         features::extract(&scan.toks, &ctx, out);
     }
@@ -393,7 +397,7 @@ impl OfflineAnalyzer {
         let prepared = self.prepared(&ctx.products);
         let scan = Self::scan_with(lex, &prepared, message, &ctx.products);
         let mut x = Vec::with_capacity(128);
-        Self::features_of(&scan, &mut x);
+        Self::features_of(&scan, self.shared.char_grams, &mut x);
         let probs = self.shared.model.probabilities(&x);
         let asks_person = scan.request >= escalation::REQUEST_THRESHOLD;
         // A request for a person with no grievance in it (no frustration cue, no problem word,
@@ -476,7 +480,7 @@ impl OfflineAnalyzer {
         let prepared = self.prepared(&ctx.products);
         let scan = Self::scan_with(&self.shared.lexicon, &prepared, message, &ctx.products);
         let mut x = Vec::new();
-        Self::features_of(&scan, &mut x);
+        Self::features_of(&scan, self.shared.char_grams, &mut x);
         self.shared.model.logits(&x)
     }
 

@@ -408,3 +408,151 @@ fn cross_validation_on_train_and_test() {
         }
     }
 }
+
+/// Parses `key=value,…` into training settings: `epochs`, `lr`, `l2`, `t`, `avg` (0/1),
+/// `cmin`/`cmax` (character n-gram lengths) for the intent model and the shared features;
+/// `lepochs`, `llr`, `ll2`, `pw`, `lavg` for the yes/no models. An empty spec is the default.
+fn training_settings(spec: &str) -> (TrainParams, LabelParams) {
+    let mut p = TrainParams::default();
+    let mut lp = LabelParams::default();
+    for part in spec.split(',').filter(|s| !s.is_empty() && *s != "base") {
+        let (k, x) = part.split_once('=').unwrap();
+        let x: f32 = x.parse().unwrap();
+        match k {
+            "epochs" => p.epochs = x as usize,
+            "lr" => p.learning_rate = x,
+            "l2" => p.l2 = x,
+            "t" => p.temperature = x,
+            "avg" => p.average = x > 0.0,
+            "cmin" => p.char_grams.0 = x as usize,
+            "cmax" => p.char_grams.1 = x as usize,
+            "lepochs" => lp.epochs = x as usize,
+            "llr" => lp.learning_rate = x,
+            "ll2" => lp.l2 = x,
+            "pw" => lp.max_positive_weight = x,
+            "lavg" => lp.average = x > 0.0,
+            _ => panic!("unknown {k}"),
+        }
+    }
+    (p, lp)
+}
+
+/// Development aid: 5-fold cross-validation over TRAIN ∪ TEST (never HOLDOUT) of several
+/// training settings, each with the default `Combine`, on all messages and on the fresh ones
+/// (`LEADLINE_CV_FRESH`, as above). `LEADLINE_CV_SPECS="base;avg=1,lavg=1;cmax=5"`.
+#[test]
+#[ignore = "development aid: cross-validation of training settings"]
+fn cross_validation_of_training_settings() {
+    let mut pool = parse_examples(dataset::TRAIN_JSONL).unwrap();
+    let train_len = pool.len();
+    pool.extend(parse_examples(dataset::TEST_JSONL).unwrap());
+    let fresh_from: Vec<usize> = std::env::var("LEADLINE_CV_FRESH")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let is_fresh = |i: usize| match fresh_from.as_slice() {
+        [a, b] => (i >= *a && i < train_len) || i >= train_len + *b,
+        _ => false,
+    };
+    let catalog = parse_catalog(dataset::CATALOG_JSON).unwrap();
+    let ctx = demo_context().unwrap();
+    // `LEADLINE_CV_EXTRA=a,b,with` (or `without`): the examples after the first `a` of TRAIN and
+    // `b` of TEST are never scored, and are added to every fold's training (`with`) or left out
+    // (`without`) — whether a new batch helps on the messages that were there before it.
+    let extra_spec: Vec<String> = std::env::var("LEADLINE_CV_EXTRA")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    let (extra_from, extra_with) = match extra_spec.as_slice() {
+        [a, b, mode] => (
+            Some((a.parse::<usize>().unwrap(), b.parse::<usize>().unwrap())),
+            mode == "with",
+        ),
+        _ => (None, false),
+    };
+    let is_extra = |i: usize| match extra_from {
+        Some((a, b)) => (i >= a && i < train_len) || i >= train_len + b,
+        None => false,
+    };
+    let specs = std::env::var("LEADLINE_CV_SPECS").unwrap_or_else(|_| "base".to_owned());
+    let mistakes = std::env::var("LEADLINE_CV_MISTAKES").is_ok();
+    for spec in specs.split(';').filter(|s| !s.is_empty()) {
+        let (params, label_params) = training_settings(spec);
+        let started = std::time::Instant::now();
+        let mut examples = Vec::new();
+        let mut predictions = Vec::new();
+        let mut fresh = Vec::new();
+        for fold in 0..5 {
+            let (held, kept): (Vec<_>, Vec<_>) = pool
+                .iter()
+                .cloned()
+                .enumerate()
+                .filter(|(i, _)| extra_with || !is_extra(*i))
+                .partition(|(i, _)| i % 5 == fold && !is_extra(*i));
+            let kept: Vec<EvalExample> = kept.into_iter().map(|(_, e)| e).collect();
+            fresh.extend(held.iter().map(|(i, _)| is_fresh(*i)));
+            let held: Vec<EvalExample> = held.into_iter().map(|(_, e)| e).collect();
+            let a = OfflineAnalyzer::train_with(&kept, &catalog, params, label_params);
+            predictions.extend(run(&held, |t| a.analyze(t, &ctx)));
+            examples.extend(held);
+        }
+        let all = score(&examples, &predictions, 0.0);
+        println!(
+            "{} ({:.1} s)",
+            one_line(spec, &all),
+            started.elapsed().as_secs_f64()
+        );
+        for sub in &all.per_language {
+            println!(
+                "{}",
+                one_line(&format!("  {}", sub.subset.as_deref().unwrap_or("?")), sub)
+            );
+        }
+        if fresh.iter().any(|f| *f) {
+            let (fe, fp): (Vec<EvalExample>, Vec<_>) = examples
+                .iter()
+                .cloned()
+                .zip(predictions.iter().cloned())
+                .zip(&fresh)
+                .filter(|(_, f)| **f)
+                .map(|(ep, _)| ep)
+                .unzip();
+            println!("{}", one_line("  fresh only", &score(&fe, &fp, 0.0)));
+        }
+        if mistakes {
+            for (e, p) in examples.iter().zip(&predictions) {
+                if let Some(esc) = e.escalate {
+                    if esc != p.wants_human {
+                        println!("  escalate want {esc:<5} {}", e.text);
+                    }
+                }
+                if let Some(gold) = &e.signals {
+                    for s in crate::analysis::Signal::ALL {
+                        let g = gold.contains(&s);
+                        if g != p.signals.iter().any(|h| h.signal == s) {
+                            println!("  signal {:<16} want {g:<5} {}", s.as_str(), e.text);
+                        }
+                    }
+                }
+            }
+            for m in &all.intent_errors {
+                println!(
+                    "  intent {:<17} → {:<17} {:.2}  {}",
+                    m.expected, m.predicted, m.confidence, m.text
+                );
+            }
+        }
+    }
+}
+
+/// Report aid: the shipped analyzer's figures on the untouched HOLDOUT split — totals, per
+/// class, per signal and per language only; its individual mistakes are never printed, so
+/// nothing can be tuned on them. Run it only to report, never between tuning steps.
+#[test]
+#[ignore = "report aid: HOLDOUT totals"]
+fn holdout_totals() {
+    let report = evaluate(&analyzer(), dataset::HOLDOUT_JSONL);
+    println!("{}", report.render_text());
+}

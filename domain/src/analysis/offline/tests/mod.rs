@@ -570,10 +570,10 @@ fn the_analyzer_can_be_shared_across_threads() {
 mod dev_aids;
 mod splits;
 
-/// The learned yes/no models (issue 17) on messages of no split: the escalation model alone
-/// hears frustration in words no rule lists, and stays quiet on a plain product question; the
-/// language model alone tells the languages apart; the escalation model did not learn the demo
-/// tenant's keywords (a tenant without them is not escalated for a refund question).
+/// The learned yes/no models (issue 17) on messages of no split: the escalation model alone hears
+/// at least half of a set of frustrated messages in words no rule lists, and stays quiet on plain
+/// product questions; the language model alone tells the languages apart; the escalation model
+/// did not learn the demo tenant's keywords (a tenant without them is not escalated for a refund question).
 #[test]
 fn the_learned_models_back_the_rules_up() {
     let a = analyzer();
@@ -582,12 +582,25 @@ fn the_learned_models_back_the_rules_up() {
         escalate_rules: false,
         ..Combine::default()
     });
-    for text in [
+    // Frustration in words the request rules may not hold. The model alone escalates most of
+    // them, not all: when session 11 wrote the last six (after training, never trained on),
+    // it escalated 5 of these 8 — the reason the rules stay the first word.
+    let frustrated = [
         "this is the fifth time i write and nobody ever answers me",
         "llevo toda la semana escribiendo y nadie me hace caso",
-    ] {
-        assert!(model_only.analyze(text, &ctx).wants_human, "{text}");
-    }
+        "ya es el quinto correo que mando y ni un acuse",
+        "i've written four times this week and heard nothing back",
+        "me siguen ignorando, que poca seriedad",
+        "honestly feels like nobody works there anymore",
+        "pregunte el martes, el jueves y hoy, y seguimos igual",
+        "it's been days and not a single reply to my messages",
+    ];
+    let escalated: Vec<&str> = frustrated
+        .iter()
+        .copied()
+        .filter(|text| model_only.analyze(text, &ctx).wants_human)
+        .collect();
+    assert!(escalated.len() * 2 >= frustrated.len(), "{escalated:?}");
     for text in [
         "what sizes does the cap come in",
         "la sudadera viene en azul?",
