@@ -295,9 +295,18 @@ async fn a_crashed_workers_job_is_reclaimed_after_its_lease_and_recorded_once() 
 
     let claimed = crashed.claim(10).await.unwrap();
     assert_eq!(claimed.len(), 1);
-    // While the lease holds, nobody else gets it.
+    // While the lease holds, nobody else gets it and the sweep leaves it alone.
+    assert_eq!(survivor.reclaim_lapsed().await.unwrap(), 0);
     assert!(survivor.claim(10).await.unwrap().is_empty());
     tokio::time::sleep(Duration::from_millis(2_500)).await;
+    // A claim alone does not look at lapsed leases; the sweep hands the job back, once.
+    assert!(survivor.claim(10).await.unwrap().is_empty());
+    assert_eq!(survivor.reclaim_lapsed().await.unwrap(), 1);
+    assert_eq!(crashed.reclaim_lapsed().await.unwrap(), 0);
+    assert!(
+        !crashed.renew(id).await.unwrap(),
+        "a swept job's lease cannot be renewed"
+    );
     let reclaimed = survivor.claim(10).await.unwrap();
     assert_eq!(reclaimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![id]);
     assert_eq!(reclaimed[0].attempts, 2);
@@ -315,6 +324,55 @@ async fn a_crashed_workers_job_is_reclaimed_after_its_lease_and_recorded_once() 
         (job.status.as_str(), job.result),
         ("COMPLETED", Some(json!({"by": "survivor"})))
     );
+}
+
+/// A running pool finds a crashed worker's job by its own sweep (no claim looks at lapsed
+/// leases), runs it once more and records it; the crashed worker cannot record it any more.
+#[tokio::test]
+async fn a_running_pool_sweeps_up_a_crashed_workers_job_after_its_lease() {
+    let url = common::database_url("jobs").await;
+    let store = store_at(&url).await;
+    let tenant = tenant(&store).await;
+    let crashed = JobQueue::new(
+        store.clone(),
+        EventBus::in_process(),
+        Duration::from_secs(1),
+    );
+    let (id, _) = crashed
+        .push(NewJob::new(tenant, "record", json!({})))
+        .await
+        .unwrap();
+    let claimed = crashed.claim(10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+
+    // A 3 s lease: the pool sweeps every half second.
+    let survivor = JobQueue::new(
+        store_at(&url).await,
+        EventBus::in_process(),
+        Duration::from_secs(3),
+    );
+    assert_eq!(survivor.sweep_interval(), Duration::from_millis(500));
+    let recorder = Recorder::default();
+    let (stop, handle) = spawn_pool(WorkerPool::new(
+        survivor.clone(),
+        Handlers::builtin().with("record", recorder.clone()),
+        2,
+        Duration::from_millis(50),
+    ));
+    wait_until(Duration::from_secs(10), || async {
+        survivor.job(TenantId(tenant), id).await.unwrap().status == "COMPLETED"
+    })
+    .await;
+    stop.send(()).unwrap();
+    handle.await.unwrap();
+    let job = survivor.job(TenantId(tenant), id).await.unwrap();
+    assert_eq!(
+        (job.attempts, job.result),
+        (2, Some(json!({"run": 1}))),
+        "the lapsed attempt counts; the handler ran once here"
+    );
+    assert_eq!(recorder.runs.lock().unwrap()[&id], 1);
+    assert!(!crashed.complete(&claimed[0], json!({})).await.unwrap());
 }
 
 #[tokio::test]

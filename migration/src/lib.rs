@@ -27,6 +27,7 @@ mod m20261207_000006_lead_flow;
 mod m20261208_000001_billing;
 mod m20261209_000001_usage_ledger;
 mod m20261209_000002_scale_indexes;
+mod m20261210_000001_drop_old_job_claim_index;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000001_billing::Migration),
             Box::new(m20261209_000001_usage_ledger::Migration),
             Box::new(m20261209_000002_scale_indexes::Migration),
+            Box::new(m20261210_000001_drop_old_job_claim_index::Migration),
         ]
     }
 }

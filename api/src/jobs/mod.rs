@@ -5,7 +5,8 @@
 //! Claiming: PostgreSQL uses `FOR UPDATE SKIP LOCKED`, so any number of workers on any number of
 //! replicas take disjoint jobs; SQLite has one writer and one pooled connection, so its claim is
 //! a single serialised statement. A claim is a lease (`locked_until`) that the running worker
-//! renews; a job whose worker died is claimed again once its lease lapses. Completion only counts
+//! renews; a job whose worker died goes back to PENDING once its lease lapses (a sweep each
+//! worker pool runs now and then, not every claim) and is claimed again. Completion only counts
 //! when the lease is still ours (`locked_by`), so a reclaimed job is never recorded twice.
 
 mod worker;
@@ -260,7 +261,9 @@ impl JobQueue {
         &self.bus
     }
 
-    /// Claims up to `limit` due jobs (or jobs whose lease lapsed) for this worker.
+    /// Claims up to `limit` due PENDING jobs for this worker, in claim order (priority, then
+    /// when due). A job whose lease lapsed comes back through [`JobQueue::reclaim_lapsed`]
+    /// first, so each claim walks one small ordered index and nothing else.
     pub async fn claim(&self, limit: u64) -> ApiResult<Vec<jobs::Model>> {
         if limit == 0 {
             return Ok(Vec::new());
@@ -271,15 +274,12 @@ impl JobQueue {
         let db = self.store.connection();
         let backend = db.get_database_backend();
         let sql = match backend {
-            // Lapsed leases first (a crashed worker's jobs), then due PENDING jobs in claim
-            // order; each half walks its own partial index (`ix_jobs_running_lease`,
-            // `ix_jobs_pending_claim`) instead of sorting every due row behind one OR.
+            // The first `limit` due rows of `ix_jobs_pending_claim` that no other claim holds.
+            // A CTE, as a row-locking one is evaluated exactly once (a LIMIT subquery inside
+            // `IN` could be rescanned by a join and lock more rows than it returns).
             DbBackend::Postgres => {
-                "WITH lapsed AS (SELECT id FROM jobs WHERE status = 'RUNNING' AND locked_until < $3 \
-                   ORDER BY locked_until LIMIT $4 FOR UPDATE SKIP LOCKED), \
-                 pending AS (SELECT id FROM jobs WHERE status = 'PENDING' AND scheduled_for <= $3 \
-                   ORDER BY priority DESC, scheduled_for ASC LIMIT $4 FOR UPDATE SKIP LOCKED), \
-                 picked AS (SELECT id FROM lapsed UNION ALL SELECT id FROM pending LIMIT $4) \
+                "WITH picked AS (SELECT id FROM jobs WHERE status = 'PENDING' AND scheduled_for <= $3 \
+                   ORDER BY priority DESC, scheduled_for ASC LIMIT $4 FOR UPDATE SKIP LOCKED) \
                  UPDATE jobs SET status = 'RUNNING', locked_by = $1, locked_until = $2, attempts = attempts + 1, updated_at = $3 \
                  WHERE id IN (SELECT id FROM picked) \
                  RETURNING *"
@@ -287,11 +287,8 @@ impl JobQueue {
             // SQLite has one writer at a time, so no row locks are needed.
             _ => {
                 "UPDATE jobs SET status = 'RUNNING', locked_by = ?1, locked_until = ?2, attempts = attempts + 1, updated_at = ?3 \
-                 WHERE id IN (SELECT id FROM ( \
-                   SELECT id FROM (SELECT id FROM jobs WHERE status = 'RUNNING' AND locked_until < ?3 ORDER BY locked_until LIMIT ?4) \
-                   UNION ALL \
-                   SELECT id FROM (SELECT id FROM jobs WHERE status = 'PENDING' AND scheduled_for <= ?3 \
-                     ORDER BY priority DESC, scheduled_for ASC LIMIT ?4)) LIMIT ?4) \
+                 WHERE id IN (SELECT id FROM jobs WHERE status = 'PENDING' AND scheduled_for <= ?3 \
+                   ORDER BY priority DESC, scheduled_for ASC LIMIT ?4) \
                  RETURNING *"
             }
         };
@@ -306,6 +303,48 @@ impl JobQueue {
             ],
         );
         Ok(jobs::Entity::find().from_raw_sql(statement).all(db).await?)
+    }
+
+    /// Hands every job whose lease lapsed (its worker died, or stalled past the lease) back to
+    /// the queue: PENDING and due at once, the lapsed attempt still counted, no owner. Its old
+    /// worker can then neither renew nor record it, and the next claim runs it again. Returns
+    /// how many came back.
+    ///
+    /// The worker pool runs this sweep every [`JobQueue::sweep_interval`] and the cron shim
+    /// before each batch, rather than every claim paying for a second index walk. Several
+    /// processes may sweep at once: each row is updated by one of them, and only while it is
+    /// still RUNNING with its lease lapsed.
+    pub async fn reclaim_lapsed(&self) -> ApiResult<u64> {
+        let at = now();
+        let result = jobs::Entity::update_many()
+            .col_expr(
+                jobs::Column::Status,
+                Expr::value(JobStatus::Pending.as_str()),
+            )
+            .col_expr(jobs::Column::LockedBy, Expr::value(Option::<String>::None))
+            .col_expr(
+                jobs::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(jobs::Column::UpdatedAt, Expr::value(at))
+            .filter(jobs::Column::Status.eq(JobStatus::Running.as_str()))
+            .filter(jobs::Column::LockedUntil.lt(at))
+            .exec(self.store.connection())
+            .await?;
+        if result.rows_affected > 0 {
+            tracing::warn!(
+                jobs = result.rows_affected,
+                "leases lapsed; those jobs are back in the queue"
+            );
+        }
+        Ok(result.rows_affected)
+    }
+
+    /// How often the worker pool sweeps for lapsed leases: a sixth of the lease, so a crashed
+    /// worker's job waits at most that long beyond its lease (and a 60 s lease costs one cheap
+    /// statement every 10 s per process, whatever the load).
+    pub fn sweep_interval(&self) -> Duration {
+        self.lease / 6
     }
 
     /// Hands claimed jobs this worker has not started back to the queue (PENDING, the claim's

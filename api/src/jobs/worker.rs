@@ -6,6 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
 use futures::StreamExt;
 use leadline_entity::jobs;
 use serde_json::{json, Value};
@@ -13,6 +14,7 @@ use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
 use super::{JobQueue, QUEUE_TOPIC};
+use crate::error::ApiResult;
 
 /// Why an attempt failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,7 +169,9 @@ impl WorkerPool {
     ///
     /// Claims ahead: up to twice `concurrency` jobs are held (claimed, leased) so a freed slot
     /// starts the next job without a round trip, and each claim brings a batch instead of the
-    /// one or two slots that just freed. A held job whose lease may be getting old is renewed
+    /// one or two slots that just freed. The next claim is in flight while held jobs start, so
+    /// a busy pool never stops to wait for it. Lapsed leases are swept back to the queue every
+    /// [`JobQueue::sweep_interval`]. A held job whose lease may be getting old is renewed
     /// before it starts (see [`WorkerPool::execute`]); held jobs left at shutdown are released.
     ///
     /// A job's slot is freed when its handler returns; successes are then recorded in batches
@@ -194,57 +198,97 @@ impl WorkerPool {
         let mut remote = Box::pin(self.queue.bus().subscribe(QUEUE_TOPIC));
         let mut held: VecDeque<(jobs::Model, Instant)> = VecDeque::new();
         let prefetch = self.concurrency * 2;
+        let sweep_every = self.queue.sweep_interval();
+        // The first sweep runs at once: jobs a crashed predecessor left behind come back now.
+        let mut last_sweep: Option<Instant> = None;
         tokio::pin!(shutdown);
         tracing::info!(
             worker = self.queue.worker_id(),
             concurrency = self.concurrency,
             "job workers started"
         );
+        // The claim in flight, if any: it runs beside the dispatching below, so the jobs already
+        // held keep starting while the next batch is on its way.
+        let mut claiming: Option<BoxFuture<'static, (u64, ApiResult<Vec<jobs::Model>>)>> = None;
+        // The last claim came back short (or failed): nothing more is due right now, so the
+        // next claim waits for a reason — a slot freed while jobs were waiting for one, a
+        // wake, or the poll (as a claim per started job would be a claim per job).
+        let mut drained = false;
+        let mut notified = Box::pin(wake.notified());
         loop {
-            let mut more_waiting = false;
-            if held.len() < self.concurrency {
-                let want = (prefetch - held.len()) as u64;
-                match self.queue.claim(want).await {
-                    Ok(jobs) => {
-                        more_waiting = jobs.len() as u64 == want;
-                        let at = Instant::now();
-                        held.extend(jobs.into_iter().map(|job| (job, at)));
-                    }
-                    Err(error) => {
-                        tracing::warn!(error = ?error, "claiming jobs failed; retrying shortly")
-                    }
+            if last_sweep.is_none_or(|at| at.elapsed() >= sweep_every) {
+                if let Err(error) = self.queue.reclaim_lapsed().await {
+                    tracing::warn!(error = ?error, "sweeping lapsed leases failed; retrying at the next sweep");
                 }
+                last_sweep = Some(Instant::now());
+            }
+            if claiming.is_none() && !drained && held.len() < self.concurrency {
+                // Listening from before the claim: a job enqueued while it runs (too late for
+                // it) wakes the idle wait below instead of waiting for the poll.
+                notified = Box::pin(wake.notified());
+                notified.as_mut().enable();
+                let want = (prefetch - held.len()) as u64;
+                let queue = self.queue.clone();
+                claiming = Some(Box::pin(async move { (want, queue.claim(want).await) }));
             }
             while !held.is_empty() {
                 let Ok(permit) = slots.clone().try_acquire_owned() else {
                     break;
                 };
-                let Some((job, claimed_at)) = held.pop_front() else {
-                    break;
-                };
-                let pool = self.clone();
-                tokio::spawn(async move {
-                    pool.execute_held(job, claimed_at, permit).await;
-                });
+                if let Some((job, claimed_at)) = held.pop_front() {
+                    self.start(job, claimed_at, permit);
+                }
             }
-            if !held.is_empty() || more_waiting {
-                // Work is at hand: wait only for a free slot.
+            if claiming.is_none() && held.is_empty() {
+                // Idle (a claim started above unless the queue was drained).
                 tokio::select! {
-                    _ = slots.clone().acquire_owned() => continue,
+                    () = &mut notified => {}
+                    event = remote.next() => {
+                        if event.is_none() {
+                            // The bus dropped (Redis outage): resubscribe; polling covers the gap.
+                            remote = Box::pin(self.queue.bus().subscribe(QUEUE_TOPIC));
+                            tokio::time::sleep(self.poll_interval).await;
+                        }
+                    }
+                    () = tokio::time::sleep(self.poll_interval) => {}
                     () = &mut shutdown => break,
                 }
+                drained = false;
+                continue;
             }
             tokio::select! {
-                () = wake.notified() => {}
-                event = remote.next() => {
-                    if event.is_none() {
-                        // The bus dropped (Redis outage): resubscribe; polling covers the gap.
-                        remote = Box::pin(self.queue.bus().subscribe(QUEUE_TOPIC));
-                        tokio::time::sleep(self.poll_interval).await;
+                (want, claimed) = async {
+                    match claiming.as_mut() {
+                        Some(claim) => claim.await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    claiming = None;
+                    match claimed {
+                        Ok(jobs) => {
+                            drained = (jobs.len() as u64) < want;
+                            let at = Instant::now();
+                            held.extend(jobs.into_iter().map(|job| (job, at)));
+                        }
+                        Err(error) => {
+                            drained = true;
+                            tracing::warn!(error = ?error, "claiming jobs failed; retrying shortly");
+                        }
                     }
                 }
-                () = tokio::time::sleep(self.poll_interval) => {}
+                permit = slots.clone().acquire_owned(), if !held.is_empty() => {
+                    if let (Ok(permit), Some((job, claimed_at))) = (permit, held.pop_front()) {
+                        self.start(job, claimed_at, permit);
+                        drained = false;
+                    }
+                }
                 () = &mut shutdown => break,
+            }
+        }
+        // A claim still in flight is let finish, so what it took goes back with the rest.
+        if let Some(claim) = claiming.take() {
+            if let (_, Ok(jobs)) = claim.await {
+                held.extend(jobs.into_iter().map(|job| (job, Instant::now())));
             }
         }
         if !held.is_empty() {
@@ -256,6 +300,14 @@ impl WorkerPool {
         // Let running jobs finish (they hold permits).
         let _ = slots.acquire_many(self.concurrency as u32).await;
         tracing::info!("job workers stopped");
+    }
+
+    /// Runs a held job on its own task, in the slot `permit` holds.
+    fn start(&self, job: jobs::Model, claimed_at: Instant, permit: OwnedSemaphorePermit) {
+        let pool = self.clone();
+        tokio::spawn(async move {
+            pool.execute_held(job, claimed_at, permit).await;
+        });
     }
 
     /// Starts a held job: one that waited in the prefetch for over a third of its lease gets
@@ -281,7 +333,9 @@ impl WorkerPool {
     }
 
     /// Claims up to `max_jobs` and runs them here, one after another (the cron shim).
+    /// Jobs whose lease lapsed are swept back to the queue first, as no pool may be running.
     pub async fn process_batch(&self, max_jobs: u64) -> crate::error::ApiResult<BatchReport> {
+        self.queue.reclaim_lapsed().await?;
         let claimed = self.queue.claim(max_jobs).await?;
         let mut report = BatchReport {
             claimed: claimed.len() as u64,
