@@ -362,7 +362,8 @@ async fn main() {
                 if n % 2000 == 0 {
                     eprintln!("  {n} open");
                 }
-                handle
+                // The reader runs on its own; keep what stops it.
+                handle.abort_handle()
             }
         })
         .buffer_unordered(connect_concurrency)
