@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{env_number, fresh_database, until_healthy, Figures};
+use common::{env_number, fresh_database, graphql, subscribed_socket, until_healthy, Figures};
 use futures::{SinkExt, StreamExt};
 use leadline_api::app::Application;
 use leadline_api::bus::{Event, EventBus, LeadScoreChanged};
@@ -31,7 +31,6 @@ use leadline_api::config::Config;
 use leadline_domain::ids::TenantId;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
@@ -60,32 +59,6 @@ async fn replica(settings: &[(&'static str, String)]) -> Replica {
     Replica { addr, stop, server }
 }
 
-/// GraphQL over HTTP with a bearer token; panics on errors (a bench with failing requests
-/// measures nothing).
-async fn graphql(
-    http: &reqwest::Client,
-    addr: &str,
-    token: Option<&str>,
-    query: &str,
-    variables: Value,
-) -> Value {
-    let mut request = http
-        .post(format!("http://{addr}/graphql"))
-        .json(&json!({"query": query, "variables": variables}));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let body: Value = request
-        .send()
-        .await
-        .expect("graphql")
-        .json()
-        .await
-        .expect("json");
-    assert!(body["errors"].is_null(), "{body}");
-    body["data"].clone()
-}
-
 /// Opens one dashboard socket on `addr` watching `lead`; reports `(reason, arrival)`.
 async fn dashboard(
     addr: &str,
@@ -93,34 +66,13 @@ async fn dashboard(
     lead: &str,
     arrivals: mpsc::UnboundedSender<(String, Instant)>,
 ) -> tokio::task::JoinHandle<()> {
-    let mut request = format!("ws://{addr}/graphql/ws")
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connect");
-    socket
-        .send(Message::Text(
-            json!({"type": "connection_init", "payload": {"token": token}})
-                .to_string()
-                .into(),
-        ))
-        .await
-        .expect("init");
-    socket
-        .send(Message::Text(
-            json!({"id": "1", "type": "subscribe", "payload": {
-                "query": "subscription($id: ID) { leadScoreChanged(leadId: $id) { leadId reason } }",
-                "variables": {"id": lead}}})
-            .to_string()
-            .into(),
-        ))
-        .await
-        .expect("subscribe");
+    let mut socket = subscribed_socket(
+        addr,
+        token,
+        "subscription($id: ID) { leadScoreChanged(leadId: $id) { leadId reason } }",
+        json!({"id": lead}),
+    )
+    .await;
     tokio::spawn(async move {
         while let Some(Ok(message)) = socket.next().await {
             let Message::Text(text) = message else {

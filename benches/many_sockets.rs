@@ -27,11 +27,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{env_number, percentile};
+use common::{env_number, graphql, percentile, subscribed_socket};
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 /// The server's resident set in KiB, from `/proc/<pid>/status`.
@@ -43,24 +42,6 @@ fn rss_kib(pid: u32) -> u64 {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|kib| kib.parse().ok())
         .unwrap_or(0)
-}
-
-async fn graphql(http: &reqwest::Client, addr: &str, token: Option<&str>, query: &str) -> Value {
-    let mut request = http
-        .post(format!("http://{addr}/graphql"))
-        .json(&json!({ "query": query }));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let body: Value = request
-        .send()
-        .await
-        .expect("graphql")
-        .json()
-        .await
-        .expect("json");
-    assert!(body["errors"].is_null(), "{body}");
-    body["data"].clone()
 }
 
 /// One event on one socket.
@@ -78,33 +59,13 @@ async fn subscriber(
     index: usize,
     arrivals: mpsc::UnboundedSender<Arrival>,
 ) -> tokio::task::JoinHandle<()> {
-    let mut request = format!("ws://{addr}/graphql/ws")
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connect");
-    socket
-        .send(Message::Text(
-            json!({"type": "connection_init", "payload": {"token": token}})
-                .to_string()
-                .into(),
-        ))
-        .await
-        .expect("init");
-    socket
-        .send(Message::Text(
-            json!({"id": "1", "type": "subscribe", "payload": {
-                "query": "subscription { leadScoreChanged { reason } }"}})
-            .to_string()
-            .into(),
-        ))
-        .await
-        .expect("subscribe");
+    let mut socket = subscribed_socket(
+        addr,
+        token,
+        "subscription { leadScoreChanged { reason } }",
+        json!({}),
+    )
+    .await;
     tokio::spawn(async move {
         while let Some(Ok(message)) = socket.next().await {
             let Message::Text(text) = message else {
@@ -218,6 +179,7 @@ async fn adjust(target: &Target<'_>, round: usize) {
             "mutation {{ adjustLeadScore(input: {{leadId: \"{}\", delta: {delta}, signal: \"bench\", reason: \"round-{round}\"}}) {{ lead {{ id }} }} }}",
             target.lead
         ),
+        json!({}),
     )
     .await;
 }
@@ -316,13 +278,14 @@ async fn main() {
     assert!(healthy.await, "the server did not come up on {addr}");
 
     let owner = graphql(&http, &addr, None,
-        "mutation { signUp(input: {email: \"bench@sockets.test\", password: \"correct horse battery\", tenantName: \"Bench\", tenantSlug: \"bench-sockets\"}) { token } }")
+        "mutation { signUp(input: {email: \"bench@sockets.test\", password: \"correct horse battery\", tenantName: \"Bench\", tenantSlug: \"bench-sockets\"}) { token } }", json!({}))
         .await["signUp"]["token"].as_str().expect("token").to_owned();
     let lead = graphql(
         &http,
         &addr,
         Some(&owner),
         "mutation { createLead(input: {name: \"Watched\"}) { lead { id } } }",
+        json!({}),
     )
     .await["createLead"]["lead"]["id"]
         .as_str()

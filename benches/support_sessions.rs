@@ -25,14 +25,13 @@ use std::time::{Duration, Instant};
 use futures::{SinkExt, StreamExt};
 mod common;
 
-use common::{env_number, fresh_database, until_healthy, Figures};
+use common::{env_number, fresh_database, subscribed_socket, until_healthy, Figures};
 use leadline_api::app::Application;
 use leadline_api::bus::{Event, EventBus, SupportEvent};
 use leadline_api::config::Config;
 use leadline_domain::ids::TenantId;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, Semaphore};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
@@ -234,30 +233,13 @@ async fn main() {
     let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<()>();
     let mut sockets = Vec::new();
     for (token, session) in &setups {
-        let mut request = format!("ws://{addr}/graphql/ws")
-            .into_client_request()
-            .expect("request");
-        request.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            "graphql-transport-ws".parse().expect("header"),
-        );
-        let (mut socket, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("connect");
-        socket
-            .send(Message::Text(
-                json!({"type": "connection_init", "payload": {"token": token}})
-                    .to_string()
-                    .into(),
-            ))
-            .await
-            .expect("init");
-        socket
-            .send(Message::Text(json!({"id": "1", "type": "subscribe", "payload": {
-                "query": "subscription($id: ID!) { supportSessionEvents(sessionId: $id) { __typename ... on MessageAdded { message { clientMessageId } } } }",
-                "variables": {"id": session}}}).to_string().into()))
-            .await
-            .expect("subscribe");
+        let mut socket = subscribed_socket(
+            &addr,
+            token,
+            "subscription($id: ID!) { supportSessionEvents(sessionId: $id) { __typename ... on MessageAdded { message { clientMessageId } } } }",
+            json!({"id": session}),
+        )
+        .await;
         let (arrivals, ready) = (arrivals_tx.clone(), ready_tx.clone());
         sockets.push(tokio::spawn(async move {
             while let Some(Ok(message)) = socket.next().await {

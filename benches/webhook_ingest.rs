@@ -19,7 +19,7 @@ use std::time::Instant;
 
 mod common;
 
-use common::{env_number, fresh_database, percentile};
+use common::{env_number, fresh_database, graphql, percentile};
 use leadline_api::app::Application;
 use leadline_api::config::Config;
 use leadline_whatsapp::fake::FakeWhatsApp;
@@ -115,7 +115,8 @@ async fn main() {
     })
     .expect("config");
     let app = Application::build(config).await.expect("build");
-    let base = format!("http://{}", app.local_addr().expect("addr"));
+    let addr = app.local_addr().expect("addr").to_string();
+    let base = format!("http://{addr}");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {
         let _ = stop_rx.await;
@@ -126,25 +127,8 @@ async fn main() {
         .build()
         .expect("client");
     let gql = |token: Option<String>, query: &'static str, variables: Value| {
-        let http = http.clone();
-        let url = format!("{base}/graphql");
-        async move {
-            let mut request = http
-                .post(url)
-                .json(&json!({"query": query, "variables": variables}));
-            if let Some(token) = token {
-                request = request.bearer_auth(token);
-            }
-            let body: Value = request
-                .send()
-                .await
-                .expect("graphql")
-                .json()
-                .await
-                .expect("json");
-            assert!(body["errors"].is_null(), "{body}");
-            body["data"].clone()
-        }
+        let (http, addr) = (http.clone(), addr.clone());
+        async move { graphql(&http, &addr, token.as_deref(), query, variables).await }
     };
     let signed_up = gql(
         None,

@@ -5,6 +5,73 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use futures::SinkExt;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+/// A client WebSocket to the server under test.
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// GraphQL over HTTP on `addr`, with a bearer token when given; panics on errors (a bench with
+/// failing requests measures nothing). Returns `data`.
+pub async fn graphql(
+    http: &reqwest::Client,
+    addr: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let mut request = http
+        .post(format!("http://{addr}/graphql"))
+        .json(&json!({"query": query, "variables": variables}));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let body: Value = request
+        .send()
+        .await
+        .expect("graphql")
+        .json()
+        .await
+        .expect("json");
+    assert!(body["errors"].is_null(), "{body}");
+    body["data"].clone()
+}
+
+/// A graphql-transport-ws socket on `addr`, initialised with `token` and running one
+/// subscription (id "1"); the caller reads it (and answers pings).
+pub async fn subscribed_socket(addr: &str, token: &str, query: &str, variables: Value) -> Socket {
+    let mut request = format!("ws://{addr}/graphql/ws")
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connect");
+    socket
+        .send(Message::Text(
+            json!({"type": "connection_init", "payload": {"token": token}})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .expect("init");
+    socket
+        .send(Message::Text(
+            json!({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .expect("subscribe");
+    socket
+}
+
 /// A numeric knob from the environment, or `default`.
 pub fn env_number(key: &str, default: usize) -> usize {
     std::env::var(key)
