@@ -102,6 +102,15 @@ pub struct SpawnOptions {
     pub env: Vec<(String, String)>,
 }
 
+impl SpawnOptions {
+    /// The same process without job workers. A second replica in a test that reads the first's
+    /// outbox runs none, so every mail job (an invite, say) runs on the first and lands there.
+    pub fn without_workers(mut self) -> Self {
+        self.env.push(("LEADLINE_WORKERS".into(), "0".into()));
+        self
+    }
+}
+
 /// A fresh app on a fresh database.
 pub async fn spawn_app() -> TestApp {
     spawn_with(SpawnOptions::default()).await

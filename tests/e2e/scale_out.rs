@@ -61,7 +61,7 @@ async fn a_member_removed_on_one_replica_is_refused_on_another_at_once() {
         env: vec![],
     };
     let replica_a = spawn_with(options.clone()).await;
-    let replica_b = spawn_with(options).await;
+    let replica_b = spawn_with(options.without_workers()).await;
     let owner = replica_a.sign_up("revoke-replicas").await;
     let (admin, admin_id) = replica_a
         .member(&owner, "admin@revoke-replicas.test", "ADMIN")

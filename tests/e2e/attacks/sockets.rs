@@ -392,7 +392,7 @@ async fn removal_on_one_replica_cuts_a_socket_on_another() {
         env: vec![],
     };
     let replica_a = spawn_with(options.clone()).await;
-    let replica_b = spawn_with(options).await;
+    let replica_b = spawn_with(options.without_workers()).await;
     let owner = replica_a.sign_up("sock-replicas").await;
     let (admin, admin_id) = replica_a
         .member(&owner, "admin@sock-replicas.test", "ADMIN")
