@@ -23,15 +23,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{env_number, fresh_database, graphql, subscribed_socket, until_healthy, Figures};
-use futures::{SinkExt, StreamExt};
+use common::{
+    env_number, fresh_database, graphql, next_message, subscribed_socket, until_healthy, Figures,
+};
+use futures::StreamExt;
 use leadline_api::app::Application;
 use leadline_api::bus::{Event, EventBus, LeadScoreChanged};
 use leadline_api::config::Config;
 use leadline_domain::ids::TenantId;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
 /// One replica serving on loopback until `stop` fires.
@@ -74,18 +75,7 @@ async fn dashboard(
     )
     .await;
     tokio::spawn(async move {
-        while let Some(Ok(message)) = socket.next().await {
-            let Message::Text(text) = message else {
-                continue;
-            };
-            let at = Instant::now();
-            let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-            if value["type"] == "ping" {
-                let _ = socket
-                    .send(Message::Text(json!({"type": "pong"}).to_string().into()))
-                    .await;
-                continue;
-            }
+        while let Some((value, at)) = next_message(&mut socket).await {
             if let Some(reason) = value["payload"]["data"]["leadScoreChanged"]["reason"].as_str() {
                 let _ = arrivals.send((reason.to_owned(), at));
             }

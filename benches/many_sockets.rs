@@ -27,11 +27,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{env_number, graphql, percentile, subscribed_socket};
-use futures::{SinkExt, StreamExt};
-use serde_json::{json, Value};
+use common::{env_number, graphql, next_message, percentile, subscribed_socket};
+use futures::StreamExt;
+use serde_json::json;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
 
 /// The server's resident set in KiB, from `/proc/<pid>/status`.
 fn rss_kib(pid: u32) -> u64 {
@@ -67,18 +66,8 @@ async fn subscriber(
     )
     .await;
     tokio::spawn(async move {
-        while let Some(Ok(message)) = socket.next().await {
-            let Message::Text(text) = message else {
-                continue;
-            };
-            let at = Instant::now();
-            let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        while let Some((value, at)) = next_message(&mut socket).await {
             match value["type"].as_str() {
-                Some("ping") => {
-                    let _ = socket
-                        .send(Message::Text(json!({"type": "pong"}).to_string().into()))
-                        .await;
-                }
                 Some("next") => {
                     let round = value["payload"]["data"]["leadScoreChanged"]["reason"]
                         .as_str()
@@ -93,7 +82,7 @@ async fn subscriber(
                     }
                 }
                 Some("error") | Some("complete") => {
-                    eprintln!("subscription ended: {text}");
+                    eprintln!("subscription ended: {value}");
                     return;
                 }
                 _ => {}

@@ -22,17 +22,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 mod common;
 
-use common::{env_number, fresh_database, subscribed_socket, until_healthy, Figures};
+use common::{
+    env_number, fresh_database, graphql, next_message, subscribed_socket, until_healthy, Figures,
+};
 use leadline_api::app::Application;
 use leadline_api::bus::{Event, EventBus, SupportEvent};
 use leadline_api::config::Config;
 use leadline_domain::ids::TenantId;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, Semaphore};
-use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
 /// Bare bus: `sessions` subscribers, each keeping only its session's events, the same fan-out
@@ -143,7 +144,6 @@ async fn main() {
     .expect("config");
     let app = Application::build(config).await.expect("build");
     let addr = app.local_addr().expect("addr").to_string();
-    let base = format!("http://{addr}");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {
         let _ = stop_rx.await;
@@ -154,36 +154,14 @@ async fn main() {
         .build()
         .expect("client");
     let gql = {
-        let http = http.clone();
-        let url = format!("{base}/graphql");
+        let (http, addr) = (http.clone(), addr.clone());
         move |token: String, query: &'static str, variables: Value| {
-            let (http, url) = (http.clone(), url.clone());
-            async move {
-                let body: Value = http
-                    .post(url)
-                    .bearer_auth(token)
-                    .json(&json!({"query": query, "variables": variables}))
-                    .send()
-                    .await
-                    .expect("graphql")
-                    .json()
-                    .await
-                    .expect("json");
-                assert!(body["errors"].is_null(), "{body}");
-                body["data"].clone()
-            }
+            let (http, addr) = (http.clone(), addr.clone());
+            async move { graphql(&http, &addr, Some(&token), query, variables).await }
         }
     };
-    let signed_up: Value = http
-        .post(format!("{base}/graphql"))
-        .json(&json!({"query": "mutation { signUp(input: {email: \"bench@support.test\", password: \"correct horse battery\", tenantName: \"Bench\", tenantSlug: \"bench-support\"}) { token } }"}))
-        .send()
-        .await
-        .expect("sign up")
-        .json()
-        .await
-        .expect("json");
-    let owner = signed_up["data"]["signUp"]["token"]
+    let signed_up = graphql(&http, &addr, None, "mutation { signUp(input: {email: \"bench@support.test\", password: \"correct horse battery\", tenantName: \"Bench\", tenantSlug: \"bench-support\"}) { token } }", json!({})).await;
+    let owner = signed_up["signUp"]["token"]
         .as_str()
         .expect("token")
         .to_owned();
@@ -242,18 +220,7 @@ async fn main() {
         .await;
         let (arrivals, ready) = (arrivals_tx.clone(), ready_tx.clone());
         sockets.push(tokio::spawn(async move {
-            while let Some(Ok(message)) = socket.next().await {
-                let Message::Text(text) = message else {
-                    continue;
-                };
-                let at = Instant::now();
-                let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-                if value["type"] == "ping" {
-                    let _ = socket
-                        .send(Message::Text(json!({"type": "pong"}).to_string().into()))
-                        .await;
-                    continue;
-                }
+            while let Some((value, at)) = next_message(&mut socket).await {
                 let event = &value["payload"]["data"]["supportSessionEvents"];
                 match event["__typename"].as_str() {
                     Some("SessionHistory") => {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use futures::SinkExt;
+use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
@@ -171,4 +171,24 @@ impl Figures {
             self.duplicates
         );
     }
+}
+
+/// The next graphql-transport-ws message on `socket` and when it arrived, answering the server's
+/// pings on the way; `None` once the socket ends.
+pub async fn next_message(socket: &mut Socket) -> Option<(Value, Instant)> {
+    while let Some(Ok(message)) = socket.next().await {
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let at = Instant::now();
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if value["type"] == "ping" {
+            let _ = socket
+                .send(Message::Text(json!({"type": "pong"}).to_string().into()))
+                .await;
+            continue;
+        }
+        return Some((value, at));
+    }
+    None
 }

@@ -195,6 +195,21 @@ const REMOTE_WAKE_COALESCE: Duration = Duration::from_millis(2);
 /// The topic workers listen on for "new work": the nil tenant is never a real tenant.
 pub(crate) const QUEUE_TOPIC: TenantId = TenantId(Uuid::nil());
 
+/// The update that hands jobs back to the queue: PENDING, with no owner and no lease (the
+/// caller adds which rows, and what else changes).
+fn back_to_pending() -> sea_orm::UpdateMany<jobs::Entity> {
+    jobs::Entity::update_many()
+        .col_expr(
+            jobs::Column::Status,
+            Expr::value(JobStatus::Pending.as_str()),
+        )
+        .col_expr(jobs::Column::LockedBy, Expr::value(Option::<String>::None))
+        .col_expr(
+            jobs::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+}
+
 impl JobQueue {
     /// A queue over `store`, announcing on `bus`.
     pub fn new(store: Store, bus: EventBus, lease: Duration) -> Self {
@@ -316,16 +331,7 @@ impl JobQueue {
     /// still RUNNING with its lease lapsed.
     pub async fn reclaim_lapsed(&self) -> ApiResult<u64> {
         let at = now();
-        let result = jobs::Entity::update_many()
-            .col_expr(
-                jobs::Column::Status,
-                Expr::value(JobStatus::Pending.as_str()),
-            )
-            .col_expr(jobs::Column::LockedBy, Expr::value(Option::<String>::None))
-            .col_expr(
-                jobs::Column::LockedUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
+        let result = back_to_pending()
             .col_expr(jobs::Column::UpdatedAt, Expr::value(at))
             .filter(jobs::Column::Status.eq(JobStatus::Running.as_str()))
             .filter(jobs::Column::LockedUntil.lt(at))
@@ -353,16 +359,7 @@ impl JobQueue {
         if job_ids.is_empty() {
             return Ok(0);
         }
-        let result = jobs::Entity::update_many()
-            .col_expr(
-                jobs::Column::Status,
-                Expr::value(JobStatus::Pending.as_str()),
-            )
-            .col_expr(jobs::Column::LockedBy, Expr::value(Option::<String>::None))
-            .col_expr(
-                jobs::Column::LockedUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
+        let result = back_to_pending()
             .col_expr(
                 jobs::Column::Attempts,
                 Expr::col(jobs::Column::Attempts).sub(1),
